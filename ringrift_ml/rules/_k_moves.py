@@ -1,0 +1,187 @@
+"""Compiled enumeration of placements, non-capture moves and capture segments.
+
+Rays are walked outward from a stack: cells without a stack and not collapsed are
+passable (markers included); the first stack met is the only possible capture target
+in that direction (RR-CANON-R091, R101).
+"""
+
+from numba import njit
+
+from ._layout import (
+    CL,
+    CP,
+    CT,
+    F_A,
+    F_B,
+    F_C,
+    F_D,
+    F_FROM,
+    F_PLAYER,
+    F_TO,
+    F_TYPE,
+    H,
+    M_HAND,
+    MK,
+    MT,
+    MV_MOVE_STACK,
+    MV_PLACE_RING,
+)
+
+
+@njit(cache=True)
+def emit(out, n, t, p, frm, to, a, b, c, d):
+    """Write one move row if there is room; always count it."""
+    if n < out.shape[0]:
+        out[n, F_TYPE] = t
+        out[n, F_PLAYER] = p
+        out[n, F_FROM] = frm
+        out[n, F_TO] = to
+        out[n, F_A] = a
+        out[n, F_B] = b
+        out[n, F_C] = c
+        out[n, F_D] = d
+    return n + 1
+
+
+@njit(cache=True)
+def stack_has_action(S, G, c, h, cap):
+    """Would a stack of height ``h`` and cap ``cap`` on ``c`` have a move or capture?"""
+    for d in range(G.nd):
+        L = G.rlen[c, d]
+        k = 0
+        while k < L:
+            x = G.ray[c, d, k]
+            if S[CL, x] > 0 or S[H, x] > 0:
+                break
+            k += 1
+        if k >= h:
+            return True
+        if k < L:
+            t = G.ray[c, d, k]
+            if S[CL, t] == 0 and S[CP, t] <= cap:
+                j = k + 1
+                while j < L:
+                    x = G.ray[c, d, j]
+                    if S[CL, x] > 0 or S[H, x] > 0:
+                        break
+                    if j + 1 >= h:
+                        return True
+                    j += 1
+    return False
+
+
+@njit(cache=True)
+def gen_stack_moves(S, G, c, p, out, n, with_moves, capture_type):
+    """Moves (``move_stack``) and capture segments (as ``capture_type``) from ``c``.
+
+    ``capture_type < 0`` suppresses captures.
+    """
+    h = S[H, c]
+    cap = S[CP, c]
+    for d in range(G.nd):
+        L = G.rlen[c, d]
+        k = 0
+        while k < L:
+            x = G.ray[c, d, k]
+            if S[CL, x] > 0 or S[H, x] > 0:
+                break
+            if with_moves and k + 1 >= h:
+                n = emit(out, n, MV_MOVE_STACK, p, c, x, -1, 0, 0, 0)
+            k += 1
+        if capture_type >= 0 and k < L:
+            t = G.ray[c, d, k]
+            if S[CL, t] == 0 and S[CP, t] <= cap:
+                j = k + 1
+                while j < L:
+                    x = G.ray[c, d, j]
+                    if S[CL, x] > 0 or S[H, x] > 0:
+                        break
+                    if j + 1 >= h:
+                        n = emit(out, n, capture_type, p, c, x, t, 0, 0, 0)
+                    j += 1
+    return n
+
+
+@njit(cache=True)
+def has_capture_from(S, G, c):
+    h = S[H, c]
+    cap = S[CP, c]
+    for d in range(G.nd):
+        L = G.rlen[c, d]
+        k = 0
+        while k < L:
+            x = G.ray[c, d, k]
+            if S[CL, x] > 0 or S[H, x] > 0:
+                break
+            k += 1
+        if k < L:
+            t = G.ray[c, d, k]
+            if S[CL, t] == 0 and S[CP, t] <= cap:
+                j = k + 1
+                while j < L:
+                    x = G.ray[c, d, j]
+                    if S[CL, x] > 0 or S[H, x] > 0:
+                        break
+                    if j + 1 >= h:
+                        return True
+                    j += 1
+    return False
+
+
+@njit(cache=True)
+def has_stack_action(S, G, p):
+    """Does player ``p`` control a stack with a legal move or capture?"""
+    for c in range(G.ncells):
+        if S[CT, c] == p and stack_has_action(S, G, c, S[H, c], S[CP, c]):
+            return True
+    return False
+
+
+@njit(cache=True)
+def placement_ok(S, G, c, p, k):
+    """Is placing ``k`` rings of ``p`` on ``c`` legal (cell and no-dead-placement)?"""
+    if S[CL, c] > 0 or S[MK, c] > 0:
+        return False
+    h = S[H, c]
+    if h == 0:
+        return stack_has_action(S, G, c, k, k)
+    if k != 1:
+        return False
+    cap = S[CP, c] + 1 if S[CT, c] == p else 1
+    return stack_has_action(S, G, c, h + 1, cap)
+
+
+@njit(cache=True)
+def gen_placements(S, G, p, out, n):
+    hand = S[MT, M_HAND + p - 1]
+    if hand <= 0:
+        return n
+    kmax = 3 if hand >= 3 else hand
+    for c in range(G.ncells):
+        if S[CL, c] > 0 or S[MK, c] > 0:
+            continue
+        if S[H, c] == 0:
+            for k in range(1, kmax + 1):
+                if stack_has_action(S, G, c, k, k):
+                    n = emit(out, n, MV_PLACE_RING, p, -1, c, -1, k, 0, 0)
+        elif placement_ok(S, G, c, p, 1):
+            n = emit(out, n, MV_PLACE_RING, p, -1, c, -1, 1, 1, 0)
+    return n
+
+
+@njit(cache=True)
+def has_any_placement(S, G, p):
+    hand = S[MT, M_HAND + p - 1]
+    if hand <= 0:
+        return False
+    kmax = 3 if hand >= 3 else hand
+    for c in range(G.ncells):
+        if S[CL, c] > 0 or S[MK, c] > 0:
+            continue
+        if S[H, c] == 0:
+            for k in range(1, kmax + 1):
+                if stack_has_action(S, G, c, k, k):
+                    return True
+        elif placement_ok(S, G, c, p, 1):
+            return True
+    return False

@@ -1,0 +1,203 @@
+"""Compiled victory checks, last-player-standing rounds and final ranks.
+
+Checked after every applied move, in order: ring elimination, territory, early last
+player standing (one player controls stacks, nobody else has a ring anywhere), global
+stalemate (no stacks and no placement possible).  Round-based last player standing is
+evaluated when a turn starts.
+"""
+
+from numba import njit
+
+from ._k_moves import has_any_placement, has_stack_action
+from ._layout import (
+    CT,
+    H,
+    M_ELIM,
+    M_ELIMTURN,
+    M_HAND,
+    M_LAST_ACTOR,
+    M_LPS_COUNT,
+    M_LPS_EXCL,
+    M_LPS_FIRST,
+    M_LPS_MASK,
+    M_LPS_REQ,
+    M_LPS_SEEN,
+    M_NP,
+    M_ONB,
+    M_PHASE,
+    M_RANK,
+    M_REASON,
+    M_STATUS,
+    M_TERR,
+    M_TMIN,
+    M_TOTAL_ELIM,
+    M_TURN_REAL,
+    M_VTHRESH,
+    M_WINNER,
+    MK,
+    MT,
+    PH_GAME_OVER,
+    VR_EARLY_LPS,
+    VR_ELIMINATION,
+    VR_LPS,
+    VR_STALEMATE,
+    VR_TERRITORY,
+)
+
+
+@njit(cache=True)
+def _markers_of(S, G, p):
+    n = 0
+    for c in range(G.ncells):
+        if S[MK, c] == p:
+            n += 1
+    return n
+
+
+@njit(cache=True)
+def _rank_key_cmp(S, G, a, b):
+    """> 0 when player ``a`` ranks above ``b`` (territory, eliminated, markers, survival)."""
+    ta = S[MT, M_TERR + a - 1]
+    tb = S[MT, M_TERR + b - 1]
+    if ta != tb:
+        return ta - tb
+    ea = S[MT, M_ELIM + a - 1]
+    eb = S[MT, M_ELIM + b - 1]
+    if ea != eb:
+        return ea - eb
+    ma = _markers_of(S, G, a)
+    mb = _markers_of(S, G, b)
+    if ma != mb:
+        return ma - mb
+    # Later permanent elimination ranks higher; never eliminated (-1) beats all.
+    xa = S[MT, M_ELIMTURN + a - 1]
+    xb = S[MT, M_ELIMTURN + b - 1]
+    if xa == xb:
+        return 0
+    if xa < 0:
+        return 1
+    if xb < 0:
+        return -1
+    return xa - xb
+
+
+@njit(cache=True)
+def assign_ranks(S, G, winner):
+    np_ = S[MT, M_NP]
+    for p in range(1, np_ + 1):
+        if p == winner:
+            S[MT, M_RANK + p - 1] = 1
+            continue
+        better = 1  # the winner
+        for q in range(1, np_ + 1):
+            if q != winner and q != p and _rank_key_cmp(S, G, q, p) > 0:
+                better += 1
+        S[MT, M_RANK + p - 1] = better + 1
+
+
+@njit(cache=True)
+def declare_winner(S, G, p, reason):
+    S[MT, M_STATUS] = 1
+    S[MT, M_WINNER] = p
+    S[MT, M_REASON] = reason
+    S[MT, M_PHASE] = PH_GAME_OVER
+    assign_ranks(S, G, p)
+
+
+@njit(cache=True)
+def _stalemate(S, G):
+    np_ = S[MT, M_NP]
+    for p in range(1, np_ + 1):
+        hand = S[MT, M_HAND + p - 1]
+        if hand > 0:
+            S[MT, M_ELIM + p - 1] += hand
+            S[MT, M_TOTAL_ELIM] += hand
+            S[MT, M_HAND + p - 1] = 0
+    best = 1
+    for p in range(2, np_ + 1):
+        c = _rank_key_cmp(S, G, p, best)
+        if c > 0 or (c == 0 and S[MT, M_LAST_ACTOR] == p):
+            best = p
+    declare_winner(S, G, best, VR_STALEMATE)
+
+
+@njit(cache=True)
+def check_victory(S, G):
+    if S[MT, M_STATUS] != 0:
+        return
+    np_ = S[MT, M_NP]
+    for p in range(1, np_ + 1):
+        if S[MT, M_ELIM + p - 1] >= S[MT, M_VTHRESH]:
+            declare_winner(S, G, p, VR_ELIMINATION)
+            return
+    total_terr = 0
+    for p in range(1, np_ + 1):
+        total_terr += S[MT, M_TERR + p - 1]
+    for p in range(1, np_ + 1):
+        t = S[MT, M_TERR + p - 1]
+        if t >= S[MT, M_TMIN] and t > total_terr - t:
+            declare_winner(S, G, p, VR_TERRITORY)
+            return
+    controllers = 0
+    any_stack = False
+    for c in range(G.ncells):
+        if S[H, c] > 0:
+            any_stack = True
+            controllers |= 1 << (S[CT, c] - 1)
+    if any_stack:
+        if controllers & (controllers - 1) == 0:
+            sole = 1
+            while (controllers >> (sole - 1)) & 1 == 0:
+                sole += 1
+            for q in range(1, np_ + 1):
+                if q != sole and (S[MT, M_HAND + q - 1] > 0 or S[MT, M_ONB + q - 1] > 0):
+                    return
+            declare_winner(S, G, sole, VR_EARLY_LPS)
+        return
+    for p in range(1, np_ + 1):
+        if S[MT, M_HAND + p - 1] > 0 and has_any_placement(S, G, p):
+            return
+    _stalemate(S, G)
+
+
+@njit(cache=True)
+def real_action_available(S, G, p):
+    """Placements, moves and captures count; recovery and forced elimination do not."""
+    return has_any_placement(S, G, p) or has_stack_action(S, G, p)
+
+
+@njit(cache=True)
+def lps_turn_start(S, G, q):
+    """Round bookkeeping for last player standing when ``q`` starts a turn."""
+    if S[MT, M_STATUS] != 0:
+        return
+    real = real_action_available(S, G, q)
+    S[MT, M_TURN_REAL] = 1 if real else 0
+    bit = 1 << (q - 1)
+    if S[MT, M_LPS_FIRST] == 0:
+        S[MT, M_LPS_FIRST] = q
+        S[MT, M_LPS_MASK] = 0
+        S[MT, M_LPS_SEEN] = 0
+    elif q == S[MT, M_LPS_FIRST] or (S[MT, M_LPS_SEEN] & bit) != 0:
+        mask = S[MT, M_LPS_MASK]
+        if mask != 0 and mask & (mask - 1) == 0:
+            e = 1
+            while (mask >> (e - 1)) & 1 == 0:
+                e += 1
+            if e == S[MT, M_LPS_EXCL]:
+                S[MT, M_LPS_COUNT] += 1
+            else:
+                S[MT, M_LPS_EXCL] = e
+                S[MT, M_LPS_COUNT] = 1
+        else:
+            S[MT, M_LPS_EXCL] = 0
+            S[MT, M_LPS_COUNT] = 0
+        S[MT, M_LPS_FIRST] = q
+        S[MT, M_LPS_MASK] = 0
+        S[MT, M_LPS_SEEN] = 0
+        if S[MT, M_LPS_EXCL] > 0 and S[MT, M_LPS_COUNT] >= S[MT, M_LPS_REQ]:
+            declare_winner(S, G, S[MT, M_LPS_EXCL], VR_LPS)
+            return
+    S[MT, M_LPS_SEEN] |= bit
+    if real:
+        S[MT, M_LPS_MASK] |= bit

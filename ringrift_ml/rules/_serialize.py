@@ -1,0 +1,400 @@
+"""Serialized states in RingRift's contract-vector JSON form.
+
+Loading validates everything before building the state: a malformed state raises a
+``ValueError`` that names the field and the reason and nothing is half-loaded.
+
+What the contract form does not carry (the turn's bookkeeping, last-player-standing
+rounds, pie-rule status) is written under ``engineState`` so that a state this
+engine saved loads back exactly.  States without it (RingRift's own) get the values
+a turn would have at that point: see ``_infer_turn_fields``.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+
+from ._k_board import rebuild_derived
+from ._k_victory import lps_turn_start
+from ._layout import (
+    CL,
+    CP,
+    CT,
+    H,
+    M_ACTED,
+    M_CUR,
+    M_ELIM,
+    M_ELIMTURN,
+    M_FROM,
+    M_HAND,
+    M_LAST_ACTOR,
+    M_LINELEN,
+    M_LPS_COUNT,
+    M_LPS_EXCL,
+    M_LPS_FIRST,
+    M_LPS_MASK,
+    M_LPS_REQ,
+    M_LPS_SEEN,
+    M_NP,
+    M_ONB,
+    M_PENDING,
+    M_PHASE,
+    M_PLY,
+    M_RANK,
+    M_REASON,
+    M_RECOVERY,
+    M_RPP,
+    M_STATUS,
+    M_SWAP_AVAIL,
+    M_SWAP_ON,
+    M_SWAPPED,
+    M_TERR,
+    M_TERR_LEGACY,
+    M_TMIN,
+    M_TOTAL_ELIM,
+    M_TURN_REAL,
+    M_VTHRESH,
+    M_WINNER,
+    MAX_STACK,
+    MK,
+    MT,
+    PEND_LINE_ELIM,
+    PEND_TERR_ELIM,
+    PH_CAPTURE,
+    PH_CHAIN_CAPTURE,
+    PH_FORCED_ELIM,
+    PH_GAME_OVER,
+    PH_LINE,
+    PH_MOVEMENT,
+    PH_RING_PLACEMENT,
+    PH_TERRITORY,
+    PHASE_NAMES,
+    REASON_NAMES,
+    RG,
+)
+from .boards import board_spec
+from .state import GameState
+
+_ENGINE_FIELDS = {
+    "turnActed": M_ACTED,
+    "recoveryTurn": M_RECOVERY,
+    "pending": M_PENDING,
+    "mustActFrom": M_FROM,
+    "swapEnabled": M_SWAP_ON,
+    "swapAvailable": M_SWAP_AVAIL,
+    "swapped": M_SWAPPED,
+    "lastActor": M_LAST_ACTOR,
+    "turnHadRealAction": M_TURN_REAL,
+    "lpsRoundFirstPlayer": M_LPS_FIRST,
+    "lpsRoundActorMask": M_LPS_MASK,
+    "lpsRoundSeenMask": M_LPS_SEEN,
+    "lpsExclusivePlayer": M_LPS_EXCL,
+    "lpsConsecutiveExclusiveRounds": M_LPS_COUNT,
+}
+
+
+def _int(d: dict, key: str, field: str, default=None, lo=None, hi=None) -> int:
+    v = d.get(key, default)
+    if v is None:
+        if default is None:
+            raise ValueError(f"{field}: missing")
+        v = default
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+        raise ValueError(f"{field}: expected an integer, got {v!r}")
+    v = int(v)
+    if lo is not None and v < lo:
+        raise ValueError(f"{field}: must be >= {lo}, got {v}")
+    if hi is not None and v > hi:
+        raise ValueError(f"{field}: must be <= {hi}, got {v}")
+    return v
+
+
+def state_from_json(d, rules_options: Optional[dict] = None) -> GameState:
+    if not isinstance(d, dict):
+        raise ValueError(f"state: expected an object, got {type(d).__name__}")
+    board = d.get("board")
+    if not isinstance(board, dict):
+        raise ValueError("board: missing or not an object")
+    btype = board.get("type", d.get("boardType"))
+    spec = board_spec(btype)
+    if d.get("boardType") not in (None, btype):
+        raise ValueError(f"boardType: {d.get('boardType')!r} disagrees with board.type {btype!r}")
+
+    players = d.get("players")
+    if not isinstance(players, list):
+        raise ValueError("players: missing or not a list")
+    if not 2 <= len(players) <= 4:
+        raise ValueError(f"players: RingRift is played by 2-4 players, the state lists {len(players)}")
+    n = len(players)
+    by_num = {}
+    for i, pl in enumerate(players):
+        if not isinstance(pl, dict):
+            raise ValueError(f"players[{i}]: expected an object")
+        num = _int(pl, "playerNumber", f"players[{i}].playerNumber", lo=1, hi=n)
+        if num in by_num:
+            raise ValueError(f"players[{i}].playerNumber: player {num} is listed twice")
+        by_num[num] = pl
+
+    S = GameState.empty_array(spec)
+    opts = dict(d.get("rulesOptions") or {})
+    opts.update(rules_options or {})
+    unknown = set(opts) - {"swapRuleEnabled", "lpsRoundsRequired"}
+    if unknown:
+        raise ValueError(f"rules_options: unknown option(s) {sorted(unknown)}")
+    rpp = spec.rings_per_player
+
+    # -- board ------------------------------------------------------------------
+    stacks = board.get("stacks") or {}
+    if not isinstance(stacks, dict):
+        raise ValueError("board.stacks: expected an object keyed by position")
+    for key, st in stacks.items():
+        field = f"board.stacks[{key!r}]"
+        c = spec.cell_of_key(key, field)
+        if not isinstance(st, dict):
+            raise ValueError(f"{field}: expected a stack object")
+        if "position" in st and spec.cell_of_pos(st["position"], f"{field}.position") != c:
+            raise ValueError(f"{field}.position: does not match the key {key}")
+        rings = st.get("rings")
+        if not isinstance(rings, list) or not rings:
+            raise ValueError(f"{field}.rings: expected a non-empty list of player numbers")
+        if len(rings) > MAX_STACK:
+            raise ValueError(f"{field}.rings: height {len(rings)} exceeds the engine limit of {MAX_STACK}")
+        bits = 0
+        for i, r in enumerate(rings):
+            if isinstance(r, bool) or not isinstance(r, int) or not 1 <= r <= n:
+                raise ValueError(f"{field}.rings[{i}]: expected a player number 1..{n}, got {r!r}")
+            bits |= (r - 1) << (2 * i)
+        top = rings[-1]
+        cap = 1
+        while cap < len(rings) and rings[-1 - cap] == top:
+            cap += 1
+        for name, want in (("stackHeight", len(rings)), ("capHeight", cap), ("controllingPlayer", top)):
+            if name in st and st[name] != want:
+                raise ValueError(f"{field}.{name}: is {st[name]!r} but the rings give {want}")
+        S[H, c] = len(rings)
+        S[RG, c] = bits
+    markers = board.get("markers") or {}
+    if not isinstance(markers, dict):
+        raise ValueError("board.markers: expected an object keyed by position")
+    for key, mk in markers.items():
+        field = f"board.markers[{key!r}]"
+        c = spec.cell_of_key(key, field)
+        owner = mk.get("player") if isinstance(mk, dict) else mk
+        if isinstance(owner, bool) or not isinstance(owner, int) or not 1 <= owner <= n:
+            raise ValueError(f"{field}.player: expected a player number 1..{n}, got {owner!r}")
+        if S[H, c]:
+            raise ValueError(f"{field}: cell {key} holds both a stack and a marker")
+        S[MK, c] = owner
+    collapsed = board.get("collapsedSpaces") or {}
+    if not isinstance(collapsed, dict):
+        raise ValueError("board.collapsedSpaces: expected an object keyed by position")
+    for key, owner in collapsed.items():
+        field = f"board.collapsedSpaces[{key!r}]"
+        c = spec.cell_of_key(key, field)
+        if isinstance(owner, dict):
+            owner = owner.get("player")
+        if isinstance(owner, bool) or not isinstance(owner, int) or not 1 <= owner <= n:
+            raise ValueError(f"{field}: expected the owning player 1..{n}, got {owner!r}")
+        if S[H, c] or S[MK, c]:
+            raise ValueError(f"{field}: collapsed cell {key} also holds a stack or marker")
+        S[CL, c] = owner
+
+    # -- counters -------------------------------------------------------------------
+    for p in range(1, n + 1):
+        pl = by_num.get(p)
+        if pl is None:
+            raise ValueError(f"players: player {p} is missing")
+        S[MT, M_HAND + p - 1] = _int(pl, "ringsInHand", f"players[{p - 1}].ringsInHand", lo=0, hi=rpp)
+        S[MT, M_ELIM + p - 1] = _int(pl, "eliminatedRings", f"players[{p - 1}].eliminatedRings", 0, lo=0)
+        S[MT, M_TERR + p - 1] = _int(pl, "territorySpaces", f"players[{p - 1}].territorySpaces", 0, lo=0)
+    S[MT, M_NP] = n
+    rebuild_derived(S, spec.geo)
+    for p in range(1, n + 1):
+        on_board = int(S[MT, M_ONB + p - 1])
+        if on_board + S[MT, M_HAND + p - 1] > rpp:
+            raise ValueError(
+                f"players[{p - 1}].ringsInHand: {S[MT, M_HAND + p - 1]} in hand plus {on_board} on the "
+                f"board exceeds the {rpp}-ring supply of {spec.name}"
+            )
+    S[MT, M_TOTAL_ELIM] = _int(d, "totalRingsEliminated", "totalRingsEliminated", int(S[MT, M_ELIM : M_ELIM + n].sum()), lo=0)
+
+    # -- turn -----------------------------------------------------------------------------
+    S[MT, M_CUR] = _int(d, "currentPlayer", "currentPlayer", lo=1, hi=n)
+    phase = d.get("currentPhase")
+    if phase not in PHASE_NAMES:
+        raise ValueError(f"currentPhase: unknown phase {phase!r}")
+    S[MT, M_PHASE] = PHASE_NAMES.index(phase)
+    status = d.get("gameStatus", "active")
+    if status not in ("active", "completed", "finished"):
+        raise ValueError(f"gameStatus: expected 'active' or 'completed', got {status!r}")
+    over = status != "active"
+    if over != (phase == "game_over") and phase == "game_over":
+        raise ValueError("currentPhase: 'game_over' is only valid for a completed game")
+    S[MT, M_STATUS] = 1 if over else 0
+    winner = d.get("winner")
+    if over:
+        if isinstance(winner, bool) or not isinstance(winner, int) or not 1 <= winner <= n:
+            raise ValueError(f"winner: a completed game needs a winner 1..{n}, got {winner!r}")
+        S[MT, M_WINNER] = winner
+        S[MT, M_PHASE] = PH_GAME_OVER
+        reason = d.get("victoryReason")
+        S[MT, M_REASON] = REASON_NAMES.index(reason) if reason in REASON_NAMES[1:] else 0
+        ranks = d.get("ranks") or {}
+        for p in range(1, n + 1):
+            S[MT, M_RANK + p - 1] = int(ranks.get(str(p), 1 if p == winner else 2))
+    S[MT, M_PLY] = _int(d, "turnNumber", "turnNumber", 1, lo=1) - 1
+    S[MT, M_VTHRESH] = _int(d, "victoryThreshold", "victoryThreshold", spec.victory_threshold(n), lo=1)
+    legacy = d.get("territoryVictoryThreshold")
+    S[MT, M_TERR_LEGACY] = _int(d, "territoryVictoryThreshold", "territoryVictoryThreshold", spec.territory_legacy_threshold(), lo=1)
+    if d.get("territoryVictoryMinimum") is not None:
+        S[MT, M_TMIN] = _int(d, "territoryVictoryMinimum", "territoryVictoryMinimum", lo=1)
+    elif legacy is not None:
+        S[MT, M_TMIN] = S[MT, M_TERR_LEGACY]
+    else:
+        S[MT, M_TMIN] = spec.territory_minimum(n)
+    S[MT, M_LINELEN] = spec.line_length(n)
+    S[MT, M_RPP] = rpp
+    swap = opts.get("swapRuleEnabled", False)
+    if not isinstance(swap, bool):
+        raise ValueError(f"rules_options.swapRuleEnabled: expected true or false, got {swap!r}")
+    S[MT, M_SWAP_ON] = 1 if swap else 0
+    lps = opts.get("lpsRoundsRequired", d.get("lpsRoundsRequired", 3))
+    if isinstance(lps, bool) or not isinstance(lps, int) or lps < 1:
+        raise ValueError(f"rules_options.lpsRoundsRequired: expected a positive integer, got {lps!r}")
+    S[MT, M_LPS_REQ] = lps
+    for p in range(1, n + 1):
+        alive = S[MT, M_HAND + p - 1] > 0 or S[MT, M_ONB + p - 1] > 0
+        S[MT, M_ELIMTURN + p - 1] = -1 if alive else 0
+
+    engine = d.get("engineState")
+    if engine is not None:
+        _load_engine_fields(S, spec, engine)
+    else:
+        _infer_turn_fields(S, spec, d)
+    return GameState(spec, S)
+
+
+def _load_engine_fields(S, spec, engine) -> None:
+    if not isinstance(engine, dict):
+        raise ValueError("engineState: expected an object")
+    for name, idx in _ENGINE_FIELDS.items():
+        if name in engine:
+            S[MT, idx] = _int(engine, name, f"engineState.{name}", lo=-1)
+    elim_turn = engine.get("eliminationTurn")
+    if elim_turn is not None:
+        for i, v in enumerate(elim_turn[: int(S[MT, 0])]):
+            S[MT, M_ELIMTURN + i] = int(v)
+    if S[MT, M_FROM] >= spec.n_cells:
+        raise ValueError("engineState.mustActFrom: not a cell of this board")
+
+
+def _infer_turn_fields(S, spec, d) -> None:
+    """Turn bookkeeping for a state saved by another engine."""
+    phase = int(S[MT, M_PHASE])
+    n = int(S[MT, 0])
+    cur = int(S[MT, M_CUR])
+    frm = -1
+    for key in ("chainCapturePosition", "mustMoveFromStackKey"):
+        v = d.get(key)
+        if v is None:
+            continue
+        frm = spec.cell_of_key(v, key) if isinstance(v, str) else spec.cell_of_pos(v, key)
+    if frm >= 0 and (S[H, frm] == 0 or S[CT, frm] != cur):
+        raise ValueError(f"chainCapturePosition: no stack of player {cur} at {spec.cell_key(frm)}")
+    S[MT, M_FROM] = frm
+    if d.get("pendingLineRewardElimination"):
+        S[MT, M_PENDING] = PEND_LINE_ELIM
+    elif d.get("pendingTerritoryElimination"):
+        S[MT, M_PENDING] = PEND_TERR_ELIM
+    # Past the movement step the player has acted (moved or captured) in this turn.
+    S[MT, M_ACTED] = 1 if phase in (PH_CAPTURE, PH_CHAIN_CAPTURE, PH_LINE, PH_TERRITORY) else 0
+    # The pie rule is open exactly while seat 2 has not yet played and seat 1 has.
+    if S[MT, M_SWAP_ON] and n == 2:
+        untouched = lambda p: (  # noqa: E731
+            S[MT, M_HAND + p - 1] == spec.rings_per_player
+            and S[MT, M_ELIM + p - 1] == 0
+            and S[MT, M_TERR + p - 1] == 0
+            and not np.any(S[MK, : spec.n_cells] == p)
+        )
+        if untouched(1) and untouched(2) and cur == 1:
+            S[MT, M_SWAP_AVAIL] = 1
+        elif untouched(2) and not untouched(1) and cur == 2 and phase == PH_RING_PLACEMENT:
+            S[MT, M_SWAP_AVAIL] = 2
+    if S[MT, M_STATUS] == 0:
+        # The last-player-standing round starts with the loaded turn.
+        lps_turn_start(S, spec.geo, cur)
+
+
+def state_to_json(state: GameState) -> dict:
+    spec = state.spec
+    S = state.S
+    n = state.num_players
+    stacks = {}
+    for c in np.nonzero(S[H, : spec.n_cells])[0]:
+        c = int(c)
+        h, bits = int(S[H, c]), int(S[RG, c])
+        stacks[spec.cell_key(c)] = {
+            "position": spec.cell_pos(c),
+            "rings": [((bits >> (2 * i)) & 3) + 1 for i in range(h)],
+            "stackHeight": h,
+            "capHeight": int(S[CP, c]),
+            "controllingPlayer": int(S[CT, c]),
+        }
+    markers = {
+        spec.cell_key(int(c)): {"position": spec.cell_pos(int(c)), "player": int(S[MK, c]), "type": "regular"}
+        for c in np.nonzero(S[MK, : spec.n_cells])[0]
+    }
+    collapsed = {spec.cell_key(int(c)): int(S[CL, c]) for c in np.nonzero(S[CL, : spec.n_cells])[0]}
+    players = [
+        {
+            "playerNumber": p,
+            "ringsInHand": int(S[MT, M_HAND + p - 1]),
+            "eliminatedRings": int(S[MT, M_ELIM + p - 1]),
+            "territorySpaces": int(S[MT, M_TERR + p - 1]),
+            "isActive": bool(S[MT, M_HAND + p - 1] > 0 or S[MT, M_ONB + p - 1] > 0),
+        }
+        for p in range(1, n + 1)
+    ]
+    out = {
+        "boardType": spec.name,
+        "board": {
+            "type": spec.name,
+            "size": spec.size,
+            "stacks": stacks,
+            "markers": markers,
+            "collapsedSpaces": collapsed,
+            "eliminatedRings": {str(p): int(S[MT, M_ELIM + p - 1]) for p in range(1, n + 1)},
+        },
+        "players": players,
+        "currentPlayer": state.current_player,
+        "currentPhase": state.current_phase,
+        "turnNumber": state.ply + 1,
+        "moveHistory": [],
+        "gameStatus": state.game_status,
+        "winner": state.winner,
+        "victoryReason": state.victory_reason,
+        "victoryThreshold": int(S[MT, M_VTHRESH]),
+        "territoryVictoryThreshold": int(S[MT, M_TERR_LEGACY]),
+        "territoryVictoryMinimum": int(S[MT, M_TMIN]),
+        "totalRingsEliminated": state.total_eliminated,
+        "totalRingsInPlay": spec.rings_per_player * n,
+        "rulesOptions": {"swapRuleEnabled": bool(S[MT, M_SWAP_ON])},
+        "lpsRoundsRequired": int(S[MT, M_LPS_REQ]),
+        "engineState": {name: int(S[MT, idx]) for name, idx in _ENGINE_FIELDS.items()},
+    }
+    out["engineState"]["eliminationTurn"] = [int(S[MT, M_ELIMTURN + i]) for i in range(n)]
+    if state.is_over:
+        out["ranks"] = {str(p): r for p, r in state.ranks.items()}
+    frm = int(S[MT, M_FROM])
+    if frm >= 0:
+        key = "chainCapturePosition" if S[MT, M_PHASE] in (PH_CAPTURE, PH_CHAIN_CAPTURE) else "mustMoveFromStackKey"
+        out[key] = spec.cell_key(frm) if key == "mustMoveFromStackKey" else spec.cell_pos(frm)
+    if S[MT, M_PENDING] == PEND_LINE_ELIM:
+        out["pendingLineRewardElimination"] = True
+    elif S[MT, M_PENDING] == PEND_TERR_ELIM:
+        out["pendingTerritoryElimination"] = True
+    return out
+
+
+_ = (PH_MOVEMENT, PH_FORCED_ELIM)  # phases named for readers of _infer_turn_fields

@@ -1,0 +1,137 @@
+"""The public rules API: ``new_game``, ``legal_moves``, ``apply_move``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._codec import legal_rows, row_to_move
+from ._k_turn import apply_trusted, start_turn
+from ._layout import (
+    M_CUR,
+    M_ELIMTURN,
+    M_FROM,
+    M_HAND,
+    M_LINELEN,
+    M_LPS_REQ,
+    M_NP,
+    M_RPP,
+    M_SWAP_AVAIL,
+    M_SWAP_ON,
+    M_TERR_LEGACY,
+    M_TMIN,
+    M_VTHRESH,
+    MT,
+    PH_RING_PLACEMENT,
+)
+from .boards import board_spec
+from .diagnose import explain_illegal
+from .move import Move
+from .state import GameState
+
+
+class IllegalMoveError(ValueError):
+    """A move that the rules do not allow in the given state; the message says why."""
+
+    def __init__(self, message: str, move=None):
+        super().__init__(message)
+        self.move = move
+
+
+def new_game(
+    board_type: str,
+    num_players: int = 2,
+    *,
+    swap_rule: bool = False,
+    lps_rounds: int = 3,
+) -> GameState:
+    """The starting position: empty board, full hands, player 1 to place.
+
+    ``swap_rule`` enables the two-player pie rule; ``lps_rounds`` is the number of
+    consecutive exclusive rounds for a last-player-standing win.
+    """
+    spec = board_spec(board_type)
+    if isinstance(num_players, bool) or not isinstance(num_players, int) or not 2 <= num_players <= 4:
+        raise ValueError(f"num_players: RingRift is played by 2-4 players, got {num_players!r}")
+    if not isinstance(swap_rule, bool):
+        raise ValueError(f"swap_rule: expected True or False, got {swap_rule!r}")
+    if swap_rule and num_players != 2:
+        raise ValueError("swap_rule: the pie rule exists only in 2-player games")
+    if isinstance(lps_rounds, bool) or not isinstance(lps_rounds, int) or lps_rounds < 1:
+        raise ValueError(f"lps_rounds: expected a positive integer, got {lps_rounds!r}")
+    S = GameState.empty_array(spec)
+    S[MT, M_NP] = num_players
+    S[MT, M_FROM] = -1
+    S[MT, M_SWAP_ON] = 1 if swap_rule else 0
+    S[MT, M_SWAP_AVAIL] = 1 if swap_rule else 0
+    S[MT, M_LPS_REQ] = lps_rounds
+    S[MT, M_VTHRESH] = spec.victory_threshold(num_players)
+    S[MT, M_TMIN] = spec.territory_minimum(num_players)
+    S[MT, M_TERR_LEGACY] = spec.territory_legacy_threshold()
+    S[MT, M_LINELEN] = spec.line_length(num_players)
+    S[MT, M_RPP] = spec.rings_per_player
+    for p in range(num_players):
+        S[MT, M_HAND + p] = spec.rings_per_player
+        S[MT, M_ELIMTURN + p] = -1
+    S[MT, M_CUR] = 1
+    start_turn(S, spec.geo, 1)
+    assert S[MT, 2] == PH_RING_PLACEMENT
+    return GameState(spec, S)
+
+
+def legal_move_rows(state: GameState) -> np.ndarray:
+    """Legal moves as kernel rows ``(K, 8)`` (cached on the state)."""
+    if state._legal is None:
+        state._legal = legal_rows(state.spec, state.S)
+    return state._legal
+
+
+def legal_moves(state: GameState) -> list:
+    """Every legal move of the player to act (bookkeeping moves when they are the
+    only option); empty once the game is over."""
+    if not isinstance(state, GameState):
+        raise TypeError(f"state: expected a GameState, got {type(state).__name__}")
+    rows = legal_move_rows(state)
+    return [row_to_move(state.spec, state.S, r) for r in rows]
+
+
+def match_move(state: GameState, move: Move) -> np.ndarray:
+    """The kernel row of ``move`` in ``state``; IllegalMoveError if it is not legal."""
+    if not isinstance(move, Move):
+        raise TypeError(f"move: expected a Move, got {type(move).__name__}")
+    rows = legal_move_rows(state)
+    want = move.key(state.spec.is_hex)
+    spec, S = state.spec, state.S
+    for r in rows:
+        if _row_may_match(spec, r, move) and row_to_move(spec, S, r).key(spec.is_hex) == want:
+            return r
+    raise IllegalMoveError(explain_illegal(state, move, rows), move)
+
+
+def _row_may_match(spec, row, move: Move) -> bool:
+    """Cheap pre-filter on type and player before building the full key."""
+    from ._layout import F_PLAYER, F_TYPE, MOVE_TYPE_NAMES
+
+    name = MOVE_TYPE_NAMES[int(row[F_TYPE])]
+    if int(row[F_PLAYER]) != move.player:
+        return False
+    if name == move.type:
+        return True
+    # process_line and choose_line_option both spell "collapse the whole line".
+    return {name, move.type} == {"process_line", "choose_line_option"}
+
+
+def apply_move(state: GameState, move: Move) -> GameState:
+    """The successor state; raises IllegalMoveError naming the rule that forbids it."""
+    if not isinstance(state, GameState):
+        raise TypeError(f"state: expected a GameState, got {type(state).__name__}")
+    row = match_move(state, move)
+    S = state.copy_array()
+    apply_trusted(S, state.spec.geo, row)
+    return GameState(state.spec, S)
+
+
+def apply_row(state: GameState, row: np.ndarray) -> GameState:
+    """Apply a legal kernel row (from :func:`legal_move_rows`) without re-validation."""
+    S = state.copy_array()
+    apply_trusted(S, state.spec.geo, row)
+    return GameState(state.spec, S)
