@@ -138,13 +138,30 @@ def has_stack_action(S, G, p):
 
 
 @njit(cache=True)
+def max_empty_placement(S, G, c, kmax):
+    """Largest ring count ``k <= kmax`` whose stack on the empty cell ``c`` could act.
+
+    A count is offered when it or a larger count (up to 3 and the hand) passes the
+    no-dead-placement test: RingRift's reference data lists placements this way.
+    """
+    for k in range(kmax, 0, -1):
+        if stack_has_action(S, G, c, k, k):
+            return k
+    return 0
+
+
+@njit(cache=True)
 def placement_ok(S, G, c, p, k):
-    """Is placing ``k`` rings of ``p`` on ``c`` legal (cell and no-dead-placement)?"""
+    """Is placing ``k`` rings of ``p`` on ``c`` legal (cell, hand and no-dead-placement)?"""
     if S[CL, c] > 0 or S[MK, c] > 0:
+        return False
+    hand = S[MT, M_HAND + p - 1]
+    if k < 1 or k > hand:
         return False
     h = S[H, c]
     if h == 0:
-        return stack_has_action(S, G, c, k, k)
+        kmax = 3 if hand >= 3 else hand
+        return k <= max_empty_placement(S, G, c, kmax)
     if k != 1:
         return False
     cap = S[CP, c] + 1 if S[CT, c] == p else 1
@@ -161,9 +178,8 @@ def gen_placements(S, G, p, out, n):
         if S[CL, c] > 0 or S[MK, c] > 0:
             continue
         if S[H, c] == 0:
-            for k in range(1, kmax + 1):
-                if stack_has_action(S, G, c, k, k):
-                    n = emit(out, n, MV_PLACE_RING, p, -1, c, -1, k, 0, 0)
+            for k in range(1, max_empty_placement(S, G, c, kmax) + 1):
+                n = emit(out, n, MV_PLACE_RING, p, -1, c, -1, k, 0, 0)
         elif placement_ok(S, G, c, p, 1):
             n = emit(out, n, MV_PLACE_RING, p, -1, c, -1, 1, 1, 0)
     return n
@@ -179,9 +195,8 @@ def has_any_placement(S, G, p):
         if S[CL, c] > 0 or S[MK, c] > 0:
             continue
         if S[H, c] == 0:
-            for k in range(1, kmax + 1):
-                if stack_has_action(S, G, c, k, k):
-                    return True
+            if max_empty_placement(S, G, c, kmax) > 0:
+                return True
         elif placement_ok(S, G, c, p, 1):
             return True
     return False
