@@ -17,12 +17,10 @@ from ._layout import (
     M_HAND,
     M_LAST_ACTOR,
     M_LPS_COUNT,
-    M_LPS_EXCL,
-    M_LPS_FIRST,
-    M_LPS_MASK,
+    M_LPS_LASTREAL,
+    M_LPS_OTHERS,
     M_LPS_REQ,
-    M_LPS_SEEN,
-    M_NP,
+        M_NP,
     M_ONB,
     M_PHASE,
     M_RANK,
@@ -168,36 +166,31 @@ def real_action_available(S, G, p):
 
 @njit(cache=True)
 def lps_turn_start(S, G, q):
-    """Round bookkeeping for last player standing when ``q`` starts a turn."""
+    """Round bookkeeping for last player standing when ``q`` starts a turn.
+
+    Rounds are counted from each player's own turns: the round of player ``q`` runs
+    from one of its turn starts to the next.  It is exclusive when ``q`` had a real
+    action at its start and no other seat had one at its own turn start in between.
+    When ``q``'s turn comes round after ``lpsRoundsRequired`` exclusive rounds in a
+    row, ``q`` wins before acting.
+    """
     if S[MT, M_STATUS] != 0:
         return
     real = real_action_available(S, G, q)
     S[MT, M_TURN_REAL] = 1 if real else 0
     bit = 1 << (q - 1)
-    if S[MT, M_LPS_FIRST] == 0:
-        S[MT, M_LPS_FIRST] = q
-        S[MT, M_LPS_MASK] = 0
-        S[MT, M_LPS_SEEN] = 0
-    elif q == S[MT, M_LPS_FIRST] or (S[MT, M_LPS_SEEN] & bit) != 0:
-        mask = S[MT, M_LPS_MASK]
-        if mask != 0 and mask & (mask - 1) == 0:
-            e = 1
-            while (mask >> (e - 1)) & 1 == 0:
-                e += 1
-            if e == S[MT, M_LPS_EXCL]:
-                S[MT, M_LPS_COUNT] += 1
-            else:
-                S[MT, M_LPS_EXCL] = e
-                S[MT, M_LPS_COUNT] = 1
-        else:
-            S[MT, M_LPS_EXCL] = 0
-            S[MT, M_LPS_COUNT] = 0
-        S[MT, M_LPS_FIRST] = q
-        S[MT, M_LPS_MASK] = 0
-        S[MT, M_LPS_SEEN] = 0
-        if S[MT, M_LPS_EXCL] > 0 and S[MT, M_LPS_COUNT] >= S[MT, M_LPS_REQ]:
-            declare_winner(S, G, S[MT, M_LPS_EXCL], VR_LPS)
-            return
-    S[MT, M_LPS_SEEN] |= bit
+    if (S[MT, M_LPS_LASTREAL] & bit) != 0 and S[MT, M_LPS_OTHERS + q - 1] == 0:
+        S[MT, M_LPS_COUNT + q - 1] += 1
+    else:
+        S[MT, M_LPS_COUNT + q - 1] = 0
+    if S[MT, M_LPS_COUNT + q - 1] >= S[MT, M_LPS_REQ]:
+        declare_winner(S, G, q, VR_LPS)
+        return
+    S[MT, M_LPS_OTHERS + q - 1] = 0
     if real:
-        S[MT, M_LPS_MASK] |= bit
+        S[MT, M_LPS_LASTREAL] |= bit
+        for r in range(S[MT, M_NP]):
+            if r != q - 1:
+                S[MT, M_LPS_OTHERS + r] |= bit
+    else:
+        S[MT, M_LPS_LASTREAL] &= ~bit

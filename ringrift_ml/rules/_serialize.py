@@ -31,11 +31,9 @@ from ._layout import (
     M_LAST_ACTOR,
     M_LINELEN,
     M_LPS_COUNT,
-    M_LPS_EXCL,
-    M_LPS_FIRST,
-    M_LPS_MASK,
+    M_LPS_LASTREAL,
+    M_LPS_OTHERS,
     M_LPS_REQ,
-    M_LPS_SEEN,
     M_NP,
     M_ONB,
     M_PENDING,
@@ -86,11 +84,7 @@ _ENGINE_FIELDS = {
     "swapped": M_SWAPPED,
     "lastActor": M_LAST_ACTOR,
     "turnHadRealAction": M_TURN_REAL,
-    "lpsRoundFirstPlayer": M_LPS_FIRST,
-    "lpsRoundActorMask": M_LPS_MASK,
-    "lpsRoundSeenMask": M_LPS_SEEN,
-    "lpsExclusivePlayer": M_LPS_EXCL,
-    "lpsConsecutiveExclusiveRounds": M_LPS_COUNT,
+    "lpsLastRealMask": M_LPS_LASTREAL,
 }
 
 
@@ -281,6 +275,13 @@ def _load_engine_fields(S, spec, engine) -> None:
     for name, idx in _ENGINE_FIELDS.items():
         if name in engine:
             S[MT, idx] = _int(engine, name, f"engineState.{name}", lo=-1)
+    for name, base in (("lpsRoundCounts", M_LPS_COUNT), ("lpsOthersRealMasks", M_LPS_OTHERS)):
+        vals = engine.get(name)
+        if vals is not None:
+            if not isinstance(vals, list) or len(vals) > 4:
+                raise ValueError(f"engineState.{name}: expected a list of up to 4 integers")
+            for i, v in enumerate(vals):
+                S[MT, base + i] = int(v)
     elim_turn = engine.get("eliminationTurn")
     if elim_turn is not None:
         for i, v in enumerate(elim_turn[: int(S[MT, 0])]):
@@ -384,6 +385,8 @@ def state_to_json(state: GameState) -> dict:
         "engineState": {name: int(S[MT, idx]) for name, idx in _ENGINE_FIELDS.items()},
     }
     out["engineState"]["eliminationTurn"] = [int(S[MT, M_ELIMTURN + i]) for i in range(n)]
+    out["engineState"]["lpsRoundCounts"] = [int(S[MT, M_LPS_COUNT + i]) for i in range(n)]
+    out["engineState"]["lpsOthersRealMasks"] = [int(S[MT, M_LPS_OTHERS + i]) for i in range(n)]
     if state.is_over:
         out["ranks"] = {str(p): r for p, r in state.ranks.items()}
     frm = int(S[MT, M_FROM])
