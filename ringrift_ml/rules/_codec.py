@@ -123,6 +123,6 @@ def row_to_move(spec: BoardSpec, S: np.ndarray, row) -> Move:
             recovery_mode=_MODE_NAMES[mode],
             recovery_option=option,
             collapsed=collapsed,
-            extraction_stacks=(spec.cell_key(ext),) if ext >= 0 else None,
+            extraction_stacks=(spec.cell_key(ext),) if ext >= 0 and mode != RM_LINE else None,
         )
     return Move(name, player)

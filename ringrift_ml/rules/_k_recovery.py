@@ -86,8 +86,9 @@ def gen_recovery(S, G, p, out, n):
                 if length < L:
                     continue
                 base = (start * 8 + a) * 64
-                for e in range(next_):
-                    n = emit(out, n, MV_RECOVERY_SLIDE, p, m, x, RM_LINE, ext[e], 1, base)
+                # A line recovery pays with the first stack holding a buried ring:
+                # RingRift records list these slides without an extraction choice.
+                n = emit(out, n, MV_RECOVERY_SLIDE, p, m, x, RM_LINE, ext[0], 1, base)
                 if length > L:
                     for off in range(length - L + 1):
                         n = emit(out, n, MV_RECOVERY_SLIDE, p, m, x, RM_LINE, -1, 2, base + off)

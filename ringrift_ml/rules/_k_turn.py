@@ -152,6 +152,10 @@ def legal_moves(S, G, out):
         else:
             n = emit(out, n, MV_NO_PLACEMENT, p, -1, -1, 0, 0, 0, 0)
     elif ph == PH_MOVEMENT:
+        if S[MT, M_SWAP_AVAIL] == 2 and p == 2 and S[MT, M_ACTED] == 0:
+            # Only reachable from a loaded state: seat 2 has not acted yet this turn.
+            n = emit(out, n, MV_SWAP_SIDES, p, -1, -1, 0, 0, 0, 0)
+        base = n
         frm = S[MT, M_FROM]
         if frm >= 0:
             n = gen_stack_moves(S, G, frm, p, out, n, True, MV_OVERTAKING_CAPTURE)
@@ -159,17 +163,25 @@ def legal_moves(S, G, out):
             for c in range(G.ncells):
                 if S[CT, c] == p:
                     n = gen_stack_moves(S, G, c, p, out, n, True, MV_OVERTAKING_CAPTURE)
-        if n == 0 and recovery_eligible(S, G, p):
-            n = gen_recovery(S, G, p, out, n)
-            if n > 0:
-                n = emit(out, n, MV_SKIP_RECOVERY, p, -1, -1, 0, 0, 0, 0)
-        if n == 0:
+        if n == base:
+            if recovery_eligible(S, G, p):
+                n = gen_recovery(S, G, p, out, n)
+                if n > base:
+                    n = emit(out, n, MV_SKIP_RECOVERY, p, -1, -1, 0, 0, 0, 0)
+        if n == base:
             n = emit(out, n, MV_NO_MOVEMENT, p, -1, -1, 0, 0, 0, 0)
-    elif ph == PH_CAPTURE:
-        n = gen_stack_moves(S, G, S[MT, M_FROM], p, out, n, False, MV_OVERTAKING_CAPTURE)
-        n = emit(out, n, MV_SKIP_CAPTURE, p, -1, -1, 0, 0, 0, 0)
-    elif ph == PH_CHAIN_CAPTURE:
-        n = gen_stack_moves(S, G, S[MT, M_FROM], p, out, n, False, MV_CONTINUE_CAPTURE)
+    elif ph == PH_CAPTURE or ph == PH_CHAIN_CAPTURE:
+        kind = MV_OVERTAKING_CAPTURE if ph == PH_CAPTURE else MV_CONTINUE_CAPTURE
+        frm = S[MT, M_FROM]
+        if frm >= 0:
+            n = gen_stack_moves(S, G, frm, p, out, n, False, kind)
+        else:
+            # A loaded state may not say which stack is capturing: any may.
+            for c in range(G.ncells):
+                if S[CT, c] == p:
+                    n = gen_stack_moves(S, G, c, p, out, n, False, kind)
+        if ph == PH_CAPTURE:
+            n = emit(out, n, MV_SKIP_CAPTURE, p, -1, -1, 0, 0, 0, 0)
     elif ph == PH_LINE:
         if S[MT, M_PENDING] == PEND_LINE_ELIM:
             for c in range(G.ncells):

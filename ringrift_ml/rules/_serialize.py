@@ -104,6 +104,17 @@ def _int(d: dict, key: str, field: str, default=None, lo=None, hi=None) -> int:
     return v
 
 
+def _cap(rings: list) -> int:
+    cap = 1
+    while cap < len(rings) and rings[-1 - cap] == rings[-1]:
+        cap += 1
+    return cap
+
+
+def _declared_fields_agree(st: dict, rings: list) -> bool:
+    return st.get("controllingPlayer", rings[-1]) == rings[-1] and st.get("capHeight", _cap(rings)) == _cap(rings)
+
+
 def state_from_json(d, rules_options: Optional[dict] = None) -> GameState:
     if not isinstance(d, dict):
         raise ValueError(f"state: expected an object, got {type(d).__name__}")
@@ -154,18 +165,21 @@ def state_from_json(d, rules_options: Optional[dict] = None) -> GameState:
             raise ValueError(f"{field}.rings: expected a non-empty list of player numbers")
         if len(rings) > MAX_STACK:
             raise ValueError(f"{field}.rings: height {len(rings)} exceeds the engine limit of {MAX_STACK}")
-        bits = 0
         for i, r in enumerate(rings):
             if isinstance(r, bool) or not isinstance(r, int) or not 1 <= r <= n:
                 raise ValueError(f"{field}.rings[{i}]: expected a player number 1..{n}, got {r!r}")
-            bits |= (r - 1) << (2 * i)
+        if not _declared_fields_agree(st, rings) and _declared_fields_agree(st, rings[::-1]):
+            # Some hand-written RingRift states list rings top first; the declared
+            # controller and cap height say which end is the top.
+            rings = rings[::-1]
         top = rings[-1]
-        cap = 1
-        while cap < len(rings) and rings[-1 - cap] == top:
-            cap += 1
+        cap = _cap(rings)
         for name, want in (("stackHeight", len(rings)), ("capHeight", cap), ("controllingPlayer", top)):
             if name in st and st[name] != want:
                 raise ValueError(f"{field}.{name}: is {st[name]!r} but the rings give {want}")
+        bits = 0
+        for i, r in enumerate(rings):
+            bits |= (r - 1) << (2 * i)
         S[H, c] = len(rings)
         S[RG, c] = bits
     markers = board.get("markers") or {}
@@ -203,14 +217,9 @@ def state_from_json(d, rules_options: Optional[dict] = None) -> GameState:
         S[MT, M_ELIM + p - 1] = _int(pl, "eliminatedRings", f"players[{p - 1}].eliminatedRings", 0, lo=0)
         S[MT, M_TERR + p - 1] = _int(pl, "territorySpaces", f"players[{p - 1}].territorySpaces", 0, lo=0)
     S[MT, M_NP] = n
+    # Hand-written RingRift states sometimes hold more rings than the supply allows
+    # (hand plus board); they are accepted, since placement never adds rings in play.
     rebuild_derived(S, spec.geo)
-    for p in range(1, n + 1):
-        on_board = int(S[MT, M_ONB + p - 1])
-        if on_board + S[MT, M_HAND + p - 1] > rpp:
-            raise ValueError(
-                f"players[{p - 1}].ringsInHand: {S[MT, M_HAND + p - 1]} in hand plus {on_board} on the "
-                f"board exceeds the {rpp}-ring supply of {spec.name}"
-            )
     S[MT, M_TOTAL_ELIM] = _int(d, "totalRingsEliminated", "totalRingsEliminated", int(S[MT, M_ELIM : M_ELIM + n].sum()), lo=0)
 
     # -- turn -----------------------------------------------------------------------------
@@ -320,7 +329,7 @@ def _infer_turn_fields(S, spec, d) -> None:
         )
         if untouched(1) and untouched(2) and cur == 1:
             S[MT, M_SWAP_AVAIL] = 1
-        elif untouched(2) and not untouched(1) and cur == 2 and phase == PH_RING_PLACEMENT:
+        elif untouched(2) and not untouched(1) and cur == 2 and phase in (PH_RING_PLACEMENT, PH_MOVEMENT):
             S[MT, M_SWAP_AVAIL] = 2
     if S[MT, M_STATUS] == 0:
         # The last-player-standing round starts with the loaded turn.
