@@ -25,7 +25,7 @@ from ._layout import (
 )
 from .boards import board_spec
 from .diagnose import explain_illegal
-from .move import Move
+from .move import Move, norm_pos
 from .state import GameState
 
 
@@ -99,11 +99,48 @@ def match_move(state: GameState, move: Move) -> np.ndarray:
     if not isinstance(move, Move):
         raise TypeError(f"move: expected a Move, got {type(move).__name__}")
     rows = legal_move_rows(state)
-    want = move.key(state.spec.is_hex)
     spec, S = state.spec, state.S
+    if move.type == "recovery_slide":
+        return _match_recovery(state, move, rows)
+    want = move.key(state.spec.is_hex)
     for r in rows:
         if _row_may_match(spec, r, move) and row_to_move(spec, S, r).key(spec.is_hex) == want:
             return r
+    raise IllegalMoveError(explain_illegal(state, move, rows), move)
+
+
+def _match_recovery(state: GameState, move: Move, rows) -> np.ndarray:
+    """Recovery slides may leave out what the slide itself decides (its mode, the
+    line option of an exact-length line, the extraction of a line recovery)."""
+    spec, S = state.spec, state.S
+    hexb = spec.is_hex
+    found = []
+    for r in rows:
+        if not _row_may_match(spec, r, move):
+            continue
+        cand = row_to_move(spec, S, r)
+        if (cand.from_, cand.to) != (norm_pos(move.from_, hexb), norm_pos(move.to, hexb)):
+            continue
+        if move.recovery_mode is not None and move.recovery_mode != cand.recovery_mode:
+            continue
+        if move.recovery_option is not None and cand.recovery_option not in (None, move.recovery_option):
+            continue
+        if move.recovery_option is None and cand.recovery_option == 2:
+            continue  # option 2 (free, partial collapse) must be asked for
+        if move.collapsed and cand.recovery_option == 2:
+            if {norm_pos(p, hexb) for p in move.collapsed} != set(cand.collapsed):
+                continue
+        if move.extraction_stacks and cand.extraction_stacks and tuple(move.extraction_stacks) != cand.extraction_stacks:
+            continue
+        found.append(r)
+    if len(found) == 1:
+        return found[0]
+    if len(found) > 1:
+        raise IllegalMoveError(
+            f"ambiguous move {move}: {len(found)} recovery slides match; give recoveryOption, "
+            "collapsePositions or extractionStacks",
+            move,
+        )
     raise IllegalMoveError(explain_illegal(state, move, rows), move)
 
 

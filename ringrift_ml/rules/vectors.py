@@ -48,7 +48,9 @@ def _apply_chain(state: GameState, vec: dict, first: Move) -> tuple[GameState, i
     return state, captures
 
 
-_BOOKKEEPING = {"no_placement_action", "no_movement_action", "no_line_action", "no_territory_action"}
+# Hosts fill in the no-action moves of the decision phases (RR-CANON-R076); the
+# interactive phases' no-action moves are the player's own.
+_BOOKKEEPING = {"no_line_action", "no_territory_action"}
 
 
 def _auto_bookkeeping(state: GameState, player: int) -> GameState:
@@ -79,9 +81,11 @@ def _finish_turn(state: GameState, player: int) -> GameState:
 def run_vector(vec: dict) -> tuple[list, Optional[GameState]]:
     """Run one contract vector; returns (failed assertion messages, final state)."""
     inp = vec["input"]
-    state = GameState.from_json(inp["state"])
-    before = state
     move_json = inp.get("move") or inp.get("initialMove")
+    # A vector that exercises the pie rule runs with the pie rule enabled.
+    options = {"swapRuleEnabled": True} if move_json.get("type") == "swap_sides" else None
+    state = GameState.from_json(inp["state"], options)
+    before = state
     move = Move.from_json(move_json)
     try:
         if "initialMove" in inp and inp.get("expectedPhaseSequence"):
