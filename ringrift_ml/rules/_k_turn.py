@@ -40,6 +40,7 @@ from ._layout import (
     H,
     M_ACTED,
     M_CUR,
+    M_FREE_MOVE,
     M_FROM,
     M_HAND,
     M_LAST_ACTOR,
@@ -323,7 +324,7 @@ def apply_trusted(S, G, mv):
         k = mv[F_B]
         push_top(S, G, c, p, k)
         S[MT, M_HAND + p - 1] -= k
-        S[MT, M_FROM] = c
+        S[MT, M_FROM] = -1 if S[MT, M_FREE_MOVE] else c
         S[MT, M_PHASE] = PH_MOVEMENT
     elif t == MV_SKIP_PLACEMENT or t == MV_NO_PLACEMENT:
         acted = False
@@ -402,5 +403,18 @@ def apply_trusted(S, G, mv):
     if acted:
         S[MT, M_ACTED] = 1
         S[MT, M_LAST_ACTOR] = p
+    S[MT, M_PLY] += 1
+    check_victory(S, G)
+
+
+@njit(cache=True)
+def apply_region_decision(S, G, p, border, cells, count):
+    """Claim the given cells for ``p`` as a region, as a ``choose_territory_option``
+    would, without checking that they form a disconnected region."""
+    collapse_region(S, G, p, border, cells, count)
+    S[MT, M_PENDING] = PEND_TERR_ELIM
+    S[MT, M_PHASE] = PH_TERRITORY
+    S[MT, M_ACTED] = 1
+    S[MT, M_LAST_ACTOR] = p
     S[MT, M_PLY] += 1
     check_victory(S, G)

@@ -53,6 +53,7 @@ M_TURN_REAL = 50  # current player had a real action available at turn start
 M_TERR_LEGACY = 52  # legacy territoryVictoryThreshold carried by serialized states
 M_LPS_OTHERS = 54  # 54..57 bit r-1: seat r had a real action since player p's last turn start
 M_LPS_COUNT = 58  # 58..61 consecutive exclusive rounds counted from each player's turns
+M_FREE_MOVE = 62  # rules variant: after a placement any controlled stack may move
 
 # ---- phases -------------------------------------------------------------------------
 PH_RING_PLACEMENT = 0

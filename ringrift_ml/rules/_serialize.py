@@ -26,6 +26,7 @@ from ._layout import (
     M_CUR,
     M_ELIM,
     M_ELIMTURN,
+    M_FREE_MOVE,
     M_FROM,
     M_HAND,
     M_LAST_ACTOR,
@@ -144,7 +145,7 @@ def state_from_json(d, rules_options: Optional[dict] = None) -> GameState:
     S = GameState.empty_array(spec)
     opts = dict(d.get("rulesOptions") or {})
     opts.update(rules_options or {})
-    unknown = set(opts) - {"swapRuleEnabled", "lpsRoundsRequired"}
+    unknown = set(opts) - {"swapRuleEnabled", "lpsRoundsRequired", "placedStackMustMove"}
     if unknown:
         raise ValueError(f"rules_options: unknown option(s) {sorted(unknown)}")
     rpp = spec.rings_per_player
@@ -262,6 +263,10 @@ def state_from_json(d, rules_options: Optional[dict] = None) -> GameState:
     if not isinstance(swap, bool):
         raise ValueError(f"rules_options.swapRuleEnabled: expected true or false, got {swap!r}")
     S[MT, M_SWAP_ON] = 1 if swap else 0
+    must = opts.get("placedStackMustMove", True)
+    if not isinstance(must, bool):
+        raise ValueError(f"rules_options.placedStackMustMove: expected true or false, got {must!r}")
+    S[MT, M_FREE_MOVE] = 0 if must else 1
     lps = opts.get("lpsRoundsRequired", d.get("lpsRoundsRequired", 3))
     if isinstance(lps, bool) or not isinstance(lps, int) or lps < 1:
         raise ValueError(f"rules_options.lpsRoundsRequired: expected a positive integer, got {lps!r}")
@@ -389,7 +394,10 @@ def state_to_json(state: GameState) -> dict:
         "territoryVictoryMinimum": int(S[MT, M_TMIN]),
         "totalRingsEliminated": state.total_eliminated,
         "totalRingsInPlay": spec.rings_per_player * n,
-        "rulesOptions": {"swapRuleEnabled": bool(S[MT, M_SWAP_ON])},
+        "rulesOptions": {
+            "swapRuleEnabled": bool(S[MT, M_SWAP_ON]),
+            "placedStackMustMove": not S[MT, M_FREE_MOVE],
+        },
         "lpsRoundsRequired": int(S[MT, M_LPS_REQ]),
         "engineState": {name: int(S[MT, idx]) for name, idx in _ENGINE_FIELDS.items()},
     }

@@ -9,6 +9,7 @@ from ._k_turn import apply_trusted, start_turn
 from ._layout import (
     M_CUR,
     M_ELIMTURN,
+    M_FREE_MOVE,
     M_FROM,
     M_HAND,
     M_LINELEN,
@@ -43,11 +44,14 @@ def new_game(
     *,
     swap_rule: bool = False,
     lps_rounds: int = 3,
+    placed_stack_must_move: bool = True,
 ) -> GameState:
     """The starting position: empty board, full hands, player 1 to place.
 
     ``swap_rule`` enables the two-player pie rule; ``lps_rounds`` is the number of
     consecutive exclusive rounds for a last-player-standing win.
+    ``placed_stack_must_move=False`` selects the variant of RingRift's golden games
+    in which any controlled stack may move after a placement.
     """
     spec = board_spec(board_type)
     if isinstance(num_players, bool) or not isinstance(num_players, int) or not 2 <= num_players <= 4:
@@ -64,6 +68,7 @@ def new_game(
     S[MT, M_SWAP_ON] = 1 if swap_rule else 0
     S[MT, M_SWAP_AVAIL] = 1 if swap_rule else 0
     S[MT, M_LPS_REQ] = lps_rounds
+    S[MT, M_FREE_MOVE] = 0 if placed_stack_must_move else 1
     S[MT, M_VTHRESH] = spec.victory_threshold(num_players)
     S[MT, M_TMIN] = spec.territory_minimum(num_players)
     S[MT, M_TERR_LEGACY] = spec.territory_legacy_threshold()

@@ -95,6 +95,7 @@ def _start_state(rec: dict) -> GameState:
         n,
         swap_rule=bool(opts.get("swapRuleEnabled", False)),
         lps_rounds=int(opts.get("lpsRoundsRequired", 3)),
+        placed_stack_must_move=bool(opts.get("placedStackMustMove", True)),
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Optional
 
 from .api import IllegalMoveError, apply_move, legal_moves
+from .mechanics import apply_decision
 from .move import Move
 from .state import GameState
 
@@ -95,8 +96,14 @@ def run_vector(vec: dict) -> tuple[list, Optional[GameState]]:
         elif "initialMove" in inp:
             state, captures = _apply_chain(state, vec, move)
         else:
-            state = apply_move(state, move)
             captures = None
+            try:
+                state = apply_move(state, move)
+            except IllegalMoveError:
+                if move.type not in ("choose_territory_option", "eliminate_rings_from_stack"):
+                    raise
+                # A decision vector: the region or target is given, not offered.
+                state = apply_decision(state, move)
         state = _auto_bookkeeping(state, move.player)
     except IllegalMoveError as e:
         return [f"move rejected: {e}"], None
