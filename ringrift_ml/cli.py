@@ -1,0 +1,165 @@
+"""The ``ringrift`` command line.
+
+    ringrift rules replay FILE...            verify game records by replaying them
+    ringrift rules selfplay --board hex8 --players 3 --games 100 --seed 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from tqdm import tqdm
+
+
+def _rules_replay(args) -> int:
+    from .rules.records import iter_records, replay_record
+
+    paths = []
+    for name in args.files:
+        p = Path(name)
+        if p.is_dir():
+            paths.extend(sorted(x for x in p.rglob("*") if x.suffix in (".json", ".jsonl", ".gz")))
+        elif p.exists():
+            paths.append(p)
+        else:
+            print(f"FAIL {name}: no such file", file=sys.stderr)
+            paths.append(None)
+    verdicts = []
+    missing = sum(1 for p in paths if p is None)
+    for p in tqdm([p for p in paths if p is not None], desc="replay", unit="file", disable=not args.progress):
+        for label, rec in iter_records(p):
+            if args.placed_stack_may_stay and isinstance(rec, dict):
+                rec = dict(rec)
+                rec["rulesOptions"] = {**(rec.get("rulesOptions") or {}), "placedStackMustMove": False}
+            v = replay_record(rec, label)
+            verdicts.append(v)
+            if args.json:
+                print(json.dumps({"source": v.source, "ok": v.ok, "moves": v.moves, "complete": v.complete,
+                                  "winner": v.winner, "victoryReason": v.victory_reason, "message": v.message}))
+            else:
+                tqdm.write(v.line())
+    ok = sum(v.ok for v in verdicts)
+    bad = len(verdicts) - ok + missing
+    summary = f"{ok} passed, {bad} failed"
+    print(json.dumps({"summary": {"passed": ok, "failed": bad}}) if args.json else summary)
+    return 0 if bad == 0 and verdicts else 1
+
+
+def _rules_selfplay(args) -> int:
+    from .rules import new_game
+    from .rules.fast import FastGame, playout
+    from .rules.records import make_record
+
+    start = new_game(args.board, args.players, swap_rule=args.swap)
+    out = open(args.out, "w", encoding="utf-8") if args.out else None
+    winners: Counter = Counter()
+    reasons: Counter = Counter()
+    lengths = []
+    unfinished = 0
+    t0 = time.perf_counter()
+    try:
+        for i in tqdm(range(args.games), desc=f"selfplay {args.board} {args.players}p", unit="game",
+                      disable=not args.progress):
+            seed = args.seed + i
+            final, applied, _, rows = playout(start, seed, max_moves=args.max_moves, record_moves=out is not None)
+            lengths.append(applied)
+            if final.is_over:
+                winners[final.winner] += 1
+                reasons[final.victory_reason] += 1
+            else:
+                unfinished += 1
+            if out is not None:
+                g = FastGame(start)
+                moves = []
+                for r in rows:
+                    moves.append(g.move(r))
+                    g.push(r)
+                rec = make_record(moves, final, game_id=f"{args.board}-{args.players}p-{seed}", board_type=args.board,
+                                  num_players=args.players, rules_options={"swapRuleEnabled": args.swap},
+                                  seed=seed, generator="random")
+                out.write(json.dumps(rec) + "\n")
+    finally:
+        if out is not None:
+            out.close()
+    dt = time.perf_counter() - t0
+    finished = args.games - unfinished
+    summary = {
+        "board": args.board,
+        "players": args.players,
+        "games": args.games,
+        "finished": finished,
+        "seconds": round(dt, 3),
+        "winner_share": {str(p): round(winners[p] / max(finished, 1), 4) for p in range(1, args.players + 1)},
+        "victory_reasons": dict(reasons.most_common()),
+        "length": {
+            "mean": round(statistics.fmean(lengths), 1) if lengths else 0,
+            "median": statistics.median(lengths) if lengths else 0,
+            "min": min(lengths, default=0),
+            "max": max(lengths, default=0),
+        },
+    }
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(f"{args.games} games on {args.board} with {args.players} players in {dt:.2f}s ({finished} finished)")
+        for p in range(1, args.players + 1):
+            print(f"  player {p} won {winners[p]:6d} ({100 * winners[p] / max(finished, 1):5.1f}%)")
+        for r, c in reasons.most_common():
+            print(f"  {r:28s} {c:6d}")
+        s = summary["length"]
+        print(f"  game length: mean {s['mean']}, median {s['median']}, min {s['min']}, max {s['max']} moves")
+        if args.out:
+            print(f"  records written to {args.out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .rules import BOARD_TYPES
+
+    ap = argparse.ArgumentParser(prog="ringrift", description="RingRift Lab command line")
+    sub = ap.add_subparsers(dest="command", required=True)
+    rules = sub.add_parser("rules", help="the rules engine")
+    rsub = rules.add_subparsers(dest="rules_command", required=True)
+
+    rp = rsub.add_parser("replay", help="replay game records and verify every move and result")
+    rp.add_argument("files", nargs="+", help="record files (.json, .json.gz, .jsonl) or folders")
+    rp.add_argument("--json", action="store_true", help="one JSON verdict per game")
+    rp.add_argument("--no-progress", dest="progress", action="store_false")
+    rp.add_argument("--placed-stack-may-stay", action="store_true",
+                    help="replay under the variant in which any stack may move after a placement "
+                         "(RingRift's golden games)")
+    rp.set_defaults(func=_rules_replay)
+
+    sp = rsub.add_parser("selfplay", help="play random games and print outcome statistics")
+    sp.add_argument("--board", required=True, choices=BOARD_TYPES)
+    sp.add_argument("--players", type=int, default=2, choices=[2, 3, 4])
+    sp.add_argument("--games", type=int, default=100)
+    sp.add_argument("--seed", type=int, default=1)
+    sp.add_argument("--max-moves", type=int, default=100_000, help="safety cap per game")
+    sp.add_argument("--swap", action="store_true", help="enable the 2-player pie rule")
+    sp.add_argument("--out", help="write game records (JSON Lines) here")
+    sp.add_argument("--json", action="store_true", help="print the summary as JSON")
+    sp.add_argument("--no-progress", dest="progress", action="store_false")
+    sp.set_defaults(func=_rules_selfplay)
+    return ap
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "games", 1) < 1:
+        print("error: --games must be at least 1", file=sys.stderr)
+        return 2
+    if getattr(args, "swap", False) and args.players != 2:
+        print("error: --swap needs --players 2 (the pie rule is 2-player only)", file=sys.stderr)
+        return 2
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
