@@ -43,9 +43,12 @@ def explain_illegal(state, move, rows) -> str:
     if move.player != state.current_player:
         return f"illegal move {move}: it is player {state.current_player}'s turn, not player {move.player}'s"
     legal_types = sorted({MOVE_TYPE_NAMES[int(r[F_TYPE])] for r in rows})
-    same_type = move.type in legal_types or (
-        move.type in ("process_line", "choose_line_option")
-        and {"process_line", "choose_line_option"} & set(legal_types)
+    families = (
+        {"process_line", "choose_line_option"},
+        {"move_stack", "overtaking_capture", "continue_capture_segment"},
+    )
+    same_type = move.type in legal_types or any(
+        move.type in fam and fam & set(legal_types) for fam in families
     )
     if not same_type:
         why = ""
