@@ -4,7 +4,9 @@ A player who controls no stack but has a marker and a buried ring may slide one
 marker to an adjacent cell.  Slides that complete a line of the player's markers
 through the destination take precedence; only when no such slide exists anywhere
 are fallback slides (to an empty cell) and stack strikes (onto a stack) legal.  Each
-paid recovery extracts the player's bottommost ring from a stack of their choice.
+paid recovery extracts the player's bottommost ring from the first stack (in board
+order) that holds a buried ring of theirs: RingRift's reference engine offers no
+choice of stack, so neither do the legal move lists here.
 
 Move fields: ``F_A`` mode, ``F_B`` extraction stack (-1 when the option is free),
 ``F_C`` line option (1 collapse all, 2 one segment), ``F_D`` packs the line as
@@ -86,8 +88,6 @@ def gen_recovery(S, G, p, out, n):
                 if length < L:
                     continue
                 base = (start * 8 + a) * 64
-                # A line recovery pays with the first stack holding a buried ring:
-                # RingRift records list these slides without an extraction choice.
                 n = emit(out, n, MV_RECOVERY_SLIDE, p, m, x, RM_LINE, ext[0], 1, base)
                 if length > L:
                     for off in range(length - L + 1):
@@ -106,8 +106,7 @@ def gen_recovery(S, G, p, out, n):
             if S[CL, x] > 0 or S[MK, x] > 0:
                 continue
             mode = RM_STACK_STRIKE if S[H, x] > 0 else RM_FALLBACK
-            for e in range(next_):
-                n = emit(out, n, MV_RECOVERY_SLIDE, p, m, x, mode, ext[e], 0, 0)
+            n = emit(out, n, MV_RECOVERY_SLIDE, p, m, x, mode, ext[0], 0, 0)
     return n
 
 
@@ -133,3 +132,17 @@ def apply_recovery(S, G, p, mv):
                 collapse_line(S, G, start, a, off, S[MT, M_LINELEN], p)
     if mv[F_B] >= 0:
         extract_bottommost(S, G, mv[F_B], p, p)
+
+
+@njit(cache=True)
+def has_recovery_slide(S, G, p):
+    """Does an eligible player ``p`` have any recovery slide (line, fallback or strike)?"""
+    for m in range(G.ncells):
+        if S[MK, m] != p:
+            continue
+        for d in range(G.nd):
+            if G.rlen[m, d] > 0:
+                x = G.ray[m, d, 0]
+                if S[CL, x] == 0 and S[MK, x] == 0:
+                    return True
+    return False

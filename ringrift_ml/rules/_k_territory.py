@@ -84,8 +84,8 @@ def find_regions(S, G, p, recovery, out):
     inside_payers = np.zeros(n, np.int64)
     sig = np.zeros(n, np.int64)
     found = 0
-    for border in range(0, nplayers + 1):
-        if border > 0 and not has_marker[border]:
+    for border in range(1, nplayers + 1):
+        if not has_marker[border]:
             continue
         k = label_components(S, G, border, labels, queue)
         if k < 2:

@@ -145,12 +145,12 @@ def legal_moves(S, G, out):
             n = emit(out, n, MV_SWAP_SIDES, p, -1, -1, 0, 0, 0, 0)
         n0 = n
         n = gen_placements(S, G, p, out, n)
-        if n > n0:
-            # Placement is optional when a controlled stack can act, or when the
-            # player may turn to a recovery action instead (RR-CANON-R080, R110).
-            if has_stack_action(S, G, p) or recovery_eligible(S, G, p):
-                n = emit(out, n, MV_SKIP_PLACEMENT, p, -1, -1, 0, 0, 0, 0)
-        else:
+        # With rings in hand, placing is optional when a controlled stack can act or
+        # the player may recover instead (RR-CANON-R080, R110); the skip is then a
+        # choice even if no placement is legal.  Otherwise there is nothing to do.
+        if S[MT, M_HAND + p - 1] > 0 and (has_stack_action(S, G, p) or recovery_eligible(S, G, p)):
+            n = emit(out, n, MV_SKIP_PLACEMENT, p, -1, -1, 0, 0, 0, 0)
+        elif n == n0:
             n = emit(out, n, MV_NO_PLACEMENT, p, -1, -1, 0, 0, 0, 0)
     elif ph == PH_MOVEMENT:
         if S[MT, M_SWAP_AVAIL] == 2 and p == 2 and S[MT, M_ACTED] == 0:

@@ -9,6 +9,7 @@ evaluated when a turn starts.
 from numba import njit
 
 from ._k_moves import has_any_placement, has_stack_action
+from ._k_recovery import has_recovery_slide, recovery_eligible
 from ._layout import (
     CT,
     H,
@@ -17,8 +18,6 @@ from ._layout import (
     M_HAND,
     M_LAST_ACTOR,
     M_LPS_COUNT,
-    M_LPS_LASTREAL,
-    M_LPS_OTHERS,
     M_LPS_REQ,
         M_NP,
     M_ONB,
@@ -28,7 +27,6 @@ from ._layout import (
     M_STATUS,
     M_TERR,
     M_TMIN,
-    M_TOTAL_ELIM,
     M_TURN_REAL,
     M_VTHRESH,
     M_WINNER,
@@ -61,6 +59,11 @@ def _rank_key_cmp(S, G, a, b):
         return ta - tb
     ea = S[MT, M_ELIM + a - 1]
     eb = S[MT, M_ELIM + b - 1]
+    if S[MT, M_REASON] == VR_STALEMATE:
+        # At a stalemate rings in hand count as eliminated (RR-CANON-R173).  The
+        # counters themselves are left as they are, as in RingRift's records.
+        ea += S[MT, M_HAND + a - 1]
+        eb += S[MT, M_HAND + b - 1]
     if ea != eb:
         return ea - eb
     ma = _markers_of(S, G, a)
@@ -105,12 +108,7 @@ def declare_winner(S, G, p, reason):
 @njit(cache=True)
 def _stalemate(S, G):
     np_ = S[MT, M_NP]
-    for p in range(1, np_ + 1):
-        hand = S[MT, M_HAND + p - 1]
-        if hand > 0:
-            S[MT, M_ELIM + p - 1] += hand
-            S[MT, M_TOTAL_ELIM] += hand
-            S[MT, M_HAND + p - 1] = 0
+    S[MT, M_REASON] = VR_STALEMATE  # ranks below count rings in hand as eliminated
     best = 1
     for p in range(2, np_ + 1):
         c = _rank_key_cmp(S, G, p, best)
@@ -160,37 +158,42 @@ def check_victory(S, G):
 
 @njit(cache=True)
 def real_action_available(S, G, p):
-    """Placements, moves and captures count; recovery and forced elimination do not."""
-    return has_any_placement(S, G, p) or has_stack_action(S, G, p)
+    """Does ``p`` have an action that keeps the last-player-standing count open?
+
+    Placements, moves and captures count, and so does an available recovery slide:
+    RingRift's reference games keep counting rounds while a recovering player slides
+    (hex8_3p_seed0001 ends a full round later than placements and moves alone give).
+    Forced elimination does not count.
+    """
+    if has_any_placement(S, G, p) or has_stack_action(S, G, p):
+        return True
+    return recovery_eligible(S, G, p) and has_recovery_slide(S, G, p)
 
 
 @njit(cache=True)
 def lps_turn_start(S, G, q):
-    """Round bookkeeping for last player standing when ``q`` starts a turn.
+    """Last-player-standing bookkeeping when ``q`` starts a turn.
 
-    Rounds are counted from each player's own turns: the round of player ``q`` runs
-    from one of its turn starts to the next.  It is exclusive when ``q`` had a real
-    action at its start and no other seat had one at its own turn start in between.
-    When ``q``'s turn comes round after ``lpsRoundsRequired`` exclusive rounds in a
-    row, ``q`` wins before acting.
+    A round of ``q`` runs from one of its turn starts to the next.  It is exclusive
+    when, at its start, ``q`` has a real action and no other player has one.  When
+    ``q`` starts a turn after ``lpsRoundsRequired`` exclusive rounds in a row, ``q``
+    wins before acting.  (This is how RingRift's reference games count: the other
+    players' actions are judged when the round opens, hex8_3p_seed0001.)
     """
     if S[MT, M_STATUS] != 0:
         return
-    real = real_action_available(S, G, q)
-    S[MT, M_TURN_REAL] = 1 if real else 0
-    bit = 1 << (q - 1)
-    if (S[MT, M_LPS_LASTREAL] & bit) != 0 and S[MT, M_LPS_OTHERS + q - 1] == 0:
-        S[MT, M_LPS_COUNT + q - 1] += 1
-    else:
-        S[MT, M_LPS_COUNT + q - 1] = 0
     if S[MT, M_LPS_COUNT + q - 1] >= S[MT, M_LPS_REQ]:
         declare_winner(S, G, q, VR_LPS)
         return
-    S[MT, M_LPS_OTHERS + q - 1] = 0
+    real = real_action_available(S, G, q)
+    S[MT, M_TURN_REAL] = 1 if real else 0
+    exclusive = real
     if real:
-        S[MT, M_LPS_LASTREAL] |= bit
-        for r in range(S[MT, M_NP]):
-            if r != q - 1:
-                S[MT, M_LPS_OTHERS + r] |= bit
+        for r in range(1, S[MT, M_NP] + 1):
+            if r != q and real_action_available(S, G, r):
+                exclusive = False
+                break
+    if exclusive:
+        S[MT, M_LPS_COUNT + q - 1] += 1
     else:
-        S[MT, M_LPS_LASTREAL] &= ~bit
+        S[MT, M_LPS_COUNT + q - 1] = 0

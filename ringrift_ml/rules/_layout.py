@@ -48,11 +48,9 @@ M_ELIMTURN = 36  # 36..39 ply of permanent elimination (-1 = never)
 M_RANK = 40  # 40..43 final ranks (0 until the game ends)
 M_TOTAL_ELIM = 44
 M_RECOVERY = 45  # this turn's action was a recovery slide (territory cost = extraction)
-M_LPS_LASTREAL = 46  # bit p-1: player p had a real action at its last turn start
 M_TURN_REAL = 50  # current player had a real action available at turn start
 M_TERR_LEGACY = 52  # legacy territoryVictoryThreshold carried by serialized states
-M_LPS_OTHERS = 54  # 54..57 bit r-1: seat r had a real action since player p's last turn start
-M_LPS_COUNT = 58  # 58..61 consecutive exclusive rounds counted from each player's turns
+M_LPS_COUNT = 58  # 58..61 consecutive exclusive rounds of each player (see _k_victory)
 M_FREE_MOVE = 62  # rules variant: after a placement any controlled stack may move
 
 # ---- phases -------------------------------------------------------------------------

@@ -32,8 +32,6 @@ from ._layout import (
     M_LAST_ACTOR,
     M_LINELEN,
     M_LPS_COUNT,
-    M_LPS_LASTREAL,
-    M_LPS_OTHERS,
     M_LPS_REQ,
     M_NP,
     M_ONB,
@@ -85,7 +83,6 @@ _ENGINE_FIELDS = {
     "swapped": M_SWAPPED,
     "lastActor": M_LAST_ACTOR,
     "turnHadRealAction": M_TURN_REAL,
-    "lpsLastRealMask": M_LPS_LASTREAL,
 }
 
 
@@ -289,7 +286,7 @@ def _load_engine_fields(S, spec, engine) -> None:
     for name, idx in _ENGINE_FIELDS.items():
         if name in engine:
             S[MT, idx] = _int(engine, name, f"engineState.{name}", lo=-1)
-    for name, base in (("lpsRoundCounts", M_LPS_COUNT), ("lpsOthersRealMasks", M_LPS_OTHERS)):
+    for name, base in (("lpsRoundCounts", M_LPS_COUNT),):
         vals = engine.get(name)
         if vals is not None:
             if not isinstance(vals, list) or len(vals) > 4:
@@ -403,7 +400,6 @@ def state_to_json(state: GameState) -> dict:
     }
     out["engineState"]["eliminationTurn"] = [int(S[MT, M_ELIMTURN + i]) for i in range(n)]
     out["engineState"]["lpsRoundCounts"] = [int(S[MT, M_LPS_COUNT + i]) for i in range(n)]
-    out["engineState"]["lpsOthersRealMasks"] = [int(S[MT, M_LPS_OTHERS + i]) for i in range(n)]
     if state.is_over:
         out["ranks"] = {str(p): r for p, r in state.ranks.items()}
     frm = int(S[MT, M_FROM])
