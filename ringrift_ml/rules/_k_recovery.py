@@ -69,7 +69,8 @@ def gen_recovery(S, G, p, out, n):
     L = S[MT, M_LINELEN]
     half = G.nd // 2
     ext = np.empty(G.ncells, np.int64)
-    next_ = _extraction_stacks(S, G, p, ext)
+    if _extraction_stacks(S, G, p, ext) == 0:
+        return n  # nothing to pay with (not reachable for an eligible player)
     start_n = n
     for m in range(G.ncells):
         if S[MK, m] != p:

@@ -60,7 +60,6 @@ from ._layout import (
     PEND_TERR_ELIM,
     PH_CAPTURE,
     PH_CHAIN_CAPTURE,
-    PH_FORCED_ELIM,
     PH_GAME_OVER,
     PH_LINE,
     PH_MOVEMENT,
@@ -412,5 +411,3 @@ def state_to_json(state: GameState) -> dict:
         out["pendingTerritoryElimination"] = True
     return out
 
-
-_ = (PH_MOVEMENT, PH_FORCED_ELIM)  # phases named for readers of _infer_turn_fields

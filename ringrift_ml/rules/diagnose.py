@@ -82,7 +82,7 @@ def _specific_reason(state, move):
         if k > S[MT, M_HAND + p - 1]:
             return f"player {p} has only {int(S[MT, M_HAND + p - 1])} rings in hand (RR-CANON-R081)"
         if S[H, c] and k != 1:
-            return f"exactly one ring may be placed on an existing stack (RR-CANON-R082)"
+            return "exactly one ring may be placed on an existing stack (RR-CANON-R082)"
         return (
             f"no-dead-placement: a stack placed at {key} would have no legal move or capture "
             f"(RR-CANON-R081/R082)"
