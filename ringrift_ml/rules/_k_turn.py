@@ -129,6 +129,19 @@ def _gen_line_moves(S, G, p, out, n):
 
 
 @njit(cache=True)
+def _gen_acting_stacks(S, G, p, out, n, with_moves, capture_type):
+    """Moves of the stack that must act (placed or capturing), else of every stack
+    ``p`` controls (a loaded state may not name the capturing stack)."""
+    frm = S[MT, M_FROM]
+    if frm >= 0:
+        return gen_stack_moves(S, G, frm, p, out, n, with_moves, capture_type)
+    for c in range(G.ncells):
+        if S[CT, c] == p:
+            n = gen_stack_moves(S, G, c, p, out, n, with_moves, capture_type)
+    return n
+
+
+@njit(cache=True)
 def legal_moves(S, G, out):
     """Fill ``out`` with the legal moves of the player to act; returns how many.
 
@@ -157,13 +170,7 @@ def legal_moves(S, G, out):
             # Only reachable from a loaded state: seat 2 has not acted yet this turn.
             n = emit(out, n, MV_SWAP_SIDES, p, -1, -1, 0, 0, 0, 0)
         base = n
-        frm = S[MT, M_FROM]
-        if frm >= 0:
-            n = gen_stack_moves(S, G, frm, p, out, n, True, MV_OVERTAKING_CAPTURE)
-        else:
-            for c in range(G.ncells):
-                if S[CT, c] == p:
-                    n = gen_stack_moves(S, G, c, p, out, n, True, MV_OVERTAKING_CAPTURE)
+        n = _gen_acting_stacks(S, G, p, out, n, True, MV_OVERTAKING_CAPTURE)
         if n == base:
             if recovery_eligible(S, G, p):
                 n = gen_recovery(S, G, p, out, n)
@@ -173,14 +180,7 @@ def legal_moves(S, G, out):
             n = emit(out, n, MV_NO_MOVEMENT, p, -1, -1, 0, 0, 0, 0)
     elif ph == PH_CAPTURE or ph == PH_CHAIN_CAPTURE:
         kind = MV_OVERTAKING_CAPTURE if ph == PH_CAPTURE else MV_CONTINUE_CAPTURE
-        frm = S[MT, M_FROM]
-        if frm >= 0:
-            n = gen_stack_moves(S, G, frm, p, out, n, False, kind)
-        else:
-            # A loaded state may not say which stack is capturing: any may.
-            for c in range(G.ncells):
-                if S[CT, c] == p:
-                    n = gen_stack_moves(S, G, c, p, out, n, False, kind)
+        n = _gen_acting_stacks(S, G, p, out, n, False, kind)
         if ph == PH_CAPTURE:
             n = emit(out, n, MV_SKIP_CAPTURE, p, -1, -1, 0, 0, 0, 0)
     elif ph == PH_LINE:

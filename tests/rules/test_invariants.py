@@ -37,10 +37,11 @@ STRICT = {
     "move_stack",
     "overtaking_capture",
     "continue_capture_segment",
-    "recovery_slide",
     "eliminate_rings_from_stack",
     "forced_elimination",
 }
+# A recovery slide pays one ring (S rises) unless it takes the free option of an
+# overlength line, which collapses markers instead: then the territory grows.
 
 
 def progress(S, n):
@@ -78,6 +79,7 @@ def play_checked(board, players, seed, max_moves=20_000):
     spec = g.spec
     prev_supply = [spec.rings_per_player] * players
     s_prev = progress(g.S, spec.n_cells)
+    c_prev = 0
     moves = 0
     while not g.S[MT, 3]:
         rows = g.legal()
@@ -89,9 +91,13 @@ def play_checked(board, players, seed, max_moves=20_000):
         check_state(g.S, spec, players)
         s_now = progress(g.S, spec.n_cells)
         assert s_now >= s_prev, f"progress fell after {name}"
+        c_now = int(np.count_nonzero(g.S[CL, : spec.n_cells]))
         if name in STRICT:
             assert s_now > s_prev, f"progress did not rise after {name}"
-        s_prev = s_now
+        if name == "recovery_slide":
+            assert s_now > s_prev or c_now > c_prev, "a recovery slide changed nothing lasting"
+        assert c_now >= c_prev, f"collapsed cells reappeared after {name}"
+        s_prev, c_prev = s_now, c_now
         for p in range(1, players + 1):
             supply = int(g.S[MT, M_HAND + p - 1] + g.S[MT, M_ONB + p - 1])
             assert supply <= prev_supply[p - 1], f"colour {p} regained rings"
