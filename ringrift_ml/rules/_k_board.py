@@ -8,6 +8,12 @@ stay consistent with the rings themselves.
 from numba import njit
 
 from ._layout import (
+    M_CUR,
+    M_FROM,
+    M_PENDING,
+    M_PHASE,
+    M_STATUS,
+    M_SWAP_AVAIL,
     CL,
     CP,
     CT,
@@ -252,7 +258,7 @@ def rebuild_derived(S, G):
 def state_hash(S):
     """Board hash combined with the turn fields: equal positions hash equally."""
     h = S[MT, M_HASH]
-    for i in (1, 2, 7, 8, 3, 11):  # player, phase, must-move cell, pending, status, swap
+    for i in (M_CUR, M_PHASE, M_FROM, M_PENDING, M_STATUS, M_SWAP_AVAIL):
         h = mix64(h ^ ((S[MT, i] + 7) * _K2))
     for p in range(4):
         h = mix64(h ^ ((S[MT, M_HAND + p] + 1) * _K1 + p))
