@@ -7,6 +7,9 @@ import numpy as np
 from ._codec import legal_rows, row_to_move
 from ._k_turn import apply_trusted, start_turn
 from ._layout import (
+    F_PLAYER,
+    F_TYPE,
+    MOVE_TYPE_NAMES,
     M_CUR,
     M_ELIMTURN,
     M_FREE_MOVE,
@@ -151,8 +154,6 @@ def _match_recovery(state: GameState, move: Move, rows) -> np.ndarray:
 
 def _row_may_match(spec, row, move: Move) -> bool:
     """Cheap pre-filter on type and player before building the full key."""
-    from ._layout import F_PLAYER, F_TYPE, MOVE_TYPE_NAMES
-
     name = MOVE_TYPE_NAMES[int(row[F_TYPE])]
     if int(row[F_PLAYER]) != move.player:
         return False

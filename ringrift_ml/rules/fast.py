@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._codec import legal_rows, row_to_move
+from ._codec import row_to_move
 from ._k_board import state_hash
 from ._k_playout import random_playout, seed_rng
 from ._k_turn import apply_trusted
+from ._k_turn import legal_moves as _k_legal_moves
 from ._layout import MAX_MOVES, MOVE_WIDTH
 from .state import GameState
 
@@ -28,15 +29,21 @@ PLAYOUT_BUFFER = 1 << 15  # move rows; far above any move list of a real game
 class FastGame:
     """A mutable game for search: apply, undo, copy and hash without allocation churn."""
 
-    __slots__ = ("spec", "S", "_undo")
+    __slots__ = ("spec", "S", "_undo", "_buf")
 
     def __init__(self, state: GameState):
         self.spec = state.spec
         self.S = state.copy_array()
         self._undo: list = []
+        self._buf = np.empty((MAX_MOVES, MOVE_WIDTH), dtype=np.int64)
 
     def legal(self) -> np.ndarray:
-        return legal_rows(self.spec, self.S)
+        """Legal move rows (a fresh array; the generation buffer is reused)."""
+        n = _k_legal_moves(self.S, self.spec.geo, self._buf)
+        if n > self._buf.shape[0]:
+            self._buf = np.empty((n, MOVE_WIDTH), dtype=np.int64)
+            n = _k_legal_moves(self.S, self.spec.geo, self._buf)
+        return self._buf[:n].copy()
 
     def push(self, row: np.ndarray) -> None:
         """Apply a legal move row in place (remembering how to undo it)."""
@@ -51,6 +58,7 @@ class FastGame:
         g.spec = self.spec
         g.S = self.S.copy()
         g._undo = []
+        g._buf = np.empty_like(self._buf)
         return g
 
     def hash(self) -> int:
