@@ -18,8 +18,9 @@ _HERE = Path(__file__).resolve().parent
 
 def _kernel_digest() -> str:
     h = hashlib.sha256()
-    for path in sorted(_HERE.glob("_k_*.py")) + [_HERE / "_layout.py", _HERE / "boards.py"]:
-        h.update(path.name.encode())
+    kernels = sorted(_HERE.parent.rglob("_k_*.py"))  # rules and every package built on them
+    for path in kernels + [_HERE / "_layout.py", _HERE / "boards.py"]:
+        h.update(str(path.relative_to(_HERE.parent)).encode())
         h.update(path.read_bytes())
     h.update(numba.__version__.encode())
     return h.hexdigest()[:16]

@@ -50,6 +50,10 @@ class FastGame:
         self._undo.append(self.S.copy())
         apply_trusted(self.S, self.spec.geo, row)
 
+    def apply(self, row: np.ndarray) -> None:
+        """Apply a legal move row in place without keeping an undo snapshot."""
+        apply_trusted(self.S, self.spec.geo, row)
+
     def pop(self) -> None:
         self.S[...] = self._undo.pop()
 

@@ -1,0 +1,114 @@
+"""Player and evaluator interfaces shared by every engine.
+
+A *player* chooses a move for the player to act, within a :class:`Budget` and
+deterministically under a seed.  Search never depends on a model directly: it asks an
+*evaluator* for values (one per seat, in ``[-1, 1]``, from each seat's own view) and,
+optionally, move priors.  Bookkeeping moves (the only legal move of a phase) are
+played without search by :func:`play_forced`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Optional, Protocol, runtime_checkable
+
+import numpy as np
+
+from ..rules import GameState
+from ..rules._layout import M_STATUS, MT
+from ..rules.fast import FastGame
+
+
+@dataclasses.dataclass(frozen=True)
+class Budget:
+    """How much a player may think about one decision."""
+
+    nodes: Optional[int] = None
+    """Search nodes / playouts / evaluations (engine-specific unit); None = unlimited."""
+    seconds: Optional[float] = None
+    """Wall-clock limit per decision; None = unlimited (nodes must then be set)."""
+
+    def __post_init__(self):
+        if self.nodes is None and self.seconds is None:
+            raise ValueError("budget: give nodes, seconds or both")
+        if self.nodes is not None and (not isinstance(self.nodes, int) or self.nodes < 1):
+            raise ValueError(f"budget.nodes: expected a positive integer, got {self.nodes!r}")
+        if self.seconds is not None and not self.seconds > 0:
+            raise ValueError(f"budget.seconds: expected a positive number, got {self.seconds!r}")
+
+    def clock(self) -> "Clock":
+        return Clock(self)
+
+
+class Clock:
+    """Counts nodes and time against a budget."""
+
+    __slots__ = ("budget", "start", "nodes")
+
+    def __init__(self, budget: Budget):
+        self.budget = budget
+        self.start = time.perf_counter()
+        self.nodes = 0
+
+    def tick(self, n: int = 1) -> None:
+        self.nodes += n
+
+    def exhausted(self) -> bool:
+        b = self.budget
+        if b.nodes is not None and self.nodes >= b.nodes:
+            return True
+        return b.seconds is not None and time.perf_counter() - self.start >= b.seconds
+
+
+@runtime_checkable
+class Evaluator(Protocol):
+    """Values (and optionally priors) for positions."""
+
+    def values(self, game: FastGame) -> np.ndarray:
+        """``(num_players,)`` values in ``[-1, 1]``, seat ``p`` at index ``p - 1``."""
+
+    def priors(self, game: FastGame, rows: np.ndarray) -> Optional[np.ndarray]:
+        """``(K,)`` probabilities over ``rows`` (the legal moves), or None for uniform."""
+
+
+class Player(Protocol):
+    """Something that picks moves."""
+
+    name: str
+
+    def choose_row(self, game: FastGame, budget: Budget, seed: int) -> np.ndarray:
+        """A legal move row for the player to act in ``game`` (not modified)."""
+
+
+def choose_move(player: Player, state: GameState, budget: Budget, seed: int):
+    """Public convenience: the :class:`~ringrift_ml.rules.Move` a player picks."""
+    game = FastGame(state)
+    row = player.choose_row(game, budget, seed)
+    return game.move(row)
+
+
+def terminal_values(game: FastGame) -> np.ndarray:
+    """Exact values of a finished game: by final rank, winner +1, last -1."""
+    st = game.state()
+    n = st.num_players
+    ranks = st.ranks
+    if n == 1:
+        return np.ones(1)
+    return np.array([1.0 - 2.0 * (ranks[p] - 1) / (n - 1) for p in range(1, n + 1)])
+
+
+def is_over(game: FastGame) -> bool:
+    return bool(game.S[MT, M_STATUS])
+
+
+def play_forced(game: FastGame, limit: int = 64) -> int:
+    """Apply moves while exactly one is legal (bookkeeping); returns how many."""
+    k = 0
+    while k < limit and not is_over(game):
+        rows = game.legal()
+        if len(rows) != 1:
+            break
+        game.push(rows[0])
+        k += 1
+    return k

@@ -1,0 +1,127 @@
+"""The heuristic evaluator and player.
+
+Weights are named, versioned vectors per board x player count, stored as JSON
+(``weights/heuristic.json`` in the package; a tuned file can be pointed to with
+``RINGRIFT_HEURISTIC_WEIGHTS`` or passed explicitly).  Each vector maps feature names
+(see :data:`FEATURE_NAMES`) to weights, so files stay valid when features are added.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from ..rules.fast import FastGame
+from ._k_features import FEATURE_NAMES, N_FEATURES, heuristic_values
+from .base import Budget, is_over, terminal_values
+
+DEFAULT_VERSION = "v1"
+
+
+def weights_path() -> Path:
+    env = os.environ.get("RINGRIFT_HEURISTIC_WEIGHTS")
+    if env:
+        return Path(env)
+    return Path(str(resources.files("ringrift_ml.ai") / "weights" / "heuristic.json"))
+
+
+def load_weights(board: str, players: int, path: Optional[Path] = None, version: Optional[str] = None) -> dict:
+    """The weight record for ``board`` and ``players``: ``{"version", "weights", "scale"}``.
+
+    Falls back to the file's ``default`` entry when no tuned vector exists."""
+    p = Path(path) if path else weights_path()
+    try:
+        data = json.loads(p.read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        raise ValueError(f"heuristic weights: cannot read {p}: {e}") from None
+    key = f"{board}|{players}"
+    entry = data.get("tuned", {}).get(key) or data.get("default")
+    if entry is None:
+        raise ValueError(f"heuristic weights: {p} has no entry for {key} and no default")
+    if version is not None and entry.get("version") != version:
+        raise ValueError(f"heuristic weights: {key} is version {entry.get('version')!r}, wanted {version!r}")
+    unknown = set(entry["weights"]) - set(FEATURE_NAMES)
+    if unknown:
+        raise ValueError(f"heuristic weights: unknown feature(s) {sorted(unknown)} in {p}")
+    return entry
+
+
+def weight_vector(entry: dict) -> np.ndarray:
+    return np.array([float(entry["weights"].get(name, 0.0)) for name in FEATURE_NAMES])
+
+
+class HeuristicEvaluator:
+    """Weighted features, squashed to seat values in ``[-1, 1]``."""
+
+    def __init__(self, weights: np.ndarray, scale: float = 1.0, version: str = DEFAULT_VERSION):
+        w = np.asarray(weights, dtype=np.float64)
+        if w.shape != (N_FEATURES,):
+            raise ValueError(f"weights: expected {N_FEATURES} values ({', '.join(FEATURE_NAMES)}), got {w.shape}")
+        if not np.all(np.isfinite(w)):
+            raise ValueError("weights: must be finite")
+        self.w = w
+        self.scale = float(scale)
+        self.version = version
+        self._scratch = np.zeros((4, N_FEATURES))
+
+    @classmethod
+    def for_board(cls, board: str, players: int, path: Optional[Path] = None) -> "HeuristicEvaluator":
+        entry = load_weights(board, players, path)
+        return cls(weight_vector(entry), float(entry.get("scale", 1.0)), entry.get("version", DEFAULT_VERSION))
+
+    def values(self, game: FastGame) -> np.ndarray:
+        if is_over(game):
+            return terminal_values(game)
+        n = int(game.S[6, 0])
+        out = np.zeros(n)
+        heuristic_values(game.S, game.spec.geo, self.w, self.scale, out, self._scratch)
+        return out
+
+    def priors(self, game: FastGame, rows: np.ndarray) -> Optional[np.ndarray]:
+        return None
+
+
+class HeuristicPlayer:
+    """One-ply greedy: play each legal move (and the forced replies of the same
+    player), evaluate, keep the best; ties broken by the seed."""
+
+    def __init__(self, evaluator: HeuristicEvaluator, name: str = "heuristic"):
+        self.evaluator = evaluator
+        self.name = name
+
+    def choose_row(self, game: FastGame, budget: Budget, seed: int) -> np.ndarray:
+        rows = game.legal()
+        if len(rows) == 1:
+            return rows[0]
+        me = int(game.S[6, 1]) - 1
+        rng = np.random.default_rng(seed)
+        clock = budget.clock()
+        order = rng.permutation(len(rows))
+        best, best_v = order[0], -np.inf
+        for i in order:
+            if clock.exhausted():
+                break
+            g = game.copy()
+            g.apply(rows[i])
+            _settle(g, me + 1)
+            v = self.evaluator.values(g)[me]
+            clock.tick()
+            if v > best_v:
+                best, best_v = i, v
+        return rows[best]
+
+
+def _settle(g: FastGame, player: int, limit: int = 16) -> None:
+    """Play the mover's forced follow-ups so the evaluation sees a quiet position."""
+    for _ in range(limit):
+        if is_over(g) or int(g.S[6, 1]) != player:
+            return
+        rows = g.legal()
+        if len(rows) != 1:
+            return
+        g.apply(rows[0])

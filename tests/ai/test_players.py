@@ -1,0 +1,139 @@
+"""Players: interfaces, determinism, and tiny positions with known best moves."""
+
+import json
+
+import numpy as np
+import pytest
+
+from ringrift_ml.ai import (
+    Budget,
+    HeuristicEvaluator,
+    HeuristicPlayer,
+    MCTSConfig,
+    MCTSPlayer,
+    RandomPlayer,
+    choose_move,
+    load_weights,
+)
+from ringrift_ml.ai.mcts import MCTS, visit_policy
+from ringrift_ml.rules import GameState, apply_move, new_game
+from ringrift_ml.rules.fast import FastGame
+
+
+def _state(stacks, markers=None, elim1=0, hand=(0, 0), player=1):
+    return GameState.from_json(
+        {
+            "board": {
+                "type": "square8",
+                "stacks": {k: {"rings": r} for k, r in stacks.items()},
+                "markers": {k: {"player": p} for k, p in (markers or {}).items()},
+                "collapsedSpaces": {},
+            },
+            "players": [
+                {"playerNumber": 1, "ringsInHand": hand[0], "eliminatedRings": elim1, "territorySpaces": 0},
+                {"playerNumber": 2, "ringsInHand": hand[1], "eliminatedRings": 0, "territorySpaces": 0},
+            ],
+            "currentPlayer": player,
+            "currentPhase": "movement",
+            "gameStatus": "active",
+        }
+    )
+
+
+EVAL = HeuristicEvaluator.for_board("square8", 2)
+ENGINES = {
+    "heuristic": (HeuristicPlayer(EVAL), Budget(nodes=10_000)),
+    "mcts": (MCTSPlayer(EVAL), Budget(nodes=300)),
+}
+
+
+def test_budget_validation():
+    with pytest.raises(ValueError, match="budget"):
+        Budget()
+    with pytest.raises(ValueError, match="nodes"):
+        Budget(nodes=0)
+    with pytest.raises(ValueError, match="seconds"):
+        Budget(seconds=-1)
+
+
+def test_random_player_is_deterministic_and_legal():
+    g = FastGame(new_game("hex8", 3))
+    rows = g.legal()
+    a = RandomPlayer().choose_row(g, Budget(nodes=1), seed=5)
+    b = RandomPlayer().choose_row(g, Budget(nodes=1), seed=5)
+    assert np.array_equal(a, b) and any(np.array_equal(a, r) for r in rows)
+
+
+@pytest.mark.parametrize("engine", sorted(ENGINES))
+def test_takes_the_winning_elimination(engine):
+    # Player 1 needs one more eliminated ring (threshold 18): only landing on the
+    # marker at 0,5 eliminates one; every other move leaves the game going.
+    s = _state({"0,0": [1], "7,7": [2, 2]}, markers={"0,5": 2}, elim1=17)
+    player, budget = ENGINES[engine]
+    move = choose_move(player, s, budget, seed=1)
+    after = apply_move(s, move)
+    assert after.is_over and after.winner == 1, str(move)
+
+
+@pytest.mark.parametrize("engine", sorted(ENGINES))
+def test_takes_the_winning_capture(engine):
+    # Capturing 1,1 and landing on the marker at 3,3 eliminates the 18th ring.
+    s = _state({"0,0": [1], "1,1": [2], "6,0": [2, 2]}, markers={"3,3": 2}, elim1=17)
+    player, budget = ENGINES[engine]
+    move = choose_move(player, s, budget, seed=2)
+    after = apply_move(s, move)
+    while not after.is_over and after.current_player == 1:
+        from ringrift_ml.rules import legal_moves
+
+        after = apply_move(after, legal_moves(after)[0])
+    assert after.winner == 1, str(move)
+
+
+def test_mcts_avoids_handing_over_a_win():
+    # Player 2 is one ring from victory; the player-1 stack at 3,3 can be captured
+    # (cap 1 vs cap 2) only if player 1 leaves it where a landing on 3,6's marker
+    # follows.  MCTS must prefer moves after which player 2 cannot win at once.
+    s = _state({"3,0": [1], "3,2": [2, 2], "7,7": [1]}, markers={"3,5": 1}, elim1=0)
+    s = GameState.from_json({**s.to_json(), "players": [
+        {"playerNumber": 1, "ringsInHand": 0, "eliminatedRings": 0, "territorySpaces": 0},
+        {"playerNumber": 2, "ringsInHand": 0, "eliminatedRings": 17, "territorySpaces": 0},
+    ]})
+    from ringrift_ml.rules import legal_moves
+
+    mcts = MCTSPlayer(EVAL)
+    move = choose_move(mcts, s, Budget(nodes=600), seed=3)
+    after = apply_move(s, move)
+    # After player 1's turn, player 2 must not have an immediately winning move.
+    while not after.is_over and after.current_player == 1:
+        after = apply_move(after, legal_moves(after)[0])
+    assert not after.is_over
+    for reply in legal_moves(after):
+        nxt = apply_move(after, reply)
+        assert not (nxt.is_over and nxt.winner == 2), f"{move} lets player 2 win with {reply}"
+
+
+def test_mcts_is_deterministic_and_counts_visits():
+    g = FastGame(new_game("square8", 2))
+    search = MCTS(EVAL, MCTSConfig())
+    rows1, v1, _, sims1 = search.search(g, Budget(nodes=200), seed=4)
+    rows2, v2, _, sims2 = search.search(g, Budget(nodes=200), seed=4)
+    assert np.array_equal(v1, v2) and np.array_equal(rows1, rows2)
+    assert sims1 == sims2 == 200 and v1.sum() == 200
+    pol = visit_policy(v1, 1.0)
+    assert abs(pol.sum() - 1) < 1e-12 and pol.argmax() == v1.argmax()
+    with pytest.raises(ValueError, match="c_puct"):
+        MCTSConfig(c_puct=0)
+
+
+def test_heuristic_values_and_weights(tmp_path):
+    g = FastGame(new_game("hexagonal", 4))
+    v = EVAL.values(g)
+    assert v.shape == (4,) and np.all(np.abs(v) <= 1)
+    bad = tmp_path / "w.json"
+    bad.write_text(json.dumps({"default": {"version": "v1", "weights": {"charisma": 1.0}}}))
+    with pytest.raises(ValueError, match="charisma"):
+        load_weights("square8", 2, bad)
+    with pytest.raises(ValueError, match="cannot read"):
+        load_weights("square8", 2, tmp_path / "missing.json")
+    with pytest.raises(ValueError, match="weights"):
+        HeuristicEvaluator(np.zeros(3))

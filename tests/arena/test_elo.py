@@ -1,0 +1,68 @@
+"""Elo by maximum likelihood, pairwise scoring of multiplayer games, and SPRT."""
+
+import numpy as np
+import pytest
+
+from ringrift_ml.arena import SPRT, PairRecord, fit_elo, pairwise_from_ranks
+
+
+def _simulate(true, games, rng):
+    names = sorted(true)
+    recs = []
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            p = 1 / (1 + 10 ** ((true[b] - true[a]) / 400))
+            pts = rng.binomial(games, p)
+            recs.append(PairRecord(a, b, float(pts), games))
+    return recs
+
+
+def test_fit_recovers_known_ratings_within_error():
+    true = {"random": 0.0, "heuristic": 300.0, "mcts": 550.0}
+    elo, se = fit_elo(_simulate(true, 400, np.random.default_rng(0)), anchor="random")
+    assert elo["random"] == 0.0 and se["random"] == 0.0
+    for name in ("heuristic", "mcts"):
+        assert abs(elo[name] - true[name]) < 3 * se[name] + 5, (name, elo, se)
+        assert 0 < se[name] < 60
+
+
+def test_more_games_shrink_the_error():
+    true = {"a": 0.0, "b": 100.0}
+    _, se_small = fit_elo(_simulate(true, 50, np.random.default_rng(1)), anchor="a")
+    _, se_big = fit_elo(_simulate(true, 2000, np.random.default_rng(1)), anchor="a")
+    assert se_big["b"] < se_small["b"] / 3
+
+
+def test_perfect_record_stays_finite():
+    elo, se = fit_elo([PairRecord("a", "b", 10.0, 10)], anchor="b")
+    assert 200 < elo["a"] < 2000 and np.isfinite(se["a"])
+
+
+def test_pairwise_from_ranks_with_ties():
+    recs = pairwise_from_ranks(["x", "y", "z"], {1: 1, 2: 2, 3: 2})
+    pts = {(r.a, r.b): r.points for r in recs}
+    assert pts == {("x", "y"): 1.0, ("x", "z"): 1.0, ("y", "z"): 0.5}
+
+
+def test_bad_records_rejected():
+    with pytest.raises(ValueError, match="points"):
+        fit_elo([PairRecord("a", "b", 5.0, 3)], anchor="a")
+
+
+def test_sprt_decides_and_validates():
+    rng = np.random.default_rng(2)
+    test = SPRT(elo0=0, elo1=50)
+    strong = list(rng.choice([1.0, 0.0], size=2000, p=[0.7, 0.3]))
+    equal = list(rng.choice([1.0, 0.0], size=2000, p=[0.5, 0.5]))
+
+    def first_decision(scores):
+        for n in range(2, len(scores)):
+            d = test.decide(scores[:n])
+            if d:
+                return d, n
+        return None, len(scores)
+
+    assert first_decision(strong)[0] == "H1"
+    assert first_decision(equal)[0] == "H0"
+    with pytest.raises(ValueError):
+        SPRT(elo0=10, elo1=5)
