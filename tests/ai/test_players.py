@@ -14,8 +14,10 @@ from ringrift_ml.ai import (
     RandomPlayer,
     choose_move,
     load_weights,
+    play_forced,
 )
 from ringrift_ml.ai.mcts import MCTS, visit_policy
+from ringrift_ml.ai.minimax import MinimaxConfig, MinimaxPlayer
 from ringrift_ml.rules import GameState, apply_move, new_game
 from ringrift_ml.rules.fast import FastGame
 
@@ -44,6 +46,7 @@ EVAL = HeuristicEvaluator.for_board("square8", 2)
 ENGINES = {
     "heuristic": (HeuristicPlayer(EVAL), Budget(nodes=10_000)),
     "mcts": (MCTSPlayer(EVAL), Budget(nodes=300)),
+    "minimax": (MinimaxPlayer(EVAL), Budget(nodes=3_000)),
 }
 
 
@@ -89,7 +92,8 @@ def test_takes_the_winning_capture(engine):
     assert after.winner == 1, str(move)
 
 
-def test_mcts_avoids_handing_over_a_win():
+@pytest.mark.parametrize("engine", ["mcts", "minimax"])
+def test_search_avoids_handing_over_a_win(engine):
     # Player 2 is one ring from victory; the player-1 stack at 3,3 can be captured
     # (cap 1 vs cap 2) only if player 1 leaves it where a landing on 3,6's marker
     # follows.  MCTS must prefer moves after which player 2 cannot win at once.
@@ -100,8 +104,8 @@ def test_mcts_avoids_handing_over_a_win():
     ]})
     from ringrift_ml.rules import legal_moves
 
-    mcts = MCTSPlayer(EVAL)
-    move = choose_move(mcts, s, Budget(nodes=600), seed=3)
+    player = MCTSPlayer(EVAL) if engine == "mcts" else MinimaxPlayer(EVAL)
+    move = choose_move(player, s, Budget(nodes=600 if engine == "mcts" else 5_000), seed=3)
     after = apply_move(s, move)
     # After player 1's turn, player 2 must not have an immediately winning move.
     while not after.is_over and after.current_player == 1:
@@ -137,3 +141,18 @@ def test_heuristic_values_and_weights(tmp_path):
         load_weights("square8", 2, tmp_path / "missing.json")
     with pytest.raises(ValueError, match="weights"):
         HeuristicEvaluator(np.zeros(3))
+
+
+def test_minimax_deepens_and_is_deterministic():
+    g = FastGame(new_game("square8", 3))
+    for _ in range(3):
+        g.apply(g.legal()[0])
+    play_forced(g)
+    assert len(g.legal()) > 1
+    p = MinimaxPlayer(EVAL, MinimaxConfig(max_depth=3))
+    a = p.choose_row(g, Budget(nodes=20_000), seed=1)
+    depth = p.last_depth
+    b = MinimaxPlayer(EVAL, MinimaxConfig(max_depth=3)).choose_row(g, Budget(nodes=20_000), seed=1)
+    assert np.array_equal(a, b) and 1 <= depth <= 3
+    with pytest.raises(ValueError):
+        MinimaxConfig(max_depth=0)

@@ -1,0 +1,166 @@
+"""Alpha-beta minimax with iterative deepening, move ordering and a transposition
+table; paranoid search (the root player against a coalition of all others) for 3-4
+players.
+
+Depth counts decisions: forced (single) moves are played through without using
+depth.  Leaves are valued by the evaluator from the root player's view.  The
+transposition table is keyed by the position's Zobrist hash (board, counters, player
+to act and phase) and stores depth, value, bound type and the best move index.
+
+Knuth & Moore, "An analysis of alpha-beta pruning" (1975); Sturtevant & Korf,
+"On pruning techniques for multi-player games" (AAAI 2000) for paranoid search.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from ..rules._k_board import state_hash
+from ..rules._layout import F_TYPE, M_CUR, MT, MV_CONTINUE_CAPTURE, MV_OVERTAKING_CAPTURE
+from ..rules.fast import FastGame
+from .base import Budget, Evaluator, is_over, terminal_values
+
+_EXACT, _LOWER, _UPPER = 0, 1, 2
+_WIN = 1_000.0  # terminal scores dwarf evaluator values in [-1, 1]
+
+
+class _OutOfBudget(Exception):
+    pass
+
+
+@dataclasses.dataclass(frozen=True)
+class MinimaxConfig:
+    """Search settings."""
+
+    max_depth: int = 64
+    """Deepening stops here even with budget left."""
+    tt_size: int = 1 << 18
+    """Transposition-table entries kept (oldest dropped first)."""
+
+    def __post_init__(self):
+        if self.max_depth < 1 or self.tt_size < 1:
+            raise ValueError("minimax: max_depth and tt_size must be positive")
+
+
+class MinimaxPlayer:
+    """Iterative-deepening alpha-beta (paranoid beyond two players)."""
+
+    def __init__(self, evaluator: Evaluator, config: MinimaxConfig = MinimaxConfig(), name: str = "minimax"):
+        self.evaluator = evaluator
+        self.cfg = config
+        self.name = name
+        self.last_depth = 0
+        self.last_nodes = 0
+
+    def choose_row(self, game: FastGame, budget: Budget, seed: int) -> np.ndarray:
+        rows = game.legal()
+        if len(rows) == 1:
+            return rows[0]
+        rng = np.random.default_rng(seed)
+        self._me = int(game.S[MT, M_CUR])
+        self._clock = budget.clock()
+        self._tt: dict = {}
+        g = game.copy()
+        order = _order(rows, rng)
+        best = int(order[0])
+        self.last_depth = 0
+        for depth in range(1, self.cfg.max_depth + 1):
+            try:
+                _, idx = self._root(g, rows, order, depth)
+            except _OutOfBudget:
+                break
+            best = idx
+            self.last_depth = depth
+            # Search the previous best first at the next depth.
+            order = np.concatenate(([best], order[order != best]))
+        self.last_nodes = self._clock.nodes
+        return rows[best]
+
+    # ---- search ------------------------------------------------------------------
+    def _root(self, g: FastGame, rows, order, depth):
+        alpha, beta = -np.inf, np.inf
+        best_v, best_i = -np.inf, int(order[0])
+        for i in order:
+            g.push(rows[i])
+            v = self._value(g, depth - 1, alpha, beta)
+            g.pop()
+            if v > best_v:
+                best_v, best_i = v, int(i)
+            alpha = max(alpha, v)
+        return best_v, best_i
+
+    def _value(self, g: FastGame, depth: int, alpha: float, beta: float) -> float:
+        if self._clock.exhausted():
+            raise _OutOfBudget
+        self._clock.tick()
+        pushed = 0
+        while not is_over(g):
+            rows = g.legal()
+            if len(rows) != 1:
+                break
+            g.push(rows[0])
+            pushed += 1
+        try:
+            if is_over(g):
+                return float(terminal_values(g)[self._me - 1]) * _WIN
+            if depth <= 0:
+                return float(self.evaluator.values(g)[self._me - 1])
+            key = int(state_hash(g.S))
+            hit = self._tt.get(key)
+            first = None
+            if hit is not None:
+                h_depth, h_val, h_flag, h_move = hit
+                if h_depth >= depth:
+                    if h_flag == _EXACT:
+                        return h_val
+                    if h_flag == _LOWER and h_val >= beta:
+                        return h_val
+                    if h_flag == _UPPER and h_val <= alpha:
+                        return h_val
+                first = h_move
+            maximizing = int(g.S[MT, M_CUR]) == self._me
+            order = _order(rows, None, first)
+            a0, b0 = alpha, beta
+            best = -np.inf if maximizing else np.inf
+            best_i = int(order[0])
+            for i in order:
+                g.push(rows[i])
+                v = self._value(g, depth - 1, alpha, beta)
+                g.pop()
+                if maximizing:
+                    if v > best:
+                        best, best_i = v, int(i)
+                    alpha = max(alpha, v)
+                else:
+                    if v < best:
+                        best, best_i = v, int(i)
+                    beta = min(beta, v)
+                if alpha >= beta:
+                    break
+            flag = _EXACT
+            if best <= a0:
+                flag = _UPPER
+            elif best >= b0:
+                flag = _LOWER
+            if len(self._tt) >= self.cfg.tt_size:
+                self._tt.pop(next(iter(self._tt)))
+            self._tt[key] = (depth, best, flag, best_i)
+            return best
+        finally:
+            for _ in range(pushed):
+                g.pop()
+
+
+def _order(rows: np.ndarray, rng, first=None) -> np.ndarray:
+    """Captures first (they decide most games), then the rest; ``first`` leads."""
+    types = rows[:, F_TYPE]
+    caps = (types == MV_OVERTAKING_CAPTURE) | (types == MV_CONTINUE_CAPTURE)
+    idx = np.arange(len(rows))
+    if rng is not None:
+        idx = rng.permutation(idx)
+    order = np.concatenate((idx[caps[idx]], idx[~caps[idx]]))
+    if first is not None and first < len(rows):
+        order = np.concatenate(([first], order[order != first]))
+    return order
