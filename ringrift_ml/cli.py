@@ -119,6 +119,63 @@ def _rules_selfplay(args) -> int:
     return 0
 
 
+def _selfplay(args) -> int:
+    from .selfplay import SelfplayConfig, TemperatureSchedule, run_selfplay
+
+    try:
+        cfg = SelfplayConfig(
+            board=args.board,
+            players=tuple(x.strip() for x in args.players.split(",")),
+            games=args.games,
+            seed=args.seed,
+            workers=args.workers,
+            temperature=TemperatureSchedule(opening_moves=args.opening_moves, opening=args.opening_temp,
+                                            base=args.temp),
+        )
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    records = run_selfplay(cfg, args.out, progress=args.progress)
+    wins = Counter(r["winner"] for r in records)
+    summary = {
+        "games": len(records),
+        "winner_share": {str(p): round(wins[p] / len(records), 4) for p in range(1, len(cfg.players) + 1)},
+        "victory_reasons": dict(Counter(r["victoryReason"] for r in records)),
+        "mean_length": round(statistics.fmean(r["length"] for r in records), 1),
+        "out": str(args.out) if args.out else None,
+    }
+    print(json.dumps(summary))
+    return 0
+
+
+def _arena(args) -> int:
+    from .arena import fit_elo, round_robin
+    from .selfplay import make_player, parse_spec
+
+    specs = [x.strip() for x in args.players.split(",")]
+    try:
+        for s in specs:
+            parse_spec(s)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if len(set(specs)) != len(specs):
+        print("error: --players: each entrant must be listed once", file=sys.stderr)
+        return 2
+    built = {s: make_player(s, args.board, args.num_players) for s in specs}
+    players = {s: b[0] for s, b in built.items()}
+    for s in specs:
+        players[s].name = s
+    budgets = {s: b[1] for s, b in built.items()}
+    _, records = round_robin(players, budgets, args.board, args.num_players, args.games, args.seed, args.progress)
+    anchor = "random" if "random" in specs else specs[0]
+    elo, se = fit_elo(records, anchor)
+    table = sorted(({"player": p, "elo": round(elo[p], 1), "se": round(se[p], 1)} for p in specs),
+                   key=lambda r: -r["elo"])
+    print(json.dumps({"board": args.board, "players": args.num_players, "anchor": anchor, "elo": table}))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .rules import BOARD_TYPES
 
@@ -147,6 +204,28 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--json", action="store_true", help="print the summary as JSON")
     sp.add_argument("--no-progress", dest="progress", action="store_false")
     sp.set_defaults(func=_rules_selfplay)
+
+    so = sub.add_parser("selfplay", help="games between players, written as records with search policies")
+    so.add_argument("--board", required=True, choices=BOARD_TYPES)
+    so.add_argument("--players", required=True, help="comma-separated specs per seat, e.g. mcts:200,heuristic")
+    so.add_argument("--games", type=int, default=10)
+    so.add_argument("--seed", type=int, default=0)
+    so.add_argument("--workers", type=int, default=1)
+    so.add_argument("--opening-moves", type=int, default=12)
+    so.add_argument("--opening-temp", type=float, default=1.0)
+    so.add_argument("--temp", type=float, default=0.0)
+    so.add_argument("--out", help="JSON Lines output")
+    so.add_argument("--no-progress", dest="progress", action="store_false")
+    so.set_defaults(func=_selfplay)
+
+    ar = sub.add_parser("arena", help="round robin between players and Elo by maximum likelihood")
+    ar.add_argument("--board", required=True, choices=BOARD_TYPES)
+    ar.add_argument("--players", required=True, help="comma-separated specs, e.g. random,heuristic,mcts:100")
+    ar.add_argument("--num-players", type=int, default=2, choices=[2, 3, 4])
+    ar.add_argument("--games", type=int, default=10, help="games per pairing (seats rotate)")
+    ar.add_argument("--seed", type=int, default=0)
+    ar.add_argument("--no-progress", dest="progress", action="store_false")
+    ar.set_defaults(func=_arena)
     return ap
 
 
