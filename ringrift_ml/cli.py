@@ -176,6 +176,23 @@ def _arena(args) -> int:
     return 0
 
 
+def _tune(args) -> int:
+    from .tuning import TuneConfig, save_tuned, tune
+
+    try:
+        cfg = TuneConfig(board=args.board, players=args.num_players, generations=args.generations,
+                         popsize=args.popsize, games_per_eval=args.games, seed=args.seed,
+                         opponents=tuple(args.opponents.split(",")))
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    result = tune(cfg, Path(args.workdir), progress=args.progress)
+    path = save_tuned(result, Path(args.weights_out))
+    print(json.dumps({"best_score": round(result["best_score"], 4), "generations": result["generations"],
+                      "weights_file": str(path), "history": result["history"]}))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .rules import BOARD_TYPES
 
@@ -226,6 +243,20 @@ def build_parser() -> argparse.ArgumentParser:
     ar.add_argument("--seed", type=int, default=0)
     ar.add_argument("--no-progress", dest="progress", action="store_false")
     ar.set_defaults(func=_arena)
+
+    tu = sub.add_parser("tune", help="CMA-ES tuning of the heuristic weights (resumable)")
+    tu.add_argument("--board", required=True, choices=BOARD_TYPES)
+    tu.add_argument("--num-players", type=int, default=2, choices=[2, 3, 4])
+    tu.add_argument("--generations", type=int, default=10)
+    tu.add_argument("--popsize", type=int, default=8)
+    tu.add_argument("--games", type=int, default=8, help="games per candidate")
+    tu.add_argument("--opponents", default="random,heuristic")
+    tu.add_argument("--seed", type=int, default=0)
+    tu.add_argument("--workdir", default="storage/tuning", help="optimiser state, history JSON and plot")
+    tu.add_argument("--weights-out", default="storage/weights/heuristic.json",
+                    help="weights file that receives the tuned vector (use via RINGRIFT_HEURISTIC_WEIGHTS)")
+    tu.add_argument("--no-progress", dest="progress", action="store_false")
+    tu.set_defaults(func=_tune)
     return ap
 
 
