@@ -1,9 +1,10 @@
 """Selfplay: games between any tuple of players, written as canonical game records.
 
 Players are named by specs ``engine[:budget]``: ``random``, ``heuristic``,
-``mcts:200`` (simulations), ``minimax:2000`` (nodes).  A search player's visit
-distribution is recorded with each of its moves (``policy``: ``[[move, visits], ...]``)
-so that records double as training targets.  Moves are chosen from the visits with a
+``mcts:200`` (simulations), ``minimax:2000`` (nodes), ``gumbel:64`` (simulations).  A
+search player's policy is recorded with each of its moves (``policy``:
+``[[move, probability], ...]``: MCTS visit shares, or Gumbel's improved policy) so that
+records double as training targets.  Moves are chosen from the visits with a
 temperature schedule: ``opening`` for the first ``opening_moves`` decisions of the game,
 then ``base`` (0 = most visited), multiplied by ``decay`` after each later decision.
 Games run in ``workers`` processes; records replay with ``ringrift rules replay``.
@@ -21,6 +22,7 @@ import numpy as np
 from tqdm import tqdm
 
 from .ai import Budget, HeuristicEvaluator, HeuristicPlayer, MCTSConfig, MCTSPlayer, RandomPlayer
+from .ai.gumbel import GumbelPlayer
 from .ai.mcts import visit_policy
 from .ai.minimax import MinimaxPlayer
 from .rules import BOARD_TYPES, new_game
@@ -28,7 +30,7 @@ from .rules._layout import M_CUR, M_STATUS, MT
 from .rules.fast import FastGame
 from .rules.records import RECORD_SCHEMA
 
-ENGINES = ("random", "heuristic", "mcts", "minimax")
+ENGINES = ("random", "heuristic", "mcts", "minimax", "gumbel")
 GENERATOR_VERSION = "1"
 
 
@@ -102,7 +104,7 @@ def parse_spec(spec: str) -> tuple:
         if n < 1:
             raise ValueError(f"player spec {spec!r}: budget must be positive")
         return engine, n
-    return engine, {"random": 1, "heuristic": 100_000, "mcts": 200, "minimax": 2000}[engine]
+    return engine, {"random": 1, "heuristic": 100_000, "mcts": 200, "minimax": 2000, "gumbel": 64}[engine]
 
 
 def make_player(spec: str, board: str, num_players: int, dirichlet_alpha: float = 0.0):
@@ -114,6 +116,8 @@ def make_player(spec: str, board: str, num_players: int, dirichlet_alpha: float 
         return HeuristicPlayer(ev), Budget(nodes=nodes)
     if engine == "mcts":
         return MCTSPlayer(ev, MCTSConfig(dirichlet_alpha=dirichlet_alpha)), Budget(nodes=nodes)
+    if engine == "gumbel":
+        return GumbelPlayer(ev), Budget(nodes=nodes)
     return MinimaxPlayer(ev), Budget(nodes=nodes)
 
 
@@ -137,7 +141,13 @@ def play_one(cfg: SelfplayConfig, index: int) -> dict:
             root_rows, visits, _, _ = player.search.search(game, budget, int(rng.integers(2**31)))
             p = visit_policy(visits, cfg.temperature.at(decision))
             row = root_rows[rng.choice(len(root_rows), p=p)]
-            policy = [[game.move(r).to_json(), int(v)] for r, v in zip(root_rows, visits)]
+            target = visits / visits.sum()
+            policy = [[game.move(r).to_json(), round(float(t), 6)] for r, t in zip(root_rows, target)]
+            decision += 1
+        elif isinstance(player, GumbelPlayer):
+            root_rows, best, improved, _ = player.search.search(game, budget, int(rng.integers(2**31)))
+            row = root_rows[best]
+            policy = [[game.move(r).to_json(), round(float(t), 6)] for r, t in zip(root_rows, improved)]
             decision += 1
         else:
             row = player.choose_row(game, budget, int(rng.integers(2**31)))

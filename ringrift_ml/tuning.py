@@ -90,7 +90,9 @@ def score_weights(w: np.ndarray, cfg: TuneConfig, seed: int, scale: float = 0.35
 
 def tune(cfg: TuneConfig, workdir: Path, progress: bool = True) -> dict:
     """Run (or resume) CMA-ES; returns the result record written to ``workdir``."""
-    import cma  # imported here: only tuning needs it
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # cma warns when matplotlib is absent
+        import cma  # imported here: only tuning needs it
 
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)

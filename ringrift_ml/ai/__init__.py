@@ -1,22 +1,30 @@
 """Players and search behind one player interface and one evaluator interface.
 
-Engines so far: ``random``, ``heuristic`` (weighted features, one-ply greedy) and
-``mcts`` (PUCT over any evaluator).  See :mod:`ringrift_ml.ai.base`.
+Engines so far: ``random``, ``heuristic`` (weighted features, one-ply greedy),
+``mcts`` (PUCT over any evaluator), ``minimax`` (alpha-beta / paranoid) and
+``gumbel`` (Gumbel root search with sequential halving).  See :mod:`ringrift_ml.ai.base`.
 """
 
 from .base import Budget, Evaluator, Player, choose_move, play_forced
+from .gumbel import GumbelConfig, GumbelPlayer, GumbelSearch
 from .heuristic import HeuristicEvaluator, HeuristicPlayer, load_weights
 from .mcts import MCTS, MCTSConfig, MCTSPlayer, visit_policy
+from .minimax import MinimaxConfig, MinimaxPlayer
 from .simple import RandomPlayer
 
 __all__ = [
     "Budget",
     "Evaluator",
+    "GumbelConfig",
+    "GumbelPlayer",
+    "GumbelSearch",
     "HeuristicEvaluator",
     "HeuristicPlayer",
     "MCTS",
     "MCTSConfig",
     "MCTSPlayer",
+    "MinimaxConfig",
+    "MinimaxPlayer",
     "Player",
     "RandomPlayer",
     "choose_move",

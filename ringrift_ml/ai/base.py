@@ -112,3 +112,22 @@ def play_forced(game: FastGame, limit: int = 64) -> int:
         game.push(rows[0])
         k += 1
     return k
+
+
+def immediate_win(game: FastGame, rows: np.ndarray):
+    """Index of a move that wins on the spot for the player to act (forced follow-ups
+    included), or None.  Cheap enough to run before any search."""
+    me = int(game.S[MT, 1])
+    for i in range(len(rows)):
+        g = game.copy()
+        g.apply(rows[i])
+        for _ in range(16):
+            if is_over(g) or int(g.S[MT, 1]) != me:
+                break
+            nxt = g.legal()
+            if len(nxt) != 1:
+                break
+            g.apply(nxt[0])
+        if is_over(g) and g.state().winner == me:
+            return i
+    return None

@@ -17,7 +17,7 @@ import math
 import numpy as np
 
 from ..rules.fast import FastGame
-from .base import Budget, Evaluator, is_over, terminal_values
+from .base import Budget, Evaluator, immediate_win, is_over, terminal_values
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,7 +79,6 @@ class MCTS:
         """Returns ``(root rows (K, 8), visit counts (K,), root values, simulations)``."""
         rng = np.random.default_rng(seed)
         root = _Node(game.copy(), self.evaluator, self.cfg)
-        self.last_root = root
         if root.terminal:
             raise ValueError("search: the game is over")
         if self.cfg.dirichlet_alpha > 0 and len(root.rows) > 1:
@@ -97,7 +96,8 @@ class MCTS:
             clock.tick()
         return root.rows, root.N.copy(), root.values, sims
 
-    def _simulate(self, root: _Node, scratch: FastGame, rng) -> None:
+    def _simulate(self, root: _Node, scratch: FastGame, rng, first: int = -1) -> None:
+        """One simulation; ``first >= 0`` forces the root action (Gumbel search)."""
         path = []
         node = root
         while True:
@@ -106,9 +106,12 @@ class MCTS:
                 break
             sq = math.sqrt(node.N.sum() + 1.0)
             q = np.where(node.N > 0, node.W / np.maximum(node.N, 1), 0.0)
-            u = q + self.cfg.c_puct * node.P * sq / (1.0 + node.N)
-            best = np.flatnonzero(u == u.max())
-            a = int(best[rng.integers(len(best))]) if len(best) > 1 else int(best[0])
+            if node is root and first >= 0:
+                a = first
+            else:
+                u = q + self.cfg.c_puct * node.P * sq / (1.0 + node.N)
+                best = np.flatnonzero(u == u.max())
+                a = int(best[rng.integers(len(best))]) if len(best) > 1 else int(best[0])
             path.append((node, a))
             child = node.children.get(a)
             if child is None:
@@ -135,12 +138,11 @@ class MCTSPlayer:
         rows = game.legal()
         if len(rows) == 1:
             return rows[0]
+        # A move that wins on the spot is played even if the visits would spread elsewhere.
+        win = immediate_win(game, rows)
+        if win is not None:
+            return rows[win]
         roots, visits, _, _ = self.search.search(game, budget, seed)
-        root = self.search.last_root
-        # A move that wins on the spot is played even if the visits spread elsewhere.
-        wins = [a for a, ch in root.children.items() if ch.terminal and ch.values[root.mover] >= 1.0]
-        if wins:
-            return roots[min(wins)]
         best = np.flatnonzero(visits == visits.max())
         return roots[best[np.random.default_rng(seed).integers(len(best))]]
 

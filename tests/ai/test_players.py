@@ -17,6 +17,7 @@ from ringrift_ml.ai import (
     play_forced,
 )
 from ringrift_ml.ai.mcts import MCTS, visit_policy
+from ringrift_ml.ai.gumbel import GumbelConfig, GumbelPlayer, GumbelSearch
 from ringrift_ml.ai.minimax import MinimaxConfig, MinimaxPlayer
 from ringrift_ml.rules import GameState, apply_move, new_game
 from ringrift_ml.rules.fast import FastGame
@@ -47,6 +48,7 @@ ENGINES = {
     "heuristic": (HeuristicPlayer(EVAL), Budget(nodes=10_000)),
     "mcts": (MCTSPlayer(EVAL), Budget(nodes=300)),
     "minimax": (MinimaxPlayer(EVAL), Budget(nodes=3_000)),
+    "gumbel": (GumbelPlayer(EVAL), Budget(nodes=400)),
 }
 
 
@@ -156,3 +158,15 @@ def test_minimax_deepens_and_is_deterministic():
     assert np.array_equal(a, b) and 1 <= depth <= 3
     with pytest.raises(ValueError):
         MinimaxConfig(max_depth=0)
+
+
+def test_gumbel_policy_and_determinism():
+    g = FastGame(new_game("hex8", 2))
+    s = GumbelSearch(EVAL, GumbelConfig(max_considered=8))
+    rows, best, policy, visits = s.search(g, Budget(nodes=64), seed=9)
+    rows2, best2, policy2, visits2 = s.search(g, Budget(nodes=64), seed=9)
+    assert best == best2 and np.allclose(policy, policy2)
+    assert abs(policy.sum() - 1) < 1e-9 and policy.shape == (len(rows),)
+    assert visits.sum() == 64 and (visits > 0).sum() <= 8
+    with pytest.raises(ValueError, match="nodes"):
+        s.search(g, Budget(seconds=1.0), seed=1)
