@@ -1,7 +1,8 @@
 """Selfplay: games between any tuple of players, written as canonical game records.
 
 Players are named by specs ``engine[:budget]``: ``random``, ``heuristic``,
-``mcts:200`` (simulations), ``minimax:2000`` (nodes), ``gumbel:64`` (simulations).  A
+``mcts:200`` (simulations), ``minimax:2000`` (nodes), ``gumbel:64`` (simulations),
+``descent:2000`` (evaluated children).  A
 search player's policy is recorded with each of its moves (``policy``:
 ``[[move, probability], ...]``: MCTS visit shares, or Gumbel's improved policy) so that
 records double as training targets.  Moves are chosen from the visits with a
@@ -22,6 +23,7 @@ import numpy as np
 from tqdm import tqdm
 
 from .ai import Budget, HeuristicEvaluator, HeuristicPlayer, MCTSConfig, MCTSPlayer, RandomPlayer
+from .ai.descent import DescentPlayer
 from .ai.gumbel import GumbelPlayer
 from .ai.mcts import visit_policy
 from .ai.minimax import MinimaxPlayer
@@ -30,7 +32,7 @@ from .rules._layout import M_CUR, M_STATUS, MT
 from .rules.fast import FastGame
 from .rules.records import RECORD_SCHEMA
 
-ENGINES = ("random", "heuristic", "mcts", "minimax", "gumbel")
+ENGINES = ("random", "heuristic", "mcts", "minimax", "gumbel", "descent")
 GENERATOR_VERSION = "1"
 
 
@@ -104,7 +106,7 @@ def parse_spec(spec: str) -> tuple:
         if n < 1:
             raise ValueError(f"player spec {spec!r}: budget must be positive")
         return engine, n
-    return engine, {"random": 1, "heuristic": 100_000, "mcts": 200, "minimax": 2000, "gumbel": 64}[engine]
+    return engine, {"random": 1, "heuristic": 100_000, "mcts": 200, "minimax": 2000, "gumbel": 64, "descent": 2000}[engine]
 
 
 def make_player(spec: str, board: str, num_players: int, dirichlet_alpha: float = 0.0):
@@ -118,6 +120,8 @@ def make_player(spec: str, board: str, num_players: int, dirichlet_alpha: float 
         return MCTSPlayer(ev, MCTSConfig(dirichlet_alpha=dirichlet_alpha)), Budget(nodes=nodes)
     if engine == "gumbel":
         return GumbelPlayer(ev), Budget(nodes=nodes)
+    if engine == "descent":
+        return DescentPlayer(ev), Budget(nodes=nodes)
     return MinimaxPlayer(ev), Budget(nodes=nodes)
 
 

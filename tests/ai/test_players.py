@@ -17,6 +17,7 @@ from ringrift_ml.ai import (
     play_forced,
 )
 from ringrift_ml.ai.mcts import MCTS, visit_policy
+from ringrift_ml.ai.descent import DescentPlayer
 from ringrift_ml.ai.gumbel import GumbelConfig, GumbelPlayer, GumbelSearch
 from ringrift_ml.ai.minimax import MinimaxConfig, MinimaxPlayer
 from ringrift_ml.rules import GameState, apply_move, new_game
@@ -49,6 +50,7 @@ ENGINES = {
     "mcts": (MCTSPlayer(EVAL), Budget(nodes=300)),
     "minimax": (MinimaxPlayer(EVAL), Budget(nodes=3_000)),
     "gumbel": (GumbelPlayer(EVAL), Budget(nodes=400)),
+    "descent": (DescentPlayer(EVAL), Budget(nodes=2_000)),
 }
 
 
@@ -94,7 +96,7 @@ def test_takes_the_winning_capture(engine):
     assert after.winner == 1, str(move)
 
 
-@pytest.mark.parametrize("engine", ["mcts", "minimax"])
+@pytest.mark.parametrize("engine", ["mcts", "minimax", "descent"])
 def test_search_avoids_handing_over_a_win(engine):
     # Player 2 is one ring from victory; the player-1 stack at 3,3 can be captured
     # (cap 1 vs cap 2) only if player 1 leaves it where a landing on 3,6's marker
@@ -106,7 +108,7 @@ def test_search_avoids_handing_over_a_win(engine):
     ]})
     from ringrift_ml.rules import legal_moves
 
-    player = MCTSPlayer(EVAL) if engine == "mcts" else MinimaxPlayer(EVAL)
+    player = {"mcts": MCTSPlayer(EVAL), "minimax": MinimaxPlayer(EVAL), "descent": DescentPlayer(EVAL)}[engine]
     move = choose_move(player, s, Budget(nodes=600 if engine == "mcts" else 5_000), seed=3)
     after = apply_move(s, move)
     # After player 1's turn, player 2 must not have an immediately winning move.
@@ -170,3 +172,10 @@ def test_gumbel_policy_and_determinism():
     assert visits.sum() == 64 and (visits > 0).sum() <= 8
     with pytest.raises(ValueError, match="nodes"):
         s.search(g, Budget(seconds=1.0), seed=1)
+
+
+def test_descent_is_deterministic():
+    g = FastGame(new_game("square8", 2))
+    a = DescentPlayer(EVAL).choose_row(g, Budget(nodes=1_500), seed=4)
+    b = DescentPlayer(EVAL).choose_row(g, Budget(nodes=1_500), seed=4)
+    assert np.array_equal(a, b)
