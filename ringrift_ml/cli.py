@@ -163,6 +163,23 @@ def _arena(args) -> int:
         print("error: --players: each entrant must be listed once", file=sys.stderr)
         return 2
     built = {s: make_player(s, args.board, args.num_players) for s in specs}
+    if args.sprt:
+        from .arena import SPRT, sequential_match
+
+        if len(specs) != 2 or args.num_players != 2:
+            print("error: --sprt compares exactly two players in 2-player games", file=sys.stderr)
+            return 2
+        try:
+            elo0, elo1 = (float(x) for x in args.sprt.split(","))
+            test = SPRT(elo0=elo0, elo1=elo1)
+        except ValueError as e:
+            print(f"error: --sprt: expected ELO0,ELO1 with ELO1 > ELO0 ({e})", file=sys.stderr)
+            return 2
+        (pa, ba), (pb, bb) = built[specs[0]], built[specs[1]]
+        pa.name, pb.name = specs
+        out = sequential_match(pa, pb, ba, bb, args.board, test, args.max_games, args.seed, args.progress)
+        print(json.dumps({"a": specs[0], "b": specs[1], **out}))
+        return 0
     players = {s: b[0] for s, b in built.items()}
     for s in specs:
         players[s].name = s
@@ -241,6 +258,8 @@ def build_parser() -> argparse.ArgumentParser:
     ar.add_argument("--num-players", type=int, default=2, choices=[2, 3, 4])
     ar.add_argument("--games", type=int, default=10, help="games per pairing (seats rotate)")
     ar.add_argument("--seed", type=int, default=0)
+    ar.add_argument("--sprt", help="ELO0,ELO1: test 'first player is stronger by ELO1' sequentially instead")
+    ar.add_argument("--max-games", type=int, default=1000, help="cap for --sprt")
     ar.add_argument("--no-progress", dest="progress", action="store_false")
     ar.set_defaults(func=_arena)
 

@@ -110,11 +110,13 @@ class SPRT:
         if n < 2:
             return 0.0
         s = np.asarray(scores, dtype=float)
-        var = s.var()
-        if var <= 0:
-            var = 1e-3  # all results equal so far: a tiny variance keeps the step finite
         mu0 = 1.0 / (1.0 + 10 ** (-self.elo0 / 400))
         mu1 = 1.0 / (1.0 + 10 ** (-self.elo1 / 400))
+        # Early on the sample variance is unreliable (zero after a few equal results,
+        # which would make any streak conclusive): never go below the win/loss
+        # variance expected between the two hypotheses.
+        mid = (mu0 + mu1) / 2
+        var = max(s.var(), mid * (1 - mid))
         return (mu1 - mu0) / var * (s.sum() - n * (mu0 + mu1) / 2)
 
     def decide(self, scores: list):

@@ -92,4 +92,29 @@ def gauntlet(candidate: str, players: dict, budgets: dict, board: str, games: in
     return results, records
 
 
-__all__ = ["Budget", "GameResult", "gauntlet", "play_game", "round_robin"]
+__all__ = ["Budget", "GameResult", "gauntlet", "play_game", "round_robin", "sequential_match"]
+
+
+def sequential_match(a, b, budget_a: Budget, budget_b: Budget, board: str, sprt, max_games: int = 1000,
+                     seed: int = 0, progress: bool = True) -> dict:
+    """Play ``a`` against ``b`` (alternating seats) until ``sprt`` decides or
+    ``max_games`` is reached; returns the decision, games played and a's score."""
+    scores = []
+    decision = None
+    bar = tqdm(total=max_games, desc=f"sprt {a.name} vs {b.name}", disable=not progress)
+    for g in range(max_games):
+        seats, budgets = ([a, b], [budget_a, budget_b]) if g % 2 == 0 else ([b, a], [budget_b, budget_a])
+        res = play_game(seats, budgets, board, seed + g)
+        a_seat = 1 if g % 2 == 0 else 2
+        if res.ranks:
+            ra, rb = res.ranks[a_seat], res.ranks[3 - a_seat]
+            scores.append(1.0 if ra < rb else (0.5 if ra == rb else 0.0))
+        else:
+            scores.append(0.5)
+        bar.update(1)
+        decision = sprt.decide(scores)
+        if decision:
+            break
+    bar.close()
+    return {"decision": decision, "games": len(scores), "score": sum(scores) / max(len(scores), 1),
+            "llr": sprt.llr(scores), "bounds": sprt.bounds()}

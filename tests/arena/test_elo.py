@@ -66,3 +66,13 @@ def test_sprt_decides_and_validates():
     assert first_decision(equal)[0] == "H0"
     with pytest.raises(ValueError):
         SPRT(elo0=10, elo1=5)
+
+
+def test_sequential_match_stops_early_against_a_much_weaker_player():
+    from ringrift_ml.ai import Budget, HeuristicEvaluator, HeuristicPlayer, RandomPlayer
+    from ringrift_ml.arena import sequential_match
+
+    strong = HeuristicPlayer(HeuristicEvaluator.for_board("hex8", 2))
+    out = sequential_match(strong, RandomPlayer(), Budget(nodes=100_000), Budget(nodes=1), "hex8",
+                           SPRT(elo0=0, elo1=100), max_games=200, progress=False)
+    assert out["decision"] == "H1" and out["games"] < 200 and out["score"] > 0.6
