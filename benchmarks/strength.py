@@ -15,6 +15,8 @@ import time
 
 from ringrift_ml.ai import Budget, HeuristicEvaluator, HeuristicPlayer, MCTSPlayer, RandomPlayer
 from ringrift_ml.ai.mcts import MCTS
+from ringrift_ml.ai.descent import DescentPlayer
+from ringrift_ml.ai.gumbel import GumbelPlayer
 from ringrift_ml.ai.minimax import MinimaxPlayer
 from ringrift_ml.ai.base import play_forced
 from ringrift_ml.arena import round_robin
@@ -38,15 +40,19 @@ def main() -> None:
     ap.add_argument("--games", type=int, default=20, help="games per pairing (seats alternate)")
     ap.add_argument("--mcts-nodes", type=int, default=200)
     ap.add_argument("--minimax-nodes", type=int, default=2000)
+    ap.add_argument("--gumbel-nodes", type=int, default=64)
+    ap.add_argument("--descent-nodes", type=int, default=1000)
+    ap.add_argument("--engines", nargs="*", default=["heuristic", "mcts", "minimax", "gumbel", "descent"])
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
     for board in args.boards:
         ev = HeuristicEvaluator.for_board(board, 2)
         players = {"random": RandomPlayer(), "heuristic": HeuristicPlayer(ev), "mcts": MCTSPlayer(ev),
-                   "minimax": MinimaxPlayer(ev)}
+                   "minimax": MinimaxPlayer(ev), "gumbel": GumbelPlayer(ev), "descent": DescentPlayer(ev)}
         budgets = {"random": Budget(nodes=1), "heuristic": Budget(nodes=100_000), "mcts": Budget(nodes=args.mcts_nodes),
-                   "minimax": Budget(nodes=args.minimax_nodes)}
-        for name in ("heuristic", "mcts", "minimax"):
+                   "minimax": Budget(nodes=args.minimax_nodes), "gumbel": Budget(nodes=args.gumbel_nodes),
+                   "descent": Budget(nodes=args.descent_nodes)}
+        for name in args.engines:
             for opp in ("random", "heuristic"):
                 if opp == name:
                     continue
