@@ -70,6 +70,14 @@ def main() -> None:
         _, _, _, sims = MCTS(ev).search(g, Budget(seconds=2.0), seed=0)
         print(json.dumps({"bench": "search_speed", "board": board, "engine": "mcts",
                           "nodes_per_s": round(sims / (time.perf_counter() - t0), 1)}), flush=True)
+        gs = GumbelPlayer(ev).search
+        t0 = time.perf_counter()
+        sims = 0
+        while time.perf_counter() - t0 < 2.0:
+            gs.search(FastGame(new_game(board, 2)), Budget(nodes=256), seed=sims)
+            sims += 256
+        print(json.dumps({"bench": "search_speed", "board": board, "engine": "gumbel",
+                          "nodes_per_s": round(sims / (time.perf_counter() - t0), 1)}), flush=True)
         mm = MinimaxPlayer(ev)
         g = FastGame(new_game(board, 2))
         for _ in range(6):  # a few opening moves so the position has some contact

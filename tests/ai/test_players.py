@@ -179,3 +179,17 @@ def test_descent_is_deterministic():
     a = DescentPlayer(EVAL).choose_row(g, Budget(nodes=1_500), seed=4)
     b = DescentPlayer(EVAL).choose_row(g, Budget(nodes=1_500), seed=4)
     assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("engine", sorted(ENGINES))
+def test_completes_the_winning_line(engine):
+    # Three markers of player 1 on row 0; moving the stack at 3,0 off the row leaves a
+    # fourth marker: the line collapses and paying for it eliminates the 18th ring.
+    # Moves west pass over the markers and collapse them instead.
+    s = _state({"3,0": [1, 1], "7,7": [2, 2]}, markers={"0,0": 1, "1,0": 1, "2,0": 1}, elim1=17)
+    player, budget = ENGINES[engine]
+    seed = 0
+    while not s.is_over and s.current_player == 1:
+        s = apply_move(s, choose_move(player, s, budget, seed=seed))
+        seed += 1
+    assert s.is_over and s.winner == 1, f"{engine} did not complete the line"
