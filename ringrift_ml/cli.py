@@ -204,7 +204,9 @@ def _tune(args) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     result = tune(cfg, Path(args.workdir), progress=args.progress)
-    path = save_tuned(result, Path(args.weights_out))
+    from .ai.heuristic import tuned_weights_path
+
+    path = save_tuned(result, Path(args.weights_out) if args.weights_out else tuned_weights_path())
     print(json.dumps({"best_score": round(result["best_score"], 4), "generations": result["generations"],
                       "weights_file": str(path), "history": result["history"]}))
     return 0
@@ -272,8 +274,9 @@ def build_parser() -> argparse.ArgumentParser:
     tu.add_argument("--opponents", default="random,heuristic")
     tu.add_argument("--seed", type=int, default=0)
     tu.add_argument("--workdir", default="storage/tuning", help="optimiser state, history JSON and plot")
-    tu.add_argument("--weights-out", default="storage/weights/heuristic.json",
-                    help="weights file that receives the tuned vector (use via RINGRIFT_HEURISTIC_WEIGHTS)")
+    tu.add_argument("--weights-out", default=None,
+                    help="weights file that receives the tuned vector (default: the storage root's, "
+                         "which heuristic players read)")
     tu.add_argument("--no-progress", dest="progress", action="store_false")
     tu.set_defaults(func=_tune)
     return ap

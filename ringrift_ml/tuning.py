@@ -6,8 +6,8 @@ ranks) against a fixed opponent pool over seeded games with rotating seats; CMA-
 minimises its negative.  Every generation the optimiser state is pickled next to the
 result so an interrupted run resumes where it stopped; the history (best and mean
 score per generation) is saved as JSON and as an SVG plot.  The tuned vector is
-written into a weights file under ``tuned["<board>|<players>"]``, where
-``HeuristicEvaluator.for_board`` reads it (point ``RINGRIFT_HEURISTIC_WEIGHTS`` at it).
+written into a weights file under ``tuned["<board>|<players>"]``; by default that is
+the storage root's file, which ``HeuristicEvaluator.for_board`` reads.
 """
 
 from __future__ import annotations

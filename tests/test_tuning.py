@@ -46,3 +46,16 @@ def test_cli_tune(tmp_path, capsys):
     assert code == 0
     out = json.loads(capsys.readouterr().out)
     assert out["generations"] == 1 and (tmp_path / "w.json").exists()
+
+
+def test_tuned_file_in_storage_root_is_what_players_read(tmp_path, monkeypatch):
+    from ringrift_ml.ai.heuristic import weights_path
+
+    monkeypatch.delenv("RINGRIFT_HEURISTIC_WEIGHTS", raising=False)
+    monkeypatch.setenv("RINGRIFT_STORAGE", str(tmp_path))
+    assert weights_path().name == "heuristic.json" and tmp_path not in weights_path().parents
+    result = {"board": "hex8", "players": 2, "generations": 1, "best_score": 0.5,
+              "mean_weights": {"eliminated": 1.0}}
+    save_tuned(result, tmp_path / "weights" / "heuristic.json", version="mine")
+    assert weights_path() == tmp_path / "weights" / "heuristic.json"
+    assert load_weights("hex8", 2)["version"] == "mine"

@@ -1,8 +1,8 @@
 """The heuristic evaluator and player.
 
-Weights are named, versioned vectors per board x player count, stored as JSON
-(``weights/heuristic.json`` in the package; a tuned file can be pointed to with
-``RINGRIFT_HEURISTIC_WEIGHTS`` or passed explicitly).  Each vector maps feature names
+Weights are named, versioned vectors per board x player count, stored as JSON: the
+packaged defaults (``weights/heuristic.json``), overridden by a tuned file in the
+storage root (written by ``ringrift tune``) or by ``RINGRIFT_HEURISTIC_WEIGHTS``.  Each vector maps feature names
 (see :data:`FEATURE_NAMES`) to weights, so files stay valid when features are added.
 """
 
@@ -23,10 +23,21 @@ from .base import Budget, is_over, terminal_values
 DEFAULT_VERSION = "v1"
 
 
+def tuned_weights_path() -> Path:
+    """Where tuning writes weights: ``$RINGRIFT_STORAGE/weights/heuristic.json``
+    (storage root ``storage`` by default)."""
+    return Path(os.environ.get("RINGRIFT_STORAGE", "storage")) / "weights" / "heuristic.json"
+
+
 def weights_path() -> Path:
+    """The weights file players read: ``RINGRIFT_HEURISTIC_WEIGHTS`` if set, else the
+    tuned file in the storage root if one exists, else the packaged defaults."""
     env = os.environ.get("RINGRIFT_HEURISTIC_WEIGHTS")
     if env:
         return Path(env)
+    tuned = tuned_weights_path()
+    if tuned.is_file():
+        return tuned
     return Path(str(resources.files("ringrift_ml.ai") / "weights" / "heuristic.json"))
 
 
