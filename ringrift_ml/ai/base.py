@@ -131,3 +131,13 @@ def immediate_win(game: FastGame, rows: np.ndarray):
         if is_over(g) and g.state().winner == me:
             return i
     return None
+
+
+def obvious_move(game: FastGame):
+    """``(legal rows, row or None)``: the row to play without searching - the only
+    legal move, or a move that wins on the spot - if there is one."""
+    rows = game.legal()
+    if len(rows) == 1:
+        return rows, rows[0]
+    win = immediate_win(game, rows)
+    return rows, (rows[win] if win is not None else None)

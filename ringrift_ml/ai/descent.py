@@ -17,7 +17,7 @@ import numpy as np
 
 from ..rules._layout import M_CUR, MT
 from ..rules.fast import FastGame
-from .base import Budget, Evaluator, immediate_win, is_over, terminal_values
+from .base import Budget, Evaluator, is_over, obvious_move, terminal_values
 
 
 class _DNode:
@@ -51,12 +51,9 @@ class DescentPlayer:
         self.name = name
 
     def choose_row(self, game: FastGame, budget: Budget, seed: int) -> np.ndarray:
-        rows = game.legal()
-        if len(rows) == 1:
-            return rows[0]
-        win = immediate_win(game, rows)
-        if win is not None:
-            return rows[win]
+        rows, obvious = obvious_move(game)
+        if obvious is not None:
+            return obvious
         rng = np.random.default_rng(seed)
         g = game.copy()
         root = _DNode(g.S.copy(), self.evaluator.values(g), False)

@@ -19,7 +19,7 @@ import math
 import numpy as np
 
 from ..rules.fast import FastGame
-from .base import Budget, Evaluator, immediate_win
+from .base import Budget, Evaluator, obvious_move
 from .mcts import MCTS, MCTSConfig, _Node
 
 
@@ -63,10 +63,7 @@ class GumbelSearch:
         g = rng.gumbel(size=k)
         m = min(self.cfg.max_considered, k, budget.nodes)
         cand = list(np.argsort(-(g + logits))[:m])
-        scratch = FastGame.__new__(FastGame)
-        scratch.spec = game.spec
-        scratch._undo = []
-        scratch._buf = game._buf
+        scratch = game.scratch()
         n = budget.nodes
         rounds = max(1, math.ceil(math.log2(m))) if m > 1 else 1
         used = 0
@@ -110,11 +107,8 @@ class GumbelPlayer:
         self.name = name
 
     def choose_row(self, game: FastGame, budget: Budget, seed: int) -> np.ndarray:
-        rows = game.legal()
-        if len(rows) == 1:
-            return rows[0]
-        win = immediate_win(game, rows)
-        if win is not None:
-            return rows[win]
+        rows, obvious = obvious_move(game)
+        if obvious is not None:
+            return obvious
         roots, best, _, _ = self.search.search(game, budget, seed)
         return roots[best]

@@ -17,7 +17,7 @@ import math
 import numpy as np
 
 from ..rules.fast import FastGame
-from .base import Budget, Evaluator, immediate_win, is_over, terminal_values
+from .base import Budget, Evaluator, is_over, obvious_move, terminal_values
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,10 +86,7 @@ class MCTS:
             root.P = (1 - self.cfg.dirichlet_frac) * root.P + self.cfg.dirichlet_frac * noise
         clock = budget.clock()
         sims = 0
-        scratch = FastGame.__new__(FastGame)
-        scratch.spec = game.spec
-        scratch._undo = []
-        scratch._buf = game._buf
+        scratch = game.scratch()
         while not clock.exhausted():
             self._simulate(root, scratch, rng)
             sims += 1
@@ -135,13 +132,9 @@ class MCTSPlayer:
         self.name = name
 
     def choose_row(self, game: FastGame, budget: Budget, seed: int) -> np.ndarray:
-        rows = game.legal()
-        if len(rows) == 1:
-            return rows[0]
-        # A move that wins on the spot is played even if the visits would spread elsewhere.
-        win = immediate_win(game, rows)
-        if win is not None:
-            return rows[win]
+        rows, obvious = obvious_move(game)
+        if obvious is not None:
+            return obvious
         roots, visits, _, _ = self.search.search(game, budget, seed)
         best = np.flatnonzero(visits == visits.max())
         return roots[best[np.random.default_rng(seed).integers(len(best))]]

@@ -65,6 +65,16 @@ class FastGame:
         g._buf = np.empty_like(self._buf)
         return g
 
+    def scratch(self) -> "FastGame":
+        """A working game sharing this one's board and move buffer; its state array
+        is set by the caller (search loads node states into it)."""
+        g = FastGame.__new__(FastGame)
+        g.spec = self.spec
+        g.S = None
+        g._undo = []
+        g._buf = self._buf
+        return g
+
     def hash(self) -> int:
         return int(state_hash(self.S))
 
