@@ -17,7 +17,7 @@ import dataclasses
 import json
 import multiprocessing as mp
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 from tqdm import tqdm
@@ -190,16 +190,30 @@ def _work(index: int) -> dict:
     return play_one(_WORKER_CFG, index)
 
 
-def run_selfplay(cfg: SelfplayConfig, out: Optional[Path] = None, progress: bool = True) -> list:
+def run_selfplay(
+    cfg: SelfplayConfig,
+    out: Optional[Path] = None,
+    progress: bool = True,
+    on_game: Optional[Callable[[int, dict], None]] = None,
+) -> list:
     """Play all games; write them as JSON Lines to ``out`` (temp file, then rename)."""
     indices = range(cfg.games)
     bar = dict(total=cfg.games, desc=f"selfplay {cfg.board} {len(cfg.players)}p", unit="game", disable=not progress)
+    records = []
+
+    def keep(rec: dict) -> None:
+        records.append(rec)
+        if on_game is not None:
+            on_game(len(records), rec)
+
     if cfg.workers == 1:
-        records = [play_one(cfg, i) for i in tqdm(indices, **bar)]
+        for i in tqdm(indices, **bar):
+            keep(play_one(cfg, i))
     else:
         ctx = mp.get_context("spawn")  # numba and fork do not mix safely
         with ctx.Pool(cfg.workers, initializer=_init, initargs=(cfg,)) as pool:
-            records = list(tqdm(pool.imap(_work, indices), **bar))
+            for rec in tqdm(pool.imap(_work, indices), **bar):
+                keep(rec)
     if out is not None:
         out = Path(out)
         out.parent.mkdir(parents=True, exist_ok=True)

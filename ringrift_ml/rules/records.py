@@ -99,6 +99,11 @@ def _start_state(rec: dict) -> GameState:
     )
 
 
+def start_state(rec: dict) -> GameState:
+    """The state a record starts from (its initialState, or a new game with its options)."""
+    return _start_state(rec)
+
+
 def replay_record(rec: Any, source: str = "<record>") -> ReplayVerdict:
     """Replay one record of any supported format and verify what it claims."""
     if isinstance(rec, Exception):

@@ -1,0 +1,28 @@
+"""The DuckDB catalog: ``<storage>/ringrift.duckdb``, views over the lake."""
+
+
+import dagster as dg
+
+from ringrift_ml import lake
+
+from .games import games_merged
+from .provenance import provenance
+from .resources import LakeResource
+
+
+@dg.asset(
+    group_name="catalog",
+    kinds={"duckdb"},
+    deps=[games_merged],
+    description="(Re)creates the views of storage/ringrift.duckdb over every lake table that has data.",
+)
+def lake_catalog(context: dg.AssetExecutionContext, lake_root: LakeResource):
+    out = lake.refresh_catalog(lake_root.path())
+    context.log.info(f"catalog {out['path']}: {out['views']}")
+    return dg.MaterializeResult(
+        metadata={
+            **provenance(),
+            "path": dg.MetadataValue.path(out["path"]),
+            "views": dg.MetadataValue.json(out["views"]),
+        }
+    )

@@ -1,0 +1,31 @@
+"""The Dagster code location: every asset, check, sensor and resource."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from .catalog import lake_catalog
+from .games import games_merged, selfplay_games
+from .resources import LakeResource
+from .sensors import landing_sensor, merge_job
+
+ASSETS = [selfplay_games, games_merged, lake_catalog]
+
+pipeline_job = dg.define_asset_job(
+    "pipeline",
+    selection=dg.AssetSelection.assets(selfplay_games, games_merged),
+    description="Selfplay through the merged game tables for one partition.",
+)
+
+
+def build_definitions(root: str | None = None) -> dg.Definitions:
+    """Definitions over a storage root (None: ``$RINGRIFT_STORAGE`` or ``./storage`` at run time)."""
+    return dg.Definitions(
+        assets=ASSETS,
+        jobs=[pipeline_job, merge_job],
+        sensors=[landing_sensor],
+        resources={"lake_root": LakeResource(root=root)},
+    )
+
+
+defs = build_definitions()

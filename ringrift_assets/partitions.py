@@ -1,0 +1,26 @@
+"""The one partitioning of the pipeline: board x player count (12 partitions)."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+BOARDS = ("square8", "square19", "hex8", "hexagonal")
+PLAYER_COUNTS = ("2", "3", "4")
+
+board_players = dg.MultiPartitionsDefinition(
+    {
+        "board": dg.StaticPartitionsDefinition(list(BOARDS)),
+        "players": dg.StaticPartitionsDefinition(list(PLAYER_COUNTS)),
+    }
+)
+
+
+def partition_key(board: str, players: int) -> str:
+    """The key Dagster uses for a partition: dimensions ordered by name, joined by ``|``."""
+    return dg.MultiPartitionKey({"board": board, "players": str(players)})
+
+
+def split_key(context: dg.AssetExecutionContext) -> tuple:
+    """``(board, players)`` of the partition being materialized."""
+    dims = context.partition_key.keys_by_dimension
+    return dims["board"], int(dims["players"])

@@ -1,0 +1,88 @@
+"""The Dagster code location: its shape, and materializations end to end."""
+
+import duckdb
+import dagster as dg
+import pyarrow.parquet as pq
+
+from ringrift_assets import build_definitions, defs
+from ringrift_assets.definitions import ASSETS
+from ringrift_assets.partitions import board_players, partition_key
+from ringrift_assets.resources import LakeResource
+from ringrift_assets.run import main as pipeline_main
+
+
+def test_graph_snapshot():
+    repo = defs.get_repository_def()
+    graph = repo.asset_graph
+    keys = sorted(k.to_user_string() for k in graph.get_all_asset_keys())
+    assert keys == ["games_merged", "lake_catalog", "selfplay_games"]
+    assert sorted(board_players.get_partition_keys()) == sorted(
+        f"{b}|{n}" for b in ("hex8", "hexagonal", "square19", "square8") for n in "234"
+    )
+    for key in ("selfplay_games", "games_merged"):
+        assert graph.get(dg.AssetKey(key)).partitions_def == board_players
+    assert graph.get(dg.AssetKey("lake_catalog")).partitions_def is None
+    parents = {k.to_user_string(): sorted(p.to_user_string() for p in graph.get(k).parent_keys)
+               for k in graph.get_all_asset_keys()}
+    assert parents == {"selfplay_games": [], "games_merged": ["selfplay_games"], "lake_catalog": ["games_merged"]}
+    assert sorted(s.name for s in repo.sensor_defs) == ["landing_sensor"]
+    assert sorted(j.name for j in repo.get_all_jobs() if not j.name.startswith("__")) == [
+        "merge_landed_games", "pipeline"]
+    assert partition_key("square8", 2) == "square8|2"
+
+
+def test_storage_root_is_not_read_at_import(monkeypatch, tmp_path):
+    monkeypatch.setenv("RINGRIFT_STORAGE", str(tmp_path / "envroot"))
+    assert LakeResource().path() == (tmp_path / "envroot").resolve()
+    assert LakeResource(root=str(tmp_path / "x")).path() == (tmp_path / "x").resolve()
+
+
+def _materialize(root, key="square8|2", games=3, instance=None):
+    return dg.materialize(
+        ASSETS, partition_key=key, resources={"lake_root": LakeResource(root=str(root))}, instance=instance,
+        run_config={"ops": {"selfplay_games": {"config": {"games": games, "players": ["heuristic", "random"]}}}},
+    )
+
+
+def test_square8_2p_end_to_end_and_rematerialize_has_no_duplicates(tmp_path):
+    with dg.instance_for_test() as inst:
+        r = _materialize(tmp_path, instance=inst)
+        assert r.success
+        md = {e.asset_key.to_user_string(): e.materialization.metadata for e in r.get_asset_materialization_events()}
+        assert md["selfplay_games"]["games"].value == 3
+        assert md["games_merged"]["rows_out"].value == 3
+        assert md["games_merged"]["duplicates_removed"].value == 0
+        assert "code_version" in md["games_merged"] and "input_data_versions" in md["games_merged"]
+        assert "config_hash" in md["selfplay_games"]
+        assert _materialize(tmp_path, instance=inst).success
+    games = pq.read_table(tmp_path / "lake/games_merged/board=square8/players=2/data.parquet")
+    assert games.num_rows == 3 and len(set(games.column("game_id").to_pylist())) == 3
+    con = duckdb.connect(str(tmp_path / "ringrift.duckdb"), read_only=True)
+    assert con.execute("SELECT count(*), count(DISTINCT game_id) FROM games").fetchall() == [(3, 3)]
+    n_moves = con.execute("SELECT count(*) FROM moves").fetchall()[0][0]
+    assert n_moves == sum(games.column("length").to_pylist())
+
+
+def test_bad_config_fails_naming_the_partition(tmp_path):
+    r = dg.materialize(
+        ASSETS[:1], partition_key="hex8|3", resources={"lake_root": LakeResource(root=str(tmp_path))},
+        run_config={"ops": {"selfplay_games": {"config": {"games": 1, "players": ["heuristic", "random"]}}}},
+        raise_on_error=False,
+    )
+    assert not r.success
+    failure = next(e for e in r.all_events if e.is_step_failure)
+    assert "hex8|3" in str(failure.event_specific_data.error)
+
+
+def test_pipeline_command_runs_in_process(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    assert pipeline_main(["--storage", str(tmp_path), "--partitions", "hex8|2", "--games", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "ringrift.duckdb" in out and "dagster dev" in out
+    assert (tmp_path / "lake/games_merged/board=hex8/players=2/data.parquet").is_file()
+    assert (tmp_path / "dagster_home").is_dir()
+
+
+def test_build_definitions_binds_the_root(tmp_path):
+    d = build_definitions(str(tmp_path))
+    assert d.resources["lake_root"].root == str(tmp_path)

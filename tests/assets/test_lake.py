@@ -1,0 +1,80 @@
+"""The lake tables and the SQL transforms, without Dagster."""
+
+import json
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+
+from ringrift_ml import lake
+
+
+def test_records_to_tables_has_one_row_per_game_and_move(sq8_records):
+    games, moves = lake.records_to_tables(sq8_records, "selfplay")
+    assert games.schema == lake.GAMES_SCHEMA and moves.schema == lake.MOVES_SCHEMA
+    assert games.num_rows == len(sq8_records)
+    assert moves.num_rows == sum(len(r["moves"]) for r in sq8_records)
+    g = games.to_pylist()
+    assert [r["game_id"] for r in g] == [r["gameId"] for r in sq8_records]
+    assert all(r["schema_version"] == lake.SCHEMA_VERSION for r in g)
+    assert [json.loads(r["moves_json"]) for r in g] == [r["moves"] for r in sq8_records]
+    m = moves.to_pylist()
+    first = [r for r in m if r["game_id"] == sq8_records[0]["gameId"]]
+    assert [r["ply"] for r in first] == list(range(len(sq8_records[0]["moves"])))
+    assert first[0]["phase"] == "ring_placement" and first[0]["player"] == 1
+    # Phases come from replay: every bookkeeping move type sits in its own phase.
+    assert all(r["phase"] == "line_processing" for r in m if r["move_type"] == "no_line_action")
+    assert all(r["phase"] == "territory_processing" for r in m if r["move_type"] == "no_territory_action")
+
+
+def test_write_games_replaces_its_own_files(tmp_path, sq8_records):
+    lake.write_games(tmp_path, sq8_records, "selfplay")
+    lake.write_games(tmp_path, sq8_records[:2], "selfplay")
+    assert lake.table_rows("games", "square8", 2, tmp_path) == 2
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_write_games_rejects_mixed_partitions(tmp_path, sq8_records, hex8_records):
+    with pytest.raises(ValueError, match="span partitions"):
+        lake.write_games(tmp_path, sq8_records + hex8_records, "x")
+
+
+def test_merge_removes_duplicate_ids_and_duplicate_move_sequences(tmp_path, sq8_records):
+    lake.write_games(tmp_path, sq8_records, "selfplay")
+    # Same games landed again: two under new ids (hash duplicates), one under its own id.
+    renamed = [dict(r, gameId="elsewhere-" + r["gameId"]) for r in sq8_records[:2]]
+    lake.write_games(tmp_path, renamed + [sq8_records[3]], "landed-a")
+    stats = lake.merge_partition(tmp_path, "square8", 2)
+    assert stats["rows_in"] == 7
+    assert stats["rows_out"] == 4
+    assert stats["duplicates_removed"] == 3
+    merged = pq.read_table(stats["games_path"]).to_pylist()
+    assert sorted(r["game_id"] for r in merged) == sorted(r["gameId"] for r in sq8_records)
+    moves = pq.read_table(stats["moves_path"])
+    assert moves.num_rows == sum(len(r["moves"]) for r in sq8_records)
+    # Running the merge again changes nothing.
+    assert lake.merge_partition(tmp_path, "square8", 2)["rows_out"] == 4
+
+
+def test_merge_of_an_empty_partition_names_it(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"hex8\|3"):
+        lake.merge_partition(tmp_path, "hex8", 3)
+
+
+def test_catalog_views_answer_queries(tmp_path, sq8_records, hex8_records):
+    for recs in (sq8_records, hex8_records):
+        lake.write_games(tmp_path, recs, "selfplay")
+    lake.merge_partition(tmp_path, "square8", 2)
+    lake.merge_partition(tmp_path, "hex8", 3)
+    out = lake.refresh_catalog(tmp_path)
+    assert out["views"] == {"games": 6, "moves": sum(len(r["moves"]) for r in sq8_records + hex8_records)}
+    con = duckdb.connect(out["path"], read_only=True)
+    by_part = dict(((b, p), c) for b, p, c in con.execute(
+        "SELECT board, players, count(*) FROM games GROUP BY ALL").fetchall())
+    assert by_part == {("square8", 2): 4, ("hex8", 3): 2}
+    wins = con.execute("SELECT winner, count(*) FROM games WHERE board = 'square8' GROUP BY ALL").fetchall()
+    assert sum(c for _, c in wins) == 4
+    expected = {}
+    for r in sq8_records:
+        expected[r["winner"]] = expected.get(r["winner"], 0) + 1
+    assert dict(wins) == expected
