@@ -6,6 +6,7 @@ import dagster as dg
 from ringrift_ml import lake
 
 from .games import games_merged
+from .samples import training_samples
 from .provenance import provenance
 from .resources import LakeResource
 
@@ -13,7 +14,7 @@ from .resources import LakeResource
 @dg.asset(
     group_name="catalog",
     kinds={"duckdb"},
-    deps=[games_merged],
+    deps=[games_merged, training_samples],
     description="(Re)creates the views of storage/ringrift.duckdb over every lake table that has data.",
 )
 def lake_catalog(context: dg.AssetExecutionContext, lake_root: LakeResource):

@@ -7,14 +7,16 @@ import dagster as dg
 from .catalog import lake_catalog
 from .games import games_merged, selfplay_games
 from .resources import LakeResource
+from .samples import games_merged_quality, training_samples, training_samples_quality
 from .sensors import landing_sensor, merge_job
 
-ASSETS = [selfplay_games, games_merged, lake_catalog]
+ASSETS = [selfplay_games, games_merged, training_samples, lake_catalog]
+CHECKS = [games_merged_quality, training_samples_quality]
 
 pipeline_job = dg.define_asset_job(
     "pipeline",
-    selection=dg.AssetSelection.assets(selfplay_games, games_merged),
-    description="Selfplay through the merged game tables for one partition.",
+    selection=dg.AssetSelection.assets(selfplay_games, games_merged, training_samples),
+    description="Selfplay through the training samples for one partition (checks included).",
 )
 
 
@@ -22,6 +24,7 @@ def build_definitions(root: str | None = None) -> dg.Definitions:
     """Definitions over a storage root (None: ``$RINGRIFT_STORAGE`` or ``./storage`` at run time)."""
     return dg.Definitions(
         assets=ASSETS,
+        asset_checks=CHECKS,
         jobs=[pipeline_job, merge_job],
         sensors=[landing_sensor],
         resources={"lake_root": LakeResource(root=root)},

@@ -54,7 +54,7 @@ def main(argv=None) -> int:
 
     import dagster as dg
 
-    from .definitions import ASSETS
+    from .definitions import ASSETS, CHECKS
     from .resources import LakeResource
 
     parts = _parse_partitions(args.partitions, args.all)
@@ -73,7 +73,7 @@ def main(argv=None) -> int:
     for i, key in enumerate(parts, 1):
         t = time.time()
         print(f"[{i}/{len(parts)}] {key} ...", flush=True)
-        result = dg.materialize(ASSETS, partition_key=key, instance=instance, resources={"lake_root": lake_root},
+        result = dg.materialize([*ASSETS, *CHECKS], partition_key=key, instance=instance, resources={"lake_root": lake_root},
                                 run_config=run_config, raise_on_error=False, tags={"ringrift/cli": "1"})
         if not result.success:
             failed = [e.step_key for e in result.all_events if e.is_step_failure]

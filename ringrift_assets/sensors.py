@@ -7,13 +7,14 @@ import dagster as dg
 from ringrift_ml import landing
 
 from .games import games_merged
+from .samples import training_samples
 from .partitions import partition_key
 from .resources import LakeResource
 
 merge_job = dg.define_asset_job(
     "merge_landed_games",
-    selection=dg.AssetSelection.assets(games_merged),
-    description="Re-merge the partitions a landed file touched.",
+    selection=dg.AssetSelection.assets(games_merged, training_samples),
+    description="Re-merge the partitions a landed file touched and rebuild their samples (checks included).",
 )
 
 

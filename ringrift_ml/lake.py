@@ -217,7 +217,7 @@ def merge_partition(root: Path, board: str, players: int) -> dict:
 
 
 # Catalog views: name -> table directory under lake/.
-CATALOG_VIEWS = {"games": "games_merged", "moves": "moves_merged"}
+CATALOG_VIEWS = {"games": "games_merged", "moves": "moves_merged", "samples": "training_samples"}
 
 
 def refresh_catalog(root: Path, extra: Optional[dict] = None) -> dict:

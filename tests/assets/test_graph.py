@@ -5,7 +5,12 @@ import dagster as dg
 import pyarrow.parquet as pq
 
 from ringrift_assets import build_definitions, defs
-from ringrift_assets.definitions import ASSETS
+import json
+
+import numpy as np
+
+from ringrift_assets.definitions import ASSETS, CHECKS
+from ringrift_ml import lake
 from ringrift_assets.partitions import board_players, partition_key
 from ringrift_assets.resources import LakeResource
 from ringrift_assets.run import main as pipeline_main
@@ -15,16 +20,20 @@ def test_graph_snapshot():
     repo = defs.get_repository_def()
     graph = repo.asset_graph
     keys = sorted(k.to_user_string() for k in graph.get_all_asset_keys())
-    assert keys == ["games_merged", "lake_catalog", "selfplay_games"]
+    assert keys == ["games_merged", "lake_catalog", "selfplay_games", "training_samples"]
+    checks = sorted(f"{k.asset_key.to_user_string()}:{k.name}" for k in graph.asset_check_keys)
+    assert checks == ["games_merged:games_merged_quality", "training_samples:training_samples_quality"]
+    assert all(graph.get_check_spec(k).blocking for k in graph.asset_check_keys)
     assert sorted(board_players.get_partition_keys()) == sorted(
         f"{b}|{n}" for b in ("hex8", "hexagonal", "square19", "square8") for n in "234"
     )
-    for key in ("selfplay_games", "games_merged"):
+    for key in ("selfplay_games", "games_merged", "training_samples"):
         assert graph.get(dg.AssetKey(key)).partitions_def == board_players
     assert graph.get(dg.AssetKey("lake_catalog")).partitions_def is None
     parents = {k.to_user_string(): sorted(p.to_user_string() for p in graph.get(k).parent_keys)
                for k in graph.get_all_asset_keys()}
-    assert parents == {"selfplay_games": [], "games_merged": ["selfplay_games"], "lake_catalog": ["games_merged"]}
+    assert parents == {"selfplay_games": [], "games_merged": ["selfplay_games"],
+                       "training_samples": ["games_merged"], "lake_catalog": ["games_merged", "training_samples"]}
     assert sorted(s.name for s in repo.sensor_defs) == ["landing_sensor"]
     assert sorted(j.name for j in repo.get_all_jobs() if not j.name.startswith("__")) == [
         "merge_landed_games", "pipeline"]
@@ -39,7 +48,7 @@ def test_storage_root_is_not_read_at_import(monkeypatch, tmp_path):
 
 def _materialize(root, key="square8|2", games=3, instance=None):
     return dg.materialize(
-        ASSETS, partition_key=key, resources={"lake_root": LakeResource(root=str(root))}, instance=instance,
+        [*ASSETS, *CHECKS], partition_key=key, resources={"lake_root": LakeResource(root=str(root))}, instance=instance,
         run_config={"ops": {"selfplay_games": {"config": {"games": games, "players": ["heuristic", "random"]}}}},
     )
 
@@ -55,12 +64,45 @@ def test_square8_2p_end_to_end_and_rematerialize_has_no_duplicates(tmp_path):
         assert "code_version" in md["games_merged"] and "input_data_versions" in md["games_merged"]
         assert "config_hash" in md["selfplay_games"]
         assert _materialize(tmp_path, instance=inst).success
+        checks = {e.asset_check_key.name: e.passed for e in r.get_asset_check_evaluations()}
+        assert checks == {"games_merged_quality": True, "training_samples_quality": True}
+        assert md["training_samples"]["samples"].value > 0
+        assert md["training_samples"]["input_data_versions"].value["games_merged"]
     games = pq.read_table(tmp_path / "lake/games_merged/board=square8/players=2/data.parquet")
     assert games.num_rows == 3 and len(set(games.column("game_id").to_pylist())) == 3
     con = duckdb.connect(str(tmp_path / "ringrift.duckdb"), read_only=True)
     assert con.execute("SELECT count(*), count(DISTINCT game_id) FROM games").fetchall() == [(3, 3)]
     n_moves = con.execute("SELECT count(*) FROM moves").fetchall()[0][0]
     assert n_moves == sum(games.column("length").to_pylist())
+    n_samples = con.execute("SELECT count(*) FROM samples").fetchall()[0][0]
+    z = np.load(tmp_path / "exports/square8_2p.npz")
+    assert z["features"].shape[0] == n_samples == z["value"].shape[0]
+    assert z["legal_offsets"][-1] == z["legal_moves"].shape[0] == z["policy"].shape[0]
+    assert json.loads(str(z["schema"]))["board"] == "square8"
+    # Policy targets sum to 1 per sample; values are outcomes for the mover.
+    sums = np.add.reduceat(z["policy"], z["legal_offsets"][:-1])
+    assert np.allclose(sums, 1, atol=1e-5)
+    assert set(np.unique(z["value"])) <= {-1.0, 1.0}
+
+
+def test_failing_check_blocks_training_samples(tmp_path, sq8_records):
+    """A game written around the landing zone with a false winner: the games check
+    fails (sampled replay) and the samples are not built in that run."""
+    lake.write_games(tmp_path, sq8_records[:2], "selfplay")
+    forged = dict(sq8_records[2], winner=3 - sq8_records[2]["winner"], ranks=None)
+    lake.write_games(tmp_path, [forged], "landed-forged")
+    r = dg.materialize(
+        [a for a in ASSETS if a.key.to_user_string() in ("games_merged", "training_samples")] + CHECKS,
+        partition_key="square8|2", resources={"lake_root": LakeResource(root=str(tmp_path))},
+        raise_on_error=False,
+    )
+    evals = {e.asset_check_key.name: e for e in r.get_asset_check_evaluations()}
+    assert evals["games_merged_quality"].passed is False
+    desc = evals["games_merged_quality"].description
+    assert "replay" in desc and sq8_records[2]["gameId"] in desc
+    done = {e.asset_key.to_user_string() for e in r.get_asset_materialization_events()}
+    assert done == {"games_merged"}
+    assert not (tmp_path / "lake/training_samples").exists()
 
 
 def test_bad_config_fails_naming_the_partition(tmp_path):

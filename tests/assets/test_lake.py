@@ -78,3 +78,21 @@ def test_catalog_views_answer_queries(tmp_path, sq8_records, hex8_records):
     for r in sq8_records:
         expected[r["winner"]] = expected.get(r["winner"], 0) + 1
     assert dict(wins) == expected
+
+
+def test_games_quality_suite(sq8_records):
+    import pyarrow as pa
+
+    from ringrift_ml import quality
+
+    games, _ = lake.records_to_tables(sq8_records, "s")
+    ok = quality.validate_games(games, replay_sample=4)
+    assert ok.success, ok.summary()
+    rows = games.to_pylist()
+    rows[1]["game_id"] = rows[0]["game_id"]
+    rows[2]["players"] = 5
+    bad = quality.validate_games(pa.Table.from_pylist(rows, schema=lake.GAMES_SCHEMA), replay_sample=0)
+    failed = {r["column"] for r in bad.results if not r["success"]}
+    assert failed == {"game_id", "players", "ranks_valid"}
+    empty = quality.validate_games(games.slice(0, 0))
+    assert not empty.success and "expect_table_row_count_to_be_between" in empty.failures[0]

@@ -1,0 +1,179 @@
+"""Training samples: one row per decision position of the merged games.
+
+For every position where the player to act had more than one legal move (forced
+moves teach nothing), a sample holds the encoded state, the legal moves
+(``encoding.encode_moves``), the policy target over them — the generator's search
+distribution when the record has one, else one-hot on the move played — the index
+of the move played, the final outcome from the mover's view and the move number.
+
+Samples are written as Parquet (``lake/training_samples``) and exported as a
+compressed NPZ with ragged move lists stored flat plus offsets.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from . import encoding, lake
+from .rules import GameState, IllegalMoveError
+from .rules.api import match_move
+from .rules.fast import FastGame
+from .rules.move import Move
+from .rules.records import start_state
+
+SAMPLES_SCHEMA_VERSION = 1
+
+SAMPLES_SCHEMA = pa.schema(
+    [
+        ("schema_version", pa.int32()),
+        ("game_id", pa.string()),
+        ("ply", pa.int32()),
+        ("move_number", pa.int32()),  # decision index within the game
+        ("player", pa.int32()),
+        ("phase", pa.string()),
+        ("features", pa.list_(pa.float32())),
+        ("legal_moves", pa.list_(pa.int16())),  # flat (type, from+1, to+1) triples
+        ("policy", pa.list_(pa.float32())),
+        ("played", pa.int32()),
+        ("value", pa.float32()),
+        ("has_search_policy", pa.bool_()),
+    ]
+)
+
+
+class SampleError(ValueError):
+    """A game that cannot be turned into samples (names the game and the ply)."""
+
+
+def _index_of(rows: np.ndarray, row: np.ndarray) -> int:
+    hit = np.flatnonzero((rows == row).all(axis=1))
+    return int(hit[0])
+
+
+def game_samples(rec: dict) -> list:
+    """Samples of one finished game record (dicts in ``SAMPLES_SCHEMA`` order)."""
+    gid = rec.get("gameId")
+    n = int(rec["numPlayers"])
+    ranks, winner = rec.get("ranks"), rec.get("winner")
+    policies = rec.get("policy") or []
+    state = start_state(rec)
+    game = FastGame(state)
+    N = state.spec.n_cells
+    out = []
+    decision = 0
+    for ply, md in enumerate(rec["moves"]):
+        rows = game.legal()
+        snap = GameState(game.spec, game.S.copy())
+        try:
+            played_row = match_move(snap, Move.from_json(md))
+        except (IllegalMoveError, ValueError) as e:
+            raise SampleError(f"game {gid}, ply {ply}: {e}") from None
+        if len(rows) > 1:
+            player = int(snap.current_player)
+            target = np.zeros(len(rows), dtype=np.float32)
+            searched = ply < len(policies) and policies[ply] is not None
+            if searched:
+                for mj, p in policies[ply]:
+                    try:
+                        r = match_move(snap, Move.from_json(mj))
+                    except (IllegalMoveError, ValueError) as e:
+                        raise SampleError(f"game {gid}, ply {ply}: policy names an illegal move: {e}") from None
+                    target[_index_of(rows, r)] += p
+                total = target.sum()
+                if not total > 0:
+                    raise SampleError(f"game {gid}, ply {ply}: search policy sums to {total}")
+                target /= total
+            else:
+                target[_index_of(rows, played_row)] = 1.0
+            out.append({
+                "schema_version": SAMPLES_SCHEMA_VERSION,
+                "game_id": gid,
+                "ply": ply,
+                "move_number": decision,
+                "player": player,
+                "phase": snap.current_phase,
+                "features": encoding.encode_state(game.S, N),
+                "legal_moves": encoding.encode_moves(rows).ravel(),
+                "policy": target,
+                "played": _index_of(rows, played_row),
+                "value": encoding.outcome_for(ranks, winner, n, player),
+                "has_search_policy": searched,
+            })
+            decision += 1
+        game.apply(played_row)
+    return out
+
+
+def build_samples(games: list, min_length: int = 1) -> tuple:
+    """Samples of the finished games with at least ``min_length`` moves.
+
+    ``games`` are lake ``games`` rows (dicts).  Returns ``(table, stats)``."""
+    rows = []
+    used = skipped_unfinished = skipped_short = 0
+    for g in games:
+        if g["winner"] is None:
+            skipped_unfinished += 1
+            continue
+        if g["length"] < min_length:
+            skipped_short += 1
+            continue
+        rec = lake.row_to_record(g)
+        if g.get("policy_json"):
+            rec["policy"] = json.loads(g["policy_json"])
+        rows.extend(game_samples(rec))
+        used += 1
+    cols = {name: [r[name] for r in rows] for name in SAMPLES_SCHEMA.names}
+    table = pa.Table.from_pydict(cols, schema=SAMPLES_SCHEMA)
+    stats = {"games_used": used, "skipped_unfinished": skipped_unfinished, "skipped_short": skipped_short,
+             "samples": table.num_rows}
+    return table, stats
+
+
+def export_npz(table: pa.Table, path: Path, board: str, players: int, n_cells: int, meta: dict) -> Path:
+    """Write the samples as a compressed NPZ (temporary name, then rename).
+
+    Arrays: ``features [S, F]``, ``legal_moves [M, 3]`` with ``legal_offsets [S + 1]``,
+    ``policy [M]``, ``played [S]`` (index into the sample's moves), ``value [S]``,
+    ``move_number [S]``, ``player [S]``, and ``schema`` (a JSON record of the layout)."""
+    s = table.num_rows
+    F = encoding.feature_size(n_cells)
+    features = (np.asarray(table.column("features").combine_chunks().flatten(), dtype=np.float32).reshape(s, F)
+                if s else np.zeros((0, F), np.float32))
+    lens = np.array([len(x) // 3 for x in table.column("legal_moves").to_pylist()], dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
+    legal = np.asarray(table.column("legal_moves").combine_chunks().flatten(), dtype=np.int16).reshape(-1, 3)
+    policy = np.asarray(table.column("policy").combine_chunks().flatten(), dtype=np.float32)
+    schema = {
+        "format": "ringrift-lab/samples-npz",
+        "schema_version": SAMPLES_SCHEMA_VERSION,
+        "encoding_version": encoding.ENCODING_VERSION,
+        "board": board,
+        "players": players,
+        "n_cells": n_cells,
+        "planes": encoding.PLANES,
+        "globals": encoding.GLOBALS,
+        "move_types": encoding.N_MOVE_TYPES,
+        **meta,
+    }
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
+    np.savez_compressed(
+        tmp,
+        features=features,
+        legal_moves=legal,
+        legal_offsets=offsets,
+        policy=policy,
+        played=np.asarray(table.column("played"), dtype=np.int32),
+        value=np.asarray(table.column("value"), dtype=np.float32),
+        move_number=np.asarray(table.column("move_number"), dtype=np.int32),
+        player=np.asarray(table.column("player"), dtype=np.int32),
+        schema=np.array(json.dumps(schema, sort_keys=True)),
+    )
+    os.replace(tmp, path)
+    return path
