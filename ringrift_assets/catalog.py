@@ -6,6 +6,7 @@ import dagster as dg
 from ringrift_ml import lake
 
 from .games import games_merged
+from .model import calibration_report, candidate_model
 from .samples import training_samples
 from .provenance import provenance
 from .resources import LakeResource
@@ -14,7 +15,7 @@ from .resources import LakeResource
 @dg.asset(
     group_name="catalog",
     kinds={"duckdb"},
-    deps=[games_merged, training_samples],
+    deps=[games_merged, training_samples, candidate_model, calibration_report],
     description="(Re)creates the views of storage/ringrift.duckdb over every lake table that has data.",
 )
 def lake_catalog(context: dg.AssetExecutionContext, lake_root: LakeResource):

@@ -19,7 +19,7 @@ from .resources import LakeResource
 class SelfplayGamesConfig(dg.Config):
     """How one partition's games are generated."""
 
-    games: int = 4
+    games: int = 8
     players: List[str] = []
     """Player spec per seat (``"mcts:64"``); empty: ``default_player`` in every seat."""
     default_player: str = "heuristic"

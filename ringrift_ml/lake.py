@@ -217,7 +217,13 @@ def merge_partition(root: Path, board: str, players: int) -> dict:
 
 
 # Catalog views: name -> table directory under lake/.
-CATALOG_VIEWS = {"games": "games_merged", "moves": "moves_merged", "samples": "training_samples"}
+CATALOG_VIEWS = {
+    "games": "games_merged",
+    "moves": "moves_merged",
+    "samples": "training_samples",
+    "models": "models",
+    "calibration": "calibration",
+}
 
 
 def refresh_catalog(root: Path, extra: Optional[dict] = None) -> dict:

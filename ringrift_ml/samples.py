@@ -139,7 +139,7 @@ def export_npz(table: pa.Table, path: Path, board: str, players: int, n_cells: i
 
     Arrays: ``features [S, F]``, ``legal_moves [M, 3]`` with ``legal_offsets [S + 1]``,
     ``policy [M]``, ``played [S]`` (index into the sample's moves), ``value [S]``,
-    ``move_number [S]``, ``player [S]``, and ``schema`` (a JSON record of the layout)."""
+    ``move_number [S]``, ``player [S]``, ``game [S]`` (game index, for splits by game), and ``schema`` (a JSON record of the layout)."""
     s = table.num_rows
     F = encoding.feature_size(n_cells)
     features = (np.asarray(table.column("features").combine_chunks().flatten(), dtype=np.float32).reshape(s, F)
@@ -173,6 +173,8 @@ def export_npz(table: pa.Table, path: Path, board: str, players: int, n_cells: i
         value=np.asarray(table.column("value"), dtype=np.float32),
         move_number=np.asarray(table.column("move_number"), dtype=np.int32),
         player=np.asarray(table.column("player"), dtype=np.int32),
+        game=np.unique(np.asarray(table.column("game_id").to_pylist(), dtype=object), return_inverse=True)[1]
+        .astype(np.int32) if s else np.zeros(0, np.int32),
         schema=np.array(json.dumps(schema, sort_keys=True)),
     )
     os.replace(tmp, path)

@@ -20,20 +20,24 @@ def test_graph_snapshot():
     repo = defs.get_repository_def()
     graph = repo.asset_graph
     keys = sorted(k.to_user_string() for k in graph.get_all_asset_keys())
-    assert keys == ["games_merged", "lake_catalog", "selfplay_games", "training_samples"]
+    assert keys == ["calibration_report", "candidate_model", "games_merged", "lake_catalog", "selfplay_games",
+                    "training_samples"]
     checks = sorted(f"{k.asset_key.to_user_string()}:{k.name}" for k in graph.asset_check_keys)
-    assert checks == ["games_merged:games_merged_quality", "training_samples:training_samples_quality"]
+    assert checks == ["candidate_model:candidate_model_sanity", "games_merged:games_merged_quality",
+                      "training_samples:training_samples_quality"]
     assert all(graph.get_check_spec(k).blocking for k in graph.asset_check_keys)
     assert sorted(board_players.get_partition_keys()) == sorted(
         f"{b}|{n}" for b in ("hex8", "hexagonal", "square19", "square8") for n in "234"
     )
-    for key in ("selfplay_games", "games_merged", "training_samples"):
+    for key in ("selfplay_games", "games_merged", "training_samples", "candidate_model", "calibration_report"):
         assert graph.get(dg.AssetKey(key)).partitions_def == board_players
     assert graph.get(dg.AssetKey("lake_catalog")).partitions_def is None
     parents = {k.to_user_string(): sorted(p.to_user_string() for p in graph.get(k).parent_keys)
                for k in graph.get_all_asset_keys()}
     assert parents == {"selfplay_games": [], "games_merged": ["selfplay_games"],
-                       "training_samples": ["games_merged"], "lake_catalog": ["games_merged", "training_samples"]}
+                       "training_samples": ["games_merged"], "candidate_model": ["training_samples"],
+                       "calibration_report": ["candidate_model"],
+                       "lake_catalog": ["calibration_report", "candidate_model", "games_merged", "training_samples"]}
     assert sorted(s.name for s in repo.sensor_defs) == ["landing_sensor"]
     assert sorted(j.name for j in repo.get_all_jobs() if not j.name.startswith("__")) == [
         "merge_landed_games", "pipeline"]
@@ -49,7 +53,8 @@ def test_storage_root_is_not_read_at_import(monkeypatch, tmp_path):
 def _materialize(root, key="square8|2", games=3, instance=None):
     return dg.materialize(
         [*ASSETS, *CHECKS], partition_key=key, resources={"lake_root": LakeResource(root=str(root))}, instance=instance,
-        run_config={"ops": {"selfplay_games": {"config": {"games": games, "players": ["heuristic", "random"]}}}},
+        run_config={"ops": {"selfplay_games": {"config": {"games": games, "players": ["heuristic", "random"]}},
+                            "candidate_model": {"config": {"epochs": 3, "hidden": 32}}}},
     )
 
 
@@ -65,7 +70,11 @@ def test_square8_2p_end_to_end_and_rematerialize_has_no_duplicates(tmp_path):
         assert "config_hash" in md["selfplay_games"]
         assert _materialize(tmp_path, instance=inst).success
         checks = {e.asset_check_key.name: e.passed for e in r.get_asset_check_evaluations()}
-        assert checks == {"games_merged_quality": True, "training_samples_quality": True}
+        assert checks == {"games_merged_quality": True, "training_samples_quality": True,
+                          "candidate_model_sanity": True}
+        assert md["candidate_model"]["input_data_versions"].value["training_samples_npz"]
+        assert "training_curve" in md["candidate_model"] and "reliability_diagram" in md["calibration_report"]
+        assert 0 <= md["calibration_report"]["ece"].value <= 1
         assert md["training_samples"]["samples"].value > 0
         assert md["training_samples"]["input_data_versions"].value["games_merged"]
     games = pq.read_table(tmp_path / "lake/games_merged/board=square8/players=2/data.parquet")
@@ -83,16 +92,20 @@ def test_square8_2p_end_to_end_and_rematerialize_has_no_duplicates(tmp_path):
     sums = np.add.reduceat(z["policy"], z["legal_offsets"][:-1])
     assert np.allclose(sums, 1, atol=1e-5)
     assert set(np.unique(z["value"])) <= {-1.0, 1.0}
+    assert con.execute("SELECT count(*) FROM models").fetchall() == [(1,)]
+    assert con.execute("SELECT count(*) FROM calibration WHERE ece BETWEEN 0 AND 1").fetchall() == [(1,)]
+    assert (tmp_path / "models/square8_2p/candidate.pt").is_file()
+    assert (tmp_path / "models/square8_2p/reliability.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_failing_check_blocks_training_samples(tmp_path, sq8_records):
     """A game written around the landing zone with a false winner: the games check
-    fails (sampled replay) and the samples are not built in that run."""
+    fails (sampled replay), and neither samples nor model are built in that run."""
     lake.write_games(tmp_path, sq8_records[:2], "selfplay")
     forged = dict(sq8_records[2], winner=3 - sq8_records[2]["winner"], ranks=None)
     lake.write_games(tmp_path, [forged], "landed-forged")
     r = dg.materialize(
-        [a for a in ASSETS if a.key.to_user_string() in ("games_merged", "training_samples")] + CHECKS,
+        [a for a in ASSETS if a.key.to_user_string() != "selfplay_games"] + CHECKS,
         partition_key="square8|2", resources={"lake_root": LakeResource(root=str(tmp_path))},
         raise_on_error=False,
     )
@@ -102,7 +115,9 @@ def test_failing_check_blocks_training_samples(tmp_path, sq8_records):
     assert "replay" in desc and sq8_records[2]["gameId"] in desc
     done = {e.asset_key.to_user_string() for e in r.get_asset_materialization_events()}
     assert done == {"games_merged"}
-    assert not (tmp_path / "lake/training_samples").exists()
+    assert not (tmp_path / "lake/training_samples").exists() and not (tmp_path / "models").exists()
+    started = {e.step_key for e in r.all_events if e.event_type_value == "STEP_START"}
+    assert not r.success and not started & {"training_samples", "candidate_model", "calibration_report"}
 
 
 def test_bad_config_fails_naming_the_partition(tmp_path):

@@ -1,0 +1,199 @@
+"""The candidate model and its value-head calibration report."""
+
+import base64
+import json
+import math
+import time
+
+import dagster as dg
+import pyarrow as pa
+
+from ringrift_ml import lake
+
+from .partitions import board_players, split_key
+from .provenance import file_version, provenance
+from .resources import LakeResource
+from .samples import training_samples
+
+
+class CandidateModelConfig(dg.Config):
+    epochs: int = 8
+    batch_size: int = 256
+    lr: float = 1e-3
+    hidden: int = 256
+    layers: int = 2
+    holdout: float = 0.2
+    seed: int = 0
+
+
+def _png_markdown(path, caption: str) -> dg.MetadataValue:
+    data = base64.b64encode(path.read_bytes()).decode()
+    return dg.MetadataValue.md(f"![{caption}](data:image/png;base64,{data})")
+
+
+def _loss_png(history: list, path, title: str):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    ep = [h["epoch"] for h in history]
+    ax.plot(ep, [h["train_loss"] for h in history], marker="o", label="train")
+    ax.plot(ep, [h["val_loss"] for h in history], marker="o", label="held out")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("policy CE + value MSE")
+    ax.set_title(title)
+    ax.legend()
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
+def _model_dir(root, board, n):
+    return root / "models" / f"{board}_{n}p"
+
+
+@dg.asset(
+    partitions_def=board_players,
+    group_name="training",
+    kinds={"pytorch"},
+    deps=[training_samples],
+    description="A small policy/value network (factored policy over legal moves, tanh value) trained on the "
+    "partition's samples; saved with its configs, the data version it learned from and its metrics.",
+)
+def candidate_model(context: dg.AssetExecutionContext, config: CandidateModelConfig, lake_root: LakeResource):
+    from ringrift_ml.train.data import Samples
+    from ringrift_ml.train.train import TrainConfig, save_model, train
+
+    board, n = split_key(context)
+    root = lake_root.path()
+    npz = root / "exports" / f"{board}_{n}p.npz"
+    if not npz.is_file():
+        raise dg.Failure(f"partition {board}|{n}: {npz} does not exist; materialize training_samples first")
+    try:
+        data = Samples.load(npz)
+        cfg = TrainConfig(epochs=config.epochs, batch_size=config.batch_size, lr=config.lr, holdout=config.holdout,
+                          seed=config.seed, hidden=config.hidden, layers=config.layers)
+    except ValueError as e:
+        raise dg.Failure(f"partition {board}|{n}: {e}") from e
+    data_version = file_version(npz)
+
+    def log(epoch: int, h: dict) -> None:
+        context.log.info(f"{board}|{n} epoch {epoch}/{cfg.epochs}: train {h['train_loss']:.4f}, "
+                         f"held-out {h['val_loss']:.4f} (top-1 {h['val_top1']:.3f})")
+
+    t0 = time.time()
+    try:
+        net, history, held = train(data, cfg, on_epoch=log)
+    except (ValueError, FloatingPointError) as e:
+        raise dg.Failure(f"partition {board}|{n}: training failed: {e}") from e
+    seconds = time.time() - t0
+    final = history[-1]
+    mdir = _model_dir(root, board, n)
+    path = save_model(net, mdir / "candidate.pt", cfg, {
+        "board": board, "players": n, "samples_version": data_version, "samples": len(data),
+        "held_out_positions": int(len(held)), "history": history, "train_seconds": seconds,
+        "schema": data.schema,
+    })
+    curve = _loss_png(history, mdir / "loss.png", f"{board} {n}p")
+    row = pa.table({
+        "board": [board], "players": [n], "path": [str(path)], "samples_version": [data_version],
+        "model_version": [file_version(path)], "samples": [len(data)], "epochs": [cfg.epochs],
+        "train_loss": [final["train_loss"]], "val_loss": [final["val_loss"]], "val_top1": [final["val_top1"]],
+        "val_value_mse": [final["val_value_mse"]], "initial_val_loss": [history[0]["val_loss"]],
+        "created_at": [time.time()],
+    })
+    lake.write_parquet_atomic(row, lake.partition_dir(root, "models", board, n) / "data.parquet")
+    table = "| epoch | train | held-out | top-1 | value MSE |\n|---|---|---|---|---|\n" + "\n".join(
+        f"| {h['epoch']} | {h['train_loss']:.4f} | {h['val_loss']:.4f} | {h['val_top1']:.3f} | "
+        f"{h['val_value_mse']:.4f} |" for h in history)
+    return dg.MaterializeResult(
+        metadata={
+            **provenance(config, {"training_samples_npz": data_version}),
+            "path": dg.MetadataValue.path(str(path)),
+            "samples": len(data),
+            "held_out_positions": int(len(held)),
+            "train_seconds": round(seconds, 2),
+            "final_train_loss": final["train_loss"],
+            "final_val_loss": final["val_loss"],
+            "val_top1": final["val_top1"],
+            "training_curve": dg.MetadataValue.md(table),
+            "loss_plot": _png_markdown(curve, "loss"),
+        },
+        data_version=dg.DataVersion(file_version(path)),
+    )
+
+
+@dg.asset_check(asset=candidate_model, blocking=True,
+                description="Every weight finite, and the training loss lower after training than before.")
+def candidate_model_sanity(context: dg.AssetCheckExecutionContext, lake_root: LakeResource):
+    import torch
+
+    board, players = str(context.partition_key).split("|")
+    path = _model_dir(lake_root.path(), board, players) / "candidate.pt"
+    if not path.is_file():
+        return dg.AssetCheckResult(passed=False, description=f"{path} does not exist")
+    blob = torch.load(path, map_location="cpu", weights_only=False)
+    bad = [k for k, v in blob["state_dict"].items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    hist = blob["history"]
+    first, last = hist[0]["train_loss"], hist[-1]["train_loss"]
+    problems = []
+    if bad:
+        problems.append(f"non-finite weights in {bad}")
+    if not (math.isfinite(last) and last < first):
+        problems.append(f"training loss did not decrease ({first:.4f} -> {last:.4f})")
+    return dg.AssetCheckResult(
+        passed=not problems,
+        description="; ".join(problems) or f"weights finite; training loss {first:.4f} -> {last:.4f}",
+        metadata={"initial_train_loss": first, "final_train_loss": last, "non_finite_tensors": len(bad)},
+    )
+
+
+@dg.asset(
+    partitions_def=board_players,
+    group_name="training",
+    kinds={"pytorch"},
+    deps=[candidate_model],
+    description="Value-head calibration of the candidate model on its held-out games: ECE, MCE, "
+    "overconfidence, optimal temperature, reliability diagram.",
+)
+def calibration_report(context: dg.AssetExecutionContext, lake_root: LakeResource):
+    from ringrift_ml.train.calibration import calibration_report as report_of, reliability_png, value_logits
+    from ringrift_ml.train.data import Samples
+    from ringrift_ml.train.train import load_model
+
+    board, n = split_key(context)
+    root = lake_root.path()
+    mdir = _model_dir(root, board, n)
+    net, meta = load_model(mdir / "candidate.pt")
+    npz = root / "exports" / f"{board}_{n}p.npz"
+    data = Samples.load(npz)
+    if file_version(npz) != meta["samples_version"]:
+        raise dg.Failure(f"partition {board}|{n}: {npz} changed since the model was trained; "
+                         "re-materialize candidate_model")
+    tc = meta["train_config"]
+    _, held = data.split(tc["holdout"], tc["seed"])
+    rep = report_of(value_logits(net, data, held), data.value[held])
+    png = reliability_png(rep, mdir / "reliability.png", f"{board} {n}p value head")
+    out = mdir / "calibration.json"
+    out.write_text(json.dumps(rep, indent=1))
+    lake.write_parquet_atomic(
+        pa.table({"board": [board], "players": [n], "n": [rep["n"]], "ece": [rep["ece"]], "mce": [rep["mce"]],
+                  "overconfidence": [rep["overconfidence"]], "temperature": [rep["temperature"]],
+                  "model_version": [file_version(mdir / "candidate.pt")]}),
+        lake.partition_dir(root, "calibration", board, n) / "data.parquet")
+    context.log.info(f"{board}|{n}: ECE {rep['ece']:.3f}, MCE {rep['mce']:.3f}, T* {rep['temperature']:.2f}")
+    return dg.MaterializeResult(metadata={
+        **provenance(inputs={"candidate_model": file_version(mdir / "candidate.pt")}),
+        "held_out_positions": rep["n"],
+        "ece": rep["ece"],
+        "mce": rep["mce"],
+        "overconfidence": rep["overconfidence"],
+        "optimal_temperature": rep["temperature"],
+        "reliability_diagram": _png_markdown(png, "reliability"),
+        "reliability_png": dg.MetadataValue.path(str(png)),
+        "report": dg.MetadataValue.path(str(out)),
+    })
