@@ -7,6 +7,7 @@ from ringrift_ml import lake
 
 from .games import games_merged
 from .model import calibration_report, candidate_model
+from .ratings import elo_ratings
 from .samples import training_samples
 from .provenance import provenance
 from .resources import LakeResource
@@ -15,7 +16,7 @@ from .resources import LakeResource
 @dg.asset(
     group_name="catalog",
     kinds={"duckdb"},
-    deps=[games_merged, training_samples, candidate_model, calibration_report],
+    deps=[games_merged, training_samples, candidate_model, calibration_report, elo_ratings],
     description="(Re)creates the views of storage/ringrift.duckdb over every lake table that has data.",
 )
 def lake_catalog(context: dg.AssetExecutionContext, lake_root: LakeResource):

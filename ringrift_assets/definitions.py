@@ -7,18 +7,28 @@ import dagster as dg
 from .catalog import lake_catalog
 from .games import games_merged, selfplay_games
 from .model import calibration_report, candidate_model, candidate_model_sanity
+from .ratings import elo_ratings, heuristic_weights
 from .resources import LakeResource
 from .samples import games_merged_quality, training_samples, training_samples_quality
 from .sensors import landing_sensor, merge_job
 
-ASSETS = [selfplay_games, games_merged, training_samples, candidate_model, calibration_report, lake_catalog]
+ASSETS = [
+    selfplay_games,
+    games_merged,
+    training_samples,
+    candidate_model,
+    calibration_report,
+    heuristic_weights,
+    elo_ratings,
+    lake_catalog,
+]
 CHECKS = [games_merged_quality, training_samples_quality, candidate_model_sanity]
 
 pipeline_job = dg.define_asset_job(
     "pipeline",
     selection=dg.AssetSelection.assets(selfplay_games, games_merged, training_samples, candidate_model,
-                                        calibration_report),
-    description="Selfplay through the calibrated candidate model for one partition (checks included).",
+                                        calibration_report, heuristic_weights, elo_ratings),
+    description="Every partitioned asset of one partition, selfplay to Elo (checks included).",
 )
 
 

@@ -223,6 +223,7 @@ CATALOG_VIEWS = {
     "samples": "training_samples",
     "models": "models",
     "calibration": "calibration",
+    "elo": "elo",
 }
 
 

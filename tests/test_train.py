@@ -69,3 +69,18 @@ def test_bad_inputs_are_named(tmp_path, npz):
         Samples.load(tmp_path / "missing.npz")
     with pytest.raises(ValueError, match="holdout"):
         TrainConfig(holdout=1.5)
+
+
+def test_neural_player_plays_legal_games(npz):
+    from ringrift_ml.ai.base import Budget
+    from ringrift_ml.arena.match import play_game
+    from ringrift_ml.ai.simple import RandomPlayer
+    from ringrift_ml.train.player import NeuralPolicyPlayer
+
+    d = Samples.load(npz)
+    net, _, _ = train(d, TrainConfig(epochs=1, hidden=32))
+    me = NeuralPolicyPlayer(net)
+    res = play_game([me, RandomPlayer()], [Budget(nodes=1)] * 2, "hex8", seed=4)
+    assert res.winner_seat in (1, 2) and res.moves > 0
+    with pytest.raises(ValueError, match="cells"):
+        play_game([me, RandomPlayer()], [Budget(nodes=1)] * 2, "square8", seed=4)

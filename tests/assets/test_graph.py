@@ -20,8 +20,8 @@ def test_graph_snapshot():
     repo = defs.get_repository_def()
     graph = repo.asset_graph
     keys = sorted(k.to_user_string() for k in graph.get_all_asset_keys())
-    assert keys == ["calibration_report", "candidate_model", "games_merged", "lake_catalog", "selfplay_games",
-                    "training_samples"]
+    assert keys == ["calibration_report", "candidate_model", "elo_ratings", "games_merged", "heuristic_weights",
+                    "lake_catalog", "selfplay_games", "training_samples"]
     checks = sorted(f"{k.asset_key.to_user_string()}:{k.name}" for k in graph.asset_check_keys)
     assert checks == ["candidate_model:candidate_model_sanity", "games_merged:games_merged_quality",
                       "training_samples:training_samples_quality"]
@@ -29,15 +29,19 @@ def test_graph_snapshot():
     assert sorted(board_players.get_partition_keys()) == sorted(
         f"{b}|{n}" for b in ("hex8", "hexagonal", "square19", "square8") for n in "234"
     )
-    for key in ("selfplay_games", "games_merged", "training_samples", "candidate_model", "calibration_report"):
+    for key in keys:
+        if key == "lake_catalog":
+            continue
         assert graph.get(dg.AssetKey(key)).partitions_def == board_players
     assert graph.get(dg.AssetKey("lake_catalog")).partitions_def is None
     parents = {k.to_user_string(): sorted(p.to_user_string() for p in graph.get(k).parent_keys)
                for k in graph.get_all_asset_keys()}
     assert parents == {"selfplay_games": [], "games_merged": ["selfplay_games"],
                        "training_samples": ["games_merged"], "candidate_model": ["training_samples"],
-                       "calibration_report": ["candidate_model"],
-                       "lake_catalog": ["calibration_report", "candidate_model", "games_merged", "training_samples"]}
+                       "calibration_report": ["candidate_model"], "heuristic_weights": [],
+                       "elo_ratings": ["candidate_model", "heuristic_weights"],
+                       "lake_catalog": ["calibration_report", "candidate_model", "elo_ratings", "games_merged",
+                                        "training_samples"]}
     assert sorted(s.name for s in repo.sensor_defs) == ["landing_sensor"]
     assert sorted(j.name for j in repo.get_all_jobs() if not j.name.startswith("__")) == [
         "merge_landed_games", "pipeline"]
@@ -54,7 +58,9 @@ def _materialize(root, key="square8|2", games=3, instance=None):
     return dg.materialize(
         [*ASSETS, *CHECKS], partition_key=key, resources={"lake_root": LakeResource(root=str(root))}, instance=instance,
         run_config={"ops": {"selfplay_games": {"config": {"games": games, "players": ["heuristic", "random"]}},
-                            "candidate_model": {"config": {"epochs": 3, "hidden": 32}}}},
+                            "candidate_model": {"config": {"epochs": 3, "hidden": 32}},
+                            "heuristic_weights": {"config": {"generations": 1, "popsize": 2, "games_per_eval": 1}},
+                            "elo_ratings": {"config": {"games_per_pairing": 1, "search_player": "mcts:8"}}}},
     )
 
 
@@ -95,6 +101,11 @@ def test_square8_2p_end_to_end_and_rematerialize_has_no_duplicates(tmp_path):
     assert con.execute("SELECT count(*) FROM models").fetchall() == [(1,)]
     assert con.execute("SELECT count(*) FROM calibration WHERE ece BETWEEN 0 AND 1").fetchall() == [(1,)]
     assert (tmp_path / "models/square8_2p/candidate.pt").is_file()
+    elo = dict(con.execute("SELECT player, games FROM elo").fetchall())
+    assert sorted(elo) == ["candidate", "heuristic", "mcts:8", "random"] and set(elo.values()) == {3}
+    assert con.execute("SELECT elo, se FROM elo WHERE player = 'random'").fetchall() == [(0.0, 0.0)]
+    tuned = json.loads((tmp_path / "weights/heuristic.json").read_text())["tuned"]
+    assert list(tuned) == ["square8|2"]
     assert (tmp_path / "models/square8_2p/reliability.png").read_bytes()[:4] == b"\x89PNG"
 
 
@@ -105,7 +116,7 @@ def test_failing_check_blocks_training_samples(tmp_path, sq8_records):
     forged = dict(sq8_records[2], winner=3 - sq8_records[2]["winner"], ranks=None)
     lake.write_games(tmp_path, [forged], "landed-forged")
     r = dg.materialize(
-        [a for a in ASSETS if a.key.to_user_string() != "selfplay_games"] + CHECKS,
+        [a for a in ASSETS if a.key.to_user_string() not in ("selfplay_games", "heuristic_weights")] + CHECKS,
         partition_key="square8|2", resources={"lake_root": LakeResource(root=str(tmp_path))},
         raise_on_error=False,
     )
@@ -117,7 +128,8 @@ def test_failing_check_blocks_training_samples(tmp_path, sq8_records):
     assert done == {"games_merged"}
     assert not (tmp_path / "lake/training_samples").exists() and not (tmp_path / "models").exists()
     started = {e.step_key for e in r.all_events if e.event_type_value == "STEP_START"}
-    assert not r.success and not started & {"training_samples", "candidate_model", "calibration_report"}
+    assert not r.success and not started & {"training_samples", "candidate_model", "calibration_report",
+                                            "elo_ratings"}
 
 
 def test_bad_config_fails_naming_the_partition(tmp_path):
