@@ -193,6 +193,7 @@ def calibration_report(context: dg.AssetExecutionContext, lake_root: LakeResourc
         "mce": rep["mce"],
         "overconfidence": rep["overconfidence"],
         "optimal_temperature": rep["temperature"],
+        "temperature_at_bound": rep["temperature_at_bound"],
         "reliability_diagram": _png_markdown(png, "reliability"),
         "reliability_png": dg.MetadataValue.path(str(png)),
         "report": dg.MetadataValue.path(str(out)),

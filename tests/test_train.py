@@ -59,7 +59,9 @@ def test_calibration_of_known_predictors():
     assert good["ece"] < 0.02 and abs(good["temperature"] - 1) < 0.1
     over = calibration_report(3 * z, outcome)  # three times too sure
     assert over["ece"] > 0.1 and over["overconfidence"] > 0.05
-    assert abs(over["temperature"] - 3) < 0.3
+    assert abs(over["temperature"] - 3) < 0.3 and not over["temperature_at_bound"]
+    wild = calibration_report(1000 * z, outcome)
+    assert wild["temperature_at_bound"]
     with pytest.raises(ValueError, match="no held-out"):
         calibration_report(np.zeros(0), np.zeros(0))
 

@@ -30,7 +30,8 @@ def value_logits(net: PolicyValueNet, data: Samples, idx: np.ndarray, batch_size
 
 
 def _sigmoid(x):
-    return 1.0 / (1.0 + np.exp(-x))
+    # Clipped: logits far beyond ±40 give probabilities of exactly 0 or 1 in float64 anyway.
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -40.0, 40.0)))
 
 
 def _xent(p, y):
@@ -70,6 +71,9 @@ def calibration_report(z: np.ndarray, outcome: np.ndarray, bins: int = 10) -> di
         "mce": float(mce),
         "overconfidence": float(over),
         "temperature": float(grid[best]),
+        # True when the best temperature is an end of the searched range [0.05, 20]:
+        # the head is so far off that T only bounds the truth.
+        "temperature_at_bound": bool(best in (0, len(grid) - 1)),
         "xent": _xent(p, y),
         "xent_at_temperature": float(losses[best]),
         "bins": table,
