@@ -98,10 +98,11 @@ def candidate_model(context: dg.AssetExecutionContext, config: CandidateModelCon
         "held_out_positions": int(len(held)), "history": history, "train_seconds": seconds,
         "schema": data.schema,
     })
+    model_version = file_version(path)
     curve = _loss_png(history, mdir / "loss.png", f"{board} {n}p")
     row = pa.table({
         "board": [board], "players": [n], "path": [str(path)], "samples_version": [data_version],
-        "model_version": [file_version(path)], "samples": [len(data)], "epochs": [cfg.epochs],
+        "model_version": [model_version], "samples": [len(data)], "epochs": [cfg.epochs],
         "train_loss": [final["train_loss"]], "val_loss": [final["val_loss"]], "val_top1": [final["val_top1"]],
         "val_value_mse": [final["val_value_mse"]], "initial_val_loss": [history[0]["val_loss"]],
         "created_at": [time.time()],
@@ -123,7 +124,7 @@ def candidate_model(context: dg.AssetExecutionContext, config: CandidateModelCon
             "training_curve": dg.MetadataValue.md(table),
             "loss_plot": _png_markdown(curve, "loss"),
         },
-        data_version=dg.DataVersion(file_version(path)),
+        data_version=dg.DataVersion(model_version),
     )
 
 
@@ -132,8 +133,8 @@ def candidate_model(context: dg.AssetExecutionContext, config: CandidateModelCon
 def candidate_model_sanity(context: dg.AssetCheckExecutionContext, lake_root: LakeResource):
     import torch
 
-    board, players = str(context.partition_key).split("|")
-    path = _model_dir(lake_root.path(), board, players) / "candidate.pt"
+    board, n = split_key(context)
+    path = _model_dir(lake_root.path(), board, n) / "candidate.pt"
     if not path.is_file():
         return dg.AssetCheckResult(passed=False, description=f"{path} does not exist")
     blob = torch.load(path, map_location="cpu", weights_only=False)
@@ -169,6 +170,7 @@ def calibration_report(context: dg.AssetExecutionContext, lake_root: LakeResourc
     root = lake_root.path()
     mdir = _model_dir(root, board, n)
     net, meta = load_model(mdir / "candidate.pt")
+    model_version = file_version(mdir / "candidate.pt")
     npz = root / "exports" / f"{board}_{n}p.npz"
     data = Samples.load(npz)
     if file_version(npz) != meta["samples_version"]:
@@ -183,11 +185,11 @@ def calibration_report(context: dg.AssetExecutionContext, lake_root: LakeResourc
     lake.write_parquet_atomic(
         pa.table({"board": [board], "players": [n], "n": [rep["n"]], "ece": [rep["ece"]], "mce": [rep["mce"]],
                   "overconfidence": [rep["overconfidence"]], "temperature": [rep["temperature"]],
-                  "model_version": [file_version(mdir / "candidate.pt")]}),
+                  "model_version": [model_version]}),
         lake.partition_dir(root, "calibration", board, n) / "data.parquet")
     context.log.info(f"{board}|{n}: ECE {rep['ece']:.3f}, MCE {rep['mce']:.3f}, T* {rep['temperature']:.2f}")
     return dg.MaterializeResult(metadata={
-        **provenance(inputs={"candidate_model": file_version(mdir / "candidate.pt")}),
+        **provenance(inputs={"candidate_model": model_version}),
         "held_out_positions": rep["n"],
         "ece": rep["ece"],
         "mce": rep["mce"],

@@ -20,7 +20,10 @@ def partition_key(board: str, players: int) -> str:
     return dg.MultiPartitionKey({"board": board, "players": str(players)})
 
 
-def split_key(context: dg.AssetExecutionContext) -> tuple:
-    """``(board, players)`` of the partition being materialized."""
-    dims = context.partition_key.keys_by_dimension
-    return dims["board"], int(dims["players"])
+def split_key(context) -> tuple:
+    """``(board, players)`` of the partition an asset or asset check runs for.
+
+    Multi-partition keys read ``board|players`` (dimensions ordered by name), which
+    holds for both context kinds, so the key string is parsed directly."""
+    board, players = str(context.partition_key).split("|")
+    return board, int(players)

@@ -110,6 +110,7 @@ def elo_ratings(context: dg.AssetExecutionContext, config: EloConfig, lake_root:
         raise dg.Failure(f"partition {board}|{n}: search_player: {e}") from e
     ev = HeuristicEvaluator.for_board(board, n, weights if weights.is_file() else None)
     net, _ = load_model(model_path)
+    model_version = file_version(model_path)
     search, search_budget = make_player(config.search_player, board, n)
     players = {"random": RandomPlayer(), "heuristic": HeuristicPlayer(ev), config.search_player: search,
                "candidate": NeuralPolicyPlayer(net, "candidate")}
@@ -133,12 +134,12 @@ def elo_ratings(context: dg.AssetExecutionContext, config: EloConfig, lake_root:
     table = pa.table({
         "board": [board] * len(rows), "players": [n] * len(rows), "player": rows,
         "elo": [elo[k] for k in rows], "se": [se[k] for k in rows], "games": [games_of[k] for k in rows],
-        "model_version": [file_version(model_path)] * len(rows), "created_at": [time.time()] * len(rows),
+        "model_version": [model_version] * len(rows), "created_at": [time.time()] * len(rows),
     })
     out = lake.write_parquet_atomic(table, lake.partition_dir(root, "elo", board, n) / "data.parquet")
     md = "| player | Elo | ± SE | games |\n|---|---|---|---|\n" + "\n".join(
         f"| {k} | {elo[k]:.0f} | {se[k]:.0f} | {games_of[k]} |" for k in rows)
-    inputs = {"candidate_model": file_version(model_path)}
+    inputs = {"candidate_model": model_version}
     if weights.is_file():
         inputs["heuristic_weights"] = file_version(weights)
     return dg.MaterializeResult(metadata={

@@ -40,18 +40,12 @@ class GamesQualityConfig(dg.Config):
                 "non-empty, unique game ids and move hashes, valid ranks, a sampled replay through the engine.")
 def games_merged_quality(context: dg.AssetCheckExecutionContext, config: GamesQualityConfig,
                          lake_root: LakeResource):
-    board, n = _check_partition(context)
+    board, n = split_key(context)
     path = lake.partition_dir(lake_root.path(), "games_merged", board, n) / "data.parquet"
     if not path.is_file():
         return dg.AssetCheckResult(passed=False, description=f"partition {board}|{n}: {path} does not exist")
     report = quality.validate_games(pq.read_table(path), replay_sample=config.replay_sample)
     return _check_result(report)
-
-
-def _check_partition(context) -> tuple:
-    # Multi-partition keys read "board|players" (dimensions ordered by name).
-    board, players = str(context.partition_key).split("|")
-    return board, int(players)
 
 
 class TrainingSamplesConfig(dg.Config):
@@ -100,7 +94,7 @@ def training_samples(context: dg.AssetExecutionContext, config: TrainingSamplesC
                 description="great-expectations suite on the samples: schema, finite features of the board's "
                 "size, policy targets summing to 1 over the legal moves, move played in range, values in [-1, 1].")
 def training_samples_quality(context: dg.AssetCheckExecutionContext, lake_root: LakeResource):
-    board, n = _check_partition(context)
+    board, n = split_key(context)
     path = lake.partition_dir(lake_root.path(), "training_samples", board, n) / "data.parquet"
     if not path.is_file():
         return dg.AssetCheckResult(passed=False, description=f"partition {board}|{n}: {path} does not exist")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .ai.base import rank_value
 from .rules._layout import (
     CL, CP, CT, F_FROM, F_TO, F_TYPE, H, M_CUR, M_ELIM, M_FROM, M_HAND, M_NP, M_PENDING, M_PHASE, M_RPP,
     M_TERR, M_TMIN, M_VTHRESH, MK, MT, MOVE_TYPE_NAMES, PHASE_NAMES,
@@ -94,8 +95,7 @@ def encode_moves(rows: np.ndarray) -> np.ndarray:
 def outcome_for(ranks: dict, winner, num_players: int, player: int) -> float:
     """Final outcome from ``player``'s view in [-1, 1]: rank 1 -> +1, last -> -1, linear between."""
     if ranks:
-        r = int(ranks[str(player)] if str(player) in ranks else ranks[player])
-        return 1.0 - 2.0 * (r - 1) / (num_players - 1)
+        return rank_value(int(ranks[str(player)] if str(player) in ranks else ranks[player]), num_players)
     if winner is None:
         raise ValueError("outcome: the game has neither ranks nor a winner")
     return 1.0 if winner == player else -1.0

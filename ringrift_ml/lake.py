@@ -136,18 +136,27 @@ def table_rows(table: str, board: str, players: int, root: Path) -> int:
 
 
 def row_to_record(row: dict) -> dict:
-    """A games-table row back to a game record (for replay checks and exports)."""
-    return {
+    """A games-table row back to a game record (replay checks, samples, landed Parquet).
+
+    Only the identity, rules options and moves are required; the other columns are
+    carried over when the row has them."""
+    rec = {
         "gameId": row["game_id"],
         "boardType": row["board"],
         "numPlayers": int(row["players"]),
         "rulesOptions": json.loads(row["rules_options"] or "{}"),
-        "seed": row["seed"],
+        "seed": row.get("seed"),
         "moves": json.loads(row["moves_json"]),
         "winner": row["winner"],
-        "ranks": json.loads(row["ranks"]) if row["ranks"] else None,
-        "victoryReason": row["victory_reason"],
+        "ranks": json.loads(row["ranks"]) if row.get("ranks") else None,
+        "victoryReason": row.get("victory_reason"),
     }
+    if row.get("policy_json"):
+        rec["policy"] = json.loads(row["policy_json"])
+    for key, col in (("generator", "generator"), ("generatorVersion", "generator_version")):
+        if row.get(col) is not None:
+            rec[key] = row[col]
+    return rec
 
 
 # -- writing and merging partitions -------------------------------------------

@@ -72,16 +72,7 @@ def _read(path: Path) -> list:
                if c not in table.column_names]
     if missing:
         raise ValueError(f"Parquet lacks lake games columns {missing}")
-    recs = []
-    for row in table.to_pylist():
-        rec = lake.row_to_record({**{k: None for k in lake.GAMES_SCHEMA.names}, **row})
-        if row.get("policy_json"):
-            rec["policy"] = json.loads(row["policy_json"])
-        for k, src in (("generator", "generator"), ("generatorVersion", "generator_version")):
-            if row.get(src) is not None:
-                rec[k] = row[src]
-        recs.append(rec)
-    return recs
+    return [lake.row_to_record(row) for row in table.to_pylist()]
 
 
 def validate_record(rec, where: str) -> None:

@@ -122,10 +122,7 @@ def build_samples(games: list, min_length: int = 1) -> tuple:
         if g["length"] < min_length:
             skipped_short += 1
             continue
-        rec = lake.row_to_record(g)
-        if g.get("policy_json"):
-            rec["policy"] = json.loads(g["policy_json"])
-        rows.extend(game_samples(rec))
+        rows.extend(game_samples(lake.row_to_record(g)))
         used += 1
     cols = {name: [r[name] for r in rows] for name in SAMPLES_SCHEMA.names}
     table = pa.Table.from_pydict(cols, schema=SAMPLES_SCHEMA)

@@ -88,6 +88,11 @@ def choose_move(player: Player, state: GameState, budget: Budget, seed: int):
     return game.move(row)
 
 
+def rank_value(rank: int, num_players: int) -> float:
+    """The value of finishing at ``rank``: first +1, last -1, linear between."""
+    return 1.0 - 2.0 * (rank - 1) / (num_players - 1)
+
+
 def terminal_values(game: FastGame) -> np.ndarray:
     """Exact values of a finished game: by final rank, winner +1, last -1."""
     st = game.state()
@@ -95,7 +100,7 @@ def terminal_values(game: FastGame) -> np.ndarray:
     ranks = st.ranks
     if n == 1:
         return np.ones(1)
-    return np.array([1.0 - 2.0 * (ranks[p] - 1) / (n - 1) for p in range(1, n + 1)])
+    return np.array([rank_value(ranks[p], n) for p in range(1, n + 1)])
 
 
 def is_over(game: FastGame) -> bool:
