@@ -169,6 +169,9 @@ def calibration_report(context: dg.AssetExecutionContext, lake_root: LakeResourc
     board, n = split_key(context)
     root = lake_root.path()
     mdir = _model_dir(root, board, n)
+    if not (mdir / "candidate.pt").is_file():
+        raise dg.Failure(f"partition {board}|{n}: {mdir / 'candidate.pt'} does not exist; "
+                         "materialize candidate_model first")
     net, meta = load_model(mdir / "candidate.pt")
     model_version = file_version(mdir / "candidate.pt")
     npz = root / "exports" / f"{board}_{n}p.npz"

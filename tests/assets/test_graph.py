@@ -143,6 +143,15 @@ def test_bad_config_fails_naming_the_partition(tmp_path):
     assert "hex8|3" in str(failure.event_specific_data.error)
 
 
+def test_downstream_asset_without_its_input_names_partition_and_file(tmp_path):
+    for name in ("training_samples", "candidate_model", "calibration_report", "elo_ratings"):
+        asset = next(a for a in ASSETS if a.key.to_user_string() == name)
+        r = dg.materialize([asset], partition_key="hex8|4", resources={"lake_root": LakeResource(root=str(tmp_path))},
+                           raise_on_error=False)
+        error = str(next(e for e in r.all_events if e.is_step_failure).event_specific_data.error)
+        assert "hex8|4" in error and "does not exist" in error, (name, error)
+
+
 def test_pipeline_command_runs_in_process(tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     assert pipeline_main(["--storage", str(tmp_path), "--partitions", "hex8|2", "--games", "2"]) == 0
