@@ -9,6 +9,7 @@ import dagster as dg
 import pyarrow as pa
 
 from ringrift_ml import lake
+from ringrift_ml.ai.heuristic import packaged_weights_path
 
 from .model import _model_dir, candidate_model
 from .partitions import board_players, split_key
@@ -55,14 +56,17 @@ def heuristic_weights(context: dg.AssetExecutionContext, config: HeuristicWeight
     except ValueError as e:
         raise dg.Failure(f"partition {board}|{n}: {e}") from e
     workdir = root / "tuning" / f"{board}_{n}p" / config_hash(config)
+    target = root / "weights" / "heuristic.json"
+    # This storage root's weights, never those of the working directory or the
+    # environment: a root starts from the packaged defaults.
+    start = target if target.is_file() else packaged_weights_path()
     t0 = time.time()
-    result = tune(cfg, workdir, progress=False)
+    result = tune(cfg, workdir, progress=False, weights=start)
     for h in result["history"]:
         context.log.info(f"{board}|{n} generation {h['generation']}: best {h['best_score']:.3f}, "
                          f"mean {h['mean_score']:.3f}")
-    target = root / "weights" / "heuristic.json"
     with _locked(target):
-        save_tuned(result, target)
+        save_tuned(result, target, base=packaged_weights_path())
     return dg.MaterializeResult(metadata={
         **provenance(config),
         "path": dg.MetadataValue.path(str(target)),
@@ -108,7 +112,7 @@ def elo_ratings(context: dg.AssetExecutionContext, config: EloConfig, lake_root:
         parse_spec(config.search_player)
     except ValueError as e:
         raise dg.Failure(f"partition {board}|{n}: search_player: {e}") from e
-    ev = HeuristicEvaluator.for_board(board, n, weights if weights.is_file() else None)
+    ev = HeuristicEvaluator.for_board(board, n, weights if weights.is_file() else packaged_weights_path())
     net, _ = load_model(model_path)
     model_version = file_version(model_path)
     search, search_budget = make_player(config.search_player, board, n)

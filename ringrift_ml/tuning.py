@@ -63,19 +63,22 @@ class TuneConfig:
             raise ValueError(f"opponents: choose from random, heuristic; got {self.opponents}")
 
 
-def _opponent(name: str, board: str, n: int):
+def _opponent(name: str, board: str, n: int, weights: Path):
     if name == "random":
         return RandomPlayer()
-    return HeuristicPlayer(HeuristicEvaluator.for_board(board, n, path=weights_path()), name="heuristic")
+    return HeuristicPlayer(HeuristicEvaluator.for_board(board, n, path=weights), name="heuristic")
 
 
-def score_weights(w: np.ndarray, cfg: TuneConfig, seed: int, scale: float = 0.35) -> float:
-    """Mean pairwise score of a weight vector against the opponent pool."""
+def score_weights(w: np.ndarray, cfg: TuneConfig, seed: int, scale: float = 0.35,
+                  weights: Optional[Path] = None) -> float:
+    """Mean pairwise score of a weight vector against the opponent pool (the
+    ``heuristic`` opponent plays the weights file ``weights``, default ``weights_path()``)."""
+    weights = Path(weights) if weights else weights_path()
     cand = HeuristicPlayer(HeuristicEvaluator(w, scale), name="candidate")
     n = cfg.players
     total = 0.0
     for g in range(cfg.games_per_eval):
-        opps = [_opponent(cfg.opponents[(g + k) % len(cfg.opponents)], cfg.board, n) for k in range(n - 1)]
+        opps = [_opponent(cfg.opponents[(g + k) % len(cfg.opponents)], cfg.board, n, weights) for k in range(n - 1)]
         seat = g % n
         seats = opps[:seat] + [cand] + opps[seat:]
         res = play_game(seats, [Budget(nodes=100_000)] * n, cfg.board, seed * 1000 + g)
@@ -88,8 +91,12 @@ def score_weights(w: np.ndarray, cfg: TuneConfig, seed: int, scale: float = 0.35
     return total / cfg.games_per_eval
 
 
-def tune(cfg: TuneConfig, workdir: Path, progress: bool = True) -> dict:
-    """Run (or resume) CMA-ES; returns the result record written to ``workdir``."""
+def tune(cfg: TuneConfig, workdir: Path, progress: bool = True, weights: Optional[Path] = None) -> dict:
+    """Run (or resume) CMA-ES; returns the result record written to ``workdir``.
+
+    ``weights`` is the weights file the search starts from and the ``heuristic``
+    opponent plays (default ``weights_path()``)."""
+    weights = Path(weights) if weights else weights_path()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # cma warns when matplotlib is absent
         import cma  # imported here: only tuning needs it
@@ -98,7 +105,7 @@ def tune(cfg: TuneConfig, workdir: Path, progress: bool = True) -> dict:
     workdir.mkdir(parents=True, exist_ok=True)
     state_path = workdir / f"cma_{cfg.board}_{cfg.players}p.pkl"
     hist_path = workdir / f"cma_{cfg.board}_{cfg.players}p_history.json"
-    x0 = weight_vector(load_weights(cfg.board, cfg.players))
+    x0 = weight_vector(load_weights(cfg.board, cfg.players, weights))
     if state_path.exists():
         with open(state_path, "rb") as fh:
             saved = pickle.load(fh)
@@ -116,7 +123,8 @@ def tune(cfg: TuneConfig, workdir: Path, progress: bool = True) -> dict:
     while len(history) < cfg.generations:
         gen = len(history)
         xs = es.ask()
-        scores = [score_weights(np.asarray(x), cfg, seed=cfg.seed * 10_000 + gen * 100 + i) for i, x in enumerate(xs)]
+        scores = [score_weights(np.asarray(x), cfg, seed=cfg.seed * 10_000 + gen * 100 + i, weights=weights)
+                  for i, x in enumerate(xs)]
         es.tell(xs, [-s for s in scores])
         best = int(np.argmax(scores))
         history.append({"generation": gen, "best_score": scores[best], "mean_score": float(np.mean(scores)),
@@ -141,14 +149,16 @@ def tune(cfg: TuneConfig, workdir: Path, progress: bool = True) -> dict:
     return result
 
 
-def save_tuned(result: dict, weights_file: Path, version: Optional[str] = None) -> Path:
-    """Store ``result``'s mean weights under ``tuned["board|players"]`` (creating the
-    file from the packaged defaults), written to a temporary name and renamed."""
+def save_tuned(result: dict, weights_file: Path, version: Optional[str] = None, base: Optional[Path] = None) -> Path:
+    """Store ``result``'s mean weights under ``tuned["board|players"]``, written to a
+    temporary name and renamed.  A new file starts as a copy of ``base`` (default
+    ``weights_path()``)."""
     weights_file = Path(weights_file)
+    base = Path(base) if base else Path(weights_path())
     if weights_file.exists():
         data = json.loads(weights_file.read_text())
     else:
-        data = json.loads(Path(weights_path()).read_text()) if Path(weights_path()).exists() else {}
+        data = json.loads(base.read_text()) if base.exists() else {}
         data.setdefault("tuned", {})
     key = f"{result['board']}|{result['players']}"
     data.setdefault("tuned", {})[key] = {

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from ringrift_ml.ai.heuristic import load_weights
+from ringrift_ml.ai.heuristic import load_weights, packaged_weights_path
 from ringrift_ml.cli import main
 from ringrift_ml.tuning import TuneConfig, save_tuned, tune
 
@@ -18,7 +18,9 @@ def test_tune_resume_and_save(tmp_path):
     r2 = tune(TuneConfig(**{**cfg.__dict__, "generations": 3}), tmp_path, progress=False)
     assert r2["history"][:2] == r1["history"] and len(r2["history"]) == 3
     assert (tmp_path / "cma_hex8_2p_history.svg").read_text().startswith("<svg")
-    out = save_tuned(r2, tmp_path / "w.json", version="test")
+    # A new file starts from the packaged defaults (named, so the caller's storage root
+    # and environment cannot leak in).
+    out = save_tuned(r2, tmp_path / "w.json", version="test", base=packaged_weights_path())
     entry = load_weights("hex8", 2, out)
     assert entry["version"] == "test" and set(entry["weights"]) == set(r2["mean_weights"])
     # Other boards still fall back to the defaults.

@@ -38,6 +38,11 @@ def weights_path() -> Path:
     tuned = tuned_weights_path()
     if tuned.is_file():
         return tuned
+    return packaged_weights_path()
+
+
+def packaged_weights_path() -> Path:
+    """The default weights shipped with the package."""
     return Path(str(resources.files("ringrift_ml.ai") / "weights" / "heuristic.json"))
 
 
