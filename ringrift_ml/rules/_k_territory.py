@@ -1,13 +1,18 @@
 """Compiled territory regions (RR-CANON-R140-R145).
 
 A region is a connected component (territory adjacency) of the cells that are neither
-collapsed nor markers of one border colour ``B`` (``B = 0``: collapsed cells and the
-board edge alone).  It is *claimable* by the mover ``P`` when
+collapsed nor markers of one border colour ``B``, for each colour ``B`` with a marker
+on the board.  It is *claimable* by the mover ``P`` when
 
 * it is not the only component (something lies beyond its border),
 * it lacks a stack of at least one player who still has rings on the board, and
 * ``P`` can pay for it from outside: a controlled stack (normal turn) or a stack with
   a buried ring of ``P`` (a recovery turn, which pays by extraction).
+
+With no marker left anywhere, regions are the components cut off by collapsed cells
+alone (``B = 0``), and RingRift's data then offers only those that hold a stack and
+miss a colour among *all* their rings (buried ones included); see
+``docs/rules-engine.md``.
 
 The same cell set can arise for several border colours; it is reported once.  Regions
 are identified by ``(smallest cell, border colour)``: components for one border colour
@@ -18,7 +23,7 @@ import numpy as np
 from numba import njit
 
 from ._k_board import collapse_cell, eliminate_stack, has_buried_ring, mix64
-from ._layout import CL, CT, H, M_NP, M_ONB, MK, MT
+from ._layout import CL, CT, H, M_NP, M_ONB, MK, MT, RG
 
 
 @njit(cache=True)
@@ -59,6 +64,16 @@ def _is_payer(S, c, p, recovery):
 
 
 @njit(cache=True)
+def _ring_colours(S, c):
+    """Bit set of the colours of every ring in the stack on ``c``."""
+    bits = S[RG, c]
+    out = 0
+    for i in range(S[H, c]):
+        out |= 1 << ((bits >> (2 * i)) & 3)
+    return out
+
+
+@njit(cache=True)
 def find_regions(S, G, p, recovery, out):
     """Claimable regions for ``p``: ``out[k] = (min cell, border, size, signature)``."""
     n = G.ncells
@@ -83,9 +98,12 @@ def find_regions(S, G, p, recovery, out):
     first = np.zeros(n, np.int64)
     inside_payers = np.zeros(n, np.int64)
     sig = np.zeros(n, np.int64)
+    any_marker = False
+    for q in range(1, nplayers + 1):
+        any_marker = any_marker or has_marker[q]
     found = 0
-    for border in range(1, nplayers + 1):
-        if not has_marker[border]:
+    for border in range(0 if not any_marker else 1, nplayers + 1):
+        if border > 0 and not has_marker[border]:
             continue
         k = label_components(S, G, border, labels, queue)
         if k < 2:
@@ -106,11 +124,15 @@ def find_regions(S, G, p, recovery, out):
             sig[j] += mix64(c + 1)
             if S[H, c] > 0:
                 colours[j] |= 1 << (S[CT, c] - 1)
+                if border == 0:
+                    colours[j] |= _ring_colours(S, c)
             if _is_payer(S, c, p, recovery):
                 inside_payers[j] += 1
         for j in range(k):
             if colours[j] == active or payers - inside_payers[j] <= 0:
                 continue
+            if border == 0 and colours[j] == 0:
+                continue  # an empty area walled in by collapsed cells alone
             dup = False
             for r in range(min(found, out.shape[0])):
                 if out[r, 0] == first[j] and out[r, 2] == size[j] and out[r, 3] == sig[j]:
@@ -162,9 +184,12 @@ def region_cells(S, G, rep, border, cells):
 def collapse_region(S, G, p, border, cells, count):
     """Claim a region for ``p``: interior and border markers collapse, rings go.
 
-    The border markers that collapse are the border-colour markers adjacent to the
-    region and every border-colour marker joined to them along movement directions:
-    the whole marker wall that cuts the region off."""
+    The border markers that collapse are the border-colour markers next to the region
+    (territory adjacency) and, where the board has a marker chain (``G.chain``), every
+    marker of any colour joined to them through ``G.wnb``: the eight (x, y) neighbours,
+    which on hex boards are the six hex neighbours plus the cells at cube offsets
+    +-(1, 1, -2).  Both choices come from RingRift's reference games; see
+    ``docs/rules-engine.md``."""
     n = G.ncells
     wall = np.zeros(n, np.bool_)
     for i in range(count):
@@ -181,14 +206,12 @@ def collapse_region(S, G, p, border, cells, count):
                     queue[tail] = x
                     tail += 1
         head = 0
-        while head < tail:
+        while G.chain and head < tail:
             c = queue[head]
             head += 1
-            for d in range(G.nd):
-                if G.rlen[c, d] == 0:
-                    continue
-                x = G.ray[c, d, 0]
-                if not wall[x] and S[MK, x] > 0:
+            for j in range(8):
+                x = G.wnb[c, j]
+                if x >= 0 and not wall[x] and S[MK, x] > 0:
                     wall[x] = True
                     queue[tail] = x
                     tail += 1

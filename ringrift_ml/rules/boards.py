@@ -28,7 +28,7 @@ _SQUARE_TERRITORY = ((1, 0), (0, 1), (-1, 0), (0, -1))
 _HEX_DIRS = ((1, -1, 0), (1, 0, -1), (0, 1, -1), (-1, 1, 0), (-1, 0, 1), (0, -1, 1))
 
 # Geometry handed to the compiled kernels (a namedtuple of arrays and ints).
-Geo = namedtuple("Geo", ["ray", "rlen", "tnb", "zst", "zmk", "zcl", "nd", "ncells"])
+Geo = namedtuple("Geo", ["ray", "rlen", "tnb", "wnb", "chain", "zst", "zmk", "zcl", "nd", "ncells"])
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -179,13 +179,35 @@ def _build(name: str) -> BoardSpec:
             nxt = lookup.get(tuple(p + v for p, v in zip(base, vec)))
             if nxt is not None:
                 tnb[c, j] = nxt
+    # Marker-chain neighbours for territory border collapse: the eight (x, y)
+    # offsets, z following from x + y + z = 0 on hex boards (so the six hex
+    # neighbours plus the two cells at cube offsets +-(1, 1, -2)).  This is how
+    # RingRift's reference games join border markers; see docs/rules-engine.md.
+    wnb = np.full((n, 8), -1, dtype=np.int64)
+    for c in range(n):
+        base = tuple(int(v) for v in coords[c])
+        j = 0
+        for dx in (-1, 0, 1):
+            for dy in (-1, 0, 1):
+                if dx == 0 and dy == 0:
+                    continue
+                pos = (base[0] + dx, base[1] + dy)
+                if radius:
+                    pos = pos + (-pos[0] - pos[1],)
+                nxt = lookup.get(pos)
+                if nxt is not None:
+                    wnb[c, j] = nxt
+                j += 1
     # Fixed seeds keep hashes reproducible across processes and runs.
     rng = np.random.default_rng(0x5EED + BOARD_TYPES.index(name))
     lo, hi = np.iinfo(np.int64).min, np.iinfo(np.int64).max
     zst = rng.integers(lo, hi, size=n, dtype=np.int64)
     zmk = rng.integers(lo, hi, size=(n, 5), dtype=np.int64)
     zcl = rng.integers(lo, hi, size=(n, 5), dtype=np.int64)
-    geo = Geo(ray, rlen, tnb, zst, zmk, zcl, nd, n)
+    # The reference games on the 469-cell hexagonal board collapse only the markers
+    # next to a claimed region, never a chain beyond them (docs/rules-engine.md).
+    chain = name != "hexagonal"
+    geo = Geo(ray, rlen, tnb, wnb, chain, zst, zmk, zcl, nd, n)
     return BoardSpec(
         name=name,
         is_hex=radius > 0,
