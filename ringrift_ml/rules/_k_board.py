@@ -8,6 +8,8 @@ stay consistent with the rings themselves.
 from numba import njit
 
 from ._layout import (
+    AGE,
+    M_AGE_SEQ,
     M_CUR,
     M_FROM,
     M_PENDING,
@@ -72,6 +74,11 @@ def write_stack(S, G, c, h, bits):
     oh = S[H, c]
     if oh > 0:
         S[MT, M_HASH] ^= stack_hash(G, c, oh, S[RG, c])
+    elif h > 0:
+        # A stack appearing on an empty cell is the newest; one changed in place keeps
+        # its age.  RingRift pays recovery costs from the oldest eligible stack.
+        S[MT, M_AGE_SEQ] += 1
+        S[AGE, c] = S[MT, M_AGE_SEQ]
     if h > 0:
         S[H, c] = h
         S[RG, c] = bits
@@ -83,6 +90,7 @@ def write_stack(S, G, c, h, bits):
         S[RG, c] = 0
         S[CT, c] = 0
         S[CP, c] = 0
+        S[AGE, c] = 0
 
 
 @njit(cache=True)
@@ -247,6 +255,7 @@ def rebuild_derived(S, G):
             S[CT, c] = 0
             S[CP, c] = 0
             S[RG, c] = 0
+            S[AGE, c] = 0
         if S[MK, c] > 0:
             h_all ^= G.zmk[c, S[MK, c]]
         if S[CL, c] > 0:

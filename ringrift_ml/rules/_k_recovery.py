@@ -20,6 +20,7 @@ from ._k_board import eliminate_top, extract_bottommost, has_buried_ring, set_ma
 from ._k_lines import collapse_line, line_through
 from ._k_moves import emit
 from ._layout import (
+    AGE,
     CL,
     CT,
     F_A,
@@ -55,11 +56,24 @@ def recovery_eligible(S, G, p):
 
 @njit(cache=True)
 def _extraction_stacks(S, G, p, out):
+    """Stacks holding a buried ring of ``p``, the oldest first (``out[0]`` pays).
+
+    RingRift's reference games name one stack per recovery slide: the stack that has
+    stood longest on its cell (``hex8_3p_seed0001`` step 205, ``hex8_3p_seed0004``
+    step 157), i.e. the first in the order stacks appeared on the board."""
     n = 0
     for c in range(G.ncells):
         if S[H, c] > 0 and has_buried_ring(S, c, p):
             out[n] = c
             n += 1
+    best = 0
+    for i in range(1, n):
+        if S[AGE, out[i]] < S[AGE, out[best]]:
+            best = i
+    if n > 1:
+        first = out[0]
+        out[0] = out[best]
+        out[best] = first
     return n
 
 

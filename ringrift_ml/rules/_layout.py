@@ -1,7 +1,7 @@
 """Integer layout shared by the compiled kernels and the Python wrappers.
 
-A game state is one ``int64`` array ``S`` of shape ``(7, W)`` with ``W = max(N, 64)``:
-rows 0-5 hold one value per cell, row 6 holds the scalar fields.  One array makes a
+A game state is one ``int64`` array ``S`` of shape ``(8, W)`` with ``W = max(N, 64)``:
+rows 0-5 and 7 hold one value per cell, row 6 holds the scalar fields.  One array makes a
 state cheap to copy, to hash and to hand to compiled code.
 
 A move is one ``int64`` row of ``MOVE_WIDTH`` fields; move lists are ``(K, 8)`` arrays.
@@ -15,7 +15,8 @@ CP = 3  # cap height
 MK = 4  # marker owner (0 = none)
 CL = 5  # collapsed-space owner (0 = not collapsed)
 MT = 6  # scalar fields below
-NROWS = 7
+AGE = 7  # order in which the stack on a cell appeared (smaller = older; 0 = no stack)
+NROWS = 8
 META_WIDTH = 64
 MAX_STACK = 31  # 2 bits per ring in an int64; reachable stacks stay <= 25 (see docs)
 
@@ -52,6 +53,7 @@ M_TURN_REAL = 50  # current player had a real action available at turn start
 M_TERR_LEGACY = 52  # legacy territoryVictoryThreshold carried by serialized states
 M_LPS_COUNT = 58  # 58..61 consecutive exclusive rounds of each player (see _k_victory)
 M_FREE_MOVE = 62  # rules variant: after a placement any controlled stack may move
+M_AGE_SEQ = 63  # last stack-age stamp handed out (row AGE)
 
 # ---- phases -------------------------------------------------------------------------
 PH_RING_PLACEMENT = 0

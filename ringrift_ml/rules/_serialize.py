@@ -18,6 +18,8 @@ import numpy as np
 from ._k_board import rebuild_derived
 from ._k_victory import lps_turn_start
 from ._layout import (
+    AGE,
+    M_AGE_SEQ,
     CL,
     CP,
     CT,
@@ -179,6 +181,9 @@ def state_from_json(d, rules_options: Optional[dict] = None) -> GameState:
             bits |= (r - 1) << (2 * i)
         S[H, c] = len(rings)
         S[RG, c] = bits
+        # Stacks are as old as their order in the serialized object says.
+        S[MT, M_AGE_SEQ] += 1
+        S[AGE, c] = S[MT, M_AGE_SEQ]
     markers = board.get("markers") or {}
     if not isinstance(markers, dict):
         raise ValueError("board.markers: expected an object keyed by position")
@@ -342,7 +347,9 @@ def state_to_json(state: GameState) -> dict:
     S = state.S
     n = state.num_players
     stacks = {}
-    for c in np.nonzero(S[H, : spec.n_cells])[0]:
+    cells = np.nonzero(S[H, : spec.n_cells])[0]
+    # Oldest stack first, so that a reload keeps the order (recovery costs depend on it).
+    for c in cells[np.argsort(S[AGE, cells], kind="stable")]:
         c = int(c)
         h, bits = int(S[H, c]), int(S[RG, c])
         stacks[spec.cell_key(c)] = {

@@ -30,6 +30,8 @@ from ._layout import (
     M_TOTAL_ELIM,
     M_CUR,
     M_WINNER,
+    M_AGE_SEQ,
+    AGE,
     META_WIDTH,
     MK,
     MT,
@@ -200,11 +202,15 @@ class GameState:
         return int(_state_hash(self._S))
 
     def __eq__(self, other) -> bool:
-        return (
-            isinstance(other, GameState)
-            and other.spec is self.spec
-            and np.array_equal(self._S, other._S)
-        )
+        # Equal positions with their stacks in the same age order; the age stamps
+        # themselves (and their counter) may differ, e.g. after a JSON round trip.
+        if not isinstance(other, GameState) or other.spec is not self.spec:
+            return False
+        a, b = self._S, other._S
+        if not (np.array_equal(a[:MT], b[:MT]) and np.array_equal(a[MT, :M_AGE_SEQ], b[MT, :M_AGE_SEQ])):
+            return False
+        cells = np.nonzero(a[H, : self.spec.n_cells])[0]
+        return np.array_equal(np.argsort(a[AGE, cells], kind="stable"), np.argsort(b[AGE, cells], kind="stable"))
 
     def __hash__(self) -> int:
         return self.zobrist()

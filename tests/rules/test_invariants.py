@@ -134,4 +134,8 @@ def test_json_round_trip_mid_game(board, players):
         g.push(rows[rng.integers(len(rows))])
         state = g.state()
         again = GameState.from_json(state.to_json())
-        assert np.array_equal(again.S, state.S)
+        # Everything survives except the raw stack-age stamps, which a reload renumbers
+        # 1..k in the same order (GameState equality compares that order).
+        assert again == state
+        assert np.array_equal(again.S[:MT], state.S[:MT])
+        assert np.array_equal(again.S[MT, :63], state.S[MT, :63])
