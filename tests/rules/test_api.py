@@ -229,3 +229,22 @@ def test_game_over_has_no_moves_and_ranks():
     assert ranks[final.winner] == 1 and sorted(ranks) == [1, 2, 3, 4]
     with pytest.raises(IllegalMoveError, match="game is over"):
         apply_move(final, Move("no_placement_action", 1))
+
+
+def test_elimination_without_context_matches_the_pending_elimination():
+    from ringrift_ml.rules.records import load_json
+
+    from ..conftest import CONFORMANCE
+
+    rec = load_json(CONFORMANCE / "reference-games" / "hex8_2p_seed0004.json.gz")
+    opts = {**(rec.get("rulesOptions") or {}), "lpsRoundsRequired": rec["lpsRoundsRequired"]}
+    s = GameState.from_json(rec["initialState"], opts)
+    for step in rec["steps"]:
+        move = step["move"]
+        if move["type"] == "eliminate_rings_from_stack" and move.get("eliminationContext") == "line":
+            break
+        s = apply_move(s, Move.from_json(move))
+    bare = {k: v for k, v in move.items() if k != "eliminationContext"}
+    assert apply_move(s, Move.from_json(bare)) == apply_move(s, Move.from_json(move))
+    with pytest.raises(IllegalMoveError):
+        apply_move(s, Move.from_json({**move, "eliminationContext": "territory"}))

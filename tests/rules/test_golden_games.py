@@ -16,9 +16,9 @@ FILES = sorted((CONFORMANCE / "golden-games").glob("*.json"))
 
 # Known disagreement, kept visible: the test fails loudly if it starts to pass.
 DIVERGENT = {
-    "fullgame_hex8_2p_f6bb4e8e": "at move 47 the recording engine offers no territory region while "
-    "the reference-game rules (rings on the board define the active colours, RR-CANON-R142) make two "
-    "regions of player 1's markers claimable",
+    "fullgame_hex8_2p_f6bb4e8e": "at move 46 the recording engine offers no territory region where the "
+    "reference-game rules offer two bordered by the mover's own markers (claimed in hex8_2p_seed0003 "
+    "step 93); see docs/rules-engine.md",
 }
 
 
