@@ -5,7 +5,12 @@ Prints one JSON line per configuration:
 
     python benchmarks/engine_bench.py                # all 12 configurations
     python benchmarks/engine_bench.py --seconds 5 --boards square8 --players 2
-    python benchmarks/engine_bench.py --api          # also time the public Python API
+    python benchmarks/engine_bench.py --layers       # also time FastGame and the public API
+
+The three paths share the same compiled rules kernels and differ in where the game
+loop runs: ``compiled`` (the whole playout inside numba), ``fastgame`` (a Python loop
+over ``FastGame.legal``/``apply``, as search does) and ``python_api`` (``legal_moves``
+and the validating ``apply_move`` with immutable states, as replays do).
 """
 
 from __future__ import annotations
@@ -48,6 +53,35 @@ def bench_fast(board: str, players: int, seconds: float, seed0: int) -> dict:
     }
 
 
+def bench_fastgame(board: str, players: int, seconds: float, seed0: int) -> dict:
+    import numpy as np
+
+    from ringrift_ml.rules.fast import FastGame
+
+    rng = np.random.default_rng(seed0)
+    start = new_game(board, players)
+    moves = games = 0
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        g = FastGame(start)
+        while not g.S[6, 3]:
+            rows = g.legal()
+            g.apply(rows[rng.integers(len(rows))])
+            moves += 1
+            if time.perf_counter() - t0 > seconds:
+                break
+        games += 1
+    dt = time.perf_counter() - t0
+    return {
+        "bench": "engine_random_playout",
+        "path": "fastgame",
+        "board": board,
+        "players": players,
+        "seconds": round(dt, 3),
+        "moves_per_s": round(moves / dt, 1),
+    }
+
+
 def bench_api(board: str, players: int, seconds: float, seed0: int) -> dict:
     import random
 
@@ -80,12 +114,15 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=3.0, help="time budget per configuration")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--api", action="store_true", help="also measure the public (validating) Python API")
+    ap.add_argument("--layers", action="store_true", help="also measure FastGame and the public API")
     args = ap.parse_args()
     print(json.dumps({"bench": "env", "python": platform.python_version(), "machine": platform.machine()}))
     for board in args.boards:
         for n in args.players:
             print(json.dumps(bench_fast(board, n, args.seconds, args.seed)), flush=True)
-            if args.api:
+            if args.layers:
+                print(json.dumps(bench_fastgame(board, n, args.seconds, args.seed)), flush=True)
+            if args.api or args.layers:
                 print(json.dumps(bench_api(board, n, args.seconds, args.seed)), flush=True)
 
 

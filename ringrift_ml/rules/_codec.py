@@ -43,6 +43,7 @@ from .boards import BoardSpec
 from .move import Move
 
 _CONTEXT_NAMES = {EC_LINE: "line", EC_TERRITORY: "territory", EC_RECOVERY: "recovery"}
+_mk = Move._unchecked
 _MODE_NAMES = {RM_LINE: "line", RM_FALLBACK: "fallback", RM_STACK_STRIKE: "stack_strike"}
 
 
@@ -58,7 +59,7 @@ def legal_rows(spec: BoardSpec, S: np.ndarray) -> np.ndarray:
 
 
 def _p(spec: BoardSpec, cell: int):
-    return tuple(int(v) for v in spec.coords[cell])
+    return spec.positions[cell]
 
 
 def row_to_move(spec: BoardSpec, S: np.ndarray, row) -> Move:
@@ -67,11 +68,11 @@ def row_to_move(spec: BoardSpec, S: np.ndarray, row) -> Move:
     player = int(row[F_PLAYER])
     if t == MV_PLACE_RING:
         to = int(row[F_TO])
-        return Move(name, player, to=_p(spec, to), placement_count=int(row[F_B]), placed_on_stack=bool(S[H, to] > 0))
+        return _mk(name, player, to=_p(spec, to), placement_count=int(row[F_B]), placed_on_stack=bool(S[H, to] > 0))
     if t == MV_MOVE_STACK:
-        return Move(name, player, from_=_p(spec, int(row[F_FROM])), to=_p(spec, int(row[F_TO])))
+        return _mk(name, player, from_=_p(spec, int(row[F_FROM])), to=_p(spec, int(row[F_TO])))
     if t in (MV_OVERTAKING_CAPTURE, MV_CONTINUE_CAPTURE):
-        return Move(
+        return _mk(
             name,
             player,
             from_=_p(spec, int(row[F_FROM])),
@@ -85,10 +86,10 @@ def row_to_move(spec: BoardSpec, S: np.ndarray, row) -> Move:
         if t == MV_CHOOSE_LINE_OPTION:
             L = int(S[MT, M_LINELEN])
             collapsed = tuple(cells) if off < 0 else tuple(cells[off : off + L])
-        return Move(name, player, to=cells[0], line=tuple(cells), collapsed=collapsed)
+        return _mk(name, player, to=cells[0], line=tuple(cells), collapsed=collapsed)
     if t == MV_ELIMINATE:
         ctx = int(row[F_A])
-        return Move(
+        return _mk(
             name,
             player,
             to=_p(spec, int(row[F_TO])),
@@ -99,9 +100,9 @@ def row_to_move(spec: BoardSpec, S: np.ndarray, row) -> Move:
         buf = np.empty(spec.n_cells, dtype=np.int64)
         cnt = region_cells(S, spec.geo, int(row[F_TO]), int(row[F_A]), buf)
         cells = tuple(_p(spec, int(c)) for c in sorted(buf[:cnt]))
-        return Move(name, player, to=cells[0], region=cells)
+        return _mk(name, player, to=cells[0], region=cells)
     if t == MV_FORCED_ELIMINATION:
-        return Move(name, player, to=_p(spec, int(row[F_TO])))
+        return _mk(name, player, to=_p(spec, int(row[F_TO])))
     if t == MV_RECOVERY_SLIDE:
         mode = int(row[F_A])
         ext = int(row[F_B])
@@ -115,7 +116,7 @@ def row_to_move(spec: BoardSpec, S: np.ndarray, row) -> Move:
                 L = int(S[MT, M_LINELEN])
                 # The line only exists after the slide: walk from its recorded start.
                 collapsed = tuple(_p(spec, line_cell(spec.geo, start, a, i)) for i in range(off, off + L))
-        return Move(
+        return _mk(
             name,
             player,
             from_=_p(spec, int(row[F_FROM])),
@@ -125,4 +126,4 @@ def row_to_move(spec: BoardSpec, S: np.ndarray, row) -> Move:
             collapsed=collapsed,
             extraction_stacks=(spec.cell_key(ext),) if ext >= 0 and mode != RM_LINE else None,
         )
-    return Move(name, player)
+    return _mk(name, player)

@@ -7,7 +7,14 @@ import numpy as np
 from ._codec import legal_rows, row_to_move
 from ._k_turn import apply_trusted, start_turn
 from ._layout import (
+    EC_LINE,
+    EC_RECOVERY,
+    EC_TERRITORY,
+    F_A,
+    F_B,
+    F_FROM,
     F_PLAYER,
+    F_TO,
     F_TYPE,
     MOVE_TYPE_NAMES,
     M_CUR,
@@ -29,7 +36,7 @@ from ._layout import (
 )
 from .boards import board_spec
 from .diagnose import explain_illegal
-from .move import Move, norm_pos
+from .move import NO_TARGET_TYPES, Move, norm_pos
 from .state import GameState
 
 
@@ -99,7 +106,9 @@ def legal_moves(state: GameState) -> list:
     if not isinstance(state, GameState):
         raise TypeError(f"state: expected a GameState, got {type(state).__name__}")
     rows = legal_move_rows(state)
-    return [row_to_move(state.spec, state.S, r) for r in rows]
+    spec, S = state.spec, state.S
+    # Plain Python ints decode several times faster than numpy scalars.
+    return [row_to_move(spec, S, r) for r in rows.tolist()]
 
 
 def match_move(state: GameState, move: Move) -> np.ndarray:
@@ -110,6 +119,9 @@ def match_move(state: GameState, move: Move) -> np.ndarray:
     spec, S = state.spec, state.S
     if move.type == "recovery_slide":
         return _match_recovery(state, move, rows)
+    fast = _match_simple(spec, rows, move)
+    if fast is not None:
+        return fast
     want = move.key(state.spec.is_hex)
     # A record may leave out an elimination's context: a state has one pending
     # elimination at a time, so the target alone names the decision.
@@ -153,6 +165,46 @@ def _match_recovery(state: GameState, move: Move, rows) -> np.ndarray:
             move,
         )
     raise IllegalMoveError(explain_illegal(state, move, rows), move)
+
+
+_TYPE_CODE = {name: code for code, name in enumerate(MOVE_TYPE_NAMES)}
+_CONTEXT_CODE = {"line": EC_LINE, "territory": EC_TERRITORY, "recovery": EC_RECOVERY}
+# Row fields that identify a move of each simple type, and how to read them off a Move.
+_SIMPLE_FIELDS = {
+    "place_ring": ((F_TO, "to"), (F_B, "count")),
+    "move_stack": ((F_FROM, "from_"), (F_TO, "to")),
+    "overtaking_capture": ((F_FROM, "from_"), (F_TO, "to"), (F_A, "capture_target")),
+    "continue_capture_segment": ((F_FROM, "from_"), (F_TO, "to"), (F_A, "capture_target")),
+    "eliminate_rings_from_stack": ((F_TO, "to"), (F_A, "context")),
+    "forced_elimination": ((F_TO, "to"),),
+}
+
+
+def _match_simple(spec, rows: np.ndarray, move: Move):
+    """Match placements, movements, captures, eliminations and bookkeeping moves on the
+    raw rows (no decoding).  ``None`` means "use the general matcher", which also
+    writes the error message when nothing matches."""
+    if move.type in NO_TARGET_TYPES:
+        fields = ()
+    else:
+        fields = _SIMPLE_FIELDS.get(move.type)
+        if fields is None:
+            return None
+    mask = (rows[:, F_TYPE] == _TYPE_CODE[move.type]) & (rows[:, F_PLAYER] == move.player)
+    for col, attr in fields:
+        if attr == "count":
+            value = move.placement_count or 1
+        elif attr == "context":
+            if move.elimination_context is None:
+                continue  # one pending elimination at a time: the target names it
+            value = _CONTEXT_CODE[move.elimination_context]
+        else:
+            value = spec.pos_to_cell.get(norm_pos(getattr(move, attr), spec.is_hex))
+            if value is None:
+                return None
+        mask &= rows[:, col] == value
+    hits = np.flatnonzero(mask)
+    return rows[hits[0]] if len(hits) else None
 
 
 def _row_may_match(spec, row, move: Move) -> bool:

@@ -53,6 +53,10 @@ class BoardSpec:
     """Precomputed tables for the kernels."""
     key_to_cell: dict = dataclasses.field(repr=False)
     """``"x,y"`` / ``"x,y,z"`` position key to cell index."""
+    positions: tuple = dataclasses.field(repr=False, default=())
+    """Position tuple of every cell (what :class:`Move` fields hold)."""
+    pos_to_cell: dict = dataclasses.field(repr=False, default_factory=dict)
+    """Position tuple to cell index."""
 
     @property
     def n_cells(self) -> int:
@@ -155,6 +159,7 @@ def _build(name: str) -> BoardSpec:
     n = coords.shape[0]
     key_to_cell = {",".join(str(int(v)) for v in coords[i]): i for i in range(n)}
     lookup = {tuple(int(v) for v in coords[i]): i for i in range(n)}
+    lookup_items = [tuple(int(v) for v in coords[i]) for i in range(n)]
     nd = len(dirs)
     maxlen = max(1, (json_size - 1) if radius == 0 else 2 * radius)
     ray = np.full((n, nd, maxlen), -1, dtype=np.int64)
@@ -218,6 +223,8 @@ def _build(name: str) -> BoardSpec:
         directions=tuple(dirs),
         geo=geo,
         key_to_cell=key_to_cell,
+        positions=tuple(lookup_items),
+        pos_to_cell=lookup,
     )
 
 

@@ -131,6 +131,19 @@ class Move:
                 f"eliminationContext: expected one of {_ELIM_CONTEXTS}, got {self.elimination_context!r}"
             )
 
+    @classmethod
+    def _unchecked(cls, type: str, player: int, **fields) -> "Move":
+        """A move decoded by the engine from one of its own legal rows: the fields are
+        valid by construction, so the checks of ``__post_init__`` are skipped (the
+        public API decodes every legal move, which made them the dominant cost)."""
+        m = object.__new__(cls)
+        d = m.__dict__
+        d.update(_DEFAULTS)
+        d["type"] = type
+        d["player"] = player
+        d.update(fields)
+        return m
+
     # ---- identity ---------------------------------------------------------------
     def key(self, is_hex: Optional[bool] = None) -> tuple:
         """Canonical identity of the decision (see module docstring)."""
@@ -285,3 +298,6 @@ class Move:
         if self.placement_count and self.placement_count > 1:
             parts.append(f"x{self.placement_count}")
         return " ".join(parts)
+
+
+_DEFAULTS = {f.name: None for f in dataclasses.fields(Move)}
