@@ -53,6 +53,27 @@ def bench_fast(board: str, players: int, seconds: float, seed0: int) -> dict:
     }
 
 
+def _loop_bench(path: str, board: str, players: int, seconds: float, new, over, step) -> dict:
+    """Random games with the game loop in Python: ``new()`` starts one, ``step(g)``
+    applies a random legal move and returns the game, ``over(g)`` ends it."""
+    moves = 0
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        g = new()
+        while not over(g) and time.perf_counter() - t0 < seconds:
+            g = step(g)
+            moves += 1
+    dt = time.perf_counter() - t0
+    return {
+        "bench": "engine_random_playout",
+        "path": path,
+        "board": board,
+        "players": players,
+        "seconds": round(dt, 3),
+        "moves_per_s": round(moves / dt, 1),
+    }
+
+
 def bench_fastgame(board: str, players: int, seconds: float, seed0: int) -> dict:
     import numpy as np
 
@@ -60,51 +81,28 @@ def bench_fastgame(board: str, players: int, seconds: float, seed0: int) -> dict
 
     rng = np.random.default_rng(seed0)
     start = new_game(board, players)
-    moves = games = 0
-    t0 = time.perf_counter()
-    while time.perf_counter() - t0 < seconds:
-        g = FastGame(start)
-        while not g.S[6, 3]:
-            rows = g.legal()
-            g.apply(rows[rng.integers(len(rows))])
-            moves += 1
-            if time.perf_counter() - t0 > seconds:
-                break
-        games += 1
-    dt = time.perf_counter() - t0
-    return {
-        "bench": "engine_random_playout",
-        "path": "fastgame",
-        "board": board,
-        "players": players,
-        "seconds": round(dt, 3),
-        "moves_per_s": round(moves / dt, 1),
-    }
+
+    def step(g):
+        rows = g.legal()
+        g.apply(rows[rng.integers(len(rows))])
+        return g
+
+    return _loop_bench("fastgame", board, players, seconds, lambda: FastGame(start), lambda g: g.S[6, 3], step)
 
 
 def bench_api(board: str, players: int, seconds: float, seed0: int) -> dict:
     import random
 
     rnd = random.Random(seed0)
-    moves = games = 0
-    t0 = time.perf_counter()
-    while time.perf_counter() - t0 < seconds:
-        s = new_game(board, players)
-        while not s.is_over:
-            s = apply_move(s, rnd.choice(legal_moves(s)))
-            moves += 1
-            if time.perf_counter() - t0 > seconds:
-                break
-        games += 1
-    dt = time.perf_counter() - t0
-    return {
-        "bench": "engine_random_playout",
-        "path": "python_api",
-        "board": board,
-        "players": players,
-        "seconds": round(dt, 3),
-        "moves_per_s": round(moves / dt, 1),
-    }
+    return _loop_bench(
+        "python_api",
+        board,
+        players,
+        seconds,
+        lambda: new_game(board, players),
+        lambda s: s.is_over,
+        lambda s: apply_move(s, rnd.choice(legal_moves(s))),
+    )
 
 
 def main() -> None:
