@@ -43,6 +43,8 @@ GAMES_SCHEMA = pa.schema(
         ("length", pa.int32()),
         ("source", pa.string()),
         ("created_at", pa.timestamp("ms", tz="UTC")),
+        # Added later and nullable: files written before it read as NULL.
+        ("rules_version", pa.int32()),
     ]
 )
 
@@ -60,6 +62,17 @@ MOVES_SCHEMA = pa.schema(
         ("source", pa.string()),
     ]
 )
+
+
+def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """``table`` with ``schema``'s columns in order; nullable columns that files of an
+    older layout lack are filled with nulls."""
+    for field in schema:
+        if field.name not in table.column_names:
+            if not field.nullable:
+                raise ValueError(f"table: required column {field.name!r} is missing")
+            table = table.append_column(field, pa.nulls(table.num_rows, field.type))
+    return table.select(schema.names).cast(schema)
 
 
 def move_hash(moves: list) -> str:
@@ -102,6 +115,7 @@ def records_to_tables(records: Iterable[dict], source: str) -> tuple:
         g_rows["length"].append(len(moves))
         g_rows["source"].append(source)
         g_rows["created_at"].append(now)
+        g_rows["rules_version"].append(rec.get("rulesVersion"))
         state = start_state(rec)
         for ply, md in enumerate(moves):
             m_rows["schema_version"].append(SCHEMA_VERSION)
@@ -153,7 +167,11 @@ def row_to_record(row: dict) -> dict:
     }
     if row.get("policy_json"):
         rec["policy"] = json.loads(row["policy_json"])
-    for key, col in (("generator", "generator"), ("generatorVersion", "generator_version")):
+    for key, col in (
+        ("generator", "generator"),
+        ("generatorVersion", "generator_version"),
+        ("rulesVersion", "rules_version"),
+    ):
         if row.get(col) is not None:
             rec[key] = row[col]
     return rec
@@ -206,7 +224,7 @@ def merge_partition(root: Path, board: str, players: int) -> dict:
     con = duckdb.connect()
     try:
         merged = con.sql(sql("games_merged"), params={"games": game_files}).to_arrow_table()
-        merged = merged.cast(GAMES_SCHEMA)
+        merged = conform(merged, GAMES_SCHEMA)
         rows_in = con.sql("SELECT count(*) FROM read_parquet($g, union_by_name = true)",
                           params={"g": game_files}).fetchall()[0][0]
         write_parquet_atomic(merged, out_g)

@@ -27,7 +27,7 @@ from .ai.descent import DescentPlayer
 from .ai.gumbel import GumbelPlayer
 from .ai.mcts import visit_policy
 from .ai.minimax import MinimaxPlayer
-from .rules import BOARD_TYPES, new_game
+from .rules import BOARD_TYPES, RULES_VERSION, new_game
 from .rules._layout import M_CUR, M_STATUS, MT
 from .rules.fast import FastGame
 from .rules.records import RECORD_SCHEMA
@@ -166,6 +166,7 @@ def play_one(cfg: SelfplayConfig, index: int) -> dict:
         "boardType": cfg.board,
         "numPlayers": n,
         "rulesOptions": {"swapRuleEnabled": False},
+        "rulesVersion": RULES_VERSION,
         "seed": seed,
         "generator": "selfplay:" + ",".join(cfg.players),
         "generatorVersion": GENERATOR_VERSION,

@@ -10,10 +10,12 @@ array), ``state`` / ``move`` (public types and JSON), ``api`` (the functions abo
 """
 
 from . import _jit  # noqa: F401  (must precede the kernels)
+
 from .api import IllegalMoveError, apply_move, legal_move_rows, legal_moves, new_game
 from .boards import BOARD_TYPES, BoardSpec, board_spec
 from .move import Move
 from .state import GameState
+from .version import RULES_VERSION
 
 __all__ = [
     "BOARD_TYPES",
@@ -21,6 +23,7 @@ __all__ = [
     "GameState",
     "IllegalMoveError",
     "Move",
+    "RULES_VERSION",
     "apply_move",
     "board_spec",
     "legal_move_rows",

@@ -26,6 +26,7 @@ from typing import Any, Iterator, Optional
 from .api import IllegalMoveError, apply_move, legal_moves, new_game
 from .move import Move
 from .state import GameState
+from .version import RULES_VERSION
 
 RECORD_SCHEMA = "ringrift-lab/game/v1"
 
@@ -105,7 +106,21 @@ def start_state(rec: dict) -> GameState:
 
 
 def replay_record(rec: Any, source: str = "<record>") -> ReplayVerdict:
-    """Replay one record of any supported format and verify what it claims."""
+    """Replay one record of any supported format and verify what it claims.
+
+    A failing record written under another rules version says so in the message."""
+    verdict = _replay(rec, source)
+    version = rec.get("rulesVersion") if isinstance(rec, dict) else None
+    if not verdict.ok and version is not None and version != RULES_VERSION:
+        verdict = dataclasses.replace(
+            verdict,
+            message=f"{verdict.message} (recorded under rules version {version}; "
+            f"this engine implements version {RULES_VERSION})",
+        )
+    return verdict
+
+
+def _replay(rec: Any, source: str) -> ReplayVerdict:
     if isinstance(rec, Exception):
         return ReplayVerdict(source, False, 0, str(rec))
     if not isinstance(rec, dict):
@@ -238,6 +253,7 @@ def make_record(
         "boardType": board_type,
         "numPlayers": num_players,
         "rulesOptions": dict(rules_options or {}),
+        "rulesVersion": RULES_VERSION,
         "seed": seed,
         "generator": generator,
         "moves": [m.to_json() for m in moves],

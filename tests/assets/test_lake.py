@@ -56,6 +56,23 @@ def test_merge_removes_duplicate_ids_and_duplicate_move_sequences(tmp_path, sq8_
     assert lake.merge_partition(tmp_path, "square8", 2)["rows_out"] == 4
 
 
+def test_rules_version_is_recorded_and_older_files_still_merge(tmp_path, sq8_records):
+    from ringrift_ml.rules import RULES_VERSION
+
+    lake.write_games(tmp_path, sq8_records[:2], "selfplay")
+    # A file written before the rules_version column existed.
+    games, moves = lake.records_to_tables(sq8_records[2:], "old")
+    gdir = lake.partition_dir(tmp_path, "games", "square8", 2)
+    pq.write_table(games.drop_columns(["rules_version"]), gdir / "old.parquet")
+    pq.write_table(moves, lake.partition_dir(tmp_path, "moves", "square8", 2) / "old.parquet")
+    stats = lake.merge_partition(tmp_path, "square8", 2)
+    merged = pq.read_table(stats["games_path"])
+    assert merged.schema == lake.GAMES_SCHEMA
+    by_source = {r["source"]: r["rules_version"] for r in merged.to_pylist()}
+    assert by_source == {"selfplay": RULES_VERSION, "old": None}
+    assert lake.row_to_record(merged.to_pylist()[0]).get("rulesVersion") in (RULES_VERSION, None)
+
+
 def test_merge_of_an_empty_partition_names_it(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"hex8\|3"):
         lake.merge_partition(tmp_path, "hex8", 3)

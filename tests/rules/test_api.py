@@ -248,3 +248,25 @@ def test_elimination_without_context_matches_the_pending_elimination():
     assert apply_move(s, Move.from_json(bare)) == apply_move(s, Move.from_json(move))
     with pytest.raises(IllegalMoveError):
         apply_move(s, Move.from_json({**move, "eliminationContext": "territory"}))
+
+
+def test_records_carry_the_rules_version_and_a_stale_record_says_so():
+    from ringrift_ml.rules import RULES_VERSION
+    from ringrift_ml.rules.fast import playout
+    from ringrift_ml.rules.records import make_record, replay_record
+
+    start = new_game("square8", 2)
+    final, _, _, rows = playout(start, 5, record_moves=True)
+    moves, g = [], FastGame(start)
+    for r in rows:
+        moves.append(g.move(r))
+        g.apply(r)
+    rec = make_record(moves, final, game_id="g", board_type="square8", num_players=2)
+    assert rec["rulesVersion"] == RULES_VERSION
+    assert replay_record(rec).ok
+    broken = dict(rec, moves=rec["moves"][:5] + rec["moves"][6:])
+    assert "rules version" not in replay_record(broken).message
+    stale = dict(broken, rulesVersion=RULES_VERSION - 1)
+    verdict = replay_record(stale)
+    assert not verdict.ok
+    assert f"recorded under rules version {RULES_VERSION - 1}; this engine implements version {RULES_VERSION}" in verdict.message
