@@ -2,7 +2,7 @@
 
 After every move: rings are conserved per colour, every cell has one occupant at
 most, stack heights / caps / controllers and the incremental hash agree with the
-rings, and the progress measure S = markers + collapsed + eliminated never falls
+rings, every stack has an age of its own, and the progress measure S = markers + collapsed + eliminated never falls
 and strictly rises on every board-changing action.  Every game ends.
 """
 
@@ -14,10 +14,12 @@ from hypothesis import strategies as st
 from ringrift_ml.rules import GameState, new_game
 from ringrift_ml.rules._k_board import cap_of, rebuild_derived
 from ringrift_ml.rules._layout import (
+    AGE,
     CL,
     CP,
     CT,
     H,
+    M_AGE_SEQ,
     M_HAND,
     M_HASH,
     M_ONB,
@@ -68,6 +70,11 @@ def check_state(S, spec, np_):
         assert S[MT, M_HAND + p - 1] + counts[p] <= rpp, f"supply of colour {p}"
         on_board_total += counts[p] + S[MT, M_HAND + p - 1]
     assert on_board_total + S[MT, M_TOTAL_ELIM] == rpp * np_, "rings conserved overall"
+    ages = S[AGE, :n]
+    assert np.all((ages > 0) == (h > 0)), "a stack without an age, or an age without a stack"
+    stacked = ages[h > 0]
+    assert len(np.unique(stacked)) == len(stacked), "two stacks of the same age"
+    assert np.all(stacked <= S[MT, M_AGE_SEQ]), "an age beyond the last one handed out"
     fresh = S.copy()
     rebuild_derived(fresh, spec.geo)
     assert fresh[MT, M_HASH] == S[MT, M_HASH], "incremental hash drifted"
