@@ -8,9 +8,8 @@ are stored against these names so that adding a feature never reorders old ones.
 import numpy as np
 from numba import njit
 
-from ..rules._k_moves import stack_has_action
+from ..rules._k_moves import capture_target, free_run, stack_has_action
 from ..rules._layout import (
-    CL,
     CP,
     CT,
     H,
@@ -47,36 +46,16 @@ N_FEATURES = len(FEATURE_NAMES)
 
 @njit(cache=True)
 def _threats(S, G, threat):
-    """threat[a, b] = capture segments seat a's stacks have against seat b's stacks."""
+    """threat[a, b] = directions in which seat a's stacks can capture a stack of seat b."""
     for c in range(G.ncells):
         a = S[CT, c]
         if a == 0:
             continue
-        h = S[H, c]
-        cap = S[CP, c]
         for d in range(G.nd):
-            L = G.rlen[c, d]
-            k = 0
-            while k < L:
-                x = G.ray[c, d, k]
-                if S[CL, x] > 0 or S[H, x] > 0:
-                    break
-                k += 1
-            if k >= L:
-                continue
-            t = G.ray[c, d, k]
-            if S[CL, t] > 0 or S[CP, t] > cap:
-                continue
-            j = k + 1
-            while j < L:
-                x = G.ray[c, d, j]
-                if S[CL, x] > 0 or S[H, x] > 0:
-                    break
-                if j + 1 >= h:
-                    b = S[CT, t]
-                    threat[a - 1, b - 1] += 1.0
-                    break
-                j += 1
+            k = free_run(S, G.ray, G.rlen, c, d)
+            t = capture_target(S, G.ray, G.rlen, c, d, S[H, c], S[CP, c], k)
+            if t >= 0:
+                threat[a - 1, S[CT, t] - 1] += 1.0
 
 
 @njit(cache=True)
