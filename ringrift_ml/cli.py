@@ -34,14 +34,12 @@ def _rules_replay(args) -> int:
     missing = sum(1 for p in paths if p is None)
     for p in tqdm([p for p in paths if p is not None], desc="replay", unit="file", disable=not args.progress):
         for label, rec in iter_records(p):
-            if args.placed_stack_may_stay and isinstance(rec, dict):
-                rec = dict(rec)
-                rec["rulesOptions"] = {**(rec.get("rulesOptions") or {}), "placedStackMustMove": False}
-            v = replay_record(rec, label)
+            v = replay_record(rec, label, None if args.rules == "auto" else args.rules)
             verdicts.append(v)
             if args.json:
                 print(json.dumps({"source": v.source, "ok": v.ok, "moves": v.moves, "complete": v.complete,
-                                  "winner": v.winner, "victoryReason": v.victory_reason, "message": v.message}))
+                                  "winner": v.winner, "victoryReason": v.victory_reason, "rules": v.rules,
+                                  "message": v.message}))
             else:
                 tqdm.write(v.line())
     ok = sum(v.ok for v in verdicts)
@@ -224,9 +222,11 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("files", nargs="+", help="record files (.json, .json.gz, .jsonl) or folders")
     rp.add_argument("--json", action="store_true", help="one JSON verdict per game")
     rp.add_argument("--no-progress", dest="progress", action="store_false")
-    rp.add_argument("--placed-stack-may-stay", action="store_true",
-                    help="replay under the variant in which any stack may move after a placement "
-                         "(RingRift's golden games)")
+    rp.add_argument("--rules", choices=["auto", "canonical", "golden"], default="auto",
+                    help="rules to replay under: 'auto' (default) takes each record's own rules options, "
+                         "and for RingRift's exported records (its golden games), which carry none, the rules "
+                         "of the engine that recorded them; 'canonical' or 'golden' forces one profile "
+                         "(see docs/rules-engine.md)")
     rp.set_defaults(func=_rules_replay)
 
     sp = rsub.add_parser("selfplay", help="play random games and print outcome statistics")

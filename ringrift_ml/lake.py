@@ -91,7 +91,7 @@ def records_to_tables(records: Iterable[dict], source: str) -> tuple:
     every move was played."""
     from .rules import apply_move
     from .rules.move import Move
-    from .rules.records import start_state
+    from .rules.records import record_options, start_state
 
     now = int(time.time() * 1000)
     g_rows = {name: [] for name in GAMES_SCHEMA.names}
@@ -105,7 +105,9 @@ def records_to_tables(records: Iterable[dict], source: str) -> tuple:
         g_rows["seed"].append(rec.get("seed"))
         g_rows["generator"].append(rec.get("generator"))
         g_rows["generator_version"].append(rec.get("generatorVersion"))
-        g_rows["rules_options"].append(json.dumps(rec.get("rulesOptions") or {}, sort_keys=True))
+        # The options the game is replayed under, so that a stored record means the
+        # same rules whatever format it arrived in.
+        g_rows["rules_options"].append(json.dumps(record_options(rec), sort_keys=True))
         g_rows["moves_json"].append(json.dumps(moves))
         g_rows["policy_json"].append(json.dumps(rec.get("policy")) if rec.get("policy") is not None else None)
         g_rows["move_hash"].append(move_hash(moves))

@@ -51,12 +51,26 @@ def test_replay_reports_bad_records_and_fails(tmp_path, capsys):
     assert captured.out.strip().endswith("1 passed, 3 failed")
 
 
-def test_replay_accepts_all_golden_games_under_their_variant(capsys):
+def test_replay_accepts_all_golden_games_and_names_their_rules(capsys):
     files = sorted(str(p) for p in (CONFORMANCE / "golden-games").glob("*.json"))
-    main(["rules", "replay", *files, "--placed-stack-may-stay", "--json", "--no-progress"])
+    assert main(["rules", "replay", *files, "--json", "--no-progress"]) == 0
     lines = [json.loads(x) for x in capsys.readouterr().out.strip().splitlines()]
-    verdicts = {l["source"].rsplit("/", 1)[-1]: l["ok"] for l in lines if "source" in l}
-    assert sum(verdicts.values()) == 4  # fullgame_hex8 differs, see tests/rules/test_golden_games.py
+    verdicts = [l for l in lines if "source" in l]
+    assert len(verdicts) == 5 and all(v["ok"] for v in verdicts)
+    assert all(v["rules"]["territoryRepresentation"] == "rings" for v in verdicts)
+    assert lines[-1] == {"summary": {"passed": 5, "failed": 0}}
+    assert main(["rules", "replay", files[0], "--no-progress"]) == 0
+    assert "[rules: golden]" in capsys.readouterr().out
+
+
+def test_replay_rules_profile_can_be_forced(capsys):
+    full = str(CONFORMANCE / "golden-games" / "fullgame_hex8_2p_f6bb4e8e.json")
+    assert main(["rules", "replay", full, "--rules", "canonical", "--no-progress"]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL" in out and "move 47" in out and out.strip().endswith("0 passed, 1 failed")
+    ref = str(CONFORMANCE / "reference-games" / "square8_2p_seed0001.json.gz")
+    assert main(["rules", "replay", ref, "--rules", "golden", "--no-progress"]) == 1
+    assert "[rules: golden]" in capsys.readouterr().out
 
 
 def test_bad_arguments():

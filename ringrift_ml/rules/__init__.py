@@ -6,7 +6,8 @@ Public surface::
 
 Layers inside: ``boards`` (geometry), ``_k_*`` (compiled kernels over a flat state
 array), ``state`` / ``move`` (public types and JSON), ``api`` (the functions above),
-``fast`` (in-place play for search), ``records`` (game records and replay).
+``fast`` (in-place play for search), ``options`` (rules options and the golden
+games' rules), ``records`` (game records and replay).
 """
 
 from . import _jit  # noqa: F401  (must precede the kernels)

@@ -5,7 +5,9 @@ collapsed nor markers of one border colour ``B``, for each colour ``B`` with a m
 on the board.  It is *claimable* by the mover ``P`` when
 
 * it is not the only component (something lies beyond its border),
-* it lacks a stack of at least one player who still has rings on the board, and
+* it lacks a stack of at least one player who still has rings on the board (under the
+  ``territoryRepresentation: "rings"`` option: it lacks every ring of at least one
+  player who controls a stack), and
 * ``P`` can pay for it from outside: a controlled stack (normal turn) or a stack with
   a buried ring of ``P`` (a recovery turn, which pays by extraction).
 
@@ -23,7 +25,7 @@ import numpy as np
 from numba import njit
 
 from ._k_board import collapse_cell, eliminate_stack, has_buried_ring, mix64
-from ._layout import CL, CT, H, M_NP, M_ONB, MK, MT, RG
+from ._layout import CL, CT, H, M_NP, M_ONB, M_TERR_REPR, MK, MT, RG
 
 
 @njit(cache=True)
@@ -78,10 +80,19 @@ def find_regions(S, G, p, recovery, out):
     """Claimable regions for ``p``: ``out[k] = (min cell, border, size, signature)``."""
     n = G.ncells
     nplayers = S[MT, M_NP]
+    by_rings = S[MT, M_TERR_REPR] == 1
+    # ``active``: the colours a region must not lack all of; ``colours[j]`` below: the
+    # colours present in component ``j``.  The option swaps which side counts rings
+    # and which counts stack control (see options.py).
     active = 0
-    for q in range(1, nplayers + 1):
-        if S[MT, M_ONB + q - 1] > 0:
-            active |= 1 << (q - 1)
+    if by_rings:
+        for c in range(n):
+            if S[H, c] > 0:
+                active |= 1 << (S[CT, c] - 1)
+    else:
+        for q in range(1, nplayers + 1):
+            if S[MT, M_ONB + q - 1] > 0:
+                active |= 1 << (q - 1)
     payers = 0
     has_marker = np.zeros(5, np.bool_)
     for c in range(n):
@@ -123,13 +134,14 @@ def find_regions(S, G, p, recovery, out):
             size[j] += 1
             sig[j] += mix64(c + 1)
             if S[H, c] > 0:
-                colours[j] |= 1 << (S[CT, c] - 1)
-                if border == 0:
+                if border == 0 or by_rings:
                     colours[j] |= _ring_colours(S, c)
+                else:
+                    colours[j] |= 1 << (S[CT, c] - 1)
             if _is_payer(S, c, p, recovery):
                 inside_payers[j] += 1
         for j in range(k):
-            if colours[j] == active or payers - inside_payers[j] <= 0:
+            if (active & ~colours[j]) == 0 or payers - inside_payers[j] <= 0:
                 continue
             if border == 0 and colours[j] == 0:
                 continue  # an empty area walled in by collapsed cells alone

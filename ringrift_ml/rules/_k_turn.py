@@ -39,11 +39,13 @@ from ._layout import (
     F_TYPE,
     H,
     M_ACTED,
+    M_CAPTURE_UNSCORED,
     M_CUR,
     M_FREE_MOVE,
     M_FROM,
     M_HAND,
     M_LAST_ACTOR,
+    M_LINE_AUTO,
     M_LINELEN,
     M_NP,
     M_ONB,
@@ -54,6 +56,7 @@ from ._layout import (
     M_STATUS,
     M_SWAP_AVAIL,
     M_SWAPPED,
+    M_TERR,
     MK,
     MT,
     MV_CHOOSE_LINE_OPTION,
@@ -279,6 +282,8 @@ def _apply_path(S, G, p, src, dst, target):
         owner = S[MK, x]
         if owner == p:
             collapse_cell(S, G, x, p)
+            if target >= 0 and S[MT, M_CAPTURE_UNSCORED] == 1:
+                S[MT, M_TERR + p - 1] -= 1  # variant: the cell collapses but is not scored
         elif owner > 0:
             set_marker(S, G, x, p)
     if target >= 0:
@@ -377,6 +382,16 @@ def apply_trusted(S, G, mv):
         S[MT, M_PENDING] = PEND_NONE
         if ctx == EC_LINE:
             eliminate_top(S, G, c, p)
+            if S[MT, M_LINE_AUTO] == 1 and not has_line(S, G, p, S[MT, M_LINELEN]):
+                # Variant: nothing left to decide in the line phase, so it closes; with
+                # no region either the turn ends, as after a territory payment.
+                if has_region(S, G, p):
+                    S[MT, M_PHASE] = PH_TERRITORY
+                else:
+                    S[MT, M_ACTED] = 1
+                    S[MT, M_LAST_ACTOR] = p
+                    finish_turn(S, G, p)
+                    acted = False
         else:
             if ctx == EC_RECOVERY:
                 extract_bottommost(S, G, c, p, p)

@@ -18,8 +18,9 @@ from ._layout import (
     M_HAND,
     M_LAST_ACTOR,
     M_LPS_COUNT,
+    M_LPS_NO_RECOVERY,
     M_LPS_REQ,
-        M_NP,
+    M_NP,
     M_ONB,
     M_PHASE,
     M_RANK,
@@ -163,10 +164,14 @@ def real_action_available(S, G, p):
     Placements, moves and captures count, and so does an available recovery slide:
     RingRift's reference games keep counting rounds while a recovering player slides
     (hex8_3p_seed0001 ends a full round later than placements and moves alone give).
-    Forced elimination does not count.
+    Forced elimination does not count, and under ``lpsCountsRecovery: false`` nor does
+    recovery (RR-CANON-R172's list of real actions names only placements, moves and
+    captures).
     """
     if has_any_placement(S, G, p) or has_stack_action(S, G, p):
         return True
+    if S[MT, M_LPS_NO_RECOVERY] == 1:
+        return False
     return recovery_eligible(S, G, p) and has_recovery_slide(S, G, p)
 
 

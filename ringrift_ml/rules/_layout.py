@@ -49,6 +49,11 @@ M_ELIMTURN = 36  # 36..39 ply of permanent elimination (-1 = never)
 M_RANK = 40  # 40..43 final ranks (0 until the game ends)
 M_TOTAL_ELIM = 44
 M_RECOVERY = 45  # this turn's action was a recovery slide (territory cost = extraction)
+# rules variants (see options.py; 0 = the canonical rule)
+M_TERR_REPR = 46  # 1: a region is represented by every ring colour in it, against the controllers
+M_LPS_NO_RECOVERY = 47  # 1: an available recovery slide is not a real action for last player standing
+M_LINE_AUTO = 48  # 1: a line's elimination with nothing left to decide ends the turn
+M_CAPTURE_UNSCORED = 49  # 1: own markers collapsed by a capture segment are not counted as territory
 M_TURN_REAL = 50  # current player had a real action available at turn start
 M_TERR_LEGACY = 52  # legacy territoryVictoryThreshold carried by serialized states
 M_LPS_COUNT = 58  # 58..61 consecutive exclusive rounds of each player (see _k_victory)

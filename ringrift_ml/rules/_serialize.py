@@ -28,7 +28,6 @@ from ._layout import (
     M_CUR,
     M_ELIM,
     M_ELIMTURN,
-    M_FREE_MOVE,
     M_FROM,
     M_HAND,
     M_LAST_ACTOR,
@@ -72,6 +71,7 @@ from ._layout import (
     RG,
 )
 from .boards import board_spec
+from .options import check_option, normalize_options, read_options, write_options
 from .state import GameState
 
 _ENGINE_FIELDS = {
@@ -141,11 +141,14 @@ def state_from_json(d, rules_options: Optional[dict] = None) -> GameState:
         by_num[num] = pl
 
     S = GameState.empty_array(spec)
-    opts = dict(d.get("rulesOptions") or {})
-    opts.update(rules_options or {})
-    unknown = set(opts) - {"swapRuleEnabled", "lpsRoundsRequired", "placedStackMustMove"}
-    if unknown:
-        raise ValueError(f"rules_options: unknown option(s) {sorted(unknown)}")
+    stored = d.get("rulesOptions")
+    normalize_options(stored, "rulesOptions")  # each source is checked under its own name
+    normalize_options(rules_options)
+    opts = dict(stored or {})
+    if "lpsRoundsRequired" not in opts and d.get("lpsRoundsRequired") is not None:
+        check_option("lpsRoundsRequired", d["lpsRoundsRequired"], "lpsRoundsRequired")
+        opts["lpsRoundsRequired"] = d["lpsRoundsRequired"]
+    opts = normalize_options({**opts, **(rules_options or {})})
     rpp = spec.rings_per_player
 
     # -- board ------------------------------------------------------------------
@@ -260,18 +263,7 @@ def state_from_json(d, rules_options: Optional[dict] = None) -> GameState:
         S[MT, M_TMIN] = spec.territory_minimum(n)
     S[MT, M_LINELEN] = spec.line_length(n)
     S[MT, M_RPP] = rpp
-    swap = opts.get("swapRuleEnabled", False)
-    if not isinstance(swap, bool):
-        raise ValueError(f"rules_options.swapRuleEnabled: expected true or false, got {swap!r}")
-    S[MT, M_SWAP_ON] = 1 if swap else 0
-    must = opts.get("placedStackMustMove", True)
-    if not isinstance(must, bool):
-        raise ValueError(f"rules_options.placedStackMustMove: expected true or false, got {must!r}")
-    S[MT, M_FREE_MOVE] = 0 if must else 1
-    lps = opts.get("lpsRoundsRequired", d.get("lpsRoundsRequired", 3))
-    if isinstance(lps, bool) or not isinstance(lps, int) or lps < 1:
-        raise ValueError(f"rules_options.lpsRoundsRequired: expected a positive integer, got {lps!r}")
-    S[MT, M_LPS_REQ] = lps
+    write_options(S, opts)
     for p in range(1, n + 1):
         alive = S[MT, M_HAND + p - 1] > 0 or S[MT, M_ONB + p - 1] > 0
         S[MT, M_ELIMTURN + p - 1] = -1 if alive else 0
@@ -397,10 +389,7 @@ def state_to_json(state: GameState) -> dict:
         "territoryVictoryMinimum": int(S[MT, M_TMIN]),
         "totalRingsEliminated": state.total_eliminated,
         "totalRingsInPlay": spec.rings_per_player * n,
-        "rulesOptions": {
-            "swapRuleEnabled": bool(S[MT, M_SWAP_ON]),
-            "placedStackMustMove": not S[MT, M_FREE_MOVE],
-        },
+        "rulesOptions": {k: v for k, v in read_options(S).items() if k != "lpsRoundsRequired"},
         "lpsRoundsRequired": int(S[MT, M_LPS_REQ]),
         "engineState": {name: int(S[MT, idx]) for name, idx in _ENGINE_FIELDS.items()},
     }

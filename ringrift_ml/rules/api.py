@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, Mapping, Optional
+
 import numpy as np
 
 from ._codec import legal_rows, row_to_move
@@ -19,15 +21,12 @@ from ._layout import (
     MOVE_TYPE_NAMES,
     M_CUR,
     M_ELIMTURN,
-    M_FREE_MOVE,
     M_FROM,
     M_HAND,
     M_LINELEN,
-    M_LPS_REQ,
     M_NP,
     M_RPP,
     M_SWAP_AVAIL,
-    M_SWAP_ON,
     M_TERR_LEGACY,
     M_TMIN,
     M_VTHRESH,
@@ -37,6 +36,7 @@ from ._layout import (
 from .boards import board_spec
 from .diagnose import explain_illegal
 from .move import NO_TARGET_TYPES, Move, norm_pos
+from .options import check_option, check_player_count, normalize_options, write_options
 from .state import GameState
 
 
@@ -52,33 +52,42 @@ def new_game(
     board_type: str,
     num_players: int = 2,
     *,
-    swap_rule: bool = False,
-    lps_rounds: int = 3,
-    placed_stack_must_move: bool = True,
+    swap_rule: Optional[bool] = None,
+    lps_rounds: Optional[int] = None,
+    placed_stack_must_move: Optional[bool] = None,
+    rules_options: Optional[Mapping[str, Any]] = None,
 ) -> GameState:
     """The starting position: empty board, full hands, player 1 to place.
 
     ``swap_rule`` enables the two-player pie rule; ``lps_rounds`` is the number of
-    consecutive exclusive rounds for a last-player-standing win.
-    ``placed_stack_must_move=False`` selects the variant of RingRift's golden games
-    in which any controlled stack may move after a placement.
+    consecutive exclusive rounds for a last-player-standing win;
+    ``placed_stack_must_move=False`` lets any controlled stack move after a placement.
+    ``rules_options`` takes RingRift's ``rulesOptions`` object (every option of
+    :mod:`ringrift_ml.rules.options`, e.g. ``options.GOLDEN_GAME_RULES``); a keyword
+    above and the same option in ``rules_options`` must agree.
     """
     spec = board_spec(board_type)
     if isinstance(num_players, bool) or not isinstance(num_players, int) or not 2 <= num_players <= 4:
         raise ValueError(f"num_players: RingRift is played by 2-4 players, got {num_players!r}")
-    if not isinstance(swap_rule, bool):
-        raise ValueError(f"swap_rule: expected True or False, got {swap_rule!r}")
-    if swap_rule and num_players != 2:
-        raise ValueError("swap_rule: the pie rule exists only in 2-player games")
-    if isinstance(lps_rounds, bool) or not isinstance(lps_rounds, int) or lps_rounds < 1:
-        raise ValueError(f"lps_rounds: expected a positive integer, got {lps_rounds!r}")
+    if rules_options is not None and not isinstance(rules_options, Mapping):
+        raise ValueError(f"rules_options: expected an object of rules options, got {type(rules_options).__name__}")
+    opts = dict(rules_options or {})
+    keywords = {"swap_rule": ("swapRuleEnabled", swap_rule), "lps_rounds": ("lpsRoundsRequired", lps_rounds),
+                "placed_stack_must_move": ("placedStackMustMove", placed_stack_must_move)}
+    for kw, (key, value) in keywords.items():
+        if value is None:
+            continue
+        check_option(key, value, kw)
+        if key in opts and opts[key] != value:
+            raise ValueError(f"{kw}: {value!r} contradicts rules_options.{key} = {opts[key]!r}")
+        opts[key] = value
+    opts = normalize_options(opts)
+    check_player_count(opts, num_players, "swap_rule" if swap_rule is not None else "rules_options.swapRuleEnabled")
     S = GameState.empty_array(spec)
     S[MT, M_NP] = num_players
     S[MT, M_FROM] = -1
-    S[MT, M_SWAP_ON] = 1 if swap_rule else 0
-    S[MT, M_SWAP_AVAIL] = 1 if swap_rule else 0
-    S[MT, M_LPS_REQ] = lps_rounds
-    S[MT, M_FREE_MOVE] = 0 if placed_stack_must_move else 1
+    write_options(S, opts)
+    S[MT, M_SWAP_AVAIL] = 1 if opts["swapRuleEnabled"] else 0
     S[MT, M_VTHRESH] = spec.victory_threshold(num_players)
     S[MT, M_TMIN] = spec.territory_minimum(num_players)
     S[MT, M_TERR_LEGACY] = spec.territory_legacy_threshold()

@@ -3,7 +3,9 @@
 Three formats are understood:
 
 * RingRift golden games: ``boardType``, ``numPlayers``, ``moves`` (and optionally
-  ``winner``; excerpts have none);
+  ``winner``; excerpts have none), with RingRift's ``metadata.recordVersion``.  They
+  carry no rules options; they replay under the rules of the engine that recorded
+  them (``options.GOLDEN_GAME_RULES``) unless a rules profile is chosen;
 * RingRift reference games: ``initialState`` plus ``steps`` that list, at every
   step, the player, the phase, the move and every legal move;
 * this project's records (``schema: ringrift-lab/game/v1``): ``boardType``,
@@ -12,7 +14,8 @@ Three formats are understood:
 
 ``replay_record`` checks every move and every recorded fact against the engine and
 returns a :class:`ReplayVerdict` instead of raising, so a batch of files always
-yields one verdict per game.
+yields one verdict per game.  A verdict names the rules it replayed under when they
+are not the canonical ones.
 """
 
 from __future__ import annotations
@@ -25,6 +28,15 @@ from typing import Any, Iterator, Optional
 
 from .api import IllegalMoveError, apply_move, legal_moves, new_game
 from .move import Move
+from .options import (
+    CANONICAL_RULES,
+    GOLDEN_GAME_RULES,
+    RULES_PROFILES,
+    SETUP_OPTIONS,
+    describe,
+    non_default,
+    normalize_options,
+)
 from .state import GameState
 from .version import RULES_VERSION
 
@@ -43,11 +55,15 @@ class ReplayVerdict:
     victory_reason: Optional[str] = None
     complete: bool = False
     final_state: Optional[GameState] = dataclasses.field(default=None, repr=False)
+    rules: dict = dataclasses.field(default_factory=dict)  # the non-canonical options used
 
     def line(self) -> str:
         status = "OK  " if self.ok else "FAIL"
         end = f"winner {self.winner} ({self.victory_reason})" if self.complete else "unfinished"
-        return f"{status} {self.source}: {self.moves} moves, {end}" + (f" - {self.message}" if self.message else "")
+        rules = f" [rules: {describe(self.rules)}]" if self.rules else ""
+        return f"{status} {self.source}: {self.moves} moves, {end}{rules}" + (
+            f" - {self.message}" if self.message else ""
+        )
 
 
 def load_json(path: Path) -> Any:
@@ -76,40 +92,64 @@ def iter_records(path: Path) -> Iterator[tuple[str, Any]]:
             yield str(path), ValueError(f"cannot read {path}: {e}")
 
 
-def _options(rec: dict) -> dict:
-    opts = dict(rec.get("rulesOptions") or {})
+def is_golden_format(rec: Any) -> bool:
+    """A record in RingRift's own export format (its golden games): ``moves`` and
+    ``metadata.recordVersion``, neither this project's schema nor reference steps."""
+    return (
+        isinstance(rec, dict)
+        and "schema" not in rec
+        and "steps" not in rec
+        and isinstance(rec.get("metadata"), dict)
+        and "recordVersion" in rec["metadata"]
+    )
+
+
+def record_options(rec: dict, profile: Optional[str] = None) -> dict:
+    """The rules options a record asks for (only those it sets; the rest default).
+
+    ``profile`` ``None`` (automatic) takes the record's own ``rulesOptions`` (and a
+    reference game's top-level ``lpsRoundsRequired``), or ``GOLDEN_GAME_RULES`` for a
+    RingRift export that carries none.  A named profile (``"canonical"``, ``"golden"``)
+    sets every rules variant, keeping only the record's pie rule and round count,
+    which belong to the game's set-up."""
+    if profile is not None and profile not in RULES_PROFILES:
+        raise ValueError(f"rules profile: expected one of {sorted(RULES_PROFILES)}, got {profile!r}")
+    own = rec.get("rulesOptions")
+    normalize_options(own, "rulesOptions")
+    own = dict(own or {})
     if rec.get("lpsRoundsRequired") is not None:
-        opts.setdefault("lpsRoundsRequired", rec["lpsRoundsRequired"])
-    return opts
+        own.setdefault("lpsRoundsRequired", rec["lpsRoundsRequired"])
+    if profile is None:
+        if rec.get("rulesOptions") is None and is_golden_format(rec):
+            return {**GOLDEN_GAME_RULES, **own}
+        return own
+    setup = {k: v for k, v in own.items() if k in SETUP_OPTIONS}
+    variants = {k: v for k, v in CANONICAL_RULES.items() if k not in SETUP_OPTIONS}
+    return {**variants, **RULES_PROFILES[profile], **setup}
 
 
-def _start_state(rec: dict) -> GameState:
-    opts = _options(rec)
+def start_state(rec: dict, profile: Optional[str] = None) -> GameState:
+    """The state a record starts from (its initialState, or a new game), under the
+    options :func:`record_options` gives."""
+    opts = record_options(rec, profile)
     if rec.get("initialState") is not None:
         return GameState.from_json(rec["initialState"], opts)
     board = rec.get("boardType")
     n = rec.get("numPlayers")
     if board is None or n is None:
         raise ValueError("record: needs boardType and numPlayers, or an initialState")
-    return new_game(
-        board,
-        n,
-        swap_rule=bool(opts.get("swapRuleEnabled", False)),
-        lps_rounds=int(opts.get("lpsRoundsRequired", 3)),
-        placed_stack_must_move=bool(opts.get("placedStackMustMove", True)),
-    )
+    return new_game(board, n, rules_options=opts)
 
 
-def start_state(rec: dict) -> GameState:
-    """The state a record starts from (its initialState, or a new game with its options)."""
-    return _start_state(rec)
-
-
-def replay_record(rec: Any, source: str = "<record>") -> ReplayVerdict:
+def replay_record(rec: Any, source: str = "<record>", profile: Optional[str] = None) -> ReplayVerdict:
     """Replay one record of any supported format and verify what it claims.
 
-    A failing record written under another rules version says so in the message."""
-    verdict = _replay(rec, source)
+    ``profile`` chooses the rules (see :func:`record_options`); an unknown one raises
+    ``ValueError``.  A failing record written under another rules version says so in
+    the message."""
+    if profile is not None and profile not in RULES_PROFILES:
+        raise ValueError(f"rules profile: expected one of {sorted(RULES_PROFILES)}, got {profile!r}")
+    verdict = _replay(rec, source, profile)
     version = rec.get("rulesVersion") if isinstance(rec, dict) else None
     if not verdict.ok and version is not None and version != RULES_VERSION:
         verdict = dataclasses.replace(
@@ -120,15 +160,20 @@ def replay_record(rec: Any, source: str = "<record>") -> ReplayVerdict:
     return verdict
 
 
-def _replay(rec: Any, source: str) -> ReplayVerdict:
+def _replay(rec: Any, source: str, profile: Optional[str]) -> ReplayVerdict:
     if isinstance(rec, Exception):
         return ReplayVerdict(source, False, 0, str(rec))
     if not isinstance(rec, dict):
         return ReplayVerdict(source, False, 0, "record: expected a JSON object")
     try:
-        state = _start_state(rec)
+        state = start_state(rec, profile)
     except ValueError as e:
         return ReplayVerdict(source, False, 0, f"bad start: {e}")
+    verdict = _replay_from(rec, state, source)
+    return dataclasses.replace(verdict, rules=non_default(state.rules_options))
+
+
+def _replay_from(rec: dict, state: GameState, source: str) -> ReplayVerdict:
     if "steps" in rec:
         return _replay_reference(rec, state, source)
     moves = rec.get("moves")
@@ -139,7 +184,35 @@ def _replay(rec: Any, source: str) -> ReplayVerdict:
             state = apply_move(state, Move.from_json(md))
         except (IllegalMoveError, ValueError) as e:
             return ReplayVerdict(source, False, i, f"move {i + 1}: {e}", final_state=state)
-    return _verdict(rec, state, source, len(moves))
+    return _verdict(rec, state, source, len(moves), "; ".join(compare_final_score(state, rec.get("finalScore"))))
+
+
+# RingRift's export format scores per player: eliminated rings (credited to the
+# player who caused them), territory, and rings still in hand.
+_FINAL_SCORE = {
+    "ringsEliminated": GameState.eliminated_rings,
+    "territorySpaces": GameState.territory,
+    "ringsRemaining": GameState.rings_in_hand,
+}
+
+
+def compare_final_score(state: GameState, score: Any) -> list:
+    """Differences between the engine's counters and a record's ``finalScore``.
+
+    The victory label (``outcome``) is not compared: RingRift's exports label even
+    unfinished excerpts ``ring_elimination``; the winner is compared instead."""
+    if not isinstance(score, dict):
+        return []
+    out = []
+    for key, counter in _FINAL_SCORE.items():
+        table = score.get(key)
+        if not isinstance(table, dict):
+            continue
+        for p in range(1, state.num_players + 1):
+            want = table.get(str(p))
+            if want is not None and counter(state, p) != want:
+                out.append(f"finalScore.{key}[{p}]: record {want}, replay {counter(state, p)}")
+    return out
 
 
 def _verdict(rec: dict, state: GameState, source: str, n: int, extra: str = "") -> ReplayVerdict:

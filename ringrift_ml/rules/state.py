@@ -41,6 +41,7 @@ from ._layout import (
     RG,
 )
 from .boards import BoardSpec
+from .options import read_options
 
 
 class GameState:
@@ -87,6 +88,11 @@ class GameState:
     @property
     def board_type(self) -> str:
         return self.spec.name
+
+    @property
+    def rules_options(self) -> dict:
+        """Every rules option this game is played under (``rulesOptions`` JSON keys)."""
+        return read_options(self._S)
 
     @property
     def num_players(self) -> int:

@@ -23,25 +23,11 @@ from ringrift_ml.ai.minimax import MinimaxConfig, MinimaxPlayer
 from ringrift_ml.rules import GameState, apply_move, new_game
 from ringrift_ml.rules.fast import FastGame
 
+from ..positions import position
+
 
 def _state(stacks, markers=None, elim1=0, hand=(0, 0), player=1):
-    return GameState.from_json(
-        {
-            "board": {
-                "type": "square8",
-                "stacks": {k: {"rings": r} for k, r in stacks.items()},
-                "markers": {k: {"player": p} for k, p in (markers or {}).items()},
-                "collapsedSpaces": {},
-            },
-            "players": [
-                {"playerNumber": 1, "ringsInHand": hand[0], "eliminatedRings": elim1, "territorySpaces": 0},
-                {"playerNumber": 2, "ringsInHand": hand[1], "eliminatedRings": 0, "territorySpaces": 0},
-            ],
-            "currentPlayer": player,
-            "currentPhase": "movement",
-            "gameStatus": "active",
-        }
-    )
+    return position("square8", stacks, markers, player=player, hands=hand, eliminated=(elim1, 0))
 
 
 EVAL = HeuristicEvaluator.for_board("square8", 2)

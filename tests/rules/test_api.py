@@ -15,27 +15,12 @@ from ringrift_ml.rules import (
 )
 from ringrift_ml.rules.fast import FastGame, playout
 
+from ..positions import position
+
 
 def _state(board="square8", n=2, stacks=None, markers=None, collapsed=None, player=1, phase="movement", **extra):
-    spec = board_spec(board)
-    d = {
-        "board": {
-            "type": board,
-            "stacks": {k: {"rings": r} for k, r in (stacks or {}).items()},
-            "markers": {k: {"player": p} for k, p in (markers or {}).items()},
-            "collapsedSpaces": dict(collapsed or {}),
-        },
-        "players": [
-            {"playerNumber": p, "ringsInHand": extra.pop(f"hand{p}", 10), "eliminatedRings": 0, "territorySpaces": 0}
-            for p in range(1, n + 1)
-        ],
-        "currentPlayer": player,
-        "currentPhase": phase,
-        "gameStatus": "active",
-    }
-    d.update(extra)
-    assert spec.name == board
-    return GameState.from_json(d)
+    hands = tuple(extra.pop(f"hand{p}", 10) for p in range(1, n + 1))
+    return position(board, stacks, markers, collapsed, player=player, phase=phase, hands=hands, **extra)
 
 
 @pytest.mark.parametrize("board", BOARD_TYPES)

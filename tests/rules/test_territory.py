@@ -3,25 +3,11 @@ small constructed position (docs/rules-engine.md lists the evidence)."""
 
 from ringrift_ml.rules import GameState, apply_move, legal_moves
 
+from ..positions import position
+
 
 def _state(board, stacks, markers=None, collapsed=None, player=1, phase="territory_processing", hands=(0, 0)):
-    return GameState.from_json(
-        {
-            "board": {
-                "type": board,
-                "stacks": {k: {"rings": r} for k, r in stacks.items()},
-                "markers": {k: {"player": p} for k, p in (markers or {}).items()},
-                "collapsedSpaces": dict(collapsed or {}),
-            },
-            "players": [
-                {"playerNumber": p, "ringsInHand": hands[p - 1], "eliminatedRings": 0, "territorySpaces": 0}
-                for p in (1, 2)
-            ],
-            "currentPlayer": player,
-            "currentPhase": phase,
-            "gameStatus": "active",
-        }
-    )
+    return position(board, stacks, markers, collapsed, player=player, phase=phase, hands=hands)
 
 
 def _keys(move):
