@@ -2,8 +2,9 @@
 
 After every move: rings are conserved per colour, every cell has one occupant at
 most, stack heights / caps / controllers and the incremental hash agree with the
-rings, every stack has an age of its own, and the progress measure S = markers + collapsed + eliminated never falls
-and strictly rises on every board-changing action.  Every game ends.
+rings, every stack has an age of its own, and the progress measure S = markers +
+collapsed + eliminated never falls and strictly rises on every board-changing
+action.  Every game ends.  The same holds under the golden games' rules.
 """
 
 import numpy as np
@@ -30,6 +31,7 @@ from ringrift_ml.rules._layout import (
     RG,
 )
 from ringrift_ml.rules.fast import FastGame
+from ringrift_ml.rules.options import GOLDEN_GAME_RULES
 
 CONFIGS = [(b, n) for b in ("square8", "hex8", "square19", "hexagonal") for n in (2, 3, 4)]
 # Actions that must strictly raise S: each leaves a departure marker or eliminates a
@@ -80,9 +82,9 @@ def check_state(S, spec, np_):
     assert fresh[MT, M_HASH] == S[MT, M_HASH], "incremental hash drifted"
 
 
-def play_checked(board, players, seed, max_moves=20_000):
+def play_checked(board, players, seed, max_moves=20_000, rules_options=None):
     rng = np.random.default_rng(seed)
-    g = FastGame(new_game(board, players))
+    g = FastGame(new_game(board, players, rules_options=rules_options))
     spec = g.spec
     prev_supply = [spec.rings_per_player] * players
     s_prev = progress(g.S, spec.n_cells)
@@ -120,6 +122,15 @@ def play_checked(board, players, seed, max_moves=20_000):
 @given(seed=st.integers(0, 2**31 - 1))
 def test_invariants_random_games(board, players, seed):
     play_checked(board, players, seed)
+
+
+@pytest.mark.parametrize("board,players", CONFIGS)
+@settings(max_examples=2, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**31 - 1))
+def test_invariants_random_games_golden_rules(board, players, seed):
+    """The golden games' rules keep every invariant too, and their games end."""
+    final, _ = play_checked(board, players, seed, rules_options=GOLDEN_GAME_RULES)
+    assert final.rules_options["territoryRepresentation"] == "rings"
 
 
 @pytest.mark.slow
