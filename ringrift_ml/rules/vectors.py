@@ -79,12 +79,15 @@ def _finish_turn(state: GameState, player: int) -> GameState:
     return state
 
 
-def run_vector(vec: dict) -> tuple[list, Optional[GameState]]:
-    """Run one contract vector; returns (failed assertion messages, final state)."""
+def run_vector(vec: dict, rules_options: Optional[dict] = None) -> tuple[list, Optional[GameState]]:
+    """Run one contract vector (under ``rules_options`` on top of its state's own);
+    returns (failed assertion messages, final state)."""
     inp = vec["input"]
     move_json = inp.get("move") or inp.get("initialMove")
+    options = dict(rules_options or {})
     # A vector that exercises the pie rule runs with the pie rule enabled.
-    options = {"swapRuleEnabled": True} if move_json.get("type") == "swap_sides" else None
+    if move_json.get("type") == "swap_sides":
+        options["swapRuleEnabled"] = True
     state = GameState.from_json(inp["state"], options)
     before = state
     move = Move.from_json(move_json)

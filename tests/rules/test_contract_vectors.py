@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from ringrift_ml.rules.options import GOLDEN_GAME_RULES
 from ringrift_ml.rules.vectors import run_vector
 
 from ..conftest import CONFORMANCE
@@ -108,3 +109,16 @@ def test_excluded_vectors_really_disagree(vid):
     except ValueError as e:
         failures = [str(e)]
     assert failures, f"{vid} now passes; remove it from EXCLUDED"
+
+
+def _outcome(vec, options=None):
+    try:
+        return run_vector(vec, options)[0]
+    except ValueError as e:
+        return [str(e)]
+
+
+def test_vectors_do_not_tell_the_golden_rules_apart():
+    """The vectors hold or fail alike under the golden games' rules (docs/rules-engine.md)."""
+    for p in VECTORS:
+        assert bool(_outcome(p.values[0])) == bool(_outcome(p.values[0], GOLDEN_GAME_RULES)), p.id
