@@ -17,6 +17,16 @@ SHARED = _shared_dir()
 CONFORMANCE = SHARED / "conformance"
 
 
+def pytest_configure(config):
+    # The rules tests run all of RingRift's conformance data; without it the run would
+    # fail test by test with unrelated-looking errors, so it stops here instead.
+    if not CONFORMANCE.is_dir():
+        raise pytest.UsageError(
+            f"RingRift's conformance data was not found at {CONFORMANCE}; "
+            "put the shared folder beside the repository or set RINGRIFT_SHARED=/path/to/shared"
+        )
+
+
 @pytest.fixture(scope="session")
 def conformance_dir() -> Path:
     if not CONFORMANCE.is_dir():
