@@ -84,7 +84,8 @@ def stack_has_action(S, G, c, h, cap):
     ray, rlen = G.ray, G.rlen
     for d in range(G.nd):
         # The walk is free_run written out: this runs for every placement candidate,
-        # and the call costs about twice the whole function (measured).
+        # and calling free_run here cuts compiled playouts from about 450k to 275k
+        # moves/s on square8 2p and from 190k to 84k on the hexagonal board (measured).
         L = rlen[c, d]
         k = 0
         while k < L:

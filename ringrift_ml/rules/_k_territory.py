@@ -85,17 +85,15 @@ def find_regions(S, G, p, recovery, out):
     # colours present in component ``j``.  The option swaps which side counts rings
     # and which counts stack control (see options.py).
     active = 0
-    if by_rings:
-        for c in range(n):
-            if S[H, c] > 0:
-                active |= 1 << (S[CT, c] - 1)
-    else:
+    if not by_rings:
         for q in range(1, nplayers + 1):
             if S[MT, M_ONB + q - 1] > 0:
                 active |= 1 << (q - 1)
     payers = 0
     has_marker = np.zeros(5, np.bool_)
     for c in range(n):
+        if by_rings and S[H, c] > 0:
+            active |= 1 << (S[CT, c] - 1)
         if _is_payer(S, c, p, recovery):
             payers += 1
         if S[MK, c] > 0:

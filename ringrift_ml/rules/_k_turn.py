@@ -317,6 +317,20 @@ def _after_line_decision(S, G, p):
 
 
 @njit(cache=True)
+def _territory_or_end_turn(S, G, p):
+    """After a paid elimination: on to territory processing while a region is left to
+    claim, else the turn ends there (the payment was its last action).  True when the
+    turn ended."""
+    if has_region(S, G, p):
+        S[MT, M_PHASE] = PH_TERRITORY
+        return False
+    S[MT, M_ACTED] = 1
+    S[MT, M_LAST_ACTOR] = p
+    finish_turn(S, G, p)
+    return True
+
+
+@njit(cache=True)
 def apply_trusted(S, G, mv):
     """Apply a legal move in place, then run the victory checks."""
     t = mv[F_TYPE]
@@ -383,25 +397,15 @@ def apply_trusted(S, G, mv):
         if ctx == EC_LINE:
             eliminate_top(S, G, c, p)
             if S[MT, M_LINE_AUTO] == 1 and not has_line(S, G, p, S[MT, M_LINELEN]):
-                # Variant: nothing left to decide in the line phase, so it closes; with
-                # no region either the turn ends, as after a territory payment.
-                if has_region(S, G, p):
-                    S[MT, M_PHASE] = PH_TERRITORY
-                else:
-                    S[MT, M_ACTED] = 1
-                    S[MT, M_LAST_ACTOR] = p
-                    finish_turn(S, G, p)
-                    acted = False
+                # Variant: nothing left to decide in the line phase, so it closes,
+                # as the territory phase does after its payment.
+                acted = not _territory_or_end_turn(S, G, p)
         else:
             if ctx == EC_RECOVERY:
                 extract_bottommost(S, G, c, p, p)
             else:
                 eliminate_cap(S, G, c, p)
-            if not has_region(S, G, p):
-                S[MT, M_ACTED] = 1
-                S[MT, M_LAST_ACTOR] = p
-                finish_turn(S, G, p)
-                acted = False
+            acted = not _territory_or_end_turn(S, G, p)
     elif t == MV_CHOOSE_TERRITORY:
         cells = np.empty(G.ncells, np.int64)
         cnt = region_cells(S, G, mv[F_TO], mv[F_A], cells)
