@@ -69,8 +69,7 @@ def new_game(
     spec = board_spec(board_type)
     if isinstance(num_players, bool) or not isinstance(num_players, int) or not 2 <= num_players <= 4:
         raise ValueError(f"num_players: RingRift is played by 2-4 players, got {num_players!r}")
-    if rules_options is not None and not isinstance(rules_options, Mapping):
-        raise ValueError(f"rules_options: expected an object of rules options, got {type(rules_options).__name__}")
+    normalize_options(rules_options)  # checked as given, before the keywords join it
     opts = dict(rules_options or {})
     keywords = {"swap_rule": ("swapRuleEnabled", swap_rule), "lps_rounds": ("lpsRoundsRequired", lps_rounds),
                 "placed_stack_must_move": ("placedStackMustMove", placed_stack_must_move)}

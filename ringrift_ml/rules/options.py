@@ -69,6 +69,13 @@ GOLDEN_GAME_RULES: dict = {
 
 RULES_PROFILES: dict = {"canonical": {}, "golden": GOLDEN_GAME_RULES}
 
+def profile_rules(name: str) -> dict:
+    """The variant options of rules profile ``name``; ``ValueError`` for an unknown one."""
+    if name not in RULES_PROFILES:
+        raise ValueError(f"rules profile: expected one of {sorted(RULES_PROFILES)}, got {name!r}")
+    return RULES_PROFILES[name]
+
+
 # Options that set a game up rather than choose a rules variant: a rules profile
 # leaves them as the game has them.
 SETUP_OPTIONS = frozenset({"swapRuleEnabled", "lpsRoundsRequired"})
@@ -163,6 +170,7 @@ __all__ = [
     "describe",
     "non_default",
     "normalize_options",
+    "profile_rules",
     "read_options",
     "write_options",
 ]

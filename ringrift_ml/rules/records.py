@@ -31,11 +31,11 @@ from .move import Move
 from .options import (
     CANONICAL_RULES,
     GOLDEN_GAME_RULES,
-    RULES_PROFILES,
     SETUP_OPTIONS,
     describe,
     non_default,
     normalize_options,
+    profile_rules,
 )
 from .state import GameState
 from .version import RULES_VERSION
@@ -112,8 +112,7 @@ def record_options(rec: dict, profile: Optional[str] = None) -> dict:
     RingRift export that carries none.  A named profile (``"canonical"``, ``"golden"``)
     sets every rules variant, keeping only the record's pie rule and round count,
     which belong to the game's set-up."""
-    if profile is not None and profile not in RULES_PROFILES:
-        raise ValueError(f"rules profile: expected one of {sorted(RULES_PROFILES)}, got {profile!r}")
+    rules = None if profile is None else profile_rules(profile)
     own = rec.get("rulesOptions")
     normalize_options(own, "rulesOptions")
     own = dict(own or {})
@@ -125,7 +124,7 @@ def record_options(rec: dict, profile: Optional[str] = None) -> dict:
         return own
     setup = {k: v for k, v in own.items() if k in SETUP_OPTIONS}
     variants = {k: v for k, v in CANONICAL_RULES.items() if k not in SETUP_OPTIONS}
-    return {**variants, **RULES_PROFILES[profile], **setup}
+    return {**variants, **rules, **setup}
 
 
 def start_state(rec: dict, profile: Optional[str] = None) -> GameState:
@@ -147,8 +146,8 @@ def replay_record(rec: Any, source: str = "<record>", profile: Optional[str] = N
     ``profile`` chooses the rules (see :func:`record_options`); an unknown one raises
     ``ValueError``.  A failing record written under another rules version says so in
     the message."""
-    if profile is not None and profile not in RULES_PROFILES:
-        raise ValueError(f"rules profile: expected one of {sorted(RULES_PROFILES)}, got {profile!r}")
+    if profile is not None:
+        profile_rules(profile)  # raise here: inside the replay it would become a verdict
     verdict = _replay(rec, source, profile)
     version = rec.get("rulesVersion") if isinstance(rec, dict) else None
     if not verdict.ok and version is not None and version != RULES_VERSION:
