@@ -151,6 +151,40 @@ def has_stack_action(S, G, p):
 
 
 @njit(cache=True)
+def has_reach_to_stack(S, G, p):
+    """Does a stack of ``p`` meet another stack exactly its height away along an open ray?
+
+    RingRift's reference games offer ``skip_placement`` for such a player even when the
+    stack has no landing beyond the stack it meets (or that stack's cap is taller), so
+    that the movement phase then offers only ``no_movement_action``: the reference
+    counts a stack exactly one move's length away as "a move or capture" without
+    checking the capture (``hex8_3p_seed0102`` step 117, ``square8_4p_seed0101``
+    step 171; no ring-placement step of the 118 reference games contradicts it).
+    A stack met nearer or farther along the ray does not count: nearer is no move, and
+    farther leaves a free run of at least the height, which is a real move."""
+    ray, rlen = G.ray, G.rlen
+    for c in range(G.ncells):
+        if S[CT, c] != p:
+            continue
+        h = S[H, c]
+        for d in range(G.nd):
+            L = rlen[c, d]
+            if h > L:
+                continue
+            k = 0
+            while k < h - 1:
+                x = ray[c, d, k]
+                if S[CL, x] > 0 or S[H, x] > 0:
+                    break
+                k += 1
+            if k == h - 1:
+                x = ray[c, d, k]
+                if S[H, x] > 0 and S[CL, x] == 0:
+                    return True
+    return False
+
+
+@njit(cache=True)
 def max_empty_placement(S, G, c, kmax):
     """Largest ring count ``k <= kmax`` whose stack on the empty cell ``c`` could act.
 

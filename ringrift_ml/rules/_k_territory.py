@@ -132,7 +132,7 @@ def find_regions(S, G, p, recovery, out):
             size[j] += 1
             sig[j] += mix64(c + 1)
             if S[H, c] > 0:
-                if border == 0 or by_rings:
+                if by_rings:
                     colours[j] |= _ring_colours(S, c)
                 else:
                     colours[j] |= 1 << (S[CT, c] - 1)
@@ -141,8 +141,10 @@ def find_regions(S, G, p, recovery, out):
         for j in range(k):
             if (active & ~colours[j]) == 0 or payers - inside_payers[j] <= 0:
                 continue
-            if border == 0 and colours[j] == 0:
-                continue  # an empty area walled in by collapsed cells alone
+            if border == 0 and (colours[j] == 0 or (not by_rings and colours[j] & (colours[j] - 1) != 0)):
+                # Walled in by collapsed cells alone: only an area whose stacks all
+                # belong to one player is a region (none: an empty area is not).
+                continue
             dup = False
             for r in range(min(found, out.shape[0])):
                 if out[r, 0] == first[j] and out[r, 2] == size[j] and out[r, 3] == sig[j]:

@@ -21,11 +21,20 @@ from ._k_board import (
     write_stack,
 )
 from ._k_lines import collapse_line, find_lines, has_line
-from ._k_moves import emit, gen_placements, gen_stack_moves, has_capture_from, has_stack_action
+from ._k_moves import (
+    emit,
+    gen_placements,
+    gen_stack_moves,
+    has_any_placement,
+    has_capture_from,
+    has_reach_to_stack,
+    has_stack_action,
+)
 from ._k_recovery import apply_recovery, gen_recovery, recovery_eligible
 from ._k_territory import collapse_region, find_regions, region_cells
 from ._k_victory import check_victory, lps_turn_start
 from ._layout import (
+    CP,
     CT,
     EC_LINE,
     EC_RECOVERY,
@@ -164,7 +173,11 @@ def legal_moves(S, G, out):
         # With rings in hand, placing is optional when a controlled stack can act or
         # the player may recover instead (RR-CANON-R080, R110); the skip is then a
         # choice even if no placement is legal.  Otherwise there is nothing to do.
-        if S[MT, M_HAND + p - 1] > 0 and (has_stack_action(S, G, p) or recovery_eligible(S, G, p)):
+        # "Can act" is the reference's looser test: a stack exactly its height away
+        # counts too (see has_reach_to_stack).
+        if S[MT, M_HAND + p - 1] > 0 and (
+            has_stack_action(S, G, p) or has_reach_to_stack(S, G, p) or recovery_eligible(S, G, p)
+        ):
             n = emit(out, n, MV_SKIP_PLACEMENT, p, -1, -1, 0, 0, 0, 0)
         elif n == n0:
             n = emit(out, n, MV_NO_PLACEMENT, p, -1, -1, 0, 0, 0, 0)
@@ -215,15 +228,44 @@ def legal_moves(S, G, out):
             else:
                 n = emit(out, n, MV_NO_TERRITORY, p, -1, -1, 0, 0, 0, 0)
     elif ph == PH_FORCED_ELIM:
-        for c in range(G.ncells):
-            if S[CT, c] == p:
-                n = emit(out, n, MV_FORCED_ELIMINATION, p, -1, c, 0, 0, 0, 0)
+        if has_any_placement(S, G, p):
+            # The player skipped a legal placement (the reference's looser "can act"
+            # test offered the skip), so RingRift's engine has no forced-elimination
+            # choice to offer and its host eliminates automatically: the smallest cap,
+            # then the lowest stack, then the first cell (hex8_4p_seed0108 step 154).
+            n = emit(out, n, MV_FORCED_ELIMINATION, p, -1, auto_elimination_target(S, G, p), 0, 0, 0, 0)
+        else:
+            for c in range(G.ncells):
+                if S[CT, c] == p:
+                    n = emit(out, n, MV_FORCED_ELIMINATION, p, -1, c, 0, 0, 0, 0)
     return n
+
+
+@njit(cache=True)
+def auto_elimination_target(S, G, p):
+    """The stack RingRift's host picks for an automatic forced elimination."""
+    best = -1
+    for c in range(G.ncells):
+        if S[CT, c] != p:
+            continue
+        if best < 0 or S[CP, c] < S[CP, best] or (S[CP, c] == S[CP, best] and S[H, c] < S[H, best]):
+            best = c
+    return best
 
 
 # ---- turn rotation --------------------------------------------------------------------
 @njit(cache=True)
 def start_turn(S, G, q):
+    """Hand the turn to ``q`` (after a rotation; last-player-standing rounds count it)."""
+    setup_turn(S, q)
+    lps_turn_start(S, G, q)
+
+
+@njit(cache=True)
+def setup_turn(S, q):
+    """Turn fields for ``q`` starting in ring placement, without last-player-standing
+    bookkeeping (the opening turn of a game is not counted, as in RingRift's reference
+    games)."""
     S[MT, M_CUR] = q
     S[MT, M_PHASE] = PH_RING_PLACEMENT
     S[MT, M_FROM] = -1
@@ -234,7 +276,6 @@ def start_turn(S, G, q):
         S[MT, M_SWAP_AVAIL] = 2
     elif S[MT, M_SWAP_AVAIL] == 2:
         S[MT, M_SWAP_AVAIL] = 0
-    lps_turn_start(S, G, q)
 
 
 @njit(cache=True)

@@ -17,7 +17,13 @@ from ._layout import (
     M_ELIMTURN,
     M_HAND,
     M_LAST_ACTOR,
-    M_LPS_COUNT,
+    M_LPS_ANCHOR,
+    M_LPS_DUE,
+    M_LPS_EXCL,
+    M_LPS_LAST,
+    M_LPS_LEADER,
+    M_LPS_MASK,
+    M_LPS_STREAK,
     M_LPS_NO_RECOVERY,
     M_LPS_REQ,
     M_NP,
@@ -135,6 +141,9 @@ def check_victory(S, G):
         if t >= S[MT, M_TMIN] and t > total_terr - t:
             declare_winner(S, G, p, VR_TERRITORY)
             return
+    if S[MT, M_LPS_DUE] > 0:
+        declare_winner(S, G, S[MT, M_LPS_DUE], VR_LPS)
+        return
     controllers = 0
     any_stack = False
     for c in range(G.ncells):
@@ -159,15 +168,9 @@ def check_victory(S, G):
 
 @njit(cache=True)
 def real_action_available(S, G, p):
-    """Does ``p`` have an action that keeps the last-player-standing count open?
-
-    Placements, moves and captures count, and so does an available recovery slide:
-    RingRift's reference games keep counting rounds while a recovering player slides
-    (hex8_3p_seed0001 ends a full round later than placements and moves alone give).
-    Forced elimination does not count, and under ``lpsCountsRecovery: false`` nor does
-    recovery (RR-CANON-R172's list of real actions names only placements, moves and
-    captures).
-    """
+    """Does ``p`` have a real action for last player standing: a placement, a move or a
+    capture (RR-CANON-R172)?  Forced elimination never counts; a recovery slide counts
+    only under ``lpsCountsRecovery: true``."""
     if has_any_placement(S, G, p) or has_stack_action(S, G, p):
         return True
     if S[MT, M_LPS_NO_RECOVERY] == 1:
@@ -176,29 +179,76 @@ def real_action_available(S, G, p):
 
 
 @njit(cache=True)
-def lps_turn_start(S, G, q):
-    """Last-player-standing bookkeeping when ``q`` starts a turn.
+def _has_material(S, p):
+    return S[MT, M_HAND + p - 1] > 0 or S[MT, M_ONB + p - 1] > 0
 
-    A round of ``q`` runs from one of its turn starts to the next.  It is exclusive
-    when, at its start, ``q`` has a real action and no other player has one.  When
-    ``q`` starts a turn after ``lpsRoundsRequired`` exclusive rounds in a row, ``q``
-    wins before acting.  (This is how RingRift's reference games count: the other
-    players' actions are judged when the round opens, hex8_3p_seed0001.)
+
+@njit(cache=True)
+def _passes_anchor(last, q, anchor, n):
+    """Does the turn order, going forward from seat ``last`` to seat ``q``, reach seat
+    ``anchor`` (``q`` included, ``last`` not; a full circle when ``last == q``)?"""
+    x = last
+    for _ in range(n):
+        x = x % n + 1
+        if x == anchor:
+            return True
+        if x == q:
+            return False
+    return False
+
+
+@njit(cache=True)
+def _complete_round(S):
+    """Close the current round: it is exclusive when exactly one player who still has
+    material had a real action at the start of their turn in it."""
+    n = S[MT, M_NP]
+    mask = S[MT, M_LPS_MASK]
+    sole = 0
+    count = 0
+    for p in range(1, n + 1):
+        if (mask >> (p - 1)) & 1 and _has_material(S, p):
+            count += 1
+            sole = p
+    if count == 1:
+        S[MT, M_LPS_EXCL] = sole
+        if S[MT, M_LPS_LEADER] == sole:
+            S[MT, M_LPS_STREAK] += 1
+        else:
+            S[MT, M_LPS_LEADER] = sole
+            S[MT, M_LPS_STREAK] = 1
+    else:
+        S[MT, M_LPS_EXCL] = 0
+        S[MT, M_LPS_LEADER] = 0
+        S[MT, M_LPS_STREAK] = 0
+    S[MT, M_LPS_MASK] = 0
+
+
+@njit(cache=True)
+def lps_turn_start(S, G, q):
+    """Last-player-standing bookkeeping when ``q`` starts a turn (RR-CANON-R172 as
+    RingRift's reference games count it; evidence in docs/rules-engine.md).
+
+    Rounds are cycles of turns that open at one seat, the anchor: the seat of the first
+    turn start after tracking began (for a new game, the game's second turn).  A round
+    is complete when the turn order next reaches the anchor again; it is exclusive when
+    exactly one player who still has material had a real action available at the start
+    of their own turn in it.  A player whose exclusive rounds reach
+    ``lpsRoundsRequired`` in a row wins at the start of their next turn, before acting.
     """
     if S[MT, M_STATUS] != 0:
         return
-    if S[MT, M_LPS_COUNT + q - 1] >= S[MT, M_LPS_REQ]:
-        declare_winner(S, G, q, VR_LPS)
+    n = S[MT, M_NP]
+    if S[MT, M_LPS_ANCHOR] == 0:
+        S[MT, M_LPS_ANCHOR] = q
+    elif _passes_anchor(S[MT, M_LPS_LAST], q, S[MT, M_LPS_ANCHOR], n):
+        _complete_round(S)
+    S[MT, M_LPS_LAST] = q
+    if S[MT, M_LPS_LEADER] == q and S[MT, M_LPS_STREAK] >= S[MT, M_LPS_REQ]:
+        # Declared by check_victory, after the victories that the move which ended
+        # the previous turn may have won.
+        S[MT, M_LPS_DUE] = q
         return
     real = real_action_available(S, G, q)
     S[MT, M_TURN_REAL] = 1 if real else 0
-    exclusive = real
     if real:
-        for r in range(1, S[MT, M_NP] + 1):
-            if r != q and real_action_available(S, G, r):
-                exclusive = False
-                break
-    if exclusive:
-        S[MT, M_LPS_COUNT + q - 1] += 1
-    else:
-        S[MT, M_LPS_COUNT + q - 1] = 0
+        S[MT, M_LPS_MASK] |= 1 << (q - 1)

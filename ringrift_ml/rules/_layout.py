@@ -55,8 +55,15 @@ M_LPS_NO_RECOVERY = 47  # 1: an available recovery slide is not a real action fo
 M_LINE_AUTO = 48  # 1: a line's elimination with nothing left to decide ends the turn
 M_CAPTURE_UNSCORED = 49  # 1: own markers collapsed by a capture segment are not counted as territory
 M_TURN_REAL = 50  # current player had a real action available at turn start
+M_LPS_LAST = 51  # seat of the last turn start counted for last player standing (0 = none yet)
 M_TERR_LEGACY = 52  # legacy territoryVictoryThreshold carried by serialized states
-M_LPS_COUNT = 58  # 58..61 consecutive exclusive rounds of each player (see _k_victory)
+M_LPS_EXCL = 53  # exclusive player of the last completed round (0 = none)
+M_LPS_DUE = 54  # player whose last-player-standing win fell due at this turn start (0 = none)
+# last-player-standing rounds (see _k_victory.lps_turn_start)
+M_LPS_ANCHOR = 58  # seat whose turn start opens each round (0 = not tracking yet)
+M_LPS_MASK = 59  # players with a real action at their turn start in the current round (bit p-1)
+M_LPS_STREAK = 60  # consecutive completed rounds in which M_LPS_LEADER alone had a real action
+M_LPS_LEADER = 61  # that player (0 = none)
 M_FREE_MOVE = 62  # rules variant: after a placement any controlled stack may move
 M_AGE_SEQ = 63  # last stack-age stamp handed out (row AGE)
 

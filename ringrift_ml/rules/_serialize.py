@@ -16,7 +16,6 @@ from typing import Optional
 import numpy as np
 
 from ._k_board import rebuild_derived
-from ._k_victory import lps_turn_start
 from ._layout import (
     AGE,
     M_AGE_SEQ,
@@ -32,7 +31,13 @@ from ._layout import (
     M_HAND,
     M_LAST_ACTOR,
     M_LINELEN,
-    M_LPS_COUNT,
+    M_LPS_ANCHOR,
+    M_LPS_DUE,
+    M_LPS_EXCL,
+    M_LPS_LAST,
+    M_LPS_LEADER,
+    M_LPS_MASK,
+    M_LPS_STREAK,
     M_LPS_REQ,
     M_NP,
     M_ONB,
@@ -84,6 +89,13 @@ _ENGINE_FIELDS = {
     "swapped": M_SWAPPED,
     "lastActor": M_LAST_ACTOR,
     "turnHadRealAction": M_TURN_REAL,
+    "lpsAnchor": M_LPS_ANCHOR,
+    "lpsLastSeat": M_LPS_LAST,
+    "lpsRoundMask": M_LPS_MASK,
+    "lpsStreak": M_LPS_STREAK,
+    "lpsLeader": M_LPS_LEADER,
+    "lpsLastExclusive": M_LPS_EXCL,
+    "lpsDue": M_LPS_DUE,
 }
 
 
@@ -282,13 +294,6 @@ def _load_engine_fields(S, spec, engine) -> None:
     for name, idx in _ENGINE_FIELDS.items():
         if name in engine:
             S[MT, idx] = _int(engine, name, f"engineState.{name}", lo=-1)
-    for name, base in (("lpsRoundCounts", M_LPS_COUNT),):
-        vals = engine.get(name)
-        if vals is not None:
-            if not isinstance(vals, list) or len(vals) > 4:
-                raise ValueError(f"engineState.{name}: expected a list of up to 4 integers")
-            for i, v in enumerate(vals):
-                S[MT, base + i] = int(v)
     elim_turn = engine.get("eliminationTurn")
     if elim_turn is not None:
         for i, v in enumerate(elim_turn[: int(S[MT, 0])]):
@@ -329,9 +334,49 @@ def _infer_turn_fields(S, spec, d) -> None:
             S[MT, M_SWAP_AVAIL] = 1
         elif untouched(2) and not untouched(1) and cur == 2 and phase in (PH_RING_PLACEMENT, PH_MOVEMENT):
             S[MT, M_SWAP_AVAIL] = 2
-    if S[MT, M_STATUS] == 0:
-        # The last-player-standing round starts with the loaded turn.
-        lps_turn_start(S, spec.geo, cur)
+    _load_lps_fields(S, d, n, cur)
+
+
+def _player_field(d: dict, key: str, n: int) -> int:
+    """A player number or null (0) from a RingRift state field."""
+    v = d.get(key)
+    if v is None:
+        return 0
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not 1 <= v <= n:
+        raise ValueError(f"{key}: expected a player number 1..{n} or null, got {v!r}")
+    return int(v)
+
+
+def _load_lps_fields(S, d: dict, n: int, cur: int) -> None:
+    """Last-player-standing round state from RingRift's ``lps*`` fields.
+
+    Without them (or with no round open) tracking starts at the next turn start, as
+    RingRift's engine does for a game it has just set up; with a round open, the
+    loaded turn is taken as already counted."""
+    anchor = _player_field(d, "lpsCurrentRoundFirstPlayer", n)
+    leader = _player_field(d, "lpsConsecutiveExclusivePlayer", n)
+    streak = _int(d, "lpsConsecutiveExclusiveRounds", "lpsConsecutiveExclusiveRounds", 0, lo=0)
+    mask_obj = d.get("lpsCurrentRoundActorMask") or {}
+    if not isinstance(mask_obj, dict):
+        raise ValueError("lpsCurrentRoundActorMask: expected an object of player number -> true/false")
+    mask = 0
+    for k, v in mask_obj.items():
+        try:
+            p = int(k)
+        except (TypeError, ValueError):
+            p = 0
+        if not 1 <= p <= n or not isinstance(v, bool):
+            raise ValueError(f"lpsCurrentRoundActorMask[{k!r}]: expected player 1..{n} mapped to true or false")
+        if v:
+            mask |= 1 << (p - 1)
+    if streak and not leader:
+        raise ValueError("lpsConsecutiveExclusiveRounds: a streak needs lpsConsecutiveExclusivePlayer")
+    S[MT, M_LPS_ANCHOR] = anchor
+    S[MT, M_LPS_LAST] = cur if anchor else 0
+    S[MT, M_LPS_MASK] = mask
+    S[MT, M_LPS_STREAK] = streak
+    S[MT, M_LPS_LEADER] = leader if streak else 0
+    S[MT, M_LPS_EXCL] = _player_field(d, "lpsExclusivePlayerForCompletedRound", n)
 
 
 def state_to_json(state: GameState) -> dict:
@@ -394,7 +439,6 @@ def state_to_json(state: GameState) -> dict:
         "engineState": {name: int(S[MT, idx]) for name, idx in _ENGINE_FIELDS.items()},
     }
     out["engineState"]["eliminationTurn"] = [int(S[MT, M_ELIMTURN + i]) for i in range(n)]
-    out["engineState"]["lpsRoundCounts"] = [int(S[MT, M_LPS_COUNT + i]) for i in range(n)]
     if state.is_over:
         out["ranks"] = {str(p): r for p, r in state.ranks.items()}
     frm = int(S[MT, M_FROM])

@@ -7,7 +7,7 @@ from typing import Any, Mapping, Optional
 import numpy as np
 
 from ._codec import legal_rows, row_to_move
-from ._k_turn import apply_trusted, start_turn
+from ._k_turn import apply_trusted, setup_turn
 from ._layout import (
     EC_LINE,
     EC_RECOVERY,
@@ -96,7 +96,7 @@ def new_game(
         S[MT, M_HAND + p] = spec.rings_per_player
         S[MT, M_ELIMTURN + p] = -1
     S[MT, M_CUR] = 1
-    start_turn(S, spec.geo, 1)
+    setup_turn(S, 1)
     assert S[MT, 2] == PH_RING_PLACEMENT
     return GameState(spec, S)
 

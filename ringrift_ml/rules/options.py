@@ -10,7 +10,7 @@ without any Python in the loop.  Every option defaults to the canonical rule.
 | ``lpsRoundsRequired`` | int >= 1 | ``3`` | exclusive rounds for a last-player-standing win |
 | ``placedStackMustMove`` | bool | ``true`` | after a placement any controlled stack may move |
 | ``territoryRepresentation`` | ``"controllers"`` / ``"rings"`` | ``"controllers"`` | see below |
-| ``lpsCountsRecovery`` | bool | ``true`` | a recovery slide is not a real action for LPS |
+| ``lpsCountsRecovery`` | bool | ``false`` | an available recovery slide counts as a real action for LPS |
 | ``autoAdvanceAfterLineElimination`` | bool | ``false`` | see below |
 | ``captureCollapsesScoreTerritory`` | bool | ``true`` | own markers that a capture segment passes over still collapse, but the cells do not count towards the capturer's territory |
 
@@ -52,7 +52,7 @@ CANONICAL_RULES: dict = {
     "lpsRoundsRequired": 3,
     "placedStackMustMove": True,
     "territoryRepresentation": "controllers",
-    "lpsCountsRecovery": True,
+    "lpsCountsRecovery": False,
     "autoAdvanceAfterLineElimination": False,
     "captureCollapsesScoreTerritory": True,
 }
@@ -62,7 +62,6 @@ CANONICAL_RULES: dict = {
 GOLDEN_GAME_RULES: dict = {
     "placedStackMustMove": False,
     "territoryRepresentation": "rings",
-    "lpsCountsRecovery": False,
     "autoAdvanceAfterLineElimination": True,
     "captureCollapsesScoreTerritory": False,
 }

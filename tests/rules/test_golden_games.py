@@ -1,8 +1,8 @@
 """RingRift's golden games replay move by move, with their declared results.
 
-They were recorded by an engine whose rules differ from the reference games' in five
+They were recorded by an engine whose rules differ from the reference games' in four
 places; records in RingRift's export format replay under those rules
-(``options.GOLDEN_GAME_RULES``) automatically.  Each of the five is needed by some
+(``options.GOLDEN_GAME_RULES``) automatically.  Each of the four is needed by some
 golden game and contradicted by some reference game: both directions are tested
 here, so neither rule set can quietly absorb the other.
 """
@@ -61,7 +61,6 @@ def test_a_wrong_final_score_fails_the_replay():
 NEEDED_BY = {
     "placedStackMustMove": ("captures_square8_2p_272ed96f", "move 15: illegal move move_stack"),
     "territoryRepresentation": ("fullgame_hex8_2p_f6bb4e8e", "move 47: illegal move no_territory_action"),
-    "lpsCountsRecovery": ("fullgame_hex8_2p_f6bb4e8e", "record says player 2 won but the game is not over"),
     "autoAdvanceAfterLineElimination": ("fullgame_hex8_2p_f6bb4e8e", "move 118: illegal move no_placement_action"),
     "captureCollapsesScoreTerritory": ("fullgame_hex8_2p_f6bb4e8e", "finalScore.territorySpaces[1]: record 1, replay 3"),
 }
@@ -84,7 +83,6 @@ def test_each_golden_rule_is_needed(option):
 CONTRADICTED_BY = {
     "placedStackMustMove": ("square8_2p_seed0001", "step 14: legal moves differ"),
     "territoryRepresentation": ("square8_2p_seed0003", "step 75: legal moves differ"),
-    "lpsCountsRecovery": ("hex8_3p_seed0001", "step 224: engine has player 1 in game_over"),
     "autoAdvanceAfterLineElimination": ("square8_3p_seed0004", "step 37: engine has player 3 in ring_placement"),
     "captureCollapsesScoreTerritory": ("square8_2p_seed0001", "player 1 hand/eliminated/territory (0, 19, 8), record (0, 19, 9)"),
 }
@@ -98,6 +96,16 @@ def test_each_golden_rule_breaks_a_reference_game(option):
     record["rulesOptions"] = {**(record.get("rulesOptions") or {}), option: GOLDEN_GAME_RULES[option]}
     verdict = replay_record(record)
     assert not verdict.ok and failure in verdict.message, verdict.message
+
+
+def test_recovery_is_no_real_action_in_the_golden_game_either():
+    """Both rule sets agree here: counting an available recovery slide as a real action
+    keeps the full golden game from ending (player 1 could only recover)."""
+    record = load_json(FULL_GAME)
+    record["rulesOptions"] = {**GOLDEN_GAME_RULES, "lpsCountsRecovery": True}
+    verdict = replay_record(record)
+    assert not verdict.ok and "record says player 2 won but the game is not over" in verdict.message
+    assert CANONICAL_RULES["lpsCountsRecovery"] is False and "lpsCountsRecovery" not in GOLDEN_GAME_RULES
 
 
 def test_profiles_override_the_automatic_choice():

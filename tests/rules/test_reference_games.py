@@ -11,7 +11,7 @@ from ..conftest import CONFORMANCE
 FILES = sorted((CONFORMANCE / "reference-games").glob("*.json.gz"))
 
 def test_reference_games_present():
-    assert len(FILES) == 24
+    assert len(FILES) == 118
 
 
 @pytest.mark.parametrize("path", FILES, ids=[p.name.split(".")[0] for p in FILES])

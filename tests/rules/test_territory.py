@@ -68,18 +68,22 @@ def test_square_border_chain_still_spans_moore_neighbours():
     assert after.markers() == {"5,5": 1}
 
 
-def test_without_markers_only_regions_with_a_stack_missing_a_ring_colour_are_offered():
+def test_without_markers_regions_hold_stacks_of_one_controller():
     s = _state(
         "square8",
         {
             "4,4": [1],  # the mover's stack outside every region
-            "0,0": [2],  # region {0,0}: only colour 2 -> claimable
-            "0,7": [1, 2],  # region {0,7}: rings of both active colours -> not offered
+            "3,3": [2],  # ... and a player-2 stack beside it: the open board is no region
+            "0,0": [2],  # region {0,0}: controlled by 2 only -> claimable
+            "0,7": [1, 2],  # region {0,7}: player 1's ring buried under 2 -> claimable
+            "7,0": [2],  # region {6,0, 7,0}: stacks of players 1 and 2 -> not offered
+            "6,0": [1],
         },
-        collapsed={"1,0": 1, "0,1": 1, "7,6": 1, "6,7": 1, "0,6": 1, "1,7": 1},  # (7,7) empty -> not offered
+        collapsed={"1,0": 1, "0,1": 1, "7,6": 1, "6,7": 1, "0,6": 1, "1,7": 1, "5,0": 1, "6,1": 1, "7,1": 1},
     )
-    regions = [_keys(m) for m in legal_moves(s) if m.type == "choose_territory_option"]
-    assert regions == [{"0,0"}]
+    regions = sorted((sorted(_keys(m)) for m in legal_moves(s) if m.type == "choose_territory_option"))
+    # (7,7) is empty and {6,0, 7,0} holds two controllers: neither is offered.
+    assert regions == [["0,0"], ["0,7"]]
 
 
 def _recovery_state(stack_order):
