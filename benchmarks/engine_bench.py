@@ -87,7 +87,7 @@ def bench_fastgame(board: str, players: int, seconds: float, seed0: int) -> dict
         g.apply(rows[rng.integers(len(rows))])
         return g
 
-    return _loop_bench("fastgame", board, players, seconds, lambda: FastGame(start), lambda g: g.S[6, 3], step)
+    return _loop_bench("fastgame", board, players, seconds, lambda: FastGame(start), lambda g: g.is_over, step)
 
 
 def bench_api(board: str, players: int, seconds: float, seed0: int) -> dict:

@@ -1,6 +1,7 @@
 """The ``ringrift`` command line.
 
     ringrift rules replay FILE...            verify game records by replaying them
+    ringrift rules conformance               all of RingRift's conformance data, summarised
     ringrift rules selfplay --board hex8 --players 3 --games 100 --seed 1
 """
 
@@ -17,36 +18,102 @@ from pathlib import Path
 from tqdm import tqdm
 
 
-def _rules_replay(args) -> int:
-    from .rules.records import iter_records, replay_record
-
-    paths = []
-    for name in args.files:
+def _collect_paths(names) -> tuple:
+    paths, missing = [], []
+    for name in names:
         p = Path(name)
         if p.is_dir():
             paths.extend(sorted(x for x in p.rglob("*") if x.suffix in (".json", ".jsonl", ".gz")))
         elif p.exists():
             paths.append(p)
         else:
-            print(f"FAIL {name}: no such file", file=sys.stderr)
-            paths.append(None)
+            missing.append(name)
+    return paths, missing
+
+
+def _verdict_json(v) -> dict:
+    return {"source": v.source, "ok": v.ok, "moves": v.moves, "complete": v.complete, "winner": v.winner,
+            "victoryReason": v.victory_reason, "rules": v.rules, "message": v.message}
+
+
+def _rules_replay(args) -> int:
+    from .rules.records import replay_files
+
+    if args.workers < 1:
+        print("error: --workers must be at least 1", file=sys.stderr)
+        return 2
+    paths, missing = _collect_paths(args.files)
+    for name in missing:
+        print(f"FAIL {name}: no such file", file=sys.stderr)
     verdicts = []
-    missing = sum(1 for p in paths if p is None)
-    for p in tqdm([p for p in paths if p is not None], desc="replay", unit="file", disable=not args.progress):
-        for label, rec in iter_records(p):
-            v = replay_record(rec, label, None if args.rules == "auto" else args.rules)
+    t0 = time.perf_counter()
+    profile = None if args.rules == "auto" else args.rules
+    bar = tqdm(total=len(paths), desc="replay", unit="file", disable=not args.progress)
+    for file_verdicts in replay_files(paths, profile, workers=args.workers):
+        bar.update(1)
+        for v in file_verdicts:
             verdicts.append(v)
             if args.json:
-                print(json.dumps({"source": v.source, "ok": v.ok, "moves": v.moves, "complete": v.complete,
-                                  "winner": v.winner, "victoryReason": v.victory_reason, "rules": v.rules,
-                                  "message": v.message}))
+                print(json.dumps(_verdict_json(v)))
             else:
                 tqdm.write(v.line())
+    bar.close()
     ok = sum(v.ok for v in verdicts)
-    bad = len(verdicts) - ok + missing
+    bad = len(verdicts) - ok + len(missing)
+    dt = time.perf_counter() - t0
     summary = f"{ok} passed, {bad} failed"
-    print(json.dumps({"summary": {"passed": ok, "failed": bad}}) if args.json else summary)
+    if args.json:
+        print(json.dumps({"summary": {"passed": ok, "failed": bad, "seconds": round(dt, 3)}}))
+    else:
+        print(summary)
     return 0 if bad == 0 and verdicts else 1
+
+
+def _rules_conformance(args) -> int:
+    """Every piece of RingRift's conformance data: golden games, reference games and
+    contract vectors, with one summary line per kind."""
+    from .rules.records import replay_files
+    from .rules.vectors import run_vector_file
+
+    root = Path(args.shared) / "conformance" if args.shared else _default_conformance()
+    if not root.is_dir():
+        print(f"error: no conformance data at {root} (give --shared DIR or set RINGRIFT_SHARED)", file=sys.stderr)
+        return 2
+    failed = 0
+    report = {}
+    for kind in ("golden-games", "reference-games"):
+        paths = sorted(p for p in (root / kind).glob("*") if p.suffix in (".json", ".gz"))
+        t0 = time.perf_counter()
+        verdicts = [v for vs in replay_files(paths, workers=args.workers) for v in vs]
+        bad = [v for v in verdicts if not v.ok]
+        report[kind] = {"passed": len(verdicts) - len(bad), "failed": len(bad),
+                        "steps": sum(v.moves for v in verdicts), "seconds": round(time.perf_counter() - t0, 3)}
+        failed += len(bad)
+        for v in bad:
+            print(v.line(), file=sys.stderr)
+    t0 = time.perf_counter()
+    held = broke = 0
+    for path in sorted((root / "contract-vectors").glob("*.vectors.json")):
+        for vid, problems in run_vector_file(path):
+            if problems:
+                broke += 1
+            else:
+                held += 1
+    report["contract-vectors"] = {"hold": held, "differ": broke, "seconds": round(time.perf_counter() - t0, 3),
+                                  "note": "tests/rules/test_contract_vectors.py lists the vectors set aside, with reasons"}
+    if args.json:
+        print(json.dumps(report))
+    else:
+        for kind, r in report.items():
+            print(f"{kind:16s} " + ", ".join(f"{k} {v}" for k, v in r.items() if k != "note"))
+    return 1 if failed else 0
+
+
+def _default_conformance() -> Path:
+    import os
+
+    env = os.environ.get("RINGRIFT_SHARED")
+    return (Path(env) if env else Path.cwd().parent / "shared") / "conformance"
 
 
 def _rules_selfplay(args) -> int:
@@ -227,7 +294,14 @@ def build_parser() -> argparse.ArgumentParser:
                          "and for RingRift's exported records (its golden games), which carry none, the rules "
                          "of the engine that recorded them; 'canonical' or 'golden' forces one profile "
                          "(see docs/rules-engine.md)")
+    rp.add_argument("--workers", type=int, default=1, help="replay files in this many processes")
     rp.set_defaults(func=_rules_replay)
+
+    cf = rsub.add_parser("conformance", help="replay all of RingRift's conformance data and summarise")
+    cf.add_argument("--shared", help="the shared folder holding conformance/ (default: $RINGRIFT_SHARED or ../shared)")
+    cf.add_argument("--workers", type=int, default=2, help="processes for the game replays")
+    cf.add_argument("--json", action="store_true")
+    cf.set_defaults(func=_rules_conformance)
 
     sp = rsub.add_parser("selfplay", help="play random games and print outcome statistics")
     sp.add_argument("--board", required=True, choices=BOARD_TYPES)

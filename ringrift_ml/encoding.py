@@ -15,10 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from .ai.base import rank_value
-from .rules._layout import (
-    CL, CP, CT, F_FROM, F_TO, F_TYPE, H, M_CUR, M_ELIM, M_FROM, M_HAND, M_NP, M_PENDING, M_PHASE, M_RPP,
-    M_TERR, M_TMIN, M_VTHRESH, MK, MT, MOVE_TYPE_NAMES, PHASE_NAMES,
-)
+from .rules.view import MOVE_TYPE_NAMES, PHASE_NAMES, StateView, move_from_cells, move_to_cells, move_types
 
 ENCODING_VERSION = 1
 SLOTS = 4
@@ -50,45 +47,47 @@ def feature_names(n_cells: int) -> list:
 
 def encode_state(S: np.ndarray, n_cells: int) -> np.ndarray:
     """Features of state array ``S`` (see the module docstring)."""
+    v = StateView(S, n_cells)
     N = n_cells
-    m = S[MT]
-    n = int(m[M_NP])
-    cur = int(m[M_CUR])
+    n = v.num_players
+    cur = v.current_player
     planes = np.zeros((PLANES, N), dtype=np.float32)
     # slot of each player number (1-based); slot 0 = the mover.
     slot_of = np.full(5, -1, dtype=np.int64)
     for k in range(n):
         slot_of[(cur - 1 + k) % n + 1] = k
-    ctrl, mk, cl = S[CT, :N], S[MK, :N], S[CL, :N]
+    ctrl, mk, cl = v.controllers, v.marker_owners, v.collapsed_owners
+    heights, caps = v.stack_heights, v.cap_heights
     for p in range(1, n + 1):
         base = slot_of[p] * PLANES_PER_SLOT
         mine = ctrl == p
-        planes[base + 0, mine] = S[H, :N][mine] / HEIGHT_SCALE
-        planes[base + 1, mine] = S[CP, :N][mine] / HEIGHT_SCALE
+        planes[base + 0, mine] = heights[mine] / HEIGHT_SCALE
+        planes[base + 1, mine] = caps[mine] / HEIGHT_SCALE
         planes[base + 2, mk == p] = 1.0
         planes[base + 3, cl == p] = 1.0
-    if 0 <= m[M_FROM] < N:
-        planes[PLANES - 1, int(m[M_FROM])] = 1.0
+    if 0 <= v.must_act_cell < N:
+        planes[PLANES - 1, v.must_act_cell] = 1.0
     g = np.zeros(GLOBALS, dtype=np.float32)
-    g[int(m[M_PHASE])] = 1.0
+    g[v.phase_index] = 1.0
     o = len(PHASE_NAMES)
-    rpp = max(1, int(m[M_RPP]))
+    rpp = max(1, v.rings_per_player)
     for p in range(1, n + 1):
         b = o + slot_of[p] * 4
         g[b] = 1.0
-        g[b + 1] = m[M_HAND + p - 1] / rpp
-        g[b + 2] = m[M_ELIM + p - 1] / max(1, int(m[M_VTHRESH]))
-        g[b + 3] = m[M_TERR + p - 1] / max(1, int(m[M_TMIN]))
-    g[o + SLOTS * 4 + min(int(m[M_PENDING]), 2)] = 1.0
+        g[b + 1] = v.rings_in_hand(p) / rpp
+        g[b + 2] = v.eliminated_rings(p) / max(1, v.elimination_threshold)
+        g[b + 3] = v.territory(p) / max(1, v.territory_minimum)
+    g[o + SLOTS * 4 + min(v.pending_index, 2)] = 1.0
     return np.concatenate([planes.ravel(), g])
 
 
 def encode_moves(rows: np.ndarray) -> np.ndarray:
     """``(type, from + 1, to + 1)`` of each move row (0 where a move has no cell)."""
     out = np.empty((len(rows), 3), dtype=np.int16)
-    out[:, 0] = rows[:, F_TYPE]
-    out[:, 1] = np.where(rows[:, F_FROM] >= 0, rows[:, F_FROM] + 1, 0)
-    out[:, 2] = np.where(rows[:, F_TO] >= 0, rows[:, F_TO] + 1, 0)
+    frm, to = move_from_cells(rows), move_to_cells(rows)
+    out[:, 0] = move_types(rows)
+    out[:, 1] = np.where(frm >= 0, frm + 1, 0)
+    out[:, 2] = np.where(to >= 0, to + 1, 0)
     return out
 
 

@@ -89,9 +89,8 @@ def records_to_tables(records: Iterable[dict], source: str) -> tuple:
 
     Phases come from replaying each game, so the moves table says in which phase
     every move was played."""
-    from .rules import apply_move
-    from .rules.move import Move
     from .rules.records import record_options, start_state
+    from .rules.replay import iter_replay
 
     now = int(time.time() * 1000)
     g_rows = {name: [] for name in GAMES_SCHEMA.names}
@@ -118,19 +117,17 @@ def records_to_tables(records: Iterable[dict], source: str) -> tuple:
         g_rows["source"].append(source)
         g_rows["created_at"].append(now)
         g_rows["rules_version"].append(rec.get("rulesVersion"))
-        state = start_state(rec)
-        for ply, md in enumerate(moves):
+        for step, md in zip(iter_replay(start_state(rec), moves), moves):
             m_rows["schema_version"].append(SCHEMA_VERSION)
             m_rows["game_id"].append(rec["gameId"])
             m_rows["board"].append(rec["boardType"])
             m_rows["players"].append(rec["numPlayers"])
-            m_rows["ply"].append(ply)
+            m_rows["ply"].append(step.ply)
             m_rows["player"].append(md["player"])
-            m_rows["phase"].append(state.current_phase)
+            m_rows["phase"].append(step.phase)
             m_rows["move_type"].append(md["type"])
             m_rows["move_json"].append(json.dumps(md))
             m_rows["source"].append(source)
-            state = apply_move(state, Move.from_json(md))
     return (pa.Table.from_pydict(g_rows, schema=GAMES_SCHEMA), pa.Table.from_pydict(m_rows, schema=MOVES_SCHEMA))
 
 

@@ -20,11 +20,9 @@ import numpy as np
 import pyarrow as pa
 
 from . import encoding, lake
-from .rules import GameState, IllegalMoveError
-from .rules.api import match_move
-from .rules.fast import FastGame
-from .rules.move import Move
 from .rules.records import start_state
+from .rules.replay import Replayer, ReplayError
+from .rules.view import StateView
 
 SAMPLES_SCHEMA_VERSION = 1
 
@@ -50,63 +48,65 @@ class SampleError(ValueError):
     """A game that cannot be turned into samples (names the game and the ply)."""
 
 
-def _index_of(rows: np.ndarray, row: np.ndarray) -> int:
-    hit = np.flatnonzero((rows == row).all(axis=1))
-    return int(hit[0])
-
-
 def game_samples(rec: dict) -> list:
-    """Samples of one finished game record (dicts in ``SAMPLES_SCHEMA`` order)."""
+    """Samples of one finished game record (dicts in ``SAMPLES_SCHEMA`` order).
+
+    The game is replayed in place (:class:`~ringrift_ml.rules.replay.Replayer`): every
+    recorded move and every move of a search policy is matched against the compiled
+    legal moves of its position."""
     gid = rec.get("gameId")
     n = int(rec["numPlayers"])
     ranks, winner = rec.get("ranks"), rec.get("winner")
     policies = rec.get("policy") or []
-    state = start_state(rec)
-    game = FastGame(state)
-    N = state.spec.n_cells
+    game = Replayer(start_state(rec))
+    N = game.spec.n_cells
     out = []
     decision = 0
     for ply, md in enumerate(rec["moves"]):
-        rows = game.legal()
-        snap = GameState(game.spec, game.S.copy())
+        rows = game.rows()
         try:
-            played_row = match_move(snap, Move.from_json(md))
-        except (IllegalMoveError, ValueError) as e:
-            raise SampleError(f"game {gid}, ply {ply}: {e}") from None
+            played = game.match(md)
+        except ReplayError as e:
+            raise SampleError(f"game {gid}, ply {ply}: {_reason(e)}") from None
         if len(rows) > 1:
-            player = int(snap.current_player)
+            view = StateView(game.S, N)
+            player = view.current_player
             target = np.zeros(len(rows), dtype=np.float32)
             searched = ply < len(policies) and policies[ply] is not None
             if searched:
                 for mj, p in policies[ply]:
                     try:
-                        r = match_move(snap, Move.from_json(mj))
-                    except (IllegalMoveError, ValueError) as e:
-                        raise SampleError(f"game {gid}, ply {ply}: policy names an illegal move: {e}") from None
-                    target[_index_of(rows, r)] += p
+                        target[game.match(mj)] += p
+                    except ReplayError as e:
+                        raise SampleError(f"game {gid}, ply {ply}: policy names an illegal move: {_reason(e)}") from None
                 total = target.sum()
                 if not total > 0:
                     raise SampleError(f"game {gid}, ply {ply}: search policy sums to {total}")
                 target /= total
             else:
-                target[_index_of(rows, played_row)] = 1.0
+                target[played] = 1.0
             out.append({
                 "schema_version": SAMPLES_SCHEMA_VERSION,
                 "game_id": gid,
                 "ply": ply,
                 "move_number": decision,
                 "player": player,
-                "phase": snap.current_phase,
+                "phase": view.current_phase,
                 "features": encoding.encode_state(game.S, N),
                 "legal_moves": encoding.encode_moves(rows).ravel(),
                 "policy": target,
-                "played": _index_of(rows, played_row),
+                "played": played,
                 "value": encoding.outcome_for(ranks, winner, n, player),
                 "has_search_policy": searched,
             })
             decision += 1
-        game.apply(played_row)
+        game.apply_index(played)
     return out
+
+
+def _reason(e: ReplayError) -> str:
+    """The replay error without its "move N: " prefix (the sample error names the ply)."""
+    return str(e).split(": ", 1)[1]
 
 
 def build_samples(games: list, min_length: int = 1) -> tuple:

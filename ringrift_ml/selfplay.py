@@ -28,7 +28,6 @@ from .ai.gumbel import GumbelPlayer
 from .ai.mcts import visit_policy
 from .ai.minimax import MinimaxPlayer
 from .rules import BOARD_TYPES, RULES_VERSION, new_game
-from .rules._layout import M_CUR, M_STATUS, MT
 from .rules.fast import FastGame
 from .rules.records import RECORD_SCHEMA
 
@@ -134,9 +133,9 @@ def play_one(cfg: SelfplayConfig, index: int) -> dict:
     game = FastGame(new_game(cfg.board, n))
     moves, policies = [], []
     decision = 0
-    while not game.S[MT, M_STATUS] and len(moves) < cfg.max_moves:
+    while not game.is_over and len(moves) < cfg.max_moves:
         rows = game.legal()
-        seat = int(game.S[MT, M_CUR])
+        seat = game.current_player
         player, budget = seats[seat - 1]
         policy = None
         if len(rows) == 1:

@@ -1,5 +1,6 @@
 """The ``ringrift`` command line: replay verdicts and selfplay statistics."""
 
+import gzip
 import json
 
 from ringrift_ml.cli import main
@@ -58,7 +59,8 @@ def test_replay_accepts_all_golden_games_and_names_their_rules(capsys):
     verdicts = [l for l in lines if "source" in l]
     assert len(verdicts) == 5 and all(v["ok"] for v in verdicts)
     assert all(v["rules"]["territoryRepresentation"] == "rings" for v in verdicts)
-    assert lines[-1] == {"summary": {"passed": 5, "failed": 0}}
+    summary = lines[-1]["summary"]
+    assert (summary["passed"], summary["failed"]) == (5, 0) and summary["seconds"] >= 0
     assert main(["rules", "replay", files[0], "--no-progress"]) == 0
     assert "[rules: golden]" in capsys.readouterr().out
 
@@ -76,3 +78,37 @@ def test_replay_rules_profile_can_be_forced(capsys):
 def test_bad_arguments():
     assert main(["rules", "selfplay", "--board", "square8", "--players", "3", "--swap", "--no-progress"]) == 2
     assert main(["rules", "selfplay", "--board", "square8", "--games", "0", "--no-progress"]) == 2
+
+
+def test_replay_in_several_processes_gives_the_same_verdicts(capsys):
+    files = sorted(str(p) for p in (CONFORMANCE / "reference-games").glob("hex8_2p_seed010*.json.gz"))
+    assert main(["rules", "replay", *files, "--json", "--no-progress", "--workers", "2"]) == 0
+    parallel = [json.loads(x) for x in capsys.readouterr().out.strip().splitlines()][:-1]
+    assert main(["rules", "replay", *files, "--json", "--no-progress"]) == 0
+    serial = [json.loads(x) for x in capsys.readouterr().out.strip().splitlines()][:-1]
+    assert parallel == serial and len(serial) == len(files)
+    assert main(["rules", "replay", files[0], "--workers", "0"]) == 2
+
+
+def test_conformance_summarises_every_kind_of_data(capsys, tmp_path):
+    # A small copy of the shared folder (the full data runs in tests/rules).
+    import shutil
+
+    root = tmp_path / "conformance"
+    for kind, pattern in (("golden-games", "smoke_*.json"), ("reference-games", "square8_2p_seed000[12].json.gz"),
+                          ("contract-vectors", "*.vectors.json")):
+        (root / kind).mkdir(parents=True)
+        for f in (CONFORMANCE / kind).glob(pattern):
+            shutil.copy(f, root / kind / f.name)
+    assert main(["rules", "conformance", "--shared", str(tmp_path), "--json", "--workers", "1"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["golden-games"]["passed"] == 1 and report["golden-games"]["failed"] == 0
+    assert report["reference-games"]["passed"] == 2 and report["reference-games"]["failed"] == 0
+    assert report["contract-vectors"]["hold"] + report["contract-vectors"]["differ"] == 90
+    # A game that no longer replays makes the run fail and is named.
+    rec = json.loads(gzip.decompress((root / "reference-games" / "square8_2p_seed0001.json.gz").read_bytes()))
+    rec["steps"][3]["move"]["player"] = 2
+    (root / "reference-games" / "square8_2p_seed0001.json.gz").write_bytes(gzip.compress(json.dumps(rec).encode()))
+    assert main(["rules", "conformance", "--shared", str(tmp_path), "--workers", "1"]) == 1
+    assert "square8_2p_seed0001" in capsys.readouterr().err
+    assert main(["rules", "conformance", "--shared", str(tmp_path / "nowhere")]) == 2

@@ -8,24 +8,25 @@ are stored against these names so that adding a feature never reorders old ones.
 import numpy as np
 from numba import njit
 
-from ..rules._k_moves import capture_target, free_run, stack_has_action
-from ..rules._layout import (
-    CP,
-    CT,
-    H,
-    M_ELIM,
-    M_HAND,
-    M_LINELEN,
-    M_NP,
-    M_ONB,
-    M_RPP,
-    M_TERR,
-    M_TMIN,
-    M_VTHRESH,
-    MK,
-    MT,
+from ..rules.kernels import (
+    cap_height,
+    capture_target,
+    controller,
+    eliminated_rings,
+    elimination_threshold,
+    free_run,
+    line_length,
+    marker_owner,
+    num_players,
+    ring_owner,
+    rings_in_hand,
+    rings_on_board,
+    rings_per_player,
+    stack_has_action,
+    stack_height,
+    territory,
+    territory_minimum,
 )
-from ..rules._layout import RG as RG_ROW
 
 FEATURE_NAMES = (
     "eliminated",  # rings credited / elimination threshold
@@ -48,21 +49,21 @@ N_FEATURES = len(FEATURE_NAMES)
 def _threats(S, G, threat):
     """threat[a, b] = directions in which seat a's stacks can capture a stack of seat b."""
     for c in range(G.ncells):
-        a = S[CT, c]
+        a = controller(S, c)
         if a == 0:
             continue
         for d in range(G.nd):
             k = free_run(S, G.ray, G.rlen, c, d)
-            t = capture_target(S, G.ray, G.rlen, c, d, S[H, c], S[CP, c], k)
+            t = capture_target(S, G.ray, G.rlen, c, d, stack_height(S, c), cap_height(S, c), k)
             if t >= 0:
-                threat[a - 1, S[CT, t] - 1] += 1.0
+                threat[a - 1, controller(S, t) - 1] += 1.0
 
 
 @njit(cache=True)
 def features(S, G, out):
-    np_ = S[MT, M_NP]
-    rpp = max(S[MT, M_RPP], 1)
-    L = S[MT, M_LINELEN]
+    np_ = num_players(S)
+    rpp = max(rings_per_player(S), 1)
+    L = line_length(S)
     for p in range(np_):
         for f in range(out.shape[1]):
             out[p, f] = 0.0
@@ -70,36 +71,36 @@ def features(S, G, out):
     _threats(S, G, threat)
     half = G.nd // 2
     for c in range(G.ncells):
-        q = S[CT, c]
+        q = controller(S, c)
         if q > 0:
+            h = stack_height(S, c)
             out[q - 1, 3] += 1.0
-            out[q - 1, 4] += S[CP, c]
-            if stack_has_action(S, G, c, S[H, c], S[CP, c]):
+            out[q - 1, 4] += cap_height(S, c)
+            if stack_has_action(S, G, c, h, cap_height(S, c)):
                 out[q - 1, 7] += 1.0
-            bits = S[RG_ROW, c]
-            for i in range(S[H, c] - 1):
-                owner = ((bits >> (2 * i)) & 3) + 1
+            for i in range(h - 1):
+                owner = ring_owner(S, c, i)
                 if owner != q:
                     out[owner - 1, 11] += 1.0
-        m = S[MK, c]
+        m = marker_owner(S, c)
         if m > 0:
             out[m - 1, 6] += 1.0
             for d in range(half):
                 od = d + half
-                if G.rlen[c, od] > 0 and S[MK, G.ray[c, od, 0]] == m:
+                if G.rlen[c, od] > 0 and marker_owner(S, G.ray[c, od, 0]) == m:
                     continue
                 run = 1
-                while run <= G.rlen[c, d] and S[MK, G.ray[c, d, run - 1]] == m:
+                while run <= G.rlen[c, d] and marker_owner(S, G.ray[c, d, run - 1]) == m:
                     run += 1
                 if run >= L - 1:
                     out[m - 1, 10] += 1.0
     for p in range(np_):
-        out[p, 0] = S[MT, M_ELIM + p] / max(S[MT, M_VTHRESH], 1)
-        out[p, 1] = S[MT, M_TERR + p] / max(S[MT, M_TMIN], 1)
-        out[p, 2] = S[MT, M_HAND + p] / rpp
+        out[p, 0] = eliminated_rings(S, p + 1) / max(elimination_threshold(S), 1)
+        out[p, 1] = territory(S, p + 1) / max(territory_minimum(S), 1)
+        out[p, 2] = rings_in_hand(S, p + 1) / rpp
         out[p, 3] = out[p, 3] / 10.0
         out[p, 4] = out[p, 4] / rpp
-        out[p, 5] = S[MT, M_ONB + p] / rpp
+        out[p, 5] = rings_on_board(S, p + 1) / rpp
         out[p, 6] = out[p, 6] / 20.0
         out[p, 7] = out[p, 7] / 10.0
         tp = 0.0
@@ -118,7 +119,7 @@ def features(S, G, out):
 def heuristic_values(S, G, w, scale, out_values, scratch):
     """Seat values in [-1, 1]: tanh(scale * (own score - mean of the others))."""
     features(S, G, scratch)
-    np_ = S[MT, M_NP]
+    np_ = num_players(S)
     scores = np.zeros(np_)
     for p in range(np_):
         s = 0.0

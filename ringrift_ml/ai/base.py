@@ -16,7 +16,6 @@ from typing import Optional, Protocol, runtime_checkable
 import numpy as np
 
 from ..rules import GameState
-from ..rules._layout import M_STATUS, MT
 from ..rules.fast import FastGame
 
 
@@ -104,7 +103,7 @@ def terminal_values(game: FastGame) -> np.ndarray:
 
 
 def is_over(game: FastGame) -> bool:
-    return bool(game.S[MT, M_STATUS])
+    return game.is_over
 
 
 def play_forced(game: FastGame, limit: int = 64) -> int:
@@ -122,12 +121,12 @@ def play_forced(game: FastGame, limit: int = 64) -> int:
 def immediate_win(game: FastGame, rows: np.ndarray):
     """Index of a move that wins on the spot for the player to act (forced follow-ups
     included), or None.  Cheap enough to run before any search."""
-    me = int(game.S[MT, 1])
+    me = game.current_player
     for i in range(len(rows)):
         g = game.copy()
         g.apply(rows[i])
         for _ in range(16):
-            if is_over(g) or int(g.S[MT, 1]) != me:
+            if g.is_over or g.current_player != me:
                 break
             nxt = g.legal()
             if len(nxt) != 1:

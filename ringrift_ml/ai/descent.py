@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..rules._layout import M_CUR, MT
 from ..rules.fast import FastGame
 from .base import Budget, Evaluator, is_over, obvious_move, terminal_values
 
@@ -71,7 +70,7 @@ class DescentPlayer:
         g = self._scratch
         g.S = node.S.copy()
         node.rows = g.legal()
-        node.mover = int(g.S[MT, M_CUR]) - 1
+        node.mover = g.current_player - 1
         node.children = []
         for r in node.rows:
             g.S = node.S.copy()

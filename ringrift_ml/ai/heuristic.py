@@ -93,7 +93,7 @@ class HeuristicEvaluator:
     def values(self, game: FastGame) -> np.ndarray:
         if is_over(game):
             return terminal_values(game)
-        n = int(game.S[6, 0])
+        n = game.num_players
         out = np.zeros(n)
         heuristic_values(game.S, game.spec.geo, self.w, self.scale, out, self._scratch)
         return out
@@ -114,7 +114,7 @@ class HeuristicPlayer:
         rows = game.legal()
         if len(rows) == 1:
             return rows[0]
-        me = int(game.S[6, 1]) - 1
+        me = game.current_player - 1
         rng = np.random.default_rng(seed)
         clock = budget.clock()
         order = rng.permutation(len(rows))
@@ -135,7 +135,7 @@ class HeuristicPlayer:
 def _settle(g: FastGame, player: int, limit: int = 16) -> None:
     """Play the mover's forced follow-ups so the evaluation sees a quiet position."""
     for _ in range(limit):
-        if is_over(g) or int(g.S[6, 1]) != player:
+        if g.is_over or g.current_player != player:
             return
         rows = g.legal()
         if len(rows) != 1:

@@ -58,7 +58,7 @@ class _Node:
             self.rows = None
             return
         self.rows = game.legal()
-        self.mover = int(game.S[6, 1]) - 1
+        self.mover = game.current_player - 1
         self.values = np.asarray(evaluator.values(game), dtype=np.float64)
         pri = evaluator.priors(game, self.rows)
         k = len(self.rows)

@@ -18,7 +18,7 @@ import dataclasses
 import numpy as np
 
 from ..rules._k_board import state_hash
-from ..rules._layout import F_TYPE, M_CUR, MT, MV_CONTINUE_CAPTURE, MV_OVERTAKING_CAPTURE
+from ..rules.view import capture_mask
 from ..rules.fast import FastGame
 from .base import Budget, Evaluator, is_over, terminal_values
 
@@ -59,7 +59,7 @@ class MinimaxPlayer:
         if len(rows) == 1:
             return rows[0]
         rng = np.random.default_rng(seed)
-        self._me = int(game.S[MT, M_CUR])
+        self._me = game.current_player
         self._clock = budget.clock()
         self._tt: dict = {}
         g = game.copy()
@@ -120,7 +120,7 @@ class MinimaxPlayer:
                     if h_flag == _UPPER and h_val <= alpha:
                         return h_val
                 first = h_move
-            maximizing = int(g.S[MT, M_CUR]) == self._me
+            maximizing = g.current_player == self._me
             order = _order(rows, None, first)
             a0, b0 = alpha, beta
             best = -np.inf if maximizing else np.inf
@@ -155,8 +155,7 @@ class MinimaxPlayer:
 
 def _order(rows: np.ndarray, rng, first=None) -> np.ndarray:
     """Captures first (they decide most games), then the rest; ``first`` leads."""
-    types = rows[:, F_TYPE]
-    caps = (types == MV_OVERTAKING_CAPTURE) | (types == MV_CONTINUE_CAPTURE)
+    caps = capture_mask(rows)
     idx = np.arange(len(rows))
     if rng is not None:
         idx = rng.permutation(idx)

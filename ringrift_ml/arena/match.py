@@ -31,8 +31,8 @@ def play_game(players: list, budgets: list, board: str, seed: int, swap_rule: bo
     n = len(players)
     game = FastGame(new_game(board, n, swap_rule=swap_rule))
     moves = 0
-    while not game.S[6, 3] and moves < MAX_MOVES:
-        seat = int(game.S[6, 1])
+    while not game.is_over and moves < MAX_MOVES:
+        seat = game.current_player
         row = players[seat - 1].choose_row(game, budgets[seat - 1], seed * 100_003 + moves)
         game.apply(row)
         moves += 1

@@ -127,3 +127,28 @@ def row_to_move(spec: BoardSpec, S: np.ndarray, row) -> Move:
             extraction_stacks=(spec.cell_key(ext),) if ext >= 0 and mode != RM_LINE else None,
         )
     return _mk(name, player)
+
+
+_NO_TARGET = frozenset(
+    code for code, name in enumerate(MOVE_TYPE_NAMES)
+    if name in ("skip_placement", "no_placement_action", "swap_sides", "skip_capture", "no_movement_action",
+                "skip_recovery", "no_line_action", "skip_territory_processing", "no_territory_action")
+)
+
+
+def row_key(spec: BoardSpec, S: np.ndarray, row) -> tuple:
+    """``row_to_move(spec, S, row).key(spec.is_hex)`` without building the Move for the
+    common move types (``row`` as a list of ints, e.g. from ``rows.tolist()``)."""
+    t = row[F_TYPE]
+    pos = spec.positions
+    if t == MV_PLACE_RING:
+        return ("place_ring", row[F_PLAYER], pos[row[F_TO]], row[F_B])
+    if t == MV_MOVE_STACK:
+        return ("move_stack", row[F_PLAYER], pos[row[F_FROM]], pos[row[F_TO]])
+    if t == MV_OVERTAKING_CAPTURE or t == MV_CONTINUE_CAPTURE:
+        return (MOVE_TYPE_NAMES[t], row[F_PLAYER], pos[row[F_FROM]], pos[row[F_TO]], pos[row[F_A]])
+    if t == MV_FORCED_ELIMINATION:
+        return ("forced_elimination", row[F_PLAYER], pos[row[F_TO]])
+    if t in _NO_TARGET:
+        return (MOVE_TYPE_NAMES[t], row[F_PLAYER])
+    return row_to_move(spec, S, row).key(spec.is_hex)

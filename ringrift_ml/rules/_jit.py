@@ -19,7 +19,7 @@ _HERE = Path(__file__).resolve().parent
 def _kernel_digest() -> str:
     h = hashlib.sha256()
     kernels = sorted(_HERE.parent.rglob("_k_*.py"))  # rules and every package built on them
-    for path in kernels + [_HERE / "_layout.py", _HERE / "boards.py"]:
+    for path in kernels + [_HERE / "_layout.py", _HERE / "boards.py", _HERE / "kernels.py"]:
         h.update(str(path.relative_to(_HERE.parent)).encode())
         h.update(path.read_bytes())
     h.update(numba.__version__.encode())

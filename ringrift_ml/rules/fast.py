@@ -20,8 +20,9 @@ from ._k_board import state_hash
 from ._k_playout import random_playout, seed_rng
 from ._k_turn import apply_trusted
 from ._k_turn import legal_moves as _k_legal_moves
-from ._layout import MAX_MOVES, MOVE_WIDTH
+from ._layout import M_CUR, M_STATUS, MAX_MOVES, MOVE_WIDTH, MT
 from .state import GameState
+from .view import StateView
 
 PLAYOUT_BUFFER = 1 << 15  # move rows; far above any move list of a real game
 
@@ -84,6 +85,52 @@ class FastGame:
 
     def move(self, row: np.ndarray):
         return row_to_move(self.spec, self.S, row)
+
+    # ---- read surface (nothing outside the rules package reads the array layout) ----
+    def view(self) -> StateView:
+        """Named reads of the current position (live: it follows later moves)."""
+        return StateView(self.S, self.spec.n_cells)
+
+    @property
+    def num_players(self) -> int:
+        return StateView(self.S, 0).num_players
+
+    @property
+    def current_player(self) -> int:
+        return int(self.S[MT, M_CUR])  # direct: search reads it at every node
+
+    @property
+    def current_phase(self) -> str:
+        return StateView(self.S, 0).current_phase
+
+    @property
+    def is_over(self) -> bool:
+        return bool(self.S[MT, M_STATUS])  # direct: search reads it at every node
+
+    @property
+    def winner(self):
+        return StateView(self.S, 0).winner
+
+    @property
+    def victory_reason(self):
+        return StateView(self.S, 0).victory_reason
+
+    def ranks(self):
+        """``{player: rank}`` once the game is over, else ``None``."""
+        return StateView(self.S, 0).ranks()
+
+    @property
+    def ply(self) -> int:
+        return StateView(self.S, 0).ply
+
+    def rings_in_hand(self, p: int) -> int:
+        return StateView(self.S, 0).rings_in_hand(p)
+
+    def eliminated_rings(self, p: int) -> int:
+        return StateView(self.S, 0).eliminated_rings(p)
+
+    def territory(self, p: int) -> int:
+        return StateView(self.S, 0).territory(p)
 
 
 def playout(state: GameState, seed: int, max_moves: int = 100_000, record_moves: bool = False):

@@ -90,6 +90,43 @@ def norm_pos(p: Optional[Pos], is_hex: bool) -> Optional[Pos]:
     return p
 
 
+def _key_pos(v, is_hex: bool):
+    """``norm_pos(_pos(v))`` for well-formed position JSON (no checks)."""
+    x, y, z = v["x"], v["y"], v.get("z")
+    if type(x) is not int or type(y) is not int or not (z is None or type(z) is int):
+        raise TypeError("not a plain integer position")
+    if is_hex:
+        return (x, y, -x - y if z is None else z)
+    return (x, y)
+
+
+def json_move_key(d: Any, is_hex: bool) -> tuple:
+    """``Move.from_json(d).key(is_hex)``, computed straight from the JSON for the
+    common move types (comparing the legal-move lists of reference games decodes tens
+    of thousands of moves); the rest, and anything unexpected, go through
+    :meth:`Move.from_json`, which also raises its errors."""
+    try:
+        t = d["type"]
+        p = d["player"]
+        if type(p) is int:
+            if t in NO_TARGET_TYPES:
+                return (t, p)
+            if t == "place_ring":
+                c = d.get("placementCount")
+                if c is None or type(c) is int:
+                    return (t, p, _key_pos(d["to"], is_hex), c or 1)
+            elif t == "move_stack":
+                return (t, p, _key_pos(d["from"], is_hex), _key_pos(d["to"], is_hex))
+            elif t in ("overtaking_capture", "continue_capture_segment"):
+                return (t, p, _key_pos(d["from"], is_hex), _key_pos(d["to"], is_hex),
+                        _key_pos(d["captureTarget"], is_hex))
+            elif t == "forced_elimination":
+                return (t, p, _key_pos(d["to"], is_hex))
+    except (KeyError, TypeError, AttributeError):
+        pass
+    return Move.from_json(d).key(is_hex)
+
+
 @dataclasses.dataclass(frozen=True)
 class Move:
     """One RingRift move.  Build moves with :meth:`from_json` or take them from

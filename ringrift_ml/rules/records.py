@@ -24,10 +24,12 @@ import dataclasses
 import gzip
 import json
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any, Iterable, Iterator, Optional
 
-from .api import IllegalMoveError, apply_move, legal_moves, new_game
-from .move import Move
+from ._codec import row_key
+from .api import new_game
+from .move import json_move_key
+from .replay import Replayer, ReplayError
 from .options import (
     CANONICAL_RULES,
     GOLDEN_GAME_RULES,
@@ -178,11 +180,13 @@ def _replay_from(rec: dict, state: GameState, source: str) -> ReplayVerdict:
     moves = rec.get("moves")
     if not isinstance(moves, list):
         return ReplayVerdict(source, False, 0, "record: 'moves' missing or not a list")
-    for i, md in enumerate(moves):
-        try:
-            state = apply_move(state, Move.from_json(md))
-        except (IllegalMoveError, ValueError) as e:
-            return ReplayVerdict(source, False, i, f"move {i + 1}: {e}", final_state=state)
+    r = Replayer(state)
+    try:
+        for md in moves:
+            r.apply_index(r.match(md))
+    except ReplayError as e:
+        return ReplayVerdict(source, False, e.ply, str(e), final_state=r.state())
+    state = r.state()
     return _verdict(rec, state, source, len(moves), "; ".join(compare_final_score(state, rec.get("finalScore"))))
 
 
@@ -242,20 +246,22 @@ def _verdict(rec: dict, state: GameState, source: str, n: int, extra: str = "") 
 
 def _replay_reference(rec: dict, state: GameState, source: str) -> ReplayVerdict:
     hexb = state.spec.is_hex
-    steps = rec["steps"]
-    for i, st in enumerate(steps):
-        if (state.current_player, state.current_phase) != (st.get("currentPlayer"), st.get("currentPhase")):
+    spec = state.spec
+    r = Replayer(state)
+    for i, st in enumerate(rec["steps"]):
+        cur = (r.state_player(), r.state_phase())
+        if cur != (st.get("currentPlayer"), st.get("currentPhase")):
             return ReplayVerdict(
                 source,
                 False,
                 i,
-                f"step {i}: engine has player {state.current_player} in {state.current_phase}, "
+                f"step {i}: engine has player {cur[0]} in {cur[1]}, "
                 f"record has player {st.get('currentPlayer')} in {st.get('currentPhase')}",
-                final_state=state,
+                final_state=r.state(),
             )
         if "legalMoves" in st:
-            mine = {m.key(hexb) for m in legal_moves(state)}
-            theirs = {Move.from_json(m).key(hexb) for m in st["legalMoves"]}
+            mine = {row_key(spec, r.S, row) for row in r.rows().tolist()}
+            theirs = {json_move_key(m, hexb) for m in st["legalMoves"]}
             if mine != theirs:
                 extra, missing = mine - theirs, theirs - mine
                 return ReplayVerdict(
@@ -264,12 +270,13 @@ def _replay_reference(rec: dict, state: GameState, source: str) -> ReplayVerdict
                     i,
                     f"step {i}: legal moves differ: {len(extra)} only in engine "
                     f"{sorted(map(str, extra))[:3]}, {len(missing)} only in record {sorted(map(str, missing))[:3]}",
-                    final_state=state,
+                    final_state=r.state(),
                 )
         try:
-            state = apply_move(state, Move.from_json(st["move"]))
-        except (IllegalMoveError, ValueError) as e:
-            return ReplayVerdict(source, False, i, f"step {i}: {e}", final_state=state)
+            r.apply_index(r.match(st["move"]))
+        except ReplayError as e:
+            return ReplayVerdict(source, False, i, f"step {i}: {str(e).split(': ', 1)[1]}", final_state=r.state())
+    state = r.state()
     result = rec.get("result") or {}
     problems = []
     if result.get("gameStatus") and result["gameStatus"] != state.game_status:
@@ -278,7 +285,7 @@ def _replay_reference(rec: dict, state: GameState, source: str) -> ReplayVerdict
     if final:
         problems.extend(compare_final(state, final))
     rec2 = {"winner": result.get("winner")}
-    return _verdict(rec2, state, source, len(steps), "; ".join(problems))
+    return _verdict(rec2, state, source, len(rec["steps"]), "; ".join(problems))
 
 
 def compare_final(state: GameState, final: dict) -> list:
@@ -334,3 +341,36 @@ def make_record(
         "victoryReason": final.victory_reason,
         "length": len(moves),
     }
+
+
+def replay_file(path: Path, profile: Optional[str] = None, keep_states: bool = True) -> list:
+    """Verdicts of every record in one file (see :func:`iter_records`)."""
+    out = []
+    for label, rec in iter_records(Path(path)):
+        v = replay_record(rec, label, profile)
+        out.append(v if keep_states else dataclasses.replace(v, final_state=None))
+    return out
+
+
+def _replay_file_lean(args) -> list:
+    path, profile = args
+    return replay_file(path, profile, keep_states=False)
+
+
+def replay_files(paths: Iterable[Path], profile: Optional[str] = None, workers: int = 1) -> Iterator[list]:
+    """The verdicts of each file in ``paths``, in order, one list per file.
+
+    With ``workers > 1`` files are replayed in that many processes (verdicts then carry
+    no final state); a bad ``profile`` raises ``ValueError`` before anything runs."""
+    if profile is not None:
+        profile_rules(profile)
+    paths = list(paths)
+    if workers <= 1 or len(paths) <= 1:
+        for p in paths:
+            yield replay_file(p, profile)
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        # Long games first would balance better, but callers want file order.
+        yield from pool.map(_replay_file_lean, [(p, profile) for p in paths], chunksize=1)

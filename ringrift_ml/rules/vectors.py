@@ -186,3 +186,19 @@ def pending_decision_type(state: GameState) -> Optional[str]:
     if phase == "forced_elimination":
         return "forced_elimination"
     return None
+
+
+def run_vector_file(path) -> list:
+    """``(vector id, failed assertions)`` for every vector of a ``*.vectors.json``
+    bundle; a vector whose state or move cannot be read fails with the reason."""
+    import json
+    from pathlib import Path
+
+    out = []
+    for vec in json.loads(Path(path).read_text()).get("vectors", []):
+        try:
+            problems, _ = run_vector(vec)
+        except (ValueError, KeyError, TypeError) as e:
+            problems = [f"unreadable vector: {e}"]
+        out.append((vec.get("id"), problems))
+    return out

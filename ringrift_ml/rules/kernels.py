@@ -1,0 +1,128 @@
+"""The compiled read surface of the rules, for numba code outside the package.
+
+Compiled evaluators (e.g. the heuristic's features) run inside numba and cannot use
+:class:`~ringrift_ml.rules.view.StateView`; they call these functions instead, which
+numba compiles into the caller, so they cost nothing over raw indexing while keeping
+the state layout private to the rules package.  ``G`` is ``BoardSpec.geo``.
+"""
+
+from numba import njit
+
+from ._k_moves import capture_target, free_run, stack_has_action  # noqa: F401  (public here)
+from ._layout import (
+    CP,
+    CT,
+    H,
+    M_CUR,
+    M_ELIM,
+    M_HAND,
+    M_LINELEN,
+    M_NP,
+    M_ONB,
+    M_RPP,
+    M_TERR,
+    M_TMIN,
+    M_VTHRESH,
+    MK,
+    MT,
+    RG,
+)
+
+
+@njit(cache=True, inline="always")
+def num_players(S):
+    return S[MT, M_NP]
+
+
+@njit(cache=True, inline="always")
+def current_player(S):
+    return S[MT, M_CUR]
+
+
+@njit(cache=True, inline="always")
+def rings_in_hand(S, p):
+    return S[MT, M_HAND + p - 1]
+
+
+@njit(cache=True, inline="always")
+def eliminated_rings(S, p):
+    return S[MT, M_ELIM + p - 1]
+
+
+@njit(cache=True, inline="always")
+def territory(S, p):
+    return S[MT, M_TERR + p - 1]
+
+
+@njit(cache=True, inline="always")
+def rings_on_board(S, p):
+    return S[MT, M_ONB + p - 1]
+
+
+@njit(cache=True, inline="always")
+def rings_per_player(S):
+    return S[MT, M_RPP]
+
+
+@njit(cache=True, inline="always")
+def line_length(S):
+    return S[MT, M_LINELEN]
+
+
+@njit(cache=True, inline="always")
+def elimination_threshold(S):
+    return S[MT, M_VTHRESH]
+
+
+@njit(cache=True, inline="always")
+def territory_minimum(S):
+    return S[MT, M_TMIN]
+
+
+@njit(cache=True, inline="always")
+def stack_height(S, c):
+    return S[H, c]
+
+
+@njit(cache=True, inline="always")
+def cap_height(S, c):
+    return S[CP, c]
+
+
+@njit(cache=True, inline="always")
+def controller(S, c):
+    """Player controlling the stack on ``c`` (0: no stack)."""
+    return S[CT, c]
+
+
+@njit(cache=True, inline="always")
+def marker_owner(S, c):
+    return S[MK, c]
+
+
+@njit(cache=True, inline="always")
+def ring_owner(S, c, i):
+    """Owner of ring ``i`` of the stack on ``c``, counted from the bottom (0)."""
+    return ((S[RG, c] >> (2 * i)) & 3) + 1
+
+
+__all__ = [
+    "capture_target",
+    "cap_height",
+    "controller",
+    "current_player",
+    "eliminated_rings",
+    "elimination_threshold",
+    "free_run",
+    "line_length",
+    "marker_owner",
+    "num_players",
+    "ring_owner",
+    "rings_in_hand",
+    "rings_on_board",
+    "rings_per_player",
+    "stack_has_action",
+    "stack_height",
+    "territory",
+    "territory_minimum",
+]

@@ -1,0 +1,149 @@
+"""Fast replay of recorded move lists, in place.
+
+Replaying records is the inner loop of ``ringrift rules replay``, landing validation,
+sample building and the quality checks.  The validating public API copies the state and
+builds an immutable :class:`GameState` for every move; here one state array is played
+in place instead: each recorded move is parsed (with the same checks and error messages
+as :meth:`Move.from_json`), matched against the compiled legal-move rows of the position
+(the same matcher as :func:`apply_move`) and applied with the same kernel.
+
+    final = replay_moves(start, record["moves"])         # GameState, or ReplayError
+    for step in iter_replay(start, record["moves"]):      # each position before its move
+        step.rows, step.index, step.player, step.phase
+
+A :class:`ReplayError` names the ply (0-based) and why the move is illegal there.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Iterable, Iterator
+
+import numpy as np
+
+from ._k_turn import apply_trusted
+from ._k_turn import legal_moves as _k_legal_moves
+from ._layout import M_CUR, M_PHASE, MAX_MOVES, MOVE_WIDTH, MT, PHASE_NAMES
+from ._match import IllegalMoveError, match_index
+from .move import Move
+from .state import GameState
+
+
+class ReplayError(IllegalMoveError):
+    """A recorded move that cannot be replayed; ``ply`` is its 0-based index."""
+
+    def __init__(self, ply: int, message: str, move=None):
+        super().__init__(f"move {ply + 1}: {message}", move)
+        self.ply = ply
+
+
+@dataclasses.dataclass
+class ReplayStep:
+    """A position of a replay, before its recorded move is applied.
+
+    ``S`` and ``rows`` are live buffers, valid until the iteration continues: copy
+    what must outlive the step."""
+
+    ply: int
+    S: np.ndarray
+    rows: np.ndarray
+    index: int
+    move: Move
+
+    @property
+    def player(self) -> int:
+        return int(self.S[MT, M_CUR])
+
+    @property
+    def phase(self) -> str:
+        return PHASE_NAMES[int(self.S[MT, M_PHASE])]
+
+    @property
+    def row(self) -> np.ndarray:
+        return self.rows[self.index]
+
+
+class Replayer:
+    """One game played in place from recorded moves (the engine behind
+    :func:`iter_replay`); also matches extra moves, e.g. a record's search policy,
+    against the current position."""
+
+    __slots__ = ("spec", "S", "ply", "_buf", "_n")
+
+    def __init__(self, state: GameState):
+        if not isinstance(state, GameState):
+            raise TypeError(f"state: expected a GameState, got {type(state).__name__}")
+        self.spec = state.spec
+        self.S = state.copy_array()
+        self.ply = 0
+        self._buf = np.empty((MAX_MOVES, MOVE_WIDTH), dtype=np.int64)
+        self._n = -1  # rows of the current position not generated yet
+
+    def rows(self) -> np.ndarray:
+        """Legal rows of the current position (a view into a reused buffer)."""
+        if self._n < 0:
+            n = _k_legal_moves(self.S, self.spec.geo, self._buf)
+            if n > self._buf.shape[0]:
+                self._buf = np.empty((n, MOVE_WIDTH), dtype=np.int64)
+                n = _k_legal_moves(self.S, self.spec.geo, self._buf)
+            self._n = n
+        return self._buf[: self._n]
+
+    def match(self, move: Any) -> int:
+        """Row index of ``move`` (a Move or its JSON) in the current position;
+        :class:`ReplayError` if it is malformed or illegal."""
+        try:
+            m = move if isinstance(move, Move) else Move.from_json(move)
+            return match_index(self.spec, self.S, self.rows(), m)
+        except IllegalMoveError as e:
+            raise ReplayError(self.ply, str(e), getattr(e, "move", None)) from None
+        except ValueError as e:
+            raise ReplayError(self.ply, f"malformed move: {e}") from None
+
+    def apply_index(self, index: int) -> None:
+        """Apply row ``index`` of :meth:`rows` in place."""
+        apply_trusted(self.S, self.spec.geo, self.rows()[index])
+        self.ply += 1
+        self._n = -1
+
+    def state_player(self) -> int:
+        return int(self.S[MT, M_CUR])
+
+    def state_phase(self) -> str:
+        return PHASE_NAMES[int(self.S[MT, M_PHASE])]
+
+    def state(self) -> GameState:
+        """An immutable snapshot of the current position."""
+        return GameState(self.spec, self.S.copy())
+
+
+def iter_replay(state: GameState, moves: Iterable[Any]) -> Iterator[ReplayStep]:
+    """Yield every position of a replay before its recorded move (then apply it).
+
+    ``moves`` are Move objects or RingRift move JSON; a malformed or illegal move
+    raises :class:`ReplayError` at its ply."""
+    r = Replayer(state)
+    for md in moves:
+        move = md if isinstance(md, Move) else _parse(r.ply, md)
+        index = r.match(move)
+        yield ReplayStep(r.ply, r.S, r.rows(), index, move)
+        r.apply_index(index)
+
+
+def replay_moves(state: GameState, moves: Iterable[Any]) -> GameState:
+    """The state after replaying ``moves`` from ``state``; :class:`ReplayError` at the
+    first malformed or illegal move."""
+    r = Replayer(state)
+    for md in moves:
+        r.apply_index(r.match(md))
+    return r.state()
+
+
+def _parse(ply: int, md: Any) -> Move:
+    try:
+        return Move.from_json(md)
+    except ValueError as e:
+        raise ReplayError(ply, f"malformed move: {e}") from None
+
+
+__all__ = ["ReplayError", "ReplayStep", "Replayer", "iter_replay", "replay_moves"]
