@@ -183,7 +183,7 @@ def _replay_from(rec: dict, state: GameState, source: str) -> ReplayVerdict:
     r = Replayer(state)
     try:
         for md in moves:
-            r.apply_index(r.match(md))
+            r.advance(md)
     except ReplayError as e:
         return ReplayVerdict(source, False, e.ply, str(e), final_state=r.state())
     state = r.state()

@@ -21,11 +21,13 @@ from typing import Any, Iterable, Iterator
 
 import numpy as np
 
+from ._k_replay import replay_step
 from ._k_turn import apply_trusted
 from ._k_turn import legal_moves as _k_legal_moves
-from ._layout import M_CUR, M_PHASE, MAX_MOVES, MOVE_WIDTH, MT, PHASE_NAMES
+from ._layout import EC_LINE, EC_RECOVERY, EC_TERRITORY, M_CUR, M_PHASE, MAX_MOVES, MOVE_TYPE_NAMES, MOVE_WIDTH, MT, PHASE_NAMES
 from ._match import IllegalMoveError, match_index
-from .move import Move
+from .boards import BoardSpec
+from .move import NO_TARGET_TYPES, Move
 from .state import GameState
 
 
@@ -100,6 +102,23 @@ class Replayer:
         except ValueError as e:
             raise ReplayError(self.ply, f"malformed move: {e}") from None
 
+    def advance(self, md: Any) -> None:
+        """Apply recorded move ``md`` (JSON or Move): the compiled path for the common
+        move types, the general matcher (and its error messages) for the rest."""
+        quick = None if isinstance(md, Move) else _quick_fields(self.spec, md)
+        if quick is not None:
+            i = replay_step(self.S, self.spec.geo, self._buf, *quick)
+            if i >= 0:
+                self.ply += 1
+                self._n = -1
+                return
+            if i < -1:  # more legal moves than the buffer holds: grow it, retry
+                self._buf = np.empty((-2 - i, MOVE_WIDTH), dtype=np.int64)
+                self._n = -1
+                return self.advance(md)
+            self._n = -1  # the buffer holds this position's rows; regenerate anyway
+        self.apply_index(self.match(md))
+
     def apply_index(self, index: int) -> None:
         """Apply row ``index`` of :meth:`rows` in place."""
         apply_trusted(self.S, self.spec.geo, self.rows()[index])
@@ -135,8 +154,63 @@ def replay_moves(state: GameState, moves: Iterable[Any]) -> GameState:
     first malformed or illegal move."""
     r = Replayer(state)
     for md in moves:
-        r.apply_index(r.match(md))
+        r.advance(md)
     return r.state()
+
+
+_CODE = {name: code for code, name in enumerate(MOVE_TYPE_NAMES)}
+_CONTEXT = {"line": EC_LINE, "territory": EC_TERRITORY, "recovery": EC_RECOVERY}
+
+
+def _cell(spec: BoardSpec, v) -> int:
+    """Cell of a plain position object, or -2 (not found / not plain: no fast path)."""
+    if type(v) is not dict:
+        return -2
+    x, y, z = v.get("x"), v.get("y"), v.get("z")
+    if type(x) is not int or type(y) is not int:
+        return -2
+    if spec.is_hex:
+        if z is None:
+            z = -x - y
+        elif type(z) is not int:
+            return -2
+        return spec.pos_to_cell.get((x, y, z), -2)
+    return spec.pos_to_cell.get((x, y), -2)
+
+
+def _quick_fields(spec: BoardSpec, d: Any):
+    """The row fields naming a recorded move of a common type, as
+    ``(type, player, from, to, F_A, F_B)`` with -1 for "not compared"; ``None`` when
+    the move needs the general matcher (other types, unusual JSON)."""
+    if type(d) is not dict:
+        return None
+    t = d.get("type")
+    p = d.get("player")
+    if type(p) is not int or t not in _CODE:
+        return None
+    code = _CODE[t]
+    if t in NO_TARGET_TYPES:
+        return (code, p, -1, -1, -1, -1)
+    if t == "place_ring":
+        c = d.get("placementCount", 1)
+        to = _cell(spec, d.get("to"))
+        return None if to < 0 or type(c) is not int else (code, p, -1, to, -1, c)
+    if t == "move_stack":
+        frm, to = _cell(spec, d.get("from")), _cell(spec, d.get("to"))
+        return None if frm < 0 or to < 0 else (code, p, frm, to, -1, -1)
+    if t == "overtaking_capture" or t == "continue_capture_segment":
+        frm, to, tgt = _cell(spec, d.get("from")), _cell(spec, d.get("to")), _cell(spec, d.get("captureTarget"))
+        return None if frm < 0 or to < 0 or tgt < 0 else (code, p, frm, to, tgt, -1)
+    if t == "forced_elimination":
+        to = _cell(spec, d.get("to"))
+        return None if to < 0 else (code, p, -1, to, -1, -1)
+    if t == "eliminate_rings_from_stack":
+        to = _cell(spec, d.get("to"))
+        ctx = d.get("eliminationContext")
+        if to < 0 or (ctx is not None and ctx not in _CONTEXT):
+            return None
+        return (code, p, -1, to, -1 if ctx is None else _CONTEXT[ctx], -1)
+    return None
 
 
 def _parse(ply: int, md: Any) -> Move:
