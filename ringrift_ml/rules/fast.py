@@ -20,7 +20,7 @@ from ._k_board import state_hash
 from ._k_playout import random_playout, seed_rng
 from ._k_turn import apply_trusted
 from ._k_turn import legal_moves as _k_legal_moves
-from ._layout import M_CUR, M_STATUS, MAX_MOVES, MOVE_WIDTH, MT
+from ._layout import M_CUR, M_NP, M_STATUS, MAX_MOVES, MOVE_WIDTH, MT
 from .state import GameState
 from .view import StateView
 
@@ -93,7 +93,7 @@ class FastGame:
 
     @property
     def num_players(self) -> int:
-        return StateView(self.S, 0).num_players
+        return int(self.S[MT, M_NP])  # direct: evaluators read it at every node
 
     @property
     def current_player(self) -> int:

@@ -309,6 +309,8 @@ def compare_final(state: GameState, final: dict) -> list:
         b = (pl["ringsInHand"], pl["eliminatedRings"], pl["territorySpaces"])
         if a != b:
             out.append(f"player {p} hand/eliminated/territory {a}, record {b}")
+    if final.get("currentPhase") is not None and final["currentPhase"] != state.current_phase:
+        out.append(f"phase {state.current_phase}, record {final['currentPhase']}")
     if final.get("totalRingsEliminated") is not None and final["totalRingsEliminated"] != state.total_eliminated:
         out.append(f"total eliminated {state.total_eliminated}, record {final['totalRingsEliminated']}")
     return out
