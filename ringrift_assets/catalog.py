@@ -1,31 +1,44 @@
-"""The DuckDB catalog: ``<storage>/ringrift.duckdb``, views over the lake."""
-
+"""The lake's catalog as an asset: what every table holds, as of one snapshot."""
 
 import dagster as dg
 
-from ringrift_ml import lake
+from ringrift_ml.lake.schema import TABLES, VIEWS
 
 from .games import games_merged
 from .model import calibration_report, candidate_model
-from .ratings import elo_ratings
-from .samples import training_samples
 from .provenance import provenance
+from .ratings import elo_ratings
 from .resources import LakeResource
+from .samples import training_samples
+
+
+class LakeCatalogConfig(dg.Config):
+    compact: bool = False
+    """Also merge the lake's small data files (DuckLake ``merge_adjacent_files``)."""
 
 
 @dg.asset(
     group_name="catalog",
-    kinds={"duckdb"},
+    kinds={"ducklake"},
     deps=[games_merged, training_samples, candidate_model, calibration_report, elo_ratings],
-    description="(Re)creates the views of storage/ringrift.duckdb over every lake table that has data.",
+    description="The DuckLake catalog (SQLite file or PostgreSQL): row counts of every table and view as of the "
+    "newest snapshot, and how to query them.  Optionally compacts small data files.",
 )
-def lake_catalog(context: dg.AssetExecutionContext, lake_root: LakeResource):
-    out = lake.refresh_catalog(lake_root.path())
-    context.log.info(f"catalog {out['path']}: {out['views']}")
-    return dg.MaterializeResult(
-        metadata={
-            **provenance(),
-            "path": dg.MetadataValue.path(out["path"]),
-            "views": dg.MetadataValue.json(out["views"]),
-        }
-    )
+def lake_catalog(context: dg.AssetExecutionContext, config: LakeCatalogConfig, lake_root: LakeResource):
+    store = lake_root.store()
+    if config.compact:
+        store.write(lambda con: con.execute("CALL ducklake_merge_adjacent_files('lake')"), "compact data files")
+    with store.connect(read_only=True) as con:
+        snap = int(con.execute("SELECT id FROM lake.current_snapshot()").fetchone()[0])
+        counts = {name: int(con.execute(f'SELECT count(*) FROM lake."{name}"').fetchone()[0])
+                  for name in list(TABLES) + list(VIEWS)}
+    rows = "\n".join(f"| `lake.{k}` | {v} |" for k, v in counts.items())
+    context.log.info(f"lake {store.describe()} at snapshot {snap}: {counts}")
+    return dg.MaterializeResult(metadata={
+        **provenance(inputs={"lake_snapshot": snap}),
+        "catalog": store.describe(),
+        "lake_snapshot": snap,
+        "tables": dg.MetadataValue.md("| table | rows |\n|---|---|\n" + rows),
+        "query": dg.MetadataValue.md(
+            f"`ringrift lake sql --storage {store.root} \"SELECT * FROM lake.games_merged LIMIT 5\"`"),
+    })

@@ -6,13 +6,15 @@ import dagster as dg
 
 from .catalog import lake_catalog
 from .games import games_merged, selfplay_games
+from .landing import landed_files, landed_games_sensor, landing_job, landing_sensor, merge_job
 from .model import calibration_report, candidate_model, candidate_model_sanity
-from .ratings import elo_ratings, heuristic_weights
+from .ratings import elo_ratings
 from .resources import LakeResource
 from .samples import games_merged_quality, training_samples, training_samples_quality
-from .sensors import landing_sensor, merge_job
+from .weights import heuristic_weights
 
-ASSETS = [
+# The assets partitioned by board x players, in graph order.
+PARTITIONED_ASSETS = [
     selfplay_games,
     games_merged,
     training_samples,
@@ -20,26 +22,26 @@ ASSETS = [
     calibration_report,
     heuristic_weights,
     elo_ratings,
-    lake_catalog,
 ]
+ASSETS = [*PARTITIONED_ASSETS, landed_files, lake_catalog]
 CHECKS = [games_merged_quality, training_samples_quality, candidate_model_sanity]
 
 pipeline_job = dg.define_asset_job(
     "pipeline",
-    selection=dg.AssetSelection.assets(selfplay_games, games_merged, training_samples, candidate_model,
-                                        calibration_report, heuristic_weights, elo_ratings),
+    selection=dg.AssetSelection.assets(*PARTITIONED_ASSETS),
     description="Every partitioned asset of one partition, selfplay to Elo (checks included).",
 )
 
 
-def build_definitions(root: str | None = None) -> dg.Definitions:
-    """Definitions over a storage root (None: ``$RINGRIFT_STORAGE`` or ``./storage`` at run time)."""
+def build_definitions(root: str | None = None, catalog: str | None = None) -> dg.Definitions:
+    """Definitions over a storage root (None: ``$RINGRIFT_STORAGE`` or ``./storage`` at run
+    time) and a lake catalog (None: ``$RINGRIFT_LAKE_CATALOG`` or the embedded SQLite)."""
     return dg.Definitions(
         assets=ASSETS,
         asset_checks=CHECKS,
-        jobs=[pipeline_job, merge_job],
-        sensors=[landing_sensor],
-        resources={"lake_root": LakeResource(root=root)},
+        jobs=[pipeline_job, merge_job, landing_job],
+        sensors=[landing_sensor, landed_games_sensor],
+        resources={"lake_root": LakeResource(root=root, catalog=catalog)},
     )
 
 

@@ -4,16 +4,19 @@
 # annotations of asset functions at definition time.
 
 
+import hashlib
 from typing import List
 
 import dagster as dg
 
-from ringrift_ml import lake
-from ringrift_ml.selfplay import ENGINES, SelfplayConfig, TemperatureSchedule, run_selfplay
+from ringrift_ml.lake.generated import write_generated
+from ringrift_ml.lake.merge import merge_partition
+from ringrift_ml.selfplay import ENGINES, SelfplayConfig, TemperatureSchedule, run_selfplay, weights_version
 
 from .partitions import board_players, split_key
-from .provenance import file_version, provenance
+from .provenance import provenance
 from .resources import LakeResource
+from .weights import heuristic_weights, weights_file
 
 
 class SelfplayGamesConfig(dg.Config):
@@ -29,20 +32,29 @@ class SelfplayGamesConfig(dg.Config):
     opening_moves: int = 12
     opening_temperature: float = 1.0
     temperature: float = 0.0
+    weights: str = "packaged"
+    """Heuristic weights the players use: ``"packaged"`` (the defaults shipped with the
+    package), ``"tuned"`` (the partition's newest ``heuristic_weights``) or a weights
+    version (content hash) recorded in ``lake.heuristic_weights``."""
 
 
 @dg.asset(
     partitions_def=board_players,
     group_name="games",
-    kinds={"python", "parquet"},
-    description="Selfplay games of the partition, written to lake/games and lake/moves (source 'selfplay').",
+    kinds={"python", "ducklake"},
+    deps=[heuristic_weights],
+    description="Selfplay games of the partition, appended to lake.games and lake.moves (source 'selfplay'). "
+    "Game ids hash the generator config (weights version included) and the moves: the same config and inputs "
+    "give the same games, and a rerun adds nothing twice.",
 )
 def selfplay_games(context: dg.AssetExecutionContext, config: SelfplayGamesConfig, lake_root: LakeResource):
     board, n = split_key(context)
+    store = lake_root.store()
     seats = list(config.players) or [config.default_player] * n
     if len(seats) != n:
         raise dg.Failure(f"partition {board}|{n}: config.players lists {len(seats)} seats, the partition has {n}")
     try:
+        weights = weights_file(store, board, n, config.weights)
         cfg = SelfplayConfig(
             board=board,
             players=tuple(seats),
@@ -51,6 +63,7 @@ def selfplay_games(context: dg.AssetExecutionContext, config: SelfplayGamesConfi
             max_moves=config.max_moves,
             workers=config.workers,
             temperature=TemperatureSchedule(config.opening_moves, config.opening_temperature, config.temperature),
+            weights=str(weights) if weights else None,
         )
     except ValueError as e:
         raise dg.Failure(f"partition {board}|{n}: bad selfplay config: {e} (engines: {', '.join(ENGINES)})") from e
@@ -61,50 +74,55 @@ def selfplay_games(context: dg.AssetExecutionContext, config: SelfplayGamesConfi
             context.log.info(f"{board}|{n}: game {i}/{config.games} ({rec['length']} moves, winner {rec['winner']})")
 
     records = run_selfplay(cfg, progress=False, on_game=log)
-    out = lake.write_games(lake_root.path(), records, source="selfplay")
+    out = write_generated(store, records, run_id=context.run.run_id)
     finished = sum(r["winner"] is not None for r in records)
+    wv = weights_version(cfg.weights)
     return dg.MaterializeResult(
         metadata={
-            **provenance(config),
-            "games": out["games"],
+            **provenance(config, {"heuristic_weights": wv}),
+            "games": len(records),
+            "new_in_lake": out["games"],
+            "already_in_lake": out["already_in_lake"],
             "moves": out["moves"],
             "finished_games": finished,
             "mean_length": sum(r["length"] for r in records) / len(records),
-            "path": dg.MetadataValue.path(out["games_path"]),
+            "weights_version": wv,
+            "lake_snapshot": out["snapshot"],
         },
-        data_version=dg.DataVersion(file_version(out["games_path"], out["moves_path"])),
+        data_version=dg.DataVersion(_games_version(records)),
     )
+
+
+def _games_version(records: list) -> str:
+    return hashlib.sha256("\n".join(sorted(r["gameId"] for r in records)).encode()).hexdigest()[:16]
 
 
 @dg.asset(
     partitions_def=board_players,
     group_name="games",
-    kinds={"duckdb", "parquet"},
+    kinds={"duckdb", "ducklake"},
     deps=[selfplay_games],
-    description="Generated and landed games of the partition, deduplicated by game id and move-sequence hash "
-    "(dbt_like_sql/games_merged.sql, moves_merged.sql).",
+    description="Every distinct game of the partition (generated and landed), one row per move sequence "
+    "(dbt_like_sql/games_merged.sql), rebuilt in one lake transaction.  Landed files reach it through the "
+    "landed_files asset and the landed_games_sensor.",
 )
 def games_merged(context: dg.AssetExecutionContext, lake_root: LakeResource):
     board, n = split_key(context)
-    root = lake_root.path()
     try:
-        stats = lake.merge_partition(root, board, n)
+        stats = merge_partition(lake_root.store(), board, n, run_id=context.run.run_id)
     except FileNotFoundError as e:
         raise dg.Failure(str(e)) from e
-    inputs = {
-        src: file_version(lake.partition_dir(root, "games", board, n) / f"{src}.parquet") for src in stats["sources"]
-    }
     context.log.info(f"{board}|{n}: {stats['rows_in']} rows in, {stats['rows_out']} out, "
                      f"{stats['duplicates_removed']} duplicates removed")
     return dg.MaterializeResult(
         metadata={
-            **provenance(inputs=inputs),
+            **provenance(inputs={"lake_snapshot": stats["snapshot"]}),
             "rows_in": stats["rows_in"],
             "rows_out": stats["rows_out"],
             "duplicates_removed": stats["duplicates_removed"],
-            "moves": stats["moves_out"],
-            "sources": dg.MetadataValue.json(stats["sources"]),
-            "path": dg.MetadataValue.path(stats["games_path"]),
+            "by_source": dg.MetadataValue.json(stats["by_source"]),
+            "lake_snapshot": stats["snapshot"],
+            "dagster/row_count": stats["rows_out"],
         },
-        data_version=dg.DataVersion(file_version(stats["games_path"], stats["moves_path"])),
+        data_version=dg.DataVersion(f"snapshot-{stats['snapshot']}"),
     )

@@ -6,9 +6,8 @@ import math
 import time
 
 import dagster as dg
-import pyarrow as pa
 
-from ringrift_ml import lake
+from ringrift_ml.lake.lineage import record_row, sample_set
 
 from .partitions import board_players, split_key
 from .provenance import file_version, provenance
@@ -70,16 +69,22 @@ def candidate_model(context: dg.AssetExecutionContext, config: CandidateModelCon
 
     board, n = split_key(context)
     root = lake_root.path()
-    npz = root / "exports" / f"{board}_{n}p.npz"
+    store = lake_root.store()
+    # The sample set this run wrote (a run of one partition never trains on another
+    # run's samples), else the partition's newest.
+    ss = sample_set(store, board, n, context.run.run_id)
+    if ss is None:
+        raise dg.Failure(f"partition {board}|{n}: no sample set in the lake; materialize training_samples first")
+    npz = root / ss["npz_path"]
     if not npz.is_file():
-        raise dg.Failure(f"partition {board}|{n}: {npz} does not exist; materialize training_samples first")
+        raise dg.Failure(f"partition {board}|{n}: sample set {ss['sample_set_id']}: {npz} is missing")
     try:
         data = Samples.load(npz)
         cfg = TrainConfig(epochs=config.epochs, batch_size=config.batch_size, lr=config.lr, holdout=config.holdout,
                           seed=config.seed, hidden=config.hidden, layers=config.layers)
     except ValueError as e:
         raise dg.Failure(f"partition {board}|{n}: {e}") from e
-    data_version = file_version(npz)
+    data_version = ss["sample_set_id"]
 
     def log(epoch: int, h: dict) -> None:
         context.log.info(f"{board}|{n} epoch {epoch}/{cfg.epochs}: train {h['train_loss']:.4f}, "
@@ -94,26 +99,28 @@ def candidate_model(context: dg.AssetExecutionContext, config: CandidateModelCon
     final = history[-1]
     mdir = _model_dir(root, board, n)
     path = save_model(net, mdir / "candidate.pt", cfg, {
-        "board": board, "players": n, "samples_version": data_version, "samples": len(data),
+        "board": board, "players": n, "samples_version": data_version, "sample_set_id": ss["sample_set_id"],
+        "lake_snapshot": ss["games_snapshot"], "samples": len(data),
         "held_out_positions": int(len(held)), "history": history, "train_seconds": seconds,
         "schema": data.schema,
     })
     model_version = file_version(path)
     curve = _loss_png(history, mdir / "loss.png", f"{board} {n}p")
-    row = pa.table({
-        "board": [board], "players": [n], "path": [str(path)], "samples_version": [data_version],
-        "model_version": [model_version], "samples": [len(data)], "epochs": [cfg.epochs],
-        "train_loss": [final["train_loss"]], "val_loss": [final["val_loss"]], "val_top1": [final["val_top1"]],
-        "val_value_mse": [final["val_value_mse"]], "initial_val_loss": [history[0]["val_loss"]],
-        "created_at": [time.time()],
-    })
-    lake.write_parquet_atomic(row, lake.partition_dir(root, "models", board, n) / "data.parquet")
+    record_row(store, "models", [{
+        "model_id": model_version, "board": board, "players": n, "path": str(path.relative_to(root)),
+        "sample_set_id": ss["sample_set_id"], "samples": len(data), "epochs": cfg.epochs,
+        "train_loss": final["train_loss"], "val_loss": final["val_loss"], "val_top1": final["val_top1"],
+        "val_value_mse": final["val_value_mse"], "initial_val_loss": history[0]["val_loss"],
+        "config": config.model_dump(), "code_version": provenance()["code_version"]}],
+        f"model {model_version} for {board}|{n}", context.run.run_id)
     table = "| epoch | train | held-out | top-1 | value MSE |\n|---|---|---|---|---|\n" + "\n".join(
         f"| {h['epoch']} | {h['train_loss']:.4f} | {h['val_loss']:.4f} | {h['val_top1']:.3f} | "
         f"{h['val_value_mse']:.4f} |" for h in history)
     return dg.MaterializeResult(
         metadata={
-            **provenance(config, {"training_samples_npz": data_version}),
+            **provenance(config, {"sample_set": data_version}),
+            "model_id": model_version,
+            "sample_set_id": ss["sample_set_id"],
             "path": dg.MetadataValue.path(str(path)),
             "samples": len(data),
             "held_out_positions": int(len(held)),
@@ -133,13 +140,18 @@ def candidate_model(context: dg.AssetExecutionContext, config: CandidateModelCon
 def candidate_model_sanity(context: dg.AssetCheckExecutionContext, lake_root: LakeResource):
     import torch
 
+    from ringrift_ml.train.train import read_checkpoint
+
     board, n = split_key(context)
     path = _model_dir(lake_root.path(), board, n) / "candidate.pt"
     if not path.is_file():
         return dg.AssetCheckResult(passed=False, description=f"{path} does not exist")
-    blob = torch.load(path, map_location="cpu", weights_only=False)
-    bad = [k for k, v in blob["state_dict"].items() if v.is_floating_point() and not torch.isfinite(v).all()]
-    hist = blob["history"]
+    try:
+        state, meta = read_checkpoint(path)  # weights_only tensors + JSON metadata; never unpickles code
+    except ValueError as e:
+        return dg.AssetCheckResult(passed=False, description=str(e))
+    bad = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    hist = meta["history"]
     first, last = hist[0]["train_loss"], hist[-1]["train_loss"]
     problems = []
     if bad:
@@ -172,24 +184,28 @@ def calibration_report(context: dg.AssetExecutionContext, lake_root: LakeResourc
     if not (mdir / "candidate.pt").is_file():
         raise dg.Failure(f"partition {board}|{n}: {mdir / 'candidate.pt'} does not exist; "
                          "materialize candidate_model first")
-    net, meta = load_model(mdir / "candidate.pt")
+    try:
+        net, meta = load_model(mdir / "candidate.pt")
+    except ValueError as e:
+        raise dg.Failure(f"partition {board}|{n}: {e}") from e
     model_version = file_version(mdir / "candidate.pt")
-    npz = root / "exports" / f"{board}_{n}p.npz"
-    data = Samples.load(npz)
-    if file_version(npz) != meta["samples_version"]:
-        raise dg.Failure(f"partition {board}|{n}: {npz} changed since the model was trained; "
-                         "re-materialize candidate_model")
+    store = lake_root.store()
+    ss = store.query("SELECT npz_path FROM lake.sample_sets WHERE sample_set_id = ?",
+                     [meta.get("sample_set_id", "")]).to_pylist()
+    if not ss or not (root / ss[0]["npz_path"]).is_file():
+        raise dg.Failure(f"partition {board}|{n}: the model's sample set {meta.get('sample_set_id')} is not in "
+                         "the lake (a model from an older format?); re-materialize candidate_model")
+    data = Samples.load(root / ss[0]["npz_path"])
     tc = meta["train_config"]
     _, held = data.split(tc["holdout"], tc["seed"])
     rep = report_of(value_logits(net, data, held), data.value[held])
     png = reliability_png(rep, mdir / "reliability.png", f"{board} {n}p value head")
     out = mdir / "calibration.json"
     out.write_text(json.dumps(rep, indent=1))
-    lake.write_parquet_atomic(
-        pa.table({"board": [board], "players": [n], "n": [rep["n"]], "ece": [rep["ece"]], "mce": [rep["mce"]],
-                  "overconfidence": [rep["overconfidence"]], "temperature": [rep["temperature"]],
-                  "model_version": [model_version]}),
-        lake.partition_dir(root, "calibration", board, n) / "data.parquet")
+    record_row(store, "calibration", [{
+        "model_id": model_version, "board": board, "players": n, "n": rep["n"], "ece": rep["ece"], "mce": rep["mce"],
+        "overconfidence": rep["overconfidence"], "temperature": rep["temperature"]}],
+        f"calibration of {model_version}", context.run.run_id)
     context.log.info(f"{board}|{n}: ECE {rep['ece']:.3f}, MCE {rep['mce']:.3f}, T* {rep['temperature']:.2f}")
     return dg.MaterializeResult(metadata={
         **provenance(inputs={"candidate_model": model_version}),

@@ -1,81 +1,17 @@
-"""CMA-ES-tuned heuristic weights and the Elo tournament of a partition."""
+"""The Elo tournament of a partition."""
 
-import fcntl
-import json
 import time
-from contextlib import contextmanager
 
 import dagster as dg
-import pyarrow as pa
 
-from ringrift_ml import lake
 from ringrift_ml.ai.heuristic import packaged_weights_path
+from ringrift_ml.lake.lineage import record_row
 
 from .model import _model_dir, candidate_model
 from .partitions import board_players, split_key
-from .provenance import config_hash, file_version, provenance
+from .provenance import file_version, provenance
 from .resources import LakeResource
-
-
-@contextmanager
-def _locked(path):
-    """An exclusive lock beside ``path``: partitions share one weights file, and a
-    parallel backfill must not lose one partition's update to another's."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_suffix(".lock"), "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-class HeuristicWeightsConfig(dg.Config):
-    generations: int = 2
-    popsize: int = 4
-    games_per_eval: int = 2
-    sigma0: float = 0.5
-    seed: int = 0
-
-
-@dg.asset(
-    partitions_def=board_players,
-    group_name="ratings",
-    kinds={"python"},
-    description="CMA-ES on the heuristic's feature weights for the partition (resumable), stored under "
-    "tuned['board|players'] in <storage>/weights/heuristic.json, where heuristic players read them.",
-)
-def heuristic_weights(context: dg.AssetExecutionContext, config: HeuristicWeightsConfig, lake_root: LakeResource):
-    from ringrift_ml.tuning import TuneConfig, save_tuned, tune
-
-    board, n = split_key(context)
-    root = lake_root.path()
-    try:
-        cfg = TuneConfig(board=board, players=n, generations=config.generations, popsize=config.popsize,
-                         games_per_eval=config.games_per_eval, sigma0=config.sigma0, seed=config.seed)
-    except ValueError as e:
-        raise dg.Failure(f"partition {board}|{n}: {e}") from e
-    workdir = root / "tuning" / f"{board}_{n}p" / config_hash(config)
-    target = root / "weights" / "heuristic.json"
-    # This storage root's weights, never those of the working directory or the
-    # environment: a root starts from the packaged defaults.
-    start = target if target.is_file() else packaged_weights_path()
-    t0 = time.time()
-    result = tune(cfg, workdir, progress=False, weights=start)
-    for h in result["history"]:
-        context.log.info(f"{board}|{n} generation {h['generation']}: best {h['best_score']:.3f}, "
-                         f"mean {h['mean_score']:.3f}")
-    with _locked(target):
-        save_tuned(result, target, base=packaged_weights_path())
-    return dg.MaterializeResult(metadata={
-        **provenance(config),
-        "path": dg.MetadataValue.path(str(target)),
-        "best_score": float(result["best_score"]),
-        "generations": result["generations"],
-        "seconds": round(time.time() - t0, 1),
-        "weights": dg.MetadataValue.json({k: float(v) for k, v in result["mean_weights"].items()}),
-        "history": dg.MetadataValue.json(json.loads(json.dumps(result["history"], default=float))),
-    })
+from .weights import heuristic_weights
 
 
 class EloConfig(dg.Config):
@@ -115,7 +51,8 @@ def elo_ratings(context: dg.AssetExecutionContext, config: EloConfig, lake_root:
     ev = HeuristicEvaluator.for_board(board, n, weights if weights.is_file() else packaged_weights_path())
     net, _ = load_model(model_path)
     model_version = file_version(model_path)
-    search, search_budget = make_player(config.search_player, board, n)
+    search, search_budget = make_player(config.search_player, board, n,
+                                        weights=str(weights) if weights.is_file() else None)
     players = {"random": RandomPlayer(), "heuristic": HeuristicPlayer(ev), config.search_player: search,
                "candidate": NeuralPolicyPlayer(net, "candidate")}
     budgets = {"random": Budget(nodes=1), "heuristic": Budget(nodes=1), config.search_player: search_budget,
@@ -135,12 +72,10 @@ def elo_ratings(context: dg.AssetExecutionContext, config: EloConfig, lake_root:
     elo, se = fit_elo(records, anchor="random")
     games_of = {name: sum(name in r.seats for r in results) for name in players}
     rows = sorted(elo, key=lambda k: -elo[k])
-    table = pa.table({
-        "board": [board] * len(rows), "players": [n] * len(rows), "player": rows,
-        "elo": [elo[k] for k in rows], "se": [se[k] for k in rows], "games": [games_of[k] for k in rows],
-        "model_version": [model_version] * len(rows), "created_at": [time.time()] * len(rows),
-    })
-    out = lake.write_parquet_atomic(table, lake.partition_dir(root, "elo", board, n) / "data.parquet")
+    wv = file_version(weights) if weights.is_file() else "packaged"
+    record_row(lake_root.store(), "elo", [
+        {"board": board, "players": n, "player": k, "elo": float(elo[k]), "se": float(se[k]), "games": games_of[k],
+         "model_id": model_version, "weights_version": wv} for k in rows], f"elo {board}|{n}", context.run.run_id)
     md = "| player | Elo | ± SE | games |\n|---|---|---|---|\n" + "\n".join(
         f"| {k} | {elo[k]:.0f} | {se[k]:.0f} | {games_of[k]} |" for k in rows)
     inputs = {"candidate_model": model_version}
@@ -152,5 +87,4 @@ def elo_ratings(context: dg.AssetExecutionContext, config: EloConfig, lake_root:
         "ratings": dg.MetadataValue.json({k: {"elo": elo[k], "se": se[k]} for k in rows}),
         "games": len(results),
         "seconds": round(time.time() - t0, 1),
-        "path": dg.MetadataValue.path(str(out)),
     })

@@ -8,14 +8,31 @@ from typing import Optional
 
 import dagster as dg
 
+from ringrift_ml.lake import LakeStore
+
+_STORES: dict = {}
+
 
 class LakeResource(dg.ConfigurableResource):
-    """The storage root: ``root`` if set, else ``$RINGRIFT_STORAGE``, else ``./storage``."""
+    """The storage root and the lake's catalog.
+
+    ``root``: if set, else ``$RINGRIFT_STORAGE``, else ``./storage``.  ``catalog``:
+    ``"sqlite"`` (the embedded default, a file under the root) or
+    ``"postgres:<libpq connection string>"`` for many processes and hosts; unset, it
+    is ``$RINGRIFT_LAKE_CATALOG`` or ``"sqlite"``."""
 
     root: Optional[str] = None
+    catalog: Optional[str] = None
 
     def path(self) -> Path:
         root = self.root or os.environ.get("RINGRIFT_STORAGE") or "storage"
         p = Path(root).resolve()
         p.mkdir(parents=True, exist_ok=True)
         return p
+
+    def store(self) -> LakeStore:
+        """The lake (opened once per process and root; tables created on first use)."""
+        key = (str(self.path()), self.catalog or os.environ.get("RINGRIFT_LAKE_CATALOG") or "sqlite")
+        if key not in _STORES:
+            _STORES[key] = LakeStore.open(Path(key[0]), key[1])
+        return _STORES[key]

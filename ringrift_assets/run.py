@@ -1,9 +1,11 @@
 """``ringrift-pipeline``: materialize the asset graph in-process from a shell.
 
-This is the embedded default — local Parquet + DuckDB under the storage root and
-Dagster's in-process executor — and records every run in a Dagster instance under
-``<storage>/dagster_home``, so ``DAGSTER_HOME=<storage>/dagster_home dagster dev``
-afterwards shows the same materializations in the UI.
+This is the embedded default - the DuckLake lake under the storage root (SQLite
+catalog, Parquet data) and Dagster's in-process executor - and records every run in a
+Dagster instance under ``<storage>/dagster_home``, so
+``DAGSTER_HOME=<storage>/dagster_home dagster dev`` afterwards shows the same
+materializations in the UI.  The landing zone is processed first
+(``ringrift lake ingest`` does the same alone).
 """
 
 from __future__ import annotations
@@ -35,12 +37,38 @@ def _parse_partitions(text: str, all_: bool) -> list:
 
 
 def instance_for(root: Path):
-    """The Dagster instance of a storage root (``$DAGSTER_HOME`` wins when set)."""
+    """The Dagster instance of a storage root (``$DAGSTER_HOME`` wins when set).
+
+    The first use copies the project's ``dagster.yaml`` (run queue and per-partition
+    concurrency limits) into the home, and the instance is created under a file lock:
+    two first runs on a fresh root would otherwise race on creating its SQLite schema."""
+    import fcntl
+    import shutil
+    from importlib import resources
+
     import dagster as dg
 
     home = Path(os.environ.get("DAGSTER_HOME") or (root / "dagster_home")).resolve()
     home.mkdir(parents=True, exist_ok=True)
-    return dg.DagsterInstance.from_config(str(home)), home
+    with open(home / ".init.lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            if not (home / "dagster.yaml").exists():
+                shutil.copyfile(str(resources.files("ringrift_assets") / "dagster.yaml"), home / "dagster.yaml")
+            instance = dg.DagsterInstance.from_config(str(home))
+            instance.get_runs(limit=1)  # touch every storage now, while the lock is held
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+    return instance, home
+
+
+def partition_lock(root: Path, key: str):
+    """The lock a run of one partition holds from its first step to its last, so two
+    in-process runs of the same partition never interleave (the run queue does the
+    same for runs the daemon launches)."""
+    from ringrift_ml.lake import LakeStore
+
+    return LakeStore(root).lock("partition-" + key.replace("|", "_"))
 
 
 def main(argv=None) -> int:
@@ -54,13 +82,20 @@ def main(argv=None) -> int:
 
     import dagster as dg
 
-    from .definitions import ASSETS, CHECKS
+    from .definitions import CHECKS, PARTITIONED_ASSETS
     from .resources import LakeResource
 
     parts = _parse_partitions(args.partitions, args.all)
     lake_root = LakeResource(root=args.storage)
     root = lake_root.path()
     instance, home = instance_for(root)
+    from ringrift_ml.lake import landing
+
+    results, look = landing.ingest_all(lake_root.store(), run_id="ringrift-pipeline", settle=0.0)
+    for r in results:
+        print(f"  landing: {r.line()}", flush=True)
+    for name, reason in look.rejected:
+        print(f"  landing: QUARANTINED {name}: {reason}", flush=True)
     sp = {}
     if args.games is not None:
         sp["games"] = args.games
@@ -73,18 +108,19 @@ def main(argv=None) -> int:
     for i, key in enumerate(parts, 1):
         t = time.time()
         print(f"[{i}/{len(parts)}] {key} ...", flush=True)
-        result = dg.materialize([*ASSETS, *CHECKS], partition_key=key, instance=instance, resources={"lake_root": lake_root},
-                                run_config=run_config, raise_on_error=False, tags={"ringrift/cli": "1"})
+        with partition_lock(root, key):
+            result = dg.materialize(PARTITIONED_ASSETS + CHECKS, partition_key=key, instance=instance,
+                                    resources={"lake_root": lake_root}, run_config=run_config, raise_on_error=False,
+                                    tags={"ringrift/cli": "1"})
         if not result.success:
             failed = [e.step_key for e in result.all_events if e.is_step_failure]
             print(f"  FAILED in {failed}; see the run log: run id {result.run_id}", file=sys.stderr)
             return 1
         print(f"  done in {time.time() - t:.1f} s", flush=True)
     print(f"\n{len(parts)} partition(s) in {time.time() - t0:.1f} s")
-    print(f"lake:     {root / 'lake'}")
-    print(f"catalog:  {root / 'ringrift.duckdb'}")
-    print(f"          python -c \"import duckdb; print(duckdb.connect('{root / 'ringrift.duckdb'}')"
-          f".sql('from games limit 5'))\"")
+    print(f"lake:     {root / 'lake'} (catalog {lake_root.store().describe()})")
+    print(f"query:    ringrift lake sql --storage {root} \"SELECT board, players, count(*) FROM lake.games_merged "
+          f"GROUP BY ALL\"")
     print(f"UI:       DAGSTER_HOME={home} dagster dev   (then open http://127.0.0.1:3000)")
     return 0
 

@@ -1,14 +1,17 @@
-"""Training samples (Parquet + NPZ export) and the blocking quality checks."""
+"""Training samples (lake + NPZ export) and the blocking quality checks."""
+
+import hashlib
 
 import dagster as dg
-import pyarrow.parquet as pq
 
-from ringrift_ml import lake, quality, samples
+from ringrift_ml import quality, samples
+from ringrift_ml.lake.lineage import read_partition, write_sample_set
+from ringrift_ml.lake.merge import id_conflicts
 from ringrift_ml.rules.boards import board_spec
 
 from .games import games_merged
 from .partitions import board_players, split_key
-from .provenance import file_version, provenance
+from .provenance import code_version, provenance
 from .resources import LakeResource
 
 
@@ -21,12 +24,13 @@ def _report_metadata(report: quality.QualityReport) -> dict:
     }
 
 
-def _check_result(report: quality.QualityReport) -> dg.AssetCheckResult:
+def _check_result(report: quality.QualityReport, extra_failures: list = ()) -> dg.AssetCheckResult:
+    failures = list(extra_failures)
     return dg.AssetCheckResult(
-        passed=report.success,
+        passed=report.success and not failures,
         severity=dg.AssetCheckSeverity.ERROR,
-        description=report.summary()[:2000],
-        metadata=_report_metadata(report),
+        description=("; ".join(failures) + ("; " if failures else "") + report.summary())[:2000],
+        metadata={**_report_metadata(report), "id_conflicts": dg.MetadataValue.json(failures)},
     )
 
 
@@ -36,16 +40,20 @@ class GamesQualityConfig(dg.Config):
 
 
 @dg.asset_check(asset=games_merged, blocking=True,
-                description="great-expectations suite on the merged games: schema and types, value ranges, "
-                "non-empty, unique game ids and move hashes, valid ranks, a sampled replay through the engine.")
+                description="No game id names two move sequences in lake.games (naming both sources), and a "
+                "great-expectations suite on the merged games: schema and types, value ranges, non-empty, unique "
+                "game ids and move hashes, valid ranks, a sampled replay through the engine.")
 def games_merged_quality(context: dg.AssetCheckExecutionContext, config: GamesQualityConfig,
                          lake_root: LakeResource):
     board, n = split_key(context)
-    path = lake.partition_dir(lake_root.path(), "games_merged", board, n) / "data.parquet"
-    if not path.is_file():
-        return dg.AssetCheckResult(passed=False, description=f"partition {board}|{n}: {path} does not exist")
-    report = quality.validate_games(pq.read_table(path), replay_sample=config.replay_sample)
-    return _check_result(report)
+    store = lake_root.store()
+    clashes = [f"game id {c['game_id']!r} names {c['sequences']} different move sequences: {c['sources']}"
+               for c in id_conflicts(store, board, n)]
+    table, snap = read_partition(store, "games_merged", board, n)
+    if table.num_rows == 0:
+        return dg.AssetCheckResult(passed=False, description=f"partition {board}|{n}: lake.games_merged is empty")
+    report = quality.validate_games(table, replay_sample=config.replay_sample)
+    return _check_result(report, clashes)
 
 
 class TrainingSamplesConfig(dg.Config):
@@ -56,46 +64,70 @@ class TrainingSamplesConfig(dg.Config):
 @dg.asset(
     partitions_def=board_players,
     group_name="training",
-    kinds={"python", "parquet", "numpy"},
+    kinds={"python", "ducklake", "numpy"},
     deps=[games_merged],
-    description="One row per decision position of the finished merged games: encoded state, legal moves, "
-    "policy target, move played, outcome for the mover.  Parquet in lake/training_samples and "
-    "exports/<board>_<n>p.npz.",
+    description="A new sample set per run: one row per decision position of the finished merged games (encoded "
+    "state, legal moves, policy target, move played, outcome for the mover) in lake.samples, its games in "
+    "lake.sample_set_games, the lake snapshot it read in lake.sample_sets; also exported as "
+    "exports/<board>_<n>p/<sample set>.npz.",
 )
 def training_samples(context: dg.AssetExecutionContext, config: TrainingSamplesConfig, lake_root: LakeResource):
     board, n = split_key(context)
-    root = lake_root.path()
-    src = lake.partition_dir(root, "games_merged", board, n) / "data.parquet"
-    if not src.is_file():
-        raise dg.Failure(f"partition {board}|{n}: {src} does not exist; materialize games_merged first")
+    store = lake_root.store()
+    games, snap = read_partition(store, "games_merged", board, n)
+    if games.num_rows == 0:
+        raise dg.Failure(f"partition {board}|{n}: lake.games_merged is empty; materialize games_merged first")
+    rows = games.to_pylist()
     try:
-        table, stats = samples.build_samples(pq.read_table(src).to_pylist(), min_length=config.min_length)
+        table, stats = samples.build_samples(rows, min_length=config.min_length)
     except samples.SampleError as e:
-        raise dg.Failure(f"partition {board}|{n}: {e} (in {src})") from e
+        raise dg.Failure(f"partition {board}|{n}: {e} (lake snapshot {snap})") from e
     if table.num_rows == 0:
-        raise dg.Failure(f"partition {board}|{n}: no samples from {src} ({stats})")
-    out = lake.write_parquet_atomic(table, lake.partition_dir(root, "training_samples", board, n) / "data.parquet")
-    inputs = {"games_merged": file_version(src)}
-    npz = samples.export_npz(table, root / "exports" / f"{board}_{n}p.npz", board, n, board_spec(board).n_cells,
-                             {"games_merged_version": inputs["games_merged"], "min_length": config.min_length})
-    context.log.info(f"{board}|{n}: {stats['samples']} samples from {stats['games_used']} games -> {out}, {npz}")
+        raise dg.Failure(f"partition {board}|{n}: no samples (lake snapshot {snap}, {stats})")
+    used = sorted({(r["game_id"], r["entry_id"]) for r in rows if r["game_id"] in set(table.column("game_id")
+                                                                                        .to_pylist())})
+    cfg = config.model_dump()
+    from ringrift_ml.lake.lineage import sample_set_id_for
+
+    sid = sample_set_id_for(board, n, snap, cfg, context.run.run_id)
+    npz = samples.export_npz(table, store.root / "exports" / f"{board}_{n}p" / f"{sid}.npz", board, n,
+                             board_spec(board).n_cells,
+                             {"sample_set_id": sid, "lake_snapshot": snap, "min_length": config.min_length})
+    digest = hashlib.sha256(npz.read_bytes()).hexdigest()
+    sid2, written = write_sample_set(store, board=board, players=n, games_snapshot=snap, games=used, samples=table,
+                                     config=cfg, run_id=context.run.run_id, code_version=code_version(),
+                                     npz_path=str(npz.relative_to(store.root)), npz_sha256=digest)
+    assert sid2 == sid
+    context.log.info(f"{board}|{n}: sample set {sid}: {stats['samples']} samples from {stats['games_used']} games "
+                     f"(lake snapshot {snap})")
     return dg.MaterializeResult(
         metadata={
-            **provenance(config, inputs),
+            **provenance(config, {"games_merged_snapshot": snap}),
             **stats,
-            "path": dg.MetadataValue.path(str(out)),
+            "sample_set_id": sid,
+            "lake_snapshot": snap,
             "npz": dg.MetadataValue.path(str(npz)),
+            "dagster/row_count": table.num_rows,
         },
-        data_version=dg.DataVersion(file_version(out)),
+        data_version=dg.DataVersion(sid),
     )
 
 
 @dg.asset_check(asset=training_samples, blocking=True,
-                description="great-expectations suite on the samples: schema, finite features of the board's "
-                "size, policy targets summing to 1 over the legal moves, move played in range, values in [-1, 1].")
+                description="great-expectations suite on the run's sample set: schema, finite features of the "
+                "board's size, policy targets summing to 1 over the legal moves, move played in range, values in "
+                "[-1, 1].")
 def training_samples_quality(context: dg.AssetCheckExecutionContext, lake_root: LakeResource):
+    from ringrift_ml.lake.lineage import sample_set
+
     board, n = split_key(context)
-    path = lake.partition_dir(lake_root.path(), "training_samples", board, n) / "data.parquet"
-    if not path.is_file():
-        return dg.AssetCheckResult(passed=False, description=f"partition {board}|{n}: {path} does not exist")
-    return _check_result(quality.validate_samples(pq.read_table(path), board_spec(board).n_cells))
+    store = lake_root.store()
+    ss = sample_set(store, board, n, context.run.run_id)
+    if ss is None:
+        return dg.AssetCheckResult(passed=False, description=f"partition {board}|{n}: no sample set")
+    table = store.query("SELECT * EXCLUDE (sample_set_id, board, players) FROM lake.samples WHERE sample_set_id = ?",
+                        [ss["sample_set_id"]])
+    report = quality.validate_samples(table, board_spec(board).n_cells)
+    res = _check_result(report)
+    return dg.AssetCheckResult(passed=res.passed, severity=res.severity, description=res.description,
+                               metadata={**res.metadata, "sample_set_id": ss["sample_set_id"]})

@@ -2,6 +2,7 @@
 
     ringrift rules replay FILE...            verify game records by replaying them
     ringrift rules conformance               all of RingRift's conformance data, summarised
+    ringrift lake ingest|audit|sql           the landing zone, its ledger, read-only queries
     ringrift rules selfplay --board hex8 --players 3 --games 100 --seed 1
 """
 
@@ -109,6 +110,69 @@ def _rules_conformance(args) -> int:
     return 1 if failed else 0
 
 
+def _store(args):
+    import os
+
+    from .lake import LakeStore
+
+    root = Path(args.storage or os.environ.get("RINGRIFT_STORAGE") or "storage")
+    return LakeStore.open(root, args.catalog)
+
+
+def _lake_ingest(args) -> int:
+    """The landing zone, now, through the same code as the sensor-requested runs."""
+    from .lake import landing
+    from .lake.merge import merge_partition
+
+    store = _store(args)
+    results, look = landing.ingest_all(store, run_id="cli", settle=args.settle)
+    for name, reason in look.rejected:
+        print(f"QUARANTINED {name}: {reason}")
+    parts = set()
+    for r in results:
+        print(r.line())
+        parts.update(r.partitions)
+    for name in look.waiting:
+        print(f"WAITING     {name}: still changing, or '.partial' (run again once it is complete)")
+    if args.merge:
+        for key in sorted(parts):
+            board, n = key.split("|")
+            st = merge_partition(store, board, int(n), run_id="cli")
+            print(f"MERGED      {key}: {st['rows_out']} games ({st['duplicates_removed']} duplicates)")
+    if not (results or look.rejected or look.waiting):
+        print("landing zone empty")
+    return 0
+
+
+def _lake_audit(args) -> int:
+    from .lake import landing
+
+    rep = landing.audit(_store(args))
+    if args.json:
+        print(json.dumps(rep))
+    else:
+        print(f"files {rep['files']}, games {rep['games']}, in_lake {rep['in_lake']}, "
+              f"quarantined {rep['quarantined']}, lost {rep['lost']}, pending {rep['pending']}")
+        for p in rep["problems"]:
+            print(f"  {p}")
+    return 1 if rep["lost"] or rep["problems"] else 0
+
+
+def _lake_sql(args) -> int:
+    store = _store(args)
+    with store.connect(read_only=True) as con:
+        rel = con.sql(args.query)
+        if rel is None:
+            return 0
+        if args.json:
+            cols = rel.columns
+            for row in rel.fetchall():
+                print(json.dumps(dict(zip(cols, row)), default=str))
+        else:
+            rel.show(max_rows=args.max_rows)
+    return 0
+
+
 def _default_conformance() -> Path:
     import os
 
@@ -184,11 +248,20 @@ def _rules_selfplay(args) -> int:
     return 0
 
 
+def _weights_arg(args) -> str:
+    """The weights file a command plays with: ``--weights``, else the usual lookup
+    (``$RINGRIFT_HEURISTIC_WEIGHTS``, the storage root's tuned file, the packaged ones)."""
+    from .ai.heuristic import weights_path
+
+    return str(Path(args.weights) if getattr(args, "weights", None) else weights_path())
+
+
 def _selfplay(args) -> int:
     from .selfplay import SelfplayConfig, TemperatureSchedule, run_selfplay
 
     try:
         cfg = SelfplayConfig(
+            weights=_weights_arg(args),
             board=args.board,
             players=tuple(x.strip() for x in args.players.split(",")),
             games=args.games,
@@ -227,7 +300,7 @@ def _arena(args) -> int:
     if len(set(specs)) != len(specs):
         print("error: --players: each entrant must be listed once", file=sys.stderr)
         return 2
-    built = {s: make_player(s, args.board, args.num_players) for s in specs}
+    built = {s: make_player(s, args.board, args.num_players, weights=_weights_arg(args)) for s in specs}
     if args.sprt:
         from .arena import SPRT, sequential_match
 
@@ -315,6 +388,30 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--no-progress", dest="progress", action="store_false")
     sp.set_defaults(func=_rules_selfplay)
 
+    lk = sub.add_parser("lake", help="the lakehouse: landing zone, audit, queries")
+    lsub = lk.add_subparsers(dest="lake_command", required=True)
+    for name, helptext in (("ingest", "process the landing zone now (as the sensor-requested runs do)"),
+                           ("audit", "reconcile every landed file with the lake and the quarantine"),
+                           ("sql", "run a read-only SQL query (tables are lake.<name>)")):
+        lp = lsub.add_parser(name, help=helptext)
+        lp.add_argument("--storage", help="storage root (default: $RINGRIFT_STORAGE or ./storage)")
+        lp.add_argument("--catalog", help="'sqlite' (default) or 'postgres:<libpq string>' "
+                                          "(default: $RINGRIFT_LAKE_CATALOG)")
+        if name == "ingest":
+            lp.add_argument("--settle", type=float, default=1.0,
+                            help="seconds between the two looks that decide a file is complete")
+            lp.add_argument("--no-merge", dest="merge", action="store_false",
+                            help="do not rebuild games_merged of the partitions that received games")
+            lp.set_defaults(func=_lake_ingest)
+        elif name == "audit":
+            lp.add_argument("--json", action="store_true")
+            lp.set_defaults(func=_lake_audit)
+        else:
+            lp.add_argument("query")
+            lp.add_argument("--json", action="store_true", help="one JSON object per row")
+            lp.add_argument("--max-rows", type=int, default=40)
+            lp.set_defaults(func=_lake_sql)
+
     so = sub.add_parser("selfplay", help="games between players, written as records with search policies")
     so.add_argument("--board", required=True, choices=BOARD_TYPES)
     so.add_argument("--players", required=True, help="comma-separated specs per seat, e.g. mcts:200,heuristic")
@@ -325,6 +422,8 @@ def build_parser() -> argparse.ArgumentParser:
     so.add_argument("--opening-temp", type=float, default=1.0)
     so.add_argument("--temp", type=float, default=0.0)
     so.add_argument("--out", help="JSON Lines output")
+    so.add_argument("--weights", help="heuristic weights file (default: $RINGRIFT_HEURISTIC_WEIGHTS, the storage "
+                                      "root's tuned file, or the packaged defaults)")
     so.add_argument("--no-progress", dest="progress", action="store_false")
     so.set_defaults(func=_selfplay)
 
@@ -336,6 +435,7 @@ def build_parser() -> argparse.ArgumentParser:
     ar.add_argument("--seed", type=int, default=0)
     ar.add_argument("--sprt", help="ELO0,ELO1: test 'first player is stronger by ELO1' sequentially instead")
     ar.add_argument("--max-games", type=int, default=1000, help="cap for --sprt")
+    ar.add_argument("--weights", help="heuristic weights file (default as for selfplay)")
     ar.add_argument("--no-progress", dest="progress", action="store_false")
     ar.set_defaults(func=_arena)
 

@@ -6,8 +6,9 @@ moves teach nothing), a sample holds the encoded state, the legal moves
 distribution when the record has one, else one-hot on the move played — the index
 of the move played, the final outcome from the mover's view and the move number.
 
-Samples are written as Parquet (``lake/training_samples``) and exported as a
-compressed NPZ with ragged move lists stored flat plus offsets.
+Samples are written to the lake (``lake.samples``, one sample set per run, with the
+games it holds in ``lake.sample_set_games``) and exported as a compressed NPZ with
+ragged move lists stored flat plus offsets.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from . import encoding, lake
+from . import encoding
+from .lake.records import row_to_record
 from .rules.records import start_state
 from .rules.replay import Replayer, ReplayError
 from .rules.view import StateView
@@ -122,7 +124,7 @@ def build_samples(games: list, min_length: int = 1) -> tuple:
         if g["length"] < min_length:
             skipped_short += 1
             continue
-        rows.extend(game_samples(lake.row_to_record(g)))
+        rows.extend(game_samples(row_to_record(g)))
         used += 1
     cols = {name: [r[name] for r in rows] for name in SAMPLES_SCHEMA.names}
     table = pa.Table.from_pydict(cols, schema=SAMPLES_SCHEMA)

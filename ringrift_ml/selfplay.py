@@ -14,6 +14,7 @@ Games run in ``workers`` processes; records replay with ``ringrift rules replay`
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import multiprocessing as mp
 from pathlib import Path
@@ -25,10 +26,12 @@ from tqdm import tqdm
 from .ai import Budget, HeuristicEvaluator, HeuristicPlayer, MCTSConfig, MCTSPlayer, RandomPlayer
 from .ai.descent import DescentPlayer
 from .ai.gumbel import GumbelPlayer
+from .ai.heuristic import packaged_weights_path
 from .ai.mcts import visit_policy
 from .ai.minimax import MinimaxPlayer
 from .rules import BOARD_TYPES, RULES_VERSION, new_game
 from .rules.fast import FastGame
+from .lake.records import game_id_for
 from .rules.records import RECORD_SCHEMA
 
 ENGINES = ("random", "heuristic", "mcts", "minimax", "gumbel", "descent")
@@ -78,6 +81,11 @@ class SelfplayConfig:
     """Move-choice temperature for search players."""
     dirichlet_alpha: float = 0.3
     """Root noise of MCTS players in selfplay (0 disables)."""
+    weights: Optional[str] = None
+    """Heuristic weights file the heuristic-based players read (None: the packaged
+    defaults).  Never looked up from the environment or the working directory: the
+    weights are an explicit input, and their content hash is part of every game's
+    generator config (and so of its id)."""
 
     def __post_init__(self):
         if self.board not in BOARD_TYPES:
@@ -108,11 +116,14 @@ def parse_spec(spec: str) -> tuple:
     return engine, {"random": 1, "heuristic": 100_000, "mcts": 200, "minimax": 2000, "gumbel": 64, "descent": 2000}[engine]
 
 
-def make_player(spec: str, board: str, num_players: int, dirichlet_alpha: float = 0.0):
+def make_player(spec: str, board: str, num_players: int, dirichlet_alpha: float = 0.0,
+                weights: Optional[str] = None):
+    """A player and its budget from a spec; heuristic-based players read ``weights``
+    (a weights file; None: the packaged defaults)."""
     engine, nodes = parse_spec(spec)
     if engine == "random":
         return RandomPlayer(), Budget(nodes=nodes)
-    ev = HeuristicEvaluator.for_board(board, num_players)
+    ev = HeuristicEvaluator.for_board(board, num_players, Path(weights) if weights else packaged_weights_path())
     if engine == "heuristic":
         return HeuristicPlayer(ev), Budget(nodes=nodes)
     if engine == "mcts":
@@ -128,7 +139,7 @@ def play_one(cfg: SelfplayConfig, index: int) -> dict:
     """Play game ``index`` of a run and return its record."""
     seed = cfg.seed + index
     n = len(cfg.players)
-    seats = [make_player(s, cfg.board, n, cfg.dirichlet_alpha) for s in cfg.players]
+    seats = [make_player(s, cfg.board, n, cfg.dirichlet_alpha, cfg.weights) for s in cfg.players]
     rng = np.random.default_rng(seed)
     game = FastGame(new_game(cfg.board, n))
     moves, policies = [], []
@@ -159,9 +170,10 @@ def play_one(cfg: SelfplayConfig, index: int) -> dict:
         policies.append(policy)
         game.apply(row)
     final = game.state()
+    config = generator_config(cfg)
     return {
         "schema": RECORD_SCHEMA,
-        "gameId": f"{cfg.board}-{n}p-{seed}",
+        "gameId": game_id_for(cfg.board, n, "selfplay", config, seed, moves),
         "boardType": cfg.board,
         "numPlayers": n,
         "rulesOptions": {"swapRuleEnabled": False},
@@ -169,12 +181,31 @@ def play_one(cfg: SelfplayConfig, index: int) -> dict:
         "seed": seed,
         "generator": "selfplay:" + ",".join(cfg.players),
         "generatorVersion": GENERATOR_VERSION,
+        "generatorConfig": config,
         "moves": moves,
         "policy": policies,
         "winner": final.winner,
         "ranks": {str(k): v for k, v in final.ranks.items()} if final.is_over else None,
         "victoryReason": final.victory_reason,
         "length": len(moves),
+    }
+
+
+def weights_version(path: Optional[str]) -> str:
+    """Content hash of a weights file (the packaged defaults when ``path`` is None)."""
+    data = Path(path).read_bytes() if path else packaged_weights_path().read_bytes()
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+def generator_config(cfg: SelfplayConfig) -> dict:
+    """Everything besides the seed that decides a game: part of its id."""
+    return {
+        "players": list(cfg.players),
+        "max_moves": cfg.max_moves,
+        "temperature": dataclasses.asdict(cfg.temperature),
+        "dirichlet_alpha": cfg.dirichlet_alpha,
+        "weights_version": weights_version(cfg.weights),
+        "generator_version": GENERATOR_VERSION,
     }
 
 

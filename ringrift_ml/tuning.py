@@ -3,19 +3,57 @@
 The objective is the candidate's score (win 1, shared rank 0.5 per pairing, from final
 ranks) against a fixed opponent pool over seeded games with rotating seats; CMA-ES
 (Hansen, "The CMA Evolution Strategy: A Tutorial", 2016; the ``cma`` package)
-minimises its negative.  Every generation the optimiser state is pickled next to the
-result so an interrupted run resumes where it stopped; the history (best and mean
-score per generation) is saved as JSON and as an SVG plot.  The tuned vector is
-written into a weights file under ``tuned["<board>|<players>"]``; by default that is
-the storage root's file, which ``HeuristicEvaluator.for_board`` reads.
+minimises its negative.  The history (best and mean score per generation) is saved
+as JSON and as an SVG plot.  The tuned vector is written into a weights file under
+``tuned["<board>|<players>"]``; by default that is the storage root's file, which
+``HeuristicEvaluator.for_board`` reads.
+
+Resuming
+--------
+Nothing is pickled.  After every generation ``cma_<board>_<players>p_state.json`` in
+the work directory is rewritten (temporary name, then rename) as a log from which the
+optimiser is rebuilt (format ``ringrift-lab/cma-state``, version 1)::
+
+    {"format": "ringrift-lab/cma-state", "format_version": 1,
+     "cma_version": "...", "numpy_version": "...",           (informative)
+     "config": {...TuneConfig...}, "features": [...FEATURE_NAMES...],
+     "x0": [...start vector...], "sigma0": ..., "options": {"popsize", "seed", "verbose"},
+     "generations": [{"generation": g, "candidates": [[...] x popsize], "fitness": [...],
+                      "best_score", "mean_score", "best_weights", "time"}, ...],
+     "after": {"mean": [...], "sigma": ..., "rng": {numpy RandomState of cma's stream}}}
+
+A resumed run builds ``cma.CMAEvolutionStrategy`` again from ``x0`` (the logged start,
+not the weights file, which may have been rewritten with tuned weights since), the
+configuration's ``sigma0`` and options (never options from the file: cma evaluates
+string options), then replays every logged generation: ``ask()``, check that the
+candidates equal the logged ones to within 1e-12, ``tell()`` the logged fitness
+values.  Finally the mean, step size and random state must match ``after``.  Any
+mismatch (another cma or numpy version, a changed configuration, an edited file)
+is refused with a ``ValueError``; move the file away to start anew.
+
+The replay is exact because the only randomness in CMA-ES is numpy's global
+``RandomState``, which cma seeds from its ``seed`` option in the constructor and draws
+from in ``ask``/``tell``.  :class:`_PrivateRng` makes that a private stream: it swaps
+cma's state into the global generator around each call into cma and the caller's
+state back out, so nothing else (games, other code in the process, the caller)
+consumes cma's draws or is perturbed by them, and cma's stream depends only on the
+seed and the sequence of ask/tell calls, which the log reproduces.  Fitness values
+and candidates are stored as JSON floats, which round-trip exactly.
+
+A ``cma_<board>_<players>p.pkl`` left by an earlier version (which pickled the
+optimiser) is never opened: its presence is an error.
 """
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import dataclasses
 import json
-import pickle
+import math
+import os
 import time
+import uuid
 import warnings
 from pathlib import Path
 from typing import Optional
@@ -58,6 +96,9 @@ class TuneConfig:
             raise ValueError(f"players: 2-4, got {self.players}")
         if self.generations < 1 or self.popsize < 2 or self.games_per_eval < 1 or not self.sigma0 > 0:
             raise ValueError("generations >= 1, popsize >= 2, games_per_eval >= 1 and sigma0 > 0 required")
+        if self.seed < 0:
+            # cma treats seed + 1 == 0 as "seed from the clock", which no run could resume.
+            raise ValueError(f"seed: must be >= 0, got {self.seed}")
         bad = set(self.opponents) - {"random", "heuristic"}
         if bad or not self.opponents:
             raise ValueError(f"opponents: choose from random, heuristic; got {self.opponents}")
@@ -91,11 +132,153 @@ def score_weights(w: np.ndarray, cfg: TuneConfig, seed: int, scale: float = 0.35
     return total / cfg.games_per_eval
 
 
+STATE_FORMAT = "ringrift-lab/cma-state"
+STATE_FORMAT_VERSION = 1
+REPLAY_TOLERANCE = 1e-12
+"""Largest difference allowed between a replayed and a logged candidate coordinate."""
+
+
+class _PrivateRng:
+    """cma's stream of numpy's global ``RandomState``, swapped in only while cma runs."""
+
+    def __init__(self):
+        self.state = None
+
+    @contextlib.contextmanager
+    def active(self):
+        outer = np.random.get_state()
+        if self.state is not None:
+            np.random.set_state(self.state)
+        try:
+            yield
+        finally:
+            self.state = np.random.get_state()
+            np.random.set_state(outer)
+
+    def to_json(self) -> dict:
+        name, key, pos, has_gauss, cached = self.state
+        key = base64.b64encode(np.asarray(key, dtype="<u4").tobytes()).decode("ascii")
+        return {"bit_generator": str(name), "pos": int(pos), "has_gauss": int(has_gauss),
+                "cached_gaussian": float(cached), "key_uint32_le_base64": key}
+
+
+def _state_paths(workdir: Path, cfg: TuneConfig) -> tuple:
+    stem = f"cma_{cfg.board}_{cfg.players}p"
+    return workdir / f"{stem}_state.json", workdir / f"{stem}.pkl"
+
+
+def _cma_options(cfg: TuneConfig) -> dict:
+    return {"popsize": cfg.popsize, "seed": cfg.seed + 1, "verbose": -9}
+
+
+def _config_json(cfg: TuneConfig) -> dict:
+    return json.loads(json.dumps(dataclasses.asdict(cfg)))
+
+
+def _new_strategy(cma, x0: list, cfg: TuneConfig) -> tuple:
+    rng = _PrivateRng()
+    with rng.active(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        es = cma.CMAEvolutionStrategy(list(x0), float(cfg.sigma0), _cma_options(cfg))
+    return es, rng
+
+
+def _numbers(value, n: Optional[int]) -> bool:
+    """``value`` is a list of ``n`` (any if None) finite JSON numbers (no bools, no strings)."""
+    return (isinstance(value, list) and (n is None or len(value) == n)
+            and all((type(v) is float and math.isfinite(v)) or (type(v) is int and abs(v) < 2 ** 53)
+                    for v in value))
+
+
+def _max_diff(a, b) -> float:
+    return float(np.max(np.abs(np.asarray(a, dtype=float) - np.asarray(b, dtype=float))))
+
+
+def _after(es, rng: _PrivateRng) -> dict:
+    return {"mean": [float(v) for v in es.mean], "sigma": float(es.sigma), "rng": rng.to_json()}
+
+
+def _write_state(path: Path, doc: dict) -> None:
+    text = json.dumps(doc, indent=1, allow_nan=False)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        with open(tmp, "x") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _resume(cma, state_path: Path, cfg: TuneConfig) -> tuple:
+    """Rebuild the strategy from the log in ``state_path``; ``(es, rng, doc)``."""
+    again = "; move it away to start anew"
+    try:
+        doc = json.loads(state_path.read_bytes())
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise ValueError(f"{state_path}: not a JSON tuning state ({type(e).__name__}: {e}){again}") from None
+    if not isinstance(doc, dict) or doc.get("format") != STATE_FORMAT:
+        fmt = doc.get("format") if isinstance(doc, dict) else None
+        raise ValueError(f"{state_path}: format {fmt!r} is not {STATE_FORMAT!r}{again}")
+    if type(doc.get("format_version")) is not int or doc["format_version"] != STATE_FORMAT_VERSION:
+        raise ValueError(f"{state_path}: format_version {doc.get('format_version')!r} is not supported "
+                         f"(this code reads version {STATE_FORMAT_VERSION}){again}")
+    saved = doc.get("config")
+    if not isinstance(saved, dict) or saved != _config_json(cfg) | {"generations": saved.get("generations")}:
+        raise ValueError(f"{state_path}: saved run has a different configuration{again}")
+    if doc.get("features") != list(FEATURE_NAMES):
+        raise ValueError(f"{state_path}: saved run tuned other features ({doc.get('features')}){again}")
+    n = len(FEATURE_NAMES)
+    x0, log, after = doc.get("x0"), doc.get("generations"), doc.get("after")
+    if not _numbers(x0, n):
+        raise ValueError(f"{state_path}: x0 is not a list of {n} finite numbers{again}")
+    if doc.get("sigma0") != cfg.sigma0 or doc.get("options") != _cma_options(cfg):
+        raise ValueError(f"{state_path}: saved sigma0/options {doc.get('sigma0')!r}/{doc.get('options')!r} "
+                         f"differ from this configuration's{again}")
+    if not isinstance(log, list) or not isinstance(after, dict):
+        raise ValueError(f"{state_path}: generations log or final state missing{again}")
+    for g, entry in enumerate(log):
+        ok = (isinstance(entry, dict) and entry.get("generation") == g
+              and isinstance(entry.get("candidates"), list) and len(entry["candidates"]) == cfg.popsize
+              and all(_numbers(x, n) for x in entry["candidates"])
+              and _numbers(entry.get("fitness"), cfg.popsize)
+              and _numbers([entry.get("best_score"), entry.get("mean_score"), entry.get("time")], 3)
+              and _numbers(entry.get("best_weights"), n))
+        if not ok:
+            raise ValueError(f"{state_path}: generation {g} of the log is malformed{again}")
+
+    es, rng = _new_strategy(cma, x0, cfg)
+    mismatch = (f"the log does not match this cma version ({cma.__version__}), numpy version "
+                f"({np.__version__}) or configuration (it was written with cma {doc.get('cma_version')}, "
+                f"numpy {doc.get('numpy_version')}){again}")
+    for g, entry in enumerate(log):
+        with rng.active():
+            xs = es.ask()
+        diff = _max_diff(xs, entry["candidates"])
+        if not diff <= REPLAY_TOLERANCE:
+            raise ValueError(f"{state_path}: replaying generation {g}, cma asked candidates {diff:.3g} away "
+                             f"from the logged ones (tolerance {REPLAY_TOLERANCE:g}): {mismatch}")
+        with rng.active():
+            es.tell(xs, [float(f) for f in entry["fitness"]])
+    now = _after(es, rng)
+    if (not _numbers(after.get("mean"), n) or not _numbers([after.get("sigma")], 1)
+            or not _max_diff(now["mean"], after["mean"]) <= REPLAY_TOLERANCE
+            or not abs(now["sigma"] - after["sigma"]) <= REPLAY_TOLERANCE * max(1.0, now["sigma"])
+            or now["rng"] != after.get("rng")):
+        raise ValueError(f"{state_path}: after replaying {len(log)} generations the optimiser's mean, step "
+                         f"size or random state differ from the saved ones: {mismatch}")
+    return es, rng, doc
+
+
 def tune(cfg: TuneConfig, workdir: Path, progress: bool = True, weights: Optional[Path] = None) -> dict:
     """Run (or resume) CMA-ES; returns the result record written to ``workdir``.
 
-    ``weights`` is the weights file the search starts from and the ``heuristic``
-    opponent plays (default ``weights_path()``)."""
+    ``weights`` is the weights file a new search starts from and the ``heuristic``
+    opponent plays (default ``weights_path()``).  A run resumes from the JSON log in
+    ``workdir`` (see the module docstring); a log that cannot be replayed exactly is
+    refused with a ``ValueError``."""
     weights = Path(weights) if weights else weights_path()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # cma warns when matplotlib is absent
@@ -103,46 +286,52 @@ def tune(cfg: TuneConfig, workdir: Path, progress: bool = True, weights: Optiona
 
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    state_path = workdir / f"cma_{cfg.board}_{cfg.players}p.pkl"
+    state_path, legacy_path = _state_paths(workdir, cfg)
     hist_path = workdir / f"cma_{cfg.board}_{cfg.players}p_history.json"
-    x0 = weight_vector(load_weights(cfg.board, cfg.players, weights))
+    if legacy_path.exists():
+        raise ValueError(f"{legacy_path}: optimiser state pickled by an earlier version; it is never loaded "
+                         "(unpickling a file can run arbitrary code). Move it away to start this run anew.")
     if state_path.exists():
-        with open(state_path, "rb") as fh:
-            saved = pickle.load(fh)
-        if saved["config"] != dataclasses.asdict(cfg) | {"generations": saved["config"]["generations"]}:
-            raise ValueError(f"{state_path}: saved run has a different configuration; move it away to start anew")
-        es, history = saved["es"], saved["history"]
+        es, rng, doc = _resume(cma, state_path, cfg)
     else:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            es = cma.CMAEvolutionStrategy(x0.tolist(), cfg.sigma0, {"popsize": cfg.popsize, "seed": cfg.seed + 1,
-                                                                   "verbose": -9})
-        history = []
-    bar = tqdm(total=cfg.generations, initial=len(history), desc=f"cma {cfg.board} {cfg.players}p",
+        x0 = [float(v) for v in weight_vector(load_weights(cfg.board, cfg.players, weights))]
+        es, rng = _new_strategy(cma, x0, cfg)
+        doc = {"format": STATE_FORMAT, "format_version": STATE_FORMAT_VERSION,
+               "features": list(FEATURE_NAMES), "x0": x0, "sigma0": cfg.sigma0, "options": _cma_options(cfg),
+               "generations": []}
+    doc.update(cma_version=cma.__version__, numpy_version=np.__version__, config=_config_json(cfg))
+    log = doc["generations"]
+    bar = tqdm(total=cfg.generations, initial=len(log), desc=f"cma {cfg.board} {cfg.players}p",
                disable=not progress)
-    while len(history) < cfg.generations:
-        gen = len(history)
-        xs = es.ask()
-        scores = [score_weights(np.asarray(x), cfg, seed=cfg.seed * 10_000 + gen * 100 + i, weights=weights)
+    while len(log) < cfg.generations:
+        gen = len(log)
+        with rng.active():
+            xs = es.ask()
+        scores = [float(score_weights(np.asarray(x), cfg, seed=cfg.seed * 10_000 + gen * 100 + i,
+                                      weights=weights))
                   for i, x in enumerate(xs)]
-        es.tell(xs, [-s for s in scores])
+        fitness = [-s for s in scores]
+        with rng.active():
+            es.tell(xs, fitness)
         best = int(np.argmax(scores))
-        history.append({"generation": gen, "best_score": scores[best], "mean_score": float(np.mean(scores)),
-                        "best_weights": list(map(float, xs[best])), "time": time.time()})
-        with open(state_path.with_suffix(".tmp"), "wb") as fh:
-            pickle.dump({"es": es, "history": history, "config": dataclasses.asdict(cfg)}, fh)
-        state_path.with_suffix(".tmp").replace(state_path)
+        log.append({"generation": gen, "best_score": scores[best], "mean_score": float(np.mean(scores)),
+                    "best_weights": [float(v) for v in xs[best]], "time": time.time(),
+                    "candidates": [[float(v) for v in x] for x in xs], "fitness": fitness})
+        doc["after"] = _after(es, rng)
+        _write_state(state_path, doc)
         bar.update(1)
     bar.close()
-    best_gen = max(history, key=lambda h: h["best_score"])
+    with rng.active():
+        xfavorite = [float(v) for v in es.result.xfavorite]
+    best_gen = max(log, key=lambda h: h["best_score"])
     result = {
         "board": cfg.board,
         "players": cfg.players,
         "weights": dict(zip(FEATURE_NAMES, best_gen["best_weights"])),
-        "mean_weights": dict(zip(FEATURE_NAMES, map(float, es.result.xfavorite))),
+        "mean_weights": dict(zip(FEATURE_NAMES, xfavorite)),
         "best_score": best_gen["best_score"],
-        "generations": len(history),
-        "history": [{k: h[k] for k in ("generation", "best_score", "mean_score")} for h in history],
+        "generations": len(log),
+        "history": [{k: h[k] for k in ("generation", "best_score", "mean_score")} for h in log],
     }
     hist_path.write_text(json.dumps(result, indent=2))
     (workdir / f"cma_{cfg.board}_{cfg.players}p_history.svg").write_text(history_svg(result["history"]))

@@ -74,10 +74,9 @@ def test_a_record_with_an_illegal_move_names_game_and_ply(searched_games):
 
 
 def _table(recs):
-    from ringrift_ml import lake
+    from ringrift_ml.lake.records import games_table
 
-    games, _ = lake.records_to_tables(recs, "t")
-    return games
+    return games_table(recs)
 
 
 def test_build_samples_filters_and_quality_passes(searched_games):

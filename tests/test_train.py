@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from ringrift_ml import lake, samples
+from ringrift_ml import samples
+from ringrift_ml.lake.records import games_table
 from ringrift_ml.rules.boards import board_spec
 from ringrift_ml.selfplay import SelfplayConfig, run_selfplay
 from ringrift_ml.train.calibration import calibration_report, reliability_png, value_logits
@@ -16,7 +17,7 @@ from ringrift_ml.train.train import TrainConfig, load_model, save_model, train
 def npz(tmp_path_factory):
     recs = run_selfplay(SelfplayConfig(board="hex8", players=("heuristic", "random"), games=6, seed=2),
                         progress=False)
-    games, _ = lake.records_to_tables(recs, "t")
+    games = games_table(recs)
     table, _ = samples.build_samples(games.to_pylist())
     path = tmp_path_factory.mktemp("npz") / "hex8_2p.npz"
     return samples.export_npz(table, path, "hex8", 2, board_spec("hex8").n_cells, {})

@@ -1,7 +1,18 @@
 """Serialized states in RingRift's contract-vector JSON form.
 
 Loading validates everything before building the state: a malformed state raises a
-``ValueError`` that names the field and the reason and nothing is half-loaded.
+``ValueError`` that names the field and the reason and nothing is half-loaded.  Input
+is strict: integer fields take plain integers (no bools, floats or numeric strings)
+within their range, and no other exception type escapes ``state_from_json`` for
+malformed input.
+
+Position keys (``board.stacks``, ``board.markers``, ``board.collapsedSpaces``) must be
+canonical: ``"x,y"`` / ``"x,y,z"`` with each coordinate written as ``str(int)`` writes
+it.  Other spellings of a cell (``"01,1"``, ``" 1,1"``, ``"+1,1"``) are rejected
+outright rather than read as ``"1,1"``, which would let two keys silently name one
+cell.  A hex key may still leave out z (RingRift's own data writes it; the engine
+completes it), so ``"1,1"`` and ``"1,1,-2"`` can name the same hex cell: two keys of
+one object that name the same cell are rejected, naming both keys.
 
 What the contract form does not carry (the turn's bookkeeping, last-player-standing
 rounds, pie-rule status) is written under ``engineState`` so that a state this
@@ -63,6 +74,7 @@ from ._layout import (
     MK,
     MT,
     PEND_LINE_ELIM,
+    PEND_NONE,
     PEND_TERR_ELIM,
     PH_CAPTURE,
     PH_CHAIN_CAPTURE,
@@ -75,6 +87,7 @@ from ._layout import (
     REASON_NAMES,
     RG,
 )
+from ._check import INT_LIMIT, int_value, is_int, show
 from .boards import board_spec
 from .options import check_option, normalize_options, read_options, write_options
 from .state import GameState
@@ -99,20 +112,69 @@ _ENGINE_FIELDS = {
 }
 
 
+def _engine_ranges(n: int, n_cells: int) -> dict:
+    """Allowed ``(lo, hi)`` of each ``engineState`` field in an ``n``-player game."""
+    seat = (0, n)  # a player number, 0 = none
+    flag = (0, 1)
+    return {
+        "turnActed": flag,
+        "recoveryTurn": flag,
+        "pending": (PEND_NONE, max(PEND_NONE, PEND_LINE_ELIM, PEND_TERR_ELIM)),
+        "mustActFrom": (-1, n_cells - 1),
+        "swapEnabled": flag,
+        "swapAvailable": (0, 2),  # 1: open for seat 1's first turn, 2: seat 2 may swap now
+        "swapped": flag,
+        "lastActor": seat,
+        "turnHadRealAction": flag,
+        "lpsAnchor": seat,
+        "lpsLastSeat": seat,
+        "lpsRoundMask": (0, (1 << n) - 1),
+        "lpsStreak": (0, INT_LIMIT),
+        "lpsLeader": seat,
+        "lpsLastExclusive": seat,
+        "lpsDue": seat,
+    }
+
+
 def _int(d: dict, key: str, field: str, default=None, lo=None, hi=None) -> int:
     v = d.get(key, default)
     if v is None:
         if default is None:
             raise ValueError(f"{field}: missing")
         v = default
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-        raise ValueError(f"{field}: expected an integer, got {v!r}")
+    if not is_int(v):
+        raise ValueError(f"{field}: expected an integer, got {show(v)}")
     v = int(v)
-    if lo is not None and v < lo:
+    lo = -INT_LIMIT if lo is None else lo
+    hi = INT_LIMIT if hi is None else hi
+    if v < lo:
         raise ValueError(f"{field}: must be >= {lo}, got {v}")
-    if hi is not None and v > hi:
+    if v > hi:
         raise ValueError(f"{field}: must be <= {hi}, got {v}")
     return v
+
+
+def _keyed(board: dict, name: str) -> dict:
+    """``board[name]``: an object keyed by position (missing or null: empty)."""
+    v = board.get(name)
+    if v is None:
+        return {}
+    if not isinstance(v, dict):
+        raise ValueError(f"board.{name}: expected an object keyed by position, got {show(v)}")
+    return v
+
+
+def _cell_of_key(spec, key, field: str, seen: dict, name: str) -> int:
+    """Cell of position key ``key`` of ``board[name]``; ``seen`` maps the cells of
+    the keys read so far to their keys, so that two keys naming one cell are caught."""
+    c = spec.cell_of_key(key, field)
+    first = seen.get(c)
+    if first is not None:
+        raise ValueError(
+            f"board.{name}: keys {show(first)} and {show(key)} name the same cell {spec.cell_key(c)}"
+        )
+    seen[c] = key
+    return c
 
 
 def _cap(rings: list) -> int:
@@ -135,7 +197,7 @@ def state_from_json(d, rules_options: Optional[dict] = None) -> GameState:
     btype = board.get("type", d.get("boardType"))
     spec = board_spec(btype)
     if d.get("boardType") not in (None, btype):
-        raise ValueError(f"boardType: {d.get('boardType')!r} disagrees with board.type {btype!r}")
+        raise ValueError(f"boardType: {show(d.get('boardType'))} disagrees with board.type {btype!r}")
 
     players = d.get("players")
     if not isinstance(players, list):
@@ -164,12 +226,11 @@ def state_from_json(d, rules_options: Optional[dict] = None) -> GameState:
     rpp = spec.rings_per_player
 
     # -- board ------------------------------------------------------------------
-    stacks = board.get("stacks") or {}
-    if not isinstance(stacks, dict):
-        raise ValueError("board.stacks: expected an object keyed by position")
+    stacks = _keyed(board, "stacks")
+    seen: dict = {}
     for key, st in stacks.items():
-        field = f"board.stacks[{key!r}]"
-        c = spec.cell_of_key(key, field)
+        field = f"board.stacks[{show(key)}]"
+        c = _cell_of_key(spec, key, field, seen, "stacks")
         if not isinstance(st, dict):
             raise ValueError(f"{field}: expected a stack object")
         if "position" in st and spec.cell_of_pos(st["position"], f"{field}.position") != c:
@@ -180,8 +241,12 @@ def state_from_json(d, rules_options: Optional[dict] = None) -> GameState:
         if len(rings) > MAX_STACK:
             raise ValueError(f"{field}.rings: height {len(rings)} exceeds the engine limit of {MAX_STACK}")
         for i, r in enumerate(rings):
-            if isinstance(r, bool) or not isinstance(r, int) or not 1 <= r <= n:
-                raise ValueError(f"{field}.rings[{i}]: expected a player number 1..{n}, got {r!r}")
+            if not is_int(r) or not 1 <= r <= n:
+                raise ValueError(f"{field}.rings[{i}]: expected a player number 1..{n}, got {show(r)}")
+        rings = [int(r) for r in rings]
+        for name in ("stackHeight", "capHeight", "controllingPlayer"):
+            if name in st and not is_int(st[name]):
+                raise ValueError(f"{field}.{name}: expected an integer, got {show(st[name])}")
         if not _declared_fields_agree(st, rings) and _declared_fields_agree(st, rings[::-1]):
             # Some hand-written RingRift states list rings top first; the declared
             # controller and cap height say which end is the top.
@@ -190,7 +255,7 @@ def state_from_json(d, rules_options: Optional[dict] = None) -> GameState:
         cap = _cap(rings)
         for name, want in (("stackHeight", len(rings)), ("capHeight", cap), ("controllingPlayer", top)):
             if name in st and st[name] != want:
-                raise ValueError(f"{field}.{name}: is {st[name]!r} but the rings give {want}")
+                raise ValueError(f"{field}.{name}: is {show(st[name])} but the rings give {want}")
         bits = 0
         for i, r in enumerate(rings):
             bits |= (r - 1) << (2 * i)
@@ -199,28 +264,28 @@ def state_from_json(d, rules_options: Optional[dict] = None) -> GameState:
         # Stacks are as old as their order in the serialized object says.
         S[MT, M_AGE_SEQ] += 1
         S[AGE, c] = S[MT, M_AGE_SEQ]
-    markers = board.get("markers") or {}
-    if not isinstance(markers, dict):
-        raise ValueError("board.markers: expected an object keyed by position")
+    markers = _keyed(board, "markers")
+    seen = {}
     for key, mk in markers.items():
-        field = f"board.markers[{key!r}]"
-        c = spec.cell_of_key(key, field)
+        field = f"board.markers[{show(key)}]"
+        c = _cell_of_key(spec, key, field, seen, "markers")
+        if isinstance(mk, dict) and "position" in mk and spec.cell_of_pos(mk["position"], f"{field}.position") != c:
+            raise ValueError(f"{field}.position: does not match the key {key}")
         owner = mk.get("player") if isinstance(mk, dict) else mk
-        if isinstance(owner, bool) or not isinstance(owner, int) or not 1 <= owner <= n:
-            raise ValueError(f"{field}.player: expected a player number 1..{n}, got {owner!r}")
+        if not is_int(owner) or not 1 <= owner <= n:
+            raise ValueError(f"{field}.player: expected a player number 1..{n}, got {show(owner)}")
         if S[H, c]:
             raise ValueError(f"{field}: cell {key} holds both a stack and a marker")
         S[MK, c] = owner
-    collapsed = board.get("collapsedSpaces") or {}
-    if not isinstance(collapsed, dict):
-        raise ValueError("board.collapsedSpaces: expected an object keyed by position")
+    collapsed = _keyed(board, "collapsedSpaces")
+    seen = {}
     for key, owner in collapsed.items():
-        field = f"board.collapsedSpaces[{key!r}]"
-        c = spec.cell_of_key(key, field)
+        field = f"board.collapsedSpaces[{show(key)}]"
+        c = _cell_of_key(spec, key, field, seen, "collapsedSpaces")
         if isinstance(owner, dict):
             owner = owner.get("player")
-        if isinstance(owner, bool) or not isinstance(owner, int) or not 1 <= owner <= n:
-            raise ValueError(f"{field}: expected the owning player 1..{n}, got {owner!r}")
+        if not is_int(owner) or not 1 <= owner <= n:
+            raise ValueError(f"{field}: expected the owning player 1..{n}, got {show(owner)}")
         if S[H, c] or S[MK, c]:
             raise ValueError(f"{field}: collapsed cell {key} also holds a stack or marker")
         S[CL, c] = owner
@@ -242,27 +307,38 @@ def state_from_json(d, rules_options: Optional[dict] = None) -> GameState:
     # -- turn -----------------------------------------------------------------------------
     S[MT, M_CUR] = _int(d, "currentPlayer", "currentPlayer", lo=1, hi=n)
     phase = d.get("currentPhase")
-    if phase not in PHASE_NAMES:
-        raise ValueError(f"currentPhase: unknown phase {phase!r}")
+    if type(phase) is not str or phase not in PHASE_NAMES:
+        raise ValueError(f"currentPhase: unknown phase {show(phase)}")
     S[MT, M_PHASE] = PHASE_NAMES.index(phase)
     status = d.get("gameStatus", "active")
-    if status not in ("active", "completed", "finished"):
-        raise ValueError(f"gameStatus: expected 'active' or 'completed', got {status!r}")
+    if type(status) is not str or status not in ("active", "completed", "finished"):
+        raise ValueError(f"gameStatus: expected 'active' or 'completed', got {show(status)}")
     over = status != "active"
     if over != (phase == "game_over") and phase == "game_over":
         raise ValueError("currentPhase: 'game_over' is only valid for a completed game")
     S[MT, M_STATUS] = 1 if over else 0
     winner = d.get("winner")
     if over:
-        if isinstance(winner, bool) or not isinstance(winner, int) or not 1 <= winner <= n:
-            raise ValueError(f"winner: a completed game needs a winner 1..{n}, got {winner!r}")
+        if not is_int(winner) or not 1 <= winner <= n:
+            raise ValueError(f"winner: a completed game needs a winner 1..{n}, got {show(winner)}")
         S[MT, M_WINNER] = winner
         S[MT, M_PHASE] = PH_GAME_OVER
         reason = d.get("victoryReason")
+        if reason is not None and type(reason) is not str:
+            raise ValueError(f"victoryReason: expected a string, got {show(reason)}")
+        # Reasons this engine does not know (RingRift writes 'unknown') are kept as none.
         S[MT, M_REASON] = REASON_NAMES.index(reason) if reason in REASON_NAMES[1:] else 0
-        ranks = d.get("ranks") or {}
+        ranks = d.get("ranks")
+        if ranks is None:
+            ranks = {}
+        if not isinstance(ranks, dict):
+            raise ValueError(f"ranks: expected an object of player number -> rank, got {show(ranks)}")
+        for k in ranks:
+            if k not in [str(p) for p in range(1, n + 1)]:
+                raise ValueError(f"ranks[{show(k)}]: expected a player number '1'..'{n}'")
         for p in range(1, n + 1):
-            S[MT, M_RANK + p - 1] = int(ranks.get(str(p), 1 if p == winner else 2))
+            default = 1 if p == winner else 2
+            S[MT, M_RANK + p - 1] = _int(ranks, str(p), f"ranks[{str(p)!r}]", default, lo=1, hi=n)
     S[MT, M_PLY] = _int(d, "turnNumber", "turnNumber", 1, lo=1) - 1
     S[MT, M_VTHRESH] = _int(d, "victoryThreshold", "victoryThreshold", spec.victory_threshold(n), lo=1)
     legacy = d.get("territoryVictoryThreshold")
@@ -291,15 +367,27 @@ def state_from_json(d, rules_options: Optional[dict] = None) -> GameState:
 def _load_engine_fields(S, spec, engine) -> None:
     if not isinstance(engine, dict):
         raise ValueError("engineState: expected an object")
+    n = int(S[MT, M_NP])
+    ranges = _engine_ranges(n, spec.n_cells)
     for name, idx in _ENGINE_FIELDS.items():
         if name in engine:
-            S[MT, idx] = _int(engine, name, f"engineState.{name}", lo=-1)
+            lo, hi = ranges[name]
+            if name == "mustActFrom":
+                v = _int(engine, name, f"engineState.{name}", lo=lo)
+                if v > hi:
+                    raise ValueError(f"engineState.mustActFrom: not a cell of this board, got {v}")
+            else:
+                v = _int(engine, name, f"engineState.{name}", lo=lo, hi=hi)
+            S[MT, idx] = v
     elim_turn = engine.get("eliminationTurn")
     if elim_turn is not None:
-        for i, v in enumerate(elim_turn[: int(S[MT, 0])]):
-            S[MT, M_ELIMTURN + i] = int(v)
-    if S[MT, M_FROM] >= spec.n_cells:
-        raise ValueError("engineState.mustActFrom: not a cell of this board")
+        if not isinstance(elim_turn, list) or len(elim_turn) != n:
+            raise ValueError(
+                f"engineState.eliminationTurn: expected a list of {n} integers, got {show(elim_turn)}"
+            )
+        for i, v in enumerate(elim_turn):
+            # -1: still in the game; otherwise the ply of the permanent elimination.
+            S[MT, M_ELIMTURN + i] = int_value(v, f"engineState.eliminationTurn[{i}]", lo=-1)
 
 
 def _infer_turn_fields(S, spec, d) -> None:
@@ -308,14 +396,19 @@ def _infer_turn_fields(S, spec, d) -> None:
     n = int(S[MT, 0])
     cur = int(S[MT, M_CUR])
     frm = -1
+    frm_key = "chainCapturePosition"
     for key in ("chainCapturePosition", "mustMoveFromStackKey"):
         v = d.get(key)
         if v is None:
             continue
         frm = spec.cell_of_key(v, key) if isinstance(v, str) else spec.cell_of_pos(v, key)
+        frm_key = key
     if frm >= 0 and (S[H, frm] == 0 or S[CT, frm] != cur):
-        raise ValueError(f"chainCapturePosition: no stack of player {cur} at {spec.cell_key(frm)}")
+        raise ValueError(f"{frm_key}: no stack of player {cur} at {spec.cell_key(frm)}")
     S[MT, M_FROM] = frm
+    for key in ("pendingLineRewardElimination", "pendingTerritoryElimination"):
+        if d.get(key) is not None and not isinstance(d[key], bool):
+            raise ValueError(f"{key}: expected true or false, got {show(d[key])}")
     if d.get("pendingLineRewardElimination"):
         S[MT, M_PENDING] = PEND_LINE_ELIM
     elif d.get("pendingTerritoryElimination"):
@@ -342,8 +435,8 @@ def _player_field(d: dict, key: str, n: int) -> int:
     v = d.get(key)
     if v is None:
         return 0
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not 1 <= v <= n:
-        raise ValueError(f"{key}: expected a player number 1..{n} or null, got {v!r}")
+    if not is_int(v) or not 1 <= v <= n:
+        raise ValueError(f"{key}: expected a player number 1..{n} or null, got {show(v)}")
     return int(v)
 
 
@@ -356,17 +449,19 @@ def _load_lps_fields(S, d: dict, n: int, cur: int) -> None:
     anchor = _player_field(d, "lpsCurrentRoundFirstPlayer", n)
     leader = _player_field(d, "lpsConsecutiveExclusivePlayer", n)
     streak = _int(d, "lpsConsecutiveExclusiveRounds", "lpsConsecutiveExclusiveRounds", 0, lo=0)
-    mask_obj = d.get("lpsCurrentRoundActorMask") or {}
+    mask_obj = d.get("lpsCurrentRoundActorMask")
+    if mask_obj is None:
+        mask_obj = {}
     if not isinstance(mask_obj, dict):
         raise ValueError("lpsCurrentRoundActorMask: expected an object of player number -> true/false")
+    seats = {str(p): p for p in range(1, n + 1)}  # canonical keys only: "1", not "01"
     mask = 0
     for k, v in mask_obj.items():
-        try:
-            p = int(k)
-        except (TypeError, ValueError):
-            p = 0
-        if not 1 <= p <= n or not isinstance(v, bool):
-            raise ValueError(f"lpsCurrentRoundActorMask[{k!r}]: expected player 1..{n} mapped to true or false")
+        p = seats.get(k) if type(k) is str else None
+        if p is None or not isinstance(v, bool):
+            raise ValueError(
+                f"lpsCurrentRoundActorMask[{show(k)}]: expected player 1..{n} mapped to true or false"
+            )
         if v:
             mask |= 1 << (p - 1)
     if streak and not leader:

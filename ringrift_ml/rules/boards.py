@@ -19,6 +19,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from ._check import INT_LIMIT, is_int, parse_key, show
+
 BOARD_TYPES = ("square8", "square19", "hex8", "hexagonal")
 
 # E, SE, S, SW, W, NW, N, NE: opposite pairs are 4 apart, axes are the first 4.
@@ -93,19 +95,21 @@ class BoardSpec:
         return {"x": int(c[0]), "y": int(c[1])}
 
     def cell_of_pos(self, pos, field: str = "position") -> int:
-        """Cell index of a JSON position ``{"x", "y"[, "z"]}``; ValueError if off-board."""
+        """Cell index of a JSON position ``{"x", "y"[, "z"]}``; ValueError if malformed
+        or off-board.  Coordinates are plain integers; ``z`` may be left out or null
+        (hex boards complete it, square boards ignore it) but must otherwise be an
+        integer, and on a hex board equal ``-x - y``."""
         if not isinstance(pos, dict) or "x" not in pos or "y" not in pos:
-            raise ValueError(f"{field}: expected a position object with x and y, got {pos!r}")
-        try:
-            x, y = int(pos["x"]), int(pos["y"])
-        except (TypeError, ValueError):
-            raise ValueError(f"{field}: x and y must be integers, got {pos!r}") from None
+            raise ValueError(f"{field}: expected a position object with x and y, got {show(pos)}")
+        x, y, z = pos["x"], pos["y"], pos.get("z")
+        if not (is_int(x) and is_int(y)) or abs(x) > INT_LIMIT or abs(y) > INT_LIMIT:
+            raise ValueError(f"{field}: x and y must be integers, got {show(pos)}")
+        if z is not None and (not is_int(z) or abs(z) > INT_LIMIT):
+            raise ValueError(f"{field}: z must be an integer, got {show(pos)}")
+        x, y = int(x), int(y)
         if self.is_hex:
-            z = pos.get("z")
-            if z is None:
-                z = -x - y
-            elif int(z) != -x - y:
-                raise ValueError(f"{field}: cube coordinates must sum to 0, got {pos!r}")
+            if z is not None and int(z) != -x - y:
+                raise ValueError(f"{field}: cube coordinates must sum to 0, got {show(pos)}")
             key = f"{x},{y},{-x - y}"
         else:
             key = f"{x},{y}"
@@ -115,17 +119,19 @@ class BoardSpec:
         return cell
 
     def cell_of_key(self, key: str, field: str = "position key") -> int:
-        if not isinstance(key, str):
-            raise ValueError(f"{field}: expected a string like 'x,y', got {key!r}")
-        parts = key.split(",")
-        try:
-            nums = [int(p) for p in parts]
-        except ValueError:
-            raise ValueError(f"{field}: malformed position key {key!r}") from None
-        if self.is_hex and len(nums) == 2:
-            nums.append(-nums[0] - nums[1])
-        norm = ",".join(str(n) for n in nums)
-        cell = self.key_to_cell.get(norm)
+        """Cell index of a position key ``"x,y"`` or ``"x,y,z"``; ValueError if
+        malformed or off-board.  Keys must be canonical (see ``_check.parse_key``):
+        ``"01,1"`` or ``" 1,1"`` are rejected, not read as ``"1,1"``.  A hex key may
+        leave out z (completed as ``-x - y``); given, it must agree."""
+        nums = parse_key(key, field)
+        if self.is_hex:
+            if len(nums) == 2:
+                nums = nums + (-nums[0] - nums[1],)
+            elif nums[2] != -nums[0] - nums[1]:
+                raise ValueError(f"{field}: cube coordinates must sum to 0, got {show(key)}")
+        elif len(nums) != 2:
+            raise ValueError(f"{field}: a {self.name} position key is 'x,y', got {show(key)}")
+        cell = self.pos_to_cell.get(nums)
         if cell is None:
             raise ValueError(f"{field}: position {key} is not on the {self.name} board")
         return cell
@@ -228,9 +234,13 @@ def _build(name: str) -> BoardSpec:
     )
 
 
-@lru_cache(maxsize=None)
 def board_spec(name: str) -> BoardSpec:
     """The (cached) :class:`BoardSpec` for a board type name."""
     if not isinstance(name, str) or name not in BOARD_TYPES:
-        raise ValueError(f"board type: unknown board {name!r}; expected one of {', '.join(BOARD_TYPES)}")
+        raise ValueError(f"board type: unknown board {show(name)}; expected one of {', '.join(BOARD_TYPES)}")
+    return _cached_spec(name)
+
+
+@lru_cache(maxsize=None)
+def _cached_spec(name: str) -> BoardSpec:
     return _build(name)

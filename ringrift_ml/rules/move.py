@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Optional
 
+from ._check import INT_LIMIT, int_value, is_int, parse_key, show
 from ._layout import MOVE_TYPE_NAMES
 
 MOVE_TYPES = frozenset(MOVE_TYPE_NAMES)
@@ -47,22 +48,39 @@ _ELIM_CONTEXTS = ("line", "territory", "recovery")
 Pos = tuple
 
 
+def _is_plain_int(v) -> bool:
+    """An ``int`` that is not a bool (what a constructed Move's integer fields hold;
+    from_json converts numpy integers)."""
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _coord(v, field: str, name: str, value) -> int:
+    """One coordinate: a plain integer within ``±INT_LIMIT`` (no bool, float, str)."""
+    if type(v) is int or is_int(v):
+        if -INT_LIMIT <= v <= INT_LIMIT:
+            return int(v)
+        raise ValueError(f"{field}: coordinate {name} out of range, got {show(value)}")
+    if name == "z":
+        raise ValueError(f"{field}: z must be an integer, got {show(value)}")
+    raise ValueError(f"{field}: position needs integer x and y, got {show(value)}")
+
+
 def _pos(value, field: str) -> Optional[Pos]:
+    """A position object ``{"x", "y"[, "z"]}`` as a tuple; ``None`` for null.
+
+    x and y are required plain integers, z is optional (missing or null: a 2-tuple)."""
     if value is None:
         return None
     if not isinstance(value, dict):
-        raise ValueError(f"{field}: expected a position object, got {value!r}")
-    try:
-        x, y = int(value["x"]), int(value["y"])
-    except (KeyError, TypeError, ValueError):
-        raise ValueError(f"{field}: position needs integer x and y, got {value!r}") from None
+        raise ValueError(f"{field}: expected a position object, got {show(value)}")
+    if "x" not in value or "y" not in value:
+        raise ValueError(f"{field}: position needs integer x and y, got {show(value)}")
+    x = _coord(value["x"], field, "x", value)
+    y = _coord(value["y"], field, "y", value)
     z = value.get("z")
     if z is None:
         return (x, y)
-    try:
-        return (x, y, int(z))
-    except (TypeError, ValueError):
-        raise ValueError(f"{field}: z must be an integer, got {value!r}") from None
+    return (x, y, _coord(z, field, "z", value))
 
 
 def _pos_json(p: Pos) -> dict:
@@ -75,8 +93,18 @@ def _pos_list(values, field: str) -> Optional[tuple]:
     if values is None:
         return None
     if not isinstance(values, (list, tuple)):
-        raise ValueError(f"{field}: expected a list of positions, got {values!r}")
+        raise ValueError(f"{field}: expected a list of positions, got {show(values)}")
     return tuple(_pos(v, f"{field}[{i}]") for i, v in enumerate(values))
+
+
+def _objects(values, field: str, what: str) -> Optional[list]:
+    """A list of objects (formedLines, disconnectedRegions, eliminatedRings); null is
+    ``None``, an empty list stays empty."""
+    if values is None:
+        return None
+    if not isinstance(values, list) or not all(isinstance(v, dict) for v in values):
+        raise ValueError(f"{field}: expected a list of {what} objects, got {show(values)}")
+    return values
 
 
 def norm_pos(p: Optional[Pos], is_hex: bool) -> Optional[Pos]:
@@ -91,29 +119,80 @@ def norm_pos(p: Optional[Pos], is_hex: bool) -> Optional[Pos]:
 
 
 def _key_pos(v, is_hex: bool):
-    """``norm_pos(_pos(v))`` for well-formed position JSON (no checks)."""
+    """``norm_pos(_pos(v))`` for plain position JSON; ``TypeError`` for anything else
+    (the caller then takes the checking path)."""
+    if type(v) is not dict:
+        raise TypeError("not a position object")
     x, y, z = v["x"], v["y"], v.get("z")
     if type(x) is not int or type(y) is not int or not (z is None or type(z) is int):
         raise TypeError("not a plain integer position")
+    if not (-INT_LIMIT <= x <= INT_LIMIT and -INT_LIMIT <= y <= INT_LIMIT) or (
+        z is not None and not -INT_LIMIT <= z <= INT_LIMIT
+    ):
+        raise TypeError("coordinate out of range")
     if is_hex:
         return (x, y, -x - y if z is None else z)
     return (x, y)
+
+
+# Fields that Move.from_json reads, and checks, for a move of any type.
+_COMMON_FIELDS = frozenset(
+    {
+        "from",
+        "captureTarget",
+        "formedLines",
+        "collapsedMarkers",
+        "collapsePositions",
+        "disconnectedRegions",
+        "eliminatedRings",
+        "extractionStacks",
+        "extractionStack",
+    }
+)
+# Per move type, the fields from_json checks that the fast paths (json_move_key here,
+# replay._quick_fields) do not check themselves: when one is present and not null, a
+# fast path must hand the move to from_json, so that it never accepts a move that
+# from_json rejects.
+_UNCHECKED_BY_FAST_PATH = {t: _COMMON_FIELDS for t in MOVE_TYPES}
+_UNCHECKED_BY_FAST_PATH["move_stack"] = _COMMON_FIELDS - {"from"}
+_UNCHECKED_BY_FAST_PATH["overtaking_capture"] = _COMMON_FIELDS - {"from", "captureTarget"}
+_UNCHECKED_BY_FAST_PATH["continue_capture_segment"] = _COMMON_FIELDS - {"from", "captureTarget"}
+
+
+def fast_path_ok(d: dict, t: str) -> bool:
+    """True when move JSON ``d`` of type ``t`` carries none of the fields that a fast
+    path leaves to :meth:`Move.from_json` (or carries them as null)."""
+    extra = _UNCHECKED_BY_FAST_PATH[t]
+    if extra.isdisjoint(d.keys()):
+        return True
+    return all(d[k] is None for k in extra if k in d)
+
+
+def fast_place_fields_ok(d: dict) -> bool:
+    """The place_ring fields a fast path does not look at otherwise are well-formed
+    (``placedOnStack`` null or a bool)."""
+    ps = d.get("placedOnStack")
+    return ps is None or type(ps) is bool
 
 
 def json_move_key(d: Any, is_hex: bool) -> tuple:
     """``Move.from_json(d).key(is_hex)``, computed straight from the JSON for the
     common move types (comparing the legal-move lists of reference games decodes tens
     of thousands of moves); the rest, and anything unexpected, go through
-    :meth:`Move.from_json`, which also raises its errors."""
+    :meth:`Move.from_json`, which also raises its errors.  The shortcut takes only
+    what from_json accepts: plain ints, players 1-4, counts 1-3, and no other checked
+    field present (see :func:`fast_path_ok`)."""
+    if type(d) is not dict:
+        return Move.from_json(d).key(is_hex)  # raises its ValueError
     try:
         t = d["type"]
         p = d["player"]
-        if type(p) is int:
+        if type(t) is str and type(p) is int and 1 <= p <= 4 and t in MOVE_TYPES and fast_path_ok(d, t):
             if t in NO_TARGET_TYPES:
                 return (t, p)
             if t == "place_ring":
                 c = d.get("placementCount")
-                if c is None or type(c) is int:
+                if (c is None or (type(c) is int and 1 <= c <= 3)) and fast_place_fields_ok(d):
                     return (t, p, _key_pos(d["to"], is_hex), c or 1)
             elif t == "move_stack":
                 return (t, p, _key_pos(d["from"], is_hex), _key_pos(d["to"], is_hex))
@@ -149,23 +228,29 @@ class Move:
     extraction_stacks: Optional[tuple] = None  # position keys "x,y"
 
     def __post_init__(self):
-        if self.type not in MOVE_TYPES:
-            raise ValueError(f"type: unknown move type {self.type!r}")
-        if not isinstance(self.player, int) or isinstance(self.player, bool) or not 1 <= self.player <= 4:
-            raise ValueError(f"player: expected a player number 1-4, got {self.player!r}")
+        if type(self.type) is not str or self.type not in MOVE_TYPES:
+            raise ValueError(f"type: unknown move type {show(self.type)}")
+        if not _is_plain_int(self.player) or not 1 <= self.player <= 4:
+            raise ValueError(f"player: expected a player number 1-4, got {show(self.player)}")
         if self.type in _NEEDS_TO and self.to is None:
             raise ValueError(f"to: a {self.type} move needs a destination position")
         if self.type in _NEEDS_FROM and self.from_ is None:
             raise ValueError(f"from: a {self.type} move needs an origin position")
         if self.type in ("overtaking_capture", "continue_capture_segment") and self.capture_target is None:
             raise ValueError(f"captureTarget: a {self.type} move needs the captured stack's position")
-        if self.placement_count is not None and not 1 <= self.placement_count <= 3:
-            raise ValueError(f"placementCount: must be 1-3, got {self.placement_count}")
+        count = self.placement_count
+        if count is not None and (not _is_plain_int(count) or not 1 <= count <= 3):
+            raise ValueError(f"placementCount: must be 1-3, got {show(self.placement_count)}")
         if self.recovery_mode is not None and self.recovery_mode not in _RECOVERY_MODES:
-            raise ValueError(f"recoveryMode: expected one of {_RECOVERY_MODES}, got {self.recovery_mode!r}")
+            raise ValueError(
+                f"recoveryMode: expected one of {_RECOVERY_MODES}, got {show(self.recovery_mode)}"
+            )
+        option = self.recovery_option
+        if option is not None and (not _is_plain_int(option) or not 1 <= option <= 2):
+            raise ValueError(f"recoveryOption: expected 1 or 2, got {show(self.recovery_option)}")
         if self.elimination_context is not None and self.elimination_context not in _ELIM_CONTEXTS:
             raise ValueError(
-                f"eliminationContext: expected one of {_ELIM_CONTEXTS}, got {self.elimination_context!r}"
+                f"eliminationContext: expected one of {_ELIM_CONTEXTS}, got {show(self.elimination_context)}"
             )
 
     @classmethod
@@ -217,61 +302,82 @@ class Move:
     # ---- JSON ---------------------------------------------------------------------
     @classmethod
     def from_json(cls, d: Any) -> "Move":
-        """Parse a RingRift move object (conformance / record form)."""
+        """Parse a RingRift move object (conformance / record form).
+
+        Strict: a malformed field raises ``ValueError`` naming it.  Integers (player,
+        coordinates, counts, options) must be plain integers (bools, floats such as
+        ``2.0`` and numeric strings are rejected); a position's z may be missing or
+        null.  Fields that do not apply to the move's type (the placeholder ``to`` of
+        moves without a target, the ``placementCount`` RingRift writes on forced
+        eliminations, ...) are ignored, as are fields this parser does not read
+        (ids, timestamps, ``phase``)."""
         if not isinstance(d, dict):
             raise ValueError(f"move: expected an object, got {type(d).__name__}")
         t = d.get("type")
-        if t not in MOVE_TYPES:
-            raise ValueError(f"type: unknown move type {t!r}")
+        if type(t) is not str or t not in MOVE_TYPES:
+            raise ValueError(f"type: unknown move type {show(t)}")
         player = d.get("player")
-        if not isinstance(player, int) or isinstance(player, bool):
-            raise ValueError(f"player: expected an integer player number, got {player!r}")
+        if not is_int(player):
+            raise ValueError(f"player: expected an integer player number, got {show(player)}")
+        player = int(player)  # its range is checked by __post_init__
         to = None if t in NO_TARGET_TYPES else _pos(d.get("to"), "to")
         frm = _pos(d.get("from"), "from")
-        line = None
-        formed = d.get("formedLines")
-        if formed:
-            if not isinstance(formed, list) or not isinstance(formed[0], dict):
-                raise ValueError("formedLines: expected a list of line objects")
-            line = _pos_list(formed[0].get("positions"), "formedLines[0].positions")
+        capture_target = _pos(d.get("captureTarget"), "captureTarget")
+        formed = _objects(d.get("formedLines"), "formedLines", "line")
+        line = _pos_list(formed[0].get("positions"), "formedLines[0].positions") if formed else None
         collapsed = _pos_list(d.get("collapsedMarkers"), "collapsedMarkers")
         if collapsed is None:
             collapsed = _pos_list(d.get("collapsePositions"), "collapsePositions")
-        region = None
-        regions = d.get("disconnectedRegions")
-        if regions:
-            if not isinstance(regions, list) or not isinstance(regions[0], dict):
-                raise ValueError("disconnectedRegions: expected a list of region objects")
-            region = _pos_list(regions[0].get("spaces"), "disconnectedRegions[0].spaces")
-        count = d.get("placementCount")
+        regions = _objects(d.get("disconnectedRegions"), "disconnectedRegions", "region")
+        region = _pos_list(regions[0].get("spaces"), "disconnectedRegions[0].spaces") if regions else None
+        count = placed = None
         if t == "place_ring":
-            count = 1 if count is None else count
-            if not isinstance(count, int) or isinstance(count, bool):
-                raise ValueError(f"placementCount: expected an integer, got {count!r}")
-        else:
-            count = None  # forced_elimination records carry a meaningless one
+            count = d.get("placementCount")
+            if count is None:
+                count = 1
+            elif not is_int(count):
+                raise ValueError(f"placementCount: expected an integer 1-3, got {show(count)}")
+            count = int(count)  # its range is checked by __post_init__
+            placed = d.get("placedOnStack")
+            if placed is not None and not isinstance(placed, bool):
+                raise ValueError(f"placedOnStack: expected true or false, got {show(placed)}")
+        # (forced_elimination records carry a meaningless placementCount: ignored)
         elim_count = None
-        er = d.get("eliminatedRings")
-        if isinstance(er, list) and er and isinstance(er[0], dict):
-            elim_count = er[0].get("count")
-        ctx = d.get("eliminationContext") if t == "eliminate_rings_from_stack" else None
-        option = d.get("recoveryOption", d.get("option")) if t == "recovery_slide" else None
-        mode = d.get("recoveryMode") if t == "recovery_slide" else None
+        er = _objects(d.get("eliminatedRings"), "eliminatedRings", "elimination")
+        if er and er[0].get("count") is not None:
+            elim_count = int_value(er[0]["count"], "eliminatedRings[0].count", 1)
+        ctx = mode = option = None
+        if t == "eliminate_rings_from_stack":
+            ctx = d.get("eliminationContext")
+        if t == "recovery_slide":
+            mode = d.get("recoveryMode")
+            name = "recoveryOption" if "recoveryOption" in d else "option"
+            option = d.get(name)
+            if option is not None:
+                if not is_int(option):
+                    raise ValueError(f"{name}: expected 1 or 2, got {show(option)}")
+                option = int(option)
+                if not 1 <= option <= 2:
+                    raise ValueError(f"{name}: expected 1 or 2, got {option}")
         ext = d.get("extractionStacks")
+        ext_field = "extractionStacks"
         if ext is None and d.get("extractionStack") is not None:
             ext = [d.get("extractionStack")]
+            ext_field = "extractionStack"
         if ext is not None:
-            if not isinstance(ext, list) or not all(isinstance(k, str) for k in ext):
-                raise ValueError(f"extractionStacks: expected a list of position keys, got {ext!r}")
+            if not isinstance(ext, list):
+                raise ValueError(f"{ext_field}: expected a list of position keys, got {show(ext)}")
+            for i, k in enumerate(ext):
+                parse_key(k, ext_field if ext_field == "extractionStack" else f"{ext_field}[{i}]")
             ext = tuple(ext)
         return cls(
             type=t,
             player=player,
             to=to,
             from_=frm,
-            capture_target=_pos(d.get("captureTarget"), "captureTarget"),
+            capture_target=capture_target,
             placement_count=count,
-            placed_on_stack=d.get("placedOnStack") if t == "place_ring" else None,
+            placed_on_stack=placed,
             line=line,
             collapsed=collapsed,
             region=region,

@@ -36,6 +36,7 @@ from typing import Any, Mapping, Optional
 
 import numpy as np
 
+from ._check import INT_LIMIT, is_int, show
 from ._layout import (
     M_CAPTURE_UNSCORED,
     M_FREE_MOVE,
@@ -70,8 +71,8 @@ RULES_PROFILES: dict = {"canonical": {}, "golden": GOLDEN_GAME_RULES}
 
 def profile_rules(name: str) -> dict:
     """The variant options of rules profile ``name``; ``ValueError`` for an unknown one."""
-    if name not in RULES_PROFILES:
-        raise ValueError(f"rules profile: expected one of {sorted(RULES_PROFILES)}, got {name!r}")
+    if not isinstance(name, str) or name not in RULES_PROFILES:
+        raise ValueError(f"rules profile: expected one of {sorted(RULES_PROFILES)}, got {show(name)}")
     return RULES_PROFILES[name]
 
 
@@ -88,13 +89,13 @@ def check_option(key: str, value: Any, field: str) -> None:
         raise ValueError(f"{field}: unknown rules option; known: {sorted(CANONICAL_RULES)}")
     if isinstance(CANONICAL_RULES[key], bool):
         if not isinstance(value, bool):
-            raise ValueError(f"{field}: expected true or false, got {value!r}")
+            raise ValueError(f"{field}: expected true or false, got {show(value)}")
     elif key == "lpsRoundsRequired":
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{field}: expected a positive integer, got {value!r}")
+        if not is_int(value) or not 1 <= value <= INT_LIMIT:
+            raise ValueError(f"{field}: expected a positive integer, got {show(value)}")
     elif key == "territoryRepresentation":
         if value not in _REPRESENTATIONS:
-            raise ValueError(f"{field}: expected one of {list(_REPRESENTATIONS)}, got {value!r}")
+            raise ValueError(f"{field}: expected one of {list(_REPRESENTATIONS)}, got {show(value)}")
 
 
 def normalize_options(opts: Optional[Mapping[str, Any]], field: str = "rules_options") -> dict:
@@ -108,7 +109,7 @@ def normalize_options(opts: Optional[Mapping[str, Any]], field: str = "rules_opt
         raise ValueError(f"{field}: expected an object of rules options, got {type(opts).__name__}")
     unknown = set(opts) - set(CANONICAL_RULES)
     if unknown:
-        raise ValueError(f"{field}: unknown option(s) {sorted(unknown)}; known: {sorted(CANONICAL_RULES)}")
+        raise ValueError(f"{field}: unknown option(s) {sorted(unknown, key=str)}; known: {sorted(CANONICAL_RULES)}")
     for key, value in opts.items():
         check_option(key, value, f"{field}.{key}")
     return {**CANONICAL_RULES, **opts}

@@ -27,7 +27,8 @@ from ._k_turn import legal_moves as _k_legal_moves
 from ._layout import EC_LINE, EC_RECOVERY, EC_TERRITORY, M_CUR, M_PHASE, MAX_MOVES, MOVE_TYPE_NAMES, MOVE_WIDTH, MT, PHASE_NAMES
 from ._match import IllegalMoveError, match_index
 from .boards import BoardSpec
-from .move import NO_TARGET_TYPES, Move
+from ._check import INT_LIMIT
+from .move import NO_TARGET_TYPES, Move, fast_path_ok, fast_place_fields_ok
 from .state import GameState
 
 
@@ -163,30 +164,37 @@ _CONTEXT = {"line": EC_LINE, "territory": EC_TERRITORY, "recovery": EC_RECOVERY}
 
 
 def _cell(spec: BoardSpec, v) -> int:
-    """Cell of a plain position object, or -2 (not found / not plain: no fast path)."""
+    """Cell of a plain position object, or -2 (not found / not plain: no fast path).
+
+    Plain means what :meth:`Move.from_json` accepts: x, y and a present z are
+    ``int`` (not bool); z may be missing or null.  A square board ignores an integer
+    z, as ``norm_pos`` does, but it must still be one that from_json accepts."""
     if type(v) is not dict:
         return -2
     x, y, z = v.get("x"), v.get("y"), v.get("z")
     if type(x) is not int or type(y) is not int:
         return -2
+    if z is not None and (type(z) is not int or not -INT_LIMIT <= z <= INT_LIMIT):
+        return -2
     if spec.is_hex:
-        if z is None:
-            z = -x - y
-        elif type(z) is not int:
-            return -2
-        return spec.pos_to_cell.get((x, y, z), -2)
+        return spec.pos_to_cell.get((x, y, -x - y if z is None else z), -2)
     return spec.pos_to_cell.get((x, y), -2)
 
 
 def _quick_fields(spec: BoardSpec, d: Any):
     """The row fields naming a recorded move of a common type, as
     ``(type, player, from, to, F_A, F_B)`` with -1 for "not compared"; ``None`` when
-    the move needs the general matcher (other types, unusual JSON)."""
+    the move needs the general matcher (other types, unusual JSON).
+
+    Never takes a move that :meth:`Move.from_json` would reject: a field it does not
+    check itself sends the move to the general path (see ``move.fast_path_ok``)."""
     if type(d) is not dict:
         return None
     t = d.get("type")
     p = d.get("player")
-    if type(p) is not int or t not in _CODE:
+    if type(t) is not str or type(p) is not int or t not in _CODE or not 1 <= p <= 4:
+        return None
+    if not fast_path_ok(d, t):
         return None
     code = _CODE[t]
     if t in NO_TARGET_TYPES:
@@ -194,7 +202,9 @@ def _quick_fields(spec: BoardSpec, d: Any):
     if t == "place_ring":
         c = d.get("placementCount", 1)
         to = _cell(spec, d.get("to"))
-        return None if to < 0 or type(c) is not int else (code, p, -1, to, -1, c)
+        if to < 0 or type(c) is not int or not 1 <= c <= 3 or not fast_place_fields_ok(d):
+            return None
+        return (code, p, -1, to, -1, c)
     if t == "move_stack":
         frm, to = _cell(spec, d.get("from")), _cell(spec, d.get("to"))
         return None if frm < 0 or to < 0 else (code, p, frm, to, -1, -1)
@@ -207,7 +217,7 @@ def _quick_fields(spec: BoardSpec, d: Any):
     if t == "eliminate_rings_from_stack":
         to = _cell(spec, d.get("to"))
         ctx = d.get("eliminationContext")
-        if to < 0 or (ctx is not None and ctx not in _CONTEXT):
+        if to < 0 or (ctx is not None and (type(ctx) is not str or ctx not in _CONTEXT)):
             return None
         return (code, p, -1, to, -1 if ctx is None else _CONTEXT[ctx], -1)
     return None

@@ -11,7 +11,8 @@ from typing import Optional
 
 from .api import IllegalMoveError, apply_move, legal_moves
 from .mechanics import apply_decision
-from .move import Move
+from .move import Move, norm_pos
+from .move import _pos as parse_pos
 from .state import GameState
 
 # Assertion keys that describe the run itself rather than the final state.
@@ -26,23 +27,28 @@ _RUN_KEYS = {
 }
 
 
-def _pos(p, spec) -> tuple:
-    if spec.is_hex:
-        return (p["x"], p["y"], p.get("z", -p["x"] - p["y"]))
-    return (p["x"], p["y"])
+def _pos(p, spec, field: str) -> tuple:
+    """A chain segment's position, checked as Move.from_json checks positions."""
+    pos = parse_pos(p, field)
+    if pos is None:
+        raise ValueError(f"{field}: missing")
+    return norm_pos(pos, spec.is_hex)
 
 
 def _apply_chain(state: GameState, vec: dict, first: Move) -> tuple[GameState, int]:
     """Apply the initial move, then the recorded chain segments; returns captures made."""
     state = apply_move(state, first)
     captures = 1 if first.type in ("overtaking_capture", "continue_capture_segment") else 0
-    for seg in vec["input"].get("expectedChainSequence", [])[1:]:
+    for i, seg in enumerate(vec["input"].get("expectedChainSequence", [])[1:], 1):
+        field = f"expectedChainSequence[{i}]"
+        if not isinstance(seg, dict):
+            raise ValueError(f"{field}: expected a segment object")
         mv = Move(
             "continue_capture_segment",
             first.player,
-            from_=_pos(seg["from"], state.spec),
-            to=_pos(seg["landing"], state.spec),
-            capture_target=_pos(seg["captureTarget"], state.spec),
+            from_=_pos(seg.get("from"), state.spec, f"{field}.from"),
+            to=_pos(seg.get("landing"), state.spec, f"{field}.landing"),
+            capture_target=_pos(seg.get("captureTarget"), state.spec, f"{field}.captureTarget"),
         )
         state = apply_move(state, mv)
         captures += 1

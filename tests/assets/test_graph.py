@@ -1,27 +1,28 @@
-"""The Dagster code location: its shape, and materializations end to end."""
+"""The Dagster code location: its shape, and materializations end to end on the lake."""
 
-import duckdb
-import dagster as dg
-import pyarrow.parquet as pq
-
-from ringrift_assets import build_definitions, defs
 import json
 
+import dagster as dg
 import numpy as np
 
-from ringrift_assets.definitions import ASSETS, CHECKS
-from ringrift_ml import lake
+from ringrift_assets import build_definitions, defs
+from ringrift_assets.definitions import ASSETS, CHECKS, PARTITIONED_ASSETS
 from ringrift_assets.partitions import board_players, partition_key
 from ringrift_assets.resources import LakeResource
 from ringrift_assets.run import main as pipeline_main
+from ringrift_ml.lake import LakeStore
+from ringrift_ml.lake.generated import write_generated
+from ringrift_ml.lake.lineage import sample_set
+
+PARTITIONED = ["calibration_report", "candidate_model", "elo_ratings", "games_merged", "heuristic_weights",
+               "selfplay_games", "training_samples"]
 
 
 def test_graph_snapshot():
     repo = defs.get_repository_def()
     graph = repo.asset_graph
     keys = sorted(k.to_user_string() for k in graph.get_all_asset_keys())
-    assert keys == ["calibration_report", "candidate_model", "elo_ratings", "games_merged", "heuristic_weights",
-                    "lake_catalog", "selfplay_games", "training_samples"]
+    assert keys == sorted(PARTITIONED + ["landed_files", "lake_catalog"])
     checks = sorted(f"{k.asset_key.to_user_string()}:{k.name}" for k in graph.asset_check_keys)
     assert checks == ["candidate_model:candidate_model_sanity", "games_merged:games_merged_quality",
                       "training_samples:training_samples_quality"]
@@ -29,22 +30,21 @@ def test_graph_snapshot():
     assert sorted(board_players.get_partition_keys()) == sorted(
         f"{b}|{n}" for b in ("hex8", "hexagonal", "square19", "square8") for n in "234"
     )
-    for key in keys:
-        if key == "lake_catalog":
-            continue
+    for key in PARTITIONED:
         assert graph.get(dg.AssetKey(key)).partitions_def == board_players
     assert graph.get(dg.AssetKey("lake_catalog")).partitions_def is None
+    assert isinstance(graph.get(dg.AssetKey("landed_files")).partitions_def, dg.DynamicPartitionsDefinition)
     parents = {k.to_user_string(): sorted(p.to_user_string() for p in graph.get(k).parent_keys)
                for k in graph.get_all_asset_keys()}
-    assert parents == {"selfplay_games": [], "games_merged": ["selfplay_games"],
+    assert parents == {"selfplay_games": ["heuristic_weights"], "games_merged": ["selfplay_games"],
                        "training_samples": ["games_merged"], "candidate_model": ["training_samples"],
                        "calibration_report": ["candidate_model"], "heuristic_weights": [],
-                       "elo_ratings": ["candidate_model", "heuristic_weights"],
+                       "elo_ratings": ["candidate_model", "heuristic_weights"], "landed_files": [],
                        "lake_catalog": ["calibration_report", "candidate_model", "elo_ratings", "games_merged",
                                         "training_samples"]}
-    assert sorted(s.name for s in repo.sensor_defs) == ["landing_sensor"]
+    assert sorted(s.name for s in repo.sensor_defs) == ["landed_games_sensor", "landing_sensor"]
     assert sorted(j.name for j in repo.get_all_jobs() if not j.name.startswith("__")) == [
-        "merge_landed_games", "pipeline"]
+        "ingest_landed_file", "merge_landed_games", "pipeline"]
     assert partition_key("square8", 2) == "square8|2"
 
 
@@ -54,87 +54,100 @@ def test_storage_root_is_not_read_at_import(monkeypatch, tmp_path):
     assert LakeResource(root=str(tmp_path / "x")).path() == (tmp_path / "x").resolve()
 
 
-def _materialize(root, key="square8|2", games=3, instance=None):
-    return dg.materialize(
-        [*ASSETS, *CHECKS], partition_key=key, resources={"lake_root": LakeResource(root=str(root))}, instance=instance,
-        run_config={"ops": {"selfplay_games": {"config": {"games": games, "players": ["heuristic", "random"]}},
-                            "candidate_model": {"config": {"epochs": 3, "hidden": 32}},
-                            "heuristic_weights": {"config": {"generations": 1, "popsize": 2, "games_per_eval": 1}},
-                            "elo_ratings": {"config": {"games_per_pairing": 1, "search_player": "mcts:8"}}}},
-    )
+RUN_CONFIG = {"ops": {"selfplay_games": {"config": {"games": 3, "players": ["heuristic", "random"]}},
+                      "candidate_model": {"config": {"epochs": 3, "hidden": 32}},
+                      "heuristic_weights": {"config": {"generations": 1, "popsize": 2, "games_per_eval": 1}},
+                      "elo_ratings": {"config": {"games_per_pairing": 1, "search_player": "mcts:8"}}}}
 
 
-def test_square8_2p_end_to_end_and_rematerialize_has_no_duplicates(tmp_path):
+def _materialize(root, key="square8|2", instance=None):
+    return dg.materialize(PARTITIONED_ASSETS + CHECKS, partition_key=key, instance=instance,
+                          resources={"lake_root": LakeResource(root=str(root))}, run_config=RUN_CONFIG)
+
+
+def test_square8_2p_end_to_end_with_lineage_in_sql(tmp_path):
     with dg.instance_for_test() as inst:
         r = _materialize(tmp_path, instance=inst)
         assert r.success
         md = {e.asset_key.to_user_string(): e.materialization.metadata for e in r.get_asset_materialization_events()}
-        assert md["selfplay_games"]["games"].value == 3
+        assert md["selfplay_games"]["games"].value == 3 and md["selfplay_games"]["new_in_lake"].value == 3
         assert md["games_merged"]["rows_out"].value == 3
-        assert md["games_merged"]["duplicates_removed"].value == 0
         assert "code_version" in md["games_merged"] and "input_data_versions" in md["games_merged"]
-        assert "config_hash" in md["selfplay_games"]
-        assert _materialize(tmp_path, instance=inst).success
         checks = {e.asset_check_key.name: e.passed for e in r.get_asset_check_evaluations()}
         assert checks == {"games_merged_quality": True, "training_samples_quality": True,
                           "candidate_model_sanity": True}
-        assert md["candidate_model"]["input_data_versions"].value["training_samples_npz"]
         assert "training_curve" in md["candidate_model"] and "reliability_diagram" in md["calibration_report"]
-        assert 0 <= md["calibration_report"]["ece"].value <= 1
-        assert md["training_samples"]["samples"].value > 0
-        assert md["training_samples"]["input_data_versions"].value["games_merged"]
-    games = pq.read_table(tmp_path / "lake/games_merged/board=square8/players=2/data.parquet")
-    assert games.num_rows == 3 and len(set(games.column("game_id").to_pylist())) == 3
-    con = duckdb.connect(str(tmp_path / "ringrift.duckdb"), read_only=True)
-    assert con.execute("SELECT count(*), count(DISTINCT game_id) FROM games").fetchall() == [(3, 3)]
-    n_moves = con.execute("SELECT count(*) FROM moves").fetchall()[0][0]
-    assert n_moves == sum(games.column("length").to_pylist())
-    n_samples = con.execute("SELECT count(*) FROM samples").fetchall()[0][0]
-    z = np.load(tmp_path / "exports/square8_2p.npz")
-    assert z["features"].shape[0] == n_samples == z["value"].shape[0]
-    assert z["legal_offsets"][-1] == z["legal_moves"].shape[0] == z["policy"].shape[0]
-    assert json.loads(str(z["schema"]))["board"] == "square8"
-    # Policy targets sum to 1 per sample; values are outcomes for the mover.
+        model_id = md["candidate_model"]["model_id"].value
+        # The same config and inputs again: the same games, nothing doubled.
+        r2 = _materialize(tmp_path, instance=inst)
+        assert r2.success
+        md2 = {e.asset_key.to_user_string(): e.materialization.metadata for e in r2.get_asset_materialization_events()}
+        assert md2["selfplay_games"]["new_in_lake"].value == 0 and md2["selfplay_games"]["already_in_lake"].value == 3
+    store = LakeStore.open(tmp_path)
+    q = lambda sql, *p: store.query(sql, list(p)).to_pylist()  # noqa: E731
+    assert q("SELECT count(*) AS n FROM lake.games") == [{"n": 3}]
+    assert q("SELECT count(*) AS n FROM lake.games_merged") == [{"n": 3}]
+    n_moves = q("SELECT count(*) AS n FROM lake.moves_merged")[0]["n"]
+    assert n_moves == q("SELECT sum(length) AS n FROM lake.games_merged")[0]["n"]
+    # The README's lineage query: the games that trained the first model.
+    lineage = ("SELECT DISTINCT g.game_id FROM lake.models m JOIN lake.sample_set_games s USING (sample_set_id) "
+               "JOIN lake.games g ON g.entry_id = s.entry_id WHERE m.model_id = ? ORDER BY 1")
+    trained_on = q(lineage, model_id)
+    assert len(trained_on) == 3
+    ss = sample_set(store, "square8", 2)
+    z = np.load(tmp_path / ss["npz_path"])
+    assert z["features"].shape[0] == ss["samples"] == q(
+        "SELECT count(*) AS n FROM lake.samples WHERE sample_set_id = ?", ss["sample_set_id"])[0]["n"]
     sums = np.add.reduceat(z["policy"], z["legal_offsets"][:-1])
-    assert np.allclose(sums, 1, atol=1e-5)
-    assert set(np.unique(z["value"])) <= {-1.0, 1.0}
-    assert con.execute("SELECT count(*) FROM models").fetchall() == [(1,)]
-    assert con.execute("SELECT count(*) FROM calibration WHERE ece BETWEEN 0 AND 1").fetchall() == [(1,)]
-    assert (tmp_path / "models/square8_2p/candidate.pt").is_file()
-    elo = dict(con.execute("SELECT player, games FROM elo").fetchall())
+    assert np.allclose(sums, 1, atol=1e-5) and set(np.unique(z["value"])) <= {-1.0, 1.0}
+    assert json.loads(str(z["schema"]))["sample_set_id"] == ss["sample_set_id"]
+    assert q("SELECT count(*) AS n FROM lake.models") == [{"n": 2}]
+    assert q("SELECT count(*) AS n FROM lake.calibration WHERE ece BETWEEN 0 AND 1") == [{"n": 2}]
+    elo = {r["player"]: r["games"] for r in q("SELECT player, games FROM lake.elo WHERE run_id = "
+                                              "(SELECT max(run_id) FROM lake.elo)")}
     assert sorted(elo) == ["candidate", "heuristic", "mcts:8", "random"] and set(elo.values()) == {3}
-    assert con.execute("SELECT elo, se FROM elo WHERE player = 'random'").fetchall() == [(0.0, 0.0)]
-    tuned = json.loads((tmp_path / "weights/heuristic.json").read_text())["tuned"]
-    assert list(tuned) == ["square8|2"]
-    assert (tmp_path / "models/square8_2p/reliability.png").read_bytes()[:4] == b"\x89PNG"
+    assert q("SELECT count(*) AS n FROM lake.heuristic_weights") == [{"n": 2}]
+    # More games land: the lineage answer does not change.
+    from ringrift_ml.selfplay import SelfplayConfig, run_selfplay
+
+    more = run_selfplay(SelfplayConfig(board="square8", players=("random", "random"), games=2, seed=99),
+                        progress=False)
+    write_generated(store, more, run_id="later")
+    assert q(lineage, model_id) == trained_on and q("SELECT count(*) AS n FROM lake.games") == [{"n": 5}]
 
 
 def test_failing_check_blocks_training_samples(tmp_path, sq8_records):
     """A game written around the landing zone with a false winner: the games check
     fails (sampled replay), and neither samples nor model are built in that run."""
-    lake.write_games(tmp_path, sq8_records[:2], "selfplay")
-    forged = dict(sq8_records[2], winner=3 - sq8_records[2]["winner"], ranks=None)
-    lake.write_games(tmp_path, [forged], "landed-forged")
+    store = LakeStore.open(tmp_path)
+    write_generated(store, sq8_records[:2], run_id="ok")
+    forged = dict(sq8_records[2], gameId="forged-1", winner=3 - sq8_records[2]["winner"], ranks=None)
+    # Written around validation (write_generated replays but lets unfinished games in,
+    # so insert the forged row directly).
+    from ringrift_ml.lake.io import append
+    from ringrift_ml.lake.records import convert_record
+
+    row, moves = convert_record(dict(forged, winner=None), source="selfplay", source_key="forged",
+                                require_finished=False)
+    row["winner"] = forged["winner"]
+    store.write(lambda con: (append(con, "games", [row]), append(con, "moves", moves)), "forged")
     r = dg.materialize(
-        [a for a in ASSETS if a.key.to_user_string() not in ("selfplay_games", "heuristic_weights")] + CHECKS,
-        partition_key="square8|2", resources={"lake_root": LakeResource(root=str(tmp_path))},
+        [a for a in PARTITIONED_ASSETS if a.key.to_user_string() not in ("selfplay_games", "heuristic_weights")]
+        + CHECKS, partition_key="square8|2", resources={"lake_root": LakeResource(root=str(tmp_path))},
         raise_on_error=False,
     )
     evals = {e.asset_check_key.name: e for e in r.get_asset_check_evaluations()}
     assert evals["games_merged_quality"].passed is False
     desc = evals["games_merged_quality"].description
-    assert "replay" in desc and sq8_records[2]["gameId"] in desc
+    assert "replay" in desc and "forged-1" in desc
     done = {e.asset_key.to_user_string() for e in r.get_asset_materialization_events()}
     assert done == {"games_merged"}
-    assert not (tmp_path / "lake/training_samples").exists() and not (tmp_path / "models").exists()
-    started = {e.step_key for e in r.all_events if e.event_type_value == "STEP_START"}
-    assert not r.success and not started & {"training_samples", "candidate_model", "calibration_report",
-                                            "elo_ratings"}
+    assert sample_set(store, "square8", 2) is None and not (tmp_path / "models").exists()
 
 
 def test_bad_config_fails_naming_the_partition(tmp_path):
     r = dg.materialize(
-        ASSETS[:1], partition_key="hex8|3", resources={"lake_root": LakeResource(root=str(tmp_path))},
+        PARTITIONED_ASSETS[:1], partition_key="hex8|3", resources={"lake_root": LakeResource(root=str(tmp_path))},
         run_config={"ops": {"selfplay_games": {"config": {"games": 1, "players": ["heuristic", "random"]}}}},
         raise_on_error=False,
     )
@@ -143,22 +156,23 @@ def test_bad_config_fails_naming_the_partition(tmp_path):
     assert "hex8|3" in str(failure.event_specific_data.error)
 
 
-def test_downstream_asset_without_its_input_names_partition_and_file(tmp_path):
-    for name in ("training_samples", "candidate_model", "calibration_report", "elo_ratings"):
+def test_downstream_asset_without_its_input_names_the_partition(tmp_path):
+    for name in ("games_merged", "training_samples", "candidate_model", "calibration_report", "elo_ratings"):
         asset = next(a for a in ASSETS if a.key.to_user_string() == name)
         r = dg.materialize([asset], partition_key="hex8|4", resources={"lake_root": LakeResource(root=str(tmp_path))},
                            raise_on_error=False)
         error = str(next(e for e in r.all_events if e.is_step_failure).event_specific_data.error)
-        assert "hex8|4" in error and "does not exist" in error, (name, error)
+        assert "hex8|4" in error, (name, error)
 
 
 def test_pipeline_command_runs_in_process(tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     assert pipeline_main(["--storage", str(tmp_path), "--partitions", "hex8|2", "--games", "2"]) == 0
     out = capsys.readouterr().out
-    assert "ringrift.duckdb" in out and "dagster dev" in out
-    assert (tmp_path / "lake/games_merged/board=hex8/players=2/data.parquet").is_file()
-    assert (tmp_path / "dagster_home").is_dir()
+    assert "ringrift lake sql" in out and "dagster dev" in out
+    store = LakeStore.open(tmp_path)
+    assert store.query("SELECT count(*) AS n FROM lake.games_merged WHERE board = 'hex8'").to_pylist() == [{"n": 2}]
+    assert (tmp_path / "dagster_home" / "dagster.yaml").is_file()
 
 
 def test_build_definitions_binds_the_root(tmp_path):

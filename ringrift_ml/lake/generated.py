@@ -1,0 +1,41 @@
+"""Games the pipeline generates itself (selfplay), written to the lake."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from .io import append
+from .records import convert_record
+from .store import LakeStore
+
+SOURCE_KEY = "selfplay"
+
+
+def write_generated(store: LakeStore, records: list, run_id: Optional[str] = None) -> dict:
+    """Append generated game records to ``lake.games`` / ``lake.moves`` in one commit.
+
+    Generated ids are unique by construction (``game_id_for``), so a row whose
+    ``entry_id`` is already in the lake is the same game generated again (a rerun after
+    a crash, or the same config and inputs): it is skipped, never doubled."""
+    if not records:
+        raise ValueError("write_generated: no records")
+    converted = [convert_record(r, source="selfplay", source_key=SOURCE_KEY, source_name=f"selfplay run {run_id}",
+                                run_id=run_id, require_finished=False) for r in records]
+
+    def insert(con):
+        ids = [g["entry_id"] for g, _ in converted]
+        have = {r[0] for r in con.execute("SELECT entry_id FROM lake.games WHERE list_contains(?, entry_id)",
+                                          [ids]).fetchall()}
+        fresh = [(g, m) for g, m in converted if g["entry_id"] not in have]
+        append(con, "games", [g for g, _ in fresh])
+        append(con, "moves", [row for _, m in fresh for row in m])
+        return {"games": len(fresh), "already_in_lake": len(converted) - len(fresh),
+                "moves": sum(len(m) for _, m in fresh),
+                "partitions": sorted({f"{g['board']}|{g['players']}" for g, _ in converted})}
+
+    out, snap = store.write(insert, f"selfplay: {len(records)} games", {"run_id": run_id})
+    out["snapshot"] = snap
+    return out
+
+
+__all__ = ["write_generated"]

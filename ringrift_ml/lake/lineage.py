@@ -1,0 +1,98 @@
+"""Lineage in SQL: which snapshot a step read, which games a sample set holds, which
+sample set a model learned from.
+
+Every reader records the snapshot it read; every sample set lists its games in
+``lake.sample_set_games``; every model names its sample set.  Nothing is
+overwritten, so "the games that trained model X" keeps its answer after more games
+land::
+
+    SELECT DISTINCT g.* FROM lake.models m
+    JOIN lake.sample_set_games s USING (sample_set_id)
+    JOIN lake.games g ON g.entry_id = s.entry_id
+    WHERE m.model_id = 'X'
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+from typing import Optional
+
+import pyarrow as pa
+
+from .io import append
+from .records import canonical_json
+from .store import LakeStore
+
+
+def _now() -> _dt.datetime:
+    return _dt.datetime.now(_dt.timezone.utc)
+
+
+def read_partition(store: LakeStore, table: str, board: str, players: int) -> tuple:
+    """``(rows, snapshot)``: a partition of ``lake.<table>`` as of one snapshot, and
+    that snapshot's id (read in the same connection, so the two agree)."""
+    with store.connect(read_only=True) as con:
+        snap = int(con.execute("SELECT id FROM lake.current_snapshot()").fetchone()[0])
+        rows = con.execute(f'SELECT * FROM lake."{table}" AT (VERSION => {snap}) WHERE board = ? AND players = ? '
+                           f"ORDER BY game_id, entry_id", [board, players]).to_arrow_table()
+    return rows, snap
+
+
+def sample_set_id_for(board: str, players: int, snapshot: int, config: dict, run_id: Optional[str]) -> str:
+    blob = canonical_json({"board": board, "players": players, "snapshot": snapshot, "config": config, "run": run_id})
+    return "ss-" + hashlib.sha256(blob.encode()).hexdigest()[:20]
+
+
+def write_sample_set(store: LakeStore, *, board: str, players: int, games_snapshot: int, games: list,
+                     samples: pa.Table, config: dict, run_id: Optional[str], code_version: str,
+                     npz_path: Optional[str] = None, npz_sha256: Optional[str] = None) -> tuple:
+    """Record a sample set, its games (``[(game_id, entry_id)]``) and its samples in one
+    commit; returns ``(sample_set_id, snapshot)``."""
+    sid = sample_set_id_for(board, players, games_snapshot, config, run_id)
+    meta = {"sample_set_id": sid, "board": board, "players": players, "games_snapshot": games_snapshot,
+            "games": len(games), "samples": samples.num_rows, "config": canonical_json(config),
+            "code_version": code_version, "npz_path": npz_path, "npz_sha256": npz_sha256, "run_id": run_id,
+            "created_at": _now()}
+    n = samples.num_rows
+    extra = pa.table({"sample_set_id": [sid] * n, "board": [board] * n, "players": pa.array([players] * n, pa.int32())})
+    for name in extra.column_names:
+        if name in samples.column_names:
+            samples = samples.drop_columns([name])
+        samples = samples.append_column(name, extra.column(name))
+
+    def insert(con):
+        if con.execute("SELECT count(*) FROM lake.sample_sets WHERE sample_set_id = ?", [sid]).fetchone()[0]:
+            return "exists"  # the same run wrote it before a crash: nothing to add
+        append(con, "sample_sets", [meta])
+        append(con, "sample_set_games", [{"sample_set_id": sid, "board": board, "players": players,
+                                          "game_id": g, "entry_id": e} for g, e in games])
+        append(con, "samples", samples)
+        return "written"
+
+    _, snap = store.write(insert, f"sample set {sid} ({board}|{players})", {"run_id": run_id})
+    return sid, snap
+
+
+def sample_set(store: LakeStore, board: str, players: int, run_id: Optional[str] = None) -> Optional[dict]:
+    """The sample set a run wrote for a partition, else the partition's newest."""
+    rows = store.query(
+        "SELECT * FROM lake.sample_sets WHERE board = ? AND players = ? "
+        "ORDER BY (run_id = ?) DESC NULLS LAST, created_at DESC LIMIT 1", [board, players, run_id or ""]).to_pylist()
+    return rows[0] if rows else None
+
+
+def record_row(store: LakeStore, table: str, rows: list, message: str, run_id: Optional[str] = None) -> int:
+    """Append rows (a model, its calibration, an Elo table ...) in one commit."""
+    for r in rows:
+        r.setdefault("created_at", _now())
+        r.setdefault("run_id", run_id)
+        for k, v in list(r.items()):
+            if isinstance(v, (dict, list)):
+                r[k] = json.dumps(v, sort_keys=True, default=str)
+    _, snap = store.write(lambda con: append(con, table, rows), message, {"run_id": run_id})
+    return snap
+
+
+__all__ = ["read_partition", "record_row", "sample_set", "sample_set_id_for", "write_sample_set"]

@@ -1,0 +1,249 @@
+"""The lake's tables (DuckLake DDL) and their Arrow schemas.
+
+Append-only facts (``games``, ``moves``, ``landing_events``, ``sample_sets``,
+``sample_set_games``, ``samples``, ``models``, ``calibration``, ``elo``,
+``heuristic_weights``) are never rewritten; ``games_merged`` is rebuilt per partition
+by ``dbt_like_sql/games_merged.sql`` in one transaction.  Every table carries
+``board`` and ``players`` where it has a partition, and DuckLake partitions the large
+ones by them.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+SCHEMA_VERSION = 2
+
+# ---- games and moves ------------------------------------------------------------------
+GAMES_SCHEMA = pa.schema([
+    ("entry_id", pa.string()),  # one row's identity: "<source key>:<game id>"
+    ("game_id", pa.string()),
+    ("board", pa.string()),
+    ("players", pa.int32()),
+    ("schema_version", pa.int32()),
+    ("seed", pa.int64()),
+    ("generator", pa.string()),
+    ("generator_version", pa.string()),
+    ("generator_config", pa.string()),  # JSON: what produced the game (players, budgets, weights version...)
+    ("rules_options", pa.string()),  # JSON: the options the game replays under
+    ("rules_version", pa.int32()),
+    ("moves_json", pa.string()),  # the full move list, bookkeeping moves included
+    ("policy_json", pa.string()),  # per-move search policies (JSON list, nulls for unsearched moves)
+    ("move_hash", pa.string()),  # sha256 of the move sequence
+    ("winner", pa.int32()),
+    ("ranks", pa.string()),  # JSON {seat: rank}
+    ("victory_reason", pa.string()),
+    ("length", pa.int32()),
+    ("source", pa.string()),  # "selfplay" or "landed"
+    ("source_file", pa.string()),  # content hash of the landed file (null for selfplay)
+    ("source_name", pa.string()),  # landed file name, or the selfplay run
+    ("run_id", pa.string()),
+    ("created_at", pa.timestamp("us", tz="UTC")),
+])
+
+MOVES_SCHEMA = pa.schema([
+    ("entry_id", pa.string()),
+    ("game_id", pa.string()),
+    ("board", pa.string()),
+    ("players", pa.int32()),
+    ("ply", pa.int32()),
+    ("player", pa.int32()),
+    ("phase", pa.string()),
+    ("move_type", pa.string()),
+    ("move_json", pa.string()),
+])
+
+LANDING_EVENTS_SCHEMA = pa.schema([
+    ("file_hash", pa.string()),  # sha256 of the file's bytes
+    ("name", pa.string()),  # the name it arrived under
+    ("size", pa.int64()),
+    ("event", pa.string()),  # staged | duplicate | ingested | quarantined
+    ("reason", pa.string()),
+    ("records", pa.int64()),  # records read from the file
+    ("in_lake", pa.int64()),  # of them, written to lake.games
+    ("quarantined", pa.int64()),  # of them, quarantined with the file
+    ("partitions", pa.string()),  # JSON ["board|players", ...]
+    ("stored_path", pa.string()),  # where the file itself now lies (content-addressed)
+    ("run_id", pa.string()),
+    ("event_at", pa.timestamp("us", tz="UTC")),
+])
+
+_SQL_TYPES = {
+    pa.string(): "VARCHAR",
+    pa.int32(): "INTEGER",
+    pa.int64(): "BIGINT",
+    pa.float32(): "FLOAT",
+    pa.float64(): "DOUBLE",
+    pa.bool_(): "BOOLEAN",
+    pa.timestamp("us", tz="UTC"): "TIMESTAMPTZ",
+    pa.list_(pa.float32()): "FLOAT[]",
+    pa.list_(pa.int16()): "SMALLINT[]",
+}
+
+
+def _columns(schema: pa.Schema) -> str:
+    return ", ".join(f'"{f.name}" {_SQL_TYPES[f.type]}' for f in schema)
+
+
+# ---- lineage: sample sets and what was trained on them ---------------------------------
+SAMPLE_SETS_SCHEMA = pa.schema([
+    ("sample_set_id", pa.string()),
+    ("board", pa.string()),
+    ("players", pa.int32()),
+    ("games_snapshot", pa.int64()),  # the lake snapshot games_merged was read at
+    ("games", pa.int32()),
+    ("samples", pa.int32()),
+    ("config", pa.string()),  # JSON
+    ("code_version", pa.string()),
+    ("npz_path", pa.string()),
+    ("npz_sha256", pa.string()),
+    ("run_id", pa.string()),
+    ("created_at", pa.timestamp("us", tz="UTC")),
+])
+
+SAMPLE_SET_GAMES_SCHEMA = pa.schema([
+    ("sample_set_id", pa.string()),
+    ("board", pa.string()),
+    ("players", pa.int32()),
+    ("game_id", pa.string()),
+    ("entry_id", pa.string()),
+])
+
+SAMPLES_SCHEMA = pa.schema([
+    ("sample_set_id", pa.string()),
+    ("board", pa.string()),
+    ("players", pa.int32()),
+    ("schema_version", pa.int32()),
+    ("game_id", pa.string()),
+    ("ply", pa.int32()),
+    ("move_number", pa.int32()),
+    ("player", pa.int32()),
+    ("phase", pa.string()),
+    ("features", pa.list_(pa.float32())),
+    ("legal_moves", pa.list_(pa.int16())),
+    ("policy", pa.list_(pa.float32())),
+    ("played", pa.int32()),
+    ("value", pa.float32()),
+    ("has_search_policy", pa.bool_()),
+])
+
+MODELS_SCHEMA = pa.schema([
+    ("model_id", pa.string()),  # content hash of the checkpoint
+    ("board", pa.string()),
+    ("players", pa.int32()),
+    ("path", pa.string()),
+    ("sample_set_id", pa.string()),  # what it learned from (lake.sample_set_games lists the games)
+    ("samples", pa.int32()),
+    ("epochs", pa.int32()),
+    ("train_loss", pa.float64()),
+    ("val_loss", pa.float64()),
+    ("val_top1", pa.float64()),
+    ("val_value_mse", pa.float64()),
+    ("initial_val_loss", pa.float64()),
+    ("config", pa.string()),
+    ("code_version", pa.string()),
+    ("run_id", pa.string()),
+    ("created_at", pa.timestamp("us", tz="UTC")),
+])
+
+CALIBRATION_SCHEMA = pa.schema([
+    ("model_id", pa.string()),
+    ("board", pa.string()),
+    ("players", pa.int32()),
+    ("n", pa.int32()),
+    ("ece", pa.float64()),
+    ("mce", pa.float64()),
+    ("overconfidence", pa.float64()),
+    ("temperature", pa.float64()),
+    ("run_id", pa.string()),
+    ("created_at", pa.timestamp("us", tz="UTC")),
+])
+
+ELO_SCHEMA = pa.schema([
+    ("board", pa.string()),
+    ("players", pa.int32()),
+    ("player", pa.string()),
+    ("elo", pa.float64()),
+    ("se", pa.float64()),
+    ("games", pa.int32()),
+    ("model_id", pa.string()),
+    ("weights_version", pa.string()),
+    ("run_id", pa.string()),
+    ("created_at", pa.timestamp("us", tz="UTC")),
+])
+
+HEURISTIC_WEIGHTS_SCHEMA = pa.schema([
+    ("weights_version", pa.string()),  # content hash of the weights file
+    ("board", pa.string()),
+    ("players", pa.int32()),
+    ("path", pa.string()),
+    ("best_score", pa.float64()),
+    ("generations", pa.int32()),
+    ("config", pa.string()),
+    ("run_id", pa.string()),
+    ("created_at", pa.timestamp("us", tz="UTC")),
+])
+
+TABLES = {
+    "games": (GAMES_SCHEMA, ("board", "players")),
+    "games_merged": (GAMES_SCHEMA, ("board", "players")),
+    "moves": (MOVES_SCHEMA, ("board", "players")),
+    "landing_events": (LANDING_EVENTS_SCHEMA, ()),
+    "sample_sets": (SAMPLE_SETS_SCHEMA, ()),
+    "sample_set_games": (SAMPLE_SET_GAMES_SCHEMA, ("board", "players")),
+    "samples": (SAMPLES_SCHEMA, ("board", "players")),
+    "models": (MODELS_SCHEMA, ()),
+    "calibration": (CALIBRATION_SCHEMA, ()),
+    "elo": (ELO_SCHEMA, ()),
+    "heuristic_weights": (HEURISTIC_WEIGHTS_SCHEMA, ()),
+}
+
+# Views for researchers: the merged games' moves, and the landing ledger (one row per
+# file hash: its latest event).
+VIEWS = {
+    "moves_merged": "SELECT m.* FROM lake.moves AS m SEMI JOIN lake.games_merged AS g ON m.entry_id = g.entry_id",
+    "landed_files": (
+        "SELECT * EXCLUDE (rn) FROM (SELECT *, row_number() OVER (PARTITION BY file_hash ORDER BY event_at DESC, "
+        "CASE event WHEN 'ingested' THEN 0 WHEN 'quarantined' THEN 0 WHEN 'staged' THEN 1 ELSE 2 END) AS rn "
+        "FROM lake.landing_events WHERE event <> 'duplicate') WHERE rn = 1"
+    ),
+}
+
+
+def ensure_tables(con) -> list:
+    """Create the tables and views that do not exist yet; returns the created names."""
+    have = {r[0] for r in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = 'lake'").fetchall()}
+    views = {r[0] for r in con.execute(
+        "SELECT view_name FROM duckdb_views() WHERE database_name = 'lake'").fetchall()}
+    made = []
+    for name, (schema, parts) in TABLES.items():
+        if name in have:
+            continue
+        con.execute(f'CREATE TABLE lake."{name}" ({_columns(schema)})')
+        if parts:
+            con.execute(f'ALTER TABLE lake."{name}" SET PARTITIONED BY ({", ".join(parts)})')
+        made.append(name)
+    for name, body in VIEWS.items():
+        if name not in views:
+            con.execute(f'CREATE VIEW lake."{name}" AS {body}')
+            made.append(name)
+    return made
+
+
+__all__ = [
+    "CALIBRATION_SCHEMA",
+    "ELO_SCHEMA",
+    "GAMES_SCHEMA",
+    "HEURISTIC_WEIGHTS_SCHEMA",
+    "LANDING_EVENTS_SCHEMA",
+    "MODELS_SCHEMA",
+    "MOVES_SCHEMA",
+    "SAMPLES_SCHEMA",
+    "SAMPLE_SETS_SCHEMA",
+    "SAMPLE_SET_GAMES_SCHEMA",
+    "SCHEMA_VERSION",
+    "TABLES",
+    "VIEWS",
+    "ensure_tables",
+]

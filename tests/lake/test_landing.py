@@ -1,0 +1,255 @@
+"""The landing zone loses nothing: one regression test per way it used to lose games."""
+
+import json
+import os
+import sys
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ringrift_ml.lake import landing
+from ringrift_ml.lake.landing import audit, ingest_all
+from ringrift_ml.lake.records import convert_record
+
+from .conftest import random_records, write_jsonl
+
+
+def _land(store, name, records):
+    return write_jsonl(store.root / "landing" / name, records)
+
+
+def _games(store, where="TRUE"):
+    return store.query(f"SELECT game_id, source_name, source_file FROM lake.games WHERE {where} "
+                       "ORDER BY game_id").to_pylist()
+
+
+def _ingest(store):
+    results, look = ingest_all(store, settle=0.05)
+    return {r.file: r for r in results}, look
+
+
+def _assert_nothing_lost(store):
+    rep = audit(store)
+    assert rep["lost"] == 0 and not rep["problems"], rep
+    return rep
+
+
+# ---- 1. landed games lost ---------------------------------------------------------------
+def test_relanding_a_name_with_other_games_keeps_both(store):
+    _land(store, "batch.jsonl", random_records(3, seed=1))
+    _ingest(store)
+    _land(store, "batch.jsonl", random_records(2, seed=50))
+    res, _ = _ingest(store)
+    assert res["batch.jsonl"].status == "ingested"
+    assert len(_games(store)) == 5
+    assert _assert_nothing_lost(store)["in_lake"] == 5
+
+
+def test_names_differing_in_punctuation_or_letters_stay_apart(store):
+    for i, name in enumerate(["a b.jsonl", "a_b.jsonl", "é.jsonl", "ü.jsonl"]):
+        _land(store, name, random_records(2, seed=10 * i + 1))
+    res, _ = _ingest(store)
+    assert sorted(res) == ["a b.jsonl", "a_b.jsonl", "é.jsonl", "ü.jsonl"]
+    assert len(_games(store)) == 8
+    assert {g["source_name"] for g in _games(store)} == {"a b.jsonl", "a_b.jsonl", "é.jsonl", "ü.jsonl"}
+    _assert_nothing_lost(store)
+
+
+def test_jsonl_then_parquet_of_the_same_stem_keeps_both(store):
+    _land(store, "x.jsonl", random_records(2, seed=1))
+    _ingest(store)
+    rows = [convert_record(r, source="landed", source_key="k")[0] for r in random_records(2, seed=30)]
+    pq.write_table(pa.Table.from_pylist(rows), store.root / "landing" / "x.parquet")
+    res, _ = _ingest(store)
+    assert res["x.parquet"].status == "ingested" and len(_games(store)) == 4
+    _assert_nothing_lost(store)
+
+
+def test_a_file_still_being_written_waits_and_a_later_append_is_a_new_file(store):
+    path = store.root / "landing" / "live.jsonl"
+    recs = random_records(4, seed=1)
+    write_jsonl(path, recs[:2])
+    first = landing.scan(store)
+    assert first.stable == [] and first.waiting == ["live.jsonl"]
+    with open(path, "a") as fh:  # the writer goes on
+        fh.write(json.dumps(recs[2]) + "\n")
+    second = landing.scan(store, first.looks)
+    assert second.stable == []  # it changed since the first look
+    third = landing.scan(store, second.looks)
+    assert [p.name for p in third.stable] == ["live.jsonl"]
+    staged = landing.stage(store, third.stable[0])
+    assert not path.exists() and staged.path.exists()
+    # The writer appends again: a new file in the zone, never the staged copy.
+    write_jsonl(path, recs[3:])
+    landing.ingest(store, staged.path)
+    res, _ = _ingest(store)
+    assert res["live.jsonl"].games == 1
+    assert len(_games(store)) == 4
+    _assert_nothing_lost(store)
+
+
+def test_partial_files_are_left_alone(store):
+    write_jsonl(store.root / "landing" / "big.jsonl.partial", random_records(1))
+    res, look = _ingest(store)
+    assert res == {} and look.waiting == ["big.jsonl.partial"]
+    assert (store.root / "landing" / "big.jsonl.partial").exists()
+
+
+def test_the_same_bytes_twice_are_recorded_once(store):
+    recs = random_records(2, seed=5)
+    _land(store, "one.jsonl", recs)
+    _ingest(store)
+    _land(store, "copy.jsonl", recs)
+    res, _ = _ingest(store)
+    assert res == {}
+    events = store.query("SELECT name, event FROM lake.landing_events WHERE event = 'duplicate'").to_pylist()
+    assert events == [{"name": "copy.jsonl", "event": "duplicate"}]
+    assert len(_games(store)) == 2
+    assert _assert_nothing_lost(store)["files"] == 1
+
+
+# ---- 2. different games, one id ----------------------------------------------------------
+def test_a_landed_game_id_naming_another_game_quarantines_its_file(store):
+    _land(store, "first.jsonl", random_records(2, seed=1))
+    _ingest(store)
+    clash = random_records(1, seed=77)[0]
+    clash["gameId"] = "g1"  # the id of a different game already in the lake
+    _land(store, "second.jsonl", [clash])
+    res, _ = _ingest(store)
+    r = res["second.jsonl"]
+    assert r.status == "quarantined"
+    assert "game id 'g1' already names a different game in the lake, from landed file 'first.jsonl'" in r.reason
+    _assert_nothing_lost(store)
+
+
+def test_a_game_id_twice_in_one_file_quarantines_it(store):
+    recs = random_records(2, seed=1)
+    recs[1]["gameId"] = recs[0]["gameId"]
+    _land(store, "dup.jsonl", recs)
+    res, _ = _ingest(store)
+    assert res["dup.jsonl"].status == "quarantined" and "appears twice in the file" in res["dup.jsonl"].reason
+
+
+# ---- 3. one bad file never stalls the zone ------------------------------------------------
+def test_hostile_files_are_quarantined_and_the_zone_moves_on(store):
+    good = random_records(1, seed=3)[0]
+    ranks_as_list = dict(good, ranks=[1, 2])
+    overflow = json.loads(json.dumps(good))
+    overflow["moves"][0]["to"]["x"] = 1e400
+    land = store.root / "landing"
+    land.mkdir(parents=True)
+    (land / "a_ranks.jsonl").write_text(json.dumps(ranks_as_list) + "\n")
+    (land / "b_overflow.jsonl").write_text(json.dumps(overflow).replace("Infinity", "1e400") + "\n")
+    (land / "c_deep.jsonl").write_text("[" * 100_000 + "]" * 100_000 + "\n")
+    (land / "d_notjson.jsonl").write_text("{not json\n")
+    (land / "e_empty.jsonl").write_text("\n")
+    (land / "f_garbage.parquet").write_bytes(b"PAR1 not really")
+    _land(store, "z_good.jsonl", random_records(2, seed=40))
+    res, _ = _ingest(store)
+    assert res["z_good.jsonl"].status == "ingested"
+    bad = {k: v for k, v in res.items() if k != "z_good.jsonl"}
+    assert len(bad) == 6 and all(v.status == "quarantined" for v in bad.values()), bad
+    assert "ranks" in bad["a_ranks.jsonl"].reason
+    assert "x" in bad["b_overflow.jsonl"].reason
+    assert "deeply" in bad["c_deep.jsonl"].reason or "RecursionError" in bad["c_deep.jsonl"].reason
+    for r in bad.values():
+        assert (store.root / "quarantine" / f"{r.sha}.{r.file.rsplit('.', 1)[1]}").exists()
+        assert (store.root / "quarantine" / f"{r.sha}.{r.file.rsplit('.', 1)[1]}.reason.json").exists()
+    _assert_nothing_lost(store)
+
+
+# ---- 4. poison pills ------------------------------------------------------------------
+def _policy_record():
+    from ringrift_ml.selfplay import SelfplayConfig, play_one
+
+    return play_one(SelfplayConfig(board="square8", players=("mcts:8", "random"), games=1, seed=5), 0)
+
+
+def test_a_malformed_policy_is_quarantined_at_landing(store):
+    rec = _policy_record()
+    ply = next(i for i, p in enumerate(rec["policy"]) if p)
+    rec["policy"][ply][0][0] = {"type": "place_ring", "player": 1, "to": {"x": 99, "y": 99}}
+    _land(store, "policy.jsonl", [rec])
+    res, _ = _ingest(store)
+    assert res["policy.jsonl"].status == "quarantined"
+    assert f"ply {ply}: policy[0] names an illegal move" in res["policy.jsonl"].reason
+
+
+def test_a_finished_game_without_winner_and_a_truncated_game_are_quarantined(store):
+    recs = random_records(2, seed=8)
+    no_winner = dict(recs[0], winner=None, ranks=None)
+    truncated = dict(recs[1], moves=recs[1]["moves"][:-5], winner=None, ranks=None)
+    _land(store, "nowinner.jsonl", [no_winner])
+    _land(store, "truncated.jsonl", [truncated])
+    res, _ = _ingest(store)
+    assert "finished game with winner null" in res["nowinner.jsonl"].reason
+    assert "not finished after its" in res["truncated.jsonl"].reason
+
+
+# ---- 5. names, suffixes and links ----------------------------------------------------------
+def test_suffixes_any_case_hidden_files_and_unknown_suffixes(store):
+    _land(store, "UPPER.JSONL", random_records(1, seed=1))
+    (store.root / "landing" / "single.json").write_text(json.dumps(random_records(1, seed=2)[0]))
+    (store.root / "landing" / "list.json").write_text(json.dumps(random_records(2, seed=3)))
+    (store.root / "landing" / ".hidden.jsonl").write_text("{}")
+    (store.root / "landing" / "notes.txt").write_text("hello")
+    (store.root / "landing" / "sub").mkdir()
+    res, look = _ingest(store)
+    assert {k: v.status for k, v in res.items()} == {"UPPER.JSONL": "ingested", "single.json": "ingested",
+                                                     "list.json": "ingested"}
+    reasons = dict(look.rejected)
+    assert "hidden file" in reasons[".hidden.jsonl"]
+    assert "unknown suffix" in reasons["notes.txt"]
+    assert "directory" in reasons["sub"]
+    assert os.listdir(store.root / "landing") == []
+    assert _assert_nothing_lost(store)["in_lake"] == 4
+
+
+def test_a_symlink_is_quarantined_and_its_target_never_read(store, tmp_path):
+    secret = tmp_path / "secret.jsonl"
+    secret.write_text("TOP-SECRET-CONTENT\n")
+    (store.root / "landing").mkdir(parents=True)
+    os.symlink(secret, store.root / "landing" / "link.jsonl")
+    _, look = _ingest(store)
+    assert "symbolic link" in dict(look.rejected)["link.jsonl"]
+    assert secret.read_text() == "TOP-SECRET-CONTENT\n"
+    qd = store.root / "quarantine"
+    for f in qd.iterdir():
+        if not f.is_symlink():
+            assert "TOP-SECRET" not in f.read_text()
+    ledger = json.dumps(store.query("SELECT * FROM lake.landing_events").to_pylist(), default=str)
+    assert "TOP-SECRET" not in ledger
+    assert any(f.is_symlink() for f in qd.iterdir())  # the link itself, moved unread
+
+
+# ---- the torture test ----------------------------------------------------------------
+def test_every_scenario_in_one_root_and_the_audit_finds_nothing_lost(store, capsys, monkeypatch):
+    """The scenarios above, interleaved in one storage root over two passes, then
+    `ringrift lake audit` (the command researchers run) reports lost 0."""
+    from ringrift_ml.cli import main
+
+    land = store.root / "landing"
+    batches = [
+        [("a b.jsonl", random_records(3, seed=1)), ("a_b.jsonl", random_records(2, seed=10)),
+         ("é.jsonl", random_records(1, seed=20)), ("x.jsonl", random_records(2, seed=30))],
+        [("a b.jsonl", random_records(2, seed=40)), ("ü.jsonl", random_records(1, seed=50)),
+         ("UPPER.JSONL", random_records(1, seed=60)), ("copy.jsonl", random_records(3, seed=1))],
+    ]
+    for k, batch in enumerate(batches):
+        for name, recs in batch:
+            _land(store, name, recs)
+        bad = random_records(1, seed=70 + k)[0]
+        (land / f"bad{k}.jsonl").write_text(json.dumps(dict(bad, winner=None)) + "\n")
+        (land / f".dot{k}").write_text("x")
+        (land / f"notes{k}.txt").write_text("x")
+        _ingest(store)
+    rep = _assert_nothing_lost(store)
+    # 3+2+1+2 then 2+1+1 games ingested (copy.jsonl repeats a.jsonl's bytes), 2 bad.
+    assert rep["in_lake"] == 12 and rep["quarantined"] == 2 and rep["pending"] == 0
+    if store.schema:
+        monkeypatch.setenv("RINGRIFT_LAKE_SCHEMA", store.schema)
+    capsys.readouterr()
+    rc = main(["lake", "audit", "--storage", str(store.root), "--catalog", store.catalog])
+    out = capsys.readouterr().out
+    assert rc == 0 and out.startswith("files 13, games 14, in_lake 12, quarantined 2, lost 0"), out
+    print(out, file=sys.stderr)
