@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Iterator, Optional
 
 from .records import canonical_json, convert_record, game_id_for, move_hash, row_to_record
-from .schema import GAMES_SCHEMA, MOVES_SCHEMA, SCHEMA_VERSION, TABLES
+from .schema import GAMES_SCHEMA, SCHEMA_VERSION, TABLES, VIEWS
 from .store import LakeError, LakeStore
 
 
@@ -36,9 +36,9 @@ __all__ = [
     "GAMES_SCHEMA",
     "LakeError",
     "LakeStore",
-    "MOVES_SCHEMA",
     "SCHEMA_VERSION",
     "TABLES",
+    "VIEWS",
     "canonical_json",
     "connect",
     "convert_record",

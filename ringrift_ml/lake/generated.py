@@ -12,7 +12,7 @@ SOURCE_KEY = "selfplay"
 
 
 def write_generated(store: LakeStore, records: list, run_id: Optional[str] = None) -> dict:
-    """Append generated game records to ``lake.games`` / ``lake.moves`` in one commit.
+    """Append generated game records to ``lake.games`` in one commit.
 
     Generated ids are unique by construction (``game_id_for``), so a row whose
     ``entry_id`` is already in the lake is the same game generated again (a rerun after
@@ -23,15 +23,14 @@ def write_generated(store: LakeStore, records: list, run_id: Optional[str] = Non
                                 run_id=run_id, require_finished=False) for r in records]
 
     def insert(con):
-        ids = [g["entry_id"] for g, _ in converted]
+        ids = [g["entry_id"] for g in converted]
         have = {r[0] for r in con.execute("SELECT entry_id FROM lake.games WHERE list_contains(?, entry_id)",
                                           [ids]).fetchall()}
-        fresh = [(g, m) for g, m in converted if g["entry_id"] not in have]
-        append(con, "games", [g for g, _ in fresh])
-        append(con, "moves", [row for _, m in fresh for row in m])
+        fresh = [g for g in converted if g["entry_id"] not in have]
+        append(con, "games", fresh)
         return {"games": len(fresh), "already_in_lake": len(converted) - len(fresh),
-                "moves": sum(len(m) for _, m in fresh),
-                "partitions": sorted({f"{g['board']}|{g['players']}" for g, _ in converted})}
+                "moves": sum(g["length"] for g in fresh),
+                "partitions": sorted({f"{g['board']}|{g['players']}" for g in converted})}
 
     out, snap = store.write(insert, f"selfplay: {len(records)} games", {"run_id": run_id})
     out["snapshot"] = snap

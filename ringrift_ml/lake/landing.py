@@ -18,8 +18,10 @@ Where a file goes, step by step (every step is safe to repeat after a crash):
    removed.  Every step appends to ``lake.landing_events``.
 4. **Ingestion.**  :func:`ingest` reads a staged file in bounded batches (memory does
    not grow with the file), validates every record by replaying it
-   (:func:`~ringrift_ml.lake.records.convert_record`), and writes its games and moves
-   and its ``ingested`` event in **one** lake transaction.  Any error - a bad record,
+   (:func:`~ringrift_ml.lake.records.convert_record`) and writes its games as Parquet
+   files (one per partition) under the lake's data path; one small lake transaction
+   then registers those files and the ``ingested`` event together, so the whole file
+   appears at once or not at all.  Any error - a bad record,
    a game id that already names a different game, an unreadable file, any exception -
    rolls that transaction back and quarantines the whole file under
    ``<root>/quarantine/<sha256><suffix>`` beside ``<...>.reason.json``; the zone
@@ -30,6 +32,7 @@ Where a file goes, step by step (every step is safe to repeat after a crash):
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as _dt
 import hashlib
@@ -40,11 +43,10 @@ import time
 from pathlib import Path
 from typing import Iterator, Optional
 
-import duckdb
-
 from .io import append
 from .records import convert_record
-from .store import LakeStore, is_retryable
+from .schema import GAMES_SCHEMA
+from .store import LakeStore
 
 SUFFIXES = (".jsonl", ".json", ".parquet")
 PARTIAL = ".partial"
@@ -331,75 +333,110 @@ def ingest(store: LakeStore, path: Path, run_id: Optional[str] = None, batch: in
     size = path.stat().st_size
     stored = files_dir(store.root) / path.name
 
-    def transaction(con):
-        ids: dict = {}
-        parts: set = set()
-        games = 0
-        buf_games, buf_moves = [], []
-        try:
-            for i, rec in _records(path):
-                where = f"record {i}"
-                try:
-                    g, moves = convert_record(rec, source="landed", source_key=f"landed:{sha[:16]}", source_file=sha,
-                                              source_name=name, run_id=run_id)
-                except ValueError as e:
-                    raise _Rejected(f"{where}: {e}") from None
-                if g["game_id"] in ids:
-                    raise _Rejected(f"{where}: game id {g['game_id']!r} appears twice in the file "
-                                    f"(records {ids[g['game_id']][0]} and {i})")
-                ids[g["game_id"]] = (i, g["move_hash"], g["board"], g["players"])
-                parts.add(f"{g['board']}|{g['players']}")
-                buf_games.append(g)
-                buf_moves.extend(moves)
-                if len(buf_games) >= batch:
-                    _flush(con, buf_games, buf_moves)
-                    games += len(buf_games)
-                    buf_games, buf_moves = [], []
-            if buf_games:
-                _flush(con, buf_games, buf_moves)
-                games += len(buf_games)
-            if games == 0:
-                raise _Rejected("no records")
-            clash = _id_clashes(con, sha)
-            if clash:
-                raise _Rejected(clash)
-        except _Rejected:
-            raise
-        except duckdb.Error as e:
-            if is_retryable(e):
-                raise  # another writer won the commit race: the whole file is retried
-            raise _Rejected(f"{type(e).__name__}: {e}") from None
-        except RecursionError:
-            raise _Rejected("a record nested too deeply to read") from None
-        except Exception as e:  # noqa: BLE001 - anything a hostile file provokes quarantines it
-            raise _Rejected(f"{type(e).__name__}: {e}") from None
+    try:
+        files, games, parts = _convert_file(store, path, sha, name, run_id, batch)
+    except _Rejected as e:
+        return _quarantine(store, path, sha, name, size, str(e)[:2000], run_id, t0)
+
+    def register(con):
+        # One small transaction makes the whole file visible at once: its Parquet
+        # files (written above, one per partition, memory flat in the file's size)
+        # join lake.games together with the ledger event.
+        for f in files:
+            con.execute("CALL ducklake_add_data_files('lake', 'games', ?)", [str(f)])
+        clash = _id_clashes(con, sha)
+        if clash:
+            raise _Rejected(clash)
         append(con, "landing_events", [_event(sha, name, size, "ingested", None, games, games, 0, parts, str(stored),
                                               run_id)])
-        return games, sorted(parts)
 
     try:
-        (games, parts), snap = store.write(transaction, f"ingest {name}", {"file_hash": sha, "run_id": run_id})
+        _, snap = store.write(register, f"ingest {name}", {"file_hash": sha, "run_id": run_id})
     except _Rejected as e:
-        reason = str(e)[:2000]
-        records = count_records(path)
-        dest = quarantine_dir(store.root) / path.name
-        qd = dest.parent
-        qd.mkdir(parents=True, exist_ok=True)
-        _write_reason(dest, name, reason, sha)
-        _, snap = store.write(lambda con: append(con, "landing_events", [_event(
-            sha, name, size, "quarantined", reason, records, 0, records, [], str(dest), run_id)]),
-            f"quarantine {name}", {"file_hash": sha})
-        _finish(store.root, path, "quarantined")
-        return IngestResult(name, sha, "quarantined", reason=reason, stored_path=str(dest), snapshot=snap,
-                            seconds=time.time() - t0)
+        _remove(files)
+        return _quarantine(store, path, sha, name, size, str(e)[:2000], run_id, t0)
     _finish(store.root, path, "ingested")
-    return IngestResult(name, sha, "ingested", games=games, partitions=parts, stored_path=str(stored), snapshot=snap,
+    return IngestResult(name, sha, "ingested", games=games, partitions=sorted(parts), stored_path=str(stored),
+                        snapshot=snap, seconds=time.time() - t0)
+
+
+def _convert_file(store: LakeStore, path: Path, sha: str, name: str, run_id: Optional[str], batch: int) -> tuple:
+    """Validate every record of a staged file and write its games as one Parquet file
+    per partition under the lake's data path (not yet registered).  Returns
+    ``(files, games, partitions)``; raises ``_Rejected`` (having removed the files)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    writers: dict = {}  # "board|players" -> (ParquetWriter, path, buffered rows)
+    ids: dict = {}
+    games = 0
+
+    def flush(key):
+        w, _, buf = writers[key]
+        if buf:
+            w.write_table(pa.Table.from_pylist(buf, schema=GAMES_SCHEMA))
+            buf.clear()
+
+    try:
+        for i, rec in _records(path):
+            where = f"record {i}"
+            try:
+                g = convert_record(rec, source="landed", source_key=f"landed:{sha[:16]}", source_file=sha,
+                                   source_name=name, run_id=run_id)
+            except ValueError as e:
+                raise _Rejected(f"{where}: {e}") from None
+            if g["game_id"] in ids:
+                raise _Rejected(f"{where}: game id {g['game_id']!r} appears twice in the file "
+                                f"(records {ids[g['game_id']]} and {i})")
+            ids[g["game_id"]] = i
+            key = f"{g['board']}|{g['players']}"
+            if key not in writers:
+                d = store.data_path / "main" / "games" / f"board={g['board']}" / f"players={g['players']}"
+                d.mkdir(parents=True, exist_ok=True)
+                f = d / f"landed-{sha[:32]}.parquet"
+                writers[key] = (pq.ParquetWriter(f, GAMES_SCHEMA), f, [])
+            writers[key][2].append(g)
+            games += 1
+            if len(writers[key][2]) >= batch:
+                flush(key)
+        if games == 0:
+            raise _Rejected("no records")
+        for key in writers:
+            flush(key)
+    except BaseException as e:
+        for w, _, _ in writers.values():
+            with contextlib.suppress(Exception):
+                w.close()
+        _remove(f for _, f, _ in writers.values())
+        if isinstance(e, _Rejected):
+            raise
+        if isinstance(e, RecursionError):
+            raise _Rejected("a record nested too deeply to read") from None
+        if isinstance(e, Exception):  # anything a hostile file provokes quarantines it
+            raise _Rejected(f"{type(e).__name__}: {e}") from None
+        raise
+    for w, _, _ in writers.values():
+        w.close()
+    return [f for _, f, _ in writers.values()], games, set(writers)
+
+
+def _remove(paths) -> None:
+    for f in paths:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(f)
+
+
+def _quarantine(store: LakeStore, path: Path, sha: str, name: str, size: int, reason: str, run_id, t0) -> "IngestResult":
+    records = count_records(path)
+    dest = quarantine_dir(store.root) / path.name
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    _write_reason(dest, name, reason, sha)
+    _, snap = store.write(lambda con: append(con, "landing_events", [_event(
+        sha, name, size, "quarantined", reason, records, 0, records, [], str(dest), run_id)]),
+        f"quarantine {name}", {"file_hash": sha})
+    _finish(store.root, path, "quarantined")
+    return IngestResult(name, sha, "quarantined", reason=reason, stored_path=str(dest), snapshot=snap,
                         seconds=time.time() - t0)
-
-
-def _flush(con, games: list, moves: list) -> None:
-    append(con, "games", games)
-    append(con, "moves", moves)
 
 
 def _id_clashes(con, sha: str) -> Optional[str]:
@@ -479,6 +516,9 @@ def audit(store: LakeStore) -> dict:
                 out["problems"].append(f"{f['name']} ({sha[:12]}): quarantined, but {f['stored_path']} is gone")
     waiting = [p for p in landing_dir(store.root).iterdir()] if landing_dir(store.root).is_dir() else []
     out["pending"] += len(waiting)
+    # Staged files whose ledger entry a crash prevented: still pending, not lost.
+    known = {f["file_hash"] for f in files}
+    out["pending"] += sum(1 for p in pending(store) if p.name[: -len(suffix_of(p.name))] not in known)
     return out
 
 

@@ -17,7 +17,11 @@ import json
 import math
 from typing import Any, Optional
 
+import numpy as np
+
 from ..rules import BOARD_TYPES, RULES_VERSION
+from ..rules._check import show
+from ..rules.view import PHASE_NAMES
 from ..rules.options import normalize_options
 from ..rules.records import record_options, start_state
 from ..rules.replay import Replayer, ReplayError
@@ -100,30 +104,28 @@ def _check_policy(r: Replayer, gid: str, ply: int, entry: Any) -> None:
 
 def convert_record(rec: Any, *, source: str, source_key: str, source_file: Optional[str] = None,
                    source_name: Optional[str] = None, run_id: Optional[str] = None,
-                   require_finished: bool = True, with_moves: bool = True) -> tuple:
-    """``(games row, [moves rows])`` of a validated record (see the module docstring).
+                   require_finished: bool = True) -> dict:
+    """The ``games`` row of a validated record (see the module docstring).
 
     ``source_key`` makes the row's ``entry_id`` (``<source_key>:<game id>``) unique
     per source.  ``require_finished`` rejects games the replay does not finish (a
-    landed game must be a whole game with its result)."""
+    landed game must be a whole game with its result).  The row keeps the phase of
+    every move (``phases``), from which the ``moves`` views unfold one row per move."""
     gid, board, n, moves, policy = _check_fields(rec)
     try:
         state = start_state(rec)
     except ValueError as e:
         raise ValueError(f"game {gid}: bad start: {e}") from None
     r = Replayer(state)
-    move_rows = []
-    entry_id = f"{source_key}:{gid}"
     try:
-        for ply, md in enumerate(moves):
-            phase = r.state_phase()
-            if policy is not None:
+        if policy is None:
+            phases = r.run(moves)
+        else:
+            phases = np.zeros(len(moves), dtype=np.int64)
+            for ply, md in enumerate(moves):
+                phases[ply] = PHASE_NAMES.index(r.state_phase())
                 _check_policy(r, gid, ply, policy[ply])
-            r.advance(md)
-            if with_moves:
-                move_rows.append({"entry_id": entry_id, "game_id": gid, "board": board, "players": n, "ply": ply,
-                                  "player": md["player"], "phase": phase, "move_type": md["type"],
-                                  "move_json": canonical_json(md)})
+                r.advance(md)
     except ReplayError as e:
         raise ValueError(f"game {gid}: {e}") from None
     final = r.state()
@@ -139,10 +141,11 @@ def convert_record(rec: Any, *, source: str, source_key: str, source_file: Optio
     if ranks is not None:
         mine = {str(k): v for k, v in (final.ranks or {}).items()}
         if not isinstance(ranks, dict) or {str(k): v for k, v in ranks.items()} != mine:
-            raise ValueError(f"game {gid}: ranks differ: record {ranks}, replay {mine}")
+            raise ValueError(f"game {gid}: ranks differ: record {show(ranks)}, replay {mine}")
     ranks_out = {str(k): v for k, v in final.ranks.items()} if final.is_over else None
-    row = {
-        "entry_id": entry_id,
+    moves_json = canonical_json(moves)
+    return {
+        "entry_id": f"{source_key}:{gid}",
         "game_id": gid,
         "board": board,
         "players": n,
@@ -153,9 +156,10 @@ def convert_record(rec: Any, *, source: str, source_key: str, source_file: Optio
         "generator_config": canonical_json(rec["generatorConfig"]) if rec.get("generatorConfig") is not None else None,
         "rules_options": canonical_json(record_options(rec)),
         "rules_version": rec.get("rulesVersion") if type(rec.get("rulesVersion")) is int else RULES_VERSION,
-        "moves_json": canonical_json(moves),
+        "moves_json": moves_json,
+        "phases": (phases.astype(np.uint8) + 48).tobytes().decode("ascii"),
         "policy_json": canonical_json(policy) if policy is not None else None,
-        "move_hash": move_hash(moves),
+        "move_hash": hashlib.sha256(moves_json.encode()).hexdigest(),
         "winner": final.winner if final.is_over else None,
         "ranks": canonical_json(ranks_out) if ranks_out else None,
         "victory_reason": final.victory_reason if final.is_over else None,
@@ -166,7 +170,6 @@ def convert_record(rec: Any, *, source: str, source_key: str, source_file: Optio
         "run_id": run_id,
         "created_at": _now(),
     }
-    return row, move_rows
 
 
 def _opt_str(v: Any) -> Optional[str]:
@@ -180,8 +183,7 @@ def games_table(records: list, source: str = "selfplay", source_key: str = "loca
 
     from .schema import GAMES_SCHEMA
 
-    rows = [convert_record(r, source=source, source_key=source_key, require_finished=False, with_moves=False)[0]
-            for r in records]
+    rows = [convert_record(r, source=source, source_key=source_key, require_finished=False) for r in records]
     return pa.Table.from_pylist(rows, schema=GAMES_SCHEMA)
 
 

@@ -1,6 +1,6 @@
 """The lake's tables (DuckLake DDL) and their Arrow schemas.
 
-Append-only facts (``games``, ``moves``, ``landing_events``, ``sample_sets``,
+Append-only facts (``games``, ``landing_events``, ``sample_sets``,
 ``sample_set_games``, ``samples``, ``models``, ``calibration``, ``elo``,
 ``heuristic_weights``) are never rewritten; ``games_merged`` is rebuilt per partition
 by ``dbt_like_sql/games_merged.sql`` in one transaction.  Every table carries
@@ -11,6 +11,8 @@ ones by them.
 from __future__ import annotations
 
 import pyarrow as pa
+
+from ..rules.view import PHASE_NAMES
 
 SCHEMA_VERSION = 2
 
@@ -28,6 +30,7 @@ GAMES_SCHEMA = pa.schema([
     ("rules_options", pa.string()),  # JSON: the options the game replays under
     ("rules_version", pa.int32()),
     ("moves_json", pa.string()),  # the full move list, bookkeeping moves included
+    ("phases", pa.string()),  # the phase each move was played in, one digit per move (PHASE_NAMES index)
     ("policy_json", pa.string()),  # per-move search policies (JSON list, nulls for unsearched moves)
     ("move_hash", pa.string()),  # sha256 of the move sequence
     ("winner", pa.int32()),
@@ -39,18 +42,6 @@ GAMES_SCHEMA = pa.schema([
     ("source_name", pa.string()),  # landed file name, or the selfplay run
     ("run_id", pa.string()),
     ("created_at", pa.timestamp("us", tz="UTC")),
-])
-
-MOVES_SCHEMA = pa.schema([
-    ("entry_id", pa.string()),
-    ("game_id", pa.string()),
-    ("board", pa.string()),
-    ("players", pa.int32()),
-    ("ply", pa.int32()),
-    ("player", pa.int32()),
-    ("phase", pa.string()),
-    ("move_type", pa.string()),
-    ("move_json", pa.string()),
 ])
 
 LANDING_EVENTS_SCHEMA = pa.schema([
@@ -187,7 +178,6 @@ HEURISTIC_WEIGHTS_SCHEMA = pa.schema([
 TABLES = {
     "games": (GAMES_SCHEMA, ("board", "players")),
     "games_merged": (GAMES_SCHEMA, ("board", "players")),
-    "moves": (MOVES_SCHEMA, ("board", "players")),
     "landing_events": (LANDING_EVENTS_SCHEMA, ()),
     "sample_sets": (SAMPLE_SETS_SCHEMA, ()),
     "sample_set_games": (SAMPLE_SET_GAMES_SCHEMA, ("board", "players")),
@@ -198,10 +188,22 @@ TABLES = {
     "heuristic_weights": (HEURISTIC_WEIGHTS_SCHEMA, ()),
 }
 
-# Views for researchers: the merged games' moves, and the landing ledger (one row per
-# file hash: its latest event).
+def _moves_view(games: str) -> str:
+    """One row per move of ``lake.<games>``, unfolded from its move list and phases."""
+    names = ", ".join(f"'{p}'" for p in PHASE_NAMES)
+    return (
+        "SELECT entry_id, game_id, board, players, i - 1 AS ply, (m->>'player')::INTEGER AS player, "
+        f"[{names}][substr(phases, i, 1)::INTEGER + 1] AS phase, m->>'type' AS move_type, m::VARCHAR AS move_json "
+        "FROM (SELECT entry_id, game_id, board, players, phases, unnest(CAST(moves_json AS JSON[])) AS m, "
+        f"generate_subscripts(CAST(moves_json AS JSON[]), 1) AS i FROM lake.{games})"
+    )
+
+
+# Views for researchers: every move (of all games, of the merged games), and the landing
+# ledger (one row per file hash: its latest event).
 VIEWS = {
-    "moves_merged": "SELECT m.* FROM lake.moves AS m SEMI JOIN lake.games_merged AS g ON m.entry_id = g.entry_id",
+    "moves": _moves_view("games"),
+    "moves_merged": _moves_view("games_merged"),
     "landed_files": (
         "SELECT * EXCLUDE (rn) FROM (SELECT *, row_number() OVER (PARTITION BY file_hash ORDER BY event_at DESC, "
         "CASE event WHEN 'ingested' THEN 0 WHEN 'quarantined' THEN 0 WHEN 'staged' THEN 1 ELSE 2 END) AS rn "
@@ -238,7 +240,6 @@ __all__ = [
     "HEURISTIC_WEIGHTS_SCHEMA",
     "LANDING_EVENTS_SCHEMA",
     "MODELS_SCHEMA",
-    "MOVES_SCHEMA",
     "SAMPLES_SCHEMA",
     "SAMPLE_SETS_SCHEMA",
     "SAMPLE_SET_GAMES_SCHEMA",

@@ -7,7 +7,7 @@ so a whole replay step runs without leaving compiled code.
 from numba import njit
 
 from ._k_turn import apply_trusted, legal_moves
-from ._layout import F_A, F_B, F_FROM, F_PLAYER, F_TO, F_TYPE
+from ._layout import F_A, F_B, F_FROM, F_PLAYER, F_TO, F_TYPE, M_PHASE, MT
 
 
 @njit(cache=True)
@@ -31,3 +31,23 @@ def replay_step(S, G, buf, t, p, frm, to, a, b):
             apply_trusted(S, G, buf[i])
             return i
     return -1
+
+
+@njit(cache=True)
+def replay_fields(S, G, buf, fields, start, phases):
+    """Apply recorded moves ``start, start+1, ...`` given as row fields (one row of
+    ``fields`` per move: type, player, from, to, F_A, F_B; type -1 = not given) while
+    each matches a legal move; ``phases[i]`` receives the phase move ``i`` was played
+    in.  Returns the index of the first move not applied (``len(fields)`` when all
+    were): it was not given, matched nothing, or needs a larger ``buf`` (its phase is
+    recorded either way, and nothing of it was applied)."""
+    n = fields.shape[0]
+    for i in range(start, n):
+        phases[i] = S[MT, M_PHASE]
+        if fields[i, 0] < 0:
+            return i
+        r = replay_step(S, G, buf, fields[i, 0], fields[i, 1], fields[i, 2], fields[i, 3], fields[i, 4],
+                        fields[i, 5])
+        if r < 0:
+            return i
+    return n

@@ -17,11 +17,11 @@ A :class:`ReplayError` names the ply (0-based) and why the move is illegal there
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, Optional
 
 import numpy as np
 
-from ._k_replay import replay_step
+from ._k_replay import replay_fields, replay_step
 from ._k_turn import apply_trusted
 from ._k_turn import legal_moves as _k_legal_moves
 from ._layout import EC_LINE, EC_RECOVERY, EC_TERRITORY, M_CUR, M_PHASE, MAX_MOVES, MOVE_TYPE_NAMES, MOVE_WIDTH, MT, PHASE_NAMES
@@ -120,6 +120,30 @@ class Replayer:
             self._n = -1  # the buffer holds this position's rows; regenerate anyway
         self.apply_index(self.match(md))
 
+    def run(self, moves: list, phases: Optional[np.ndarray] = None) -> np.ndarray:
+        """Apply a whole recorded move list (JSON or Moves), as :meth:`advance` would,
+        but with runs of common moves replayed inside one compiled call.  Returns the
+        phase index each move was played in; :class:`ReplayError` at the first bad
+        move (the moves before it are applied)."""
+        n = len(moves)
+        fields = np.full((n, 6), -1, dtype=np.int64)
+        for i, md in enumerate(moves):
+            q = None if isinstance(md, Move) else _quick_fields(self.spec, md)
+            if q is not None:
+                fields[i] = q
+        phases = np.zeros(n, dtype=np.int64) if phases is None else phases
+        i = 0
+        base = self.ply
+        while i < n:
+            k = replay_fields(self.S, self.spec.geo, self._buf, fields, i, phases)
+            self.ply = base + k
+            self._n = -1
+            if k >= n:
+                break
+            self.advance(moves[k])  # the general path: grows the buffer, or explains
+            i = k + 1
+        return phases
+
     def apply_index(self, index: int) -> None:
         """Apply row ``index`` of :meth:`rows` in place."""
         apply_trusted(self.S, self.spec.geo, self.rows()[index])
@@ -154,8 +178,7 @@ def replay_moves(state: GameState, moves: Iterable[Any]) -> GameState:
     """The state after replaying ``moves`` from ``state``; :class:`ReplayError` at the
     first malformed or illegal move."""
     r = Replayer(state)
-    for md in moves:
-        r.advance(md)
+    r.run(list(moves))
     return r.state()
 
 

@@ -127,10 +127,9 @@ def test_failing_check_blocks_training_samples(tmp_path, sq8_records):
     from ringrift_ml.lake.io import append
     from ringrift_ml.lake.records import convert_record
 
-    row, moves = convert_record(dict(forged, winner=None), source="selfplay", source_key="forged",
-                                require_finished=False)
+    row = convert_record(dict(forged, winner=None), source="selfplay", source_key="forged", require_finished=False)
     row["winner"] = forged["winner"]
-    store.write(lambda con: (append(con, "games", [row]), append(con, "moves", moves)), "forged")
+    store.write(lambda con: append(con, "games", [row]), "forged")
     r = dg.materialize(
         [a for a in PARTITIONED_ASSETS if a.key.to_user_string() not in ("selfplay_games", "heuristic_weights")]
         + CHECKS, partition_key="square8|2", resources={"lake_root": LakeResource(root=str(tmp_path))},

@@ -58,7 +58,7 @@ def test_names_differing_in_punctuation_or_letters_stay_apart(store):
 def test_jsonl_then_parquet_of_the_same_stem_keeps_both(store):
     _land(store, "x.jsonl", random_records(2, seed=1))
     _ingest(store)
-    rows = [convert_record(r, source="landed", source_key="k")[0] for r in random_records(2, seed=30)]
+    rows = [convert_record(r, source="landed", source_key="k") for r in random_records(2, seed=30)]
     pq.write_table(pa.Table.from_pylist(rows), store.root / "landing" / "x.parquet")
     res, _ = _ingest(store)
     assert res["x.parquet"].status == "ingested" and len(_games(store)) == 4
