@@ -121,6 +121,7 @@ def candidate_model(context: dg.AssetExecutionContext, config: CandidateModelCon
             **provenance(config, {"sample_set": data_version}),
             "model_id": model_version,
             "sample_set_id": ss["sample_set_id"],
+            "lake_snapshot": ss["games_snapshot"],
             "path": dg.MetadataValue.path(str(path)),
             "samples": len(data),
             "held_out_positions": int(len(held)),
@@ -190,7 +191,7 @@ def calibration_report(context: dg.AssetExecutionContext, lake_root: LakeResourc
         raise dg.Failure(f"partition {board}|{n}: {e}") from e
     model_version = file_version(mdir / "candidate.pt")
     store = lake_root.store()
-    ss = store.query("SELECT npz_path FROM lake.sample_sets WHERE sample_set_id = ?",
+    ss = store.query("SELECT npz_path, games_snapshot FROM lake.sample_sets WHERE sample_set_id = ?",
                      [meta.get("sample_set_id", "")]).to_pylist()
     if not ss or not (root / ss[0]["npz_path"]).is_file():
         raise dg.Failure(f"partition {board}|{n}: the model's sample set {meta.get('sample_set_id')} is not in "
@@ -208,7 +209,8 @@ def calibration_report(context: dg.AssetExecutionContext, lake_root: LakeResourc
         f"calibration of {model_version}", context.run.run_id)
     context.log.info(f"{board}|{n}: ECE {rep['ece']:.3f}, MCE {rep['mce']:.3f}, T* {rep['temperature']:.2f}")
     return dg.MaterializeResult(metadata={
-        **provenance(inputs={"candidate_model": model_version}),
+        **provenance(inputs={"candidate_model": model_version, "sample_set": meta.get("sample_set_id")}),
+        "lake_snapshot": ss[0]["games_snapshot"],
         "held_out_positions": rep["n"],
         "ece": rep["ece"],
         "mce": rep["mce"],

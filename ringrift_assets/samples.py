@@ -53,7 +53,9 @@ def games_merged_quality(context: dg.AssetCheckExecutionContext, config: GamesQu
     if table.num_rows == 0:
         return dg.AssetCheckResult(passed=False, description=f"partition {board}|{n}: lake.games_merged is empty")
     report = quality.validate_games(table, replay_sample=config.replay_sample)
-    return _check_result(report, clashes)
+    res = _check_result(report, clashes)
+    return dg.AssetCheckResult(passed=res.passed, severity=res.severity, description=res.description,
+                               metadata={**res.metadata, "lake_snapshot": snap})
 
 
 class TrainingSamplesConfig(dg.Config):
