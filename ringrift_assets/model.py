@@ -1,13 +1,24 @@
-"""The candidate model and its value-head calibration report."""
+"""The candidate network, its blocking check and its value-head calibration report.
 
+The Dagster config of ``candidate_model`` is generated from ``TrainConfig`` (every
+field, its type, default and documentation), so the two cannot drift apart.
+"""
+
+import ast
 import base64
+import dataclasses
+import inspect
 import json
 import math
+import shutil
 import time
+import typing
 
 import dagster as dg
+import pydantic
 
 from ringrift_ml.lake.lineage import record_row, sample_set
+from ringrift_ml.train.config import TrainConfig
 
 from .partitions import board_players, split_key
 from .provenance import file_version, provenance
@@ -15,14 +26,31 @@ from .resources import LakeResource
 from .samples import training_samples
 
 
-class CandidateModelConfig(dg.Config):
-    epochs: int = 8
-    batch_size: int = 256
-    lr: float = 1e-3
-    hidden: int = 256
-    layers: int = 2
-    holdout: float = 0.2
-    seed: int = 0
+def _field_docs(cls) -> dict:
+    """The docstring under each dataclass field (shown as the field's description in the UI)."""
+    tree = ast.parse(inspect.getsource(cls))
+    body = tree.body[0].body
+    docs = {}
+    for a, b in zip(body, body[1:]):
+        if isinstance(a, ast.AnnAssign) and isinstance(b, ast.Expr) and isinstance(b.value, ast.Constant):
+            docs[a.target.id] = " ".join(str(b.value.value).split())
+    return docs
+
+
+def config_from_dataclass(name: str, cls, defaults: dict) -> type:
+    """A ``dg.Config`` with one field per dataclass field (``defaults`` override the
+    dataclass's own defaults for this use)."""
+    hints = typing.get_type_hints(cls)
+    docs = _field_docs(cls)
+    fields = {}
+    for f in dataclasses.fields(cls):
+        default = defaults.get(f.name, f.default)
+        fields[f.name] = (hints[f.name], pydantic.Field(default=default, description=docs.get(f.name)))
+    return pydantic.create_model(name, __base__=dg.Config, **fields)
+
+
+# Every default is TrainConfig's (the mapping is where the pipeline would differ).
+CandidateModelConfig = config_from_dataclass("CandidateModelConfig", TrainConfig, {})
 
 
 def _png_markdown(path, caption: str) -> dg.MetadataValue:
@@ -30,20 +58,33 @@ def _png_markdown(path, caption: str) -> dg.MetadataValue:
     return dg.MetadataValue.md(f"![{caption}](data:image/png;base64,{data})")
 
 
-def _loss_png(history: list, path, title: str):
+def _loss_png(history: list, baseline: dict, path, title: str):
+    """Held-out loss terms per epoch (and train), with the trivial baseline's level and
+    the saved evaluation marked."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(5, 3.2))
-    ep = [h["epoch"] for h in history]
-    ax.plot(ep, [h["train_loss"] for h in history], marker="o", label="train")
-    ax.plot(ep, [h["val_loss"] for h in history], marker="o", label="held out")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("policy CE + value MSE")
-    ax.set_title(title)
-    ax.legend()
+    epochs = [h for h in history if h.get("kind") != "swa"]
+    ep = [h["epoch"] for h in epochs]
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(9, 3.4))
+    ax.plot(ep, [h["heldout"]["policy_ce"] for h in epochs], marker="o", label="held-out policy CE")
+    ax.plot(ep, [h["train"]["policy"] for h in epochs], ls="--", label="train policy loss")
+    ax.axhline(baseline["policy_ce_uniform"], color="grey", lw=1, ls=":", label="uniform policy")
+    ax2.plot(ep, [h["heldout"]["value_mse"] for h in epochs], marker="o", color="C2", label="held-out value MSE")
+    ax2.plot(ep, [h["train"]["value"] for h in epochs], ls="--", color="C3", label="train value MSE")
+    ax2.axhline(baseline["value_mse_zero"], color="grey", lw=1, ls=":", label="value 0")
+    best = min(history, key=lambda h: h["heldout"]["loss"])
+    if best.get("kind") != "swa":
+        for a, k in ((ax, "policy_ce"), (ax2, "value_mse")):
+            a.scatter([best["epoch"]], [best["heldout"][k]], s=120, facecolors="none", edgecolors="k",
+                      label="saved", zorder=5)
+    for a in (ax, ax2):
+        a.set_xlabel("epoch")
+        a.legend(fontsize=7)
+    ax.set_title(f"{title}: policy")
+    ax2.set_title(f"{title}: value")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=90)
@@ -55,114 +96,164 @@ def _model_dir(root, board, n):
     return root / "models" / f"{board}_{n}p"
 
 
+def _fmt(x) -> str:
+    return f"{x:.4f}" if isinstance(x, (int, float)) and x is not None else str(x)
+
+
 @dg.asset(
     partitions_def=board_players,
     group_name="training",
     kinds={"pytorch"},
     deps=[training_samples],
-    description="A small policy/value network (factored policy over legal moves, tanh value) trained on the "
-    "partition's samples; saved with its configs, the data version it learned from and its metrics.",
+    description="The spatial policy/value network (residual CNN with global pooling; exact policy, per-seat value, "
+    "ownership and score heads) trained on the partition's replay window of sample sets in the lake; the saved "
+    "network is the best held-out evaluation of the run. Checkpoint: weights (weights_only) + JSON with the "
+    "encoding identity, configs, the sample sets and lake snapshots it learned from, and the held-out history.",
 )
 def candidate_model(context: dg.AssetExecutionContext, config: CandidateModelConfig, lake_root: LakeResource):
-    from ringrift_ml.train.data import Samples
-    from ringrift_ml.train.train import TrainConfig, save_model, train
+    from ringrift_ml.train.dataset import from_lake
+    from ringrift_ml.train.loop import MODEL_FILE, fit
 
     board, n = split_key(context)
     root = lake_root.path()
     store = lake_root.store()
-    # The sample set this run wrote (a run of one partition never trains on another
-    # run's samples), else the partition's newest.
+    # The replay window ends at the sample set this run wrote (else the partition's newest).
     ss = sample_set(store, board, n, context.run.run_id)
     if ss is None:
         raise dg.Failure(f"partition {board}|{n}: no sample set in the lake; materialize training_samples first")
-    npz = root / ss["npz_path"]
-    if not npz.is_file():
-        raise dg.Failure(f"partition {board}|{n}: sample set {ss['sample_set_id']}: {npz} is missing")
     try:
-        data = Samples.load(npz)
-        cfg = TrainConfig(epochs=config.epochs, batch_size=config.batch_size, lr=config.lr, holdout=config.holdout,
-                          seed=config.seed, hidden=config.hidden, layers=config.layers)
+        cfg = TrainConfig.from_dict(config.model_dump(), "candidate_model config")
+        data = from_lake(store, board, n, window=cfg.window, recency=cfg.recency, upto=ss["sample_set_id"])
     except ValueError as e:
         raise dg.Failure(f"partition {board}|{n}: {e}") from e
-    data_version = ss["sample_set_id"]
+    mdir = _model_dir(root, board, n)
+    run_dir = mdir / "runs" / context.run.run_id[:8]
+    last = {"t": time.time()}
 
-    def log(epoch: int, h: dict) -> None:
-        context.log.info(f"{board}|{n} epoch {epoch}/{cfg.epochs}: train {h['train_loss']:.4f}, "
-                         f"held-out {h['val_loss']:.4f} (top-1 {h['val_top1']:.3f})")
+    def progress(step: int) -> None:
+        if time.time() - last["t"] > 30:
+            context.log.info(f"{board}|{n}: step {step}")
+            last["t"] = time.time()
 
     t0 = time.time()
     try:
-        net, history, held = train(data, cfg, on_epoch=log)
+        res = fit(data, cfg, run_dir, resume=(run_dir / "train_state.pt").is_file(), on_step=progress,
+                  extra_meta={"board": board, "players": n, "sample_set_id": ss["sample_set_id"],
+                              "lake_snapshot": ss["games_snapshot"]})
     except (ValueError, FloatingPointError) as e:
         raise dg.Failure(f"partition {board}|{n}: training failed: {e}") from e
     seconds = time.time() - t0
-    final = history[-1]
-    mdir = _model_dir(root, board, n)
-    path = save_model(net, mdir / "candidate.pt", cfg, {
-        "board": board, "players": n, "samples_version": data_version, "sample_set_id": ss["sample_set_id"],
-        "lake_snapshot": ss["games_snapshot"], "samples": len(data),
-        "held_out_positions": int(len(held)), "history": history, "train_seconds": seconds,
-        "schema": data.schema,
-    })
+    for h in res.history:
+        if h.get("kind") != "swa":
+            context.log.info(f"{board}|{n} epoch {h['epoch']}: held-out loss {h['heldout']['loss']:.4f} "
+                             f"(policy CE {h['heldout']['policy_ce']:.4f}, value MSE {h['heldout']['value_mse']:.4f})")
+    path = mdir / "candidate.pt"
+    shutil.copyfile(run_dir / MODEL_FILE, path)
+    shutil.copyfile((run_dir / MODEL_FILE).with_suffix(".json"), path.with_suffix(".json"))
+    meta = json.loads(path.with_suffix(".json").read_text())
     model_version = file_version(path)
-    curve = _loss_png(history, mdir / "loss.png", f"{board} {n}p")
+    best = res.best
+    curve = _loss_png(res.history, best, mdir / "loss.png", f"{board} {n}p")
+    first = res.history[0]["heldout"]["loss"]
     record_row(store, "models", [{
         "model_id": model_version, "board": board, "players": n, "path": str(path.relative_to(root)),
-        "sample_set_id": ss["sample_set_id"], "samples": len(data), "epochs": cfg.epochs,
-        "train_loss": final["train_loss"], "val_loss": final["val_loss"], "val_top1": final["val_top1"],
-        "val_value_mse": final["val_value_mse"], "initial_val_loss": history[0]["val_loss"],
-        "config": config.model_dump(), "code_version": provenance()["code_version"]}],
+        "sample_set_id": ss["sample_set_id"], "samples": len(data), "epochs": len(res.history),
+        "train_loss": res.history[-1].get("train", {}).get("loss"), "val_loss": best["loss"], "val_top1": best["top1"],
+        "val_value_mse": best["value_mse"], "initial_val_loss": first, "config": cfg.to_dict(),
+        "code_version": provenance()["code_version"], "features": meta["features"],
+        "best_epoch": str(meta["best_epoch"]), "val_policy_ce": best["policy_ce"],
+        "val_policy_ce_uniform": best["policy_ce_uniform"], "val_value_mse_zero": best["value_mse_zero"],
+        "val_value_ece": best.get("value_ece")}],
         f"model {model_version} for {board}|{n}", context.run.run_id)
-    table = "| epoch | train | held-out | top-1 | value MSE |\n|---|---|---|---|---|\n" + "\n".join(
-        f"| {h['epoch']} | {h['train_loss']:.4f} | {h['val_loss']:.4f} | {h['val_top1']:.3f} | "
-        f"{h['val_value_mse']:.4f} |" for h in history)
+    rows = "\n".join(
+        f"| {h['epoch'] if h.get('kind') != 'swa' else 'SWA'} | {_fmt(h.get('train', {}).get('loss'))} | "
+        f"{h['heldout']['loss']:.4f} | {h['heldout']['policy_ce']:.4f} | {h['heldout']['top1']:.3f} | "
+        f"{h['heldout']['value_mse']:.4f} |" for h in res.history)
+    table = ("| epoch | train loss | held-out loss | policy CE | top-1 | value MSE |\n|---|---|---|---|---|---|\n" + rows
+             + f"\n| uniform / 0 | | | {best['policy_ce_uniform']:.4f} | {best['top1_uniform']:.3f} | "
+               f"{best['value_mse_zero']:.4f} |")
     return dg.MaterializeResult(
         metadata={
-            **provenance(config, {"sample_set": data_version}),
+            # The plot first: the UI shows it with the materialization, no click needed.
+            "loss_plot": _png_markdown(curve, "held-out loss per epoch"),
+            **provenance(config, {"sample_sets": data.source.get("sample_sets")}),
             "model_id": model_version,
+            "best_epoch": str(meta["best_epoch"]),
             "sample_set_id": ss["sample_set_id"],
+            "sample_sets": dg.MetadataValue.json(data.source.get("sample_sets")),
             "lake_snapshot": ss["games_snapshot"],
+            "features": meta["features"],
+            "parameters": meta["parameters"],
             "path": dg.MetadataValue.path(str(path)),
+            "tensorboard": dg.MetadataValue.path(str(run_dir / "tensorboard")),
             "samples": len(data),
-            "held_out_positions": int(len(held)),
             "train_seconds": round(seconds, 2),
-            "final_train_loss": final["train_loss"],
-            "final_val_loss": final["val_loss"],
-            "val_top1": final["val_top1"],
+            "train_samples_per_second": round(res.samples_per_second, 1),
+            "heldout_policy_ce": best["policy_ce"],
+            "heldout_policy_ce_uniform": best["policy_ce_uniform"],
+            "heldout_top1": best["top1"],
+            "heldout_value_mse": best["value_mse"],
+            "heldout_value_mse_zero": best["value_mse_zero"],
+            "heldout_value_ece": best.get("value_ece"),
             "training_curve": dg.MetadataValue.md(table),
-            "loss_plot": _png_markdown(curve, "loss"),
         },
         data_version=dg.DataVersion(model_version),
     )
 
 
+def judge_checkpoint(meta: dict, tol: float = 1e-6) -> list:
+    """What is wrong with a trained network's record (empty: nothing): the saved
+    network must be the run's best held-out evaluation, and beat the trivial baseline
+    (uniform policy, value 0) on held-out policy cross-entropy plus value MSE."""
+    problems = []
+    hist = meta.get("history") or []
+    if not hist:
+        return ["the checkpoint has no held-out history"]
+    losses = [h["heldout"]["loss"] for h in hist]
+    best_i = min(range(len(losses)), key=losses.__getitem__)
+    want = hist[best_i]["epoch"] if hist[best_i].get("kind") != "swa" else "swa"
+    if meta.get("best_epoch") != want:
+        problems.append(f"saved evaluation {meta.get('best_epoch')!r} is not the best held-out one ({want!r}, "
+                        f"loss {losses[best_i]:.4f})")
+    held = meta.get("heldout") or {}
+    if not math.isclose(held.get("loss", math.nan), losses[best_i], rel_tol=1e-4, abs_tol=tol):
+        problems.append(f"the saved network scores held-out loss {held.get('loss')} but its best evaluation "
+                        f"was {losses[best_i]:.4f}")
+    core, base = held.get("core_loss", math.nan), held.get("baseline_loss", math.nan)
+    if not core < base:
+        problems.append(f"held-out policy CE + value MSE {core:.4f} is not below the trivial baseline's "
+                        f"{base:.4f} (uniform policy, value 0)")
+    return problems
+
+
 @dg.asset_check(asset=candidate_model, blocking=True,
-                description="Every weight finite, and the training loss lower after training than before.")
+                description="The checkpoint loads (weights_only, digest, encoding identity), every weight is finite, "
+                "the saved network is the run's best held-out evaluation, and it beats the trivial baseline "
+                "(uniform policy, value 0) on held-out policy cross-entropy + value MSE.")
 def candidate_model_sanity(context: dg.AssetCheckExecutionContext, lake_root: LakeResource):
     import torch
 
-    from ringrift_ml.train.train import read_checkpoint
+    from ringrift_ml.train.checkpoint import read_net
 
     board, n = split_key(context)
     path = _model_dir(lake_root.path(), board, n) / "candidate.pt"
     if not path.is_file():
         return dg.AssetCheckResult(passed=False, description=f"{path} does not exist")
     try:
-        state, meta = read_checkpoint(path)  # weights_only tensors + JSON metadata; never unpickles code
+        state, meta = read_net(path)
     except ValueError as e:
         return dg.AssetCheckResult(passed=False, description=str(e))
     bad = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
-    hist = meta["history"]
-    first, last = hist[0]["train_loss"], hist[-1]["train_loss"]
-    problems = []
-    if bad:
-        problems.append(f"non-finite weights in {bad}")
-    if not (math.isfinite(last) and last < first):
-        problems.append(f"training loss did not decrease ({first:.4f} -> {last:.4f})")
+    problems = [f"non-finite weights in {bad}"] if bad else []
+    problems += judge_checkpoint(meta)
+    held = meta.get("heldout") or {}
     return dg.AssetCheckResult(
         passed=not problems,
-        description="; ".join(problems) or f"weights finite; training loss {first:.4f} -> {last:.4f}",
-        metadata={"initial_train_loss": first, "final_train_loss": last, "non_finite_tensors": len(bad)},
+        description="; ".join(problems) or (
+            f"best held-out evaluation ({meta['best_epoch']}) saved; policy CE {held['policy_ce']:.4f} vs uniform "
+            f"{held['policy_ce_uniform']:.4f}, value MSE {held['value_mse']:.4f} vs 0: {held['value_mse_zero']:.4f}"),
+        metadata={"best_epoch": str(meta.get("best_epoch")), "heldout_core_loss": held.get("core_loss"),
+                  "baseline_loss": held.get("baseline_loss"), "non_finite_tensors": len(bad)},
     )
 
 
@@ -171,13 +262,15 @@ def candidate_model_sanity(context: dg.AssetCheckExecutionContext, lake_root: La
     group_name="training",
     kinds={"pytorch"},
     deps=[candidate_model],
-    description="Value-head calibration of the candidate model on its held-out games: ECE, MCE, "
-    "overconfidence, optimal temperature, reliability diagram.",
+    description="Value-head calibration of the candidate network on its held-out games: ECE, MCE, the fitted "
+    "temperature and the ECE after scaling (fitted on one half of the held-out games, measured on the other), "
+    "reliability diagram.",
 )
 def calibration_report(context: dg.AssetExecutionContext, lake_root: LakeResource):
-    from ringrift_ml.train.calibration import calibration_report as report_of, reliability_png, value_logits
-    from ringrift_ml.train.data import Samples
-    from ringrift_ml.train.train import load_model
+    from ringrift_ml.train.calibration import reliability_png
+    from ringrift_ml.train.checkpoint import load_net
+    from ringrift_ml.train.dataset import from_lake
+    from ringrift_ml.train.evaluate import evaluate
 
     board, n = split_key(context)
     root = lake_root.path()
@@ -186,38 +279,41 @@ def calibration_report(context: dg.AssetExecutionContext, lake_root: LakeResourc
         raise dg.Failure(f"partition {board}|{n}: {mdir / 'candidate.pt'} does not exist; "
                          "materialize candidate_model first")
     try:
-        net, meta = load_model(mdir / "candidate.pt")
+        net, meta = load_net(mdir / "candidate.pt")
     except ValueError as e:
-        raise dg.Failure(f"partition {board}|{n}: {e}") from e
+        raise dg.Failure(f"partition {board}|{n}: {e} (re-materialize candidate_model)") from e
     model_version = file_version(mdir / "candidate.pt")
     store = lake_root.store()
-    ss = store.query("SELECT npz_path, games_snapshot FROM lake.sample_sets WHERE sample_set_id = ?",
-                     [meta.get("sample_set_id", "")]).to_pylist()
-    if not ss or not (root / ss[0]["npz_path"]).is_file():
-        raise dg.Failure(f"partition {board}|{n}: the model's sample set {meta.get('sample_set_id')} is not in "
-                         "the lake (a model from an older format?); re-materialize candidate_model")
-    data = Samples.load(root / ss[0]["npz_path"])
-    tc = meta["train_config"]
-    _, held = data.split(tc["holdout"], tc["seed"])
-    rep = report_of(value_logits(net, data, held), data.value[held])
-    png = reliability_png(rep, mdir / "reliability.png", f"{board} {n}p value head")
+    tc = TrainConfig.from_dict(meta["train_config"], "checkpoint train_config")
+    try:
+        data = from_lake(store, board, n, window=tc.window, recency=tc.recency, upto=meta.get("sample_set_id"))
+    except ValueError as e:
+        raise dg.Failure(f"partition {board}|{n}: the model's samples: {e}") from e
+    _, held = data.split(tc.holdout, tc.seed)
+    w = {"policy": tc.policy_weight, "value": tc.value_weight, "ownership": tc.ownership_weight,
+         "score": tc.score_weight}
+    ev = evaluate(net, data, held, w)
+    rep = {"n": int(len(held)), "ece": ev["value_ece"], "mce": ev["value_mce"], "temperature": ev["value_temperature"],
+           "ece_scaled": ev["value_ece_scaled"], "bins": ev["calibration_bins"]}
+    png = reliability_png({**rep, "temperature": rep["temperature"]}, mdir / "reliability.png",
+                          f"{board} {n}p value head")
     out = mdir / "calibration.json"
     out.write_text(json.dumps(rep, indent=1))
     record_row(store, "calibration", [{
         "model_id": model_version, "board": board, "players": n, "n": rep["n"], "ece": rep["ece"], "mce": rep["mce"],
-        "overconfidence": rep["overconfidence"], "temperature": rep["temperature"]}],
+        "overconfidence": ev["value_overconfidence"], "temperature": rep["temperature"]}],
         f"calibration of {model_version}", context.run.run_id)
-    context.log.info(f"{board}|{n}: ECE {rep['ece']:.3f}, MCE {rep['mce']:.3f}, T* {rep['temperature']:.2f}")
+    context.log.info(f"{board}|{n}: ECE {rep['ece']:.3f} ({rep['ece_scaled']:.3f} after scaling), "
+                     f"MCE {rep['mce']:.3f}, T* {rep['temperature']:.2f}")
     return dg.MaterializeResult(metadata={
+        "reliability_diagram": _png_markdown(png, "reliability"),
         **provenance(inputs={"candidate_model": model_version, "sample_set": meta.get("sample_set_id")}),
-        "lake_snapshot": ss[0]["games_snapshot"],
+        "lake_snapshot": meta.get("lake_snapshot"),
         "held_out_positions": rep["n"],
         "ece": rep["ece"],
+        "ece_after_temperature": rep["ece_scaled"],
         "mce": rep["mce"],
-        "overconfidence": rep["overconfidence"],
         "optimal_temperature": rep["temperature"],
-        "temperature_at_bound": rep["temperature_at_bound"],
-        "reliability_diagram": _png_markdown(png, "reliability"),
         "reliability_png": dg.MetadataValue.path(str(png)),
         "report": dg.MetadataValue.path(str(out)),
     })

@@ -35,8 +35,8 @@ def elo_ratings(context: dg.AssetExecutionContext, config: EloConfig, lake_root:
     from ringrift_ml.arena.elo import fit_elo
     from ringrift_ml.arena.match import round_robin
     from ringrift_ml.selfplay import make_player, parse_spec
-    from ringrift_ml.train.player import NeuralPolicyPlayer
-    from ringrift_ml.train.train import load_model
+    from ringrift_ml.nn.infer import NetPolicyPlayer, NetRunner
+    from ringrift_ml.train.checkpoint import load_net
 
     board, n = split_key(context)
     root = lake_root.path()
@@ -49,12 +49,15 @@ def elo_ratings(context: dg.AssetExecutionContext, config: EloConfig, lake_root:
     except ValueError as e:
         raise dg.Failure(f"partition {board}|{n}: search_player: {e}") from e
     ev = HeuristicEvaluator.for_board(board, n, weights if weights.is_file() else packaged_weights_path())
-    net, _ = load_model(model_path)
+    try:
+        net, _ = load_net(model_path)
+    except ValueError as e:
+        raise dg.Failure(f"partition {board}|{n}: {e} (re-materialize candidate_model)") from e
     model_version = file_version(model_path)
     search, search_budget = make_player(config.search_player, board, n,
                                         weights=str(weights) if weights.is_file() else None)
     players = {"random": RandomPlayer(), "heuristic": HeuristicPlayer(ev), config.search_player: search,
-               "candidate": NeuralPolicyPlayer(net, "candidate")}
+               "candidate": NetPolicyPlayer(NetRunner(net), "candidate")}
     budgets = {"random": Budget(nodes=1), "heuristic": Budget(nodes=1), config.search_player: search_budget,
                "candidate": Budget(nodes=1)}
     for key, p in players.items():

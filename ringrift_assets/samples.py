@@ -4,10 +4,11 @@ import hashlib
 
 import dagster as dg
 
-from ringrift_ml import quality, samples
+import numpy as np
+
+from ringrift_ml import quality
 from ringrift_ml.lake.lineage import read_partition, write_sample_set
 from ringrift_ml.lake.merge import id_conflicts
-from ringrift_ml.rules.boards import board_spec
 
 from .games import games_merged
 from .partitions import board_players, split_key
@@ -61,6 +62,9 @@ def games_merged_quality(context: dg.AssetCheckExecutionContext, config: GamesQu
 class TrainingSamplesConfig(dg.Config):
     min_length: int = 10
     """Games shorter than this many moves are left out."""
+    symmetries: bool = True
+    """Store each position's legal moves under every symmetry of the board (what augmented training needs; on
+    the 361- and 469-cell boards it costs a legal-move generation per symmetry and position)."""
 
 
 @dg.asset(
@@ -68,12 +72,17 @@ class TrainingSamplesConfig(dg.Config):
     group_name="training",
     kinds={"python", "ducklake", "numpy"},
     deps=[games_merged],
-    description="A new sample set per run: one row per decision position of the finished merged games (encoded "
-    "state, legal moves, policy target, move played, outcome for the mover) in lake.samples, its games in "
-    "lake.sample_set_games, the lake snapshot it read in lake.sample_sets; also exported as "
-    "exports/<board>_<n>p/<sample set>.npz.",
+    description="A new sample set per run: one row per decision position of the finished merged games (spatial "
+    "encoding, exact policy indices of the legal moves and their symmetric images, policy target, move played, "
+    "per-seat outcome, final ownership and score margins) in lake.samples, its games in lake.sample_set_games, "
+    "the lake snapshot it read in lake.sample_sets; also exported as exports/<board>_<n>p/<sample set>.npz.",
 )
 def training_samples(context: dg.AssetExecutionContext, config: TrainingSamplesConfig, lake_root: LakeResource):
+    from ringrift_ml.lake.lineage import sample_set_id_for
+    from ringrift_ml.nn.augment import symmetry_perms
+    from ringrift_ml.nn.samples import SampleError, build_samples
+    from ringrift_ml.train.dataset import from_table, save_npz
+
     board, n = split_key(context)
     store = lake_root.store()
     games, snap = read_partition(store, "games_merged", board, n)
@@ -81,20 +90,18 @@ def training_samples(context: dg.AssetExecutionContext, config: TrainingSamplesC
         raise dg.Failure(f"partition {board}|{n}: lake.games_merged is empty; materialize games_merged first")
     rows = games.to_pylist()
     try:
-        table, stats = samples.build_samples(rows, min_length=config.min_length)
-    except samples.SampleError as e:
+        table, stats = build_samples(rows, min_length=config.min_length, symmetries=config.symmetries)
+    except SampleError as e:
         raise dg.Failure(f"partition {board}|{n}: {e} (lake snapshot {snap})") from e
     if table.num_rows == 0:
         raise dg.Failure(f"partition {board}|{n}: no samples (lake snapshot {snap}, {stats})")
-    used = sorted({(r["game_id"], r["entry_id"]) for r in rows if r["game_id"] in set(table.column("game_id")
-                                                                                        .to_pylist())})
-    cfg = config.model_dump()
-    from ringrift_ml.lake.lineage import sample_set_id_for
-
+    in_table = set(table.column("game_id").to_pylist())
+    used = sorted({(r["game_id"], r["entry_id"]) for r in rows if r["game_id"] in in_table})
+    cfg = {**config.model_dump(), "features": stats["features"]}
     sid = sample_set_id_for(board, n, snap, cfg, context.run.run_id)
-    npz = samples.export_npz(table, store.root / "exports" / f"{board}_{n}p" / f"{sid}.npz", board, n,
-                             board_spec(board).n_cells,
-                             {"sample_set_id": sid, "lake_snapshot": snap, "min_length": config.min_length})
+    data = from_table(table, board, sym_perms=symmetry_perms(board) if config.symmetries else None)
+    npz = save_npz(data, store.root / "exports" / f"{board}_{n}p" / f"{sid}.npz",
+                   {"sample_set_id": sid, "lake_snapshot": snap, "players": n, "min_length": config.min_length})
     digest = hashlib.sha256(npz.read_bytes()).hexdigest()
     sid2, written = write_sample_set(store, board=board, players=n, games_snapshot=snap, games=used, samples=table,
                                      config=cfg, run_id=context.run.run_id, code_version=code_version(),
@@ -108,6 +115,8 @@ def training_samples(context: dg.AssetExecutionContext, config: TrainingSamplesC
             **stats,
             "sample_set_id": sid,
             "lake_snapshot": snap,
+            "searched_share": round(float(data.searched.mean()), 4),
+            "mean_legal_moves": round(float(np.diff(data.offsets).mean()), 2),
             "npz": dg.MetadataValue.path(str(npz)),
             "dagster/row_count": table.num_rows,
         },
@@ -116,9 +125,9 @@ def training_samples(context: dg.AssetExecutionContext, config: TrainingSamplesC
 
 
 @dg.asset_check(asset=training_samples, blocking=True,
-                description="great-expectations suite on the run's sample set: schema, finite features of the "
-                "board's size, policy targets summing to 1 over the legal moves, move played in range, values in "
-                "[-1, 1].")
+                description="great-expectations suite on the run's sample set: schema, planes, globals and "
+                "ownership of the encoding's size, legal indices distinct and inside the policy layout, policy "
+                "targets summing to 1 over them, move played in range, symmetry tables whole, values in [-1, 1].")
 def training_samples_quality(context: dg.AssetCheckExecutionContext, lake_root: LakeResource):
     from ringrift_ml.lake.lineage import sample_set
 
@@ -129,7 +138,7 @@ def training_samples_quality(context: dg.AssetCheckExecutionContext, lake_root: 
         return dg.AssetCheckResult(passed=False, description=f"partition {board}|{n}: no sample set")
     table = store.query("SELECT * EXCLUDE (sample_set_id, board, players) FROM lake.samples WHERE sample_set_id = ?",
                         [ss["sample_set_id"]])
-    report = quality.validate_samples(table, board_spec(board).n_cells)
+    report = quality.validate_samples(table, board)
     res = _check_result(report)
     return dg.AssetCheckResult(passed=res.passed, severity=res.severity, description=res.description,
                                metadata={**res.metadata, "sample_set_id": ss["sample_set_id"]})

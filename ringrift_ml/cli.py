@@ -4,6 +4,8 @@
     ringrift rules conformance               all of RingRift's conformance data, summarised
     ringrift lake ingest|audit|sql           the landing zone, its ledger, read-only queries
     ringrift rules selfplay --board hex8 --players 3 --games 100 --seed 1
+    ringrift train --samples 'square8|2' --out runs/sq8   train the network (lake partition or NPZ)
+    ringrift model info runs/sq8/model.pt                 what a network checkpoint is and how it scored
 """
 
 from __future__ import annotations
@@ -453,6 +455,10 @@ def build_parser() -> argparse.ArgumentParser:
                          "which heuristic players read)")
     tu.add_argument("--no-progress", dest="progress", action="store_false")
     tu.set_defaults(func=_tune)
+
+    from .train.commands import add_parsers as add_train_parsers
+
+    add_train_parsers(sub, _store)
     return ap
 
 

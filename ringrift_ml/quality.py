@@ -18,7 +18,6 @@ import random
 import numpy as np
 import pyarrow as pa
 
-from . import samples
 from .lake.records import row_to_record
 from .lake.schema import GAMES_SCHEMA, SCHEMA_VERSION
 from .rules.records import replay_record
@@ -166,36 +165,50 @@ def _ranks_ok(ranks, players, winner) -> bool:
     return winner is None or r.get(winner) == 1
 
 
-def validate_samples(table: pa.Table, n_cells: int) -> QualityReport:
-    """Training samples: finite features of the right size, policies summing to 1, values in range."""
+def validate_samples(table: pa.Table, board: str) -> QualityReport:
+    """Training samples of the spatial network: planes, globals and ownership of the
+    encoding's size, legal indices distinct and inside the policy layout, policies
+    summing to 1 over them, the move played in range, symmetry tables whole, values in
+    range."""
     import great_expectations as gx
     import pandas as pd
 
-    F = samples.encoding.feature_size(n_cells)
-    feats = table.column("features").to_pylist() if "features" in table.column_names else []
-    legal = table.column("legal_moves").to_pylist() if "legal_moves" in table.column_names else []
-    pol = table.column("policy").to_pylist() if "policy" in table.column_names else []
-    played = table.column("played").to_pylist() if "played" in table.column_names else []
-    df = table.drop_columns([c for c in ("features", "legal_moves", "policy") if c in table.column_names]).to_pandas(
+    from .nn.features import FEATURES
+    from .nn.grid import grid_for
+    from .nn.policy import layout_for
+    from .nn.samples import SAMPLE_SCHEMA
+
+    n_cells = grid_for(board).n_cells
+    size = layout_for(board).size
+    col = lambda c: table.column(c).to_pylist() if c in table.column_names else [None] * table.num_rows  # noqa
+    planes, own, glob = col("planes"), col("ownership"), col("globals")
+    legal, pol, played, value, sym = col("legal"), col("policy"), col("played"), col("value"), col("sym_legal")
+    df = table.select([c for c in ("game_id", "ply", "move_number", "player") if c in table.column_names]).to_pandas(
         types_mapper=pd.ArrowDtype)
-    df["feature_size"] = [len(f) for f in feats]
-    df["features_finite"] = [bool(np.isfinite(np.asarray(f, dtype=np.float64)).all()) for f in feats]
+    df["planes_ok"] = [p is not None and len(p) == FEATURES.n_planes * n_cells for p in planes]
+    df["ownership_ok"] = [o is not None and len(o) == n_cells for o in own]
+    df["globals_ok"] = [g is not None and len(g) == FEATURES.n_globals and bool(np.isfinite(g).all()) for g in glob]
+    df["legal_ok"] = [bool(lm) and len(set(lm)) == len(lm) and 0 <= min(lm) and max(lm) < size for lm in legal]
+    df["policy_matches_legal"] = [p is not None and lm is not None and len(p) == len(lm) for p, lm in zip(pol, legal)]
     df["policy_sum"] = [float(np.sum(p)) if p else math.nan for p in pol]
     df["policy_min"] = [float(np.min(p)) if p else math.nan for p in pol]
-    df["policy_matches_moves"] = [len(p) * 3 == len(lm) for p, lm in zip(pol, legal)]
-    df["played_in_range"] = [0 <= i < len(p) for i, p in zip(played, pol)]
-    df["schema"] = "; ".join(_arrow_schema_problems(table, samples.SAMPLES_SCHEMA)) or "ok"
+    df["played_in_range"] = [lm is not None and i is not None and 0 <= i < len(lm) for i, lm in zip(played, legal)]
+    df["value_min"] = [float(np.min(v)) if v else math.nan for v in value]
+    df["value_max"] = [float(np.max(v)) if v else math.nan for v in value]
+    df["symmetries_whole"] = [s is not None and lm is not None and len(lm) > 0 and len(s) % len(lm) == 0
+                              for s, lm in zip(sym, legal)]
+    df["schema"] = "; ".join(_arrow_schema_problems(table, SAMPLE_SCHEMA)) or "ok"
     E = gx.expectations
-    exps = [
-        E.ExpectTableRowCountToBeBetween(min_value=1),
-        E.ExpectColumnValuesToBeInSet(column="schema", value_set=["ok"]),
-        E.ExpectColumnValuesToBeInSet(column="feature_size", value_set=[F]),
-        E.ExpectColumnValuesToBeInSet(column="features_finite", value_set=[True]),
+    exps = [E.ExpectTableRowCountToBeBetween(min_value=1),
+            E.ExpectColumnValuesToBeInSet(column="schema", value_set=["ok"])]
+    for c in ("planes_ok", "ownership_ok", "globals_ok", "legal_ok", "policy_matches_legal", "played_in_range",
+              "symmetries_whole"):
+        exps.append(E.ExpectColumnValuesToBeInSet(column=c, value_set=[True]))
+    exps += [
         E.ExpectColumnValuesToBeBetween(column="policy_sum", min_value=1 - 1e-4, max_value=1 + 1e-4),
         E.ExpectColumnValuesToBeBetween(column="policy_min", min_value=0.0),
-        E.ExpectColumnValuesToBeInSet(column="policy_matches_moves", value_set=[True]),
-        E.ExpectColumnValuesToBeInSet(column="played_in_range", value_set=[True]),
-        E.ExpectColumnValuesToBeBetween(column="value", min_value=-1.0, max_value=1.0),
+        E.ExpectColumnValuesToBeBetween(column="value_min", min_value=-1.0, max_value=1.0),
+        E.ExpectColumnValuesToBeBetween(column="value_max", min_value=-1.0, max_value=1.0),
         E.ExpectColumnValuesToBeBetween(column="move_number", min_value=0),
         E.ExpectColumnValuesToBeBetween(column="player", min_value=1, max_value=4),
     ]

@@ -2,7 +2,8 @@
 
 Players are named by specs ``engine[:budget]``: ``random``, ``heuristic``,
 ``mcts:200`` (simulations), ``minimax:2000`` (nodes), ``gumbel:64`` (simulations),
-``descent:2000`` (evaluated children).  A
+``descent:2000`` (evaluated children), ``policy@<model.pt>`` (the network's policy, no
+search; ``policy-sym@`` averages it over the board's symmetries).  A
 search player's policy is recorded with each of its moves (``policy``:
 ``[[move, probability], ...]``: MCTS visit shares, or Gumbel's improved policy) so that
 records double as training targets.  Moves are chosen from the visits with a
@@ -35,6 +36,9 @@ from .lake.records import game_id_for
 from .rules.records import RECORD_SCHEMA
 
 ENGINES = ("random", "heuristic", "mcts", "minimax", "gumbel", "descent")
+# The network's policy without search: ``policy@runs/x/model.pt`` (``policy-sym@``:
+# averaged over the board's symmetries).
+NET_ENGINES = ("policy@", "policy-sym@")
 GENERATOR_VERSION = "1"
 
 
@@ -102,6 +106,11 @@ def parse_spec(spec: str) -> tuple:
     """``"mcts:200"`` -> ``("mcts", 200)``; ValueError names what is wrong."""
     if not isinstance(spec, str) or not spec:
         raise ValueError(f"player spec: expected a string like 'mcts:200', got {spec!r}")
+    if spec.startswith(NET_ENGINES):
+        engine, _, path = spec.partition("@")
+        if not path:
+            raise ValueError(f"player spec {spec!r}: expected {engine}@<model.pt>")
+        return engine, 1
     engine, _, budget = spec.partition(":")
     if engine not in ENGINES:
         raise ValueError(f"player spec {spec!r}: unknown engine {engine!r}; expected one of {', '.join(ENGINES)}")
@@ -121,6 +130,13 @@ def make_player(spec: str, board: str, num_players: int, dirichlet_alpha: float 
     """A player and its budget from a spec; heuristic-based players read ``weights``
     (a weights file; None: the packaged defaults)."""
     engine, nodes = parse_spec(spec)
+    if engine in ("policy", "policy-sym"):
+        from .nn.infer import load_player
+
+        player = load_player(spec.partition("@")[2], symmetries=engine == "policy-sym", name=spec)
+        if player.runner.board != board:
+            raise ValueError(f"player spec {spec!r}: the network plays {player.runner.board}, not {board}")
+        return player, Budget(nodes=1)
     if engine == "random":
         return RandomPlayer(), Budget(nodes=nodes)
     ev = HeuristicEvaluator.for_board(board, num_players, Path(weights) if weights else packaged_weights_path())

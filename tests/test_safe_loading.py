@@ -192,19 +192,38 @@ def test_crafted_checkpoint_is_refused_without_running_code(tmp_path, kind):
 def test_sanity_check_uses_the_safe_loader(tmp_path):
     from ringrift_assets.model import candidate_model_sanity
     from ringrift_assets.resources import LakeResource
+    from ringrift_ml.nn.net import RingNet, net_config
+    from ringrift_ml.train.checkpoint import save_net
 
     check = candidate_model_sanity.node_def.compute_fn.decorated_fn
     ctx, res = types.SimpleNamespace(partition_key="hex8|2"), LakeResource(root=str(tmp_path))
-    path = save_model(_net(), tmp_path / "models" / "hex8_2p" / "candidate.pt", TrainConfig(),
-                      {"history": [{"train_loss": 2.0}, {"train_loss": 1.0}]})
+    held = {"loss": 1.0, "core_loss": 1.0, "baseline_loss": 2.0, "policy_ce": 0.5, "policy_ce_uniform": 1.0,
+            "value_mse": 0.5, "value_mse_zero": 1.0}
+    hist = [{"epoch": 0, "kind": "ema", "heldout": {**held, "loss": 1.5}}, {"epoch": 1, "kind": "ema", "heldout": held}]
+    path = save_net(RingNet(net_config("hex8", "tiny")), tmp_path / "models" / "hex8_2p" / "candidate.pt", {},
+                    {"history": hist, "best_epoch": 1, "heldout": held})
     assert check(ctx, lake_root=res).passed
     marker = tmp_path / "marker"
     crafted = _crafted_files(marker)["pickle"]
     path.write_bytes(crafted)
     _rewrite_meta(path, weights={"file": path.name, "sha256": hashlib.sha256(crafted).hexdigest()})
     r = check(ctx, lake_root=res)
-    assert not r.passed and "not a plain tensor state_dict" in r.description
+    assert not r.passed and "not loaded with weights_only" in r.description
     assert not marker.exists()
+
+
+def test_sanity_check_fails_a_model_that_is_not_the_best_or_loses_to_the_baseline(tmp_path):
+    from ringrift_assets.model import judge_checkpoint
+
+    good = {"loss": 1.0, "core_loss": 1.0, "baseline_loss": 2.0}
+    hist = [{"epoch": 0, "kind": "ema", "heldout": {**good, "loss": 0.9}}, {"epoch": 1, "kind": "ema", "heldout": good}]
+    problems = judge_checkpoint({"history": hist, "best_epoch": 1, "heldout": good})
+    assert len(problems) == 2 and "not the best held-out one (0" in problems[0]
+    worse = {"loss": 1.0, "core_loss": 2.5, "baseline_loss": 2.0}
+    problems = judge_checkpoint({"history": [{"epoch": 0, "heldout": worse}], "best_epoch": 0, "heldout": worse})
+    assert problems == ["held-out policy CE + value MSE 2.5000 is not below the trivial baseline's 2.0000 "
+                        "(uniform policy, value 0)"]
+    assert judge_checkpoint({"history": hist[1:], "best_epoch": 1, "heldout": good}) == []
 
 
 # -- CMA-ES state --------------------------------------------------------------------------------

@@ -1,12 +1,12 @@
-"""State / move encodings, training samples and their quality suite."""
+"""The previous model's flat encoding and samples (kept as the benchmark baseline,
+``benchmarks/train_eval.py --variants mlp``)."""
 
 import json
 
 import numpy as np
-import pyarrow as pa
 import pytest
 
-from ringrift_ml import encoding, quality, samples
+from ringrift_ml import encoding, samples
 from ringrift_ml.rules import apply_move, legal_moves, new_game
 from ringrift_ml.rules._layout import CT, MOVE_TYPE_NAMES
 from ringrift_ml.selfplay import SelfplayConfig, run_selfplay
@@ -71,35 +71,3 @@ def test_a_record_with_an_illegal_move_names_game_and_ply(searched_games):
     rec["moves"][3] = rec["moves"][0]
     with pytest.raises(samples.SampleError, match=rf"game {rec['gameId']}, ply 3"):
         samples.game_samples(rec)
-
-
-def _table(recs):
-    from ringrift_ml.lake.records import games_table
-
-    return games_table(recs)
-
-
-def test_build_samples_filters_and_quality_passes(searched_games):
-    games = _table(searched_games).to_pylist()
-    games.append(dict(games[0], game_id="unfinished", winner=None))
-    table, stats = samples.build_samples(games, min_length=1)
-    assert stats["games_used"] == 2 and stats["skipped_unfinished"] == 1
-    _, stats2 = samples.build_samples(games, min_length=10**6)
-    assert stats2["games_used"] == 0 and stats2["skipped_short"] == 2
-    report = quality.validate_samples(table, 64)
-    assert report.success, report.summary()
-
-
-def test_quality_catches_bad_samples(searched_games):
-    table, _ = samples.build_samples(_table(searched_games).to_pylist())
-    rows = table.to_pylist()
-    rows[0]["features"][5] = float("nan")
-    rows[1]["policy"] = [x * 0.5 for x in rows[1]["policy"]]
-    rows[2]["value"] = 3.0
-    bad = pa.Table.from_pylist(rows, schema=samples.SAMPLES_SCHEMA)
-    report = quality.validate_samples(bad, 64)
-    assert not report.success
-    failed = {r["column"] for r in report.results if not r["success"]}
-    assert failed == {"features_finite", "policy_sum", "value"}
-    assert quality.validate_samples(bad.slice(3), 61).failures[0].startswith(
-        "expect_column_values_to_be_in_set(feature_size")

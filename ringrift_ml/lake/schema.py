@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from ..nn.samples import SAMPLE_SCHEMA
+
 from ..rules.view import PHASE_NAMES
 
 SCHEMA_VERSION = 2
@@ -69,7 +71,13 @@ _SQL_TYPES = {
     pa.timestamp("us", tz="UTC"): "TIMESTAMPTZ",
     pa.list_(pa.float32()): "FLOAT[]",
     pa.list_(pa.int16()): "SMALLINT[]",
+    pa.list_(pa.int32()): "INTEGER[]",
+    pa.binary(): "BLOB",
 }
+
+# Tables whose rows are derived from others and rebuilt by the pipeline: when their
+# layout changes they are recreated empty (their producers write them again).
+DERIVED = ("samples",)
 
 
 def _columns(schema: pa.Schema) -> str:
@@ -100,22 +108,12 @@ SAMPLE_SET_GAMES_SCHEMA = pa.schema([
     ("entry_id", pa.string()),
 ])
 
+# The spatial network's samples (``nn.samples.SAMPLE_SCHEMA``) with their set and partition.
 SAMPLES_SCHEMA = pa.schema([
     ("sample_set_id", pa.string()),
     ("board", pa.string()),
     ("players", pa.int32()),
-    ("schema_version", pa.int32()),
-    ("game_id", pa.string()),
-    ("ply", pa.int32()),
-    ("move_number", pa.int32()),
-    ("player", pa.int32()),
-    ("phase", pa.string()),
-    ("features", pa.list_(pa.float32())),
-    ("legal_moves", pa.list_(pa.int16())),
-    ("policy", pa.list_(pa.float32())),
-    ("played", pa.int32()),
-    ("value", pa.float32()),
-    ("has_search_policy", pa.bool_()),
+    *SAMPLE_SCHEMA,
 ])
 
 MODELS_SCHEMA = pa.schema([
@@ -132,6 +130,12 @@ MODELS_SCHEMA = pa.schema([
     ("val_value_mse", pa.float64()),
     ("initial_val_loss", pa.float64()),
     ("config", pa.string()),
+    ("features", pa.string()),  # encoding identity the network reads
+    ("best_epoch", pa.string()),  # the held-out evaluation it was saved at ("swa": the SWA average)
+    ("val_policy_ce", pa.float64()),
+    ("val_policy_ce_uniform", pa.float64()),
+    ("val_value_mse_zero", pa.float64()),
+    ("val_value_ece", pa.float64()),
     ("code_version", pa.string()),
     ("run_id", pa.string()),
     ("created_at", pa.timestamp("us", tz="UTC")),
@@ -212,6 +216,33 @@ VIEWS = {
 }
 
 
+def _migrate(con, name: str, schema: pa.Schema) -> bool:
+    """Bring an existing table to ``schema``: add missing columns; recreate a derived
+    table whose columns changed otherwise.  A changed column of a primary table is an
+    error (nothing is dropped from it)."""
+    cols = dict(con.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = 'lake' "
+                            "AND table_name = ?", [name]).fetchall())
+    spelled = {t: con.execute(f"SELECT typeof(NULL::{t})").fetchone()[0] for t in set(_SQL_TYPES.values())}
+    want = {f.name: spelled[_SQL_TYPES[f.type]] for f in schema}
+    changed = sorted(c for c in want if c in cols and cols[c] != want[c]) + sorted(set(cols) - set(want))
+    missing = [c for c in want if c not in cols]
+    if not changed and not missing:
+        return False
+    if name in DERIVED and changed:
+        con.execute(f'DROP TABLE lake."{name}"')
+        con.execute(f'CREATE TABLE lake."{name}" ({_columns(schema)})')
+        parts = TABLES[name][1]
+        if parts:
+            con.execute(f'ALTER TABLE lake."{name}" SET PARTITIONED BY ({", ".join(parts)})')
+        return True
+    if changed:
+        raise ValueError(f"lake.{name}: columns {changed} differ from this code's layout ({want}); "
+                         "the table holds primary data and is not changed automatically")
+    for c in missing:
+        con.execute(f'ALTER TABLE lake."{name}" ADD COLUMN "{c}" {_SQL_TYPES[schema.field(c).type]}')
+    return True
+
+
 def ensure_tables(con) -> list:
     """Create the tables and views that do not exist yet; returns the created names."""
     have = {r[0] for r in con.execute(
@@ -221,6 +252,8 @@ def ensure_tables(con) -> list:
     made = []
     for name, (schema, parts) in TABLES.items():
         if name in have:
+            if _migrate(con, name, schema):
+                made.append(f"{name} (layout changed)")
             continue
         con.execute(f'CREATE TABLE lake."{name}" ({_columns(schema)})')
         if parts:

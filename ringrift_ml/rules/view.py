@@ -21,6 +21,9 @@ from ._layout import (
     M_FROM,
     M_HAND,
     M_LINELEN,
+    M_LPS_LEADER,
+    M_LPS_REQ,
+    M_LPS_STREAK,
     M_NP,
     M_ONB,
     M_PENDING,
@@ -30,11 +33,13 @@ from ._layout import (
     M_REASON,
     M_RPP,
     M_STATUS,
+    M_SWAP_AVAIL,
     M_TERR,
     M_TMIN,
     M_VTHRESH,
     M_WINNER,
     MK,
+    RG,
     MOVE_TYPE_NAMES,
     MT,
     MV_CONTINUE_CAPTURE,
@@ -109,6 +114,24 @@ class StateView:
         """The cell whose stack must act (placed stack, capturing stack), or -1."""
         return int(self.S[MT, M_FROM])
 
+    @property
+    def swap_available(self) -> bool:
+        """The player to act may play the pie rule's ``swap_sides`` now."""
+        return int(self.S[MT, M_SWAP_AVAIL]) == 2 and self.current_player == 2
+
+    @property
+    def lps_leader(self) -> int:
+        """The player with a run of exclusive last-player-standing rounds (0: none)."""
+        return int(self.S[MT, M_LPS_LEADER])
+
+    @property
+    def lps_streak(self) -> int:
+        return int(self.S[MT, M_LPS_STREAK])
+
+    @property
+    def lps_rounds_required(self) -> int:
+        return int(self.S[MT, M_LPS_REQ])
+
     # ---- per player --------------------------------------------------------------
     def rings_in_hand(self, p: int) -> int:
         return int(self.S[MT, M_HAND + p - 1])
@@ -161,8 +184,29 @@ class StateView:
     def collapsed_owners(self) -> np.ndarray:
         return self.S[CL, : self.n_cells]
 
+    def ring_counts(self) -> np.ndarray:
+        """``[4, n_cells]``: how many rings of players 1-4 each cell's stack holds."""
+        h = self.S[H, : self.n_cells]
+        bits = self.S[RG, : self.n_cells]
+        out = np.zeros((4, self.n_cells), dtype=np.int64)
+        top = int(h.max()) if h.size else 0
+        for i in range(top):
+            present = h > i
+            colour = (bits >> (2 * i)) & 3
+            for p in range(4):
+                out[p] += present & (colour == p)
+        return out
+
 
 # ---- move rows (``FastGame.legal()``, ``Replayer.rows()``) ----------------------------
+# A move row's fields, by position: type (index into MOVE_TYPE_NAMES), player, from
+# cell, to cell, and four fields whose meaning depends on the type (a: capture target
+# | line direction | region border colour | elimination context | recovery mode;
+# b: placement count | line length | region size | recovery extraction cell; c: line
+# segment offset (-1: the whole line) | recovery line option; d: recovery segment |
+# region signature).
+ROW_FIELDS = ("type", "player", "from", "to", "a", "b", "c", "d")
+
 def move_types(rows: np.ndarray) -> np.ndarray:
     """Type code of each move row: an index into :data:`MOVE_TYPE_NAMES`."""
     return rows[:, F_TYPE]
@@ -186,6 +230,7 @@ def capture_mask(rows: np.ndarray) -> np.ndarray:
 
 __all__ = [
     "MOVE_TYPE_NAMES",
+    "ROW_FIELDS",
     "PENDING_NAMES",
     "PHASE_NAMES",
     "StateView",

@@ -54,8 +54,11 @@ def test_storage_root_is_not_read_at_import(monkeypatch, tmp_path):
     assert LakeResource(root=str(tmp_path / "x")).path() == (tmp_path / "x").resolve()
 
 
-RUN_CONFIG = {"ops": {"selfplay_games": {"config": {"games": 3, "players": ["heuristic", "random"]}},
-                      "candidate_model": {"config": {"epochs": 3, "hidden": 32}},
+# Eight heuristic games: enough for the network to beat the trivial baseline held out
+# (the blocking check), few enough for a quick test.
+GAMES = 8
+RUN_CONFIG = {"ops": {"selfplay_games": {"config": {"games": GAMES, "players": ["heuristic", "heuristic"]}},
+                      "candidate_model": {"config": {"epochs": 12}},
                       "heuristic_weights": {"config": {"generations": 1, "popsize": 2, "games_per_eval": 1}},
                       "elo_ratings": {"config": {"games_per_pairing": 1, "search_player": "mcts:8"}}}}
 
@@ -70,8 +73,8 @@ def test_square8_2p_end_to_end_with_lineage_in_sql(tmp_path):
         r = _materialize(tmp_path, instance=inst)
         assert r.success
         md = {e.asset_key.to_user_string(): e.materialization.metadata for e in r.get_asset_materialization_events()}
-        assert md["selfplay_games"]["games"].value == 3 and md["selfplay_games"]["new_in_lake"].value == 3
-        assert md["games_merged"]["rows_out"].value == 3
+        assert md["selfplay_games"]["games"].value == GAMES and md["selfplay_games"]["new_in_lake"].value == GAMES
+        assert md["games_merged"]["rows_out"].value == GAMES
         assert "code_version" in md["games_merged"] and "input_data_versions" in md["games_merged"]
         checks = {e.asset_check_key.name: e.passed for e in r.get_asset_check_evaluations()}
         assert checks == {"games_merged_quality": True, "training_samples_quality": True,
@@ -82,25 +85,30 @@ def test_square8_2p_end_to_end_with_lineage_in_sql(tmp_path):
         r2 = _materialize(tmp_path, instance=inst)
         assert r2.success
         md2 = {e.asset_key.to_user_string(): e.materialization.metadata for e in r2.get_asset_materialization_events()}
-        assert md2["selfplay_games"]["new_in_lake"].value == 0 and md2["selfplay_games"]["already_in_lake"].value == 3
+        assert md2["selfplay_games"]["new_in_lake"].value == 0 and md2["selfplay_games"]["already_in_lake"].value == GAMES
     store = LakeStore.open(tmp_path)
     q = lambda sql, *p: store.query(sql, list(p)).to_pylist()  # noqa: E731
-    assert q("SELECT count(*) AS n FROM lake.games") == [{"n": 3}]
-    assert q("SELECT count(*) AS n FROM lake.games_merged") == [{"n": 3}]
+    assert q("SELECT count(*) AS n FROM lake.games") == [{"n": GAMES}]
+    assert q("SELECT count(*) AS n FROM lake.games_merged") == [{"n": GAMES}]
     n_moves = q("SELECT count(*) AS n FROM lake.moves_merged")[0]["n"]
     assert n_moves == q("SELECT sum(length) AS n FROM lake.games_merged")[0]["n"]
     # The README's lineage query: the games that trained the first model.
     lineage = ("SELECT DISTINCT g.game_id FROM lake.models m JOIN lake.sample_set_games s USING (sample_set_id) "
                "JOIN lake.games g ON g.entry_id = s.entry_id WHERE m.model_id = ? ORDER BY 1")
     trained_on = q(lineage, model_id)
-    assert len(trained_on) == 3
+    assert len(trained_on) == GAMES
     ss = sample_set(store, "square8", 2)
     z = np.load(tmp_path / ss["npz_path"])
-    assert z["features"].shape[0] == ss["samples"] == q(
+    assert z["planes"].shape[0] == ss["samples"] == q(
         "SELECT count(*) AS n FROM lake.samples WHERE sample_set_id = ?", ss["sample_set_id"])[0]["n"]
-    sums = np.add.reduceat(z["policy"], z["legal_offsets"][:-1])
-    assert np.allclose(sums, 1, atol=1e-5) and set(np.unique(z["value"])) <= {-1.0, 1.0}
-    assert json.loads(str(z["schema"]))["sample_set_id"] == ss["sample_set_id"]
+    sums = np.add.reduceat(z["policy"], z["offsets"][:-1])
+    assert np.allclose(sums, 1, atol=1e-5) and set(np.unique(z["value"][:, :2])) <= {-1.0, 1.0}
+    schema = json.loads(str(z["schema"]))
+    assert schema["sample_set_id"] == ss["sample_set_id"] and schema["features"].startswith("spatial-v1-")
+    # the model records what it learned from, and the check saw the best held-out evaluation saved
+    m = q("SELECT features, best_epoch, val_policy_ce, val_policy_ce_uniform FROM lake.models WHERE model_id = ?",
+          model_id)[0]
+    assert m["features"] == schema["features"] and m["best_epoch"] is not None
     assert q("SELECT count(*) AS n FROM lake.models") == [{"n": 2}]
     assert q("SELECT count(*) AS n FROM lake.calibration WHERE ece BETWEEN 0 AND 1") == [{"n": 2}]
     elo = {r["player"]: r["games"] for r in q("SELECT player, games FROM lake.elo WHERE run_id = "
@@ -113,7 +121,7 @@ def test_square8_2p_end_to_end_with_lineage_in_sql(tmp_path):
     more = run_selfplay(SelfplayConfig(board="square8", players=("random", "random"), games=2, seed=99),
                         progress=False)
     write_generated(store, more, run_id="later")
-    assert q(lineage, model_id) == trained_on and q("SELECT count(*) AS n FROM lake.games") == [{"n": 5}]
+    assert q(lineage, model_id) == trained_on and q("SELECT count(*) AS n FROM lake.games") == [{"n": GAMES + 2}]
 
 
 def test_failing_check_blocks_training_samples(tmp_path, sq8_records):

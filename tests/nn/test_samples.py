@@ -1,0 +1,93 @@
+"""Samples of the spatial network: targets match the game, and the quality suite."""
+
+import json
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from ringrift_ml import quality
+from ringrift_ml.lake.records import games_table
+from ringrift_ml.nn.features import FEATURES
+from ringrift_ml.nn.policy import layout_for
+from ringrift_ml.nn.samples import SAMPLE_SCHEMA, SampleError, build_samples, game_samples
+from ringrift_ml.rules.records import start_state
+from ringrift_ml.rules.replay import Replayer
+from ringrift_ml.nn.policy import move_indices
+from ringrift_ml.selfplay import SelfplayConfig, run_selfplay
+
+
+@pytest.fixture(scope="module")
+def searched_games():
+    return run_selfplay(SelfplayConfig(board="square8", players=("mcts:16", "random"), games=2, seed=21),
+                        progress=False)
+
+
+def test_game_samples_match_the_game(searched_games):
+    rec = searched_games[0]
+    out = game_samples(rec)
+    assert [o["move_number"] for o in out] == list(range(len(out)))
+    game = Replayer(start_state(rec))
+    by_ply = {o["ply"]: o for o in out}
+    for ply, md in enumerate(rec["moves"]):
+        rows = game.rows()
+        row = game.match(md)
+        if ply in by_ply:
+            o = by_ply[ply]
+            idx = move_indices("square8", game.S, rows)
+            # the decision played is the played row's policy index
+            assert o["legal"][o["played"]] == idx[row]
+            assert sorted(o["legal"]) == sorted(set(idx.tolist())) and len(o["legal"]) > 1
+            assert abs(float(np.sum(o["policy"])) - 1) < 1e-5
+            assert o["player"] == md["player"]
+            assert len(o["planes"]) == FEATURES.n_planes * 64
+            # the sym table holds one block per symmetry (identity first)
+            k = len(o["sym_legal"]) // len(o["legal"])
+            assert k == 8 and list(o["sym_legal"][: len(o["legal"])]) == list(o["legal"])
+        else:
+            assert len(set(move_indices("square8", game.S, rows).tolist())) == 1
+        game.apply_index(row)
+    # mover-relative outcome: slot 0 is the mover; the winner's value is +1
+    for o in out:
+        assert o["value"][0] == (1.0 if o["player"] == rec["winner"] else -1.0)
+        assert o["value"][1] == -o["value"][0] and o["value"][2] == o["value"][3] == 0
+    searched = [o for o in out if o["has_search_policy"]]
+    assert searched and all(o["player"] == 1 for o in searched)
+    assert any((np.asarray(o["policy"]) > 0).sum() > 1 for o in searched)
+    assert all(o["policy"][o["played"]] == 1 for o in out if not o["has_search_policy"])
+
+
+def test_a_record_with_an_illegal_move_names_game_and_ply(searched_games):
+    rec = json.loads(json.dumps(searched_games[1]))
+    rec["moves"][3] = rec["moves"][0]
+    with pytest.raises(SampleError, match=rf"game {rec['gameId']}"):
+        game_samples(rec)
+
+
+def test_build_samples_filters_and_quality_passes(searched_games):
+    games = games_table(searched_games).to_pylist()
+    games.append(dict(games[0], game_id="unfinished", winner=None))
+    table, stats = build_samples(games, min_length=1)
+    assert stats["games_used"] == 2 and stats["skipped_unfinished"] == 1
+    assert stats["features"] == FEATURES.identity
+    _, stats2 = build_samples(games, min_length=10**6)
+    assert stats2["games_used"] == 0 and stats2["skipped_short"] == 2
+    report = quality.validate_samples(table, "square8")
+    assert report.success, report.summary()
+
+
+def test_quality_catches_bad_samples(searched_games):
+    table, _ = build_samples(games_table(searched_games).to_pylist(), symmetries=False)
+    rows = table.to_pylist()
+    rows[0]["globals"][5] = float("nan")
+    rows[1]["policy"] = [x * 0.5 for x in rows[1]["policy"]]
+    rows[2]["value"] = [3.0, -1.0, 0.0, 0.0]
+    rows[3]["legal"] = [layout_for("square8").size] + rows[3]["legal"][1:]
+    rows[4]["planes"] = rows[4]["planes"][:-1]
+    bad = pa.Table.from_pylist(rows, schema=SAMPLE_SCHEMA)
+    report = quality.validate_samples(bad, "square8")
+    assert not report.success
+    failed = {r["column"] for r in report.results if not r["success"]}
+    assert failed == {"globals_ok", "policy_sum", "value_max", "legal_ok", "planes_ok"}
+    # the wrong board: every position has the wrong size
+    assert not quality.validate_samples(table, "hex8").success

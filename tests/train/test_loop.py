@@ -1,0 +1,182 @@
+"""The training loop: exact resume after a kill, best-epoch keeping, determinism,
+schedules and the checks on what it is given."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from ringrift_ml.train.checkpoint import load_net, read_net
+from ringrift_ml.train.config import TrainConfig
+from ringrift_ml.train.loop import MODEL_FILE, STATE_FILE, epoch_order, fit, lr_at
+
+from .conftest import CONFIG_IDS, CONFIGS, samples_for, states_equal
+
+
+class Killed(Exception):
+    pass
+
+
+def _quick(**kw) -> TrainConfig:
+    base = dict(preset="tiny", epochs=3, batch_size=8, warmup_steps=2, checkpoint_every=4, holdout=0.34,
+                tensorboard=False, early_stopping=0, seed=3)
+    return TrainConfig(**{**base, **kw})
+
+
+@pytest.mark.parametrize("board,n", CONFIGS, ids=CONFIG_IDS)
+def test_resume_after_a_kill_ends_with_the_same_weights(tmp_path, board, n):
+    data = samples_for(board, n)
+    # Every feature that carries state across steps is on: EMA, SWA, hard mining,
+    # augmentation (where the samples have symmetry tables), warm restarts.
+    cfg = _quick(swa=True, swa_start=0.3, hard_mining=True, schedule="restarts", restart_epochs=1)
+    whole = fit(data, cfg, tmp_path / "whole")
+    steps = whole.steps
+    assert steps >= 9
+
+    kill_at = steps // 2 + 1  # not on a checkpoint step: work after the last checkpoint is lost and redone
+    assert kill_at % cfg.checkpoint_every
+
+    def killer(step):
+        if step == kill_at:
+            raise Killed
+
+    with pytest.raises(Killed):
+        fit(data, cfg, tmp_path / "cut", on_step=killer)
+    assert (tmp_path / "cut" / STATE_FILE).is_file() and not (tmp_path / "cut" / MODEL_FILE).exists()
+    resumed = fit(data, cfg, tmp_path / "cut", resume=True)
+
+    a, meta_a = read_net(whole.model_path)
+    b, meta_b = read_net(resumed.model_path)
+    assert states_equal(a, b), "resumed run ended with other weights"
+    assert meta_a["best_epoch"] == meta_b["best_epoch"]
+    assert [h["heldout"]["loss"] for h in whole.history] == [h["heldout"]["loss"] for h in resumed.history]
+    assert resumed.steps == steps
+
+
+def test_saved_model_is_the_best_heldout_evaluation(tmp_path, square8_data):
+    # A high learning rate without decay overfits a few games: later epochs get worse.
+    cfg = _quick(epochs=6, lr=0.05, schedule="constant", ema=False, augment=False, swa=True, swa_start=0.5)
+    res = fit(square8_data, cfg, tmp_path)
+    losses = [h["heldout"]["loss"] for h in res.history]
+    _, meta = read_net(res.model_path)
+    best = int(np.argmin(losses))
+    want = res.history[best]
+    assert meta["best_epoch"] == (want["epoch"] if want["kind"] != "swa" else "swa")
+    # The saved network, evaluated again, scores what the history says it scored.
+    assert math.isclose(meta["heldout"]["loss"], min(losses), rel_tol=1e-5)
+    assert {h["kind"] for h in res.history} == {"weights", "swa"}
+
+
+def test_same_seed_same_weights_other_seed_other_weights(tmp_path, square8_data):
+    cfg = _quick(epochs=1)
+    a = fit(square8_data, cfg, tmp_path / "a")
+    b = fit(square8_data, cfg, tmp_path / "b")
+    c = fit(square8_data, _quick(epochs=1, seed=4), tmp_path / "c")
+    sa, sb, sc = (read_net(r.model_path)[0] for r in (a, b, c))
+    assert states_equal(sa, sb)
+    assert not states_equal(sa, sc)
+
+
+def test_early_stopping_stops_and_keeps_the_best(tmp_path, square8_data):
+    cfg = _quick(epochs=30, lr=0.05, schedule="constant", ema=False, early_stopping=2)
+    res = fit(square8_data, cfg, tmp_path)
+    assert res.stopped_early and len(res.history) < 30
+    losses = [h["heldout"]["loss"] for h in res.history]
+    # It stopped exactly two evaluations after the best one.
+    assert len(losses) - 1 - int(np.argmin(losses)) == 2
+
+
+def test_resume_refuses_other_data_or_config(tmp_path, square8_data):
+    cfg = _quick(epochs=1)
+    fit(square8_data, cfg, tmp_path)
+    with pytest.raises(ValueError, match="another training config"):
+        fit(square8_data, _quick(epochs=2), tmp_path, resume=True)
+    other = samples_for("square8", 3)
+    with pytest.raises(ValueError, match="other samples"):
+        fit(other, cfg, tmp_path, resume=True)
+
+
+def test_learning_rate_schedules():
+    cfg = TrainConfig(lr=1.0, warmup_steps=10, schedule="cosine")
+    lrs = [lr_at(s, cfg, 110, 10) for s in range(110)]
+    assert lrs[0] == pytest.approx(0.1) and lrs[9] == pytest.approx(1.0)
+    assert lrs[10] == pytest.approx(1.0) and lrs[-1] < 0.01
+    assert all(x >= y for x, y in zip(lrs[10:], lrs[11:]))
+    r = TrainConfig(lr=1.0, warmup_steps=0, schedule="restarts", restart_epochs=2)
+    lrs = [lr_at(s, r, 100, 10) for s in range(60)]
+    assert lrs[0] == 1.0 and lrs[20] == 1.0 and lrs[40] == 1.0 and lrs[19] < 0.01
+    assert lr_at(55, TrainConfig(lr=0.3, warmup_steps=0, schedule="constant"), 100, 10) == 0.3
+
+
+def test_epoch_order_weights_hard_mining_and_symmetries(square8_data):
+    d = square8_data
+    train, _ = d.split(0.34, 3)
+    cfg = _quick(hard_mining=True, hard_fraction=0.25)
+    order, syms = epoch_order(d, train, cfg, 0, None)
+    assert sorted(order) == sorted(train)  # epoch 0: a permutation
+    assert syms is not None and syms.max() < d.n_symmetries and len(set(syms)) > 1
+    loss = np.zeros(len(train))
+    loss[:3] = [5.0, 4.0, 3.0]
+    order1, _ = epoch_order(d, train, cfg, 1, loss)
+    k = int(0.25 * len(train))
+    counts = {i: int((order1 == i).sum()) for i in train[:3]}
+    assert len(order1) == len(train) and all(c >= 1 for c in counts.values())
+    assert len(np.unique(order1)) <= len(train) - 0 and k >= 3
+    # recency weights: a sample with weight 0-ish is (almost) never drawn
+    d2 = type(d)(**{**d.__dict__, "weight": np.where(np.isin(np.arange(len(d)), train[: len(train) // 2]), 1.0,
+                                                      1e-9)})
+    o2, _ = epoch_order(d2, train, _quick(), 0, None)
+    assert np.isin(o2, train[: len(train) // 2]).mean() > 0.99
+
+
+def test_config_validation_and_file_round_trip(tmp_path):
+    with pytest.raises(ValueError, match="lr"):
+        TrainConfig(lr=0)
+    with pytest.raises(ValueError, match="schedule"):
+        TrainConfig(schedule="linear")
+    with pytest.raises(ValueError, match=r"unknown option\(s\) \['learning_rate'\]"):
+        TrainConfig.from_dict({"learning_rate": 1})
+    with pytest.raises(ValueError, match="epochs = '3' is not"):
+        TrainConfig.from_dict({"epochs": "3"})
+    with pytest.raises(ValueError, match="preset"):
+        TrainConfig(preset="huge")
+    p = tmp_path / "c.json"
+    p.write_text(json.dumps({"epochs": 3, "swa": True, "lr": 0.01}))
+    c = TrainConfig.from_file(p)
+    assert (c.epochs, c.swa, c.lr) == (3, True, 0.01)
+    p.write_text("{bad")
+    with pytest.raises(ValueError, match="cannot read it as JSON"):
+        TrainConfig.from_file(p)
+
+
+def test_checkpoint_refuses_another_encoding_and_tampering(tmp_path, square8_data):
+    res = fit(square8_data, _quick(epochs=1), tmp_path)
+    net, meta = load_net(res.model_path)
+    assert meta["features"].startswith("spatial-v1-")
+    side = res.model_path.with_suffix(".json")
+    doc = json.loads(side.read_text())
+    doc["features"] = "spatial-v0-000000000000"
+    side.write_text(json.dumps(doc))
+    with pytest.raises(ValueError, match="reads features 'spatial-v0-000000000000'"):
+        read_net(res.model_path)
+    doc["features"] = meta["features"]
+    side.write_text(json.dumps(doc))
+    res.model_path.write_bytes(res.model_path.read_bytes() + b"x")
+    with pytest.raises(ValueError, match="sha256"):
+        read_net(res.model_path)
+
+
+def test_training_beats_the_trivial_baseline(tmp_path):
+    """On a few hundred positions of heuristic play the network must learn something:
+    held-out top-1 above uniform's and loss below uniform policy + value 0."""
+    data = samples_for("square8", 2, games=16, per_game=60, player="heuristic")
+    cfg = TrainConfig(preset="tiny", epochs=8, batch_size=32, seed=1, holdout=0.25)
+    res = fit(data, cfg, tmp_path)
+    b = res.best
+    assert b["top1"] > b["top1_uniform"]
+    assert b["core_loss"] < b["baseline_loss"]
+    # the files a user looks at
+    assert list((tmp_path / "tensorboard").iterdir())
+    assert torch.load(res.model_path, weights_only=True)
