@@ -1,6 +1,6 @@
 """Head-to-head strength of two players (2-player games, seats alternating).
 
-    python benchmarks/policy_match.py --board square8 --a policy@runs/sq8/model.pt --b heuristic --games 200
+    python benchmarks/policy_match.py --board square8 --a policy:runs/sq8/model.pt --b heuristic --games 200
 
 Game ``i`` is played with seed ``seed + i``; A sits in seat 1 in even games and seat 2
 in odd ones.  The first ``--random-opening`` plies of every game are uniformly random
@@ -55,7 +55,7 @@ def play(players: list, budgets: list, board: str, seed: int, random_plies: int)
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--board", default="square8")
-    ap.add_argument("--a", required=True, help="player spec, e.g. policy@runs/sq8/model.pt")
+    ap.add_argument("--a", required=True, help="player spec, e.g. policy:runs/sq8/model.pt")
     ap.add_argument("--b", default="heuristic")
     ap.add_argument("--games", type=int, default=200)
     ap.add_argument("--seed", type=int, default=0)

@@ -8,7 +8,9 @@ Sets (every game's seed is fixed, so a rebuild gives the same records):
   policies recorded: soft targets), seeds 0..399;
 * ``square8_heuristic``: 300 square8 2-player games of ``heuristic`` against itself
   (one-hot targets), seeds 10000..10299;
-* ``hex8_mcts``: 300 hex8 2-player games of ``mcts:64``, seeds 0..299.
+* ``hex8_mcts``: 300 hex8 2-player games of ``mcts:64``, seeds 0..299;
+* ``square8_mcts_more``: 1200 more square8 ``mcts:64`` games, seeds 1000..2199 (for
+  the strength runs; ``square8_large.npz`` joins all three square8 sets).
 
 Per set: ``<set>.jsonl`` (records) and ``<set>.npz`` (spatial samples with symmetry
 tables, ``train.dataset`` format); ``square8.npz`` joins the two square8 sets.  Prints
@@ -30,6 +32,8 @@ SETS = {
     "square8_mcts": ("square8", ("mcts:64", "mcts:64"), 400, 0),
     "square8_heuristic": ("square8", ("heuristic", "heuristic"), 300, 10000),
     "hex8_mcts": ("hex8", ("mcts:64", "mcts:64"), 300, 0),
+    # more search games for the strength runs (the table above uses the first three sets)
+    "square8_mcts_more": ("square8", ("mcts:64", "mcts:64"), 1200, 1000),
 }
 
 
@@ -93,7 +97,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default="storage/bench/train")
     ap.add_argument("--workers", type=int, default=1)
-    ap.add_argument("--sets", default=",".join(SETS))
+    ap.add_argument("--sets", default="square8_mcts,square8_heuristic,hex8_mcts")
     args = ap.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -104,6 +108,8 @@ def main(argv=None) -> int:
         print(json.dumps(build_set(out, name, args.workers)), flush=True)
     if {"square8_mcts", "square8_heuristic"} <= set(args.sets.split(",")):
         join(out, ["square8_mcts", "square8_heuristic"], "square8.npz")
+    if {"square8_mcts", "square8_heuristic", "square8_mcts_more"} <= set(args.sets.split(",")):
+        join(out, ["square8_mcts", "square8_heuristic", "square8_mcts_more"], "square8_large.npz")
     return 0
 
 

@@ -112,7 +112,8 @@ def _fmt(x) -> str:
 )
 def candidate_model(context: dg.AssetExecutionContext, config: CandidateModelConfig, lake_root: LakeResource):
     from ringrift_ml.train.dataset import from_lake
-    from ringrift_ml.train.loop import MODEL_FILE, fit
+    from ringrift_ml.train.checkpoint import state_exists
+    from ringrift_ml.train.loop import MODEL_FILE, STATE_FILE, fit
 
     board, n = split_key(context)
     root = lake_root.path()
@@ -137,7 +138,7 @@ def candidate_model(context: dg.AssetExecutionContext, config: CandidateModelCon
 
     t0 = time.time()
     try:
-        res = fit(data, cfg, run_dir, resume=(run_dir / "train_state.pt").is_file(), on_step=progress,
+        res = fit(data, cfg, run_dir, resume=state_exists(run_dir / STATE_FILE), on_step=progress,
                   extra_meta={"board": board, "players": n, "sample_set_id": ss["sample_set_id"],
                               "lake_snapshot": ss["games_snapshot"]})
     except (ValueError, FloatingPointError) as e:

@@ -2,8 +2,8 @@
 
 Players are named by specs ``engine[:budget]``: ``random``, ``heuristic``,
 ``mcts:200`` (simulations), ``minimax:2000`` (nodes), ``gumbel:64`` (simulations),
-``descent:2000`` (evaluated children), ``policy@<model.pt>`` (the network's policy, no
-search; ``policy-sym@`` averages it over the board's symmetries).  A
+``descent:2000`` (evaluated children), ``policy:<model.pt>`` (the network's policy, no
+search; ``policy-sym:`` averages it over the board's symmetries).  A
 search player's policy is recorded with each of its moves (``policy``:
 ``[[move, probability], ...]``: MCTS visit shares, or Gumbel's improved policy) so that
 records double as training targets.  Moves are chosen from the visits with a
@@ -36,9 +36,9 @@ from .lake.records import game_id_for
 from .rules.records import RECORD_SCHEMA
 
 ENGINES = ("random", "heuristic", "mcts", "minimax", "gumbel", "descent")
-# The network's policy without search: ``policy@runs/x/model.pt`` (``policy-sym@``:
+# The network's policy without search: ``policy:runs/x/model.pt`` (``policy-sym:``:
 # averaged over the board's symmetries).
-NET_ENGINES = ("policy@", "policy-sym@")
+NET_ENGINES = ("policy:", "policy-sym:")
 GENERATOR_VERSION = "1"
 
 
@@ -107,9 +107,9 @@ def parse_spec(spec: str) -> tuple:
     if not isinstance(spec, str) or not spec:
         raise ValueError(f"player spec: expected a string like 'mcts:200', got {spec!r}")
     if spec.startswith(NET_ENGINES):
-        engine, _, path = spec.partition("@")
+        engine, _, path = spec.partition(":")
         if not path:
-            raise ValueError(f"player spec {spec!r}: expected {engine}@<model.pt>")
+            raise ValueError(f"player spec {spec!r}: expected {engine}:<model.pt>")
         return engine, 1
     engine, _, budget = spec.partition(":")
     if engine not in ENGINES:
@@ -133,7 +133,7 @@ def make_player(spec: str, board: str, num_players: int, dirichlet_alpha: float 
     if engine in ("policy", "policy-sym"):
         from .nn.infer import load_player
 
-        player = load_player(spec.partition("@")[2], symmetries=engine == "policy-sym", name=spec)
+        player = load_player(spec.partition(":")[2], symmetries=engine == "policy-sym", name=spec)
         if player.runner.board != board:
             raise ValueError(f"player spec {spec!r}: the network plays {player.runner.board}, not {board}")
         return player, Budget(nodes=1)

@@ -108,7 +108,7 @@ def load_player(path, symmetries: bool = False, name: Optional[str] = None) -> N
     from ..train.checkpoint import load_net
 
     net, meta = load_net(path)
-    return NetPolicyPlayer(NetRunner(net, symmetries=symmetries), name or f"policy@{path}")
+    return NetPolicyPlayer(NetRunner(net, symmetries=symmetries), name or f"policy:{path}")
 
 
 __all__ = ["NetPolicyPlayer", "NetRunner", "load_player"]

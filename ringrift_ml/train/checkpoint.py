@@ -15,9 +15,11 @@ Loading checks the format and version, the weights' digest, that the tensors mat
 declared network, and that the network reads the encoding this code writes
 (``nn.features.FEATURES``); anything else is a ``ValueError`` naming the file.
 
-Training state (``train_state.pt`` / ``.json`` in a run's folder) is the same kind of
-pair: the model, optimiser, EMA and best weights as tensors, the position in the run
-and the history as JSON - enough to resume a killed run to the same final weights.
+Training state (``train_state.<digest>.pt`` / ``train_state.json`` in a run's folder)
+is the same kind of pair: the model, optimiser, EMA and best weights as tensors, the
+position in the run and the history as JSON - enough to resume a killed run to the same
+final weights.  The JSON is written last and names its tensor file, so a kill while
+saving leaves the previous state intact.
 """
 
 from __future__ import annotations
@@ -48,16 +50,26 @@ def _blob(obj: Any) -> bytes:
     return buf.getvalue()
 
 
-def _write_pair(path: Path, obj: Any, doc: dict) -> None:
+def _write_pair(path: Path, obj: Any, doc: dict, versioned: bool = False) -> None:
+    """Write the tensors, then the JSON that names them.  ``versioned``: the tensors go
+    to ``<stem>.<digest>.pt`` and the JSON (replaced atomically) is the commit point, so
+    a kill at any moment leaves the previous pair or the new one, never a mix; older
+    tensor files are removed afterwards."""
     blob = _blob(obj)
-    doc = {**doc, "weights": {"file": path.name, "sha256": hashlib.sha256(blob).hexdigest(), "bytes": len(blob)}}
+    digest = hashlib.sha256(blob).hexdigest()
+    target = path.with_name(f"{path.stem}.{digest[:16]}{path.suffix}") if versioned else path
+    doc = {**doc, "weights": {"file": target.name, "sha256": digest, "bytes": len(blob)}}
     try:
         text = json.dumps(doc, indent=1, sort_keys=True, default=_json_default)
     except (TypeError, ValueError) as e:
         raise ValueError(f"checkpoint {path}: metadata is not JSON-serialisable ({e})") from None
     path.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_write(path, blob)
+    _atomic_write(target, blob)
     _atomic_write(metadata_path(path), text.encode())
+    if versioned:
+        for old in path.parent.glob(f"{path.stem}.*{path.suffix}"):
+            if old.name != target.name:
+                old.unlink(missing_ok=True)
 
 
 def _read_pair(path: Path, fmt: str, version: int) -> tuple:
@@ -78,8 +90,11 @@ def _read_pair(path: Path, fmt: str, version: int) -> tuple:
     info = doc.get("weights")
     if not isinstance(info, dict) or not isinstance(info.get("sha256"), str):
         raise ValueError(f"checkpoint {path}: {side.name} does not record the weights' sha256")
+    name = info.get("file")
+    if not isinstance(name, str) or not name or Path(name).name != name or not name.startswith(path.stem):
+        raise ValueError(f"checkpoint {path}: {side.name} names weights file {name!r}, not one beside it")
     try:
-        blob = path.read_bytes()
+        blob = (path.parent / name).read_bytes()
     except OSError as e:
         raise ValueError(f"checkpoint {path}: cannot read the weights ({e})") from None
     if hashlib.sha256(blob).hexdigest() != info["sha256"]:
@@ -150,7 +165,13 @@ def load_net(path: Path) -> tuple:
 def save_state(path: Path, tensors: dict, info: dict) -> None:
     """Resumable training state: ``tensors`` (nested dicts of tensors and numbers) and
     ``info`` (JSON)."""
-    _write_pair(Path(path), tensors, {"format": STATE_FORMAT, "format_version": STATE_FORMAT_VERSION, **info})
+    _write_pair(Path(path), tensors, {"format": STATE_FORMAT, "format_version": STATE_FORMAT_VERSION, **info},
+                versioned=True)
+
+
+def state_exists(path: Path) -> bool:
+    """Whether a training state was saved at ``path`` (its JSON is the commit point)."""
+    return metadata_path(Path(path)).is_file()
 
 
 def load_state(path: Path) -> tuple:
@@ -158,4 +179,4 @@ def load_state(path: Path) -> tuple:
     return obj, {k: v for k, v in doc.items() if k not in ("format", "format_version", "weights")}
 
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "load_net", "load_state", "read_net", "save_net", "save_state"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "load_net", "load_state", "read_net", "save_net", "save_state", "state_exists"]

@@ -54,7 +54,9 @@ def cmd_train(args, store_factory) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     out = Path(args.out)
-    if (out / "train_state.pt").exists() and not args.resume:
+    from .checkpoint import state_exists
+
+    if state_exists(out / "train_state.pt") and not args.resume:
         print(f"error: {out} holds a training run; pass --resume to continue it or choose another --out",
               file=sys.stderr)
         return 2

@@ -7,7 +7,7 @@ the weights when ``ema`` is on) or the SWA average - never simply the last one.
 
 Reproducible and resumable: an epoch's sample order and symmetries come from a
 generator seeded by ``(seed, epoch)``; the model, optimiser, EMA, SWA and best weights,
-the hard-example losses and the history go into ``<out>/train_state.pt`` + ``.json``
+the hard-example losses and the history go into ``<out>/train_state.json`` (+ its tensors)
 every ``checkpoint_every`` steps and at every epoch end.  ``fit(..., resume=True)``
 continues from there and ends with the same weights as an uninterrupted run (the
 learning rate is a pure function of the step, so no scheduler state is needed).
@@ -35,7 +35,7 @@ import torch
 
 from ..nn.features import FEATURES
 from ..nn.net import RingNet, count_parameters, net_config
-from .checkpoint import load_state, save_net, save_state
+from .checkpoint import load_state, save_net, save_state, state_exists
 from .config import TrainConfig
 from .dataset import SampleData
 from .evaluate import TERMS, evaluate, sample_losses, total_loss
@@ -227,7 +227,7 @@ def fit(data: SampleData, cfg: TrainConfig, out: Optional[Path], resume: bool = 
     sums: dict = {}
     count = 0
     state_path = out / STATE_FILE if out is not None else None
-    if resume and state_path.is_file():
+    if resume and state_exists(state_path):
         tensors, info = load_state(state_path)
         if info.get("train_config") != cfg.to_dict():
             raise ValueError(f"resume {state_path}: the run was started with another training config")

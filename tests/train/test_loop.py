@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from ringrift_ml.train.checkpoint import load_net, read_net
+from ringrift_ml.train.checkpoint import load_net, read_net, state_exists
 from ringrift_ml.train.config import TrainConfig
 from ringrift_ml.train.loop import MODEL_FILE, STATE_FILE, epoch_order, fit, lr_at
 
@@ -44,7 +44,8 @@ def test_resume_after_a_kill_ends_with_the_same_weights(tmp_path, board, n):
 
     with pytest.raises(Killed):
         fit(data, cfg, tmp_path / "cut", on_step=killer)
-    assert (tmp_path / "cut" / STATE_FILE).is_file() and not (tmp_path / "cut" / MODEL_FILE).exists()
+    assert state_exists(tmp_path / "cut" / STATE_FILE) and not (tmp_path / "cut" / MODEL_FILE).exists()
+    assert len(list((tmp_path / "cut").glob("train_state.*.pt"))) == 1  # older states removed
     resumed = fit(data, cfg, tmp_path / "cut", resume=True)
 
     a, meta_a = read_net(whole.model_path)
@@ -180,3 +181,46 @@ def test_training_beats_the_trivial_baseline(tmp_path):
     # the files a user looks at
     assert list((tmp_path / "tensorboard").iterdir())
     assert torch.load(res.model_path, weights_only=True)
+
+
+def test_sigkill_during_training_then_resume_from_the_command_line(tmp_path):
+    """A real kill -9 of ``ringrift train`` mid-run; ``--resume`` ends where an
+    uninterrupted run ends."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from ringrift_ml.train.dataset import save_npz
+
+    npz = save_npz(samples_for("square8", 2), tmp_path / "s.npz", {})
+    cfg = tmp_path / "c.json"
+    cfg.write_text(json.dumps({"preset": "tiny", "epochs": 12, "batch_size": 8, "checkpoint_every": 3,
+                               "tensorboard": False, "holdout": 0.34, "seed": 5, "early_stopping": 0}))
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+
+    def cmd(out, *extra):
+        return [sys.executable, "-m", "ringrift_ml.cli", "train", "--samples", str(npz), "--out", str(out),
+                "--config", str(cfg), "--no-progress", *extra]
+
+    subprocess.run(cmd(tmp_path / "whole"), env=env, check=True, capture_output=True, timeout=300)
+    p = subprocess.Popen(cmd(tmp_path / "cut"), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    state = tmp_path / "cut" / "train_state.json"
+    deadline = time.time() + 120
+    while time.time() < deadline and p.poll() is None:
+        if state.is_file():
+            try:
+                if json.loads(state.read_text())["global_step"] >= 6:
+                    break
+            except (ValueError, KeyError):
+                pass  # being replaced: read again
+        time.sleep(0.02)
+    assert p.poll() is None, "the run finished before it could be killed"
+    os.kill(p.pid, signal.SIGKILL)
+    p.wait()
+    assert not (tmp_path / "cut" / MODEL_FILE).exists()
+    subprocess.run(cmd(tmp_path / "cut", "--resume"), env=env, check=True, capture_output=True, timeout=300)
+    a, _ = read_net(tmp_path / "whole" / MODEL_FILE)
+    b, _ = read_net(tmp_path / "cut" / MODEL_FILE)
+    assert states_equal(a, b)

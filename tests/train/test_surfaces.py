@@ -1,0 +1,193 @@
+"""What users touch: the command line, the lake replay window, the Dagster config,
+Prometheus metrics and inference."""
+
+import dataclasses
+import json
+import socket
+import urllib.request
+
+import numpy as np
+import pytest
+
+from ringrift_ml.cli import main as cli
+from ringrift_ml.train.config import TrainConfig
+from ringrift_ml.train.dataset import from_lake, from_npz, save_npz
+
+from .conftest import samples_for
+
+
+def test_train_and_model_info_from_the_command_line(tmp_path, capsys):
+    npz = save_npz(samples_for("hex8", 2), tmp_path / "s.npz", {"sample_set": "t"})
+    cfg = tmp_path / "c.json"
+    cfg.write_text(json.dumps({"preset": "tiny", "epochs": 2, "batch_size": 16, "holdout": 0.34}))
+    out = tmp_path / "run"
+    assert cli(["train", "--samples", str(npz), "--out", str(out), "--config", str(cfg), "--no-progress"]) == 0
+    res = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert res["model"] == str(out / "model.pt") and res["steps"] > 0
+    assert {"policy_ce", "policy_ce_uniform", "value_mse", "value_mse_zero", "value_ece"} <= set(res["heldout"])
+    # a second run into the same folder must say --resume
+    assert cli(["train", "--samples", str(npz), "--out", str(out), "--config", str(cfg), "--no-progress"]) == 2
+    assert "--resume" in capsys.readouterr().err
+    assert cli(["train", "--samples", str(npz), "--out", str(out), "--config", str(cfg), "--resume",
+                "--no-progress"]) == 0
+    capsys.readouterr()
+    assert cli(["model", "info", str(out / "model.pt")]) == 0
+    text = capsys.readouterr().out
+    assert "ringnet hex8: 2 blocks x 16 channels" in text and "spatial-v1-" in text and "held-out" in text
+    assert cli(["model", "info", str(out / "model.pt"), "--json"]) == 0
+    meta = json.loads(capsys.readouterr().out)
+    assert meta["net_config"]["board"] == "hex8" and meta["data"]["npz"] == str(npz)
+
+
+def test_command_line_refuses_bad_input(tmp_path, capsys):
+    assert cli(["train", "--samples", "square8|9", "--out", str(tmp_path)]) == 2
+    assert "lake partition" in capsys.readouterr().err
+    assert cli(["train", "--samples", str(tmp_path / "none.npz"), "--out", str(tmp_path)]) == 2
+    assert "no such NPZ" in capsys.readouterr().err
+    bad = tmp_path / "c.json"
+    bad.write_text(json.dumps({"epochs": 0}))
+    npz = save_npz(samples_for("square8", 2), tmp_path / "s.npz", {})
+    assert cli(["train", "--samples", str(npz), "--out", str(tmp_path / "r"), "--config", str(bad)]) == 2
+    assert "epochs = 0 is out of range" in capsys.readouterr().err
+    (tmp_path / "m.pt").write_bytes(b"junk")
+    assert cli(["model", "info", str(tmp_path / "m.pt")]) == 2
+    assert "metadata file m.json is missing" in capsys.readouterr().err
+
+
+def test_npz_round_trip_and_identity_check(tmp_path):
+    d = samples_for("square8", 2)
+    p = save_npz(d, tmp_path / "s.npz", {})
+    e = from_npz(p)
+    assert np.array_equal(d.planes, e.planes) and np.array_equal(d.sym_legal, e.sym_legal)
+    z = dict(np.load(p))
+    schema = json.loads(str(z["schema"]))
+    schema["features"] = "spatial-v0-aaaaaaaaaaaa"
+    z["schema"] = np.array(json.dumps(schema))
+    np.savez(tmp_path / "other.npz", **z)
+    with pytest.raises(ValueError, match="spatial-v0-aaaaaaaaaaaa"):
+        from_npz(tmp_path / "other.npz")
+
+
+def _write_set(store, board, n, records, run_id):
+    from ringrift_ml.lake.lineage import write_sample_set
+    from ringrift_ml.lake.records import games_table
+    from ringrift_ml.nn.samples import build_samples
+
+    rows = games_table(records).to_pylist()
+    table, stats = build_samples(rows)
+    used = sorted({(r["game_id"], r["entry_id"]) for r in rows})
+    return write_sample_set(store, board=board, players=n, games_snapshot=1, games=used, samples=table,
+                            config={"features": stats["features"], "run": run_id}, run_id=run_id,
+                            code_version="test")[0]
+
+
+def test_replay_window_from_the_lake(tmp_path):
+    from ringrift_ml.lake import LakeStore
+    from ringrift_ml.selfplay import SelfplayConfig, run_selfplay
+
+    store = LakeStore.open(tmp_path)
+    recs = run_selfplay(SelfplayConfig(board="square8", players=("heuristic", "random"), games=4, seed=3),
+                        progress=False)
+    a = _write_set(store, "square8", 2, recs[:2], "a")
+    b = _write_set(store, "square8", 2, recs[1:4], "b")  # game 2 is in both sets
+    d = from_lake(store, "square8", 2, batch_rows=7)  # small batches: the streaming path
+    assert d.source["sample_sets"] == [b, a] and d.source["games"] == 4
+    assert len(np.unique(d.game)) == 4  # the shared game once
+    assert d.n_symmetries == 8 and np.allclose(d.weight, 1.0)
+    per_set = {s: len(from_lake(store, "square8", 2, sample_set_id=s)) for s in (a, b)}
+    assert len(d) < per_set[a] + per_set[b]  # the shared game's positions count once
+    w = from_lake(store, "square8", 2, recency=0.5)
+    assert set(np.round(w.weight, 3)) == {1.0, 0.5}
+    assert len(from_lake(store, "square8", 2, window=1)) == per_set[b]
+    assert from_lake(store, "square8", 2, upto=a).source["sample_sets"] == [a]
+    with pytest.raises(ValueError, match="no sample sets"):
+        from_lake(store, "hex8", 2)
+
+
+def test_dagster_config_is_derived_from_the_train_config():
+    from ringrift_assets.model import CandidateModelConfig
+
+    fields = CandidateModelConfig.model_fields
+    assert list(fields) == [f.name for f in dataclasses.fields(TrainConfig)]
+    for f in dataclasses.fields(TrainConfig):
+        assert fields[f.name].default == f.default, f.name
+    assert "warm restarts" in fields["schedule"].description
+    assert CandidateModelConfig(weight_decay=0.5).weight_decay == 0.5
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_prometheus_metrics_are_served(tmp_path):
+    from ringrift_ml.train.monitor import Monitor
+
+    port = _free_port()
+    m = Monitor(tmp_path, tensorboard=True, port=port, labels={"board": "square8"})
+    try:
+        m.step(10, 0.001, 2.5, 64)
+        held = {"loss": 3.0, "policy_loss": 2.0, "value_loss": 0.9, "ownership_loss": 0.5, "score_loss": 0.1,
+                "value_ece": 0.04, "value_mce": 0.1}
+        m.epoch(0, {"loss": 2.5, "policy": 2.0}, held, 12.0, 100.0)
+        text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    finally:
+        m.close()
+    for name in ("ringrift_training_loss", "ringrift_training_epochs_total", "ringrift_training_samples_total",
+                 "ringrift_calibration_ece", "ringrift_calibration_mce",
+                 "ringrift_training_epoch_duration_seconds_bucket"):
+        assert name in text, name
+    assert 'ringrift_training_loss{board="square8",split="heldout",term="loss"} 3.0' in text
+    assert 'ringrift_training_samples_total{board="square8"} 64.0' in text
+    assert list((tmp_path / "tensorboard").iterdir())
+
+
+def test_inference_symmetry_average_and_seat_values(tmp_path):
+    from ringrift_ml.nn.infer import NetRunner
+    from ringrift_ml.nn.net import RingNet, net_config
+    from ringrift_ml.rules import new_game
+    from ringrift_ml.rules.fast import FastGame
+
+    import torch
+
+    torch.manual_seed(0)
+    net = RingNet(net_config("square8", "tiny"))
+    g = FastGame(new_game("square8", 3))
+    rng = np.random.default_rng(1)
+    for _ in range(20):
+        rows = g.legal()
+        g.apply(rows[rng.integers(len(rows))])
+    rows = g.legal()
+    plain = NetRunner(net)([(g, rows)])[0]
+    sym = NetRunner(net, symmetries=True)([(g, rows)])[0]
+    for p, v in (plain, sym):
+        assert p.shape == (len(rows),) and abs(p.sum() - 1) < 1e-5 and v.shape == (3,)
+    assert not np.allclose(plain[0], sym[0])  # an untrained net is not symmetric; the average differs
+    # the averaged policy is itself symmetric: the same under any transformed position
+    from ringrift_ml.rules.symmetry import rules_symmetries, transform_state
+
+    h = rules_symmetries("square8")[3]
+    t = FastGame(transform_state(g.state(), h))
+    p2, v2 = NetRunner(net, symmetries=True)([(t, t.legal())])[0]
+    assert np.allclose(np.sort(p2), np.sort(sym[0]), atol=1e-5) and np.allclose(v2, sym[1], atol=1e-5)
+
+
+def test_policy_player_specs(tmp_path):
+    from ringrift_ml.arena.match import play_game
+    from ringrift_ml.nn.net import RingNet, net_config
+    from ringrift_ml.selfplay import make_player, parse_spec
+    from ringrift_ml.train.checkpoint import save_net
+
+    path = save_net(RingNet(net_config("hex8", "tiny")), tmp_path / "m.pt", {}, {})
+    assert parse_spec(f"policy:{path}") == ("policy", 1)
+    with pytest.raises(ValueError, match="expected policy:<model.pt>"):
+        parse_spec("policy:")
+    with pytest.raises(ValueError, match="plays hex8, not square8"):
+        make_player(f"policy:{path}", "square8", 2)
+    with pytest.raises(ValueError, match="metadata file"):
+        make_player(f"policy:{tmp_path / 'none.pt'}", "hex8", 2)
+    p, b = make_player(f"policy:{path}", "hex8", 2)
+    r, rb = make_player("random", "hex8", 2)
+    res = play_game([p, r], [b, rb], "hex8", seed=1)
+    assert res.moves > 0
