@@ -10,7 +10,6 @@ import dataclasses
 import inspect
 import json
 import math
-import shutil
 import time
 import typing
 
@@ -112,7 +111,7 @@ def _fmt(x) -> str:
 )
 def candidate_model(context: dg.AssetExecutionContext, config: CandidateModelConfig, lake_root: LakeResource):
     from ringrift_ml.train.dataset import from_lake
-    from ringrift_ml.train.checkpoint import state_exists
+    from ringrift_ml.train.checkpoint import copy_net, state_exists
     from ringrift_ml.train.loop import MODEL_FILE, STATE_FILE, fit
 
     board, n = split_key(context)
@@ -149,8 +148,7 @@ def candidate_model(context: dg.AssetExecutionContext, config: CandidateModelCon
             context.log.info(f"{board}|{n} epoch {h['epoch']}: held-out loss {h['heldout']['loss']:.4f} "
                              f"(policy CE {h['heldout']['policy_ce']:.4f}, value MSE {h['heldout']['value_mse']:.4f})")
     path = mdir / "candidate.pt"
-    shutil.copyfile(run_dir / MODEL_FILE, path)
-    shutil.copyfile((run_dir / MODEL_FILE).with_suffix(".json"), path.with_suffix(".json"))
+    copy_net(run_dir / MODEL_FILE, path)
     meta = json.loads(path.with_suffix(".json").read_text())
     model_version = file_version(path)
     best = res.best

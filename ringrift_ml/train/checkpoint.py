@@ -121,6 +121,18 @@ def save_net(net: RingNet, path: Path, train_config: dict, extra: dict) -> Path:
     return path
 
 
+def copy_net(src: Path, dst: Path) -> Path:
+    """Copy a network checkpoint under another name (the JSON names its weights file)."""
+    src, dst = Path(src), Path(dst)
+    read_net(src)  # refuse to spread a bad checkpoint
+    doc = json.loads(metadata_path(src).read_bytes())
+    doc["weights"] = {**doc["weights"], "file": dst.name}
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    _atomic_write(dst, src.read_bytes())
+    _atomic_write(metadata_path(dst), json.dumps(doc, indent=1, sort_keys=True).encode())
+    return dst
+
+
 def _unwrap(net):
     return getattr(net, "module", net)
 
@@ -179,4 +191,4 @@ def load_state(path: Path) -> tuple:
     return obj, {k: v for k, v in doc.items() if k not in ("format", "format_version", "weights")}
 
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "load_net", "load_state", "read_net", "save_net", "save_state", "state_exists"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "copy_net", "load_net", "load_state", "read_net", "save_net", "save_state", "state_exists"]

@@ -27,7 +27,7 @@ class TrainConfig:
     epochs: int = 20
     batch_size: int = 128
     lr: float = 2e-3
-    weight_decay: float = 1e-4
+    weight_decay: float = 1e-3
     warmup_steps: int = 50
     schedule: str = "cosine"
     """``cosine`` decay to zero, ``restarts`` (cosine with warm restarts every ``restart_epochs``), ``constant``."""
@@ -39,7 +39,7 @@ class TrainConfig:
     soft_targets: bool = True
     """Learn the record's search distribution where it has one (else one-hot on the move played)."""
     policy_weight: float = 1.0
-    value_weight: float = 1.0
+    value_weight: float = 0.5
     ownership_weight: float = 0.1
     score_weight: float = 0.1
     ema: bool = True
