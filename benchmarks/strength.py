@@ -13,10 +13,8 @@ import json
 import math
 import time
 
-from ringrift_ml.ai import Budget, HeuristicEvaluator, HeuristicPlayer, MCTSPlayer, RandomPlayer
-from ringrift_ml.ai.mcts import MCTS
+from ringrift_ml.ai import Budget, GumbelPlayer, HeuristicEvaluator, HeuristicPlayer, MCTSPlayer, RandomPlayer
 from ringrift_ml.ai.descent import DescentPlayer
-from ringrift_ml.ai.gumbel import GumbelPlayer
 from ringrift_ml.ai.minimax import MinimaxPlayer
 from ringrift_ml.ai.base import play_forced
 from ringrift_ml.arena import round_robin
@@ -67,15 +65,14 @@ def main() -> None:
                                   "seconds": round(time.perf_counter() - t0, 1)}), flush=True)
         g = FastGame(new_game(board, 2))
         t0 = time.perf_counter()
-        _, _, _, sims = MCTS(ev).search(g, Budget(seconds=2.0), seed=0)
+        sims = MCTSPlayer(ev).think(g, Budget(seconds=2.0), seed=0).simulations
         print(json.dumps({"bench": "search_speed", "board": board, "engine": "mcts",
                           "nodes_per_s": round(sims / (time.perf_counter() - t0), 1)}), flush=True)
-        gs = GumbelPlayer(ev).search
+        gs = GumbelPlayer(ev)
         t0 = time.perf_counter()
         sims = 0
         while time.perf_counter() - t0 < 2.0:
-            gs.search(FastGame(new_game(board, 2)), Budget(nodes=256), seed=sims)
-            sims += 256
+            sims += gs.think(FastGame(new_game(board, 2)), Budget(nodes=256), seed=sims).simulations
         print(json.dumps({"bench": "search_speed", "board": board, "engine": "gumbel",
                           "nodes_per_s": round(sims / (time.perf_counter() - t0), 1)}), flush=True)
         mm = MinimaxPlayer(ev)

@@ -11,7 +11,8 @@ import dagster as dg
 
 from ringrift_ml.lake.generated import write_generated
 from ringrift_ml.lake.merge import merge_partition
-from ringrift_ml.selfplay import ENGINES, SelfplayConfig, TemperatureSchedule, run_selfplay, weights_version
+from ringrift_ml.ai.factory import parse_player
+from ringrift_ml.selfplay import ENGINES, NET_ENGINES, SelfplayConfig, TemperatureSchedule, run_selfplay, weights_version
 
 from .partitions import board_players, split_key
 from .provenance import provenance
@@ -24,7 +25,9 @@ class SelfplayGamesConfig(dg.Config):
 
     games: int = 8
     players: List[str] = []
-    """Player spec per seat (``"mcts:64"``); empty: ``default_player`` in every seat."""
+    """Player spec per seat (``"mcts:64"``, ``"nn:candidate:64"``, ``"nn:/path/model.pt:64"``);
+    empty: ``default_player`` in every seat.  The model ``candidate`` is the
+    partition's newest ``candidate_model``."""
     default_player: str = "heuristic"
     seed: int = 0
     max_moves: int = 20_000
@@ -32,6 +35,14 @@ class SelfplayGamesConfig(dg.Config):
     opening_moves: int = 12
     opening_temperature: float = 1.0
     temperature: float = 0.0
+    batch_games: int = 8
+    """Games in flight per worker; their network evaluations share forward passes."""
+    full_search_prob: float = 1.0
+    """Playout-cap randomization: share of search decisions with a full search (policy targets)."""
+    fast_fraction: float = 0.25
+    """Budget of a fast search as a share of the full one."""
+    device: str = "cpu"
+    """Where networks run (cpu, cuda, mps)."""
     weights: str = "packaged"
     """Heuristic weights the players use: ``"packaged"`` (the defaults shipped with the
     package), ``"tuned"`` (the partition's newest ``heuristic_weights``) or a weights
@@ -54,6 +65,7 @@ def selfplay_games(context: dg.AssetExecutionContext, config: SelfplayGamesConfi
     if len(seats) != n:
         raise dg.Failure(f"partition {board}|{n}: config.players lists {len(seats)} seats, the partition has {n}")
     try:
+        seats = [resolve_model_ref(s, lake_root.path(), board, n) for s in seats]
         weights = weights_file(store, board, n, config.weights)
         cfg = SelfplayConfig(
             board=board,
@@ -64,9 +76,14 @@ def selfplay_games(context: dg.AssetExecutionContext, config: SelfplayGamesConfi
             workers=config.workers,
             temperature=TemperatureSchedule(config.opening_moves, config.opening_temperature, config.temperature),
             weights=str(weights) if weights else None,
+            batch_games=config.batch_games,
+            full_search_prob=config.full_search_prob,
+            fast_fraction=config.fast_fraction,
+            device=config.device,
         )
     except ValueError as e:
-        raise dg.Failure(f"partition {board}|{n}: bad selfplay config: {e} (engines: {', '.join(ENGINES)})") from e
+        raise dg.Failure(f"partition {board}|{n}: bad selfplay config: {e} "
+                         f"(engines: {', '.join(ENGINES + NET_ENGINES)})") from e
     step = max(1, config.games // 10)
 
     def log(i: int, rec: dict) -> None:
@@ -91,6 +108,17 @@ def selfplay_games(context: dg.AssetExecutionContext, config: SelfplayGamesConfi
         },
         data_version=dg.DataVersion(_games_version(records)),
     )
+
+
+def resolve_model_ref(spec: str, root, board: str, n: int) -> str:
+    """A spec whose model is ``candidate`` names the partition's candidate checkpoint."""
+    p = parse_player(spec)
+    if not p.uses_network or p.model != "candidate":
+        return spec
+    path = root / "models" / f"{board}_{n}p" / "candidate.pt"
+    if not path.is_file():
+        raise ValueError(f"player {spec!r}: the partition has no candidate model yet ({path})")
+    return spec.replace(":candidate", f":{path}", 1)
 
 
 def _games_version(records: list) -> str:

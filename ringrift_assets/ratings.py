@@ -17,6 +17,12 @@ from .weights import heuristic_weights
 class EloConfig(dg.Config):
     games_per_pairing: int = 4
     search_player: str = "mcts:64"
+    candidate_simulations: int = 32
+    """The candidate also plays under search (``nn:<candidate>:<this>``); 0 leaves it out."""
+    concurrency: int = 8
+    """Games in flight (network evaluations are batched across them)."""
+    random_opening: int = 2
+    """Decisions played at random from each game's seed, so deterministic players meet in different games."""
     seed: int = 0
 
 
@@ -26,7 +32,8 @@ class EloConfig(dg.Config):
     kinds={"python", "parquet"},
     deps=[candidate_model, heuristic_weights],
     description="Round robin of random, heuristic (tuned weights), a search player and the candidate model "
-    "(policy only); maximum-likelihood Elo with standard errors, anchored at random = 0.",
+    "(policy only, and under network-guided search); maximum-likelihood Elo with standard errors, anchored at "
+    "random = 0.",
 )
 def elo_ratings(context: dg.AssetExecutionContext, config: EloConfig, lake_root: LakeResource):
     from ringrift_ml.ai.base import Budget
@@ -34,8 +41,9 @@ def elo_ratings(context: dg.AssetExecutionContext, config: EloConfig, lake_root:
     from ringrift_ml.ai.simple import RandomPlayer
     from ringrift_ml.arena.elo import fit_elo
     from ringrift_ml.arena.match import round_robin
-    from ringrift_ml.selfplay import make_player, parse_spec
-    from ringrift_ml.nn.infer import NetPolicyPlayer, NetRunner
+    from ringrift_ml.ai.factory import make_player, parse_spec
+    from ringrift_ml.nn.evaluator import NetPolicyPlayer
+    from ringrift_ml.nn.infer import NetRunner
     from ringrift_ml.train.checkpoint import load_net
 
     board, n = split_key(context)
@@ -46,8 +54,10 @@ def elo_ratings(context: dg.AssetExecutionContext, config: EloConfig, lake_root:
         raise dg.Failure(f"partition {board}|{n}: {model_path} does not exist; materialize candidate_model first")
     try:
         parse_spec(config.search_player)
+        if config.candidate_simulations < 0 or config.concurrency < 1 or config.random_opening < 0:
+            raise ValueError("candidate_simulations and random_opening must be >= 0, concurrency positive")
     except ValueError as e:
-        raise dg.Failure(f"partition {board}|{n}: search_player: {e}") from e
+        raise dg.Failure(f"partition {board}|{n}: elo config: {e}") from e
     ev = HeuristicEvaluator.for_board(board, n, weights if weights.is_file() else packaged_weights_path())
     try:
         net, _ = load_net(model_path)
@@ -60,6 +70,9 @@ def elo_ratings(context: dg.AssetExecutionContext, config: EloConfig, lake_root:
                "candidate": NetPolicyPlayer(NetRunner(net), "candidate")}
     budgets = {"random": Budget(nodes=1), "heuristic": Budget(nodes=1), config.search_player: search_budget,
                "candidate": Budget(nodes=1)}
+    if config.candidate_simulations:
+        key = f"candidate+search:{config.candidate_simulations}"
+        players[key], budgets[key] = make_player(f"nn:{model_path}:{config.candidate_simulations}", board, n)
     for key, p in players.items():
         p.name = key  # game results name seats by player name
     done = []
@@ -71,7 +84,8 @@ def elo_ratings(context: dg.AssetExecutionContext, config: EloConfig, lake_root:
 
     t0 = time.time()
     results, records = round_robin(players, budgets, board, n, config.games_per_pairing, seed=config.seed,
-                                   progress=False, on_game=log)
+                                   progress=False, on_game=log, concurrency=config.concurrency,
+                                   random_opening=config.random_opening)
     elo, se = fit_elo(records, anchor="random")
     games_of = {name: sum(name in r.seats for r in results) for name in players}
     rows = sorted(elo, key=lambda k: -elo[k])

@@ -259,6 +259,7 @@ def _weights_arg(args) -> str:
 
 
 def _selfplay(args) -> int:
+    from .ai.factory import make_player
     from .selfplay import SelfplayConfig, TemperatureSchedule, run_selfplay
 
     try:
@@ -271,7 +272,14 @@ def _selfplay(args) -> int:
             workers=args.workers,
             temperature=TemperatureSchedule(opening_moves=args.opening_moves, opening=args.opening_temp,
                                             base=args.temp),
+            batch_games=args.batch_games,
+            full_search_prob=args.full_search_prob,
+            fast_fraction=args.fast_fraction,
+            device=args.device,
+            threads=args.threads,
         )
+        for spec in cfg.players:  # model files and boards are checked before any game starts
+            make_player(spec, cfg.board, len(cfg.players), weights=cfg.weights, device=cfg.device)
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -289,20 +297,30 @@ def _selfplay(args) -> int:
 
 
 def _arena(args) -> int:
-    from .arena import fit_elo, round_robin
-    from .selfplay import make_player, parse_spec
+    from .ai.factory import make_player, parse_spec
+    from .arena import fit_elo, head_to_head, round_robin
 
     specs = [x.strip() for x in args.players.split(",")]
     try:
         for s in specs:
             parse_spec(s)
+        if len(set(specs)) != len(specs):
+            raise ValueError("--players: each entrant must be listed once")
+        if args.concurrency < 1 or args.random_opening < 0 or args.games < 1:
+            raise ValueError("--games and --concurrency must be positive and --random-opening >= 0")
+        built = {s: make_player(s, args.board, args.num_players, weights=_weights_arg(args), device=args.device)
+                 for s in specs}
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    if len(set(specs)) != len(specs):
-        print("error: --players: each entrant must be listed once", file=sys.stderr)
-        return 2
-    built = {s: make_player(s, args.board, args.num_players, weights=_weights_arg(args)) for s in specs}
+    for s in specs:
+        built[s][0].name = s
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    common = dict(seed=args.seed, progress=args.progress, concurrency=args.concurrency,
+                  random_opening=args.random_opening)
     if args.sprt:
         from .arena import SPRT, sequential_match
 
@@ -316,20 +334,35 @@ def _arena(args) -> int:
             print(f"error: --sprt: expected ELO0,ELO1 with ELO1 > ELO0 ({e})", file=sys.stderr)
             return 2
         (pa, ba), (pb, bb) = built[specs[0]], built[specs[1]]
-        pa.name, pb.name = specs
-        out = sequential_match(pa, pb, ba, bb, args.board, test, args.max_games, args.seed, args.progress)
+        out = sequential_match(pa, pb, ba, bb, args.board, test, args.max_games, **common)
         print(json.dumps({"a": specs[0], "b": specs[1], **out}))
         return 0
+    if len(specs) == 2 and args.num_players == 2:
+        (pa, ba), (pb, bb) = built[specs[0]], built[specs[1]]
+        out = head_to_head(pa, pb, ba, bb, args.board, args.games, **common)
+        if args.json:
+            print(json.dumps(out))
+        else:
+            print(f"{out['a']} vs {out['b']} on {args.board}: score {out['score']:.3f} "
+                  f"(95% CI {out['ci95'][0]:.3f}-{out['ci95'][1]:.3f}) over {out['games']} games: "
+                  f"{out['wins']} wins, {out['draws']} draws, {out['losses']} losses")
+        return 0
     players = {s: b[0] for s, b in built.items()}
-    for s in specs:
-        players[s].name = s
     budgets = {s: b[1] for s, b in built.items()}
-    _, records = round_robin(players, budgets, args.board, args.num_players, args.games, args.seed, args.progress)
+    _, records = round_robin(players, budgets, args.board, args.num_players, args.games, **common)
     anchor = "random" if "random" in specs else specs[0]
     elo, se = fit_elo(records, anchor)
-    table = sorted(({"player": p, "elo": round(elo[p], 1), "se": round(se[p], 1)} for p in specs),
+    table = sorted(({"player": p, "elo": round(elo[p], 1), "se": round(se[p], 1),
+                     "ci95": [round(elo[p] - 1.96 * se[p], 1), round(elo[p] + 1.96 * se[p], 1)]} for p in specs),
                    key=lambda r: -r["elo"])
-    print(json.dumps({"board": args.board, "players": args.num_players, "anchor": anchor, "elo": table}))
+    out = {"board": args.board, "players": args.num_players, "anchor": anchor, "games_per_pairing": args.games,
+           "elo": table}
+    if args.json:
+        print(json.dumps(out))
+    else:
+        print(f"Elo on {args.board} {args.num_players}p (anchor {anchor} = 0, {args.games} games per pairing):")
+        for r in table:
+            print(f"  {r['player']:<40} {r['elo']:>8.1f} +- {1.96 * r['se']:.1f}")
     return 0
 
 
@@ -423,17 +456,32 @@ def build_parser() -> argparse.ArgumentParser:
     so.add_argument("--opening-moves", type=int, default=12)
     so.add_argument("--opening-temp", type=float, default=1.0)
     so.add_argument("--temp", type=float, default=0.0)
+    so.add_argument("--batch-games", type=int, default=8,
+                    help="games in flight per worker; their network evaluations share forward passes")
+    so.add_argument("--full-search-prob", type=float, default=1.0,
+                    help="playout-cap randomization: share of decisions with a full search (policy targets)")
+    so.add_argument("--fast-fraction", type=float, default=0.25, help="fast-search budget as a share of the full one")
+    so.add_argument("--device", default="cpu", help="where networks run: cpu, cuda, mps")
+    so.add_argument("--threads", type=int, default=1, help="torch threads per worker process")
     so.add_argument("--out", help="JSON Lines output")
     so.add_argument("--weights", help="heuristic weights file (default: $RINGRIFT_HEURISTIC_WEIGHTS, the storage "
                                       "root's tuned file, or the packaged defaults)")
     so.add_argument("--no-progress", dest="progress", action="store_false")
     so.set_defaults(func=_selfplay)
 
-    ar = sub.add_parser("arena", help="round robin between players and Elo by maximum likelihood")
+    ar = sub.add_parser("arena", help="matches between players: a score with its interval for two players, "
+                                      "Elo by maximum likelihood for more")
     ar.add_argument("--board", required=True, choices=BOARD_TYPES)
-    ar.add_argument("--players", required=True, help="comma-separated specs, e.g. random,heuristic,mcts:100")
+    ar.add_argument("--players", required=True,
+                    help="comma-separated specs, e.g. heuristic,mcts:64,nn:model.pt:64,policy:model.pt")
     ar.add_argument("--num-players", type=int, default=2, choices=[2, 3, 4])
     ar.add_argument("--games", type=int, default=10, help="games per pairing (seats rotate)")
+    ar.add_argument("--concurrency", type=int, default=8, help="games in flight (network evaluations are batched)")
+    ar.add_argument("--random-opening", type=int, default=0,
+                    help="decisions played at random from each game's seed before the players take over")
+    ar.add_argument("--device", default="cpu", help="where networks run: cpu, cuda, mps")
+    ar.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: leave torch's default)")
+    ar.add_argument("--json", action="store_true", help="machine-readable results (with 95%% intervals)")
     ar.add_argument("--seed", type=int, default=0)
     ar.add_argument("--sprt", help="ELO0,ELO1: test 'first player is stronger by ELO1' sequentially instead")
     ar.add_argument("--max-games", type=int, default=1000, help="cap for --sprt")

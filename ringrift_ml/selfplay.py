@@ -1,15 +1,21 @@
 """Selfplay: games between any tuple of players, written as canonical game records.
 
-Players are named by specs ``engine[:budget]``: ``random``, ``heuristic``,
-``mcts:200`` (simulations), ``minimax:2000`` (nodes), ``gumbel:64`` (simulations),
-``descent:2000`` (evaluated children), ``policy:<model.pt>`` (the network's policy, no
-search; ``policy-sym:`` averages it over the board's symmetries).  A
-search player's policy is recorded with each of its moves (``policy``:
-``[[move, probability], ...]``: MCTS visit shares, or Gumbel's improved policy) so that
-records double as training targets.  Moves are chosen from the visits with a
-temperature schedule: ``opening`` for the first ``opening_moves`` decisions of the game,
-then ``base`` (0 = most visited), multiplied by ``decay`` after each later decision.
-Games run in ``workers`` processes; records replay with ``ringrift rules replay``.
+Players are named by specs (:mod:`ringrift_ml.ai.factory`): ``random``,
+``heuristic``, ``mcts:200``, ``gumbel:64``, ``minimax:2000``, ``descent:2000``,
+``policy:<model.pt>`` and ``nn:<model.pt>:64`` (Gumbel search with the network).
+Games run ``batch_games`` at a time in each of ``workers`` processes; the network
+evaluations of all games in flight are batched into one forward pass
+(:mod:`ringrift_ml.ai.games`).
+
+Records double as training data.  Each search decision records, in ``search``, the
+simulations spent, whether it was a full search and the root value of every seat;
+full searches also record their policy target in ``policy`` (``[[move, probability],
+...]``: visit shares for a PUCT root, the improved policy for a Gumbel root).  A
+position is a policy target exactly when its ``policy`` entry is non-null; positions
+of fast searches (playout-cap randomization, ``full_search_prob < 1``) are not
+training samples at all.  Moves are chosen with a temperature schedule: ``opening``
+for the first ``opening_moves`` decisions, then ``base`` (0 = the best), multiplied
+by ``decay`` after each later decision.  Records replay with ``ringrift rules replay``.
 """
 
 from __future__ import annotations
@@ -24,22 +30,16 @@ from typing import Callable, Optional
 import numpy as np
 from tqdm import tqdm
 
-from .ai import Budget, HeuristicEvaluator, HeuristicPlayer, MCTSConfig, MCTSPlayer, RandomPlayer
-from .ai.descent import DescentPlayer
-from .ai.gumbel import GumbelPlayer
+from .ai import Budget
+from .ai.factory import ENGINES, NET_ENGINES, make_player, parse_player, parse_spec
+from .ai.games import GameJob, play_games
 from .ai.heuristic import packaged_weights_path
-from .ai.mcts import visit_policy
-from .ai.minimax import MinimaxPlayer
 from .rules import BOARD_TYPES, RULES_VERSION, new_game
 from .rules.fast import FastGame
 from .lake.records import game_id_for
 from .rules.records import RECORD_SCHEMA
 
-ENGINES = ("random", "heuristic", "mcts", "minimax", "gumbel", "descent")
-# The network's policy without search: ``policy:runs/x/model.pt`` (``policy-sym:``:
-# averaged over the board's symmetries).
-NET_ENGINES = ("policy:", "policy-sym:")
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,12 +84,24 @@ class SelfplayConfig:
     temperature: TemperatureSchedule = TemperatureSchedule()
     """Move-choice temperature for search players."""
     dirichlet_alpha: float = 0.3
-    """Root noise of MCTS players in selfplay (0 disables)."""
+    """Dirichlet root noise of PUCT searches in selfplay (0 disables); Gumbel roots
+    explore with their Gumbel noise."""
     weights: Optional[str] = None
     """Heuristic weights file the heuristic-based players read (None: the packaged
     defaults).  Never looked up from the environment or the working directory: the
     weights are an explicit input, and their content hash is part of every game's
     generator config (and so of its id)."""
+    batch_games: int = 1
+    """Games in flight per worker; their network evaluations share forward passes."""
+    full_search_prob: float = 1.0
+    """Playout-cap randomization: share of search decisions with a full search (the
+    only ones recorded as policy targets); the rest get ``fast_fraction`` of it."""
+    fast_fraction: float = 0.25
+    """Budget of a fast search as a fraction of the full one (at least 1)."""
+    device: str = "cpu"
+    """Where networks run (``cpu``, ``cuda``, ``mps``)."""
+    threads: int = 1
+    """Torch CPU threads per selfplay process (set when a network plays)."""
 
     def __post_init__(self):
         if self.board not in BOARD_TYPES:
@@ -98,95 +110,70 @@ class SelfplayConfig:
             raise ValueError(f"players: 2-4 player specs needed, got {len(self.players)}")
         for spec in self.players:
             parse_spec(spec)
-        if self.games < 1 or self.workers < 1 or self.max_moves < 1:
-            raise ValueError("games, workers and max_moves must be positive")
+        if min(self.games, self.workers, self.max_moves, self.batch_games, self.threads) < 1:
+            raise ValueError("games, workers, batch_games, threads and max_moves must be positive")
+        if not 0 < self.full_search_prob <= 1:
+            raise ValueError(f"full_search_prob: must be in (0, 1], got {self.full_search_prob}")
+        if not 0 < self.fast_fraction <= 1:
+            raise ValueError(f"fast_fraction: must be in (0, 1], got {self.fast_fraction}")
 
 
-def parse_spec(spec: str) -> tuple:
-    """``"mcts:200"`` -> ``("mcts", 200)``; ValueError names what is wrong."""
-    if not isinstance(spec, str) or not spec:
-        raise ValueError(f"player spec: expected a string like 'mcts:200', got {spec!r}")
-    if spec.startswith(NET_ENGINES):
-        engine, _, path = spec.partition(":")
-        if not path:
-            raise ValueError(f"player spec {spec!r}: expected {engine}:<model.pt>")
-        return engine, 1
-    engine, _, budget = spec.partition(":")
-    if engine not in ENGINES:
-        raise ValueError(f"player spec {spec!r}: unknown engine {engine!r}; expected one of {', '.join(ENGINES)}")
-    if budget:
-        try:
-            n = int(budget)
-        except ValueError:
-            raise ValueError(f"player spec {spec!r}: budget must be an integer") from None
-        if n < 1:
-            raise ValueError(f"player spec {spec!r}: budget must be positive")
-        return engine, n
-    return engine, {"random": 1, "heuristic": 100_000, "mcts": 200, "minimax": 2000, "gumbel": 64, "descent": 2000}[engine]
+def _job(cfg: SelfplayConfig, index: int, seats: list) -> GameJob:
+    budgets = [b for _, b in seats]
+    fast = [Budget(nodes=max(1, int(round(b.nodes * cfg.fast_fraction)))) if b.nodes else b for b in budgets]
+    return GameJob(board=cfg.board, players=[p for p, _ in seats], budgets=budgets, seed=cfg.seed + index,
+                   max_moves=cfg.max_moves, temperature=cfg.temperature.at, explore=True,
+                   full_search_prob=cfg.full_search_prob, fast_budgets=fast, tag=index)
 
 
-def make_player(spec: str, board: str, num_players: int, dirichlet_alpha: float = 0.0,
-                weights: Optional[str] = None):
-    """A player and its budget from a spec; heuristic-based players read ``weights``
-    (a weights file; None: the packaged defaults)."""
-    engine, nodes = parse_spec(spec)
-    if engine in ("policy", "policy-sym"):
-        from .nn.infer import load_player
+def _seats(cfg: SelfplayConfig) -> list:
+    n = len(cfg.players)
+    if any(parse_player(s).uses_network for s in cfg.players):
+        import torch
 
-        player = load_player(spec.partition(":")[2], symmetries=engine == "policy-sym", name=spec)
-        if player.runner.board != board:
-            raise ValueError(f"player spec {spec!r}: the network plays {player.runner.board}, not {board}")
-        return player, Budget(nodes=1)
-    if engine == "random":
-        return RandomPlayer(), Budget(nodes=nodes)
-    ev = HeuristicEvaluator.for_board(board, num_players, Path(weights) if weights else packaged_weights_path())
-    if engine == "heuristic":
-        return HeuristicPlayer(ev), Budget(nodes=nodes)
-    if engine == "mcts":
-        return MCTSPlayer(ev, MCTSConfig(dirichlet_alpha=dirichlet_alpha)), Budget(nodes=nodes)
-    if engine == "gumbel":
-        return GumbelPlayer(ev), Budget(nodes=nodes)
-    if engine == "descent":
-        return DescentPlayer(ev), Budget(nodes=nodes)
-    return MinimaxPlayer(ev), Budget(nodes=nodes)
+        torch.set_num_threads(cfg.threads)  # one thread per process: several share the cores
+    return [make_player(s, cfg.board, n, weights=cfg.weights, device=cfg.device,
+                        dirichlet_alpha=cfg.dirichlet_alpha) for s in cfg.players]
+
+
+def play_batch(cfg: SelfplayConfig, indices: list, on_batch: Optional[Callable[[int], None]] = None,
+               on_record: Optional[Callable[[dict], None]] = None) -> list:
+    """Play games ``indices`` of a run together (``batch_games`` in flight) and
+    return their records in order; ``on_record`` sees each record as its game ends."""
+    seats = _seats(cfg)
+    config = generator_config(cfg)
+    done = None if on_record is None else (lambda pg: on_record(_record(cfg, pg, config)))
+    played = play_games([_job(cfg, i, seats) for i in indices], concurrency=cfg.batch_games,
+                        on_done=done, on_batch=on_batch)
+    return [_record(cfg, pg, config) for pg in played]
 
 
 def play_one(cfg: SelfplayConfig, index: int) -> dict:
     """Play game ``index`` of a run and return its record."""
-    seed = cfg.seed + index
-    n = len(cfg.players)
-    seats = [make_player(s, cfg.board, n, cfg.dirichlet_alpha, cfg.weights) for s in cfg.players]
-    rng = np.random.default_rng(seed)
-    game = FastGame(new_game(cfg.board, n))
-    moves, policies = [], []
-    decision = 0
-    while not game.is_over and len(moves) < cfg.max_moves:
-        rows = game.legal()
-        seat = game.current_player
-        player, budget = seats[seat - 1]
-        policy = None
-        if len(rows) == 1:
-            row = rows[0]
-        elif isinstance(player, MCTSPlayer):
-            root_rows, visits, _, _ = player.search.search(game, budget, int(rng.integers(2**31)))
-            p = visit_policy(visits, cfg.temperature.at(decision))
-            row = root_rows[rng.choice(len(root_rows), p=p)]
-            target = visits / visits.sum()
-            policy = [[game.move(r).to_json(), round(float(t), 6)] for r, t in zip(root_rows, target)]
-            decision += 1
-        elif isinstance(player, GumbelPlayer):
-            root_rows, best, improved, _ = player.search.search(game, budget, int(rng.integers(2**31)))
-            row = root_rows[best]
-            policy = [[game.move(r).to_json(), round(float(t), 6)] for r, t in zip(root_rows, improved)]
-            decision += 1
-        else:
-            row = player.choose_row(game, budget, int(rng.integers(2**31)))
-            decision += 1
+    return play_batch(cfg, [index])[0]
+
+
+def _record(cfg: SelfplayConfig, pg, config: dict) -> dict:
+    game = FastGame(new_game(cfg.board, len(cfg.players)))
+    moves, policies, searches = [], [], []
+    for row, res, fast in zip(pg.moves, pg.results, pg.fast):
         moves.append(game.move(row).to_json())
-        policies.append(policy)
+        # A search player's decision (a win played without searching has 0 simulations).
+        searched = res is not None and (res.full or res.simulations > 0 or fast)
+        if searched:
+            searches.append({"full": bool(res.full), "simulations": int(res.simulations),
+                             "values": [round(float(v), 4) for v in res.values]})
+        else:
+            searches.append(None)
+        if searched and res.full:
+            policies.append([[game.move(r).to_json(), round(float(t), 6)]
+                             for r, t in zip(res.rows, res.policy) if t > 0])
+        else:
+            policies.append(None)
         game.apply(row)
     final = game.state()
-    config = generator_config(cfg)
+    seed = pg.job.seed
+    n = len(cfg.players)
     return {
         "schema": RECORD_SCHEMA,
         "gameId": game_id_for(cfg.board, n, "selfplay", config, seed, moves),
@@ -200,6 +187,7 @@ def play_one(cfg: SelfplayConfig, index: int) -> dict:
         "generatorConfig": config,
         "moves": moves,
         "policy": policies,
+        "search": searches,
         "winner": final.winner,
         "ranks": {str(k): v for k, v in final.ranks.items()} if final.is_over else None,
         "victoryReason": final.victory_reason,
@@ -213,6 +201,18 @@ def weights_version(path: Optional[str]) -> str:
     return hashlib.sha256(data).hexdigest()[:16]
 
 
+def model_versions(specs) -> dict:
+    """Content hash of every model file the players load, by spec."""
+    out = {}
+    for spec in specs:
+        p = parse_player(spec)
+        if p.uses_network:
+            from .ai.factory import resolve_model
+
+            out[spec] = hashlib.sha256(resolve_model(p.model).read_bytes()).hexdigest()[:16]
+    return out
+
+
 def generator_config(cfg: SelfplayConfig) -> dict:
     """Everything besides the seed that decides a game: part of its id."""
     return {
@@ -220,6 +220,9 @@ def generator_config(cfg: SelfplayConfig) -> dict:
         "max_moves": cfg.max_moves,
         "temperature": dataclasses.asdict(cfg.temperature),
         "dirichlet_alpha": cfg.dirichlet_alpha,
+        "full_search_prob": cfg.full_search_prob,
+        "fast_fraction": cfg.fast_fraction,
+        "models": model_versions(cfg.players),
         "weights_version": weights_version(cfg.weights),
         "generator_version": GENERATOR_VERSION,
     }
@@ -233,8 +236,8 @@ def _init(cfg: SelfplayConfig) -> None:
     _WORKER_CFG = cfg
 
 
-def _work(index: int) -> dict:
-    return play_one(_WORKER_CFG, index)
+def _work(indices: list) -> list:
+    return play_batch(_WORKER_CFG, indices)
 
 
 def run_selfplay(
@@ -243,24 +246,32 @@ def run_selfplay(
     progress: bool = True,
     on_game: Optional[Callable[[int, dict], None]] = None,
 ) -> list:
-    """Play all games; write them as JSON Lines to ``out`` (temp file, then rename)."""
-    indices = range(cfg.games)
-    bar = dict(total=cfg.games, desc=f"selfplay {cfg.board} {len(cfg.players)}p", unit="game", disable=not progress)
-    records = []
+    """Play all games; write them as JSON Lines to ``out`` (temp file, then rename).
+    Records come back in game order; ``on_game(count, record)`` sees each as it ends."""
+    bar = tqdm(total=cfg.games, desc=f"selfplay {cfg.board} {len(cfg.players)}p", unit="game",
+               disable=not progress)
+    done = []
 
     def keep(rec: dict) -> None:
-        records.append(rec)
+        done.append(rec)
+        bar.update(1)
         if on_game is not None:
-            on_game(len(records), rec)
+            on_game(len(done), rec)
 
     if cfg.workers == 1:
-        for i in tqdm(indices, **bar):
-            keep(play_one(cfg, i))
+        play_batch(cfg, list(range(cfg.games)), on_record=keep)
     else:
+        # Chunks of a few batches per task keep every worker's batch full.
+        size = max(1, min(cfg.batch_games * 2, -(-cfg.games // cfg.workers)))
+        chunks = [list(range(i, min(i + size, cfg.games))) for i in range(0, cfg.games, size)]
         ctx = mp.get_context("spawn")  # numba and fork do not mix safely
         with ctx.Pool(cfg.workers, initializer=_init, initargs=(cfg,)) as pool:
-            for rec in tqdm(pool.imap(_work, indices), **bar):
-                keep(rec)
+            for recs in pool.imap(_work, chunks):
+                for rec in recs:
+                    keep(rec)
+    bar.close()
+    order = {rec["seed"]: rec for rec in done}
+    records = [order[cfg.seed + i] for i in range(cfg.games)]
     if out is not None:
         out = Path(out)
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -65,7 +65,14 @@ def test_cli_selfplay_and_arena(tmp_path, capsys):
                  "--out", str(out), "--no-progress"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["games"] == 2 and out.exists()
-    assert main(["arena", "--board", "square8", "--players", "random,heuristic", "--games", "4", "--no-progress"]) == 0
+    assert main(["arena", "--board", "square8", "--players", "random,heuristic", "--games", "4", "--no-progress",
+                 "--json"]) == 0
+    duel = json.loads(capsys.readouterr().out)
+    assert duel["a"] == "random" and duel["b"] == "heuristic" and duel["games"] == 4
+    assert duel["wins"] + duel["draws"] + duel["losses"] == 4 and 0 <= duel["ci95"][0] <= duel["score"] <= duel["ci95"][1]
+    assert main(["arena", "--board", "square8", "--players", "random,heuristic,mcts:8", "--games", "2",
+                 "--no-progress", "--json", "--concurrency", "3"]) == 0
     table = json.loads(capsys.readouterr().out)
-    assert table["anchor"] == "random" and {r["player"] for r in table["elo"]} == {"random", "heuristic"}
+    assert table["anchor"] == "random" and {r["player"] for r in table["elo"]} == {"random", "heuristic", "mcts:8"}
+    assert all(r["ci95"][0] <= r["elo"] <= r["ci95"][1] for r in table["elo"])
     assert main(["arena", "--board", "square8", "--players", "random,bogus", "--no-progress"]) == 2

@@ -1,17 +1,21 @@
 """Players and search behind one player interface and one evaluator interface.
 
-Engines so far: ``random``, ``heuristic`` (weighted features, one-ply greedy),
-``mcts`` (PUCT over any evaluator), ``minimax`` (alpha-beta / paranoid) and
-``gumbel`` (Gumbel root search with sequential halving) and ``descent`` (unbounded
-best-first minimax, the fast bulk selfplay engine).  See :mod:`ringrift_ml.ai.base`.
+Every player answers a decision with a :class:`SearchResult` (``Player.think``).
+Engines: ``random``, ``heuristic`` (weighted features, one-ply greedy), ``mcts``
+(PUCT tree over any evaluator), ``gumbel`` (the same tree with a Gumbel root and
+sequential halving), ``minimax`` (alpha-beta / paranoid), ``descent`` (unbounded
+best-first minimax) and, with a trained network, ``policy`` and ``nn``.  Players are
+made from specs by :func:`make_player` (:mod:`ringrift_ml.ai.factory`).
 """
 
-from .base import Budget, Evaluator, Player, choose_move, play_forced
+from .base import Budget, Evaluator, MovePlayer, Player, choose_move, play_forced
 from .descent import DescentPlayer
-from .gumbel import GumbelConfig, GumbelPlayer, GumbelSearch
+from .factory import PlayerSpec, make_player, parse_player, parse_spec
 from .heuristic import HeuristicEvaluator, HeuristicPlayer, load_weights
-from .mcts import MCTS, MCTSConfig, MCTSPlayer, visit_policy
+from .mcts import GumbelConfig, GumbelPlayer, MCTSConfig, MCTSPlayer, SearchPlayer
 from .minimax import MinimaxConfig, MinimaxPlayer
+from .result import SearchResult
+from .search import SearchConfig, run_search, run_searches, search_steps, visit_policy
 from .simple import RandomPlayer
 
 __all__ = [
@@ -20,18 +24,27 @@ __all__ = [
     "Evaluator",
     "GumbelConfig",
     "GumbelPlayer",
-    "GumbelSearch",
     "HeuristicEvaluator",
     "HeuristicPlayer",
-    "MCTS",
     "MCTSConfig",
     "MCTSPlayer",
     "MinimaxConfig",
     "MinimaxPlayer",
+    "MovePlayer",
     "Player",
+    "PlayerSpec",
     "RandomPlayer",
+    "SearchConfig",
+    "SearchPlayer",
+    "SearchResult",
     "choose_move",
     "load_weights",
+    "make_player",
+    "parse_player",
+    "parse_spec",
     "play_forced",
+    "run_search",
+    "run_searches",
+    "search_steps",
     "visit_policy",
 ]

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..rules import GameState
 from ..rules.fast import FastGame
+from .result import SearchResult, row_index
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,19 +73,35 @@ class Evaluator(Protocol):
 
 
 class Player(Protocol):
-    """Something that picks moves."""
+    """Something that picks moves: one :meth:`think` per decision.
+
+    ``temperature`` (search players choosing from visits) and ``explore`` (root
+    noise) are what selfplay asks for; arenas leave both off.  Players that search
+    also offer ``begin`` (the same search as a generator of evaluation requests) and
+    an ``evaluator`` attribute, so that drivers of many games batch evaluations."""
 
     name: str
 
-    def choose_row(self, game: FastGame, budget: Budget, seed: int) -> np.ndarray:
-        """A legal move row for the player to act in ``game`` (not modified)."""
+    def think(self, game: FastGame, budget: Budget, seed: int, temperature: float = 0.0,
+              explore: bool = False) -> SearchResult:
+        """The decision for the player to act in ``game`` (not modified)."""
+
+
+class MovePlayer:
+    """Base of players that pick a move without a search distribution: their
+    :meth:`think` is the one-hot result of :meth:`choose_row`."""
+
+    def think(self, game: FastGame, budget: Budget, seed: int, temperature: float = 0.0,
+              explore: bool = False) -> SearchResult:
+        rows = game.legal()
+        row = self.choose_row(game, budget, seed)
+        return SearchResult.one_hot(rows, row_index(rows, row), game.num_players)
 
 
 def choose_move(player: Player, state: GameState, budget: Budget, seed: int):
     """Public convenience: the :class:`~ringrift_ml.rules.Move` a player picks."""
     game = FastGame(state)
-    row = player.choose_row(game, budget, seed)
-    return game.move(row)
+    return game.move(player.think(game, budget, seed).row)
 
 
 def rank_value(rank: int, num_players: int) -> float:

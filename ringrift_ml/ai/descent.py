@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..rules.fast import FastGame
-from .base import Budget, Evaluator, is_over, obvious_move, terminal_values
+from .base import Budget, Evaluator, is_over, obvious_move, terminal_values, MovePlayer
 
 
 class _DNode:
@@ -41,7 +41,7 @@ def _quiet(g: FastGame, limit: int = 64) -> None:
         g.apply(rows[0])
 
 
-class DescentPlayer:
+class DescentPlayer(MovePlayer):
     """Plays the root child with the best backed-up value for the mover."""
 
     def __init__(self, evaluator: Evaluator, descent: bool = True, name: str = "descent"):

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..rules.fast import FastGame
 from ._k_features import FEATURE_NAMES, N_FEATURES, heuristic_values
-from .base import Budget, is_over, terminal_values
+from .base import Budget, is_over, terminal_values, MovePlayer
 
 DEFAULT_VERSION = "v1"
 
@@ -102,7 +102,7 @@ class HeuristicEvaluator:
         return None
 
 
-class HeuristicPlayer:
+class HeuristicPlayer(MovePlayer):
     """One-ply greedy: play each legal move (and the forced replies of the same
     player), evaluate, keep the best; ties broken by the seed."""
 

@@ -20,7 +20,7 @@ import numpy as np
 from ..rules._k_board import state_hash
 from ..rules.view import capture_mask
 from ..rules.fast import FastGame
-from .base import Budget, Evaluator, is_over, terminal_values
+from .base import Budget, Evaluator, is_over, terminal_values, MovePlayer
 
 _EXACT, _LOWER, _UPPER = 0, 1, 2
 _WIN = 1_000.0  # terminal scores dwarf evaluator values in [-1, 1]
@@ -44,7 +44,7 @@ class MinimaxConfig:
             raise ValueError("minimax: max_depth and tt_size must be positive")
 
 
-class MinimaxPlayer:
+class MinimaxPlayer(MovePlayer):
     """Iterative-deepening alpha-beta (paranoid beyond two players)."""
 
     def __init__(self, evaluator: Evaluator, config: MinimaxConfig = MinimaxConfig(), name: str = "minimax"):

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..rules.fast import FastGame
-from .base import Budget
+from .base import Budget, MovePlayer
 
 
-class RandomPlayer:
+class RandomPlayer(MovePlayer):
     """Uniform over the legal moves, reproducible from the seed."""
 
     name = "random"

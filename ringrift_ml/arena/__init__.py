@@ -1,6 +1,6 @@
 """Tournaments, Elo by maximum likelihood and sequential tests."""
 
-from .elo import SPRT, PairRecord, fit_elo, pairwise_from_ranks
-from .match import GameResult, gauntlet, play_game, round_robin, sequential_match
+from .elo import SPRT, PairRecord, fit_elo, pairwise_from_ranks, wilson
+from .match import GameResult, gauntlet, head_to_head, play_game, round_robin, sequential_match
 
-__all__ = ["SPRT", "GameResult", "PairRecord", "fit_elo", "gauntlet", "pairwise_from_ranks", "play_game", "round_robin", "sequential_match"]
+__all__ = ["SPRT", "GameResult", "PairRecord", "fit_elo", "gauntlet", "head_to_head", "pairwise_from_ranks", "play_game", "round_robin", "sequential_match", "wilson"]

@@ -127,3 +127,14 @@ class SPRT:
         if v <= lo:
             return "H0"
         return None
+
+
+def wilson(points: float, n: int, z: float = 1.96) -> tuple:
+    """Wilson score interval of a win rate (draws count half) over ``n`` games."""
+    if n <= 0:
+        return 0.0, 1.0
+    p = points / n
+    d = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / d
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
+    return max(0.0, centre - half), min(1.0, centre + half)

@@ -80,6 +80,31 @@ def _check_fields(rec: Any) -> tuple:
     return gid, board, n, moves, policy
 
 
+def _check_search(gid: str, n: int, moves: list, search: Any) -> None:
+    """``search``: one entry per move, null or ``{"full": bool, "simulations": int >= 0,
+    "values": [one number in [-1, 1] per seat]}``."""
+    if search is None:
+        return
+    if not isinstance(search, list) or len(search) != len(moves):
+        raise ValueError(f"game {gid}: search must be a list with one entry (or null) per move "
+                         f"({len(moves)} moves)")
+    for ply, e in enumerate(search):
+        if e is None:
+            continue
+        if not isinstance(e, dict) or set(e) != {"full", "simulations", "values"}:
+            raise ValueError(f"game {gid}, ply {ply}: search entry must be null or an object with exactly "
+                             f"full, simulations and values")
+        if type(e["full"]) is not bool:
+            raise ValueError(f"game {gid}, ply {ply}: search.full must be true or false, got {show(e['full'])}")
+        if type(e["simulations"]) is not int or not 0 <= e["simulations"] < 2**31:
+            raise ValueError(f"game {gid}, ply {ply}: search.simulations must be an integer >= 0, "
+                             f"got {show(e['simulations'])}")
+        v = e["values"]
+        if (not isinstance(v, list) or len(v) != n
+                or any(type(x) not in (int, float) or not -1 <= x <= 1 for x in v)):
+            raise ValueError(f"game {gid}, ply {ply}: search.values must be {n} numbers in [-1, 1], got {show(v)}")
+
+
 def _check_policy(r: Replayer, gid: str, ply: int, entry: Any) -> None:
     if entry is None:
         return
@@ -112,6 +137,8 @@ def convert_record(rec: Any, *, source: str, source_key: str, source_file: Optio
     landed game must be a whole game with its result).  The row keeps the phase of
     every move (``phases``), from which the ``moves`` views unfold one row per move."""
     gid, board, n, moves, policy = _check_fields(rec)
+    search = rec.get("search")
+    _check_search(gid, n, moves, search)
     try:
         state = start_state(rec)
     except ValueError as e:
@@ -159,6 +186,7 @@ def convert_record(rec: Any, *, source: str, source_key: str, source_file: Optio
         "moves_json": moves_json,
         "phases": (phases.astype(np.uint8) + 48).tobytes().decode("ascii"),
         "policy_json": canonical_json(policy) if policy is not None else None,
+        "search_json": canonical_json(search) if search is not None else None,
         "move_hash": hashlib.sha256(moves_json.encode()).hexdigest(),
         "winner": final.winner if final.is_over else None,
         "ranks": canonical_json(ranks_out) if ranks_out else None,
@@ -202,6 +230,8 @@ def row_to_record(row: dict) -> dict:
     }
     if row.get("policy_json"):
         rec["policy"] = json.loads(row["policy_json"])
+    if row.get("search_json"):
+        rec["search"] = json.loads(row["search_json"])
     for key, col in (("generator", "generator"), ("generatorVersion", "generator_version"),
                      ("rulesVersion", "rules_version")):
         if row.get(col) is not None:

@@ -34,6 +34,7 @@ GAMES_SCHEMA = pa.schema([
     ("moves_json", pa.string()),  # the full move list, bookkeeping moves included
     ("phases", pa.string()),  # the phase each move was played in, one digit per move (PHASE_NAMES index)
     ("policy_json", pa.string()),  # per-move search policies (JSON list, nulls for unsearched moves)
+    ("search_json", pa.string()),  # per-move search facts: {full, simulations, root values per seat} or null
     ("move_hash", pa.string()),  # sha256 of the move sequence
     ("winner", pa.int32()),
     ("ranks", pa.string()),  # JSON {seat: rank}

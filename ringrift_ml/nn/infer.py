@@ -73,9 +73,15 @@ class NetRunner:
         k = len(self.perms) if self.symmetries else 1
         res = []
         for i, (S, rows, legal, inverse, sym) in enumerate(prepared):
-            block = logits[i * k:(i + 1) * k]
-            lg = np.mean([block[j][sym[j]] for j in range(k)], axis=0) / self.temperature
-            v = values[i * k:(i + 1) * k].mean(0)
+            if k == 1:
+                lg = logits[i][legal]
+                v = values[i]
+            else:
+                block = logits[i * k:(i + 1) * k]
+                lg = np.mean([block[j][sym[j]] for j in range(k)], axis=0)
+                v = values[i * k:(i + 1) * k].mean(0)
+            if self.temperature != 1.0:
+                lg = lg / self.temperature
             pd = np.exp(lg - lg.max())
             pd /= pd.sum()
             counts = np.bincount(inverse, minlength=len(legal))
@@ -88,27 +94,21 @@ class NetRunner:
         return res
 
 
-class NetPolicyPlayer:
-    """Plays the network's most probable move (no search); ties break by the seed."""
-
-    def __init__(self, runner: NetRunner, name: str = "policy"):
-        self.runner = runner
-        self.name = name
-
-    def choose_row(self, game, budget, seed: int) -> np.ndarray:
-        rows = game.legal()
-        if len(rows) == 1:
-            return rows[0]
-        p, _ = self.runner([(game, rows)])[0]
-        best = np.flatnonzero(p >= p.max() * (1 - 1e-6))
-        return rows[best[np.random.default_rng(seed).integers(len(best))]]
-
-
-def load_player(path, symmetries: bool = False, name: Optional[str] = None) -> NetPolicyPlayer:
+def load_player(path, symmetries: bool = False, name=None):
+    """The no-search policy player of a checkpoint file."""
     from ..train.checkpoint import load_net
+    from .evaluator import NetPolicyPlayer
 
-    net, meta = load_net(path)
+    net, _ = load_net(path)
     return NetPolicyPlayer(NetRunner(net, symmetries=symmetries), name or f"policy:{path}")
 
 
-__all__ = ["NetPolicyPlayer", "NetRunner", "load_player"]
+def __getattr__(name):  # the player moved to nn.evaluator; keep the old import path working
+    if name == "NetPolicyPlayer":
+        from .evaluator import NetPolicyPlayer
+
+        return NetPolicyPlayer
+    raise AttributeError(name)
+
+
+__all__ = ["NetRunner", "load_player"]

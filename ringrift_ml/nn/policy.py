@@ -118,9 +118,67 @@ def _line_cells(spec, start: int, d: int, length: int) -> list:
     return [int(start)] + [int(x) for x in ray[: length - 1]]
 
 
+@lru_cache(maxsize=None)
+def _fast_tables(board: str) -> tuple:
+    """Vectorised lookups for the common move types: the direction from any cell to
+    any cell on one of its lines (-1 elsewhere) and the channel of each direction."""
+    lay = layout_for(board)
+    spec = board_spec(board)
+    ch = _channel_index(board)
+    n = spec.n_cells
+    dir_of = np.full((n, n), -1, dtype=np.int64)
+    for a in range(n):
+        for d in range(lay.nd):
+            dir_of[a, spec.geo.ray[a, d, : spec.geo.rlen[a, d]]] = d
+    move_ch = np.array([ch[f"move_{d}"] for d in range(lay.nd)], dtype=np.int64)
+    cap_ch = np.array([ch[f"capture_{d}"] for d in range(lay.nd)], dtype=np.int64)
+    place_ch = np.array([-1] + [ch[f"place_{k}"] for k in (1, 2, 3)], dtype=np.int64)
+    flat = np.asarray(lay.grid.flat, dtype=np.int64)
+    return dir_of, move_ch, cap_ch, place_ch, flat, ch["eliminate"], lay.grid.size
+
+
+_MOVE = _CODE["move_stack"]
+_CAPTURE, _CONTINUE = _CODE["overtaking_capture"], _CODE["continue_capture_segment"]
+_PLACE = _CODE["place_ring"]
+_ELIM, _FORCED = _CODE["eliminate_rings_from_stack"], _CODE["forced_elimination"]
+# Type code -> position in GLOBAL_MOVES (-1: not a global move).
+_GLOBAL_OF = np.full(len(MOVE_TYPE_NAMES), -1, dtype=np.int64)
+for _i, _name in enumerate(GLOBAL_MOVES):
+    _GLOBAL_OF[_CODE[_name]] = _i
+
+
 def move_indices(board: str, S: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """Policy index of every legal move row of state array ``S`` (see the module
-    docstring); equal decisions get equal indices."""
+    docstring); equal decisions get equal indices.  Placements, movements, captures
+    and eliminations (nearly all rows) are indexed with array lookups; the other
+    types one by one."""
+    rows = np.asarray(rows)
+    dir_of, move_ch, cap_ch, place_ch, flat, elim_ch, size = _fast_tables(board)
+    t = rows[:, _T]
+    to = rows[:, _TO]
+    glob = _GLOBAL_OF[t]
+    out = np.where(glob >= 0, len(layout_for(board).channels) * size + glob, -1)
+    m = t == _MOVE
+    if m.any():
+        out[m] = move_ch[dir_of[rows[m, _FROM], to[m]]] * size + flat[to[m]]
+    m = (t == _CAPTURE) | (t == _CONTINUE)
+    if m.any():
+        out[m] = cap_ch[dir_of[rows[m, _FROM], to[m]]] * size + flat[to[m]]
+    m = (t == _PLACE) & (rows[:, _B] >= 1) & (rows[:, _B] <= 3)
+    if m.any():
+        out[m] = place_ch[rows[m, _B]] * size + flat[to[m]]
+    m = (t == _ELIM) | (t == _FORCED)
+    if m.any():
+        out[m] = elim_ch * size + flat[to[m]]
+    rest = np.flatnonzero(out < 0)
+    if len(rest):
+        out[rest] = _slow_indices(board, S, rows[rest], rows)
+    return out
+
+
+def _slow_indices(board: str, S: np.ndarray, rows: np.ndarray, all_rows: np.ndarray) -> np.ndarray:
+    """:func:`move_indices` one row at a time (``all_rows``: the whole legal list,
+    which numbers recovery variants)."""
     lay = layout_for(board)
     spec = board_spec(board)
     g = lay.grid
@@ -167,7 +225,11 @@ def move_indices(board: str, S: np.ndarray, rows: np.ndarray) -> np.ndarray:
             raise ValueError(f"move type {t!r} has no policy index")
         out[i] = ch[name] * g.size + g.flat[c]
     if has_recovery:
-        out = _order_recovery_variants(board, rows, out)
+        full = np.full(len(all_rows), -1, dtype=np.int64)
+        pos = {tuple(r): i for i, r in enumerate(all_rows.tolist())}
+        at = np.array([pos[tuple(r)] for r in rows.tolist()])
+        full[at] = out
+        out = _order_recovery_variants(board, all_rows, full)[at]
     return out
 
 

@@ -75,6 +75,7 @@ def game_samples(rec: dict, symmetries: bool = True) -> list:
     ``symmetries`` computes ``sym_legal`` (else it holds the identity's indices only)."""
     gid = rec.get("gameId")
     policies = rec.get("policy") or []
+    searches = rec.get("search") or []
     moves = rec["moves"]
     try:
         end = Replayer(start_state(rec))
@@ -99,7 +100,9 @@ def game_samples(rec: dict, symmetries: bool = True) -> list:
             raise SampleError(f"game {gid}, ply {ply}: {str(e).split(': ', 1)[1]}") from None
         idx = move_indices(board, game.S, rows)
         legal, inverse = np.unique(idx, return_inverse=True)
-        if len(legal) > 1:
+        # A fast search (playout-cap randomization) is no training position at all.
+        fast = ply < len(searches) and searches[ply] is not None and not searches[ply]["full"]
+        if len(legal) > 1 and not fast:
             view = StateView(game.S, n_cells)
             mover = view.current_player
             slot = slot_of_players(n, mover)

@@ -188,14 +188,13 @@ class StateView:
         """``[4, n_cells]``: how many rings of players 1-4 each cell's stack holds."""
         h = self.S[H, : self.n_cells]
         bits = self.S[RG, : self.n_cells]
-        out = np.zeros((4, self.n_cells), dtype=np.int64)
         top = int(h.max()) if h.size else 0
-        for i in range(top):
-            present = h > i
-            colour = (bits >> (2 * i)) & 3
-            for p in range(4):
-                out[p] += present & (colour == p)
-        return out
+        if top == 0:
+            return np.zeros((4, self.n_cells), dtype=np.int64)
+        level = np.arange(top, dtype=bits.dtype)[:, None]
+        # [top, cells]: colour of the ring at each level, -1 above the stack's top.
+        colour = np.where(h[None, :] > level, (bits[None, :] >> (2 * level)) & 3, -1)
+        return (colour[None, :, :] == np.arange(4)[:, None, None]).sum(axis=1, dtype=np.int64)
 
 
 # ---- move rows (``FastGame.legal()``, ``Replayer.rows()``) ----------------------------

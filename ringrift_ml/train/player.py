@@ -10,11 +10,12 @@ import numpy as np
 import torch
 
 from ..encoding import encode_moves, encode_state
+from ..ai.base import MovePlayer
 from ..rules.fast import FastGame
 from .model import PolicyValueNet
 
 
-class NeuralPolicyPlayer:
+class NeuralPolicyPlayer(MovePlayer):
     def __init__(self, net: PolicyValueNet, name: str = "neural"):
         self.net = net.eval()
         self.name = name

@@ -16,9 +16,8 @@ from ringrift_ml.ai import (
     load_weights,
     play_forced,
 )
-from ringrift_ml.ai.mcts import MCTS, visit_policy
+from ringrift_ml.ai.mcts import GumbelConfig, GumbelPlayer, SearchPlayer, visit_policy
 from ringrift_ml.ai.descent import DescentPlayer
-from ringrift_ml.ai.gumbel import GumbelConfig, GumbelPlayer, GumbelSearch
 from ringrift_ml.ai.minimax import MinimaxConfig, MinimaxPlayer
 from ringrift_ml.rules import GameState, apply_move, new_game
 from ringrift_ml.rules.fast import FastGame
@@ -108,11 +107,13 @@ def test_search_avoids_handing_over_a_win(engine):
 
 def test_mcts_is_deterministic_and_counts_visits():
     g = FastGame(new_game("square8", 2))
-    search = MCTS(EVAL, MCTSConfig())
-    rows1, v1, _, sims1 = search.search(g, Budget(nodes=200), seed=4)
-    rows2, v2, _, sims2 = search.search(g, Budget(nodes=200), seed=4)
-    assert np.array_equal(v1, v2) and np.array_equal(rows1, rows2)
-    assert sims1 == sims2 == 200 and v1.sum() == 200
+    search = MCTSPlayer(EVAL, MCTSConfig())
+    r1 = search.think(g, Budget(nodes=200), seed=4)
+    r2 = search.think(g, Budget(nodes=200), seed=4)
+    v1 = r1.visits
+    assert np.array_equal(v1, r2.visits) and np.array_equal(r1.rows, r2.rows) and r1.chosen == r2.chosen
+    assert r1.simulations == r2.simulations == 200 and v1.sum() == 200 and r1.full
+    assert np.allclose(r1.policy, v1 / 200) and r1.chosen == int(np.argmax(v1))
     pol = visit_policy(v1, 1.0)
     assert abs(pol.sum() - 1) < 1e-12 and pol.argmax() == v1.argmax()
     with pytest.raises(ValueError, match="c_puct"):
@@ -150,14 +151,15 @@ def test_minimax_deepens_and_is_deterministic():
 
 def test_gumbel_policy_and_determinism():
     g = FastGame(new_game("hex8", 2))
-    s = GumbelSearch(EVAL, GumbelConfig(max_considered=8))
-    rows, best, policy, visits = s.search(g, Budget(nodes=64), seed=9)
-    rows2, best2, policy2, visits2 = s.search(g, Budget(nodes=64), seed=9)
-    assert best == best2 and np.allclose(policy, policy2)
-    assert abs(policy.sum() - 1) < 1e-9 and policy.shape == (len(rows),)
-    assert visits.sum() == 64 and (visits > 0).sum() <= 8
+    s = GumbelPlayer(EVAL, GumbelConfig(max_considered=8))
+    for explore in (False, True):
+        r = s.think(g, Budget(nodes=64), seed=9, explore=explore)
+        r2 = s.think(g, Budget(nodes=64), seed=9, explore=explore)
+        assert r.chosen == r2.chosen and np.allclose(r.policy, r2.policy)
+        assert abs(r.policy.sum() - 1) < 1e-9 and r.policy.shape == (len(r.rows),)
+        assert r.visits.sum() == 64 == r.simulations and (r.visits > 0).sum() <= 8
     with pytest.raises(ValueError, match="nodes"):
-        s.search(g, Budget(seconds=1.0), seed=1)
+        s.think(g, Budget(seconds=1.0), seed=1)
 
 
 def test_descent_is_deterministic():

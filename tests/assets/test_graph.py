@@ -60,7 +60,8 @@ GAMES = 8
 RUN_CONFIG = {"ops": {"selfplay_games": {"config": {"games": GAMES, "players": ["heuristic", "heuristic"]}},
                       "candidate_model": {"config": {"epochs": 12}},
                       "heuristic_weights": {"config": {"generations": 1, "popsize": 2, "games_per_eval": 1}},
-                      "elo_ratings": {"config": {"games_per_pairing": 1, "search_player": "mcts:8"}}}}
+                      "elo_ratings": {"config": {"games_per_pairing": 1, "search_player": "mcts:8",
+                                                 "candidate_simulations": 8}}}}
 
 
 def _materialize(root, key="square8|2", instance=None):
@@ -113,7 +114,8 @@ def test_square8_2p_end_to_end_with_lineage_in_sql(tmp_path):
     assert q("SELECT count(*) AS n FROM lake.calibration WHERE ece BETWEEN 0 AND 1") == [{"n": 2}]
     elo = {r["player"]: r["games"] for r in q("SELECT player, games FROM lake.elo WHERE run_id = "
                                               "(SELECT max(run_id) FROM lake.elo)")}
-    assert sorted(elo) == ["candidate", "heuristic", "mcts:8", "random"] and set(elo.values()) == {3}
+    assert sorted(elo) == ["candidate", "candidate+search:8", "heuristic", "mcts:8", "random"]
+    assert set(elo.values()) == {4}
     assert q("SELECT count(*) AS n FROM lake.heuristic_weights") == [{"n": 2}]
     # More games land: the lineage answer does not change.
     from ringrift_ml.selfplay import SelfplayConfig, run_selfplay
@@ -185,3 +187,31 @@ def test_pipeline_command_runs_in_process(tmp_path, capsys, monkeypatch):
 def test_build_definitions_binds_the_root(tmp_path):
     d = build_definitions(str(tmp_path))
     assert d.resources["lake_root"].root == str(tmp_path)
+
+
+def test_selfplay_asset_plays_the_partitions_candidate_under_search(tmp_path):
+    import torch
+
+    from ringrift_ml.nn.net import RingNet, net_config
+    from ringrift_ml.train.checkpoint import save_net
+
+    selfplay = PARTITIONED_ASSETS[:1]
+    cfg = {"ops": {"selfplay_games": {"config": {"games": 2, "players": ["nn:candidate:4", "random"],
+                                                  "full_search_prob": 0.5, "batch_games": 2}}}}
+    res = {"lake_root": LakeResource(root=str(tmp_path))}
+    r = dg.materialize(selfplay, partition_key="hex8|2", resources=res, run_config=cfg, raise_on_error=False)
+    error = str(next(e for e in r.all_events if e.is_step_failure).event_specific_data.error)
+    assert "no candidate model yet" in error and "hex8|2" in error
+    torch.manual_seed(0)
+    save_net(RingNet(net_config("hex8", "tiny")), tmp_path / "models" / "hex8_2p" / "candidate.pt", {}, {})
+    r = dg.materialize(selfplay, partition_key="hex8|2", resources=res, run_config=cfg)
+    assert r.success
+    store = LakeStore(tmp_path)
+    rows = store.query("SELECT generator, generator_config, search_json, policy_json FROM lake.games").to_pylist()
+    assert len(rows) == 2
+    for row in rows:
+        conf = json.loads(row["generator_config"])
+        (spec, version), = conf["models"].items()
+        assert spec.startswith("nn:") and spec.endswith("candidate.pt:4") and len(version) == 16
+        search = [s for s in json.loads(row["search_json"]) if s]
+        assert search and {s["full"] for s in search} == {True, False}

@@ -160,13 +160,14 @@ def test_kill_during_a_partition_run_then_rerun_succeeds(tmp_path):
     mark = tmp_path / "mark"
     code = _SLOW_APPEND + f"""
     from ringrift_assets.run import main
-    main(["--storage", {str(root)!r}, "--partitions", "square8|2", "--games", "2"])
+    main(["--storage", {str(root)!r}, "--partitions", "square8|2", "--games", "8"])
     """
     _kill_when_marked(_python(code, {"MARK": str(mark), "DAGSTER_HOME": ""}), mark, timeout=120)
     from ringrift_assets.run import main
 
-    assert main(["--storage", str(root), "--partitions", "square8|2", "--games", "2"]) == 0
+    # 8 games: enough for the blocking model check to pass (2 are not).
+    assert main(["--storage", str(root), "--partitions", "square8|2", "--games", "8"]) == 0
     store = LakeStore.open(root)
     assert store.query("SELECT count(*) AS n, count(DISTINCT entry_id) AS d FROM lake.games").to_pylist() == [
-        {"n": 2, "d": 2}]
-    assert store.query("SELECT count(*) AS n FROM lake.games_merged").to_pylist() == [{"n": 2}]
+        {"n": 8, "d": 8}]
+    assert store.query("SELECT count(*) AS n FROM lake.games_merged").to_pylist() == [{"n": 8}]

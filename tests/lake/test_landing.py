@@ -175,6 +175,35 @@ def test_a_malformed_policy_is_quarantined_at_landing(store):
     assert f"ply {ply}: policy[0] names an illegal move" in res["policy.jsonl"].reason
 
 
+def test_search_facts_land_in_the_lake_and_bad_ones_are_quarantined(store):
+    from ringrift_ml.selfplay import SelfplayConfig, play_one
+
+    rec = play_one(SelfplayConfig(board="square8", players=("gumbel:8", "random"), games=1, seed=6,
+                                  full_search_prob=0.5), 0)
+    searched = [s for s in rec["search"] if s]
+    assert searched and any(not s["full"] for s in searched)
+    bad = json.loads(json.dumps(rec))
+    ply = next(i for i, s in enumerate(bad["search"]) if s)
+    bad["gameId"] += "-bad"
+    bad["search"][ply]["values"] = [2.0, 0.0]
+    _land(store, "search.jsonl", [rec])
+    _land(store, "badsearch.jsonl", [bad])
+    res, _ = _ingest(store)
+    assert res["search.jsonl"].status == "ingested"
+    assert f"ply {ply}: search.values must be 2 numbers in [-1, 1]" in res["badsearch.jsonl"].reason
+    row = store.query("SELECT search_json, policy_json FROM lake.games WHERE game_id = ?",
+                      [rec["gameId"]]).to_pylist()[0]
+    assert json.loads(row["search_json"]) == rec["search"]
+    # Per move, in SQL: how many decisions were full searches, and the mean root value of seat 1.
+    got = store.query("SELECT count(*) FILTER (WHERE (s->>'full')::BOOLEAN) AS full, "
+                      "count(*) FILTER (WHERE NOT (s->>'full')::BOOLEAN) AS fast "
+                      "FROM (SELECT unnest(CAST(search_json AS JSON[])) AS s FROM lake.games "
+                      "WHERE game_id = ?) WHERE s IS NOT NULL AND s::VARCHAR <> 'null'",
+                      [rec["gameId"]]).to_pylist()[0]
+    assert got == {"full": sum(s["full"] for s in searched), "fast": sum(not s["full"] for s in searched)}
+    _assert_nothing_lost(store)
+
+
 def test_a_finished_game_without_winner_and_a_truncated_game_are_quarantined(store):
     recs = random_records(2, seed=8)
     no_winner = dict(recs[0], winner=None, ranks=None)

@@ -61,3 +61,30 @@ def test_layout_sizes_depend_on_the_grid_only():
     assert sq8.channels == sq19.channels and hx8.channels == hx.channels
     assert sq8.size == sq8.n_channels * 64 + len(GLOBAL_MOVES)
     assert hx8.size == hx8.n_channels * 81 + len(GLOBAL_MOVES)
+
+
+@pytest.mark.parametrize("board,n", CONFIGS, ids=[f"{b}-{n}p" for b, n in CONFIGS])
+def test_array_lookups_agree_with_the_row_by_row_indexing(board, n):
+    # move_indices indexes the common move types with array lookups; the row-by-row
+    # path is the reference.  Random playouts reach every move type, recovery included.
+    from ringrift_ml.nn.policy import _slow_indices
+
+    seen = 0
+    for g, rows in _positions(board, n, max(1, GAMES[board] // 2), seed=100 + n):
+        assert np.array_equal(move_indices(board, g.S, rows), _slow_indices(board, g.S, rows, rows))
+        seen += 1
+    assert seen > 20
+
+
+@pytest.mark.parametrize("board", ["square8", "hexagonal"])
+def test_ring_counts_match_the_serialized_stacks(board):
+    from ringrift_ml.rules.view import StateView
+
+    for g, _ in _positions(board, 3, 1, seed=9):
+        st = g.state()
+        counts = StateView(st.S, st.spec.n_cells).ring_counts()
+        want = np.zeros_like(counts)
+        for key, stack in st.to_json()["board"]["stacks"].items():
+            for p in stack["rings"]:
+                want[p - 1, st.spec.cell_of_key(key)] += 1
+        assert np.array_equal(counts, want)

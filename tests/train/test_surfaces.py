@@ -181,12 +181,15 @@ def test_policy_player_specs(tmp_path):
 
     path = save_net(RingNet(net_config("hex8", "tiny")), tmp_path / "m.pt", {}, {})
     assert parse_spec(f"policy:{path}") == ("policy", 1)
-    with pytest.raises(ValueError, match="expected policy:<model.pt>"):
+    with pytest.raises(ValueError, match="expected policy:<model>"):
         parse_spec("policy:")
     with pytest.raises(ValueError, match="plays hex8, not square8"):
         make_player(f"policy:{path}", "square8", 2)
-    with pytest.raises(ValueError, match="metadata file"):
+    with pytest.raises(ValueError, match="no such checkpoint file"):
         make_player(f"policy:{tmp_path / 'none.pt'}", "hex8", 2)
+    (tmp_path / "bare.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="metadata file"):
+        make_player(f"policy:{tmp_path / 'bare.pt'}", "hex8", 2)
     p, b = make_player(f"policy:{path}", "hex8", 2)
     r, rb = make_player("random", "hex8", 2)
     res = play_game([p, r], [b, rb], "hex8", seed=1)

@@ -1,0 +1,168 @@
+"""Players from specs: the one place that turns ``"nn:model.pt:64"`` into a player.
+
+Specs are ``engine[:budget]`` or, for networks, ``engine:<model>[:<simulations>]``:
+
+==================  =====================================================  ==========
+spec                player                                                 budget
+==================  =====================================================  ==========
+``random``          uniform over the legal moves                           -
+``heuristic``       one-ply greedy on the weighted features                 evaluations
+``mcts:N``          PUCT tree, heuristic evaluator                          simulations
+``gumbel:N``        Gumbel root + sequential halving, heuristic evaluator   simulations
+``minimax:N``       alpha-beta / paranoid, heuristic evaluator              nodes
+``descent:N``       unbounded best-first minimax, heuristic evaluator       evaluations
+``policy:M``        the network's most probable move, no search             -
+``policy-sym:M``    the same, averaged over the board's symmetries          -
+``nn:M:N``          Gumbel root search with the network (priors and values)  simulations
+``nn-puct:M:N``     PUCT search with the network                            simulations
+``nn-sym:M:N``      ``nn`` with symmetry-averaged network evaluations       simulations
+==================  =====================================================  ==========
+
+``M`` is a checkpoint file (``ringrift train`` output).  Heuristic weights and model
+files are explicit arguments: nothing is looked up in the working directory or the
+environment.  A network is loaded once per process and shared (with its evaluation
+cache) by every player made from the same file, so that all seats and games of a
+worker batch their evaluations together.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Optional
+
+from .base import Budget
+
+ENGINES = ("random", "heuristic", "mcts", "minimax", "gumbel", "descent")
+NET_ENGINES = ("policy", "policy-sym", "nn", "nn-puct", "nn-sym")
+DEFAULT_BUDGET = {"random": 1, "heuristic": 100_000, "mcts": 200, "minimax": 2000, "gumbel": 64,
+                  "descent": 2000, "policy": 1, "policy-sym": 1, "nn": 64, "nn-puct": 64, "nn-sym": 64}
+
+
+@dataclasses.dataclass(frozen=True)
+class PlayerSpec:
+    engine: str
+    budget: int
+    model: Optional[str] = None
+
+    @property
+    def uses_network(self) -> bool:
+        return self.model is not None
+
+
+def _positive(spec: str, text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise ValueError(f"player spec {spec!r}: budget must be an integer, got {text!r}") from None
+    if n < 1:
+        raise ValueError(f"player spec {spec!r}: budget must be positive")
+    return n
+
+
+def parse_player(spec: str) -> PlayerSpec:
+    """Parse a spec; ValueError names what is wrong."""
+    if not isinstance(spec, str) or not spec.strip():
+        raise ValueError(f"player spec: expected a string like 'mcts:200' or 'nn:model.pt:64', got {spec!r}")
+    engine, _, rest = spec.partition(":")
+    if engine in NET_ENGINES:
+        if not rest:
+            raise ValueError(f"player spec {spec!r}: expected {engine}:<model>"
+                             + ("" if engine.startswith("policy") else "[:<simulations>]"))
+        model, budget = rest, DEFAULT_BUDGET[engine]
+        if not engine.startswith("policy"):
+            head, sep, tail = rest.rpartition(":")
+            if sep and tail.strip().lstrip("-").isdigit():
+                model, budget = head, _positive(spec, tail)
+        if not model:
+            raise ValueError(f"player spec {spec!r}: the model is missing")
+        return PlayerSpec(engine, budget, model)
+    if engine not in ENGINES:
+        raise ValueError(f"player spec {spec!r}: unknown engine {engine!r}; expected one of "
+                         f"{', '.join(ENGINES + NET_ENGINES)}")
+    return PlayerSpec(engine, _positive(spec, rest) if rest else DEFAULT_BUDGET[engine])
+
+
+def parse_spec(spec: str) -> tuple:
+    """``"mcts:200"`` -> ``("mcts", 200)`` (the engine and its budget)."""
+    p = parse_player(spec)
+    return p.engine, p.budget
+
+
+def resolve_model(ref: str) -> Path:
+    """The checkpoint file a spec's ``<model>`` names."""
+    path = Path(ref).expanduser()
+    if not path.is_file():
+        raise ValueError(f"model {ref!r}: no such checkpoint file")
+    return path.resolve()
+
+
+_EVALUATORS: dict = {}
+
+
+def network_evaluator(model: str, symmetries: bool = False, device: str = "cpu"):
+    """The process-wide evaluator of a checkpoint (loaded once; reloaded if the file changes)."""
+    path = resolve_model(model)
+    st = os.stat(path)
+    key = (str(path), st.st_mtime_ns, st.st_size, symmetries, device)
+    ev = _EVALUATORS.get(key)
+    if ev is None:
+        import torch
+
+        if device.startswith("cuda") and not torch.cuda.is_available():
+            raise ValueError(f"device {device!r}: CUDA is not available on this machine")
+        if device == "mps" and not torch.backends.mps.is_available():
+            raise ValueError("device 'mps': not available on this machine")
+        if device.split(":")[0] not in ("cpu", "cuda", "mps"):
+            raise ValueError(f"device {device!r}: expected cpu, cuda[:N] or mps")
+        from ..nn.evaluator import NetEvaluator
+        from ..nn.infer import NetRunner
+        from ..train.checkpoint import load_net
+
+        net, _ = load_net(path)
+        ev = NetEvaluator(NetRunner(net, symmetries=symmetries, device=device))
+        _EVALUATORS[key] = ev
+    return ev
+
+
+def make_player(spec: str, board: str, num_players: int, weights: Optional[str] = None,
+                device: str = "cpu", leaves_per_eval: int = 1, dirichlet_alpha: float = 0.3):
+    """``(player, budget)`` for a spec.  Heuristic-based players read ``weights`` (a
+    weights file; None: the packaged defaults); network players load ``<model>`` onto
+    ``device`` and refuse a network of another board."""
+    from .descent import DescentPlayer
+    from .heuristic import HeuristicEvaluator, HeuristicPlayer, packaged_weights_path
+    from .mcts import SearchPlayer
+    from .minimax import MinimaxPlayer
+    from .search import SearchConfig
+    from .simple import RandomPlayer
+
+    p = parse_player(spec)
+    budget = Budget(nodes=p.budget)
+    if p.uses_network:
+        ev = network_evaluator(p.model, symmetries=p.engine.endswith("-sym"), device=device)
+        if ev.board != board:
+            raise ValueError(f"player spec {spec!r}: the network plays {ev.board}, not {board}")
+        if p.engine.startswith("policy"):
+            from ..nn.evaluator import NetPolicyPlayer
+
+            return NetPolicyPlayer(ev, name=spec), budget
+        root = "puct" if p.engine == "nn-puct" else "gumbel"
+        cfg = SearchConfig(root=root, leaves_per_eval=leaves_per_eval, dirichlet_alpha=dirichlet_alpha)
+        return SearchPlayer(ev, cfg, name=spec), budget
+    if p.engine == "random":
+        return RandomPlayer(), budget
+    ev = HeuristicEvaluator.for_board(board, num_players, Path(weights) if weights else packaged_weights_path())
+    if p.engine == "heuristic":
+        return HeuristicPlayer(ev), budget
+    if p.engine in ("mcts", "gumbel"):
+        cfg = SearchConfig(root="puct" if p.engine == "mcts" else "gumbel", dirichlet_alpha=dirichlet_alpha)
+        return SearchPlayer(ev, cfg, name=p.engine), budget
+    if p.engine == "descent":
+        return DescentPlayer(ev), budget
+    return MinimaxPlayer(ev), budget
+
+
+__all__ = ["DEFAULT_BUDGET", "ENGINES", "NET_ENGINES", "PlayerSpec", "make_player", "network_evaluator",
+           "parse_player", "parse_spec", "resolve_model"]
