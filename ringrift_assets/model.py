@@ -19,6 +19,8 @@ import pydantic
 from ringrift_ml.lake.lineage import record_row, sample_set
 from ringrift_ml.train.config import TrainConfig
 
+from ringrift_ml.train.checkpoint import judge_checkpoint
+
 from .partitions import board_players, split_key
 from .provenance import file_version, provenance
 from .resources import LakeResource
@@ -198,31 +200,6 @@ def candidate_model(context: dg.AssetExecutionContext, config: CandidateModelCon
         },
         data_version=dg.DataVersion(model_version),
     )
-
-
-def judge_checkpoint(meta: dict, tol: float = 1e-6) -> list:
-    """What is wrong with a trained network's record (empty: nothing): the saved
-    network must be the run's best held-out evaluation, and beat the trivial baseline
-    (uniform policy, value 0) on held-out policy cross-entropy plus value MSE."""
-    problems = []
-    hist = meta.get("history") or []
-    if not hist:
-        return ["the checkpoint has no held-out history"]
-    losses = [h["heldout"]["loss"] for h in hist]
-    best_i = min(range(len(losses)), key=losses.__getitem__)
-    want = hist[best_i]["epoch"] if hist[best_i].get("kind") != "swa" else "swa"
-    if meta.get("best_epoch") != want:
-        problems.append(f"saved evaluation {meta.get('best_epoch')!r} is not the best held-out one ({want!r}, "
-                        f"loss {losses[best_i]:.4f})")
-    held = meta.get("heldout") or {}
-    if not math.isclose(held.get("loss", math.nan), losses[best_i], rel_tol=1e-4, abs_tol=tol):
-        problems.append(f"the saved network scores held-out loss {held.get('loss')} but its best evaluation "
-                        f"was {losses[best_i]:.4f}")
-    core, base = held.get("core_loss", math.nan), held.get("baseline_loss", math.nan)
-    if not core < base:
-        problems.append(f"held-out policy CE + value MSE {core:.4f} is not below the trivial baseline's "
-                        f"{base:.4f} (uniform policy, value 0)")
-    return problems
 
 
 @dg.asset_check(asset=candidate_model, blocking=True,

@@ -4,28 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
-from functools import lru_cache
 from pathlib import Path
 
 import dagster as dg
 
-import ringrift_ml
-
-
-@lru_cache(maxsize=1)
-def code_version() -> str:
-    """Package version plus the git commit (and ``+dirty``) when run from a checkout."""
-    here = Path(__file__).resolve().parents[1]
-    try:
-        sha = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=here, capture_output=True,
-                             text=True, timeout=5).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
-                               capture_output=True, text=True, timeout=5).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        sha, dirty = "", ""
-    version = getattr(ringrift_ml, "__version__", "0")
-    return f"{version}+{sha}{'.dirty' if dirty else ''}" if sha else version
+from ringrift_ml.version import code_version  # re-exported for the assets
 
 
 def config_hash(config: dg.Config) -> str:

@@ -296,6 +296,21 @@ def _selfplay(args) -> int:
     return 0
 
 
+def _registry_specs(args, specs: list, players: int) -> list:
+    """Specs naming registry models (``nn:best:64``, ``policy:g3``) resolved in the
+    ``--storage`` root's lake; other specs unchanged."""
+    from .ai.factory import parse_player
+
+    refs = [s for s in specs if parse_player(s).uses_network and not Path(parse_player(s).model).is_file()
+            and (parse_player(s).model == "best" or parse_player(s).model[:1] == "g")]
+    if not refs:
+        return specs
+    from .loop.run import resolve_specs
+
+    store = _store(args)
+    return resolve_specs(specs, store, args.board, players)
+
+
 def _arena(args) -> int:
     from .ai.factory import make_player, parse_spec
     from .arena import fit_elo, head_to_head, round_robin
@@ -308,8 +323,9 @@ def _arena(args) -> int:
             raise ValueError("--players: each entrant must be listed once")
         if args.concurrency < 1 or args.random_opening < 0 or args.games < 1:
             raise ValueError("--games and --concurrency must be positive and --random-opening >= 0")
-        built = {s: make_player(s, args.board, args.num_players, weights=_weights_arg(args), device=args.device)
-                 for s in specs}
+        files = _registry_specs(args, specs, args.num_players)  # names stay as given
+        built = {s: make_player(f, args.board, args.num_players, weights=_weights_arg(args), device=args.device)
+                 for s, f in zip(specs, files)}
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -482,6 +498,9 @@ def build_parser() -> argparse.ArgumentParser:
     ar.add_argument("--device", default="cpu", help="where networks run: cpu, cuda, mps")
     ar.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: leave torch's default)")
     ar.add_argument("--json", action="store_true", help="machine-readable results (with 95%% intervals)")
+    ar.add_argument("--storage", help="storage root whose model registry resolves nn:best / nn:g<N> "
+                                      "(default: $RINGRIFT_STORAGE or ./storage)")
+    ar.add_argument("--catalog", help="'sqlite' (default) or 'postgres:<libpq string>'")
     ar.add_argument("--seed", type=int, default=0)
     ar.add_argument("--sprt", help="ELO0,ELO1: test 'first player is stronger by ELO1' sequentially instead")
     ar.add_argument("--max-games", type=int, default=1000, help="cap for --sprt")
@@ -507,6 +526,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .train.commands import add_parsers as add_train_parsers
 
     add_train_parsers(sub, _store)
+    from .loop.commands import add_parsers as add_loop_parsers
+
+    add_loop_parsers(sub, _store)
     return ap
 
 

@@ -102,6 +102,9 @@ class SelfplayConfig:
     """Where networks run (``cpu``, ``cuda``, ``mps``)."""
     threads: int = 1
     """Torch CPU threads per selfplay process (set when a network plays)."""
+    label: str = ""
+    """A name for the run that becomes part of every game's config (the closed loop
+    labels its generations); empty: none."""
 
     def __post_init__(self):
         if self.board not in BOARD_TYPES:
@@ -223,6 +226,7 @@ def generator_config(cfg: SelfplayConfig) -> dict:
         "full_search_prob": cfg.full_search_prob,
         "fast_fraction": cfg.fast_fraction,
         "models": model_versions(cfg.players),
+        **({"label": cfg.label} if cfg.label else {}),
         "weights_version": weights_version(cfg.weights),
         "generator_version": GENERATOR_VERSION,
     }

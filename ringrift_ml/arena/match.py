@@ -148,11 +148,16 @@ def head_to_head(a, b, budget_a: Budget, budget_b: Budget, board: str, games: in
 
 
 def sequential_match(a, b, budget_a: Budget, budget_b: Budget, board: str, sprt, max_games: int = 1000,
-                     seed: int = 0, progress: bool = True, concurrency: int = 1, random_opening: int = 0) -> dict:
-    """Play ``a`` against ``b`` (alternating seats) until ``sprt`` decides or
-    ``max_games`` is reached; returns the decision, games played and a's score.
-    Games run ``concurrency`` at a time; the test reads results in game order, so
-    games played past its decision are not counted."""
+                     seed: int = 0, progress: bool = True, concurrency: int = 1, random_opening: int = 0,
+                     min_games: int = 0) -> dict:
+    """Play ``a`` against ``b`` (alternating seats) until ``sprt`` decides (not before
+    ``min_games``) or ``max_games`` is reached; returns the decision, games played,
+    a's score with its 95% interval and the test's statistic.  Games run
+    ``concurrency`` at a time; the test reads results in game order, so games played
+    past its decision are not counted."""
+    if not 0 <= min_games <= max_games or max_games < 1:
+        raise ValueError(f"sequential match: need 0 <= min_games <= max_games and max_games >= 1, "
+                         f"got {min_games}, {max_games}")
     scores = []
     decision = None
     bar = tqdm(total=max_games, desc=f"sprt {a.name} vs {b.name}", disable=not progress)
@@ -166,13 +171,14 @@ def sequential_match(a, b, budget_a: Budget, budget_b: Budget, board: str, sprt,
         for k, pg in enumerate(play_games(chunk, concurrency=concurrency), start=g):
             scores.append(_score(_result(pg), 1 if k % 2 == 0 else 2))
             bar.update(1)
-            decision = sprt.decide(scores)
+            decision = sprt.decide(scores) if len(scores) >= min_games else None
             if decision:
                 break
         g += len(chunk)
     bar.close()
+    lo, hi = wilson(sum(scores), len(scores))
     return {"decision": decision, "games": len(scores), "score": sum(scores) / max(len(scores), 1),
-            "llr": sprt.llr(scores), "bounds": sprt.bounds()}
+            "ci95": [round(lo, 4), round(hi, 4)], "llr": sprt.llr(scores), "bounds": sprt.bounds()}
 
 
 __all__ = ["Budget", "GameResult", "gauntlet", "head_to_head", "play_game", "round_robin", "sequential_match"]

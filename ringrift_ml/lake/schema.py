@@ -180,6 +180,30 @@ HEURISTIC_WEIGHTS_SCHEMA = pa.schema([
     ("created_at", pa.timestamp("us", tz="UTC")),
 ])
 
+# The closed loop's model registry: one row per generation's decision (append-only; the
+# newest row of a generation is its state, and a rollback adds a row).
+MODEL_REGISTRY_SCHEMA = pa.schema([
+    ("board", pa.string()),
+    ("players", pa.int32()),
+    ("generation", pa.int32()),
+    ("model_id", pa.string()),  # content hash of the checkpoint
+    ("parent_id", pa.string()),  # the best model it was warm-started from and gated against (null: bootstrap)
+    ("path", pa.string()),  # relative to the storage root
+    ("sample_set_id", pa.string()),  # the generation's new samples
+    ("window", pa.string()),  # JSON: the sample sets it trained on (replay window)
+    ("selfplay_games", pa.int32()),
+    ("status", pa.string()),  # promoted | rejected | rolled_back
+    ("reason", pa.string()),
+    ("gate", pa.string()),  # JSON: games, score, interval, SPRT decision and bounds
+    ("rating", pa.float64()),  # ladder rating (Elo) when known
+    ("rating_se", pa.float64()),
+    ("cpu_seconds", pa.float64()),  # CPU time of the generation (all processes of the loop)
+    ("wall_seconds", pa.float64()),
+    ("config", pa.string()),  # JSON: the loop config
+    ("run_id", pa.string()),
+    ("created_at", pa.timestamp("us", tz="UTC")),
+])
+
 TABLES = {
     "games": (GAMES_SCHEMA, ("board", "players")),
     "games_merged": (GAMES_SCHEMA, ("board", "players")),
@@ -191,6 +215,7 @@ TABLES = {
     "calibration": (CALIBRATION_SCHEMA, ()),
     "elo": (ELO_SCHEMA, ()),
     "heuristic_weights": (HEURISTIC_WEIGHTS_SCHEMA, ()),
+    "model_registry": (MODEL_REGISTRY_SCHEMA, ()),
 }
 
 def _moves_view(games: str) -> str:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import math
 import warnings
 from pathlib import Path
 from typing import Any
@@ -192,3 +193,28 @@ def load_state(path: Path) -> tuple:
 
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "copy_net", "load_net", "load_state", "read_net", "save_net", "save_state", "state_exists"]
+
+
+def judge_checkpoint(meta: dict, tol: float = 1e-6) -> list:
+    """What is wrong with a trained network's record (empty: nothing): the saved
+    network must be the run's best held-out evaluation, and beat the trivial baseline
+    (uniform policy, value 0) on held-out policy cross-entropy plus value MSE."""
+    problems = []
+    hist = meta.get("history") or []
+    if not hist:
+        return ["the checkpoint has no held-out history"]
+    losses = [h["heldout"]["loss"] for h in hist]
+    best_i = min(range(len(losses)), key=losses.__getitem__)
+    want = hist[best_i]["epoch"] if hist[best_i].get("kind") != "swa" else "swa"
+    if meta.get("best_epoch") != want:
+        problems.append(f"saved evaluation {meta.get('best_epoch')!r} is not the best held-out one ({want!r}, "
+                        f"loss {losses[best_i]:.4f})")
+    held = meta.get("heldout") or {}
+    if not math.isclose(held.get("loss", math.nan), losses[best_i], rel_tol=1e-4, abs_tol=tol):
+        problems.append(f"the saved network scores held-out loss {held.get('loss')} but its best evaluation "
+                        f"was {losses[best_i]:.4f}")
+    core, base = held.get("core_loss", math.nan), held.get("baseline_loss", math.nan)
+    if not core < base:
+        problems.append(f"held-out policy CE + value MSE {core:.4f} is not below the trivial baseline's "
+                        f"{base:.4f} (uniform policy, value 0)")
+    return problems

@@ -186,12 +186,13 @@ def epoch_order(data: SampleData, train_idx: np.ndarray, cfg: TrainConfig, epoch
 
 def fit(data: SampleData, cfg: TrainConfig, out: Optional[Path], resume: bool = False,
         extra_meta: Optional[dict] = None, progress: bool = False,
-        on_step: Optional[Callable[[int], None]] = None) -> FitResult:
+        on_step: Optional[Callable[[int], None]] = None, init: Optional[Path] = None) -> FitResult:
     """Train a network on ``data`` (see the module docstring).  ``out`` receives the
     model, the training state and the TensorBoard events (None: nothing is written and
     ``resume`` is impossible).  ``on_step(global_step)`` is called after every
     optimiser step (progress reporting; raising from it interrupts the run like a kill
-    would)."""
+    would).  ``init``: a checkpoint whose weights the network starts from (warm start;
+    it must have this run's board and size preset)."""
     device = pick_device(cfg.device)
     if device == "cpu":
         torch.set_num_threads(cfg.threads)
@@ -208,6 +209,14 @@ def fit(data: SampleData, cfg: TrainConfig, out: Optional[Path], resume: bool = 
                "score": cfg.score_weight}
     ncfg = net_config(data.board, cfg.preset)
     net = RingNet(ncfg).to(device)
+    if init is not None:
+        from .checkpoint import load_net
+
+        start, _ = load_net(init)
+        if start.cfg != ncfg:
+            raise ValueError(f"fit: init {init} is a {start.cfg.board} network of another size or board "
+                             f"({start.cfg.to_dict()}), this run trains {ncfg.to_dict()}")
+        net.load_state_dict(start.state_dict())
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps_per_epoch = max(1, math.ceil(len(train_idx) / cfg.batch_size))
     total_steps = cfg.epochs * steps_per_epoch

@@ -1,0 +1,7 @@
+"""The closed loop: generations of selfplay, training, gating and promotion per
+partition, with the model registry in the lake (``lake.model_registry``)."""
+
+from .config import LoopConfig
+from .run import PROMOTED, REJECTED, current_best, registry, run_generation, run_loop
+
+__all__ = ["LoopConfig", "PROMOTED", "REJECTED", "current_best", "registry", "run_generation", "run_loop"]

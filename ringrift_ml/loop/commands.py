@@ -1,0 +1,68 @@
+"""``ringrift loop``: the closed loop of one partition from a shell."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+
+def _loop(args, open_store) -> int:
+    from .config import LoopConfig
+    from .run import run_loop
+
+    try:
+        board, _, n = args.partition.partition("|")
+        if not n.isdigit():
+            raise ValueError(f"--partition: expected BOARD|PLAYERS such as square8|2, got {args.partition!r}")
+        train = json.loads(args.train) if args.train else {}
+        if not isinstance(train, dict):
+            raise ValueError("--train: expected a JSON object of TrainConfig fields")
+        cfg = LoopConfig(board=board, players=int(n), games=args.games, simulations=args.sims,
+                         bootstrap=args.bootstrap or f"mcts:{args.sims}", full_search_prob=args.full_search_prob,
+                         window=args.window, train=tuple(sorted(train.items())), gate_min_games=args.gate_min,
+                         gate_max_games=args.gate_max, elo1=args.elo1, batch_games=args.batch_games,
+                         seed=args.seed, device=args.device)
+        if args.generations < 1 or (args.hours is not None and not args.hours > 0):
+            raise ValueError("--generations must be positive and --hours, when given, too")
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    import torch
+
+    torch.set_num_threads(args.threads)
+    store = open_store(args)
+    rows = run_loop(store, cfg, args.generations, args.hours, progress=args.progress,
+                    log=lambda m: print(m, flush=True))
+    for r in rows:
+        print(json.dumps({k: r[k] for k in ("generation", "status", "reason", "model_id", "selfplay_games",
+                                            "cpu_seconds", "wall_seconds")}), flush=True)
+    return 0
+
+
+def add_parsers(sub, open_store) -> None:
+    lp = sub.add_parser("loop", help="the closed loop of one partition: selfplay with the best model, train a "
+                                     "candidate, gate it, promote or reject; resumable")
+    lp.add_argument("--partition", required=True, help="BOARD|PLAYERS, e.g. 'square8|2'")
+    lp.add_argument("--generations", type=int, required=True,
+                    help="total generations of the partition (a rerun after a kill finishes the rest)")
+    lp.add_argument("--hours", type=float, help="stop starting generations after this much wall clock")
+    lp.add_argument("--games", type=int, default=100, help="selfplay games per generation")
+    lp.add_argument("--sims", type=int, default=64, help="search simulations in selfplay and the gate")
+    lp.add_argument("--bootstrap", help="generation 0's player (default mcts:<sims>)")
+    lp.add_argument("--full-search-prob", type=float, default=1.0)
+    lp.add_argument("--window", type=int, default=4, help="generations in the replay window (0: all)")
+    lp.add_argument("--train", help="TrainConfig overrides as JSON, e.g. '{\"epochs\": 12}'")
+    lp.add_argument("--gate-min", type=int, default=40, help="games before the gate may decide")
+    lp.add_argument("--gate-max", type=int, default=200, help="undecided after this many: rejected")
+    lp.add_argument("--elo1", type=float, default=35.0, help="SPRT alternative (Elo above the best)")
+    lp.add_argument("--batch-games", type=int, default=16)
+    lp.add_argument("--seed", type=int, default=0)
+    lp.add_argument("--device", default="cpu")
+    lp.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    lp.add_argument("--storage", help="storage root (default: $RINGRIFT_STORAGE or ./storage)")
+    lp.add_argument("--catalog", help="'sqlite' (default) or 'postgres:<libpq string>'")
+    lp.add_argument("--no-progress", dest="progress", action="store_false")
+    lp.set_defaults(func=lambda args: _loop(args, open_store))
+
+
+__all__ = ["add_parsers"]

@@ -1,0 +1,90 @@
+"""The closed loop's settings: one frozen config per partition's loop."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Optional
+
+from ..rules import BOARD_TYPES
+
+
+@dataclasses.dataclass(frozen=True)
+class LoopConfig:
+    """One partition's generations: selfplay with the best, train, gate, promote."""
+
+    board: str
+    players: int
+    games: int = 100
+    """Selfplay games per generation."""
+    simulations: int = 64
+    """Search budget of selfplay and of the gate (equal for both sides)."""
+    bootstrap: str = "mcts:64"
+    """The player of generation 0's selfplay and the first gate's opponent (no model yet)."""
+    full_search_prob: float = 1.0
+    """Playout-cap randomization of the network's selfplay (1: every decision a full search)."""
+    window: int = 4
+    """Replay window: the newest generations whose samples train a candidate (0: all)."""
+    recency: float = 1.0
+    """Each older generation's samples weigh this times the next newer one's."""
+    train: tuple = ()
+    """TrainConfig overrides as ``(name, value)`` pairs (e.g. ``(("epochs", 12),)``)."""
+    gate_min_games: int = 40
+    """The gate decides no earlier (seats alternate; KataGo's gatekeeper played 200)."""
+    gate_max_games: int = 200
+    """Undecided after this many games: the candidate is rejected."""
+    elo0: float = 0.0
+    """SPRT null hypothesis: the candidate is this many Elo above the best."""
+    elo1: float = 35.0
+    """SPRT alternative: this many Elo above."""
+    gate_random_opening: int = 2
+    """Random decisions at the start of each gate game (deterministic players meet in different games)."""
+    batch_games: int = 16
+    """Games in flight (network evaluations batched)."""
+    seed: int = 0
+    device: str = "cpu"
+
+    def __post_init__(self):
+        if self.board not in BOARD_TYPES:
+            raise ValueError(f"loop config: board {self.board!r} is not one of {', '.join(BOARD_TYPES)}")
+        if self.players not in (2, 3, 4):
+            raise ValueError(f"loop config: players must be 2, 3 or 4, got {self.players!r}")
+        if self.players != 2:
+            raise ValueError("loop config: the gate is a 2-player sequential test; loops of 3-4 player "
+                             "partitions are not supported yet")
+        for name in ("games", "simulations", "gate_max_games", "batch_games"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"loop config: {name} must be positive, got {getattr(self, name)}")
+        if not 0 <= self.gate_min_games <= self.gate_max_games:
+            raise ValueError("loop config: need 0 <= gate_min_games <= gate_max_games")
+        if not self.elo1 > self.elo0:
+            raise ValueError("loop config: elo1 must exceed elo0")
+        if self.window < 0 or not 0 < self.recency <= 1 or not 0 < self.full_search_prob <= 1:
+            raise ValueError("loop config: window >= 0, 0 < recency <= 1 and 0 < full_search_prob <= 1 required")
+        from ..ai.factory import parse_player
+
+        if parse_player(self.bootstrap).uses_network:
+            raise ValueError(f"loop config: bootstrap {self.bootstrap!r} must not need a model")
+        self.train_config(None)  # validates the overrides
+
+    @property
+    def partition(self) -> str:
+        return f"{self.board}|{self.players}"
+
+    def train_config(self, seed: Optional[int]):
+        from ..train.config import TrainConfig
+
+        over = dict(self.train)
+        if seed is not None:
+            over.setdefault("seed", seed)
+        try:
+            return TrainConfig(**{"tensorboard": False, **over})
+        except TypeError as e:
+            raise ValueError(f"loop config: train: {e}") from None
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["train"] = dict(self.train)
+        return d
+
+
+__all__ = ["LoopConfig"]

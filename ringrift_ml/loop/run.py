@@ -1,0 +1,263 @@
+"""The closed loop, in-process: selfplay with the best -> samples -> candidate -> gate.
+
+Generation ``g`` of a partition:
+
+1. **selfplay**: ``games`` games by the current best model under Gumbel search
+   (``nn:<best>:<simulations>``; generation 0 and every generation before a first
+   promotion: the ``bootstrap`` player), labelled ``loop:<partition>:g<g>`` in their
+   generator config, written to ``lake.games`` and merged;
+2. **samples**: the generation's games become one sample set (``run_id`` = the label);
+3. **candidate**: trained on the replay window (the newest ``window`` sample sets of
+   the partition), warm-started from the best, the best held-out epoch kept; a
+   candidate that does not beat the trivial baseline (uniform policy, value 0) on its
+   held-out games is rejected without a match;
+4. **gate**: the candidate against the best at equal simulations, seats alternating,
+   a sequential probability ratio test (``elo0`` / ``elo1``) that may stop after
+   ``gate_min_games`` and rejects when undecided after ``gate_max_games``;
+5. **registry**: one ``lake.model_registry`` row (promoted or rejected, why, the gate's
+   figures, CPU and wall time): the generation's commit point.
+
+Everything before the registry row is idempotent: game ids are content hashes (a
+rerun adds nothing twice), an existing sample set of the generation is reused,
+training resumes from its saved state, and the gate replays the same seeded games.
+So a loop killed anywhere resumes where it stopped, and a generation is never lost
+or counted twice.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import resource
+import time
+from pathlib import Path
+from typing import Callable, Optional
+
+from ..arena import SPRT, sequential_match
+from ..lake import LakeStore
+from ..version import code_version
+from .config import LoopConfig
+
+PROMOTED, REJECTED, ROLLED_BACK = "promoted", "rejected", "rolled_back"
+
+
+def _cpu_seconds() -> float:
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def registry(store: LakeStore, board: str, players: int) -> list:
+    """The partition's registry rows, oldest first (the newest row of a generation is its state)."""
+    return store.query("SELECT * FROM lake.model_registry WHERE board = ? AND players = ? "
+                       "ORDER BY generation, created_at", [board, players]).to_pylist()
+
+
+def generation_states(rows: list) -> dict:
+    """Generation -> its newest registry row."""
+    out: dict = {}
+    for r in rows:
+        out[r["generation"]] = r
+    return out
+
+
+def current_best(rows: list) -> Optional[dict]:
+    """The newest promoted generation that was not rolled back, or None (bootstrap)."""
+    promoted = [r for r in generation_states(rows).values() if r["status"] == PROMOTED]
+    return max(promoted, key=lambda r: r["generation"]) if promoted else None
+
+
+def label_of(cfg: LoopConfig, g: int) -> str:
+    return f"loop:{cfg.partition}:g{g}"
+
+
+@dataclasses.dataclass
+class Step:
+    """What one generation did (also the registry row's content)."""
+
+    generation: int
+    status: str
+    reason: str
+    row: dict
+
+
+def run_loop(store: LakeStore, cfg: LoopConfig, generations: int, hours: Optional[float] = None,
+             progress: bool = True, log: Callable[[str], None] = print) -> list:
+    """Run generations until the partition has ``generations`` of them (counting those
+    of earlier runs: a rerun after a kill finishes the rest) or ``hours`` of wall clock
+    pass.  Returns the registry rows written by this call."""
+    if generations < 1:
+        raise ValueError(f"generations: must be positive, got {generations}")
+    if hours is not None and not hours > 0:
+        raise ValueError(f"hours: must be positive, got {hours}")
+    t0 = time.time()
+    written = []
+    while True:
+        rows = registry(store, cfg.board, cfg.players)
+        done = generation_states(rows)
+        g = max(done) + 1 if done else 0
+        if g >= generations:
+            log(f"{cfg.partition}: {len(done)} generation(s) done")
+            break
+        if hours is not None and time.time() - t0 >= hours * 3600:
+            log(f"{cfg.partition}: the {hours} h budget is spent after generation {g - 1}")
+            break
+        row = run_generation(store, cfg, g, rows, progress=progress, log=log)
+        written.append(row)
+    return written
+
+
+def _selfplay(store: LakeStore, cfg: LoopConfig, g: int, best: Optional[dict], progress: bool, log) -> int:
+    from ..lake.generated import write_generated
+    from ..lake.merge import merge_partition
+    from ..selfplay import SelfplayConfig, run_selfplay
+
+    label = label_of(cfg, g)
+    have = store.query("SELECT count(*) AS n FROM lake.games WHERE board = ? AND players = ? AND "
+                       "json_extract_string(generator_config, '$.label') = ?",
+                       [cfg.board, cfg.players, label]).to_pylist()[0]["n"]
+    if have < cfg.games:
+        spec = f"nn:{store.root / best['path']}:{cfg.simulations}" if best else cfg.bootstrap
+        sp = SelfplayConfig(board=cfg.board, players=(spec,) * cfg.players, games=cfg.games,
+                            seed=cfg.seed * 1_000_003 + g * 100_000, batch_games=cfg.batch_games,
+                            full_search_prob=cfg.full_search_prob if best else 1.0, device=cfg.device,
+                            label=label)
+        log(f"{cfg.partition} g{g}: selfplay {cfg.games} games with {spec}")
+        records = run_selfplay(sp, progress=progress)
+        write_generated(store, records, run_id=label)
+    merge_partition(store, cfg.board, cfg.players, run_id=label)
+    return cfg.games
+
+
+def _samples(store: LakeStore, cfg: LoopConfig, g: int, log) -> str:
+    from ..lake.lineage import read_partition, write_sample_set
+    from ..nn.samples import build_samples
+
+    label = label_of(cfg, g)
+    old = store.query("SELECT sample_set_id FROM lake.sample_sets WHERE run_id = ?", [label]).to_pylist()
+    if old:
+        return old[0]["sample_set_id"]
+    games, snap = read_partition(store, "games_merged", cfg.board, cfg.players)
+    rows = [r for r in games.to_pylist()
+            if json.loads(r["generator_config"] or "{}").get("label") == label]
+    table, stats = build_samples(rows)
+    if table.num_rows == 0:
+        raise RuntimeError(f"{cfg.partition} g{g}: the generation's games gave no samples ({stats})")
+    used = sorted({(r["game_id"], r["entry_id"]) for r in rows})
+    sid, _ = write_sample_set(store, board=cfg.board, players=cfg.players, games_snapshot=snap, games=used,
+                              samples=table, config={"loop_generation": g, "features": stats["features"]},
+                              run_id=label, code_version=code_version())
+    log(f"{cfg.partition} g{g}: sample set {sid}: {table.num_rows} samples from {len(used)} games")
+    return sid
+
+
+def _file_id(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+
+
+def run_generation(store: LakeStore, cfg: LoopConfig, g: int, rows: list, progress: bool = True,
+                   log: Callable[[str], None] = print) -> dict:
+    """One generation (see the module docstring); returns its registry row."""
+    from ..ai.base import Budget
+    from ..ai.factory import make_player
+    from ..lake.lineage import record_row
+    from ..train.checkpoint import judge_checkpoint, read_net
+    from ..train.dataset import from_lake
+    from ..train.loop import fit
+
+    t0, c0 = time.time(), _cpu_seconds()
+    label = label_of(cfg, g)
+    best = current_best(rows)
+    root = store.root
+    games = _selfplay(store, cfg, g, best, progress, log)
+    sid = _samples(store, cfg, g, log)
+    data = from_lake(store, cfg.board, cfg.players, window=cfg.window, recency=cfg.recency, upto=sid)
+    run_dir = root / "models" / f"{cfg.board}_{cfg.players}p" / "loop" / f"g{g:04d}"
+    init = root / best["path"] if best else None
+    tcfg = cfg.train_config(seed=cfg.seed + g)
+    log(f"{cfg.partition} g{g}: training on {len(data.value)} samples of {len(data.source['sample_sets'])} "
+        f"generation(s){', warm start from g' + str(best['generation']) if best else ''}")
+    res = fit(data, tcfg, run_dir, resume=True, progress=progress, init=init,
+              extra_meta={"loop_generation": g, "sample_set_id": sid})
+    model_path = res.model_path
+    _, meta = read_net(model_path)
+    problems = judge_checkpoint(meta)
+    gate: dict = {}
+    if problems:
+        status, reason = REJECTED, "candidate fails its held-out check: " + "; ".join(problems)
+    else:
+        opp_spec = f"nn:{root / best['path']}:{cfg.simulations}" if best else cfg.bootstrap
+        cand, cb = make_player(f"nn:{model_path}:{cfg.simulations}", cfg.board, cfg.players, device=cfg.device)
+        opp, ob = make_player(opp_spec, cfg.board, cfg.players, device=cfg.device)
+        cand.name, opp.name = f"g{g}", (f"g{best['generation']}" if best else cfg.bootstrap)
+        if not best:  # the bootstrap player searches with its own budget unit: give it the same simulations
+            ob = Budget(nodes=cfg.simulations) if ob.nodes and ob.nodes > 1 else ob
+        test = SPRT(elo0=cfg.elo0, elo1=cfg.elo1)
+        log(f"{cfg.partition} g{g}: gate {cand.name} vs {opp.name} (SPRT {cfg.elo0}/{cfg.elo1} Elo, "
+            f"{cfg.gate_min_games}-{cfg.gate_max_games} games)")
+        out = sequential_match(cand, opp, cb, ob, cfg.board, test, max_games=cfg.gate_max_games,
+                               min_games=cfg.gate_min_games, seed=cfg.seed * 7919 + g * 10_007,
+                               progress=progress, concurrency=cfg.batch_games,
+                               random_opening=cfg.gate_random_opening)
+        gate = {"opponent": opp_spec, **out}
+        if out["decision"] == "H1":
+            status, reason = PROMOTED, (f"gate passed: {out['score']:.3f} over {out['games']} games "
+                                        f"(95% CI {out['ci95'][0]:.3f}-{out['ci95'][1]:.3f}) against {opp.name}")
+        elif out["decision"] == "H0":
+            status, reason = REJECTED, f"gate failed: {out['score']:.3f} over {out['games']} games against {opp.name}"
+        else:
+            status, reason = REJECTED, (f"gate undecided after {out['games']} games ({out['score']:.3f}); "
+                                        "a candidate must pass to be promoted")
+    row = {
+        "board": cfg.board, "players": cfg.players, "generation": g, "model_id": _file_id(model_path),
+        "parent_id": best["model_id"] if best else None, "path": str(Path(model_path).relative_to(root)),
+        "sample_set_id": sid, "window": data.source["sample_sets"], "selfplay_games": games,
+        "status": status, "reason": reason, "gate": gate, "rating": None, "rating_se": None,
+        "cpu_seconds": round(_cpu_seconds() - c0, 1), "wall_seconds": round(time.time() - t0, 1),
+        "config": cfg.to_dict(), "run_id": label,
+    }
+    record_row(store, "model_registry", [row], f"{cfg.partition} generation {g}: {status}", label)
+    log(f"{cfg.partition} g{g}: {status.upper()}: {reason} ({row['wall_seconds']:.0f} s, "
+        f"{row['cpu_seconds']:.0f} CPU s)")
+    return row
+
+
+
+
+def resolve_ref(store: LakeStore, board: str, players: int, ref: str) -> Path:
+    """The checkpoint a registry reference names: ``best`` (the partition's current
+    best) or ``g<N>`` (generation N's candidate, promoted or not)."""
+    rows = registry(store, board, players)
+    if ref == "best":
+        row = current_best(rows)
+        if row is None:
+            raise ValueError(f"model 'best': partition {board}|{players} has no promoted model in "
+                             f"{store.root} (run ringrift loop first)")
+    elif ref[:1] == "g" and ref[1:].isdigit():
+        row = generation_states(rows).get(int(ref[1:]))
+        if row is None:
+            raise ValueError(f"model {ref!r}: partition {board}|{players} has no generation {ref[1:]} in {store.root}")
+    else:
+        raise ValueError(f"model {ref!r}: expected a checkpoint file, 'best' or g<N>")
+    return store.root / row["path"]
+
+
+def resolve_specs(specs: list, store: LakeStore, board: str, players: int) -> list:
+    """Player specs with registry references (``nn:best:64``, ``policy:g3``) replaced
+    by the checkpoint files they name."""
+    from ..ai.factory import parse_player
+
+    out = []
+    for spec in specs:
+        p = parse_player(spec)
+        if p.uses_network and not Path(p.model).is_file() and (p.model == "best" or
+                                                                (p.model[:1] == "g" and p.model[1:].isdigit())):
+            path = resolve_ref(store, board, players, p.model)
+            spec = spec.replace(f":{p.model}", f":{path}", 1)
+        out.append(spec)
+    return out
+
+
+__all__ = ["PROMOTED", "REJECTED", "ROLLED_BACK", "current_best", "generation_states", "label_of", "registry",
+           "resolve_ref", "resolve_specs", "run_generation", "run_loop"]

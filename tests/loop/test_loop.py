@@ -1,0 +1,130 @@
+"""The closed loop: gate decisions, promotion, warm start, and resume after a kill
+without lost or doubled generations."""
+
+import json
+
+import pytest
+
+from ringrift_ml.ai import make_player
+from ringrift_ml.arena import SPRT, sequential_match
+from ringrift_ml.lake import LakeStore
+from ringrift_ml.loop import LoopConfig, current_best, registry, run_loop
+from ringrift_ml.loop import run as loop_run
+
+# A loop small enough for a test: heuristic bootstrap games (fast), a tiny network.
+SMALL = dict(board="square8", players=2, games=10, simulations=4, bootstrap="heuristic", gate_min_games=2,
+             gate_max_games=4, batch_games=10, train=(("epochs", 12), ("preset", "tiny")))
+
+
+def test_gate_decides_for_the_stronger_player_not_before_its_minimum():
+    strong, sb = make_player("heuristic", "hex8", 2)
+    weak, wb = make_player("random", "hex8", 2)
+    test = SPRT(elo0=0, elo1=100)
+    up = sequential_match(strong, weak, sb, wb, "hex8", test, max_games=60, min_games=12, progress=False,
+                          concurrency=4)
+    assert up["decision"] == "H1" and up["games"] >= 12 and up["ci95"][0] > 0.5
+    down = sequential_match(weak, strong, wb, sb, "hex8", test, max_games=60, min_games=12, progress=False,
+                            concurrency=4)
+    assert down["decision"] == "H0" and down["games"] >= 12 and down["ci95"][1] < 0.5
+    short = sequential_match(strong, weak, sb, wb, "hex8", test, max_games=3, progress=False)
+    assert short["decision"] is None and short["games"] == 3  # undecided: the loop rejects
+    with pytest.raises(ValueError, match="min_games"):
+        sequential_match(strong, weak, sb, wb, "hex8", test, max_games=3, min_games=5, progress=False)
+
+
+def test_loop_config_names_bad_fields():
+    for bad, why in ((dict(board="chess"), "board"), (dict(players=5), "players"), (dict(games=0), "games"),
+                     (dict(gate_min_games=50, gate_max_games=10), "gate_min_games"),
+                     (dict(bootstrap="nn:x.pt:4"), "bootstrap"), (dict(train=(("epochz", 3),)), "train"),
+                     (dict(players=3), "2-player")):
+        with pytest.raises(ValueError, match=why):
+            LoopConfig(**{**SMALL, **bad})
+
+
+def _counts(store, label):
+    games = store.query("SELECT count(*) AS n FROM lake.games WHERE json_extract_string(generator_config, "
+                        "'$.label') = ?", [label]).to_pylist()[0]["n"]
+    sets = store.query("SELECT count(*) AS n FROM lake.sample_sets WHERE run_id = ?", [label]).to_pylist()[0]["n"]
+    return games, sets
+
+
+def test_promotion_warm_start_and_resume_after_a_kill(tmp_path, monkeypatch):
+    store = LakeStore.open(tmp_path / "root")
+    cfg = LoopConfig(**SMALL)
+    real = loop_run.sequential_match
+    calls = []
+
+    def gate(*args, **kw):
+        calls.append(args[0].name)
+        if len(calls) == 1:
+            raise KeyboardInterrupt("killed during generation 0's gate")
+        out = real(*args, **kw)
+        return {**out, "decision": "H1"}  # every finished gate passes: this test is about the bookkeeping
+
+    monkeypatch.setattr(loop_run, "sequential_match", gate)
+    with pytest.raises(KeyboardInterrupt):
+        run_loop(store, cfg, generations=2, progress=False, log=lambda m: None)
+    assert registry(store, "square8", 2) == []  # the registry row is the commit point
+    assert _counts(store, "loop:square8|2:g0") == (10, 1)
+    log = []
+    rows = run_loop(store, cfg, generations=2, progress=False, log=log.append)
+    # Resumed: generation 0's games and samples were reused, nothing doubled or lost.
+    assert _counts(store, "loop:square8|2:g0") == (10, 1) and _counts(store, "loop:square8|2:g1") == (10, 1)
+    assert [r["generation"] for r in rows] == [0, 1] and [r["status"] for r in rows] == ["promoted"] * 2
+    reg = registry(store, "square8", 2)
+    assert [r["generation"] for r in reg] == [0, 1]
+    g0, g1 = reg
+    assert g0["parent_id"] is None and g1["parent_id"] == g0["model_id"]
+    assert any("selfplay 10 games with nn:" in m and g0["path"] in m for m in log)  # the best plays generation 1
+    assert any("warm start from g0" in m for m in log)
+    gate1 = json.loads(g1["gate"])
+    assert gate1["opponent"].startswith("nn:") and gate1["games"] >= 2 and len(gate1["ci95"]) == 2
+    assert json.loads(g1["window"]) and g1["cpu_seconds"] > 0 and g1["selfplay_games"] == 10
+    assert current_best(reg)["generation"] == 1
+    # Asking for generations that exist does nothing.
+    assert run_loop(store, cfg, generations=2, progress=False, log=lambda m: None) == []
+
+
+def test_a_failed_gate_keeps_the_best(tmp_path, monkeypatch):
+    store = LakeStore.open(tmp_path / "root")
+    cfg = LoopConfig(**SMALL)
+    real = loop_run.sequential_match
+    monkeypatch.setattr(loop_run, "sequential_match", lambda *a, **k: {**real(*a, **k), "decision": "H0"})
+    rows = run_loop(store, cfg, generations=1, progress=False, log=lambda m: None)
+    assert rows[0]["status"] == "rejected" and "gate failed" in rows[0]["reason"]
+    assert current_best(registry(store, "square8", 2)) is None  # the bootstrap player stays
+    assert json.loads(rows[0]["gate"])["opponent"] == "heuristic"
+
+
+def test_cli_loop(tmp_path, capsys):
+    from ringrift_ml.cli import main
+
+    assert main(["loop", "--partition", "square8", "--generations", "1", "--storage", str(tmp_path)]) == 2
+    assert "BOARD|PLAYERS" in capsys.readouterr().err
+    assert main(["loop", "--partition", "square8|2", "--generations", "1", "--games", "4", "--sims", "2",
+                 "--bootstrap", "heuristic", "--gate-min", "2", "--gate-max", "2", "--train",
+                 '{"epochs": 2, "preset": "tiny"}', "--storage", str(tmp_path), "--no-progress"]) == 0
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.startswith("{")]
+    assert [x["generation"] for x in lines] == [0] and lines[0]["status"] in ("promoted", "rejected")
+    q = LakeStore.open(tmp_path).query("SELECT generation, status FROM lake.model_registry").to_pylist()
+    assert q == [{"generation": 0, "status": lines[0]["status"]}]
+
+
+def test_registry_references_in_player_specs(tmp_path, monkeypatch, capsys):
+    from ringrift_ml.cli import main
+    from ringrift_ml.loop.run import resolve_specs
+
+    store = LakeStore.open(tmp_path)
+    with pytest.raises(ValueError, match="no promoted model"):
+        resolve_specs(["nn:best:4"], store, "square8", 2)
+    real = loop_run.sequential_match
+    monkeypatch.setattr(loop_run, "sequential_match", lambda *a, **k: {**real(*a, **k), "decision": "H1"})
+    run_loop(store, LoopConfig(**SMALL), generations=1, progress=False, log=lambda m: None)
+    best = resolve_specs(["nn:best:4", "heuristic", "policy:g0"], store, "square8", 2)
+    assert best[0] == f"nn:{tmp_path / registry(store, 'square8', 2)[0]['path']}:4" and best[1] == "heuristic"
+    assert best[2] == f"policy:{tmp_path / registry(store, 'square8', 2)[0]['path']}"
+    with pytest.raises(ValueError, match="no generation 7"):
+        resolve_specs(["nn:g7:4"], store, "square8", 2)
+    assert main(["arena", "--board", "square8", "--players", "nn:best:4,random", "--games", "2", "--json",
+                 "--storage", str(tmp_path), "--no-progress"]) == 0
+    assert json.loads(capsys.readouterr().out)["a"] == "nn:best:4"
