@@ -119,10 +119,13 @@ def _score(res: GameResult, a_seat: int) -> float:
 
 
 def head_to_head(a, b, budget_a: Budget, budget_b: Budget, board: str, games: int, seed: int = 0,
-                 concurrency: int = 1, random_opening: int = 0, progress: bool = True) -> dict:
+                 concurrency: int = 1, random_opening: int = 0, progress: bool = True,
+                 details: bool = False) -> dict:
     """``a`` against ``b`` in 2-player games, seats alternating (game ``g`` puts ``a``
     in seat 1 when ``g`` is even).  Returns a's score with its 95% Wilson interval,
-    the win/draw/loss counts, per-seat scores and the mean game length."""
+    the win/draw/loss counts, per-seat scores and the mean game length; with
+    ``details`` also ``games_played``: per game its seed, a's seat, a's score, moves
+    and the hash of its move sequence."""
     if games < 1:
         raise ValueError(f"games: must be positive, got {games}")
     jobs = []
@@ -144,6 +147,9 @@ def head_to_head(a, b, budget_a: Budget, budget_b: Budget, board: str, games: in
         "score_as_seat2": round(sum(second) / max(1, len(second)), 4),
         "mean_moves": round(sum(r.moves for r in results) / games, 1),
         "distinct_games": len({r.digest for r in results}),
+        **({"games_played": [{"seed": r.seed, "a_seat": 1 if g % 2 == 0 else 2, "score": sc, "moves": r.moves,
+                              "digest": r.digest} for g, (r, sc) in enumerate(zip(results, scores))]}
+           if details else {}),
     }
 
 

@@ -204,6 +204,24 @@ MODEL_REGISTRY_SCHEMA = pa.schema([
     ("created_at", pa.timestamp("us", tz="UTC")),
 ])
 
+# Every game of a partition's rating ladder (the loop's generations and baselines).
+LADDER_GAMES_SCHEMA = pa.schema([
+    ("board", pa.string()),
+    ("players", pa.int32()),
+    ("a", pa.string()),  # entrant names: g<N> or a baseline spec
+    ("b", pa.string()),
+    ("a_model", pa.string()),  # model ids of generation entrants (null for baselines)
+    ("b_model", pa.string()),
+    ("simulations", pa.int32()),
+    ("seed", pa.int64()),
+    ("a_seat", pa.int32()),
+    ("score", pa.float64()),  # a's points: 1 win, 0.5 draw, 0 loss
+    ("moves", pa.int32()),
+    ("digest", pa.string()),  # hash of the move sequence
+    ("run_id", pa.string()),
+    ("created_at", pa.timestamp("us", tz="UTC")),
+])
+
 TABLES = {
     "games": (GAMES_SCHEMA, ("board", "players")),
     "games_merged": (GAMES_SCHEMA, ("board", "players")),
@@ -216,6 +234,7 @@ TABLES = {
     "elo": (ELO_SCHEMA, ()),
     "heuristic_weights": (HEURISTIC_WEIGHTS_SCHEMA, ()),
     "model_registry": (MODEL_REGISTRY_SCHEMA, ()),
+    "ladder_games": (LADDER_GAMES_SCHEMA, ()),
 }
 
 def _moves_view(games: str) -> str:

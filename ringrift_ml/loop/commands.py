@@ -21,6 +21,7 @@ def _loop(args, open_store) -> int:
                          bootstrap=args.bootstrap or f"mcts:{args.sims}", full_search_prob=args.full_search_prob,
                          window=args.window, train=tuple(sorted(train.items())), gate_min_games=args.gate_min,
                          gate_max_games=args.gate_max, elo1=args.elo1, batch_games=args.batch_games,
+                         ladder_games=args.ladder_games,
                          seed=args.seed, device=args.device)
         if args.generations < 1 or (args.hours is not None and not args.hours > 0):
             raise ValueError("--generations must be positive and --hours, when given, too")
@@ -39,7 +40,53 @@ def _loop(args, open_store) -> int:
     return 0
 
 
+def _ladder(args, open_store) -> int:
+    from .ladder import ladder_svg, ladder_table, play_ladder, regression_watch
+
+    board, _, n = args.partition.partition("|")
+    if not n.isdigit() or int(n) != 2:
+        print("error: --partition: expected a 2-player partition such as square8|2", file=sys.stderr)
+        return 2
+    import torch
+
+    torch.set_num_threads(args.threads)
+    store = open_store(args)
+    try:
+        play_ladder(store, board, int(n), simulations=args.sims, games=args.games, concurrency=args.concurrency,
+                    progress=args.progress, log=lambda m: print(m, flush=True))
+        rolled = regression_watch(store, board, int(n), log=lambda m: print(m, flush=True))
+        table = ladder_table(store, board, int(n))
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    plot = store.root / "plots" / f"ladder_{board}_{n}p.svg"
+    plot.parent.mkdir(parents=True, exist_ok=True)
+    plot.write_text(ladder_svg(table, f"{args.partition}: rating against CPU hours"))
+    if args.json:
+        print(json.dumps({"partition": args.partition, "ladder": table, "rolled_back": [r["generation"] for r in rolled],
+                          "plot": str(plot)}))
+    else:
+        for r in table:
+            extra = f"  g{r['generation']} {r['status']}, {r['cpu_hours']:.2f} CPU h" if r["generation"] is not None else ""
+            print(f"{r['name']:<14} {r['elo']:>8.1f} +- {1.96 * r['se']:.1f}  ({r['games']} games){extra}")
+        print(f"plot: {plot}")
+    return 0
+
+
 def add_parsers(sub, open_store) -> None:
+    ld = sub.add_parser("ladder", help="rate a partition's loop generations and the baselines on one Elo scale; "
+                                       "roll back a promotion that rates below its predecessor")
+    ld.add_argument("--partition", required=True)
+    ld.add_argument("--games", type=int, default=40, help="games per rung (missing ones are played)")
+    ld.add_argument("--sims", type=int, default=64)
+    ld.add_argument("--concurrency", type=int, default=16)
+    ld.add_argument("--threads", type=int, default=1)
+    ld.add_argument("--json", action="store_true")
+    ld.add_argument("--storage", help="storage root (default: $RINGRIFT_STORAGE or ./storage)")
+    ld.add_argument("--catalog", help="'sqlite' (default) or 'postgres:<libpq string>'")
+    ld.add_argument("--no-progress", dest="progress", action="store_false")
+    ld.set_defaults(func=lambda args: _ladder(args, open_store))
+
     lp = sub.add_parser("loop", help="the closed loop of one partition: selfplay with the best model, train a "
                                      "candidate, gate it, promote or reject; resumable")
     lp.add_argument("--partition", required=True, help="BOARD|PLAYERS, e.g. 'square8|2'")
@@ -55,6 +102,8 @@ def add_parsers(sub, open_store) -> None:
     lp.add_argument("--gate-min", type=int, default=40, help="games before the gate may decide")
     lp.add_argument("--gate-max", type=int, default=200, help="undecided after this many: rejected")
     lp.add_argument("--elo1", type=float, default=35.0, help="SPRT alternative (Elo above the best)")
+    lp.add_argument("--ladder-games", type=int, default=40,
+                    help="after each promotion: games per new ladder rung and the regression watch (0: off)")
     lp.add_argument("--batch-games", type=int, default=16)
     lp.add_argument("--seed", type=int, default=0)
     lp.add_argument("--device", default="cpu")

@@ -38,6 +38,8 @@ class LoopConfig:
     """SPRT alternative: this many Elo above."""
     gate_random_opening: int = 2
     """Random decisions at the start of each gate game (deterministic players meet in different games)."""
+    ladder_games: int = 40
+    """After each promotion: games per new ladder rung, then the regression watch (0: off)."""
     batch_games: int = 16
     """Games in flight (network evaluations batched)."""
     seed: int = 0
@@ -51,6 +53,8 @@ class LoopConfig:
         if self.players != 2:
             raise ValueError("loop config: the gate is a 2-player sequential test; loops of 3-4 player "
                              "partitions are not supported yet")
+        if self.ladder_games < 0:
+            raise ValueError(f"loop config: ladder_games must be >= 0, got {self.ladder_games}")
         for name in ("games", "simulations", "gate_max_games", "batch_games"):
             if getattr(self, name) < 1:
                 raise ValueError(f"loop config: {name} must be positive, got {getattr(self, name)}")

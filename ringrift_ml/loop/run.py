@@ -86,7 +86,9 @@ def run_loop(store: LakeStore, cfg: LoopConfig, generations: int, hours: Optiona
              progress: bool = True, log: Callable[[str], None] = print) -> list:
     """Run generations until the partition has ``generations`` of them (counting those
     of earlier runs: a rerun after a kill finishes the rest) or ``hours`` of wall clock
-    pass.  Returns the registry rows written by this call."""
+    pass.  After each promotion the ladder gets the new generation's rungs and the
+    regression watch runs (``ladder_games`` > 0).  Returns the registry rows written
+    by this call (rollbacks included)."""
     if generations < 1:
         raise ValueError(f"generations: must be positive, got {generations}")
     if hours is not None and not hours > 0:
@@ -105,6 +107,12 @@ def run_loop(store: LakeStore, cfg: LoopConfig, generations: int, hours: Optiona
             break
         row = run_generation(store, cfg, g, rows, progress=progress, log=log)
         written.append(row)
+        if row["status"] == PROMOTED and cfg.ladder_games:
+            from .ladder import play_ladder, regression_watch
+
+            play_ladder(store, cfg.board, cfg.players, simulations=cfg.simulations, games=cfg.ladder_games,
+                        concurrency=cfg.batch_games, seed=cfg.seed, progress=progress, log=log)
+            written.extend(regression_watch(store, cfg.board, cfg.players, log=log))
     return written
 
 

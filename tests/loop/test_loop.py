@@ -13,7 +13,7 @@ from ringrift_ml.loop import run as loop_run
 
 # A loop small enough for a test: heuristic bootstrap games (fast), a tiny network.
 SMALL = dict(board="square8", players=2, games=10, simulations=4, bootstrap="heuristic", gate_min_games=2,
-             gate_max_games=4, batch_games=10, train=(("epochs", 12), ("preset", "tiny")))
+             gate_max_games=4, batch_games=10, train=(("epochs", 12), ("preset", "tiny")), ladder_games=0)
 
 
 def test_gate_decides_for_the_stronger_player_not_before_its_minimum():
@@ -33,7 +33,7 @@ def test_gate_decides_for_the_stronger_player_not_before_its_minimum():
 
 
 def test_loop_config_names_bad_fields():
-    for bad, why in ((dict(board="chess"), "board"), (dict(players=5), "players"), (dict(games=0), "games"),
+    for bad, why in ((dict(board="chess"), "board"), (dict(ladder_games=-1), "ladder_games"), (dict(players=5), "players"), (dict(games=0), "games"),
                      (dict(gate_min_games=50, gate_max_games=10), "gate_min_games"),
                      (dict(bootstrap="nn:x.pt:4"), "bootstrap"), (dict(train=(("epochz", 3),)), "train"),
                      (dict(players=3), "2-player")):
@@ -103,7 +103,8 @@ def test_cli_loop(tmp_path, capsys):
     assert "BOARD|PLAYERS" in capsys.readouterr().err
     assert main(["loop", "--partition", "square8|2", "--generations", "1", "--games", "4", "--sims", "2",
                  "--bootstrap", "heuristic", "--gate-min", "2", "--gate-max", "2", "--train",
-                 '{"epochs": 2, "preset": "tiny"}', "--storage", str(tmp_path), "--no-progress"]) == 0
+                 '{"epochs": 2, "preset": "tiny"}', "--ladder-games", "2", "--storage", str(tmp_path),
+                 "--no-progress"]) == 0
     lines = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.startswith("{")]
     assert [x["generation"] for x in lines] == [0] and lines[0]["status"] in ("promoted", "rejected")
     q = LakeStore.open(tmp_path).query("SELECT generation, status FROM lake.model_registry").to_pylist()
@@ -128,3 +129,82 @@ def test_registry_references_in_player_specs(tmp_path, monkeypatch, capsys):
     assert main(["arena", "--board", "square8", "--players", "nn:best:4,random", "--games", "2", "--json",
                  "--storage", str(tmp_path), "--no-progress"]) == 0
     assert json.loads(capsys.readouterr().out)["a"] == "nn:best:4"
+
+
+def _fake_registry(store, gens):
+    from ringrift_ml.lake.lineage import record_row
+
+    rows = [{"board": "square8", "players": 2, "generation": g, "model_id": f"m{g}", "parent_id": None,
+             "path": f"models/g{g}.pt", "sample_set_id": None, "window": [], "selfplay_games": 1, "status": "promoted",
+             "reason": "test", "gate": {}, "rating": None, "rating_se": None, "cpu_seconds": 3600.0,
+             "wall_seconds": 1.0, "config": {}} for g in gens]
+    record_row(store, "model_registry", rows, "test registry")
+
+
+def _ladder_games(store, a, b, wins, losses, board="square8"):
+    from ringrift_ml.lake.lineage import record_row
+
+    rows = [{"board": board, "players": 2, "a": a, "b": b, "a_model": None, "b_model": None, "simulations": 4,
+             "seed": k, "a_seat": 1 + k % 2, "score": 1.0 if k < wins else 0.0, "moves": 10, "digest": str(k)}
+            for k in range(wins + losses)]
+    record_row(store, "ladder_games", rows, "test ladder")
+
+
+def test_ladder_guard_and_rollback_of_a_worse_promotion(tmp_path):
+    from ringrift_ml.loop.ladder import fit_ladder, ladder_svg, ladder_table, played, regression_watch
+
+    store = LakeStore.open(tmp_path)
+    _fake_registry(store, [0, 1])
+    _ladder_games(store, "random", "heuristic", 2, 38)
+    _ladder_games(store, "g0", "heuristic", 30, 10)
+    _ladder_games(store, "g1", "heuristic", 12, 28)
+    _ladder_games(store, "g1", "g0", 5, 35)
+    rows = played(store, "square8", 2)
+    with pytest.raises(ValueError, match="partition hex8|2"):
+        fit_ladder(rows + [dict(rows[0], board="hex8")], "square8", 2)
+    log = []
+    rolled = regression_watch(store, "square8", 2, log=log.append)
+    assert [r["generation"] for r in rolled] == [1] and "below its predecessor g0" in log[0], log
+    reg = registry(store, "square8", 2)
+    assert [r["status"] for r in reg] == ["promoted", "promoted", "rolled_back"]
+    assert current_best(reg)["generation"] == 0  # g0 is the best again
+    assert regression_watch(store, "square8", 2, log=log.append) == []  # nothing more to roll back
+    table = ladder_table(store, "square8", 2)
+    by = {r["name"]: r for r in table}
+    assert by["random"]["elo"] == 0 and by["g0"]["elo"] > by["heuristic"]["elo"] > by["g1"]["elo"]
+    assert by["g1"]["status"] == "rolled_back" and by["g1"]["cpu_hours"] == 2.0
+    assert "<svg" in ladder_svg(table, "t") and "g1" in ladder_svg(table, "t")
+
+
+def test_ladder_plays_its_rungs_once(tmp_path, monkeypatch, capsys):
+    from ringrift_ml.cli import main
+    from ringrift_ml.loop.ladder import played, rungs
+
+    store = LakeStore.open(tmp_path)
+    real = loop_run.sequential_match
+    monkeypatch.setattr(loop_run, "sequential_match", lambda *a, **k: {**real(*a, **k), "decision": "H1"})
+    log = []
+    run_loop(store, LoopConfig(**{**SMALL, "ladder_games": 2}), generations=1, progress=False, log=log.append)
+    assert any("ladder: g0 vs heuristic" in m for m in log)  # the loop rates what it promotes
+    args = ["ladder", "--partition", "square8|2", "--games", "2", "--sims", "4", "--storage", str(tmp_path),
+            "--json", "--no-progress"]
+    assert main(args) == 0
+    out = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert {r["name"] for r in out["ladder"]} == {"random", "heuristic", "mcts:4", "g0"}
+    assert len(played(store, "square8", 2)) == 2 * len(rungs([0], 4)) == 8
+    assert main(args) == 0  # nothing missing: no new games
+    assert len(played(store, "square8", 2)) == 8
+    assert (tmp_path / "plots" / "ladder_square8_2p.svg").read_text().startswith("<svg")
+
+
+def test_a_drop_within_the_interval_is_not_rolled_back(tmp_path):
+    from ringrift_ml.loop.ladder import regression_watch
+
+    store = LakeStore.open(tmp_path)
+    _fake_registry(store, [0, 1])
+    _ladder_games(store, "random", "heuristic", 5, 35)
+    _ladder_games(store, "g0", "heuristic", 25, 15)
+    _ladder_games(store, "g1", "heuristic", 22, 18)
+    _ladder_games(store, "g1", "g0", 17, 23)
+    assert regression_watch(store, "square8", 2, log=lambda m: None) == []
+    assert current_best(registry(store, "square8", 2))["generation"] == 1

@@ -1,0 +1,201 @@
+"""The partition's rating ladder: every promoted generation and the baselines on one
+Elo scale, and the regression watch that rolls a worse promotion back.
+
+Rungs are head-to-head matches (seats alternating, random openings, equal simulations
+for all searching entrants): each promoted generation against the previous one and
+against ``heuristic``, and the baselines against each other (``random`` -
+``heuristic`` - ``mcts``), so the comparison graph is connected with a number of
+matches linear in the generations.  Every game is kept in ``lake.ladder_games`` with
+its partition; ratings are the maximum-likelihood fit over all of them, anchored at
+``random`` = 0, with standard errors.  The fit refuses any game of another partition
+(ratings of different boards or player counts are not comparable).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Callable, Optional
+
+from ..arena import PairRecord, fit_elo, head_to_head
+from ..lake import LakeStore
+from .run import PROMOTED, ROLLED_BACK, generation_states, registry
+
+LADDER_TABLE = "ladder_games"
+
+
+def baselines(simulations: int) -> list:
+    return ["random", "heuristic", f"mcts:{simulations}"]
+
+
+def _spec(name: str, rows_by_gen: dict, store: LakeStore, simulations: int) -> str:
+    if name[:1] == "g" and name[1:].isdigit():
+        return f"nn:{store.root / rows_by_gen[int(name[1:])]['path']}:{simulations}"
+    return name
+
+
+def rungs(promoted: list, simulations: int) -> list:
+    """The matches that connect the promoted generations and the baselines."""
+    base = baselines(simulations)
+    out = [(base[0], base[1]), (base[1], base[2])]
+    prev = None
+    for g in promoted:
+        name = f"g{g}"
+        out.append((name, "heuristic"))
+        out.append((name, prev if prev else base[2]))
+        prev = name
+    return out
+
+
+def played(store: LakeStore, board: str, players: int) -> list:
+    return store.query(f"SELECT * FROM lake.{LADDER_TABLE} WHERE board = ? AND players = ?",
+                       [board, players]).to_pylist()
+
+
+def play_ladder(store: LakeStore, board: str, players: int, simulations: int = 64, games: int = 40,
+                concurrency: int = 16, random_opening: int = 2, seed: int = 0, progress: bool = True,
+                log: Callable[[str], None] = print) -> int:
+    """Play the rungs that have fewer than ``games`` games; returns games played."""
+    from ..ai.factory import make_player
+    from ..lake.lineage import record_row
+
+    if players != 2:
+        raise ValueError("ladder: 2-player partitions only for now")
+    states = generation_states(registry(store, board, players))
+    promoted = sorted(g for g, r in states.items() if r["status"] in (PROMOTED, ROLLED_BACK))
+    have: dict = {}
+    for r in played(store, board, players):
+        have[(r["a"], r["b"])] = have.get((r["a"], r["b"]), 0) + 1
+    total = 0
+    for a, b in rungs(promoted, simulations):
+        missing = games - have.get((a, b), 0)
+        if missing <= 0:
+            continue
+        pa, ba = make_player(_spec(a, states, store, simulations), board, players)
+        pb, bb = make_player(_spec(b, states, store, simulations), board, players)
+        pa.name, pb.name = a, b
+        # A stable seed per rung (not Python's salted hash), continuing after the games it has.
+        start = seed * 1_000_003 + int(hashlib.sha256(f'{a}|{b}'.encode()).hexdigest()[:6], 16) * 1_000 \
+            + have.get((a, b), 0)
+        out = head_to_head(pa, pb, ba, bb, board, missing, seed=start, concurrency=concurrency,
+                           random_opening=random_opening, progress=progress, details=True)
+        log(f"{board}|{players} ladder: {a} vs {b}: {out['score']:.3f} over {missing} games")
+        rows = [{"board": board, "players": players, "a": a, "b": b, "a_model": _model_of(a, states),
+                 "b_model": _model_of(b, states), "simulations": simulations, **gp} for gp in out["games_played"]]
+        record_row(store, LADDER_TABLE, rows, f"ladder {a} vs {b} ({board}|{players})")
+        total += missing
+    return total
+
+
+def _model_of(name: str, states: dict) -> Optional[str]:
+    if name[:1] == "g" and name[1:].isdigit():
+        return states[int(name[1:])]["model_id"]
+    return None
+
+
+def fit_ladder(rows: list, board: str, players: int, anchor: str = "random") -> tuple:
+    """``({name: elo}, {name: se})`` from ladder games of one partition, relative to
+    ``anchor`` (each standard error is that of the difference to the anchor); a game
+    of any other partition is refused."""
+    recs = []
+    for r in rows:
+        if r["board"] != board or int(r["players"]) != players:
+            raise ValueError(f"ladder {board}|{players}: a game of partition {r['board']}|{r['players']} "
+                             f"({r['a']} vs {r['b']}) cannot be rated here")
+        recs.append(PairRecord(r["a"], r["b"], float(r["score"]), 1))
+    if not recs:
+        raise ValueError(f"ladder {board}|{players}: no games")
+    return fit_elo(recs, anchor=anchor)
+
+
+def regression_watch(store: LakeStore, board: str, players: int, z: float = 1.96,
+                     log: Callable[[str], None] = print) -> list:
+    """Rate the ladder and roll back the newest promoted generation when it rates below
+    its predecessor beyond the interval; returns the rollback rows written."""
+    from ..lake.lineage import record_row
+
+    rows = played(store, board, players)
+    elo, se = fit_ladder(rows, board, players)
+    states = generation_states(registry(store, board, players))
+    live = sorted(g for g, r in states.items() if r["status"] == PROMOTED)
+    out = []
+    if len(live) >= 2:
+        new, old = f"g{live[-1]}", f"g{live[-2]}"
+        if new in elo and old in elo:
+            # The difference and its standard error, from a fit anchored at the predecessor
+            # (the sum of both ratings' errors would count the anchor's uncertainty twice).
+            rel, rel_se = fit_ladder(rows, board, players, anchor=old)
+            gap, margin = -rel[new], z * rel_se[new]
+            if gap > margin:
+                row = dict(states[live[-1]])
+                row.pop("created_at", None)
+                row.update(status=ROLLED_BACK, rating=elo[new], rating_se=se[new],
+                           reason=f"ladder: {new} rates {gap:.0f} +- {rel_se[new]:.0f} Elo below its predecessor "
+                                  f"{old} (beyond the {z:g}-sigma margin {margin:.0f}); {old} is the best again")
+                for k in ("window", "gate", "config"):
+                    if isinstance(row.get(k), str):
+                        row[k] = json.loads(row[k])
+                record_row(store, "model_registry", [row], f"{board}|{players} generation {live[-1]} rolled back")
+                log(row["reason"])
+                out.append(row)
+    return out
+
+
+
+
+def ladder_table(store: LakeStore, board: str, players: int) -> list:
+    """Rows ``{name, elo, se, games, generation, cpu_hours}`` best first; generations
+    carry the cumulative CPU hours of the loop up to them."""
+    rows = played(store, board, players)
+    elo, se = fit_ladder(rows, board, players)
+    games: dict = {}
+    for r in rows:
+        games[r["a"]] = games.get(r["a"], 0) + 1
+        games[r["b"]] = games.get(r["b"], 0) + 1
+    states = generation_states(registry(store, board, players))
+    cum, hours = 0.0, {}
+    for g in sorted(states):
+        cum += states[g]["cpu_seconds"] or 0.0
+        hours[f"g{g}"] = cum / 3600
+    out = [{"name": n, "elo": round(elo[n], 1), "se": round(se[n], 1), "games": games.get(n, 0),
+            "generation": int(n[1:]) if n in hours else None, "cpu_hours": round(hours[n], 3) if n in hours else None,
+            "status": states[int(n[1:])]["status"] if n in hours else "baseline"} for n in elo]
+    return sorted(out, key=lambda r: -r["elo"])
+
+
+def ladder_svg(table: list, title: str, width: int = 520, height: int = 260) -> str:
+    """Rating against CPU hours for the generations, baselines as labelled lines."""
+    gens = sorted((r for r in table if r["generation"] is not None), key=lambda r: r["cpu_hours"])
+    base = [r for r in table if r["generation"] is None]
+    ys = [r["elo"] for r in table] or [0.0]
+    lo, hi = min(ys) - 50, max(ys) + 50
+    xmax = max([r["cpu_hours"] for r in gens] + [1e-3])
+    pad = 40
+
+    def X(h):
+        return pad + (width - 2 * pad) * h / xmax
+
+    def Y(e):
+        return height - pad - (height - 2 * pad) * (e - lo) / (hi - lo)
+
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}">',
+             f'<text x="{pad}" y="18" font-size="13">{title}</text>',
+             f'<text x="{width // 2}" y="{height - 6}" font-size="11">CPU hours</text>',
+             f'<text x="4" y="{pad - 8}" font-size="11">Elo</text>']
+    for r in base:
+        parts.append(f'<line x1="{pad}" x2="{width - pad}" y1="{Y(r["elo"]):.1f}" y2="{Y(r["elo"]):.1f}" '
+                     'stroke="#999" stroke-dasharray="4 3"/>')
+        parts.append(f'<text x="{width - pad + 2}" y="{Y(r["elo"]) + 4:.1f}" font-size="10">{r["name"]}</text>')
+    pts = " ".join(f"{X(r['cpu_hours']):.1f},{Y(r['elo']):.1f}" for r in gens)
+    if pts:
+        parts.append(f'<polyline fill="none" stroke="#1f77b4" stroke-width="2" points="{pts}"/>')
+    for r in gens:
+        colour = "#d62728" if r["status"] == ROLLED_BACK else "#1f77b4"
+        parts.append(f'<circle cx="{X(r["cpu_hours"]):.1f}" cy="{Y(r["elo"]):.1f}" r="3" fill="{colour}"/>')
+        parts.append(f'<text x="{X(r["cpu_hours"]) + 4:.1f}" y="{Y(r["elo"]) - 4:.1f}" font-size="10">{r["name"]}</text>')
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+__all__ = ["LADDER_TABLE", "baselines", "fit_ladder", "ladder_svg", "ladder_table", "play_ladder", "played",
+           "regression_watch", "rungs"]
