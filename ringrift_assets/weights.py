@@ -44,10 +44,10 @@ def weights_file(store, board: str, players: int, spec: str) -> Optional[Path]:
         return None
     if spec == "tuned":
         rows = store.query("SELECT weights_version, path FROM lake.heuristic_weights WHERE board = ? AND players = ? "
-                           "ORDER BY created_at DESC LIMIT 1", [board, players]).to_pylist()
+                           "AND accepted IS NOT FALSE ORDER BY created_at DESC LIMIT 1", [board, players]).to_pylist()
         if not rows:
-            raise ValueError(f"weights: 'tuned' but partition {board}|{players} has no heuristic_weights yet "
-                             "(materialize heuristic_weights, or use 'packaged')")
+            raise ValueError(f"weights: 'tuned' but partition {board}|{players} has no accepted heuristic_weights "
+                             "yet (materialize heuristic_weights, or use 'packaged')")
     else:
         rows = store.query("SELECT weights_version, path FROM lake.heuristic_weights WHERE weights_version = ? "
                            "LIMIT 1", [spec]).to_pylist()
@@ -67,15 +67,23 @@ class HeuristicWeightsConfig(dg.Config):
     games_per_eval: int = 2
     sigma0: float = 0.5
     seed: int = 0
+    confirm_max_games: int = 100
+    """The confirming test of the tuned weights against the current ones: at most this many games."""
+    confirm_min_games: int = 20
+    """... and (2 players) no decision before this many."""
+    confirm_elo1: float = 35.0
+    """2 players: the SPRT's alternative (tuned weights this many Elo stronger)."""
 
 
 @dg.asset(
     partitions_def=board_players,
     group_name="ratings",
     kinds={"python"},
-    description="CMA-ES on the heuristic's feature weights for the partition (resumable).  The result is merged "
-    "into <storage>/weights/heuristic.json (tuned['board|players']) and kept as a content-addressed version "
-    "under weights/versions/, recorded in lake.heuristic_weights; selfplay names the version it plays with.",
+    description="CMA-ES on the heuristic's feature weights for the partition (resumable), then a confirming "
+    "test against the weights they would replace.  Only accepted weights are merged into "
+    "<storage>/weights/heuristic.json (tuned['board|players']); every result is kept as a content-addressed "
+    "version under weights/versions/ and recorded in lake.heuristic_weights with the test; selfplay names the "
+    "version it plays with.",
 )
 def heuristic_weights(context: dg.AssetExecutionContext, config: HeuristicWeightsConfig, lake_root: LakeResource):
     from ringrift_ml.tuning import TuneConfig, save_tuned, tune
@@ -97,9 +105,23 @@ def heuristic_weights(context: dg.AssetExecutionContext, config: HeuristicWeight
     for h in result["history"]:
         context.log.info(f"{board}|{n} generation {h['generation']}: best {h['best_score']:.3f}, "
                          f"mean {h['mean_score']:.3f}")
-    with _locked(target):
-        save_tuned(result, target, base=packaged_weights_path())
-        data = target.read_bytes()
+    from ringrift_ml.tuning import confirm_weights
+
+    # The tuned vector in a copy of the current file, tested against the current one.
+    cand_file = workdir / "candidate_weights.json"
+    cand_file.write_bytes(start.read_bytes())
+    save_tuned(result, cand_file)
+    confirm = confirm_weights(board, n, cand_file, start, max_games=config.confirm_max_games,
+                              min_games=min(config.confirm_min_games, config.confirm_max_games),
+                              elo1=config.confirm_elo1, seed=config.seed)
+    context.log.info(f"{board}|{n}: confirming test of the tuned weights: {confirm['score']:.3f} over "
+                     f"{confirm['games']} games -> {'accepted' if confirm['accepted'] else 'rejected'}")
+    if confirm["accepted"]:
+        with _locked(target):
+            save_tuned(result, target, base=packaged_weights_path())
+            data = target.read_bytes()
+    else:
+        data = cand_file.read_bytes()  # kept as a version for inspection; the current weights stay
     version = hashlib.sha256(data).hexdigest()[:16]
     vfile = versions_dir(root) / f"{version}.json"
     if not vfile.exists():
@@ -110,11 +132,14 @@ def heuristic_weights(context: dg.AssetExecutionContext, config: HeuristicWeight
     record_row(lake_root.store(), "heuristic_weights", [{
         "weights_version": version, "board": board, "players": n, "path": str(vfile.relative_to(root)),
         "best_score": float(result["best_score"]), "generations": int(result["generations"]),
-        "config": config.model_dump()}], f"heuristic weights {version} for {board}|{n}", context.run.run_id)
+        "config": config.model_dump(), "accepted": bool(confirm["accepted"]), "confirmation": confirm}],
+        f"heuristic weights {version} for {board}|{n}", context.run.run_id)
     return dg.MaterializeResult(
         metadata={
             **provenance(config),
             "weights_version": version,
+            "accepted": bool(confirm["accepted"]),
+            "confirmation": dg.MetadataValue.json(confirm),
             "path": dg.MetadataValue.path(str(vfile)),
             "best_score": float(result["best_score"]),
             "generations": result["generations"],

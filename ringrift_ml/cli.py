@@ -393,11 +393,27 @@ def _tune(args) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     result = tune(cfg, Path(args.workdir), progress=args.progress)
-    from .ai.heuristic import tuned_weights_path
+    from .ai.heuristic import packaged_weights_path, tuned_weights_path
+    from .tuning import confirm_weights
 
-    path = save_tuned(result, Path(args.weights_out) if args.weights_out else tuned_weights_path())
+    target = Path(args.weights_out) if args.weights_out else tuned_weights_path()
+    current = target if target.is_file() else packaged_weights_path()
+    confirm = None
+    if args.confirm_games:
+        cand = Path(args.workdir) / "candidate_weights.json"
+        cand.write_bytes(current.read_bytes())
+        save_tuned(result, cand)
+        confirm = confirm_weights(args.board, args.num_players, cand, current, max_games=args.confirm_games,
+                                  min_games=min(20, args.confirm_games), seed=args.seed)
+    written = confirm is None or confirm["accepted"]
+    if written:
+        save_tuned(result, target)
     print(json.dumps({"best_score": round(result["best_score"], 4), "generations": result["generations"],
-                      "weights_file": str(path), "history": result["history"]}))
+                      "weights_file": str(target) if written else None, "confirmation": confirm,
+                      "history": result["history"]}))
+    if not written:
+        print(f"the tuned weights did not pass the confirming test against {current}; "
+              f"{target} is unchanged", file=sys.stderr)
     return 0
 
 
@@ -520,6 +536,9 @@ def build_parser() -> argparse.ArgumentParser:
     tu.add_argument("--weights-out", default=None,
                     help="weights file that receives the tuned vector (default: the storage root's, "
                          "which heuristic players read)")
+    tu.add_argument("--confirm-games", type=int, default=100,
+                    help="the tuned weights replace the current ones only after winning a confirming test of at "
+                         "most this many games against them (0: no test)")
     tu.add_argument("--no-progress", dest="progress", action="store_false")
     tu.set_defaults(func=_tune)
 

@@ -386,3 +386,46 @@ def history_svg(history: list, width: int = 480, height: int = 240) -> str:
         f'<polyline fill="none" stroke="grey" stroke-width="1" points="{pts("mean_score")}"/>'
         "</svg>"
     )
+
+
+def confirm_weights(board: str, players: int, candidate: Path, current: Path, max_games: int = 100,
+                    min_games: int = 20, elo1: float = 35.0, seed: int = 0, concurrency: int = 8) -> dict:
+    """A confirming test of tuned weights (``candidate``, a weights file) against the
+    weights they would replace (``current``), one-ply heuristic players on the
+    partition's own player count.  Two players: a sequential probability ratio test
+    (H1: the candidate is ``elo1`` Elo stronger), seats alternating, two random opening
+    decisions per game.  Three or four: ``max_games`` games with the candidate in one
+    seat (rotating) against the current weights in the others, scored pairwise from
+    the final ranks; accepted when the 95% interval of that score lies above 0.5.
+    Returns ``{"accepted", "games", "score", "ci95", ...}``."""
+    from .ai.games import GameJob, play_games
+    from .arena import SPRT, sequential_match, wilson
+
+    cand = HeuristicPlayer(HeuristicEvaluator.for_board(board, players, Path(candidate)), name="tuned")
+    cur = HeuristicPlayer(HeuristicEvaluator.for_board(board, players, Path(current)), name="current")
+    budget = Budget(nodes=100_000)
+    if players == 2:
+        out = sequential_match(cand, cur, budget, budget, board, SPRT(elo0=0.0, elo1=elo1), max_games=max_games,
+                               min_games=min_games, seed=seed, progress=False, concurrency=concurrency,
+                               random_opening=2)
+        return {"accepted": out["decision"] == "H1", "test": f"SPRT 0/{elo1:g} Elo", **out}
+    jobs = []
+    for g in range(max_games):
+        seat = g % players
+        seats = [cur] * players
+        seats[seat] = cand
+        jobs.append(GameJob(board, seats, [budget] * players, seed + g, random_opening=2, tag=seat + 1))
+    points = games = 0.0
+    for pg in play_games(jobs, concurrency=concurrency):
+        ranks = pg.ranks
+        me = pg.job.tag
+        for s in range(1, players + 1):
+            if s != me:
+                games += 1
+                if ranks:
+                    points += 1.0 if ranks[me] < ranks[s] else (0.5 if ranks[me] == ranks[s] else 0.0)
+                else:
+                    points += 0.5
+    lo, hi = wilson(points, int(games))
+    return {"accepted": lo > 0.5, "test": "pairwise score interval above 0.5", "games": max_games,
+            "pairs": int(games), "score": round(points / games, 4), "ci95": [round(lo, 4), round(hi, 4)]}

@@ -42,12 +42,18 @@ def test_bad_config():
 
 
 def test_cli_tune(tmp_path, capsys):
-    code = main(["tune", "--board", "square8", "--generations", "1", "--popsize", "2", "--games", "1",
-                 "--opponents", "random", "--workdir", str(tmp_path / "t"), "--weights-out",
-                 str(tmp_path / "w.json"), "--no-progress"])
-    assert code == 0
+    args = ["tune", "--board", "square8", "--generations", "1", "--popsize", "2", "--games", "1", "--opponents",
+            "random", "--workdir", str(tmp_path / "t"), "--weights-out", str(tmp_path / "w.json"), "--no-progress"]
+    assert main(args + ["--confirm-games", "0"]) == 0  # no test asked for: written
     out = json.loads(capsys.readouterr().out)
-    assert out["generations"] == 1 and (tmp_path / "w.json").exists()
+    assert out["generations"] == 1 and (tmp_path / "w.json").exists() and out["confirmation"] is None
+    before = (tmp_path / "w.json").read_bytes()
+    assert main(args + ["--confirm-games", "20"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    conf = out["confirmation"]
+    assert conf["games"] <= 20 and (out["weights_file"] is not None) == conf["accepted"]
+    if not conf["accepted"]:
+        assert (tmp_path / "w.json").read_bytes() == before  # noise does not overwrite the current weights
 
 
 def test_tuned_file_in_storage_root_is_what_players_read(tmp_path, monkeypatch):
@@ -61,3 +67,21 @@ def test_tuned_file_in_storage_root_is_what_players_read(tmp_path, monkeypatch):
     save_tuned(result, tmp_path / "weights" / "heuristic.json", version="mine")
     assert weights_path() == tmp_path / "weights" / "heuristic.json"
     assert load_weights("hex8", 2)["version"] == "mine"
+
+
+@pytest.mark.parametrize("players", [2, 3])
+def test_tuned_weights_replace_the_current_ones_only_after_a_confirming_test(tmp_path, players):
+    from ringrift_ml.ai.heuristic import load_weights, packaged_weights_path
+    from ringrift_ml.tuning import confirm_weights
+
+    current = packaged_weights_path()
+    good = load_weights("hex8", players, current)["weights"]
+    bad = tmp_path / "bad.json"  # every feature's sign flipped: plays to lose
+    save_tuned({"board": "hex8", "players": players, "generations": 1, "best_score": 0.0,
+                "mean_weights": {k: -v for k, v in good.items()}}, bad, base=current)
+    same = confirm_weights("hex8", players, current, current, max_games=24, min_games=8)
+    assert not same["accepted"] and same["games"] <= 24  # no better than itself: the current weights stay
+    worse = confirm_weights("hex8", players, bad, current, max_games=24, min_games=8)
+    assert not worse["accepted"] and worse["score"] < 0.5
+    better = confirm_weights("hex8", players, current, bad, max_games=60, min_games=8)
+    assert better["accepted"] and better["ci95"][0] > 0.5

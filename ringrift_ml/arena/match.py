@@ -184,7 +184,8 @@ def sequential_match(a, b, budget_a: Budget, budget_b: Budget, board: str, sprt,
     bar.close()
     lo, hi = wilson(sum(scores), len(scores))
     return {"decision": decision, "games": len(scores), "score": sum(scores) / max(len(scores), 1),
-            "ci95": [round(lo, 4), round(hi, 4)], "llr": sprt.llr(scores), "bounds": sprt.bounds()}
+            "ci95": [round(lo, 4), round(hi, 4)], "llr": float(sprt.llr(scores)),
+            "bounds": [float(x) for x in sprt.bounds()]}
 
 
 __all__ = ["Budget", "GameResult", "gauntlet", "head_to_head", "play_game", "round_robin", "sequential_match"]

@@ -176,6 +176,8 @@ HEURISTIC_WEIGHTS_SCHEMA = pa.schema([
     ("best_score", pa.float64()),
     ("generations", pa.int32()),
     ("config", pa.string()),
+    ("accepted", pa.bool_()),  # passed the confirming test against the weights it would replace
+    ("confirmation", pa.string()),  # JSON: that test's games, score, interval and decision
     ("run_id", pa.string()),
     ("created_at", pa.timestamp("us", tz="UTC")),
 ])
