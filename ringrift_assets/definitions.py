@@ -7,6 +7,7 @@ import dagster as dg
 from .catalog import lake_catalog
 from .games import games_merged, selfplay_games
 from .landing import landed_files, landed_games_sensor, landing_job, landing_sensor, merge_job
+from .loop import loop_generation, loop_job, loop_sensor
 from .model import calibration_report, candidate_model, candidate_model_sanity
 from .ratings import elo_ratings
 from .resources import LakeResource
@@ -23,7 +24,7 @@ PARTITIONED_ASSETS = [
     heuristic_weights,
     elo_ratings,
 ]
-ASSETS = [*PARTITIONED_ASSETS, landed_files, lake_catalog]
+ASSETS = [*PARTITIONED_ASSETS, landed_files, lake_catalog, loop_generation]
 CHECKS = [games_merged_quality, training_samples_quality, candidate_model_sanity]
 
 pipeline_job = dg.define_asset_job(
@@ -39,8 +40,8 @@ def build_definitions(root: str | None = None, catalog: str | None = None) -> dg
     return dg.Definitions(
         assets=ASSETS,
         asset_checks=CHECKS,
-        jobs=[pipeline_job, merge_job, landing_job],
-        sensors=[landing_sensor, landed_games_sensor],
+        jobs=[pipeline_job, merge_job, landing_job, loop_job],
+        sensors=[landing_sensor, landed_games_sensor, loop_sensor],
         resources={"lake_root": LakeResource(root=root, catalog=catalog)},
     )
 

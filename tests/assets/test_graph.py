@@ -15,7 +15,7 @@ from ringrift_ml.lake.generated import write_generated
 from ringrift_ml.lake.lineage import sample_set
 
 PARTITIONED = ["calibration_report", "candidate_model", "elo_ratings", "games_merged", "heuristic_weights",
-               "selfplay_games", "training_samples"]
+               "loop_generation", "selfplay_games", "training_samples"]
 
 
 def test_graph_snapshot():
@@ -41,10 +41,10 @@ def test_graph_snapshot():
                        "calibration_report": ["candidate_model"], "heuristic_weights": [],
                        "elo_ratings": ["candidate_model", "heuristic_weights"], "landed_files": [],
                        "lake_catalog": ["calibration_report", "candidate_model", "elo_ratings", "games_merged",
-                                        "training_samples"]}
-    assert sorted(s.name for s in repo.sensor_defs) == ["landed_games_sensor", "landing_sensor"]
+                                        "training_samples"], "loop_generation": []}
+    assert sorted(s.name for s in repo.sensor_defs) == ["landed_games_sensor", "landing_sensor", "loop_sensor"]
     assert sorted(j.name for j in repo.get_all_jobs() if not j.name.startswith("__")) == [
-        "ingest_landed_file", "merge_landed_games", "pipeline"]
+        "ingest_landed_file", "loop_generation_job", "merge_landed_games", "pipeline"]
     assert partition_key("square8", 2) == "square8|2"
 
 
@@ -215,3 +215,41 @@ def test_selfplay_asset_plays_the_partitions_candidate_under_search(tmp_path):
         assert spec.startswith("nn:") and spec.endswith("candidate.pt:4") and len(version) == 16
         search = [s for s in json.loads(row["search_json"]) if s]
         assert search and {s["full"] for s in search} == {True, False}
+
+
+def test_loop_generation_asset_and_its_sensor(tmp_path, monkeypatch):
+    from ringrift_assets.loop import BUDGET_FILE, loop_generation, loop_sensor
+    from ringrift_ml.loop import registry
+    from ringrift_ml.loop import run as loop_run
+
+    real = loop_run.sequential_match
+    monkeypatch.setattr(loop_run, "sequential_match", lambda *a, **k: {**real(*a, **k), "decision": "H1"})
+    res = {"lake_root": LakeResource(root=str(tmp_path))}
+    cfg = {"ops": {"loop_generation": {"config": {
+        "games": 10, "simulations": 4, "bootstrap": "heuristic", "gate_min_games": 2, "gate_max_games": 2,
+        "batch_games": 10, "ladder_games": 2, "train": json.dumps({"epochs": 12, "preset": "tiny"})}}}}
+    bad = dg.materialize([loop_generation], partition_key="hex8|3", resources=res, run_config=cfg,
+                         raise_on_error=False)
+    error = str(next(e for e in bad.all_events if e.is_step_failure).event_specific_data.error)
+    assert "hex8|3" in error and "2-player" in error
+    r = dg.materialize([loop_generation], partition_key="square8|2", resources=res, run_config=cfg)
+    md = r.asset_materializations_for_node("loop_generation")[0].metadata
+    assert md["generation"].value == 0 and md["status"].value in ("promoted", "rejected")
+    table = md["registry"].value
+    assert [rec.data["generation"] for rec in table.records] == [0]
+    assert {c.name for c in table.schema.columns} >= {"generation", "status", "gate_score", "cpu_hours"}
+    if md["status"].value == "promoted":
+        assert {rec.data["name"] for rec in md["ladder"].value.records} >= {"g0", "random", "heuristic"}
+    r = dg.materialize([loop_generation], partition_key="square8|2", resources=res, run_config=cfg)
+    assert r.asset_materializations_for_node("loop_generation")[0].metadata["generation"].value == 1
+    assert [x["generation"] for x in registry(LakeResource(root=str(tmp_path)).store(), "square8", 2)][-1] == 1
+    # The sensor: nothing without a budget; the next generation while the budget lasts.
+    instance = dg.DagsterInstance.ephemeral()
+    ctx = dg.build_sensor_context(instance=instance, resources=res)
+    assert isinstance(loop_sensor(ctx), dg.SkipReason)
+    (tmp_path / BUDGET_FILE).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / BUDGET_FILE).write_text(json.dumps({"square8|2": {"generations": 3}, "hex8|2": {"generations": 0}}))
+    reqs = loop_sensor(dg.build_sensor_context(instance=instance, resources=res))
+    assert [(q.partition_key, q.tags["ringrift/generation"]) for q in reqs] == [("square8|2", "2")]
+    (tmp_path / BUDGET_FILE).write_text(json.dumps({"square8|2": {"generations": 2}}))
+    assert isinstance(loop_sensor(dg.build_sensor_context(instance=instance, resources=res)), dg.SkipReason)

@@ -1,0 +1,197 @@
+"""The closed loop in the graph: one generation per materialization, the ladder after
+it, and a sensor that starts the next generation when the last one is done.
+
+The work is in ``ringrift_ml.loop``; these assets only run it for their partition and
+show what happened (the registry and the ladder as tables, the gate's figures, the
+rating plot).  ``ringrift loop`` runs the same generations from a shell on the same
+lake, so the two can take turns: the registry in the lake is the loop's state.
+"""
+
+import json
+import time
+
+import dagster as dg
+
+from ringrift_ml.lake import LakeStore
+
+from .partitions import board_players, partition_key, split_key
+from .provenance import provenance
+from .resources import LakeResource
+
+
+class LoopGenerationConfig(dg.Config):
+    """One generation (see ``ringrift_ml.loop.LoopConfig``)."""
+
+    games: int = 100
+    simulations: int = 64
+    bootstrap: str = ""
+    """Generation 0's player; empty: ``mcts:<simulations>``."""
+    full_search_prob: float = 1.0
+    window: int = 4
+    train: str = "{}"
+    """TrainConfig overrides as JSON, e.g. ``{"epochs": 12}``."""
+    gate_min_games: int = 40
+    gate_max_games: int = 200
+    elo1: float = 35.0
+    ladder_games: int = 40
+    batch_games: int = 16
+    seed: int = 0
+
+
+def _loop_config(board: str, n: int, config: LoopGenerationConfig):
+    from ringrift_ml.loop import LoopConfig
+
+    train = json.loads(config.train or "{}")
+    if not isinstance(train, dict):
+        raise ValueError("train: expected a JSON object of TrainConfig fields")
+    return LoopConfig(board=board, players=n, games=config.games, simulations=config.simulations,
+                      bootstrap=config.bootstrap or f"mcts:{config.simulations}",
+                      full_search_prob=config.full_search_prob, window=config.window,
+                      train=tuple(sorted(train.items())), gate_min_games=config.gate_min_games,
+                      gate_max_games=config.gate_max_games, elo1=config.elo1, ladder_games=config.ladder_games,
+                      batch_games=config.batch_games, seed=config.seed)
+
+
+REGISTRY_COLUMNS = [("generation", "int"), ("status", "text"), ("model_id", "text"), ("parent_id", "text"),
+                    ("gate_score", "float"), ("gate_games", "int"), ("selfplay_games", "int"),
+                    ("cpu_hours", "float"), ("reason", "text")]
+
+
+def registry_table(rows: list) -> dg.MetadataValue:
+    """The partition's registry as a table with its schema (newest row per generation)."""
+    from ringrift_ml.loop.run import generation_states
+
+    recs = []
+    for g, r in sorted(generation_states(rows).items()):
+        gate = json.loads(r["gate"] or "{}") if isinstance(r["gate"], str) else (r["gate"] or {})
+        recs.append(dg.TableRecord({
+            "generation": g, "status": r["status"], "model_id": r["model_id"], "parent_id": r["parent_id"] or "",
+            "gate_score": float(gate.get("score", float("nan"))), "gate_games": int(gate.get("games", 0)),
+            "selfplay_games": int(r["selfplay_games"] or 0), "cpu_hours": round((r["cpu_seconds"] or 0) / 3600, 3),
+            "reason": r["reason"] or ""}))
+    schema = dg.TableSchema(columns=[dg.TableColumn(n, t) for n, t in REGISTRY_COLUMNS])
+    return dg.MetadataValue.table(recs, schema=schema)
+
+
+@dg.asset(
+    partitions_def=board_players,
+    group_name="loop",
+    kinds={"python", "pytorch", "ducklake"},
+    owners=["team:ringrift-lab"],
+    tags={"stage": "loop"},
+    code_version="loop-1",
+    description="One generation of the closed loop for the partition: selfplay with the best model (a bootstrap "
+    "player before the first promotion), the generation's samples, a candidate trained on the replay window and "
+    "warm-started from the best, a sequential gate at equal simulations, and a lake.model_registry row (promoted "
+    "or rejected, and why).  After a promotion the ladder rates it and a worse promotion is rolled back.",
+)
+def loop_generation(context: dg.AssetExecutionContext, config: LoopGenerationConfig, lake_root: LakeResource):
+    from ringrift_ml.loop import registry, run_generation
+    from ringrift_ml.loop.run import PROMOTED, generation_states
+
+    board, n = split_key(context)
+    try:
+        cfg = _loop_config(board, n, config)
+    except ValueError as e:
+        raise dg.Failure(f"partition {board}|{n}: {e}") from e
+    store: LakeStore = lake_root.store()
+    rows = registry(store, board, n)
+    states = generation_states(rows)
+    g = max(states) + 1 if states else 0
+    t0 = time.time()
+    row = run_generation(store, cfg, g, rows, progress=False, log=context.log.info)
+    rolled = []
+    ladder_md = {}
+    if row["status"] == PROMOTED and cfg.ladder_games:
+        from ringrift_ml.loop.ladder import ladder_svg, ladder_table, play_ladder, regression_watch
+
+        play_ladder(store, board, n, simulations=cfg.simulations, games=cfg.ladder_games,
+                    concurrency=cfg.batch_games, seed=cfg.seed, progress=False, log=context.log.info)
+        rolled = regression_watch(store, board, n, log=context.log.warning)
+        table = ladder_table(store, board, n)
+        plot = store.root / "plots" / f"ladder_{board}_{n}p.svg"
+        plot.parent.mkdir(parents=True, exist_ok=True)
+        plot.write_text(ladder_svg(table, f"{board}|{n}: rating against CPU hours"))
+        ladder_md = {"ladder": _ladder_table(table), "ladder_plot": dg.MetadataValue.path(str(plot))}
+    rows = registry(store, board, n)
+    gate = row["gate"] or {}
+    return dg.MaterializeResult(
+        metadata={
+            **provenance(config),
+            "generation": g,
+            "status": row["status"],
+            "reason": row["reason"],
+            "gate": dg.MetadataValue.json(json.loads(json.dumps(gate, default=float))),
+            "registry": registry_table(rows),
+            "dagster/row_count": len(generation_states(rows)),
+            "rolled_back": dg.MetadataValue.json([r["generation"] for r in rolled]),
+            "model": dg.MetadataValue.path(str(store.root / row["path"])),
+            "cpu_seconds": row["cpu_seconds"],
+            "seconds": round(time.time() - t0, 1),
+            **ladder_md,
+        },
+        data_version=dg.DataVersion(f"g{g}-{row['status']}-{row['model_id']}"),
+    )
+
+
+def _ladder_table(table: list) -> dg.MetadataValue:
+    cols = [("name", "text"), ("elo", "float"), ("se", "float"), ("games", "int"), ("status", "text"),
+            ("cpu_hours", "float")]
+    recs = [dg.TableRecord({"name": r["name"], "elo": float(r["elo"]), "se": float(r["se"]), "games": int(r["games"]),
+                            "status": r["status"], "cpu_hours": float(r["cpu_hours"] or 0.0)}) for r in table]
+    return dg.MetadataValue.table(recs, schema=dg.TableSchema(columns=[dg.TableColumn(n, t) for n, t in cols]))
+
+
+loop_job = dg.define_asset_job("loop_generation_job", selection=dg.AssetSelection.assets(loop_generation),
+                               description="One closed-loop generation of a partition.")
+
+# The loop's budget per partition lives in <storage>/loop/budget.json, e.g.
+# {"square8|2": {"generations": 10, "hours": 2}}; the sensor starts the next generation of
+# every partition listed there while its budget lasts and no generation is running.
+BUDGET_FILE = "loop/budget.json"
+
+
+@dg.sensor(job=loop_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.STOPPED,
+           description="Starts the next loop generation of each partition in <storage>/loop/budget.json when its "
+           "previous generation has finished, until the partition's generation or hour budget is spent.")
+def loop_sensor(context: dg.SensorEvaluationContext, lake_root: LakeResource):
+    from ringrift_ml.loop import registry
+    from ringrift_ml.loop.run import generation_states
+
+    root = lake_root.path()
+    path = root / BUDGET_FILE
+    if not path.is_file():
+        return dg.SkipReason(f"no loop budget ({path})")
+    try:
+        budget = json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        return dg.SkipReason(f"{path}: not JSON ({e})")
+    store = lake_root.store()
+    requests = []
+    for key, b in sorted(budget.items()):
+        board, _, n = key.partition("|")
+        if not n.isdigit():
+            context.log.warning(f"{path}: {key!r} is not a partition like square8|2")
+            continue
+        pk = partition_key(board, int(n))
+        active = context.instance.get_run_records(dg.RunsFilter(
+            job_name=loop_job.name, tags={"dagster/partition": str(pk)},
+            statuses=[dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING,
+                      dg.DagsterRunStatus.NOT_STARTED]), limit=1)
+        if active:
+            continue
+        states = generation_states(registry(store, board, int(n)))
+        done = len(states)
+        hours = sum((r["wall_seconds"] or 0) for r in states.values()) / 3600
+        if done >= int(b.get("generations", 0)) or ("hours" in b and hours >= float(b["hours"])):
+            continue
+        failed = len(context.instance.get_run_records(dg.RunsFilter(
+            job_name=loop_job.name, tags={"dagster/partition": str(pk), "ringrift/generation": str(done)},
+            statuses=[dg.DagsterRunStatus.FAILURE]), limit=10))
+        if failed >= 3:
+            context.log.warning(f"{key}: generation {done} failed {failed} times; not retried (see those runs)")
+            continue
+        requests.append(dg.RunRequest(partition_key=str(pk), run_key=f"{key}:g{done}:try{failed}",
+                                      run_config={"ops": {"loop_generation": {"config": b.get("config", {})}}},
+                                      tags={"ringrift/generation": str(done)}))
+    return requests or dg.SkipReason("every partition in the budget is running or done")
