@@ -353,9 +353,9 @@ def _arena(args) -> int:
         out = sequential_match(pa, pb, ba, bb, args.board, test, args.max_games, **common)
         print(json.dumps({"a": specs[0], "b": specs[1], **out}))
         return 0
-    if len(specs) == 2 and args.num_players == 2:
+    if len(specs) == 2:  # with 3-4 players: the first in one seat, the second in the others
         (pa, ba), (pb, bb) = built[specs[0]], built[specs[1]]
-        out = head_to_head(pa, pb, ba, bb, args.board, args.games, **common)
+        out = head_to_head(pa, pb, ba, bb, args.board, args.games, num_players=args.num_players, **common)
         if args.json:
             print(json.dumps(out))
         else:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import itertools
+import math
 from typing import Callable, Optional
 
 from tqdm import tqdm
@@ -111,51 +112,73 @@ def gauntlet(candidate: str, players: dict, budgets: dict, board: str, games: in
 
 
 def _score(res: GameResult, a_seat: int) -> float:
-    """A's score in a 2-player game: 1 win, 0.5 unfinished or tied, 0 loss."""
+    """A's score in one game: the mean over the other seats of 1 (A ranked ahead), 0.5
+    (tied, or the game unfinished) and 0 (behind); in 2-player games win 1, loss 0."""
     if not res.ranks:
         return 0.5
-    ra, rb = res.ranks[a_seat], res.ranks[3 - a_seat]
-    return 1.0 if ra < rb else (0.5 if ra == rb else 0.0)
+    ra = res.ranks[a_seat]
+    others = [res.ranks[s] for s in res.ranks if s != a_seat]
+    return sum(1.0 if ra < rb else (0.5 if ra == rb else 0.0) for rb in others) / len(others)
+
+
+def _seating(a, b, budget_a, budget_b, g: int, num_players: int) -> tuple:
+    """Game ``g``: ``a`` in seat ``g % num_players + 1``, ``b`` in every other seat."""
+    seat = g % num_players + 1
+    seats, budgets = [b] * num_players, [budget_b] * num_players
+    seats[seat - 1], budgets[seat - 1] = a, budget_a
+    return seats, budgets, seat
+
+
+def _interval(scores: list) -> tuple:
+    """95% interval of a mean game score: Wilson for win/loss/draw scores, a normal
+    interval of the per-game mean when games give fractions (3-4 players)."""
+    n = len(scores)
+    if all(x in (0.0, 0.5, 1.0) for x in scores):
+        return wilson(sum(scores), n)
+    m = sum(scores) / n
+    var = sum((x - m) ** 2 for x in scores) / max(1, n - 1)
+    half = 1.96 * math.sqrt(var / n)
+    return max(0.0, m - half), min(1.0, m + half)
 
 
 def head_to_head(a, b, budget_a: Budget, budget_b: Budget, board: str, games: int, seed: int = 0,
                  concurrency: int = 1, random_opening: int = 0, progress: bool = True,
-                 details: bool = False) -> dict:
-    """``a`` against ``b`` in 2-player games, seats alternating (game ``g`` puts ``a``
-    in seat 1 when ``g`` is even).  Returns a's score with its 95% Wilson interval,
-    the win/draw/loss counts, per-seat scores and the mean game length; with
-    ``details`` also ``games_played``: per game its seed, a's seat, a's score, moves
-    and the hash of its move sequence."""
+                 details: bool = False, num_players: int = 2) -> dict:
+    """``a`` against ``b``: ``a`` in one seat, ``b`` in the others (``num_players`` - 1
+    of them), a's seat rotating (in 2-player games game ``g`` puts ``a`` in seat 1
+    when ``g`` is even).  A game scores a's mean pairwise result against the other
+    seats from the final ranks.  Returns a's score with its 95% interval, the
+    win/draw/loss counts, per-seat scores and the mean game length; with ``details``
+    also ``games_played``: per game its seed, a's seat, a's score, moves and the hash
+    of its move sequence."""
     if games < 1:
         raise ValueError(f"games: must be positive, got {games}")
-    jobs = []
+    jobs, a_seats = [], []
     for g in range(games):
-        seats, budgets = ([a, b], [budget_a, budget_b]) if g % 2 == 0 else ([b, a], [budget_b, budget_a])
+        seats, budgets, seat = _seating(a, b, budget_a, budget_b, g, num_players)
         jobs.append(GameJob(board, seats, budgets, seed + g, max_moves=MAX_MOVES, random_opening=random_opening))
+        a_seats.append(seat)
     results = _play(jobs, concurrency, f"{a.name} vs {b.name}", progress)
-    scores = [_score(r, 1 if g % 2 == 0 else 2) for g, r in enumerate(results)]
+    scores = [_score(r, s) for r, s in zip(results, a_seats)]
     points = sum(scores)
-    lo, hi = wilson(points, games)
-    first = [s for g, s in enumerate(scores) if g % 2 == 0]
-    second = [s for g, s in enumerate(scores) if g % 2 == 1]
+    lo, hi = _interval(scores)
+    by_seat = {s: [x for x, t in zip(scores, a_seats) if t == s] for s in range(1, num_players + 1)}
     return {
-        "a": a.name, "b": b.name, "board": board, "games": games,
+        "a": a.name, "b": b.name, "board": board, "players": num_players, "games": games,
         "score": round(points / games, 4), "ci95": [round(lo, 4), round(hi, 4)],
-        "wins": sum(s == 1.0 for s in scores), "draws": sum(s == 0.5 for s in scores),
-        "losses": sum(s == 0.0 for s in scores),
-        "score_as_seat1": round(sum(first) / max(1, len(first)), 4),
-        "score_as_seat2": round(sum(second) / max(1, len(second)), 4),
+        "wins": sum(x == 1.0 for x in scores), "draws": sum(x == 0.5 for x in scores),
+        "losses": sum(x == 0.0 for x in scores),
+        **{f"score_as_seat{s}": round(sum(v) / max(1, len(v)), 4) for s, v in by_seat.items()},
         "mean_moves": round(sum(r.moves for r in results) / games, 1),
         "distinct_games": len({r.digest for r in results}),
-        **({"games_played": [{"seed": r.seed, "a_seat": 1 if g % 2 == 0 else 2, "score": sc, "moves": r.moves,
-                              "digest": r.digest} for g, (r, sc) in enumerate(zip(results, scores))]}
-           if details else {}),
+        **({"games_played": [{"seed": r.seed, "a_seat": t, "score": sc, "moves": r.moves, "digest": r.digest}
+                             for r, sc, t in zip(results, scores, a_seats)]} if details else {}),
     }
 
 
 def sequential_match(a, b, budget_a: Budget, budget_b: Budget, board: str, sprt, max_games: int = 1000,
                      seed: int = 0, progress: bool = True, concurrency: int = 1, random_opening: int = 0,
-                     min_games: int = 0) -> dict:
+                     min_games: int = 0, num_players: int = 2) -> dict:
     """Play ``a`` against ``b`` (alternating seats) until ``sprt`` decides (not before
     ``min_games``) or ``max_games`` is reached; returns the decision, games played,
     a's score with its 95% interval and the test's statistic.  Games run
@@ -169,20 +192,21 @@ def sequential_match(a, b, budget_a: Budget, budget_b: Budget, board: str, sprt,
     bar = tqdm(total=max_games, desc=f"sprt {a.name} vs {b.name}", disable=not progress)
     g = 0
     while g < max_games and decision is None:
-        chunk = []
-        for k in range(g, min(max_games, g + max(2, concurrency))):
-            seats, budgets = ([a, b], [budget_a, budget_b]) if k % 2 == 0 else ([b, a], [budget_b, budget_a])
+        chunk, a_seats = [], []
+        for k in range(g, min(max_games, g + max(num_players, concurrency))):
+            seats, budgets, seat = _seating(a, b, budget_a, budget_b, k, num_players)
             chunk.append(GameJob(board, seats, budgets, seed + k, max_moves=MAX_MOVES,
                                  random_opening=random_opening))
-        for k, pg in enumerate(play_games(chunk, concurrency=concurrency), start=g):
-            scores.append(_score(_result(pg), 1 if k % 2 == 0 else 2))
+            a_seats.append(seat)
+        for pg, seat in zip(play_games(chunk, concurrency=concurrency), a_seats):
+            scores.append(_score(_result(pg), seat))
             bar.update(1)
             decision = sprt.decide(scores) if len(scores) >= min_games else None
             if decision:
                 break
         g += len(chunk)
     bar.close()
-    lo, hi = wilson(sum(scores), len(scores))
+    lo, hi = _interval(scores)
     return {"decision": decision, "games": len(scores), "score": sum(scores) / max(len(scores), 1),
             "ci95": [round(lo, 4), round(hi, 4)], "llr": float(sprt.llr(scores)),
             "bounds": [float(x) for x in sprt.bounds()]}

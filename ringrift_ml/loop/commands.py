@@ -44,8 +44,9 @@ def _ladder(args, open_store) -> int:
     from .ladder import ladder_svg, ladder_table, play_ladder, regression_watch
 
     board, _, n = args.partition.partition("|")
-    if not n.isdigit() or int(n) != 2:
-        print("error: --partition: expected a 2-player partition such as square8|2", file=sys.stderr)
+    if not n.isdigit():
+        print(f"error: --partition: expected BOARD|PLAYERS such as square8|2, got {args.partition!r}",
+              file=sys.stderr)
         return 2
     import torch
 

@@ -29,7 +29,9 @@ class LoopConfig:
     train: tuple = ()
     """TrainConfig overrides as ``(name, value)`` pairs (e.g. ``(("epochs", 12),)``)."""
     gate_min_games: int = 40
-    """The gate decides no earlier (seats alternate; KataGo's gatekeeper played 200)."""
+    """The gate decides no earlier (seats rotate; KataGo's gatekeeper played 200).  In
+    3-4 player games the candidate sits in one seat and the best in the others; a game
+    scores the candidate's mean pairwise result from the final ranks."""
     gate_max_games: int = 200
     """Undecided after this many games: the candidate is rejected."""
     elo0: float = 0.0
@@ -50,9 +52,6 @@ class LoopConfig:
             raise ValueError(f"loop config: board {self.board!r} is not one of {', '.join(BOARD_TYPES)}")
         if self.players not in (2, 3, 4):
             raise ValueError(f"loop config: players must be 2, 3 or 4, got {self.players!r}")
-        if self.players != 2:
-            raise ValueError("loop config: the gate is a 2-player sequential test; loops of 3-4 player "
-                             "partitions are not supported yet")
         if self.ladder_games < 0:
             raise ValueError(f"loop config: ladder_games must be >= 0, got {self.ladder_games}")
         for name in ("games", "simulations", "gate_max_games", "batch_games"):

@@ -1,8 +1,9 @@
 """The partition's rating ladder: every promoted generation and the baselines on one
 Elo scale, and the regression watch that rolls a worse promotion back.
 
-Rungs are head-to-head matches (seats alternating, random openings, equal simulations
-for all searching entrants): each promoted generation against the previous one and
+Rungs are head-to-head matches (seats rotating, random openings, equal simulations
+for all searching entrants; in 3-4 player partitions one entrant against copies of the
+other, scored pairwise from the final ranks): each promoted generation against the previous one and
 against ``heuristic``, and the baselines against each other (``random`` -
 ``heuristic`` - ``mcts``), so the comparison graph is connected with a number of
 matches linear in the generations.  Every game is kept in ``lake.ladder_games`` with
@@ -59,8 +60,6 @@ def play_ladder(store: LakeStore, board: str, players: int, simulations: int = 6
     from ..ai.factory import make_player
     from ..lake.lineage import record_row
 
-    if players != 2:
-        raise ValueError("ladder: 2-player partitions only for now")
     states = generation_states(registry(store, board, players))
     promoted = sorted(g for g, r in states.items() if r["status"] in (PROMOTED, ROLLED_BACK))
     have: dict = {}
@@ -78,7 +77,7 @@ def play_ladder(store: LakeStore, board: str, players: int, simulations: int = 6
         start = seed * 1_000_003 + int(hashlib.sha256(f'{a}|{b}'.encode()).hexdigest()[:6], 16) * 1_000 \
             + have.get((a, b), 0)
         out = head_to_head(pa, pb, ba, bb, board, missing, seed=start, concurrency=concurrency,
-                           random_opening=random_opening, progress=progress, details=True)
+                           random_opening=random_opening, progress=progress, details=True, num_players=players)
         log(f"{board}|{players} ladder: {a} vs {b}: {out['score']:.3f} over {missing} games")
         rows = [{"board": board, "players": players, "a": a, "b": b, "a_model": _model_of(a, states),
                  "b_model": _model_of(b, states), "simulations": simulations, **gp} for gp in out["games_played"]]

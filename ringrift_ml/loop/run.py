@@ -207,7 +207,7 @@ def run_generation(store: LakeStore, cfg: LoopConfig, g: int, rows: list, progre
         out = sequential_match(cand, opp, cb, ob, cfg.board, test, max_games=cfg.gate_max_games,
                                min_games=cfg.gate_min_games, seed=cfg.seed * 7919 + g * 10_007,
                                progress=progress, concurrency=cfg.batch_games,
-                               random_opening=cfg.gate_random_opening)
+                               random_opening=cfg.gate_random_opening, num_players=cfg.players)
         gate = {"opponent": opp_spec, **out}
         if out["decision"] == "H1":
             status, reason = PROMOTED, (f"gate passed: {out['score']:.3f} over {out['games']} games "

@@ -228,10 +228,12 @@ def test_loop_generation_asset_and_its_sensor(tmp_path, monkeypatch):
     cfg = {"ops": {"loop_generation": {"config": {
         "games": 10, "simulations": 4, "bootstrap": "heuristic", "gate_min_games": 2, "gate_max_games": 2,
         "batch_games": 10, "ladder_games": 2, "train": json.dumps({"epochs": 12, "preset": "tiny"})}}}}
-    bad = dg.materialize([loop_generation], partition_key="hex8|3", resources=res, run_config=cfg,
+    bad_cfg = json.loads(json.dumps(cfg))
+    bad_cfg["ops"]["loop_generation"]["config"]["train"] = "[1]"
+    bad = dg.materialize([loop_generation], partition_key="hex8|3", resources=res, run_config=bad_cfg,
                          raise_on_error=False)
     error = str(next(e for e in bad.all_events if e.is_step_failure).event_specific_data.error)
-    assert "hex8|3" in error and "2-player" in error
+    assert "hex8|3" in error and "train" in error
     r = dg.materialize([loop_generation], partition_key="square8|2", resources=res, run_config=cfg)
     md = r.asset_materializations_for_node("loop_generation")[0].metadata
     assert md["generation"].value == 0 and md["status"].value in ("promoted", "rejected")

@@ -33,10 +33,10 @@ def test_gate_decides_for_the_stronger_player_not_before_its_minimum():
 
 
 def test_loop_config_names_bad_fields():
-    for bad, why in ((dict(board="chess"), "board"), (dict(ladder_games=-1), "ladder_games"), (dict(players=5), "players"), (dict(games=0), "games"),
+    for bad, why in ((dict(board="chess"), "board"), (dict(ladder_games=-1), "ladder_games"),
+                     (dict(players=5), "players"), (dict(games=0), "games"),
                      (dict(gate_min_games=50, gate_max_games=10), "gate_min_games"),
-                     (dict(bootstrap="nn:x.pt:4"), "bootstrap"), (dict(train=(("epochz", 3),)), "train"),
-                     (dict(players=3), "2-player")):
+                     (dict(bootstrap="nn:x.pt:4"), "bootstrap"), (dict(train=(("epochz", 3),)), "train")):
         with pytest.raises(ValueError, match=why):
             LoopConfig(**{**SMALL, **bad})
 
@@ -208,3 +208,27 @@ def test_a_drop_within_the_interval_is_not_rolled_back(tmp_path):
     _ladder_games(store, "g1", "g0", 17, 23)
     assert regression_watch(store, "square8", 2, log=lambda m: None) == []
     assert current_best(registry(store, "square8", 2))["generation"] == 1
+
+
+def test_three_player_gate_and_loop(tmp_path, monkeypatch):
+    strong, sb = make_player("heuristic", "square8", 3)
+    weak, wb = make_player("random", "square8", 3)
+    out = sequential_match(strong, weak, sb, wb, "square8", SPRT(elo0=0, elo1=100), max_games=30, min_games=6,
+                           progress=False, concurrency=6, num_players=3)
+    assert out["decision"] == "H1" and out["ci95"][0] > 0.5 and out["games"] >= 6
+    store = LakeStore.open(tmp_path)
+    real = loop_run.sequential_match
+    seen = {}
+
+    def gate(*a, **k):
+        seen.update(k)
+        return {**real(*a, **k), "decision": "H1"}
+
+    monkeypatch.setattr(loop_run, "sequential_match", gate)
+    rows = run_loop(store, LoopConfig(**{**SMALL, "players": 3, "games": 8, "gate_max_games": 3, "ladder_games": 1}),
+                    generations=1, progress=False, log=lambda m: None)
+    assert seen["num_players"] == 3 and rows[0]["players"] == 3
+    if rows[0]["status"] == "promoted":  # the ladder rates 3-player rungs too
+        from ringrift_ml.loop.ladder import ladder_table
+
+        assert {r["name"] for r in ladder_table(store, "square8", 3)} >= {"g0", "heuristic", "random"}
