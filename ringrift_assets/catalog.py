@@ -18,6 +18,9 @@ class LakeCatalogConfig(dg.Config):
 
 
 @dg.asset(
+    code_version="catalog-1",
+    owners=["team:ringrift-lab"],
+    tags={"stage": "catalog"},
     group_name="catalog",
     kinds={"ducklake"},
     deps=[games_merged, training_samples, candidate_model, calibration_report, elo_ratings],

@@ -50,6 +50,9 @@ class SelfplayGamesConfig(dg.Config):
 
 
 @dg.asset(
+    code_version="selfplay-2",
+    owners=["team:ringrift-lab"],
+    tags={"stage": "games"},
     partitions_def=board_players,
     group_name="games",
     kinds={"python", "ducklake"},
@@ -126,6 +129,9 @@ def _games_version(records: list) -> str:
 
 
 @dg.asset(
+    code_version="merge-1",
+    owners=["team:ringrift-lab"],
+    tags={"stage": "games"},
     partitions_def=board_players,
     group_name="games",
     kinds={"duckdb", "ducklake"},

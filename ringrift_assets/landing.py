@@ -21,6 +21,9 @@ landed_file_partitions = dg.DynamicPartitionsDefinition(name="landed_files")
 
 
 @dg.asset(
+    code_version="landing-1",
+    owners=["team:ringrift-lab"],
+    tags={"stage": "landing"},
     partitions_def=landed_file_partitions,
     group_name="games",
     kinds={"python", "ducklake"},

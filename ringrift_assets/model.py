@@ -102,6 +102,9 @@ def _fmt(x) -> str:
 
 
 @dg.asset(
+    code_version="train-2",
+    owners=["team:ringrift-lab"],
+    tags={"stage": "model"},
     partitions_def=board_players,
     group_name="training",
     kinds={"pytorch"},
@@ -202,7 +205,7 @@ def candidate_model(context: dg.AssetExecutionContext, config: CandidateModelCon
     )
 
 
-@dg.asset_check(asset=candidate_model, blocking=True,
+@dg.asset_check(asset=candidate_model, blocking=True, partitions_def=board_players,
                 description="The checkpoint loads (weights_only, digest, encoding identity), every weight is finite, "
                 "the saved network is the run's best held-out evaluation, and it beats the trivial baseline "
                 "(uniform policy, value 0) on held-out policy cross-entropy + value MSE.")
@@ -234,6 +237,9 @@ def candidate_model_sanity(context: dg.AssetCheckExecutionContext, lake_root: La
 
 
 @dg.asset(
+    code_version="calibration-1",
+    owners=["team:ringrift-lab"],
+    tags={"stage": "model"},
     partitions_def=board_players,
     group_name="training",
     kinds={"pytorch"},

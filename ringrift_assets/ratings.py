@@ -27,6 +27,9 @@ class EloConfig(dg.Config):
 
 
 @dg.asset(
+    code_version="elo-2",
+    owners=["team:ringrift-lab"],
+    tags={"stage": "ratings"},
     partitions_def=board_players,
     group_name="ratings",
     kinds={"python", "parquet"},

@@ -80,9 +80,8 @@ def main(argv=None) -> int:
     ap.add_argument("--player", default=None, help="selfplay player spec for every seat, e.g. mcts:64")
     args = ap.parse_args(argv)
 
-    import dagster as dg
 
-    from .definitions import CHECKS, PARTITIONED_ASSETS
+    from .definitions import build_definitions
     from .resources import LakeResource
 
     parts = _parse_partitions(args.partitions, args.all)
@@ -104,14 +103,15 @@ def main(argv=None) -> int:
     # INFO: the run log shows progress and results; DEBUG step events would drown them.
     run_config = {"ops": {"selfplay_games": {"config": sp}},
                   "loggers": {"console": {"config": {"log_level": "INFO"}}}}
+    job = build_definitions(root=str(root), catalog=lake_root.catalog).resolve_job_def("pipeline")
     t0 = time.time()
     for i, key in enumerate(parts, 1):
         t = time.time()
         print(f"[{i}/{len(parts)}] {key} ...", flush=True)
         with partition_lock(root, key):
-            result = dg.materialize(PARTITIONED_ASSETS + CHECKS, partition_key=key, instance=instance,
-                                    resources={"lake_root": lake_root}, run_config=run_config, raise_on_error=False,
-                                    tags={"ringrift/cli": "1"})
+            # The "pipeline" job itself, so the run carries its name in the UI.
+            result = job.execute_in_process(partition_key=key, instance=instance, run_config=run_config,
+                                            raise_on_error=False, tags={"ringrift/cli": "1"})
         if not result.success:
             failed = [e.step_key for e in result.all_events if e.is_step_failure]
             print(f"  FAILED in {failed}; see the run log: run id {result.run_id}", file=sys.stderr)

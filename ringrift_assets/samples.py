@@ -40,7 +40,7 @@ class GamesQualityConfig(dg.Config):
     """Games per partition replayed through the engine."""
 
 
-@dg.asset_check(asset=games_merged, blocking=True,
+@dg.asset_check(asset=games_merged, blocking=True, partitions_def=board_players,
                 description="No game id names two move sequences in lake.games (naming both sources), and a "
                 "great-expectations suite on the merged games: schema and types, value ranges, non-empty, unique "
                 "game ids and move hashes, valid ranks, a sampled replay through the engine.")
@@ -68,6 +68,9 @@ class TrainingSamplesConfig(dg.Config):
 
 
 @dg.asset(
+    code_version="samples-2",
+    owners=["team:ringrift-lab"],
+    tags={"stage": "samples"},
     partitions_def=board_players,
     group_name="training",
     kinds={"python", "ducklake", "numpy"},
@@ -124,7 +127,7 @@ def training_samples(context: dg.AssetExecutionContext, config: TrainingSamplesC
     )
 
 
-@dg.asset_check(asset=training_samples, blocking=True,
+@dg.asset_check(asset=training_samples, blocking=True, partitions_def=board_players,
                 description="great-expectations suite on the run's sample set: schema, planes, globals and "
                 "ownership of the encoding's size, legal indices distinct and inside the policy layout, policy "
                 "targets summing to 1 over them, move played in range, symmetry tables whole, values in [-1, 1].")

@@ -76,6 +76,9 @@ class HeuristicWeightsConfig(dg.Config):
 
 
 @dg.asset(
+    code_version="cmaes-2",
+    owners=["team:ringrift-lab"],
+    tags={"stage": "tuning"},
     partitions_def=board_players,
     group_name="ratings",
     kinds={"python"},

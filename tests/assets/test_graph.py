@@ -27,6 +27,11 @@ def test_graph_snapshot():
     assert checks == ["candidate_model:candidate_model_sanity", "games_merged:games_merged_quality",
                       "training_samples:training_samples_quality"]
     assert all(graph.get_check_spec(k).blocking for k in graph.asset_check_keys)
+    # Checks are partitioned like their assets: each partition has its own check status.
+    assert all(graph.get_check_spec(k).partitions_def == board_players for k in graph.asset_check_keys)
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        assert node.code_version and node.owners == ["team:ringrift-lab"], key
     assert sorted(board_players.get_partition_keys()) == sorted(
         f"{b}|{n}" for b in ("hex8", "hexagonal", "square19", "square8") for n in "234"
     )
@@ -182,6 +187,10 @@ def test_pipeline_command_runs_in_process(tmp_path, capsys, monkeypatch):
     store = LakeStore.open(tmp_path)
     assert store.query("SELECT count(*) AS n FROM lake.games_merged WHERE board = 'hex8'").to_pylist() == [{"n": 2}]
     assert (tmp_path / "dagster_home" / "dagster.yaml").is_file()
+    instance = dg.DagsterInstance.from_config(str(tmp_path / "dagster_home"))
+    runs = instance.get_run_records()
+    assert runs and {r.dagster_run.job_name for r in runs} == {"pipeline"}  # not __ephemeral_asset_job__
+    assert {r.dagster_run.tags.get("dagster/partition") for r in runs} == {"hex8|2"}
 
 
 def test_build_definitions_binds_the_root(tmp_path):
