@@ -9,7 +9,6 @@ import base64
 import dataclasses
 import inspect
 import json
-import math
 import time
 import typing
 

@@ -27,11 +27,10 @@ import multiprocessing as mp
 from pathlib import Path
 from typing import Callable, Optional
 
-import numpy as np
 from tqdm import tqdm
 
 from .ai import Budget
-from .ai.factory import ENGINES, NET_ENGINES, make_player, parse_player, parse_spec
+from .ai.factory import ENGINES, NET_ENGINES, make_player, parse_player, parse_spec  # noqa: F401 (re-exported)
 from .ai.games import GameJob, play_games
 from .ai.heuristic import packaged_weights_path
 from .rules import BOARD_TYPES, RULES_VERSION, new_game

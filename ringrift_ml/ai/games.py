@@ -25,7 +25,6 @@ import numpy as np
 
 from ..rules import new_game
 from ..rules.fast import FastGame
-from .base import Budget
 from .result import SearchResult
 from .search import run_searches
 

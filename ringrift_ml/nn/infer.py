@@ -11,7 +11,6 @@ with the engine, as in training); it costs one forward pass per group element.
 
 from __future__ import annotations
 
-from typing import Optional
 
 import numpy as np
 import torch

@@ -33,7 +33,6 @@ from typing import Callable, Optional
 import numpy as np
 import torch
 
-from ..nn.features import FEATURES
 from ..nn.net import RingNet, count_parameters, net_config
 from .checkpoint import load_state, save_net, save_state, state_exists
 from .config import TrainConfig

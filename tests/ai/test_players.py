@@ -16,7 +16,7 @@ from ringrift_ml.ai import (
     load_weights,
     play_forced,
 )
-from ringrift_ml.ai.mcts import GumbelConfig, GumbelPlayer, SearchPlayer, visit_policy
+from ringrift_ml.ai.mcts import GumbelConfig, GumbelPlayer, visit_policy
 from ringrift_ml.ai.descent import DescentPlayer
 from ringrift_ml.ai.minimax import MinimaxConfig, MinimaxPlayer
 from ringrift_ml.rules import GameState, apply_move, new_game

@@ -20,7 +20,7 @@ from ringrift_ml.ai import (
 )
 from ringrift_ml.ai.base import immediate_win
 from ringrift_ml.ai.games import GameJob, play_games
-from ringrift_ml.rules import BOARD_TYPES, GameState, apply_move, legal_moves, new_game
+from ringrift_ml.rules import BOARD_TYPES, GameState, apply_move, new_game
 from ringrift_ml.rules.fast import FastGame
 
 from ..positions import position
