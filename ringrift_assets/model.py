@@ -177,7 +177,9 @@ def candidate_model(context: dg.AssetExecutionContext, config: CandidateModelCon
                f"{best['value_mse_zero']:.4f} |")
     return dg.MaterializeResult(
         metadata={
-            # The plot first: the UI shows it with the materialization, no click needed.
+            # The plot first.  Dagster 1.13 shows markdown metadata (this image) behind a
+            # "[Show Markdown]" click; the held-out figures below are numeric entries, which
+            # its Plots tab charts across materializations without one.
             "loss_plot": _png_markdown(curve, "held-out loss per epoch"),
             **provenance(config, {"sample_sets": data.source.get("sample_sets")}),
             "model_id": model_version,
