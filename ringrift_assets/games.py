@@ -25,9 +25,10 @@ class SelfplayGamesConfig(dg.Config):
 
     games: int = 8
     players: List[str] = []
-    """Player spec per seat (``"mcts:64"``, ``"nn:candidate:64"``, ``"nn:/path/model.pt:64"``);
-    empty: ``default_player`` in every seat.  The model ``candidate`` is the
-    partition's newest ``candidate_model``."""
+    """Player spec per seat (``"mcts:64"``, ``"nn:candidate:64"``, ``"nn:best:64"``,
+    ``"nn:/path/model.pt:64"``); empty: ``default_player`` in every seat.  The model
+    ``candidate`` is the partition's newest ``candidate_model``; ``best`` and ``g<N>``
+    come from the closed loop's registry."""
     default_player: str = "heuristic"
     seed: int = 0
     max_moves: int = 20_000
@@ -68,7 +69,7 @@ def selfplay_games(context: dg.AssetExecutionContext, config: SelfplayGamesConfi
     if len(seats) != n:
         raise dg.Failure(f"partition {board}|{n}: config.players lists {len(seats)} seats, the partition has {n}")
     try:
-        seats = [resolve_model_ref(s, lake_root.path(), board, n) for s in seats]
+        seats = [resolve_model_ref(s, lake_root.path(), board, n, store) for s in seats]
         weights = weights_file(store, board, n, config.weights)
         cfg = SelfplayConfig(
             board=board,
@@ -113,15 +114,23 @@ def selfplay_games(context: dg.AssetExecutionContext, config: SelfplayGamesConfi
     )
 
 
-def resolve_model_ref(spec: str, root, board: str, n: int) -> str:
-    """A spec whose model is ``candidate`` names the partition's candidate checkpoint."""
+def resolve_model_ref(spec: str, root, board: str, n: int, store=None) -> str:
+    """A spec whose model is ``candidate`` names the partition's candidate checkpoint;
+    ``best`` and ``g<N>`` name the closed loop's current best and generation N (from
+    ``lake.model_registry``)."""
     p = parse_player(spec)
-    if not p.uses_network or p.model != "candidate":
+    if not p.uses_network:
         return spec
-    path = root / "models" / f"{board}_{n}p" / "candidate.pt"
-    if not path.is_file():
-        raise ValueError(f"player {spec!r}: the partition has no candidate model yet ({path})")
-    return spec.replace(":candidate", f":{path}", 1)
+    if p.model == "candidate":
+        path = root / "models" / f"{board}_{n}p" / "candidate.pt"
+        if not path.is_file():
+            raise ValueError(f"player {spec!r}: the partition has no candidate model yet ({path})")
+        return spec.replace(":candidate", f":{path}", 1)
+    if store is not None and (p.model == "best" or (p.model[:1] == "g" and p.model[1:].isdigit())):
+        from ringrift_ml.loop.run import resolve_specs
+
+        return resolve_specs([spec], store, board, n)[0]
+    return spec
 
 
 def _games_version(records: list) -> str:

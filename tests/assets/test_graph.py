@@ -4,6 +4,7 @@ import json
 
 import dagster as dg
 import numpy as np
+import pytest
 
 from ringrift_assets import build_definitions, defs
 from ringrift_assets.definitions import ASSETS, CHECKS, PARTITIONED_ASSETS
@@ -264,3 +265,20 @@ def test_loop_generation_asset_and_its_sensor(tmp_path, monkeypatch):
     assert [(q.partition_key, q.tags["ringrift/generation"]) for q in reqs] == [("square8|2", "2")]
     (tmp_path / BUDGET_FILE).write_text(json.dumps({"square8|2": {"generations": 2}}))
     assert isinstance(loop_sensor(dg.build_sensor_context(instance=instance, resources=res)), dg.SkipReason)
+
+
+def test_selfplay_asset_names_the_loops_best(tmp_path):
+    from ringrift_assets.games import resolve_model_ref
+    from ringrift_ml.lake.lineage import record_row
+
+    store = LakeResource(root=str(tmp_path)).store()
+    with pytest.raises(ValueError, match="no promoted model"):
+        resolve_model_ref("nn:best:8", tmp_path, "square8", 2, store)
+    record_row(store, "model_registry", [{
+        "board": "square8", "players": 2, "generation": 0, "model_id": "m0", "parent_id": None,
+        "path": "models/square8_2p/loop/g0000/model.pt", "sample_set_id": None, "window": [], "selfplay_games": 1,
+        "status": "promoted", "reason": "test", "gate": {}, "rating": None, "rating_se": None, "cpu_seconds": 1.0,
+        "wall_seconds": 1.0, "config": {}}], "test")
+    assert resolve_model_ref("nn:best:8", tmp_path, "square8", 2, store) == \
+        f"nn:{tmp_path / 'models/square8_2p/loop/g0000/model.pt'}:8"
+    assert resolve_model_ref("mcts:8", tmp_path, "square8", 2, store) == "mcts:8"
