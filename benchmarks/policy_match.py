@@ -14,24 +14,16 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import math
 import sys
 import time
 
 import numpy as np
 from tqdm import tqdm
 
+from ringrift_ml.arena import wilson
 from ringrift_ml.rules import new_game
 from ringrift_ml.rules.fast import FastGame
 from ringrift_ml.selfplay import make_player
-
-
-def wilson(points: float, n: int, z: float = 1.96) -> tuple:
-    p = points / n
-    d = 1 + z * z / n
-    c = (p + z * z / (2 * n)) / d
-    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
-    return max(0.0, c - h), min(1.0, c + h)
 
 
 def play(players: list, budgets: list, board: str, seed: int, random_plies: int) -> tuple:

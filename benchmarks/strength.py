@@ -10,26 +10,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import time
 
 from ringrift_ml.ai import Budget, GumbelPlayer, HeuristicEvaluator, HeuristicPlayer, MCTSPlayer, RandomPlayer
 from ringrift_ml.ai.descent import DescentPlayer
 from ringrift_ml.ai.minimax import MinimaxPlayer
 from ringrift_ml.ai.base import play_forced
-from ringrift_ml.arena import round_robin
+from ringrift_ml.arena import round_robin, wilson
 from ringrift_ml.rules import new_game
 from ringrift_ml.rules.fast import FastGame
-
-
-def wilson(points: float, n: int, z: float = 1.96):
-    if n == 0:
-        return (0.0, 1.0)
-    p = points / n
-    d = 1 + z * z / n
-    c = (p + z * z / (2 * n)) / d
-    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
-    return (max(0.0, c - h), min(1.0, c + h))
 
 
 def main() -> None:

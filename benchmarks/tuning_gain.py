@@ -16,10 +16,9 @@ from pathlib import Path
 
 from ringrift_ml.ai import Budget, HeuristicEvaluator, HeuristicPlayer
 from ringrift_ml.ai.heuristic import load_weights, weight_vector
-from ringrift_ml.arena import play_game
+from ringrift_ml.arena import play_game, wilson
 from ringrift_ml.tuning import TuneConfig, save_tuned, tune
 
-from strength import wilson  # noqa: E402  (same folder)
 
 
 def main() -> None:

@@ -17,13 +17,7 @@ import numpy as np
 from ..rules.fast import FastGame
 from .base import Budget, Evaluator, immediate_win, terminal_values
 from .result import SearchResult
-from .search import SearchConfig, SearchGen, run_search, search_steps, visit_policy
-
-
-def _finished(result: SearchResult) -> SearchGen:
-    """A search that needs no evaluation."""
-    return result
-    yield  # pragma: no cover - makes this a generator
+from .search import SearchConfig, SearchGen, finished, run_search, search_steps, visit_policy
 
 
 def _win_values(game: FastGame, row: np.ndarray) -> np.ndarray:
@@ -52,11 +46,11 @@ class SearchPlayer:
         rows = game.legal()
         n = game.num_players
         if len(rows) == 1:
-            return _finished(SearchResult.one_hot(rows, 0, n))
+            return finished(SearchResult.one_hot(rows, 0, n))
         if self.shortcut:
             win = immediate_win(game, rows)
             if win is not None:
-                return _finished(SearchResult.one_hot(rows, win, n, _win_values(game, rows[win]), full=True))
+                return finished(SearchResult.one_hot(rows, win, n, _win_values(game, rows[win]), full=True))
         return search_steps(game, budget, seed, self.config, temperature, explore)
 
     def think(self, game: FastGame, budget: Budget, seed: int, temperature: float = 0.0,

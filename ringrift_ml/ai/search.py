@@ -309,6 +309,13 @@ class _Tree:
         return v
 
 
+def finished(result: SearchResult) -> SearchGen:
+    """A search that needs no evaluation (a forced move, a shortcut win, a player
+    that answers from what it already knows)."""
+    return result
+    yield  # pragma: no cover - makes this a generator
+
+
 def visit_policy(visits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     """Visit counts to a distribution (temperature 0 = the most visited moves)."""
     if temperature <= 0:
@@ -374,5 +381,5 @@ def run_searches(tasks: list, on_batch: Optional[Callable[[int], None]] = None) 
     return results
 
 
-__all__ = ["Node", "ROOTS", "SearchConfig", "evaluate_batch", "run_search", "run_searches", "search_steps",
+__all__ = ["Node", "ROOTS", "SearchConfig", "evaluate_batch", "finished", "run_search", "run_searches", "search_steps",
            "visit_policy"]

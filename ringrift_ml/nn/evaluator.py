@@ -17,6 +17,7 @@ import numpy as np
 
 from ..ai.base import Budget, MovePlayer
 from ..ai.result import SearchResult
+from ..ai.search import finished, run_search
 from .infer import NetRunner
 
 
@@ -74,11 +75,6 @@ class NetEvaluator:
         self._cache.clear()
 
 
-def _finished(result):
-    return result
-    yield  # pragma: no cover - makes this a generator
-
-
 class NetPolicyPlayer(MovePlayer):
     """Plays the network's most probable move (no search); ties break by the seed.
     Its evaluation is one request, so drivers of many games batch it too."""
@@ -92,7 +88,7 @@ class NetPolicyPlayer(MovePlayer):
         rows = game.legal()
         n = game.num_players
         if len(rows) == 1:
-            return _finished(SearchResult.one_hot(rows, 0, n))
+            return finished(SearchResult.one_hot(rows, 0, n))
         return self._steps(game.copy(), rows, seed)
 
     @staticmethod
@@ -103,8 +99,6 @@ class NetPolicyPlayer(MovePlayer):
         return SearchResult.one_hot(rows, chosen, game.num_players, v)
 
     def think(self, game, budget: Budget, seed: int, temperature: float = 0.0, explore: bool = False):
-        from ..ai.search import run_search
-
         return run_search(self.begin(game, budget, seed), self.evaluator)
 
     def choose_row(self, game, budget: Budget, seed: int) -> np.ndarray:
