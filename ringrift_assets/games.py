@@ -126,10 +126,10 @@ def resolve_model_ref(spec: str, root, board: str, n: int, store=None) -> str:
         if not path.is_file():
             raise ValueError(f"player {spec!r}: the partition has no candidate model yet ({path})")
         return spec.replace(":candidate", f":{path}", 1)
-    if store is not None and (p.model == "best" or (p.model[:1] == "g" and p.model[1:].isdigit())):
+    if store is not None:
         from ringrift_ml.loop.run import resolve_specs
 
-        return resolve_specs([spec], store, board, n)[0]
+        return resolve_specs([spec], store, board, n)[0]  # best / g<N>; files unchanged
     return spec
 
 

@@ -300,13 +300,10 @@ def _registry_specs(args, specs: list, players: int) -> list:
     """Specs naming registry models (``nn:best:64``, ``policy:g3``) resolved in the
     ``--storage`` root's lake; other specs unchanged."""
     from .ai.factory import parse_player
+    from .loop.run import is_registry_ref, resolve_specs
 
-    refs = [s for s in specs if parse_player(s).uses_network and not Path(parse_player(s).model).is_file()
-            and (parse_player(s).model == "best" or parse_player(s).model[:1] == "g")]
-    if not refs:
-        return specs
-    from .loop.run import resolve_specs
-
+    if not any(parse_player(s).uses_network and is_registry_ref(parse_player(s).model) for s in specs):
+        return specs  # no lake is opened (or created) for specs that need none
     store = _store(args)
     return resolve_specs(specs, store, args.board, players)
 

@@ -233,6 +233,11 @@ def run_generation(store: LakeStore, cfg: LoopConfig, g: int, rows: list, progre
 
 
 
+def is_registry_ref(model: str) -> bool:
+    """Whether a spec's ``<model>`` names the registry (``best``, ``g<N>``) rather than a file."""
+    return not Path(model).is_file() and (model == "best" or (model[:1] == "g" and model[1:].isdigit()))
+
+
 def resolve_ref(store: LakeStore, board: str, players: int, ref: str) -> Path:
     """The checkpoint a registry reference names: ``best`` (the partition's current
     best) or ``g<N>`` (generation N's candidate, promoted or not)."""
@@ -242,7 +247,7 @@ def resolve_ref(store: LakeStore, board: str, players: int, ref: str) -> Path:
         if row is None:
             raise ValueError(f"model 'best': partition {board}|{players} has no promoted model in "
                              f"{store.root} (run ringrift loop first)")
-    elif ref[:1] == "g" and ref[1:].isdigit():
+    elif is_registry_ref(ref):
         row = generation_states(rows).get(int(ref[1:]))
         if row is None:
             raise ValueError(f"model {ref!r}: partition {board}|{players} has no generation {ref[1:]} in {store.root}")
@@ -259,8 +264,7 @@ def resolve_specs(specs: list, store: LakeStore, board: str, players: int) -> li
     out = []
     for spec in specs:
         p = parse_player(spec)
-        if p.uses_network and not Path(p.model).is_file() and (p.model == "best" or
-                                                                (p.model[:1] == "g" and p.model[1:].isdigit())):
+        if p.uses_network and is_registry_ref(p.model):
             path = resolve_ref(store, board, players, p.model)
             spec = spec.replace(f":{p.model}", f":{path}", 1)
         out.append(spec)
@@ -268,4 +272,4 @@ def resolve_specs(specs: list, store: LakeStore, board: str, players: int) -> li
 
 
 __all__ = ["PROMOTED", "REJECTED", "ROLLED_BACK", "current_best", "generation_states", "label_of", "registry",
-           "resolve_ref", "resolve_specs", "run_generation", "run_loop"]
+           "is_registry_ref", "resolve_ref", "resolve_specs", "run_generation", "run_loop"]
