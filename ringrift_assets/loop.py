@@ -13,43 +13,28 @@ import time
 import dagster as dg
 
 from ringrift_ml.lake import LakeStore
+from ringrift_ml.loop import LoopConfig
 
+from .model import config_from_dataclass
 from .partitions import board_players, partition_key, split_key
 from .provenance import provenance
 from .resources import LakeResource
 
 
-class LoopGenerationConfig(dg.Config):
-    """One generation (see ``ringrift_ml.loop.LoopConfig``)."""
-
-    games: int = 100
-    simulations: int = 64
-    bootstrap: str = ""
-    """Generation 0's player; empty: ``mcts:<simulations>``."""
-    full_search_prob: float = 1.0
-    window: int = 4
-    train: str = "{}"
-    """TrainConfig overrides as JSON, e.g. ``{"epochs": 12}``."""
-    gate_min_games: int = 40
-    gate_max_games: int = 200
-    elo1: float = 35.0
-    ladder_games: int = 40
-    batch_games: int = 16
-    seed: int = 0
+# One field per LoopConfig field (the partition gives board and players), so the two
+# cannot drift apart; ``train`` is JSON here, ``bootstrap`` empty means mcts:<simulations>.
+LoopGenerationConfig = config_from_dataclass(
+    "LoopGenerationConfig", LoopConfig, {"bootstrap": ""}, exclude=("board", "players"),
+    retype={"train": (str, "{}", 'TrainConfig overrides as JSON, e.g. {"epochs": 12}.')})
 
 
-def _loop_config(board: str, n: int, config: LoopGenerationConfig):
-    from ringrift_ml.loop import LoopConfig
-
-    train = json.loads(config.train or "{}")
+def _loop_config(board: str, n: int, config) -> LoopConfig:
+    fields = config.model_dump()
+    train = json.loads(fields.pop("train") or "{}")
     if not isinstance(train, dict):
         raise ValueError("train: expected a JSON object of TrainConfig fields")
-    return LoopConfig(board=board, players=n, games=config.games, simulations=config.simulations,
-                      bootstrap=config.bootstrap or f"mcts:{config.simulations}",
-                      full_search_prob=config.full_search_prob, window=config.window,
-                      train=tuple(sorted(train.items())), gate_min_games=config.gate_min_games,
-                      gate_max_games=config.gate_max_games, elo1=config.elo1, ladder_games=config.ladder_games,
-                      batch_games=config.batch_games, seed=config.seed)
+    fields["bootstrap"] = fields["bootstrap"] or f"mcts:{fields['simulations']}"
+    return LoopConfig(board=board, players=n, train=tuple(sorted(train.items())), **fields)
 
 
 REGISTRY_COLUMNS = [("generation", "int"), ("status", "text"), ("model_id", "text"), ("parent_id", "text"),

@@ -37,13 +37,21 @@ def _field_docs(cls) -> dict:
     return docs
 
 
-def config_from_dataclass(name: str, cls, defaults: dict) -> type:
+def config_from_dataclass(name: str, cls, defaults: dict, exclude: tuple = (), retype: dict = None) -> type:
     """A ``dg.Config`` with one field per dataclass field (``defaults`` override the
-    dataclass's own defaults for this use)."""
+    dataclass's own defaults for this use; ``exclude`` leaves fields out, e.g. those the
+    partition decides; ``retype`` maps a field to ``(type, default, description)`` where
+    the dataclass's type has no Dagster config form)."""
     hints = typing.get_type_hints(cls)
     docs = _field_docs(cls)
     fields = {}
     for f in dataclasses.fields(cls):
+        if f.name in exclude:
+            continue
+        if retype and f.name in retype:
+            kind, default, doc = retype[f.name]
+            fields[f.name] = (kind, pydantic.Field(default=default, description=doc))
+            continue
         default = defaults.get(f.name, f.default)
         fields[f.name] = (hints[f.name], pydantic.Field(default=default, description=docs.get(f.name)))
     return pydantic.create_model(name, __base__=dg.Config, **fields)
