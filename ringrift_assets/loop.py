@@ -25,16 +25,20 @@ from .resources import LakeResource
 # cannot drift apart; ``train`` is JSON here, ``bootstrap`` empty means mcts:<simulations>.
 LoopGenerationConfig = config_from_dataclass(
     "LoopGenerationConfig", LoopConfig, {"bootstrap": ""}, exclude=("board", "players"),
-    retype={"train": (str, "{}", 'TrainConfig overrides as JSON, e.g. {"epochs": 12}.')})
+    retype={"train": (str, "{}", 'TrainConfig overrides as JSON, e.g. {"epochs": 12}.'),
+            "warm_train": (str, json.dumps(dict(LoopConfig.warm_train)),
+                           "Further TrainConfig overrides (JSON) when the candidate starts from the best's weights.")})
 
 
 def _loop_config(board: str, n: int, config) -> LoopConfig:
     fields = config.model_dump()
-    train = json.loads(fields.pop("train") or "{}")
-    if not isinstance(train, dict):
-        raise ValueError("train: expected a JSON object of TrainConfig fields")
+    for name in ("train", "warm_train"):
+        over = json.loads(fields.pop(name) or "{}")
+        if not isinstance(over, dict):
+            raise ValueError(f"{name}: expected a JSON object of TrainConfig fields")
+        fields[name] = tuple(sorted(over.items()))
     fields["bootstrap"] = fields["bootstrap"] or f"mcts:{fields['simulations']}"
-    return LoopConfig(board=board, players=n, train=tuple(sorted(train.items())), **fields)
+    return LoopConfig(board=board, players=n, **fields)
 
 
 REGISTRY_COLUMNS = [("generation", "int"), ("status", "text"), ("model_id", "text"), ("parent_id", "text"),

@@ -17,12 +17,16 @@ def _loop(args, open_store) -> int:
         train = json.loads(args.train) if args.train else {}
         if not isinstance(train, dict):
             raise ValueError("--train: expected a JSON object of TrainConfig fields")
+        warm = json.loads(args.warm_train) if args.warm_train is not None else None
+        if warm is not None and not isinstance(warm, dict):
+            raise ValueError("--warm-train: expected a JSON object of TrainConfig fields")
+        extra = {"warm_train": tuple(sorted(warm.items()))} if warm is not None else {}
         cfg = LoopConfig(board=board, players=int(n), games=args.games, simulations=args.sims,
                          bootstrap=args.bootstrap or f"mcts:{args.sims}", full_search_prob=args.full_search_prob,
                          window=args.window, train=tuple(sorted(train.items())), gate_min_games=args.gate_min,
                          gate_max_games=args.gate_max, elo1=args.elo1, batch_games=args.batch_games,
                          ladder_games=args.ladder_games,
-                         seed=args.seed, device=args.device)
+                         seed=args.seed, device=args.device, **extra)
         if args.generations < 1 or (args.hours is not None and not args.hours > 0):
             raise ValueError("--generations must be positive and --hours, when given, too")
     except ValueError as e:
@@ -100,6 +104,8 @@ def add_parsers(sub, open_store) -> None:
     lp.add_argument("--full-search-prob", type=float, default=1.0)
     lp.add_argument("--window", type=int, default=4, help="generations in the replay window (0: all)")
     lp.add_argument("--train", help="TrainConfig overrides as JSON, e.g. '{\"epochs\": 12}'")
+    lp.add_argument("--warm-train", help="further TrainConfig overrides when warm-starting from the best "
+                                         "(e.g. '{\"lr\": 0.0005, \"warmup_steps\": 0}'; default none)")
     lp.add_argument("--gate-min", type=int, default=40, help="games before the gate may decide")
     lp.add_argument("--gate-max", type=int, default=200, help="undecided after this many: rejected")
     lp.add_argument("--elo1", type=float, default=35.0, help="SPRT alternative (Elo above the best)")

@@ -28,6 +28,9 @@ class LoopConfig:
     """Each older generation's samples weigh this times the next newer one's."""
     train: tuple = ()
     """TrainConfig overrides as ``(name, value)`` pairs (e.g. ``(("epochs", 12),)``)."""
+    warm_train: tuple = ()
+    """Further TrainConfig overrides when the candidate starts from the best's weights
+    (e.g. a lower learning rate; docs/loop.md has what a lower rate did)."""
     gate_min_games: int = 40
     """The gate decides no earlier (seats rotate; KataGo's gatekeeper played 200).  In
     3-4 player games the candidate sits in one seat and the best in the others; a game
@@ -68,25 +71,28 @@ class LoopConfig:
         if parse_player(self.bootstrap).uses_network:
             raise ValueError(f"loop config: bootstrap {self.bootstrap!r} must not need a model")
         self.train_config(None)  # validates the overrides
+        self.train_config(None, warm=True)
 
     @property
     def partition(self) -> str:
         return f"{self.board}|{self.players}"
 
-    def train_config(self, seed: Optional[int]):
+    def train_config(self, seed: Optional[int], warm: bool = False):
+        """The candidate's TrainConfig (``warm``: it starts from the best's weights)."""
         from ..train.config import TrainConfig
 
-        over = dict(self.train)
+        over = {**dict(self.train), **(dict(self.warm_train) if warm else {})}
         if seed is not None:
             over.setdefault("seed", seed)
         try:
             return TrainConfig(**{"tensorboard": False, **over})
         except TypeError as e:
-            raise ValueError(f"loop config: train: {e}") from None
+            raise ValueError(f"loop config: train{'/warm_train' if warm else ''}: {e}") from None
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
         d["train"] = dict(self.train)
+        d["warm_train"] = dict(self.warm_train)
         return d
 
 

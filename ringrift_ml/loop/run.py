@@ -183,7 +183,7 @@ def run_generation(store: LakeStore, cfg: LoopConfig, g: int, rows: list, progre
     data = from_lake(store, cfg.board, cfg.players, window=cfg.window, recency=cfg.recency, upto=sid)
     run_dir = root / "models" / f"{cfg.board}_{cfg.players}p" / "loop" / f"g{g:04d}"
     init = root / best["path"] if best else None
-    tcfg = cfg.train_config(seed=cfg.seed + g)
+    tcfg = cfg.train_config(seed=cfg.seed + g, warm=best is not None)
     log(f"{cfg.partition} g{g}: training on {len(data.value)} samples of {len(data.source['sample_sets'])} "
         f"generation(s){', warm start from g' + str(best['generation']) if best else ''}")
     res = fit(data, tcfg, run_dir, resume=True, progress=progress, init=init,
