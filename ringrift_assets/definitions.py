@@ -6,6 +6,7 @@ import dagster as dg
 
 from .catalog import lake_catalog
 from .games import games_merged, selfplay_games
+from .gate import best_model, elo_ladder, gate_match
 from .landing import landed_files, landed_games_sensor, landing_job, landing_sensor, merge_job
 from .loop import loop_generation, loop_job, loop_sensor
 from .model import calibration_report, candidate_model, candidate_model_sanity
@@ -16,10 +17,13 @@ from .weights import heuristic_weights
 
 # The assets partitioned by board x players, in graph order.
 PARTITIONED_ASSETS = [
+    best_model,
     selfplay_games,
     games_merged,
     training_samples,
     candidate_model,
+    gate_match,
+    elo_ladder,
     calibration_report,
     heuristic_weights,
     elo_ratings,
@@ -30,7 +34,9 @@ CHECKS = [games_merged_quality, training_samples_quality, candidate_model_sanity
 pipeline_job = dg.define_asset_job(
     "pipeline",
     selection=dg.AssetSelection.assets(*PARTITIONED_ASSETS),
-    description="Every partitioned asset of one partition, selfplay to Elo (checks included).",
+    description="One generation of one partition through the whole graph: the best model plays selfplay, a "
+    "candidate trains on the replay window from the best's weights, the gate decides its promotion, the ladder "
+    "rates it; calibration, tuned heuristic weights and the Elo round robin alongside (checks included).",
 )
 
 

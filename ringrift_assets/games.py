@@ -29,7 +29,12 @@ class SelfplayGamesConfig(dg.Config):
     ``"nn:/path/model.pt:64"``); empty: ``default_player`` in every seat.  The model
     ``candidate`` is the partition's newest ``candidate_model``; ``best`` and ``g<N>``
     come from the closed loop's registry."""
-    default_player: str = "heuristic"
+    default_player: str = "nn:best:64"
+    """The player of every seat when ``players`` is empty: by default the partition's
+    best model under search (``bootstrap`` until the loop has promoted one)."""
+    bootstrap: str = "heuristic"
+    """The player of seats whose spec names the registry's best model (``nn:best:N``)
+    while the partition has none (generation 0 of the loop)."""
     seed: int = 0
     max_moves: int = 20_000
     workers: int = 1
@@ -57,8 +62,10 @@ class SelfplayGamesConfig(dg.Config):
     partitions_def=board_players,
     group_name="games",
     kinds={"python", "ducklake"},
-    deps=[heuristic_weights],
-    description="Selfplay games of the partition, appended to lake.games and lake.moves (source 'selfplay'). "
+    deps=[heuristic_weights, "best_model"],
+    description="Selfplay games of the partition by its best model (best_model; the bootstrap player before the "
+    "first promotion), appended to lake.games and lake.moves (source 'selfplay'); the generator config of every "
+    "game names each seat's model by content hash. "
     "Game ids hash the generator config (weights version included) and the moves: the same config and inputs "
     "give the same games, and a rerun adds nothing twice.",
 )
@@ -69,6 +76,8 @@ def selfplay_games(context: dg.AssetExecutionContext, config: SelfplayGamesConfi
     if len(seats) != n:
         raise dg.Failure(f"partition {board}|{n}: config.players lists {len(seats)} seats, the partition has {n}")
     try:
+        once = {s: _bootstrap_if_no_best(s, config.bootstrap, store, board, n, context.log) for s in set(seats)}
+        seats = [once[s] for s in seats]
         seats = [resolve_model_ref(s, lake_root.path(), board, n, store) for s in seats]
         weights = weights_file(store, board, n, config.weights)
         cfg = SelfplayConfig(
@@ -130,6 +139,19 @@ def resolve_model_ref(spec: str, root, board: str, n: int, store=None) -> str:
         from ringrift_ml.loop.run import resolve_specs
 
         return resolve_specs([spec], store, board, n)[0]  # best / g<N>; files unchanged
+    return spec
+
+
+def _bootstrap_if_no_best(spec: str, bootstrap: str, store, board: str, n: int, log) -> str:
+    """``bootstrap`` for a spec naming the registry's best while the partition has none."""
+    from ringrift_ml.loop.run import current_best, registry
+
+    p = parse_player(spec)
+    if p.uses_network and p.model == "best" and current_best(registry(store, board, n)) is None:
+        if parse_player(bootstrap).uses_network:
+            raise ValueError(f"bootstrap {bootstrap!r} must not need a model")
+        log.info(f"{board}|{n}: no promoted model yet; {spec} plays as the bootstrap player {bootstrap}")
+        return bootstrap
     return spec
 
 

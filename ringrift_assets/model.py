@@ -58,7 +58,10 @@ def config_from_dataclass(name: str, cls, defaults: dict, exclude: tuple = (), r
 
 
 # Every default is TrainConfig's (the mapping is where the pipeline would differ).
-CandidateModelConfig = config_from_dataclass("CandidateModelConfig", TrainConfig, {})
+class CandidateModelConfig(config_from_dataclass("TrainFields", TrainConfig, {})):
+    warm_start: bool = pydantic.Field(
+        default=True, description="Start from the weights of the partition's best model (lake.model_registry) "
+        "when it has one of this network size; otherwise (and with false) train from scratch.")
 
 
 def _png_markdown(path, caption: str) -> dg.MetadataValue:
@@ -104,6 +107,27 @@ def _model_dir(root, board, n):
     return root / "models" / f"{board}_{n}p"
 
 
+def _warm_start(store, board: str, n: int, cfg: TrainConfig, log):
+    """The best model's checkpoint when the candidate can start from it (same network), else None."""
+    from ringrift_ml.loop.run import current_best, registry
+    from ringrift_ml.nn.net import net_config
+    from ringrift_ml.train.checkpoint import read_net
+
+    best = current_best(registry(store, board, n))
+    if best is None:
+        log.info(f"{board}|{n}: no promoted model yet; training from scratch")
+        return None
+    path = store.root / best["path"]
+    _, meta = read_net(path)
+    want, have = net_config(board, cfg.preset), meta.get("net_config")
+    if have != want:
+        log.warning(f"{board}|{n}: the best model (generation {best['generation']}) is another network "
+                    f"({have}) than this run's ({want}); training from scratch")
+        return None
+    log.info(f"{board}|{n}: warm start from generation {best['generation']} ({path})")
+    return path
+
+
 def _fmt(x) -> str:
     return f"{x:.4f}" if isinstance(x, (int, float)) and x is not None else str(x)
 
@@ -115,10 +139,10 @@ def _fmt(x) -> str:
     partitions_def=board_players,
     group_name="training",
     kinds={"pytorch"},
-    deps=[training_samples],
+    deps=[training_samples, "best_model"],
     description="The spatial policy/value network (residual CNN with global pooling; exact policy, per-seat value, "
     "ownership and score heads) trained on the partition's replay window of sample sets in the lake; the saved "
-    "network is the best held-out evaluation of the run. Checkpoint: weights (weights_only) + JSON with the "
+    "network is the best held-out evaluation of the run; warm-started from the partition's best model. Checkpoint: weights (weights_only) + JSON with the "
     "encoding identity, configs, the sample sets and lake snapshots it learned from, and the held-out history.",
 )
 def candidate_model(context: dg.AssetExecutionContext, config: CandidateModelConfig, lake_root: LakeResource):
@@ -134,8 +158,11 @@ def candidate_model(context: dg.AssetExecutionContext, config: CandidateModelCon
     if ss is None:
         raise dg.Failure(f"partition {board}|{n}: no sample set in the lake; materialize training_samples first")
     try:
-        cfg = TrainConfig.from_dict(config.model_dump(), "candidate_model config")
+        fields = config.model_dump()
+        warm = fields.pop("warm_start")
+        cfg = TrainConfig.from_dict(fields, "candidate_model config")
         data = from_lake(store, board, n, window=cfg.window, recency=cfg.recency, upto=ss["sample_set_id"])
+        init = _warm_start(store, board, n, cfg, context.log) if warm else None
     except ValueError as e:
         raise dg.Failure(f"partition {board}|{n}: {e}") from e
     mdir = _model_dir(root, board, n)
@@ -149,8 +176,8 @@ def candidate_model(context: dg.AssetExecutionContext, config: CandidateModelCon
 
     t0 = time.time()
     try:
-        res = fit(data, cfg, run_dir, resume=state_exists(run_dir / STATE_FILE), on_step=progress,
-                  extra_meta={"board": board, "players": n, "sample_set_id": ss["sample_set_id"],
+        res = fit(data, cfg, run_dir, resume=state_exists(run_dir / STATE_FILE), on_step=progress, init=init,
+                  extra_meta={"warm_start": str(init) if init else None, "board": board, "players": n, "sample_set_id": ss["sample_set_id"],
                               "lake_snapshot": ss["games_snapshot"]})
     except (ValueError, FloatingPointError) as e:
         raise dg.Failure(f"partition {board}|{n}: training failed: {e}") from e
@@ -191,6 +218,7 @@ def candidate_model(context: dg.AssetExecutionContext, config: CandidateModelCon
             "loss_plot": _png_markdown(curve, "held-out loss per epoch"),
             **provenance(config, {"sample_sets": data.source.get("sample_sets")}),
             "model_id": model_version,
+            "warm_start": str(init.relative_to(root)) if init else "none (from scratch)",
             "best_epoch": str(meta["best_epoch"]),
             "sample_set_id": ss["sample_set_id"],
             "sample_sets": dg.MetadataValue.json(data.source.get("sample_sets")),

@@ -101,7 +101,12 @@ def main(argv=None) -> int:
     if args.player is not None:
         sp["default_player"] = args.player
     # INFO: the run log shows progress and results; DEBUG step events would drown them.
-    run_config = {"ops": {"selfplay_games": {"config": sp}},
+    # The shell's quick generation: a short gate and ladder (the UI's defaults are the
+    # real ones: 40-200 gate games and 40-game rungs at 64 simulations).
+    run_config = {"ops": {"selfplay_games": {"config": sp},
+                          "gate_match": {"config": {"simulations": 16, "min_games": 8, "max_games": 16,
+                                                    "concurrency": 8}},
+                          "elo_ladder": {"config": {"games": 4, "simulations": 16, "concurrency": 8}}},
                   "loggers": {"console": {"config": {"log_level": "INFO"}}}}
     job = build_definitions(root=str(root), catalog=lake_root.catalog).resolve_job_def("pipeline")
     t0 = time.time()

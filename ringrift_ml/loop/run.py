@@ -164,22 +164,15 @@ def _file_id(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
 
 
-def run_generation(store: LakeStore, cfg: LoopConfig, g: int, rows: list, progress: bool = True,
-                   log: Callable[[str], None] = print) -> dict:
-    """One generation (see the module docstring); returns its registry row."""
-    from ..ai.base import Budget
-    from ..ai.factory import make_player
-    from ..lake.lineage import record_row
-    from ..train.checkpoint import judge_checkpoint, read_net
+def train_candidate(store: LakeStore, cfg: LoopConfig, g: int, best: Optional[dict], sid: str,
+                    progress: bool = True, log: Callable[[str], None] = print) -> tuple:
+    """Step 3: the candidate of generation ``g`` trained on the replay window ending at
+    sample set ``sid``, warm-started from ``best`` (its registry row; None: from
+    scratch); resumes a killed run.  Returns (checkpoint path, window's sample sets)."""
     from ..train.dataset import from_lake
     from ..train.loop import fit
 
-    t0, c0 = time.time(), _cpu_seconds()
-    label = label_of(cfg, g)
-    best = current_best(rows)
     root = store.root
-    games = _selfplay(store, cfg, g, best, progress, log)
-    sid = _samples(store, cfg, g, log)
     data = from_lake(store, cfg.board, cfg.players, window=cfg.window, recency=cfg.recency, upto=sid)
     run_dir = root / "models" / f"{cfg.board}_{cfg.players}p" / "loop" / f"g{g:04d}"
     init = root / best["path"] if best else None
@@ -188,49 +181,79 @@ def run_generation(store: LakeStore, cfg: LoopConfig, g: int, rows: list, progre
         f"generation(s){', warm start from g' + str(best['generation']) if best else ''}")
     res = fit(data, tcfg, run_dir, resume=True, progress=progress, init=init,
               extra_meta={"loop_generation": g, "sample_set_id": sid})
-    model_path = res.model_path
+    return Path(res.model_path), list(data.source["sample_sets"])
+
+
+def gate_candidate(store: LakeStore, cfg: LoopConfig, g: int, model_path: Path, best: Optional[dict],
+                   progress: bool = True, log: Callable[[str], None] = print) -> tuple:
+    """Step 4: the held-out check, then the sequential match of the candidate against
+    ``best`` (or the bootstrap player) at equal simulations.  Returns (status, reason,
+    gate figures)."""
+    from ..ai.base import Budget
+    from ..ai.factory import make_player
+    from ..train.checkpoint import judge_checkpoint, read_net
+
     _, meta = read_net(model_path)
     problems = judge_checkpoint(meta)
-    gate: dict = {}
     if problems:
-        status, reason = REJECTED, "candidate fails its held-out check: " + "; ".join(problems)
-    else:
-        opp_spec = f"nn:{root / best['path']}:{cfg.simulations}" if best else cfg.bootstrap
-        cand, cb = make_player(f"nn:{model_path}:{cfg.simulations}", cfg.board, cfg.players, device=cfg.device)
-        opp, ob = make_player(opp_spec, cfg.board, cfg.players, device=cfg.device)
-        cand.name, opp.name = f"g{g}", (f"g{best['generation']}" if best else cfg.bootstrap)
-        if not best:  # the bootstrap player searches with its own budget unit: give it the same simulations
-            ob = Budget(nodes=cfg.simulations) if ob.nodes and ob.nodes > 1 else ob
-        test = SPRT(elo0=cfg.elo0, elo1=cfg.elo1)
-        log(f"{cfg.partition} g{g}: gate {cand.name} vs {opp.name} (SPRT {cfg.elo0}/{cfg.elo1} Elo, "
-            f"{cfg.gate_min_games}-{cfg.gate_max_games} games)")
-        out = sequential_match(cand, opp, cb, ob, cfg.board, test, max_games=cfg.gate_max_games,
-                               min_games=cfg.gate_min_games, seed=cfg.seed * 7919 + g * 10_007,
-                               progress=progress, concurrency=cfg.batch_games,
-                               random_opening=cfg.gate_random_opening, num_players=cfg.players)
-        gate = {"opponent": opp_spec, **out}
-        if out["decision"] == "H1":
-            status, reason = PROMOTED, (f"gate passed: {out['score']:.3f} over {out['games']} games "
-                                        f"(95% CI {out['ci95'][0]:.3f}-{out['ci95'][1]:.3f}) against {opp.name}")
-        elif out["decision"] == "H0":
-            status, reason = REJECTED, f"gate failed: {out['score']:.3f} over {out['games']} games against {opp.name}"
-        else:
-            status, reason = REJECTED, (f"gate undecided after {out['games']} games ({out['score']:.3f}); "
-                                        "a candidate must pass to be promoted")
+        return REJECTED, "candidate fails its held-out check: " + "; ".join(problems), {}
+    opp_spec = f"nn:{store.root / best['path']}:{cfg.simulations}" if best else cfg.bootstrap
+    cand, cb = make_player(f"nn:{model_path}:{cfg.simulations}", cfg.board, cfg.players, device=cfg.device)
+    opp, ob = make_player(opp_spec, cfg.board, cfg.players, device=cfg.device)
+    cand.name, opp.name = f"g{g}", (f"g{best['generation']}" if best else cfg.bootstrap)
+    if not best:  # the bootstrap player searches with its own budget unit: give it the same simulations
+        ob = Budget(nodes=cfg.simulations) if ob.nodes and ob.nodes > 1 else ob
+    test = SPRT(elo0=cfg.elo0, elo1=cfg.elo1)
+    log(f"{cfg.partition} g{g}: gate {cand.name} vs {opp.name} (SPRT {cfg.elo0}/{cfg.elo1} Elo, "
+        f"{cfg.gate_min_games}-{cfg.gate_max_games} games)")
+    out = sequential_match(cand, opp, cb, ob, cfg.board, test, max_games=cfg.gate_max_games,
+                           min_games=cfg.gate_min_games, seed=cfg.seed * 7919 + g * 10_007,
+                           progress=progress, concurrency=cfg.batch_games,
+                           random_opening=cfg.gate_random_opening, num_players=cfg.players)
+    gate = {"opponent": opp_spec, **out}
+    if out["decision"] == "H1":
+        return PROMOTED, (f"gate passed: {out['score']:.3f} over {out['games']} games "
+                          f"(95% CI {out['ci95'][0]:.3f}-{out['ci95'][1]:.3f}) against {opp.name}"), gate
+    if out["decision"] == "H0":
+        return REJECTED, f"gate failed: {out['score']:.3f} over {out['games']} games against {opp.name}", gate
+    return REJECTED, (f"gate undecided after {out['games']} games ({out['score']:.3f}) against {opp.name}; "
+                      "a candidate must pass to be promoted"), gate
+
+
+def record_generation(store: LakeStore, cfg: LoopConfig, g: int, *, model_path: Path, best: Optional[dict],
+                      sample_set_id: str, window: list, selfplay_games: int, status: str, reason: str, gate: dict,
+                      cpu_seconds: float, wall_seconds: float, run_id: str,
+                      log: Callable[[str], None] = print) -> dict:
+    """Step 5: the generation's registry row (its commit point); returns it."""
+    from ..lake.lineage import record_row
+
     row = {
         "board": cfg.board, "players": cfg.players, "generation": g, "model_id": _file_id(model_path),
-        "parent_id": best["model_id"] if best else None, "path": str(Path(model_path).relative_to(root)),
-        "sample_set_id": sid, "window": data.source["sample_sets"], "selfplay_games": games,
+        "parent_id": best["model_id"] if best else None, "path": str(Path(model_path).relative_to(store.root)),
+        "sample_set_id": sample_set_id, "window": window, "selfplay_games": selfplay_games,
         "status": status, "reason": reason, "gate": gate, "rating": None, "rating_se": None,
-        "cpu_seconds": round(_cpu_seconds() - c0, 1), "wall_seconds": round(time.time() - t0, 1),
-        "config": cfg.to_dict(), "run_id": label,
+        "cpu_seconds": round(cpu_seconds, 1), "wall_seconds": round(wall_seconds, 1),
+        "config": cfg.to_dict(), "run_id": run_id,
     }
-    record_row(store, "model_registry", [row], f"{cfg.partition} generation {g}: {status}", label)
+    record_row(store, "model_registry", [row], f"{cfg.partition} generation {g}: {status}", run_id)
     log(f"{cfg.partition} g{g}: {status.upper()}: {reason} ({row['wall_seconds']:.0f} s, "
         f"{row['cpu_seconds']:.0f} CPU s)")
     return row
 
 
+def run_generation(store: LakeStore, cfg: LoopConfig, g: int, rows: list, progress: bool = True,
+                   log: Callable[[str], None] = print) -> dict:
+    """One generation (see the module docstring); returns its registry row."""
+    t0, c0 = time.time(), _cpu_seconds()
+    best = current_best(rows)
+    games = _selfplay(store, cfg, g, best, progress, log)
+    sid = _samples(store, cfg, g, log)
+    model_path, window = train_candidate(store, cfg, g, best, sid, progress, log)
+    status, reason, gate = gate_candidate(store, cfg, g, model_path, best, progress, log)
+    return record_generation(store, cfg, g, model_path=model_path, best=best, sample_set_id=sid, window=window,
+                             selfplay_games=games, status=status, reason=reason, gate=gate,
+                             cpu_seconds=_cpu_seconds() - c0, wall_seconds=time.time() - t0,
+                             run_id=label_of(cfg, g), log=log)
 
 
 def is_registry_ref(model: str) -> bool:
@@ -271,5 +294,6 @@ def resolve_specs(specs: list, store: LakeStore, board: str, players: int) -> li
     return out
 
 
-__all__ = ["PROMOTED", "REJECTED", "ROLLED_BACK", "current_best", "generation_states", "label_of", "registry",
-           "is_registry_ref", "resolve_ref", "resolve_specs", "run_generation", "run_loop"]
+__all__ = ["PROMOTED", "REJECTED", "ROLLED_BACK", "current_best", "gate_candidate", "generation_states",
+           "is_registry_ref", "label_of", "record_generation", "registry", "resolve_ref", "resolve_specs",
+           "run_generation", "run_loop", "train_candidate"]

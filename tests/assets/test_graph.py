@@ -15,8 +15,12 @@ from ringrift_ml.lake import LakeStore
 from ringrift_ml.lake.generated import write_generated
 from ringrift_ml.lake.lineage import sample_set
 
-PARTITIONED = ["calibration_report", "candidate_model", "elo_ratings", "games_merged", "heuristic_weights",
-               "loop_generation", "selfplay_games", "training_samples"]
+PARTITIONED = ["best_model", "calibration_report", "candidate_model", "elo_ladder", "elo_ratings", "games_merged",
+               "gate_match", "heuristic_weights", "loop_generation", "selfplay_games", "training_samples"]
+
+
+def _asset(name: str):
+    return next(a for a in ASSETS if a.key.to_user_string() == name)
 
 
 def test_graph_snapshot():
@@ -42,8 +46,9 @@ def test_graph_snapshot():
     assert isinstance(graph.get(dg.AssetKey("landed_files")).partitions_def, dg.DynamicPartitionsDefinition)
     parents = {k.to_user_string(): sorted(p.to_user_string() for p in graph.get(k).parent_keys)
                for k in graph.get_all_asset_keys()}
-    assert parents == {"selfplay_games": ["heuristic_weights"], "games_merged": ["selfplay_games"],
-                       "training_samples": ["games_merged"], "candidate_model": ["training_samples"],
+    assert parents == {"selfplay_games": ["best_model", "heuristic_weights"], "games_merged": ["selfplay_games"],
+                       "training_samples": ["games_merged"], "candidate_model": ["best_model", "training_samples"],
+                       "best_model": [], "gate_match": ["best_model", "candidate_model"], "elo_ladder": ["gate_match"],
                        "calibration_report": ["candidate_model"], "heuristic_weights": [],
                        "elo_ratings": ["candidate_model", "heuristic_weights"], "landed_files": [],
                        "lake_catalog": ["calibration_report", "candidate_model", "elo_ratings", "games_merged",
@@ -67,7 +72,10 @@ RUN_CONFIG = {"ops": {"selfplay_games": {"config": {"games": GAMES, "players": [
                       "candidate_model": {"config": {"epochs": 12}},
                       "heuristic_weights": {"config": {"generations": 1, "popsize": 2, "games_per_eval": 1}},
                       "elo_ratings": {"config": {"games_per_pairing": 1, "search_player": "mcts:8",
-                                                 "candidate_simulations": 8}}}}
+                                                 "candidate_simulations": 8}},
+                      "gate_match": {"config": {"simulations": 4, "bootstrap": "random", "elo1": 400.0,
+                                                "min_games": 4, "max_games": 8, "concurrency": 4}},
+                      "elo_ladder": {"config": {"games": 2, "simulations": 4, "concurrency": 4}}}}
 
 
 def _materialize(root, key="square8|2", instance=None):
@@ -75,9 +83,16 @@ def _materialize(root, key="square8|2", instance=None):
                           resources={"lake_root": LakeResource(root=str(root))}, run_config=RUN_CONFIG)
 
 
-def test_square8_2p_end_to_end_with_lineage_in_sql(tmp_path):
+def test_square8_2p_end_to_end_with_lineage_in_sql(tmp_path, monkeypatch):
+    from ringrift_ml.loop import run as loop_run
+
+    # A network from eight games does not reliably beat anyone: the first gate's games are
+    # played, its decision forced to a pass, so the graph's next generation can be followed.
+    real = loop_run.sequential_match
+    monkeypatch.setattr(loop_run, "sequential_match", lambda *a, **k: {**real(*a, **k), "decision": "H1"})
     with dg.instance_for_test() as inst:
         r = _materialize(tmp_path, instance=inst)
+        monkeypatch.setattr(loop_run, "sequential_match", real)
         assert r.success
         md = {e.asset_key.to_user_string(): e.materialization.metadata for e in r.get_asset_materialization_events()}
         assert md["selfplay_games"]["games"].value == GAMES and md["selfplay_games"]["new_in_lake"].value == GAMES
@@ -88,14 +103,37 @@ def test_square8_2p_end_to_end_with_lineage_in_sql(tmp_path):
                           "candidate_model_sanity": True}
         assert "training_curve" in md["candidate_model"] and "reliability_diagram" in md["calibration_report"]
         model_id = md["candidate_model"]["model_id"].value
-        # The same config and inputs again: the same games, nothing doubled.
+        # Generation 0 through the graph: no best yet (from scratch, against the bootstrap), promoted.
+        assert md["best_model"]["best_generation"].value == -1
+        assert md["candidate_model"]["warm_start"].value == "none (from scratch)"
+        assert md["gate_match"]["generation"].value == 0 and md["gate_match"]["status"].value == "promoted"
+        assert 0 <= md["gate_match"]["gate_score"].value <= 1 and md["gate_match"]["gate_games"].value >= 4
+        assert {rec.data["name"] for rec in md["elo_ladder"]["ladder"].value.records} >= {"g0", "random", "mcts:4"}
+        assert md["elo_ladder"]["newest_generation"].value == 0
+        # The same config and inputs again: the same games, nothing doubled; the next
+        # generation starts from the promoted one and is gated against it.
         r2 = _materialize(tmp_path, instance=inst)
         assert r2.success
         md2 = {e.asset_key.to_user_string(): e.materialization.metadata for e in r2.get_asset_materialization_events()}
         assert md2["selfplay_games"]["new_in_lake"].value == 0 and md2["selfplay_games"]["already_in_lake"].value == GAMES
+        assert md2["best_model"]["best_generation"].value == 0
+        assert md2["candidate_model"]["warm_start"].value == "models/square8_2p/loop/g0000/model.pt"
+        assert md2["gate_match"]["generation"].value == 1
+        assert "against g0" in md2["gate_match"]["reason"].value
+        # Selfplay by default plays the best model under search.
+        r3 = dg.materialize([_asset("selfplay_games")], partition_key="square8|2", instance=inst,
+                            resources={"lake_root": LakeResource(root=str(tmp_path))},
+                            run_config={"ops": {"selfplay_games": {"config": {"games": 1, "default_player":
+                                                                              "nn:best:4"}}}})
+        assert r3.success
     store = LakeStore.open(tmp_path)
     q = lambda sql, *p: store.query(sql, list(p)).to_pylist()  # noqa: E731
-    assert q("SELECT count(*) AS n FROM lake.games") == [{"n": GAMES}]
+    best_games = [json.loads(r["generator_config"])["models"] for r in q(
+        "SELECT generator_config FROM lake.games WHERE generator_config LIKE '%g0000%'")]
+    assert len(best_games) == 1 and all(k.endswith("g0000/model.pt:4") for k in best_games[0])
+    assert q("SELECT generation, status FROM lake.model_registry ORDER BY generation")[0] == {
+        "generation": 0, "status": "promoted"}
+    assert q("SELECT count(*) AS n FROM lake.games WHERE generator_config NOT LIKE '%g0000%'") == [{"n": GAMES}]
     assert q("SELECT count(*) AS n FROM lake.games_merged") == [{"n": GAMES}]
     n_moves = q("SELECT count(*) AS n FROM lake.moves_merged")[0]["n"]
     assert n_moves == q("SELECT sum(length) AS n FROM lake.games_merged")[0]["n"]
@@ -129,7 +167,7 @@ def test_square8_2p_end_to_end_with_lineage_in_sql(tmp_path):
     more = run_selfplay(SelfplayConfig(board="square8", players=("random", "random"), games=2, seed=99),
                         progress=False)
     write_generated(store, more, run_id="later")
-    assert q(lineage, model_id) == trained_on and q("SELECT count(*) AS n FROM lake.games") == [{"n": GAMES + 2}]
+    assert q(lineage, model_id) == trained_on and q("SELECT count(*) AS n FROM lake.games") == [{"n": GAMES + 3}]
 
 
 def test_failing_check_blocks_training_samples(tmp_path, sq8_records):
@@ -156,13 +194,13 @@ def test_failing_check_blocks_training_samples(tmp_path, sq8_records):
     desc = evals["games_merged_quality"].description
     assert "replay" in desc and "forged-1" in desc
     done = {e.asset_key.to_user_string() for e in r.get_asset_materialization_events()}
-    assert done == {"games_merged"}
+    assert done == {"best_model", "games_merged"}
     assert sample_set(store, "square8", 2) is None and not (tmp_path / "models").exists()
 
 
 def test_bad_config_fails_naming_the_partition(tmp_path):
     r = dg.materialize(
-        PARTITIONED_ASSETS[:1], partition_key="hex8|3", resources={"lake_root": LakeResource(root=str(tmp_path))},
+        [_asset("selfplay_games")], partition_key="hex8|3", resources={"lake_root": LakeResource(root=str(tmp_path))},
         run_config={"ops": {"selfplay_games": {"config": {"games": 1, "players": ["heuristic", "random"]}}}},
         raise_on_error=False,
     )
@@ -172,8 +210,9 @@ def test_bad_config_fails_naming_the_partition(tmp_path):
 
 
 def test_downstream_asset_without_its_input_names_the_partition(tmp_path):
-    for name in ("games_merged", "training_samples", "candidate_model", "calibration_report", "elo_ratings"):
-        asset = next(a for a in ASSETS if a.key.to_user_string() == name)
+    for name in ("games_merged", "training_samples", "candidate_model", "calibration_report", "elo_ratings",
+                 "gate_match"):
+        asset = _asset(name)
         r = dg.materialize([asset], partition_key="hex8|4", resources={"lake_root": LakeResource(root=str(tmp_path))},
                            raise_on_error=False)
         error = str(next(e for e in r.all_events if e.is_step_failure).event_specific_data.error)
@@ -205,7 +244,7 @@ def test_selfplay_asset_plays_the_partitions_candidate_under_search(tmp_path):
     from ringrift_ml.nn.net import RingNet, net_config
     from ringrift_ml.train.checkpoint import save_net
 
-    selfplay = PARTITIONED_ASSETS[:1]
+    selfplay = [_asset("selfplay_games")]
     cfg = {"ops": {"selfplay_games": {"config": {"games": 2, "players": ["nn:candidate:4", "random"],
                                                   "full_search_prob": 0.5, "batch_games": 2}}}}
     res = {"lake_root": LakeResource(root=str(tmp_path))}

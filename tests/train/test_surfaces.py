@@ -108,7 +108,9 @@ def test_dagster_config_is_derived_from_the_train_config():
     from ringrift_assets.model import CandidateModelConfig
 
     fields = CandidateModelConfig.model_fields
-    assert list(fields) == [f.name for f in dataclasses.fields(TrainConfig)]
+    # Every TrainConfig field, plus the asset's own choice of starting from the best model.
+    assert list(fields) == [f.name for f in dataclasses.fields(TrainConfig)] + ["warm_start"]
+    assert fields["warm_start"].default is True
     for f in dataclasses.fields(TrainConfig):
         assert fields[f.name].default == f.default, f.name
     assert "warm restarts" in fields["schedule"].description
