@@ -12,12 +12,13 @@ import dagster as dg
 from ringrift_ml.lake.generated import write_generated
 from ringrift_ml.lake.merge import merge_partition
 from ringrift_ml.ai.factory import parse_player
+from ringrift_ml.lake.weights import weights_file
 from ringrift_ml.selfplay import ENGINES, NET_ENGINES, SelfplayConfig, TemperatureSchedule, run_selfplay, weights_version
 
 from .partitions import board_players, split_key
 from .provenance import provenance
 from .resources import LakeResource
-from .weights import heuristic_weights, weights_file
+from .weights import heuristic_weights
 
 
 class SelfplayGamesConfig(dg.Config):

@@ -182,20 +182,16 @@ class LadderConfig(dg.Config):
     "beyond the interval and says why.  Plot: rating against CPU hours.",
 )
 def elo_ladder(context: dg.AssetExecutionContext, config: LadderConfig, lake_root: LakeResource):
-    from ringrift_ml.loop.ladder import ladder_svg, ladder_table, play_ladder, regression_watch
+    from ringrift_ml.loop.ladder import update_ladder
 
     board, n = split_key(context)
     store: LakeStore = lake_root.store()
     if config.games < 1 or config.simulations < 1 or config.concurrency < 1:
         raise dg.Failure(f"partition {board}|{n}: ladder config: games, simulations and concurrency must be positive")
     t0 = time.time()
-    played = play_ladder(store, board, n, simulations=config.simulations, games=config.games,
-                         concurrency=config.concurrency, seed=config.seed, progress=False, log=context.log.info)
-    rolled = regression_watch(store, board, n, log=context.log.warning)
-    table = ladder_table(store, board, n)
-    plot = store.root / "plots" / f"ladder_{board}_{n}p.svg"
-    plot.parent.mkdir(parents=True, exist_ok=True)
-    plot.write_text(ladder_svg(table, f"{board}|{n}: rating against CPU hours"))
+    out = update_ladder(store, board, n, simulations=config.simulations, games=config.games,
+                        concurrency=config.concurrency, seed=config.seed, progress=False, log=context.log.info)
+    table, rolled, plot, played = out["table"], out["rolled_back"], out["plot"], out["played"]
     gens = [r for r in table if r["generation"] is not None]
     top = max(gens, key=lambda r: r["generation"]) if gens else None
     md = {

@@ -92,16 +92,12 @@ def loop_generation(context: dg.AssetExecutionContext, config: LoopGenerationCon
     rolled = []
     ladder_md = {}
     if row["status"] == PROMOTED and cfg.ladder_games:
-        from ringrift_ml.loop.ladder import ladder_svg, ladder_table, play_ladder, regression_watch
+        from ringrift_ml.loop.ladder import update_ladder
 
-        play_ladder(store, board, n, simulations=cfg.simulations, games=cfg.ladder_games,
-                    concurrency=cfg.batch_games, seed=cfg.seed, progress=False, log=context.log.info)
-        rolled = regression_watch(store, board, n, log=context.log.warning)
-        table = ladder_table(store, board, n)
-        plot = store.root / "plots" / f"ladder_{board}_{n}p.svg"
-        plot.parent.mkdir(parents=True, exist_ok=True)
-        plot.write_text(ladder_svg(table, f"{board}|{n}: rating against CPU hours"))
-        ladder_md = {"ladder": _ladder_table(table), "ladder_plot": dg.MetadataValue.path(str(plot))}
+        out = update_ladder(store, board, n, simulations=cfg.simulations, games=cfg.ladder_games,
+                            concurrency=cfg.batch_games, seed=cfg.seed, progress=False, log=context.log.info)
+        rolled = out["rolled_back"]
+        ladder_md = {"ladder": _ladder_table(out["table"]), "ladder_plot": dg.MetadataValue.path(str(out["plot"]))}
     rows = registry(store, board, n)
     gate = row["gate"] or {}
     return dg.MaterializeResult(

@@ -45,7 +45,7 @@ def _loop(args, open_store) -> int:
 
 
 def _ladder(args, open_store) -> int:
-    from .ladder import ladder_svg, ladder_table, play_ladder, regression_watch
+    from .ladder import update_ladder
 
     board, _, n = args.partition.partition("|")
     if not n.isdigit():
@@ -57,16 +57,13 @@ def _ladder(args, open_store) -> int:
     torch.set_num_threads(args.threads)
     store = open_store(args)
     try:
-        play_ladder(store, board, int(n), simulations=args.sims, games=args.games, concurrency=args.concurrency,
-                    progress=args.progress, log=lambda m: print(m, flush=True))
-        rolled = regression_watch(store, board, int(n), log=lambda m: print(m, flush=True))
-        table = ladder_table(store, board, int(n))
+        out = update_ladder(store, board, int(n), simulations=args.sims, games=args.games,
+                            concurrency=args.concurrency, progress=args.progress,
+                            log=lambda m: print(m, flush=True))
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    plot = store.root / "plots" / f"ladder_{board}_{n}p.svg"
-    plot.parent.mkdir(parents=True, exist_ok=True)
-    plot.write_text(ladder_svg(table, f"{args.partition}: rating against CPU hours"))
+    table, rolled, plot = out["table"], out["rolled_back"], out["plot"]
     if args.json:
         print(json.dumps({"partition": args.partition, "ladder": table, "rolled_back": [r["generation"] for r in rolled],
                           "plot": str(plot)}))

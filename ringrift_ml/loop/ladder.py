@@ -5,7 +5,8 @@ Rungs are head-to-head matches (seats rotating, random openings, equal simulatio
 for all searching entrants; in 3-4 player partitions one entrant against copies of the
 other, scored pairwise from the final ranks): each promoted generation against the previous one and
 against ``heuristic``, and the baselines against each other (``random`` -
-``heuristic`` - ``mcts``), so the comparison graph is connected with a number of
+``heuristic`` - ``mcts``, and the partition's tuned heuristic weights against the
+packaged ones once a tuned version has been accepted), so the comparison graph is connected with a number of
 matches linear in the generations.  Every game is kept in ``lake.ladder_games`` with
 its partition; ratings are the maximum-likelihood fit over all of them, anchored at
 ``random`` = 0, with standard errors.  The fit refuses any game of another partition
@@ -25,20 +26,40 @@ from .run import PROMOTED, ROLLED_BACK, generation_states, registry
 LADDER_TABLE = "ladder_games"
 
 
+TUNED = "heuristic-tuned@"
+"""Entrant name prefix of the tuned heuristic: ``heuristic-tuned@<weights version>``."""
+
+
 def baselines(simulations: int) -> list:
     return ["random", "heuristic", f"mcts:{simulations}"]
 
 
-def _spec(name: str, rows_by_gen: dict, store: LakeStore, simulations: int) -> str:
+def tuned_entrant(store: LakeStore, board: str, players: int) -> Optional[str]:
+    """The tuned heuristic's entrant name (the partition's newest accepted weights), or None."""
+    rows = store.query("SELECT weights_version FROM lake.heuristic_weights WHERE board = ? AND players = ? "
+                       "AND accepted ORDER BY created_at DESC LIMIT 1", [board, players]).to_pylist()
+    return TUNED + rows[0]["weights_version"] if rows else None
+
+
+def _player(name: str, rows_by_gen: dict, store: LakeStore, board: str, players: int, simulations: int):
+    from ..ai.factory import make_player
+
     if name[:1] == "g" and name[1:].isdigit():
-        return f"nn:{store.root / rows_by_gen[int(name[1:])]['path']}:{simulations}"
-    return name
+        return make_player(f"nn:{store.root / rows_by_gen[int(name[1:])]['path']}:{simulations}", board, players)
+    if name.startswith(TUNED):
+        from ..lake.weights import weights_file
+
+        return make_player("heuristic", board, players, weights=str(weights_file(store, board, players,
+                                                                                   name[len(TUNED):])))
+    return make_player(name, board, players)
 
 
-def rungs(promoted: list, simulations: int) -> list:
+def rungs(promoted: list, simulations: int, tuned: Optional[str] = None) -> list:
     """The matches that connect the promoted generations and the baselines."""
     base = baselines(simulations)
     out = [(base[0], base[1]), (base[1], base[2])]
+    if tuned:
+        out.append((tuned, base[1]))
     prev = None
     for g in promoted:
         name = f"g{g}"
@@ -57,7 +78,6 @@ def play_ladder(store: LakeStore, board: str, players: int, simulations: int = 6
                 concurrency: int = 16, random_opening: int = 2, seed: int = 0, progress: bool = True,
                 log: Callable[[str], None] = print) -> int:
     """Play the rungs that have fewer than ``games`` games; returns games played."""
-    from ..ai.factory import make_player
     from ..lake.lineage import record_row
 
     states = generation_states(registry(store, board, players))
@@ -66,12 +86,12 @@ def play_ladder(store: LakeStore, board: str, players: int, simulations: int = 6
     for r in played(store, board, players):
         have[(r["a"], r["b"])] = have.get((r["a"], r["b"]), 0) + 1
     total = 0
-    for a, b in rungs(promoted, simulations):
+    for a, b in rungs(promoted, simulations, tuned_entrant(store, board, players)):
         missing = games - have.get((a, b), 0)
         if missing <= 0:
             continue
-        pa, ba = make_player(_spec(a, states, store, simulations), board, players)
-        pb, bb = make_player(_spec(b, states, store, simulations), board, players)
+        pa, ba = _player(a, states, store, board, players, simulations)
+        pb, bb = _player(b, states, store, board, players, simulations)
         pa.name, pb.name = a, b
         # A stable seed per rung (not Python's salted hash), continuing after the games it has.
         start = seed * 1_000_003 + int(hashlib.sha256(f'{a}|{b}'.encode()).hexdigest()[:6], 16) * 1_000 \
@@ -142,6 +162,21 @@ def regression_watch(store: LakeStore, board: str, players: int, z: float = 1.96
 
 
 
+def update_ladder(store: LakeStore, board: str, players: int, simulations: int = 64, games: int = 40,
+                  concurrency: int = 16, seed: int = 0, progress: bool = True,
+                  log: Callable[[str], None] = print) -> dict:
+    """Play the missing rungs, run the regression watch, rate and plot: ``{played,
+    rolled_back (registry rows), table, plot (the SVG's path)}``."""
+    n = play_ladder(store, board, players, simulations=simulations, games=games, concurrency=concurrency,
+                    seed=seed, progress=progress, log=log)
+    rolled = regression_watch(store, board, players, log=log)
+    table = ladder_table(store, board, players)
+    plot = store.root / "plots" / f"ladder_{board}_{players}p.svg"
+    plot.parent.mkdir(parents=True, exist_ok=True)
+    plot.write_text(ladder_svg(table, f"{board}|{players}: rating against CPU hours"))
+    return {"played": n, "rolled_back": rolled, "table": table, "plot": plot}
+
+
 def ladder_table(store: LakeStore, board: str, players: int) -> list:
     """Rows ``{name, elo, se, games, generation, cpu_hours}`` best first; generations
     carry the cumulative CPU hours of the loop up to them."""
@@ -196,5 +231,5 @@ def ladder_svg(table: list, title: str, width: int = 520, height: int = 260) -> 
     return "\n".join(parts)
 
 
-__all__ = ["LADDER_TABLE", "baselines", "fit_ladder", "ladder_svg", "ladder_table", "play_ladder", "played",
-           "regression_watch", "rungs"]
+__all__ = ["LADDER_TABLE", "TUNED", "baselines", "fit_ladder", "ladder_svg", "ladder_table", "play_ladder", "played",
+           "regression_watch", "rungs", "tuned_entrant", "update_ladder"]

@@ -108,11 +108,11 @@ def run_loop(store: LakeStore, cfg: LoopConfig, generations: int, hours: Optiona
         row = run_generation(store, cfg, g, rows, progress=progress, log=log)
         written.append(row)
         if row["status"] == PROMOTED and cfg.ladder_games:
-            from .ladder import play_ladder, regression_watch
+            from .ladder import update_ladder
 
-            play_ladder(store, cfg.board, cfg.players, simulations=cfg.simulations, games=cfg.ladder_games,
-                        concurrency=cfg.batch_games, seed=cfg.seed, progress=progress, log=log)
-            written.extend(regression_watch(store, cfg.board, cfg.players, log=log))
+            out = update_ladder(store, cfg.board, cfg.players, simulations=cfg.simulations, games=cfg.ladder_games,
+                                concurrency=cfg.batch_games, seed=cfg.seed, progress=progress, log=log)
+            written.extend(out["rolled_back"])
     return written
 
 

@@ -197,6 +197,36 @@ def test_ladder_plays_its_rungs_once(tmp_path, monkeypatch, capsys):
     assert (tmp_path / "plots" / "ladder_square8_2p.svg").read_text().startswith("<svg")
 
 
+def test_ladder_adds_the_accepted_tuned_heuristic(tmp_path):
+    from ringrift_ml.ai.heuristic import packaged_weights_path
+    from ringrift_ml.lake.lineage import record_row
+    from ringrift_ml.loop.ladder import TUNED, play_ladder, played, tuned_entrant
+
+    store = LakeStore.open(tmp_path)
+
+    def weights(version, accepted):
+        path = tmp_path / "weights" / "versions" / f"{version}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        doc = json.loads(packaged_weights_path().read_text())
+        path.write_text(json.dumps(doc))
+        record_row(store, "heuristic_weights", [{
+            "weights_version": version, "board": "square8", "players": 2, "path": str(path.relative_to(tmp_path)),
+            "best_score": 0.6, "generations": 1, "config": {}, "accepted": accepted, "confirmation": {}}], "w")
+
+    weights("rejected1", False)
+    assert tuned_entrant(store, "square8", 2) is None  # only weights that passed their confirming test
+    play_ladder(store, "square8", 2, simulations=4, games=1, progress=False, log=lambda m: None)
+    assert {(r["a"], r["b"]) for r in played(store, "square8", 2)} == {("random", "heuristic"),
+                                                                      ("heuristic", "mcts:4")}
+    weights("accepted1", True)
+    assert tuned_entrant(store, "square8", 2) == TUNED + "accepted1"
+    assert tuned_entrant(store, "square8", 3) is None  # per partition
+    log = []
+    play_ladder(store, "square8", 2, simulations=4, games=1, progress=False, log=log.append)
+    assert log == [f"square8|2 ladder: {TUNED}accepted1 vs heuristic: " + log[0].split(": ")[-1]]
+    assert len(played(store, "square8", 2)) == 3
+
+
 def test_a_drop_within_the_interval_is_not_rolled_back(tmp_path):
     from ringrift_ml.loop.ladder import regression_watch
 
