@@ -47,16 +47,27 @@ class HeuristicWeightsConfig(dg.Config):
     """... and (2 players) no decision before this many."""
     confirm_elo1: float = 35.0
     """2 players: the SPRT's alternative (tuned weights this many Elo stronger)."""
+    evaluator: str = "games"
+    """Fitness: ``games`` against random and the current heuristic, or ``neural``: the
+    partition's best model (best_model) rates the positions each candidate's choices
+    reach; refused unless that model first beats the heuristic."""
+    positions: int = 256
+    """Neural fitness: positions every candidate is scored on."""
+    gate_games: int = 100
+    """Neural fitness: games of the best model against the heuristic before tuning."""
+    gate_simulations: int = 64
 
 
 @dg.asset(
-    code_version="cmaes-2",
+    code_version="cmaes-3",
     owners=["team:ringrift-lab"],
     tags={"stage": "tuning"},
     partitions_def=board_players,
     group_name="ratings",
     kinds={"python"},
-    description="CMA-ES on the heuristic's feature weights for the partition (resumable), then a confirming "
+    deps=["best_model"],
+    description="CMA-ES on the heuristic's feature weights for the partition (resumable; fitness from games, or "
+    "from the best model's evaluations once it beats the heuristic), then a confirming "
     "test against the weights they would replace.  Only accepted weights are merged into "
     "<storage>/weights/heuristic.json (tuned['board|players']); every result is kept as a content-addressed "
     "version under weights/versions/ and recorded in lake.heuristic_weights with the test; selfplay names the "
@@ -69,7 +80,14 @@ def heuristic_weights(context: dg.AssetExecutionContext, config: HeuristicWeight
     root = lake_root.path()
     try:
         cfg = TuneConfig(board=board, players=n, generations=config.generations, popsize=config.popsize,
-                         games_per_eval=config.games_per_eval, sigma0=config.sigma0, seed=config.seed)
+                         games_per_eval=config.games_per_eval, sigma0=config.sigma0, seed=config.seed,
+                         evaluator=config.evaluator, positions=config.positions, gate_games=config.gate_games,
+                         gate_simulations=config.gate_simulations)
+        model = None
+        if cfg.evaluator == "neural":
+            from ringrift_ml.loop.run import resolve_ref
+
+            model = resolve_ref(lake_root.store(), board, n, "best")
     except ValueError as e:
         raise dg.Failure(f"partition {board}|{n}: {e}") from e
     workdir = root / "tuning" / f"{board}_{n}p" / config_hash(config)
@@ -78,7 +96,10 @@ def heuristic_weights(context: dg.AssetExecutionContext, config: HeuristicWeight
     # environment: a root starts from the packaged defaults.
     start = target if target.is_file() else packaged_weights_path()
     t0 = time.time()
-    result = tune(cfg, workdir, progress=False, weights=start)
+    try:
+        result = tune(cfg, workdir, progress=False, weights=start, model=model)
+    except ValueError as e:  # e.g. the network does not beat the heuristic
+        raise dg.Failure(f"partition {board}|{n}: {e}") from e
     for h in result["history"]:
         context.log.info(f"{board}|{n} generation {h['generation']}: best {h['best_score']:.3f}, "
                          f"mean {h['mean_score']:.3f}")
@@ -122,7 +143,17 @@ def heuristic_weights(context: dg.AssetExecutionContext, config: HeuristicWeight
             "generations": result["generations"],
             "seconds": round(time.time() - t0, 1),
             "weights": dg.MetadataValue.json({k: float(v) for k, v in result["mean_weights"].items()}),
-            "history": dg.MetadataValue.json(json.loads(json.dumps(result["history"], default=float))),
+            # The CMA-ES history as a table with its schema; the scores below are numbers,
+            # which the Plots tab charts across materializations.
+            "history": dg.MetadataValue.table(
+                [dg.TableRecord({"generation": int(h["generation"]), "best_score": float(h["best_score"]),
+                                 "mean_score": float(h["mean_score"])}) for h in result["history"]],
+                schema=dg.TableSchema(columns=[dg.TableColumn("generation", "int"),
+                                               dg.TableColumn("best_score", "float"),
+                                               dg.TableColumn("mean_score", "float")])),
+            "confirmation_score": float(confirm["score"]),
+            "evaluator": cfg.evaluator,
+            "network_gate": dg.MetadataValue.json(result.get("network_gate")),
         },
         data_version=dg.DataVersion(version),
     )

@@ -385,11 +385,19 @@ def _tune(args) -> int:
     try:
         cfg = TuneConfig(board=args.board, players=args.num_players, generations=args.generations,
                          popsize=args.popsize, games_per_eval=args.games, seed=args.seed,
-                         opponents=tuple(args.opponents.split(",")))
+                         opponents=tuple(args.opponents.split(",")), evaluator=args.evaluator,
+                         positions=args.positions, gate_games=args.gate_games, gate_simulations=args.gate_sims)
+        model = None
+        if args.model:
+            model = Path(args.model)
+            if not model.is_file():
+                from .loop.run import resolve_ref
+
+                model = resolve_ref(_store(args), args.board, args.num_players, args.model)
+        result = tune(cfg, Path(args.workdir), progress=args.progress, model=model)
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    result = tune(cfg, Path(args.workdir), progress=args.progress)
     from .ai.heuristic import packaged_weights_path, tuned_weights_path
     from .tuning import confirm_weights
 
@@ -536,6 +544,18 @@ def build_parser() -> argparse.ArgumentParser:
     tu.add_argument("--confirm-games", type=int, default=100,
                     help="the tuned weights replace the current ones only after winning a confirming test of at "
                          "most this many games against them (0: no test)")
+    tu.add_argument("--evaluator", choices=["games", "neural"], default="games",
+                    help="fitness: games against the opponent pool, or the network's evaluation of the positions "
+                         "the candidate's choices reach (needs --model, which must beat the heuristic first)")
+    tu.add_argument("--model", help="the neural evaluator's network: a checkpoint file, or 'best' / g<N> of the "
+                                    "partition's loop registry under --storage")
+    tu.add_argument("--positions", type=int, default=256, help="neural evaluator: positions scored per candidate")
+    tu.add_argument("--gate-games", type=int, default=100,
+                    help="neural evaluator: games of the network against the heuristic before tuning")
+    tu.add_argument("--gate-sims", type=int, default=64,
+                    help="neural evaluator: the network's search budget in that test (0: its policy alone)")
+    tu.add_argument("--storage", help="storage root of --model best / g<N> (default: $RINGRIFT_STORAGE or ./storage)")
+    tu.add_argument("--catalog", help="'sqlite' (default) or 'postgres:<libpq string>'")
     tu.add_argument("--no-progress", dest="progress", action="store_false")
     tu.set_defaults(func=_tune)
 

@@ -88,6 +88,16 @@ class TuneConfig:
     """Seeds CMA-ES and, with the generation, every game."""
     opponents: tuple = ("random", "heuristic")
     """Opponent pool: ``random`` and/or ``heuristic`` (the default weights)."""
+    evaluator: str = "games"
+    """Fitness: ``games`` (score against the opponent pool) or ``neural`` (the network's
+    value of the positions the candidate's choices reach, ``ringrift_ml.neural_fitness``;
+    needs a model that beats the heuristic first)."""
+    positions: int = 256
+    """Neural fitness: the fixed positions every candidate is scored on."""
+    gate_games: int = 100
+    """Neural fitness: games of the network against the heuristic before tuning starts."""
+    gate_simulations: int = 64
+    """Neural fitness: the network plays that test under search with this budget (0: its policy alone)."""
 
     def __post_init__(self):
         if self.board not in BOARD_TYPES:
@@ -102,6 +112,10 @@ class TuneConfig:
         bad = set(self.opponents) - {"random", "heuristic"}
         if bad or not self.opponents:
             raise ValueError(f"opponents: choose from random, heuristic; got {self.opponents}")
+        if self.evaluator not in ("games", "neural"):
+            raise ValueError(f"evaluator: 'games' or 'neural', got {self.evaluator!r}")
+        if self.positions < 1 or self.gate_games < 1 or self.gate_simulations < 0:
+            raise ValueError("positions and gate_games must be positive, gate_simulations >= 0")
 
 
 def _opponent(name: str, board: str, n: int, weights: Path):
@@ -171,6 +185,10 @@ def _cma_options(cfg: TuneConfig) -> dict:
     return {"popsize": cfg.popsize, "seed": cfg.seed + 1, "verbose": -9}
 
 
+_LATER_FIELDS = {"evaluator": "games", "positions": 256, "gate_games": 100, "gate_simulations": 64}
+"""TuneConfig fields added after format version 1 logs were first written, with the values those runs used."""
+
+
 def _config_json(cfg: TuneConfig) -> dict:
     return json.loads(json.dumps(dataclasses.asdict(cfg)))
 
@@ -226,6 +244,8 @@ def _resume(cma, state_path: Path, cfg: TuneConfig) -> tuple:
         raise ValueError(f"{state_path}: format_version {doc.get('format_version')!r} is not supported "
                          f"(this code reads version {STATE_FORMAT_VERSION}){again}")
     saved = doc.get("config")
+    if isinstance(saved, dict):  # logs written before the evaluator existed scored by games
+        saved = {**_LATER_FIELDS, **saved}
     if not isinstance(saved, dict) or saved != _config_json(cfg) | {"generations": saved.get("generations")}:
         raise ValueError(f"{state_path}: saved run has a different configuration{again}")
     if doc.get("features") != list(FEATURE_NAMES):
@@ -272,14 +292,19 @@ def _resume(cma, state_path: Path, cfg: TuneConfig) -> tuple:
     return es, rng, doc
 
 
-def tune(cfg: TuneConfig, workdir: Path, progress: bool = True, weights: Optional[Path] = None) -> dict:
+def tune(cfg: TuneConfig, workdir: Path, progress: bool = True, weights: Optional[Path] = None,
+         model: Optional[Path] = None) -> dict:
     """Run (or resume) CMA-ES; returns the result record written to ``workdir``.
 
     ``weights`` is the weights file a new search starts from and the ``heuristic``
     opponent plays (default ``weights_path()``).  A run resumes from the JSON log in
     ``workdir`` (see the module docstring); a log that cannot be replayed exactly is
-    refused with a ``ValueError``."""
+    refused with a ``ValueError``.  ``model``: the network of the ``neural`` evaluator;
+    a new run first plays it against the heuristic and refuses to tune (``ValueError``)
+    unless it wins (the test's figures are kept in the log)."""
     weights = Path(weights) if weights else weights_path()
+    if (cfg.evaluator == "neural") != (model is not None):
+        raise ValueError("model: the neural evaluator needs a model, and only it uses one")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # cma warns when matplotlib is absent
         import cma  # imported here: only tuning needs it
@@ -300,6 +325,17 @@ def tune(cfg: TuneConfig, workdir: Path, progress: bool = True, weights: Optiona
                "features": list(FEATURE_NAMES), "x0": x0, "sigma0": cfg.sigma0, "options": _cma_options(cfg),
                "generations": []}
     doc.update(cma_version=cma.__version__, numpy_version=np.__version__, config=_config_json(cfg))
+    fitness_of = None
+    if cfg.evaluator == "neural":
+        from .neural_fitness import NeuralFitness, require_network_beats_heuristic
+
+        if "network_gate" not in doc:
+            out = require_network_beats_heuristic(model, cfg.board, cfg.players, simulations=cfg.gate_simulations,
+                                                  games=cfg.gate_games, seed=cfg.seed, weights=weights)
+            doc["network_gate"] = {"model": str(model), "score": out["score"], "ci95": list(out["ci95"]),
+                                   "games": out["games"]}
+        nf = NeuralFitness(model, cfg.board, cfg.players, positions=cfg.positions, seed=cfg.seed)
+        fitness_of = nf.score
     log = doc["generations"]
     bar = tqdm(total=cfg.generations, initial=len(log), desc=f"cma {cfg.board} {cfg.players}p",
                disable=not progress)
@@ -307,9 +343,12 @@ def tune(cfg: TuneConfig, workdir: Path, progress: bool = True, weights: Optiona
         gen = len(log)
         with rng.active():
             xs = es.ask()
-        scores = [float(score_weights(np.asarray(x), cfg, seed=cfg.seed * 10_000 + gen * 100 + i,
-                                      weights=weights))
-                  for i, x in enumerate(xs)]
+        if fitness_of is not None:
+            scores = [float(fitness_of(np.asarray(x))) for x in xs]
+        else:
+            scores = [float(score_weights(np.asarray(x), cfg, seed=cfg.seed * 10_000 + gen * 100 + i,
+                                          weights=weights))
+                      for i, x in enumerate(xs)]
         fitness = [-s for s in scores]
         with rng.active():
             es.tell(xs, fitness)
@@ -332,6 +371,8 @@ def tune(cfg: TuneConfig, workdir: Path, progress: bool = True, weights: Optiona
         "best_score": best_gen["best_score"],
         "generations": len(log),
         "history": [{k: h[k] for k in ("generation", "best_score", "mean_score")} for h in log],
+        "evaluator": cfg.evaluator,
+        "network_gate": doc.get("network_gate"),
     }
     hist_path.write_text(json.dumps(result, indent=2))
     (workdir / f"cma_{cfg.board}_{cfg.players}p_history.svg").write_text(history_svg(result["history"]))

@@ -49,7 +49,7 @@ def test_graph_snapshot():
     assert parents == {"selfplay_games": ["best_model", "heuristic_weights"], "games_merged": ["selfplay_games"],
                        "training_samples": ["games_merged"], "candidate_model": ["best_model", "training_samples"],
                        "best_model": [], "gate_match": ["best_model", "candidate_model"], "elo_ladder": ["gate_match"],
-                       "calibration_report": ["candidate_model"], "heuristic_weights": [],
+                       "calibration_report": ["candidate_model"], "heuristic_weights": ["best_model"],
                        "elo_ratings": ["candidate_model", "heuristic_weights"], "landed_files": [],
                        "lake_catalog": ["calibration_report", "candidate_model", "elo_ratings", "games_merged",
                                         "training_samples"], "loop_generation": []}
@@ -321,3 +321,12 @@ def test_selfplay_asset_names_the_loops_best(tmp_path):
     assert resolve_model_ref("nn:best:8", tmp_path, "square8", 2, store) == \
         f"nn:{tmp_path / 'models/square8_2p/loop/g0000/model.pt'}:8"
     assert resolve_model_ref("mcts:8", tmp_path, "square8", 2, store) == "mcts:8"
+
+
+def test_neural_tuning_needs_a_promoted_model(tmp_path):
+    r = dg.materialize([_asset("heuristic_weights")], partition_key="square8|3",
+                       resources={"lake_root": LakeResource(root=str(tmp_path))},
+                       run_config={"ops": {"heuristic_weights": {"config": {"evaluator": "neural"}}}},
+                       raise_on_error=False)
+    error = str(next(e for e in r.all_events if e.is_step_failure).event_specific_data.error)
+    assert "square8|3" in error and "no promoted model" in error
