@@ -2,7 +2,6 @@
 
 import fcntl
 import hashlib
-import json
 import os
 import time
 from contextlib import contextmanager
