@@ -57,7 +57,7 @@ def best_model(context: dg.AssetExecutionContext, lake_root: LakeResource):
         "best_model_id": best["model_id"] if best else "bootstrap",
         "generations": len(states),
         "promoted": sum(r["status"] == "promoted" for r in states.values()),
-        "registry": registry_table(rows),
+        "registry": registry_table(rows, store),
         "dagster/row_count": len(states),
     }
     if best:
@@ -154,7 +154,7 @@ def gate_match(context: dg.AssetExecutionContext, config: GateConfig, lake_root:
             "gate_ci_high": float(ci[1]),
             "gate_games": int(gate.get("games", 0)),
             "gate": dg.MetadataValue.json(json.loads(json.dumps(gate, default=float))),
-            "registry": registry_table(registry(store, board, n)),
+            "registry": registry_table(registry(store, board, n), store),
         },
         data_version=dg.DataVersion(f"g{row['generation']}-{row['status']}-{mid}"),
     )

@@ -42,21 +42,34 @@ def _loop_config(board: str, n: int, config) -> LoopConfig:
 
 
 REGISTRY_COLUMNS = [("generation", "int"), ("status", "text"), ("model_id", "text"), ("parent_id", "text"),
-                    ("gate_score", "float"), ("gate_games", "int"), ("selfplay_games", "int"),
-                    ("cpu_hours", "float"), ("reason", "text")]
+                    ("gate_score", "float"), ("gate_games", "int"), ("elo", "float"), ("elo_se", "float"),
+                    ("selfplay_games", "int"), ("sample_set_id", "text"), ("cpu_hours", "float"),
+                    ("created_at", "text"), ("reason", "text")]
 
 
-def registry_table(rows: list) -> dg.MetadataValue:
-    """The partition's registry as a table with its schema (newest row per generation)."""
+def registry_table(rows: list, store: LakeStore = None) -> dg.MetadataValue:
+    """The partition's registry as a table with its schema (newest row per generation),
+    with each rated generation's ladder Elo and standard error when ``store`` is given."""
     from ringrift_ml.loop.run import generation_states
 
+    ratings = {}
+    if store is not None and rows:
+        from ringrift_ml.loop.ladder import ladder_table, played
+
+        board, n = rows[0]["board"], int(rows[0]["players"])
+        if played(store, board, n):
+            ratings = {r["name"]: r for r in ladder_table(store, board, n)}
+    nan = float("nan")
     recs = []
     for g, r in sorted(generation_states(rows).items()):
         gate = json.loads(r["gate"] or "{}") if isinstance(r["gate"], str) else (r["gate"] or {})
+        rated = ratings.get(f"g{g}", {})
         recs.append(dg.TableRecord({
             "generation": g, "status": r["status"], "model_id": r["model_id"], "parent_id": r["parent_id"] or "",
-            "gate_score": float(gate.get("score", float("nan"))), "gate_games": int(gate.get("games", 0)),
-            "selfplay_games": int(r["selfplay_games"] or 0), "cpu_hours": round((r["cpu_seconds"] or 0) / 3600, 3),
+            "gate_score": float(gate.get("score", nan)), "gate_games": int(gate.get("games", 0)),
+            "elo": float(rated.get("elo", nan)), "elo_se": float(rated.get("se", nan)),
+            "selfplay_games": int(r["selfplay_games"] or 0), "sample_set_id": r["sample_set_id"] or "",
+            "cpu_hours": round((r["cpu_seconds"] or 0) / 3600, 3), "created_at": str(r.get("created_at") or ""),
             "reason": r["reason"] or ""}))
     schema = dg.TableSchema(columns=[dg.TableColumn(n, t) for n, t in REGISTRY_COLUMNS])
     return dg.MetadataValue.table(recs, schema=schema)
@@ -107,7 +120,7 @@ def loop_generation(context: dg.AssetExecutionContext, config: LoopGenerationCon
             "status": row["status"],
             "reason": row["reason"],
             "gate": dg.MetadataValue.json(json.loads(json.dumps(gate, default=float))),
-            "registry": registry_table(rows),
+            "registry": registry_table(rows, store),
             "dagster/row_count": len(generation_states(rows)),
             "rolled_back": dg.MetadataValue.json([r["generation"] for r in rolled]),
             "model": dg.MetadataValue.path(str(store.root / row["path"])),

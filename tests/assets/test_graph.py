@@ -117,6 +117,8 @@ def test_square8_2p_end_to_end_with_lineage_in_sql(tmp_path, monkeypatch):
         md2 = {e.asset_key.to_user_string(): e.materialization.metadata for e in r2.get_asset_materialization_events()}
         assert md2["selfplay_games"]["new_in_lake"].value == 0 and md2["selfplay_games"]["already_in_lake"].value == GAMES
         assert md2["best_model"]["best_generation"].value == 0
+        (g0,) = [rec.data for rec in md2["best_model"]["registry"].value.records]
+        assert g0["status"] == "promoted" and g0["elo_se"] > 0 and np.isfinite(g0["elo"])  # rated by the ladder
         assert md2["candidate_model"]["warm_start"].value == "models/square8_2p/loop/g0000/model.pt"
         assert md2["gate_match"]["generation"].value == 1
         assert "against g0" in md2["gate_match"]["reason"].value
