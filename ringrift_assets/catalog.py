@@ -6,7 +6,7 @@ from ringrift_ml.lake.schema import TABLES, VIEWS
 
 from .games import games_merged
 from .model import calibration_report, candidate_model
-from .provenance import provenance
+from .provenance import provenance, table
 from .ratings import elo_ratings
 from .resources import LakeResource
 from .samples import training_samples
@@ -35,13 +35,13 @@ def lake_catalog(context: dg.AssetExecutionContext, config: LakeCatalogConfig, l
         snap = int(con.execute("SELECT id FROM lake.current_snapshot()").fetchone()[0])
         counts = {name: int(con.execute(f'SELECT count(*) FROM lake."{name}"').fetchone()[0])
                   for name in list(TABLES) + list(VIEWS)}
-    rows = "\n".join(f"| `lake.{k}` | {v} |" for k, v in counts.items())
     context.log.info(f"lake {store.describe()} at snapshot {snap}: {counts}")
     return dg.MaterializeResult(metadata={
         **provenance(inputs={"lake_snapshot": snap}),
         "catalog": store.describe(),
         "lake_snapshot": snap,
-        "tables": dg.MetadataValue.md("| table | rows |\n|---|---|\n" + rows),
+        "tables": table([{"table": f"lake.{k}", "rows": v} for k, v in counts.items()],
+                        [("table", "text"), ("rows", "int")]),
         "query": dg.MetadataValue.md(
             f"`ringrift lake sql --storage {store.root} \"SELECT * FROM lake.games_merged LIMIT 5\"`"),
     })

@@ -17,7 +17,7 @@ from ringrift_ml.loop import LoopConfig
 
 from .model import config_from_dataclass
 from .partitions import board_players, partition_key, split_key
-from .provenance import provenance
+from .provenance import provenance, table
 from .resources import LakeResource
 
 
@@ -64,15 +64,14 @@ def registry_table(rows: list, store: LakeStore = None) -> dg.MetadataValue:
     for g, r in sorted(generation_states(rows).items()):
         gate = json.loads(r["gate"] or "{}") if isinstance(r["gate"], str) else (r["gate"] or {})
         rated = ratings.get(f"g{g}", {})
-        recs.append(dg.TableRecord({
+        recs.append({
             "generation": g, "status": r["status"], "model_id": r["model_id"], "parent_id": r["parent_id"] or "",
             "gate_score": float(gate.get("score", nan)), "gate_games": int(gate.get("games", 0)),
             "elo": float(rated.get("elo", nan)), "elo_se": float(rated.get("se", nan)),
             "selfplay_games": int(r["selfplay_games"] or 0), "sample_set_id": r["sample_set_id"] or "",
             "cpu_hours": round((r["cpu_seconds"] or 0) / 3600, 3), "created_at": str(r.get("created_at") or ""),
-            "reason": r["reason"] or ""}))
-    schema = dg.TableSchema(columns=[dg.TableColumn(n, t) for n, t in REGISTRY_COLUMNS])
-    return dg.MetadataValue.table(recs, schema=schema)
+            "reason": r["reason"] or ""})
+    return table(recs, REGISTRY_COLUMNS)
 
 
 @dg.asset(
@@ -132,12 +131,12 @@ def loop_generation(context: dg.AssetExecutionContext, config: LoopGenerationCon
     )
 
 
-def _ladder_table(table: list) -> dg.MetadataValue:
+def _ladder_table(rows: list) -> dg.MetadataValue:
     cols = [("name", "text"), ("elo", "float"), ("se", "float"), ("games", "int"), ("status", "text"),
             ("cpu_hours", "float")]
-    recs = [dg.TableRecord({"name": r["name"], "elo": float(r["elo"]), "se": float(r["se"]), "games": int(r["games"]),
-                            "status": r["status"], "cpu_hours": float(r["cpu_hours"] or 0.0)}) for r in table]
-    return dg.MetadataValue.table(recs, schema=dg.TableSchema(columns=[dg.TableColumn(n, t) for n, t in cols]))
+    recs = [{"name": r["name"], "elo": float(r["elo"]), "se": float(r["se"]), "games": int(r["games"]),
+             "status": r["status"], "cpu_hours": float(r["cpu_hours"] or 0.0)} for r in rows]
+    return table(recs, cols)
 
 
 loop_job = dg.define_asset_job("loop_generation_job", selection=dg.AssetSelection.assets(loop_generation),

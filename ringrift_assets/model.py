@@ -21,7 +21,7 @@ from ringrift_ml.train.config import TrainConfig
 from ringrift_ml.train.checkpoint import judge_checkpoint
 
 from .partitions import board_players, split_key
-from .provenance import file_version, provenance
+from .provenance import file_version, provenance, table
 from .resources import LakeResource
 from .samples import training_samples
 
@@ -203,13 +203,17 @@ def candidate_model(context: dg.AssetExecutionContext, config: CandidateModelCon
         "val_policy_ce_uniform": best["policy_ce_uniform"], "val_value_mse_zero": best["value_mse_zero"],
         "val_value_ece": best.get("value_ece")}],
         f"model {model_version} for {board}|{n}", context.run.run_id)
-    rows = "\n".join(
-        f"| {h['epoch'] if h.get('kind') != 'swa' else 'SWA'} | {_fmt(h.get('train', {}).get('loss'))} | "
-        f"{h['heldout']['loss']:.4f} | {h['heldout']['policy_ce']:.4f} | {h['heldout']['top1']:.3f} | "
-        f"{h['heldout']['value_mse']:.4f} |" for h in res.history)
-    table = ("| epoch | train loss | held-out loss | policy CE | top-1 | value MSE |\n|---|---|---|---|---|---|\n" + rows
-             + f"\n| uniform / 0 | | | {best['policy_ce_uniform']:.4f} | {best['top1_uniform']:.3f} | "
-               f"{best['value_mse_zero']:.4f} |")
+    nan = float("nan")
+    curve_rows = [{"epoch": str(h["epoch"]) if h.get("kind") != "swa" else "SWA",
+                   "train_loss": float(h.get("train", {}).get("loss", nan) or nan),
+                   "heldout_loss": float(h["heldout"]["loss"]), "policy_ce": float(h["heldout"]["policy_ce"]),
+                   "top1": float(h["heldout"]["top1"]), "value_mse": float(h["heldout"]["value_mse"])}
+                  for h in res.history]
+    curve_rows.append({"epoch": "uniform / 0", "train_loss": nan, "heldout_loss": nan,
+                       "policy_ce": float(best["policy_ce_uniform"]), "top1": float(best["top1_uniform"]),
+                       "value_mse": float(best["value_mse_zero"])})
+    curve_table = table(curve_rows, [("epoch", "text"), ("train_loss", "float"), ("heldout_loss", "float"),
+                                     ("policy_ce", "float"), ("top1", "float"), ("value_mse", "float")])
     return dg.MaterializeResult(
         metadata={
             # The plot first.  Dagster 1.13 shows markdown metadata (this image) behind a
@@ -236,7 +240,7 @@ def candidate_model(context: dg.AssetExecutionContext, config: CandidateModelCon
             "heldout_value_mse": best["value_mse"],
             "heldout_value_mse_zero": best["value_mse_zero"],
             "heldout_value_ece": best.get("value_ece"),
-            "training_curve": dg.MetadataValue.md(table),
+            "training_curve": curve_table,
         },
         data_version=dg.DataVersion(model_version),
     )

@@ -32,3 +32,11 @@ def provenance(config=None, inputs: dict | None = None) -> dict:
     if inputs:
         md["input_data_versions"] = dg.MetadataValue.json(inputs)
     return md
+
+
+def table(records: list, columns: list) -> dg.MetadataValue:
+    """A table with its schema (``columns``: ``(name, type)`` pairs; each record a dict
+    with those keys).  The UI shows a table inline, where markdown waits behind a click."""
+    schema = dg.TableSchema(columns=[dg.TableColumn(name, kind) for name, kind in columns])
+    return dg.MetadataValue.table([dg.TableRecord({name: r[name] for name, _ in columns}) for r in records],
+                                  schema=schema)

@@ -9,7 +9,7 @@ from ringrift_ml.lake.lineage import record_row
 
 from .model import _model_dir, candidate_model
 from .partitions import board_players, split_key
-from .provenance import file_version, provenance
+from .provenance import file_version, provenance, table
 from .resources import LakeResource
 from .weights import heuristic_weights
 
@@ -96,14 +96,16 @@ def elo_ratings(context: dg.AssetExecutionContext, config: EloConfig, lake_root:
     record_row(lake_root.store(), "elo", [
         {"board": board, "players": n, "player": k, "elo": float(elo[k]), "se": float(se[k]), "games": games_of[k],
          "model_id": model_version, "weights_version": wv} for k in rows], f"elo {board}|{n}", context.run.run_id)
-    md = "| player | Elo | ± SE | games |\n|---|---|---|---|\n" + "\n".join(
-        f"| {k} | {elo[k]:.0f} | {se[k]:.0f} | {games_of[k]} |" for k in rows)
+    elo_table = table([{"player": k, "elo": round(float(elo[k]), 1), "se": round(float(se[k]), 1),
+                        "games": int(games_of[k])} for k in rows],
+                      [("player", "text"), ("elo", "float"), ("se", "float"), ("games", "int")])
     inputs = {"candidate_model": model_version}
     if weights.is_file():
         inputs["heuristic_weights"] = file_version(weights)
     return dg.MaterializeResult(metadata={
         **provenance(config, inputs),
-        "elo_table": dg.MetadataValue.md(md),
+        "elo_table": elo_table,
+        **{f"elo/{k}": float(elo[k]) for k in rows},  # numbers: charted across materializations
         "ratings": dg.MetadataValue.json({k: {"elo": elo[k], "se": se[k]} for k in rows}),
         "games": len(results),
         "seconds": round(time.time() - t0, 1),

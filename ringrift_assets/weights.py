@@ -13,7 +13,7 @@ from ringrift_ml.ai.heuristic import packaged_weights_path
 from ringrift_ml.lake.lineage import record_row
 
 from .partitions import board_players, split_key
-from .provenance import config_hash, provenance
+from .provenance import config_hash, provenance, table
 from .resources import LakeResource
 
 
@@ -144,12 +144,9 @@ def heuristic_weights(context: dg.AssetExecutionContext, config: HeuristicWeight
             "weights": dg.MetadataValue.json({k: float(v) for k, v in result["mean_weights"].items()}),
             # The CMA-ES history as a table with its schema; the scores below are numbers,
             # which the Plots tab charts across materializations.
-            "history": dg.MetadataValue.table(
-                [dg.TableRecord({"generation": int(h["generation"]), "best_score": float(h["best_score"]),
-                                 "mean_score": float(h["mean_score"])}) for h in result["history"]],
-                schema=dg.TableSchema(columns=[dg.TableColumn("generation", "int"),
-                                               dg.TableColumn("best_score", "float"),
-                                               dg.TableColumn("mean_score", "float")])),
+            "history": table([{k: h[k] for k in ("generation", "best_score", "mean_score")}
+                              for h in result["history"]],
+                             [("generation", "int"), ("best_score", "float"), ("mean_score", "float")]),
             "confirmation_score": float(confirm["score"]),
             "evaluator": cfg.evaluator,
             "network_gate": dg.MetadataValue.json(result.get("network_gate")),

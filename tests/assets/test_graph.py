@@ -101,7 +101,15 @@ def test_square8_2p_end_to_end_with_lineage_in_sql(tmp_path, monkeypatch):
         checks = {e.asset_check_key.name: e.passed for e in r.get_asset_check_evaluations()}
         assert checks == {"games_merged_quality": True, "training_samples_quality": True,
                           "candidate_model_sanity": True}
-        assert "training_curve" in md["candidate_model"] and "reliability_diagram" in md["calibration_report"]
+        assert "reliability_diagram" in md["calibration_report"]
+        # Tables (shown inline by the UI) with their schemas, not markdown.
+        curve = md["candidate_model"]["training_curve"].value
+        assert [c.name for c in curve.schema.columns][:3] == ["epoch", "train_loss", "heldout_loss"]
+        assert curve.records[-1].data["epoch"] == "uniform / 0" and len(curve.records) >= 2
+        assert {r.data["player"] for r in md["elo_ratings"]["elo_table"].value.records} >= {"random", "heuristic"}
+        assert md["elo_ratings"]["elo/random"].value == 0
+        hist = md["heuristic_weights"]["history"].value
+        assert [r.data["generation"] for r in hist.records] == [0]
         model_id = md["candidate_model"]["model_id"].value
         # Generation 0 through the graph: no best yet (from scratch, against the bootstrap), promoted.
         assert md["best_model"]["best_generation"].value == -1
@@ -332,3 +340,17 @@ def test_neural_tuning_needs_a_promoted_model(tmp_path):
                        raise_on_error=False)
     error = str(next(e for e in r.all_events if e.is_step_failure).event_specific_data.error)
     assert "square8|3" in error and "no promoted model" in error
+
+
+def test_lake_catalog_reports_every_table(tmp_path):
+    from ringrift_ml.lake.schema import TABLES
+
+    store = LakeStore.open(tmp_path)
+    from ringrift_ml.selfplay import SelfplayConfig, run_selfplay
+
+    write_generated(store, run_selfplay(SelfplayConfig(board="square8", players=("random", "random"), games=2,
+                                                       seed=5), progress=False), run_id="t")
+    r = dg.materialize([_asset("lake_catalog")], resources={"lake_root": LakeResource(root=str(tmp_path))})
+    md = r.asset_materializations_for_node("lake_catalog")[0].metadata
+    rows = {rec.data["table"]: rec.data["rows"] for rec in md["tables"].value.records}
+    assert {f"lake.{t}" for t in TABLES} <= set(rows) and rows["lake.games"] == 2
