@@ -65,7 +65,7 @@ def registry_table(rows: list, store: LakeStore = None) -> dg.MetadataValue:
         gate = json.loads(r["gate"] or "{}") if isinstance(r["gate"], str) else (r["gate"] or {})
         rated = ratings.get(f"g{g}", {})
         recs.append({
-            "generation": g, "status": r["status"], "model_id": r["model_id"], "parent_id": r["parent_id"] or "",
+            "generation": g, "status": r["status"], "model_id": r["model_id"] or "", "parent_id": r["parent_id"] or "",
             "gate_score": float(gate.get("score", nan)), "gate_games": int(gate.get("games", 0)),
             "elo": float(rated.get("elo", nan)), "elo_se": float(rated.get("se", nan)),
             "selfplay_games": int(r["selfplay_games"] or 0), "sample_set_id": r["sample_set_id"] or "",
@@ -121,6 +121,7 @@ def loop_generation(context: dg.AssetExecutionContext, config: LoopGenerationCon
             "gate": dg.MetadataValue.json(json.loads(json.dumps(gate, default=float))),
             "registry": registry_table(rows, store),
             "dagster/row_count": len(generation_states(rows)),
+            "failure_rate": _failure_rate(rows),
             "rolled_back": dg.MetadataValue.json([r["generation"] for r in rolled]),
             "model": dg.MetadataValue.path(str(store.root / row["path"])),
             "cpu_seconds": row["cpu_seconds"],
@@ -129,6 +130,13 @@ def loop_generation(context: dg.AssetExecutionContext, config: LoopGenerationCon
         },
         data_version=dg.DataVersion(f"g{g}-{row['status']}-{row['model_id']}"),
     )
+
+
+def _failure_rate(rows: list) -> float:
+    from ringrift_ml.loop.run import failure_rate
+
+    failed, total = failure_rate(rows)
+    return round(failed / total, 4) if total else 0.0
 
 
 def _ladder_table(rows: list) -> dg.MetadataValue:
@@ -186,8 +194,22 @@ def loop_sensor(context: dg.SensorEvaluationContext, lake_root: LakeResource):
             job_name=loop_job.name, tags={"dagster/partition": str(pk), "ringrift/generation": str(done)},
             statuses=[dg.DagsterRunStatus.FAILURE]), limit=10))
         if failed >= 3:
-            context.log.warning(f"{key}: generation {done} failed {failed} times; not retried (see those runs)")
-            continue
+            # Recorded as failed, so the loop goes on with the next generation (its games,
+            # if any, stay in the replay window); the runs keep the errors.
+            from ringrift_ml.loop.run import current_best, record_failure
+
+            try:
+                cfg = _loop_config(board, int(n), LoopGenerationConfig(**b.get("config", {})))
+            except (ValueError, TypeError) as e:
+                context.log.warning(f"{key}: bad loop config in {path}: {e}")
+                continue
+            record_failure(store, cfg, done, current_best(registry(store, board, int(n))),
+                           f"{failed} runs of {loop_job.name} failed (see the run history)", failed,
+                           log=context.log.warning)
+            done += 1
+            if done >= int(b.get("generations", 0)):
+                continue
+            failed = 0
         requests.append(dg.RunRequest(partition_key=str(pk), run_key=f"{key}:g{done}:try{failed}",
                                       run_config={"ops": {"loop_generation": {"config": b.get("config", {})}}},
                                       tags={"ringrift/generation": str(done)}))

@@ -41,6 +41,10 @@ def _loop(args, open_store) -> int:
     for r in rows:
         print(json.dumps({k: r[k] for k in ("generation", "status", "reason", "model_id", "selfplay_games",
                                             "cpu_seconds", "wall_seconds")}), flush=True)
+    from .run import failure_rate, registry
+
+    failed, total = failure_rate(registry(store, cfg.board, cfg.players))
+    print(f"{cfg.partition}: {total} generation(s), {failed} failed ({failed / max(total, 1):.0%})", flush=True)
     return 0
 
 

@@ -39,7 +39,7 @@ from ..lake import LakeStore
 from ..version import code_version
 from .config import LoopConfig
 
-PROMOTED, REJECTED, ROLLED_BACK = "promoted", "rejected", "rolled_back"
+PROMOTED, REJECTED, ROLLED_BACK, FAILED = "promoted", "rejected", "rolled_back", "failed"
 
 
 def _cpu_seconds() -> float:
@@ -83,12 +83,17 @@ class Step:
 
 
 def run_loop(store: LakeStore, cfg: LoopConfig, generations: int, hours: Optional[float] = None,
-             progress: bool = True, log: Callable[[str], None] = print) -> list:
+             progress: bool = True, log: Callable[[str], None] = print, retries: int = 2) -> list:
     """Run generations until the partition has ``generations`` of them (counting those
     of earlier runs: a rerun after a kill finishes the rest) or ``hours`` of wall clock
     pass.  After each promotion the ladder gets the new generation's rungs and the
-    regression watch runs (``ladder_games`` > 0).  Returns the registry rows written
-    by this call (rollbacks included)."""
+    regression watch runs (``ladder_games`` > 0).  A generation that raises is retried
+    ``retries`` times (each try resumes what the last one left); then it is recorded
+    as ``failed`` with the error and the loop goes on with the next one (its games
+    stay in the window).  Interrupts (a kill, Ctrl-C) are not caught.  Returns the
+    registry rows written by this call (rollbacks and failures included)."""
+    if retries < 0:
+        raise ValueError(f"retries: must be >= 0, got {retries}")
     if generations < 1:
         raise ValueError(f"generations: must be positive, got {generations}")
     if hours is not None and not hours > 0:
@@ -105,7 +110,16 @@ def run_loop(store: LakeStore, cfg: LoopConfig, generations: int, hours: Optiona
         if hours is not None and time.time() - t0 >= hours * 3600:
             log(f"{cfg.partition}: the {hours} h budget is spent after generation {g - 1}")
             break
-        row = run_generation(store, cfg, g, rows, progress=progress, log=log)
+        row = None
+        for attempt in range(retries + 1):
+            try:
+                row = run_generation(store, cfg, g, rows, progress=progress, log=log)
+                break
+            except Exception as e:  # noqa: BLE001 - any error of a step; KeyboardInterrupt passes
+                error = f"{type(e).__name__}: {e}"
+                log(f"{cfg.partition} g{g}: attempt {attempt + 1} of {retries + 1} failed: {error}")
+        if row is None:
+            row = record_failure(store, cfg, g, current_best(rows), error, retries + 1, log)
         written.append(row)
         if row["status"] == PROMOTED and cfg.ladder_games:
             from .ladder import update_ladder
@@ -241,6 +255,29 @@ def record_generation(store: LakeStore, cfg: LoopConfig, g: int, *, model_path: 
     return row
 
 
+def record_failure(store: LakeStore, cfg: LoopConfig, g: int, best: Optional[dict], error: str, attempts: int,
+                   log: Callable[[str], None] = print) -> dict:
+    """The registry row of a generation whose every attempt raised (no model)."""
+    from ..lake.lineage import record_row
+
+    row = {
+        "board": cfg.board, "players": cfg.players, "generation": g, "model_id": None,
+        "parent_id": best["model_id"] if best else None, "path": None, "sample_set_id": None, "window": [],
+        "selfplay_games": 0, "status": FAILED, "reason": f"{attempts} attempt(s) failed; last: {error}",
+        "gate": {}, "rating": None, "rating_se": None, "cpu_seconds": 0.0, "wall_seconds": 0.0,
+        "config": cfg.to_dict(), "run_id": label_of(cfg, g),
+    }
+    record_row(store, "model_registry", [row], f"{cfg.partition} generation {g}: failed", row["run_id"])
+    log(f"{cfg.partition} g{g}: FAILED: {row['reason']}")
+    return row
+
+
+def failure_rate(rows: list) -> tuple:
+    """``(failed, generations)`` of a partition's registry rows."""
+    states = generation_states(rows)
+    return sum(r["status"] == FAILED for r in states.values()), len(states)
+
+
 def run_generation(store: LakeStore, cfg: LoopConfig, g: int, rows: list, progress: bool = True,
                    log: Callable[[str], None] = print) -> dict:
     """One generation (see the module docstring); returns its registry row."""
@@ -274,6 +311,9 @@ def resolve_ref(store: LakeStore, board: str, players: int, ref: str) -> Path:
         row = generation_states(rows).get(int(ref[1:]))
         if row is None:
             raise ValueError(f"model {ref!r}: partition {board}|{players} has no generation {ref[1:]} in {store.root}")
+        if not row["path"]:
+            raise ValueError(f"model {ref!r}: generation {ref[1:]} of {board}|{players} {row['status']} without a "
+                             f"model ({row['reason']})")
     else:
         raise ValueError(f"model {ref!r}: expected a checkpoint file, 'best' or g<N>")
     return store.root / row["path"]
@@ -294,6 +334,6 @@ def resolve_specs(specs: list, store: LakeStore, board: str, players: int) -> li
     return out
 
 
-__all__ = ["PROMOTED", "REJECTED", "ROLLED_BACK", "current_best", "gate_candidate", "generation_states",
+__all__ = ["FAILED", "PROMOTED", "REJECTED", "ROLLED_BACK", "current_best", "failure_rate", "record_failure", "gate_candidate", "generation_states",
            "is_registry_ref", "label_of", "record_generation", "registry", "resolve_ref", "resolve_specs",
            "run_generation", "run_loop", "train_candidate"]

@@ -354,3 +354,27 @@ def test_lake_catalog_reports_every_table(tmp_path):
     md = r.asset_materializations_for_node("lake_catalog")[0].metadata
     rows = {rec.data["table"]: rec.data["rows"] for rec in md["tables"].value.records}
     assert {f"lake.{t}" for t in TABLES} <= set(rows) and rows["lake.games"] == 2
+
+
+def test_loop_sensor_records_a_generation_that_keeps_failing_and_goes_on(tmp_path):
+    from ringrift_assets.loop import BUDGET_FILE, loop_sensor
+
+    res = {"lake_root": LakeResource(root=str(tmp_path))}
+    job = build_definitions(str(tmp_path)).resolve_job_def("loop_generation_job")
+    instance = dg.DagsterInstance.ephemeral()
+    bad = {"ops": {"loop_generation": {"config": {"train": "[1]"}}}}
+    (tmp_path / BUDGET_FILE).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / BUDGET_FILE).write_text(json.dumps({"square8|2": {"generations": 2, "config": {"games": 4}}}))
+    for k in range(3):
+        reqs = loop_sensor(dg.build_sensor_context(instance=instance, resources=res))
+        assert [(q.tags["ringrift/generation"], q.run_key) for q in reqs] == [("0", f"square8|2:g0:try{k}")]
+        r = job.execute_in_process(partition_key="square8|2", instance=instance, run_config=bad,
+                                   tags=dict(reqs[0].tags), raise_on_error=False)
+        assert not r.success
+    # Three failures of generation 0: it is recorded as failed and generation 1 is requested.
+    reqs = loop_sensor(dg.build_sensor_context(instance=instance, resources=res))
+    assert [q.tags["ringrift/generation"] for q in reqs] == ["1"]
+    from ringrift_ml.loop import registry
+
+    (row,) = registry(LakeStore(tmp_path), "square8", 2)
+    assert row["generation"] == 0 and row["status"] == "failed" and "3 runs of loop_generation_job" in row["reason"]

@@ -96,6 +96,39 @@ def test_a_failed_gate_keeps_the_best(tmp_path, monkeypatch):
     assert json.loads(rows[0]["gate"])["opponent"] == "heuristic"
 
 
+def test_a_failing_step_is_retried_then_recorded_and_the_loop_goes_on(tmp_path, monkeypatch):
+    from ringrift_ml.loop.run import FAILED, failure_rate, resolve_ref
+
+    store = LakeStore.open(tmp_path / "root")
+    cfg = LoopConfig(**SMALL)
+    real = loop_run.train_candidate
+    tries = []
+
+    def flaky(store_, cfg_, g, *a, **k):
+        tries.append(g)
+        if g == 0 or tries.count(1) == 1:  # generation 0 always fails, generation 1 once
+            raise RuntimeError(f"disk full during g{g}")
+        return real(store_, cfg_, g, *a, **k)
+
+    monkeypatch.setattr(loop_run, "train_candidate", flaky)
+    monkeypatch.setattr(loop_run, "sequential_match",
+                        lambda *a, **k: {"decision": "H0", "score": 0.4, "games": 2, "ci95": (0.1, 0.9)})
+    log = []
+    rows = run_loop(store, cfg, generations=2, progress=False, log=log.append, retries=2)
+    assert tries == [0, 0, 0, 1, 1]
+    assert [(r["generation"], r["status"]) for r in rows] == [(0, FAILED), (1, "rejected")]
+    assert "3 attempt(s) failed; last: RuntimeError: disk full during g0" == rows[0]["reason"]
+    assert sum("failed: RuntimeError" in m for m in log) == 4
+    reg = registry(store, "square8", 2)
+    assert failure_rate(reg) == (1, 2)
+    # Generation 1 trained on generation 0's games too: nothing the failure left is lost.
+    assert len(json.loads(reg[-1]["window"])) == 2
+    with pytest.raises(ValueError, match="generation 0 of square8|2 failed without a model"):
+        resolve_ref(store, "square8", 2, "g0")
+    with pytest.raises(ValueError, match="retries"):
+        run_loop(store, cfg, generations=3, retries=-1)
+
+
 def test_cli_loop(tmp_path, capsys):
     from ringrift_ml.cli import main
 
