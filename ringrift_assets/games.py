@@ -16,7 +16,7 @@ from ringrift_ml.lake.weights import weights_file
 from ringrift_ml.selfplay import ENGINES, NET_ENGINES, SelfplayConfig, TemperatureSchedule, run_selfplay, weights_version
 
 from .partitions import board_players, split_key
-from .provenance import provenance
+from .provenance import column_schema, provenance
 from .resources import LakeResource
 from .weights import heuristic_weights
 
@@ -58,6 +58,7 @@ class SelfplayGamesConfig(dg.Config):
 
 @dg.asset(
     code_version="selfplay-2",
+    metadata=column_schema("games"),
     owners=["team:ringrift-lab"],
     tags={"stage": "games"},
     partitions_def=board_players,
@@ -162,6 +163,7 @@ def _games_version(records: list) -> str:
 
 @dg.asset(
     code_version="merge-1",
+    metadata=column_schema("games_merged"),
     owners=["team:ringrift-lab"],
     tags={"stage": "games"},
     partitions_def=board_players,

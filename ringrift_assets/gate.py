@@ -26,12 +26,13 @@ from ringrift_ml.loop import LoopConfig
 from .loop import _ladder_table, registry_table
 from .model import _model_dir, candidate_model
 from .partitions import board_players, split_key
-from .provenance import provenance
+from .provenance import column_schema, provenance
 from .resources import LakeResource
 
 
 @dg.asset(
     code_version="best-1",
+    metadata=column_schema("model_registry"),
     owners=["team:ringrift-lab"],
     tags={"stage": "loop"},
     partitions_def=board_players,
@@ -87,6 +88,7 @@ class GateConfig(dg.Config):
 
 @dg.asset(
     code_version="gate-1",
+    metadata=column_schema("model_registry"),
     owners=["team:ringrift-lab"],
     tags={"stage": "loop"},
     partitions_def=board_players,
@@ -170,6 +172,7 @@ class LadderConfig(dg.Config):
 
 @dg.asset(
     code_version="ladder-1",
+    metadata=column_schema("ladder_games"),
     owners=["team:ringrift-lab"],
     tags={"stage": "loop"},
     partitions_def=board_players,

@@ -17,7 +17,7 @@ from ringrift_ml.loop import LoopConfig
 
 from .model import config_from_dataclass
 from .partitions import board_players, partition_key, split_key
-from .provenance import provenance, table
+from .provenance import column_schema, provenance, table
 from .resources import LakeResource
 
 
@@ -81,6 +81,7 @@ def registry_table(rows: list, store: LakeStore = None) -> dg.MetadataValue:
     owners=["team:ringrift-lab"],
     tags={"stage": "loop"},
     code_version="loop-1",
+    metadata=column_schema("model_registry"),
     description="One generation of the closed loop for the partition: selfplay with the best model (a bootstrap "
     "player before the first promotion), the generation's samples, a candidate trained on the replay window and "
     "warm-started from the best, a sequential gate at equal simulations, and a lake.model_registry row (promoted "

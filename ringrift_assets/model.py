@@ -21,7 +21,7 @@ from ringrift_ml.train.config import TrainConfig
 from ringrift_ml.train.checkpoint import judge_checkpoint
 
 from .partitions import board_players, split_key
-from .provenance import file_version, provenance, table
+from .provenance import column_schema, file_version, provenance, table
 from .resources import LakeResource
 from .samples import training_samples
 
@@ -134,6 +134,7 @@ def _fmt(x) -> str:
 
 @dg.asset(
     code_version="train-2",
+    metadata=column_schema("models"),
     owners=["team:ringrift-lab"],
     tags={"stage": "model"},
     partitions_def=board_players,
@@ -279,6 +280,7 @@ def candidate_model_sanity(context: dg.AssetCheckExecutionContext, lake_root: La
 
 @dg.asset(
     code_version="calibration-1",
+    metadata=column_schema("calibration"),
     owners=["team:ringrift-lab"],
     tags={"stage": "model"},
     partitions_def=board_players,

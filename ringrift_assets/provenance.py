@@ -40,3 +40,13 @@ def table(records: list, columns: list) -> dg.MetadataValue:
     schema = dg.TableSchema(columns=[dg.TableColumn(name, kind) for name, kind in columns])
     return dg.MetadataValue.table([dg.TableRecord({name: r[name] for name, _ in columns}) for r in records],
                                   schema=schema)
+
+
+def column_schema(table_name: str) -> dict:
+    """Definition metadata naming the lake table an asset writes, with its columns
+    (``dagster/column_schema``: the UI's Columns view; the types are the lake's)."""
+    from ringrift_ml.lake.schema import TABLES
+
+    schema = TABLES[table_name][0]
+    return {"dagster/column_schema": dg.TableSchema(columns=[dg.TableColumn(f.name, str(f.type)) for f in schema]),
+            "lake_table": f"lake.{table_name}"}

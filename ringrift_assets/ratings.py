@@ -9,7 +9,7 @@ from ringrift_ml.lake.lineage import record_row
 
 from .model import _model_dir, candidate_model
 from .partitions import board_players, split_key
-from .provenance import file_version, provenance, table
+from .provenance import column_schema, file_version, provenance, table
 from .resources import LakeResource
 from .weights import heuristic_weights
 
@@ -28,6 +28,7 @@ class EloConfig(dg.Config):
 
 @dg.asset(
     code_version="elo-2",
+    metadata=column_schema("elo"),
     owners=["team:ringrift-lab"],
     tags={"stage": "ratings"},
     partitions_def=board_players,

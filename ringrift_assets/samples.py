@@ -12,7 +12,7 @@ from ringrift_ml.lake.merge import id_conflicts
 
 from .games import games_merged
 from .partitions import board_players, split_key
-from .provenance import code_version, provenance
+from .provenance import column_schema, code_version, provenance
 from .resources import LakeResource
 
 
@@ -69,6 +69,7 @@ class TrainingSamplesConfig(dg.Config):
 
 @dg.asset(
     code_version="samples-2",
+    metadata=column_schema("samples"),
     owners=["team:ringrift-lab"],
     tags={"stage": "samples"},
     partitions_def=board_players,

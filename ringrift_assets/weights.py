@@ -13,7 +13,7 @@ from ringrift_ml.ai.heuristic import packaged_weights_path
 from ringrift_ml.lake.lineage import record_row
 
 from .partitions import board_players, split_key
-from .provenance import config_hash, provenance, table
+from .provenance import column_schema, config_hash, provenance, table
 from .resources import LakeResource
 
 
@@ -59,6 +59,7 @@ class HeuristicWeightsConfig(dg.Config):
 
 @dg.asset(
     code_version="cmaes-3",
+    metadata=column_schema("heuristic_weights"),
     owners=["team:ringrift-lab"],
     tags={"stage": "tuning"},
     partitions_def=board_players,

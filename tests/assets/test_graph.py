@@ -37,6 +37,10 @@ def test_graph_snapshot():
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
         assert node.code_version and node.owners == ["team:ringrift-lab"], key
+    # The assets that write a lake table declare its columns.
+    cols = graph.get(dg.AssetKey("gate_match")).metadata["dagster/column_schema"].columns
+    assert {c.name for c in cols} >= {"generation", "status", "parent_id", "gate", "rating", "rating_se"}
+    assert graph.get(dg.AssetKey("games_merged")).metadata["lake_table"] == "lake.games_merged"
     assert sorted(board_players.get_partition_keys()) == sorted(
         f"{b}|{n}" for b in ("hex8", "hexagonal", "square19", "square8") for n in "234"
     )
