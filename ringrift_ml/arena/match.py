@@ -178,12 +178,14 @@ def head_to_head(a, b, budget_a: Budget, budget_b: Budget, board: str, games: in
 
 def sequential_match(a, b, budget_a: Budget, budget_b: Budget, board: str, sprt, max_games: int = 1000,
                      seed: int = 0, progress: bool = True, concurrency: int = 1, random_opening: int = 0,
-                     min_games: int = 0, num_players: int = 2) -> dict:
+                     min_games: int = 0, num_players: int = 2,
+                     on_played: Optional[Callable] = None) -> dict:
     """Play ``a`` against ``b`` (alternating seats) until ``sprt`` decides (not before
     ``min_games``) or ``max_games`` is reached; returns the decision, games played,
     a's score with its 95% interval and the test's statistic.  Games run
     ``concurrency`` at a time; the test reads results in game order, so games played
-    past its decision are not counted."""
+    past its decision are not counted.  ``on_played(played_game, a_seat)`` sees every
+    counted game (its moves and search results, e.g. to keep it as training data)."""
     if not 0 <= min_games <= max_games or max_games < 1:
         raise ValueError(f"sequential match: need 0 <= min_games <= max_games and max_games >= 1, "
                          f"got {min_games}, {max_games}")
@@ -200,6 +202,8 @@ def sequential_match(a, b, budget_a: Budget, budget_b: Budget, board: str, sprt,
             a_seats.append(seat)
         for pg, seat in zip(play_games(chunk, concurrency=concurrency), a_seats):
             scores.append(_score(_result(pg), seat))
+            if on_played is not None:
+                on_played(pg, seat)
             bar.update(1)
             decision = sprt.decide(scores) if len(scores) >= min_games else None
             if decision:

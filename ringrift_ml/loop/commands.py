@@ -25,7 +25,7 @@ def _loop(args, open_store) -> int:
                          bootstrap=args.bootstrap or f"mcts:{args.sims}", full_search_prob=args.full_search_prob,
                          window=args.window, train=tuple(sorted(train.items())), gate_min_games=args.gate_min,
                          gate_max_games=args.gate_max, elo1=args.elo1, batch_games=args.batch_games,
-                         ladder_games=args.ladder_games,
+                         ladder_games=args.ladder_games, gate_games_train=args.gate_games_train,
                          seed=args.seed, device=args.device, **extra)
         if args.generations < 1 or (args.hours is not None and not args.hours > 0):
             raise ValueError("--generations must be positive and --hours, when given, too")
@@ -110,6 +110,8 @@ def add_parsers(sub, open_store) -> None:
     lp.add_argument("--gate-min", type=int, default=40, help="games before the gate may decide")
     lp.add_argument("--gate-max", type=int, default=200, help="undecided after this many: rejected")
     lp.add_argument("--elo1", type=float, default=35.0, help="SPRT alternative (Elo above the best)")
+    lp.add_argument("--gate-games-train", action="store_true",
+                    help="keep the gate's games as training data of the next generation")
     lp.add_argument("--ladder-games", type=int, default=40,
                     help="after each promotion: games per new ladder rung and the regression watch (0: off)")
     lp.add_argument("--batch-games", type=int, default=16)

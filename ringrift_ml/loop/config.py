@@ -43,6 +43,9 @@ class LoopConfig:
     """SPRT alternative: this many Elo above."""
     gate_random_opening: int = 2
     """Random decisions at the start of each gate game (deterministic players meet in different games)."""
+    gate_games_train: bool = False
+    """Keep the gate's games (both sides search with ``simulations``; their decisions
+    carry search targets) as training data of the next generation, next to its selfplay."""
     ladder_games: int = 40
     """After each promotion: games per new ladder rung, then the regression watch (0: off)."""
     batch_games: int = 16

@@ -161,8 +161,10 @@ def _samples(store: LakeStore, cfg: LoopConfig, g: int, log) -> str:
     if old:
         return old[0]["sample_set_id"]
     games, snap = read_partition(store, "games_merged", cfg.board, cfg.players)
+    # The generation's selfplay, and the previous generation's gate games when it kept them.
+    labels = {label, f"{label_of(cfg, g - 1)}:gate"}
     rows = [r for r in games.to_pylist()
-            if json.loads(r["generator_config"] or "{}").get("label") == label]
+            if json.loads(r["generator_config"] or "{}").get("label") in labels]
     table, stats = build_samples(rows)
     if table.num_rows == 0:
         raise RuntimeError(f"{cfg.partition} g{g}: the generation's games gave no samples ({stats})")
@@ -220,11 +222,15 @@ def gate_candidate(store: LakeStore, cfg: LoopConfig, g: int, model_path: Path, 
     test = SPRT(elo0=cfg.elo0, elo1=cfg.elo1)
     log(f"{cfg.partition} g{g}: gate {cand.name} vs {opp.name} (SPRT {cfg.elo0}/{cfg.elo1} Elo, "
         f"{cfg.gate_min_games}-{cfg.gate_max_games} games)")
+    played: list = []
     out = sequential_match(cand, opp, cb, ob, cfg.board, test, max_games=cfg.gate_max_games,
                            min_games=cfg.gate_min_games, seed=cfg.seed * 7919 + g * 10_007,
                            progress=progress, concurrency=cfg.batch_games,
-                           random_opening=cfg.gate_random_opening, num_players=cfg.players)
+                           random_opening=cfg.gate_random_opening, num_players=cfg.players,
+                           on_played=(lambda pg, seat: played.append((pg, seat))) if cfg.gate_games_train else None)
     gate = {"opponent": opp_spec, **out}
+    if played:
+        _keep_gate_games(store, cfg, g, f"nn:{model_path}:{cfg.simulations}", opp_spec, played, log)
     if out["decision"] == "H1":
         return PROMOTED, (f"gate passed: {out['score']:.3f} over {out['games']} games "
                           f"(95% CI {out['ci95'][0]:.3f}-{out['ci95'][1]:.3f}) against {opp.name}"), gate
@@ -232,6 +238,34 @@ def gate_candidate(store: LakeStore, cfg: LoopConfig, g: int, model_path: Path, 
         return REJECTED, f"gate failed: {out['score']:.3f} over {out['games']} games against {opp.name}", gate
     return REJECTED, (f"gate undecided after {out['games']} games ({out['score']:.3f}) against {opp.name}; "
                       "a candidate must pass to be promoted"), gate
+
+
+def _keep_gate_games(store: LakeStore, cfg: LoopConfig, g: int, cand_spec: str, opp_spec: str, played: list,
+                     log: Callable[[str], None]) -> None:
+    """The gate's games as records (label ``loop:<partition>:g<g>:gate``) in the lake:
+    the next generation's sample set takes them with its selfplay.  Ids are content
+    hashes, so a gate replayed after a kill adds nothing twice."""
+    from ..arena.match import MAX_MOVES
+    from ..lake.generated import write_generated
+    from ..lake.merge import merge_partition
+    from ..selfplay import SelfplayConfig, TemperatureSchedule, _record, generator_config
+
+    label = f"{label_of(cfg, g)}:gate"
+    configs: dict = {}
+    records = []
+    for pg, seat in played:
+        specs = [opp_spec] * cfg.players
+        specs[seat - 1] = cand_spec
+        key = tuple(specs)
+        if key not in configs:
+            sc = SelfplayConfig(board=cfg.board, players=key, games=1, max_moves=MAX_MOVES,
+                                temperature=TemperatureSchedule(0, 0.0, 0.0), label=label)
+            configs[key] = (sc, generator_config(sc))
+        sc, conf = configs[key]
+        records.append(_record(sc, pg, conf))
+    out = write_generated(store, records, run_id=label)
+    merge_partition(store, cfg.board, cfg.players, run_id=label)
+    log(f"{cfg.partition} g{g}: kept {len(records)} gate games for the next generation ({out['games']} new)")
 
 
 def record_generation(store: LakeStore, cfg: LoopConfig, g: int, *, model_path: Path, best: Optional[dict],

@@ -129,6 +129,28 @@ def test_a_failing_step_is_retried_then_recorded_and_the_loop_goes_on(tmp_path, 
         run_loop(store, cfg, generations=3, retries=-1)
 
 
+def test_gate_games_become_the_next_generations_training_data(tmp_path, monkeypatch):
+    store = LakeStore.open(tmp_path / "root")
+    cfg = LoopConfig(**{**SMALL, "gate_games_train": True})
+    real = loop_run.sequential_match
+    monkeypatch.setattr(loop_run, "sequential_match", lambda *a, **k: {**real(*a, **k), "decision": "H0"})
+    rows = run_loop(store, cfg, generations=2, progress=False, log=lambda m: None)
+    gate0 = json.loads(rows[0]["gate"])["games"]
+    q = lambda sql, *p: store.query(sql, list(p)).to_pylist()  # noqa: E731
+    kept = q("SELECT game_id, generator_config, policy_json FROM lake.games "
+             "WHERE json_extract_string(generator_config, '$.label') = 'loop:square8|2:g0:gate'")
+    assert len(kept) == gate0 >= 2
+    for r in kept:  # the candidate in one seat, the bootstrap in the other, search targets on decisions
+        assert sorted(json.loads(r["generator_config"])["players"])[0].startswith("heuristic")
+        assert any(p for p in json.loads(r["policy_json"]))
+    # Generation 1's sample set: its own selfplay and generation 0's gate games.
+    sid = json.loads(rows[1]["window"])[0]
+    used = {r["game_id"] for r in q("SELECT g.game_id FROM lake.sample_set_games s JOIN lake.games g "
+                                    "USING (entry_id) WHERE s.sample_set_id = ?", sid)}
+    assert {r["game_id"] for r in kept} <= used and len(used) == 10 + gate0
+    assert _counts(store, "loop:square8|2:g1:gate")[0] == json.loads(rows[1]["gate"])["games"]
+
+
 def test_cli_loop(tmp_path, capsys):
     from ringrift_ml.cli import main
 
