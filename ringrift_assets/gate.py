@@ -23,10 +23,10 @@ import dagster as dg
 from ringrift_ml.lake import LakeStore
 from ringrift_ml.loop import LoopConfig
 
-from .loop import _ladder_table, registry_table
+from .loop import ladder_metadata, registry_table
 from .model import _model_dir, candidate_model
 from .partitions import board_players, split_key
-from .provenance import column_schema, provenance
+from .provenance import column_schema, file_version, provenance
 from .resources import LakeResource
 
 
@@ -102,7 +102,7 @@ class GateConfig(dg.Config):
 )
 def gate_match(context: dg.AssetExecutionContext, config: GateConfig, lake_root: LakeResource):
     from ringrift_ml.loop import registry
-    from ringrift_ml.loop.run import (_cpu_seconds, _file_id, current_best, gate_candidate, generation_states,
+    from ringrift_ml.loop.run import (current_best, gate_candidate, generation_states, process_cpu_seconds,
                                       record_generation)
     from ringrift_ml.train.checkpoint import copy_net, read_net
 
@@ -122,13 +122,13 @@ def gate_match(context: dg.AssetExecutionContext, config: GateConfig, lake_root:
         raise dg.Failure(f"partition {board}|{n}: {e}") from e
     rows = registry(store, board, n)
     states = generation_states(rows)
-    mid = _file_id(src)
+    mid = file_version(src)
     seen = [r for r in states.values() if r["model_id"] == mid]
     if seen:
         row = seen[0]
         context.log.info(f"{board}|{n}: this candidate is generation {row['generation']} already ({row['status']})")
     else:
-        t0, c0 = time.time(), _cpu_seconds()
+        t0, c0 = time.time(), process_cpu_seconds()
         g = max(states) + 1 if states else 0
         best = current_best(rows)
         path = _model_dir(store.root, board, n) / "loop" / f"g{g:04d}" / "model.pt"
@@ -140,7 +140,7 @@ def gate_match(context: dg.AssetExecutionContext, config: GateConfig, lake_root:
         row = record_generation(store, cfg, g, model_path=path, best=best, sample_set_id=sid,
                                 window=list((meta.get("data") or {}).get("sample_sets") or [sid]),
                                 selfplay_games=games[0]["games"] if games else 0, status=status, reason=reason,
-                                gate=gate, cpu_seconds=_cpu_seconds() - c0, wall_seconds=time.time() - t0,
+                                gate=gate, cpu_seconds=process_cpu_seconds() - c0, wall_seconds=time.time() - t0,
                                 run_id=context.run.run_id, log=context.log.info)
     gate = row["gate"] if isinstance(row["gate"], dict) else json.loads(row["gate"] or "{}")
     ci = gate.get("ci95") or [float("nan"), float("nan")]
@@ -194,21 +194,15 @@ def elo_ladder(context: dg.AssetExecutionContext, config: LadderConfig, lake_roo
     t0 = time.time()
     out = update_ladder(store, board, n, simulations=config.simulations, games=config.games,
                         concurrency=config.concurrency, seed=config.seed, progress=False, log=context.log.info)
-    table, rolled, plot, played = out["table"], out["rolled_back"], out["plot"], out["played"]
-    gens = [r for r in table if r["generation"] is not None]
+    gens = [r for r in out["table"] if r["generation"] is not None]
     top = max(gens, key=lambda r: r["generation"]) if gens else None
     md = {
         **provenance(config),
-        "ladder": _ladder_table(table),
-        "dagster/row_count": len(table),
-        "games_played": played,
-        "rolled_back": dg.MetadataValue.json([r["generation"] for r in rolled]),
-        "rollback_reasons": dg.MetadataValue.json([r["reason"] for r in rolled]),
-        "ladder_plot": dg.MetadataValue.path(str(plot)),
+        **ladder_metadata(out),
+        "dagster/row_count": len(out["table"]),
+        "games_played": out["played"],
         "seconds": round(time.time() - t0, 1),
     }
-    for r in table:  # one number per entrant: the Plots tab draws each rating across materializations
-        md[f"elo/{r['name']}"] = float(r["elo"])
     if top:
         md["newest_generation"] = int(top["generation"])
         md["newest_elo"] = float(top["elo"])

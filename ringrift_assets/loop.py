@@ -102,15 +102,13 @@ def loop_generation(context: dg.AssetExecutionContext, config: LoopGenerationCon
     g = max(states) + 1 if states else 0
     t0 = time.time()
     row = run_generation(store, cfg, g, rows, progress=False, log=context.log.info)
-    rolled = []
-    ladder_md = {}
+    ladder_md = {"rolled_back": dg.MetadataValue.json([])}
     if row["status"] == PROMOTED and cfg.ladder_games:
         from ringrift_ml.loop.ladder import update_ladder
 
-        out = update_ladder(store, board, n, simulations=cfg.simulations, games=cfg.ladder_games,
-                            concurrency=cfg.batch_games, seed=cfg.seed, progress=False, log=context.log.info)
-        rolled = out["rolled_back"]
-        ladder_md = {"ladder": _ladder_table(out["table"]), "ladder_plot": dg.MetadataValue.path(str(out["plot"]))}
+        ladder_md = ladder_metadata(update_ladder(store, board, n, simulations=cfg.simulations,
+                                                  games=cfg.ladder_games, concurrency=cfg.batch_games,
+                                                  seed=cfg.seed, progress=False, log=context.log.info))
     rows = registry(store, board, n)
     gate = row["gate"] or {}
     return dg.MaterializeResult(
@@ -123,7 +121,6 @@ def loop_generation(context: dg.AssetExecutionContext, config: LoopGenerationCon
             "registry": registry_table(rows, store),
             "dagster/row_count": len(generation_states(rows)),
             "failure_rate": _failure_rate(rows),
-            "rolled_back": dg.MetadataValue.json([r["generation"] for r in rolled]),
             "model": dg.MetadataValue.path(str(store.root / row["path"])),
             "cpu_seconds": row["cpu_seconds"],
             "seconds": round(time.time() - t0, 1),
@@ -140,12 +137,21 @@ def _failure_rate(rows: list) -> float:
     return round(failed / total, 4) if total else 0.0
 
 
-def _ladder_table(rows: list) -> dg.MetadataValue:
+def ladder_metadata(out: dict) -> dict:
+    """Metadata of an ``update_ladder`` result: the ratings as a table with its schema,
+    one number per entrant (``elo/<name>``, charted by the Plots tab across
+    materializations), the rollbacks with their reasons and the plot's path."""
     cols = [("name", "text"), ("elo", "float"), ("se", "float"), ("games", "int"), ("status", "text"),
             ("cpu_hours", "float")]
     recs = [{"name": r["name"], "elo": float(r["elo"]), "se": float(r["se"]), "games": int(r["games"]),
-             "status": r["status"], "cpu_hours": float(r["cpu_hours"] or 0.0)} for r in rows]
-    return table(recs, cols)
+             "status": r["status"], "cpu_hours": float(r["cpu_hours"] or 0.0)} for r in out["table"]]
+    return {
+        "ladder": table(recs, cols),
+        **{f"elo/{r['name']}": r["elo"] for r in recs},
+        "rolled_back": dg.MetadataValue.json([r["generation"] for r in out["rolled_back"]]),
+        "rollback_reasons": dg.MetadataValue.json([r["reason"] for r in out["rolled_back"]]),
+        "ladder_plot": dg.MetadataValue.path(str(out["plot"])),
+    }
 
 
 loop_job = dg.define_asset_job("loop_generation_job", selection=dg.AssetSelection.assets(loop_generation),

@@ -128,10 +128,6 @@ def _warm_start(store, board: str, n: int, cfg: TrainConfig, log):
     return path
 
 
-def _fmt(x) -> str:
-    return f"{x:.4f}" if isinstance(x, (int, float)) and x is not None else str(x)
-
-
 @dg.asset(
     code_version="train-2",
     metadata=column_schema("models"),
@@ -143,8 +139,8 @@ def _fmt(x) -> str:
     deps=[training_samples, "best_model"],
     description="The spatial policy/value network (residual CNN with global pooling; exact policy, per-seat value, "
     "ownership and score heads) trained on the partition's replay window of sample sets in the lake; the saved "
-    "network is the best held-out evaluation of the run; warm-started from the partition's best model. Checkpoint: weights (weights_only) + JSON with the "
-    "encoding identity, configs, the sample sets and lake snapshots it learned from, and the held-out history.",
+    "network is the best held-out evaluation of the run; warm-started from the partition's best model. "
+    "Checkpoint: weights (weights_only) + JSON with the encoding identity, configs, the sample sets and lake snapshots it learned from, and the held-out history.",
 )
 def candidate_model(context: dg.AssetExecutionContext, config: CandidateModelConfig, lake_root: LakeResource):
     from ringrift_ml.train.dataset import from_lake
@@ -178,8 +174,8 @@ def candidate_model(context: dg.AssetExecutionContext, config: CandidateModelCon
     t0 = time.time()
     try:
         res = fit(data, cfg, run_dir, resume=state_exists(run_dir / STATE_FILE), on_step=progress, init=init,
-                  extra_meta={"warm_start": str(init) if init else None, "board": board, "players": n, "sample_set_id": ss["sample_set_id"],
-                              "lake_snapshot": ss["games_snapshot"]})
+                  extra_meta={"warm_start": str(init) if init else None, "board": board, "players": n,
+                              "sample_set_id": ss["sample_set_id"], "lake_snapshot": ss["games_snapshot"]})
     except (ValueError, FloatingPointError) as e:
         raise dg.Failure(f"partition {board}|{n}: training failed: {e}") from e
     seconds = time.time() - t0

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from pathlib import Path
 
 import dagster as dg
 
-from ringrift_ml.version import code_version  # re-exported for the assets
+from ringrift_ml.version import code_version, file_digest  # code_version: re-exported for the assets
 
 
 def config_hash(config: dg.Config) -> str:
@@ -16,12 +15,10 @@ def config_hash(config: dg.Config) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def file_version(*paths) -> str:
-    """Content hash of files: the data version downstream assets record."""
-    h = hashlib.sha256()
-    for p in sorted(str(p) for p in paths):
-        h.update(Path(p).read_bytes())
-    return h.hexdigest()[:16]
+def file_version(path) -> str:
+    """Content hash of a file: the data version downstream assets record (the same id
+    the loop's registry and the game configs give a model)."""
+    return file_digest(path)
 
 
 def provenance(config=None, inputs: dict | None = None) -> dict:

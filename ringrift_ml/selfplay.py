@@ -21,7 +21,6 @@ by ``decay`` after each later decision.  Records replay with ``ringrift rules re
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import multiprocessing as mp
 from pathlib import Path
@@ -37,6 +36,7 @@ from .rules import BOARD_TYPES, RULES_VERSION, new_game
 from .rules.fast import FastGame
 from .lake.records import game_id_for
 from .rules.records import RECORD_SCHEMA
+from .version import file_digest
 
 GENERATOR_VERSION = "2"
 
@@ -199,8 +199,7 @@ def _record(cfg: SelfplayConfig, pg, config: dict) -> dict:
 
 def weights_version(path: Optional[str]) -> str:
     """Content hash of a weights file (the packaged defaults when ``path`` is None)."""
-    data = Path(path).read_bytes() if path else packaged_weights_path().read_bytes()
-    return hashlib.sha256(data).hexdigest()[:16]
+    return file_digest(path if path else packaged_weights_path())
 
 
 def model_versions(specs) -> dict:
@@ -211,7 +210,7 @@ def model_versions(specs) -> dict:
         if p.uses_network:
             from .ai.factory import resolve_model
 
-            out[spec] = hashlib.sha256(resolve_model(p.model).read_bytes()).hexdigest()[:16]
+            out[spec] = file_digest(resolve_model(p.model))
     return out
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 from functools import lru_cache
 from pathlib import Path
@@ -24,4 +25,10 @@ def code_version() -> str:
     return f"{version}+{sha}{'.dirty' if dirty else ''}" if sha else version
 
 
-__all__ = ["code_version"]
+def file_digest(path) -> str:
+    """Content hash of a file (16 hex digits): the id of a model checkpoint or a weights
+    file in game configs, the registry and asset data versions."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+
+
+__all__ = ["code_version", "file_digest"]

@@ -27,7 +27,6 @@ or counted twice.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import resource
 import time
@@ -36,13 +35,13 @@ from typing import Callable, Optional
 
 from ..arena import SPRT, sequential_match
 from ..lake import LakeStore
-from ..version import code_version
+from ..version import code_version, file_digest
 from .config import LoopConfig
 
 PROMOTED, REJECTED, ROLLED_BACK, FAILED = "promoted", "rejected", "rolled_back", "failed"
 
 
-def _cpu_seconds() -> float:
+def process_cpu_seconds() -> float:
     me = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
@@ -176,10 +175,6 @@ def _samples(store: LakeStore, cfg: LoopConfig, g: int, log) -> str:
     return sid
 
 
-def _file_id(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
-
-
 def train_candidate(store: LakeStore, cfg: LoopConfig, g: int, best: Optional[dict], sid: str,
                     progress: bool = True, log: Callable[[str], None] = print) -> tuple:
     """Step 3: the candidate of generation ``g`` trained on the replay window ending at
@@ -276,7 +271,7 @@ def record_generation(store: LakeStore, cfg: LoopConfig, g: int, *, model_path: 
     from ..lake.lineage import record_row
 
     row = {
-        "board": cfg.board, "players": cfg.players, "generation": g, "model_id": _file_id(model_path),
+        "board": cfg.board, "players": cfg.players, "generation": g, "model_id": file_digest(model_path),
         "parent_id": best["model_id"] if best else None, "path": str(Path(model_path).relative_to(store.root)),
         "sample_set_id": sample_set_id, "window": window, "selfplay_games": selfplay_games,
         "status": status, "reason": reason, "gate": gate, "rating": None, "rating_se": None,
@@ -315,7 +310,7 @@ def failure_rate(rows: list) -> tuple:
 def run_generation(store: LakeStore, cfg: LoopConfig, g: int, rows: list, progress: bool = True,
                    log: Callable[[str], None] = print) -> dict:
     """One generation (see the module docstring); returns its registry row."""
-    t0, c0 = time.time(), _cpu_seconds()
+    t0, c0 = time.time(), process_cpu_seconds()
     best = current_best(rows)
     games = _selfplay(store, cfg, g, best, progress, log)
     sid = _samples(store, cfg, g, log)
@@ -323,7 +318,7 @@ def run_generation(store: LakeStore, cfg: LoopConfig, g: int, rows: list, progre
     status, reason, gate = gate_candidate(store, cfg, g, model_path, best, progress, log)
     return record_generation(store, cfg, g, model_path=model_path, best=best, sample_set_id=sid, window=window,
                              selfplay_games=games, status=status, reason=reason, gate=gate,
-                             cpu_seconds=_cpu_seconds() - c0, wall_seconds=time.time() - t0,
+                             cpu_seconds=process_cpu_seconds() - c0, wall_seconds=time.time() - t0,
                              run_id=label_of(cfg, g), log=log)
 
 
@@ -368,6 +363,7 @@ def resolve_specs(specs: list, store: LakeStore, board: str, players: int) -> li
     return out
 
 
-__all__ = ["FAILED", "PROMOTED", "REJECTED", "ROLLED_BACK", "current_best", "failure_rate", "record_failure", "gate_candidate", "generation_states",
-           "is_registry_ref", "label_of", "record_generation", "registry", "resolve_ref", "resolve_specs",
-           "run_generation", "run_loop", "train_candidate"]
+__all__ = ["FAILED", "PROMOTED", "REJECTED", "ROLLED_BACK", "current_best", "failure_rate", "gate_candidate",
+           "generation_states", "is_registry_ref", "label_of", "process_cpu_seconds", "record_failure",
+           "record_generation", "registry", "resolve_ref", "resolve_specs", "run_generation", "run_loop",
+           "train_candidate"]
