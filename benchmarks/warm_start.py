@@ -48,6 +48,14 @@ def main(argv=None) -> int:
     from ringrift_ml.train.loop import fit
 
     board, _, n = args.partition.partition("|")
+    unknown = [v for v in args.variants.split(",") if v not in VARIANTS]
+    if not n.isdigit() or unknown:
+        print(f"error: --partition must read BOARD|PLAYERS (got {args.partition!r}) and --variants come from "
+              f"{', '.join(VARIANTS)} (unknown: {', '.join(unknown) or 'none'})", file=sys.stderr)
+        return 2
+    if not (Path(args.storage) / "lake").is_dir():
+        print(f"error: --storage {args.storage}: no lake there", file=sys.stderr)
+        return 2
     store = LakeStore(Path(args.storage))
     states = generation_states(registry(store, board, int(n)))
     row = states.get(args.generation)
@@ -62,11 +70,11 @@ def main(argv=None) -> int:
         over, warm = VARIANTS[name]
         t0 = time.time()
         res = fit(data, TrainConfig(tensorboard=False, seed=args.generation, **over), Path(args.out) / name,
-                  init=parent_path if warm else None)
+                  init=parent_path if warm else None, progress=True)  # bars on stderr, JSON on stdout
         a, ab = make_player(f"nn:{res.model_path}:{args.sims}", board, int(n))
         b, bb = make_player(f"nn:{parent_path}:{args.sims}", board, int(n))
         out = head_to_head(a, b, ab, bb, board, args.games, seed=77, concurrency=16, random_opening=2,
-                           progress=False, num_players=int(n))
+                           progress=True, num_players=int(n))
         print(json.dumps({"variant": name, "generation": args.generation, "parent": f"g{parent['generation']}",
                           "samples": len(data), "score": out["score"], "ci95": out["ci95"], "games": out["games"],
                           "seconds": round(time.time() - t0, 1)}), flush=True)
