@@ -74,7 +74,9 @@ class GateConfig(dg.Config):
     min_games: int = 40
     """The test decides no earlier (seats rotate)."""
     max_games: int = 200
-    """Undecided after this many games: rejected."""
+    """The test's horizon."""
+    truncation: str = "llr"
+    """Undecided at the horizon: promote when the statistic leans to the gain ("llr") or reject ("reject")."""
     elo0: float = 0.0
     elo1: float = 35.0
     """SPRT hypotheses: the candidate is elo0 (H0) or elo1 (H1) Elo above the best."""
@@ -97,7 +99,8 @@ class GateConfig(dg.Config):
     deps=[candidate_model, best_model],
     description="The partition's candidate against its best (the bootstrap search before any promotion) at equal "
     "simulations, seats rotating, a sequential probability ratio test with minimum and maximum games; the "
-    "candidate becomes a new generation in lake.model_registry, promoted only when the test passes.  A candidate "
+    "candidate becomes a new generation in lake.model_registry, promoted only when the test passes (at its "
+    "horizon: when its statistic leans to the gain, a truncated SPRT).  A candidate "
     "already in the registry is not gated twice.",
 )
 def gate_match(context: dg.AssetExecutionContext, config: GateConfig, lake_root: LakeResource):
@@ -114,7 +117,8 @@ def gate_match(context: dg.AssetExecutionContext, config: GateConfig, lake_root:
     try:
         cfg = LoopConfig(board=board, players=n, simulations=config.simulations,
                          bootstrap=config.bootstrap or f"mcts:{config.simulations}", gate_min_games=config.min_games,
-                         gate_max_games=config.max_games, elo0=config.elo0, elo1=config.elo1,
+                         gate_max_games=config.max_games,
+                         gate_truncation=config.truncation, elo0=config.elo0, elo1=config.elo1,
                          gate_random_opening=config.random_opening, batch_games=config.concurrency,
                          seed=config.seed, device=config.device)
         _, meta = read_net(src)

@@ -24,7 +24,8 @@ def _loop(args, open_store) -> int:
         cfg = LoopConfig(board=board, players=int(n), games=args.games, simulations=args.sims,
                          bootstrap=args.bootstrap or f"mcts:{args.sims}", full_search_prob=args.full_search_prob,
                          window=args.window, train=tuple(sorted(train.items())), gate_min_games=args.gate_min,
-                         gate_max_games=args.gate_max, elo1=args.elo1, batch_games=args.batch_games,
+                         gate_max_games=args.gate_max, gate_truncation=args.gate_truncation, elo1=args.elo1,
+                         batch_games=args.batch_games,
                          ladder_games=args.ladder_games, gate_games_train=args.gate_games_train,
                          seed=args.seed, device=args.device, **extra)
         if args.generations < 1 or (args.hours is not None and not args.hours > 0):
@@ -108,7 +109,10 @@ def add_parsers(sub, open_store) -> None:
     lp.add_argument("--warm-train", help="further TrainConfig overrides when warm-starting from the best "
                                          "(e.g. '{\"lr\": 0.0005, \"warmup_steps\": 0}'; default none)")
     lp.add_argument("--gate-min", type=int, default=40, help="games before the gate may decide")
-    lp.add_argument("--gate-max", type=int, default=200, help="undecided after this many: rejected")
+    lp.add_argument("--gate-max", type=int, default=200, help="the gate's horizon in games")
+    lp.add_argument("--gate-truncation", choices=("llr", "reject"), default="llr",
+                    help="undecided at --gate-max: promote when the SPRT statistic leans to the gain "
+                         "(llr, default) or reject")
     lp.add_argument("--elo1", type=float, default=35.0, help="SPRT alternative (Elo above the best)")
     lp.add_argument("--gate-games-train", action="store_true",
                     help="keep the gate's games as training data of the next generation")

@@ -13,7 +13,7 @@ Generation ``g`` of a partition:
    held-out games is rejected without a match;
 4. **gate**: the candidate against the best at equal simulations, seats alternating,
    a sequential probability ratio test (``elo0`` / ``elo1``) that may stop after
-   ``gate_min_games`` and rejects when undecided after ``gate_max_games``;
+   ``gate_min_games``; undecided after ``gate_max_games``, ``gate_truncation`` decides;
 5. **registry**: one ``lake.model_registry`` row (promoted or rejected, why, the gate's
    figures, CPU and wall time): the generation's commit point.
 
@@ -231,8 +231,16 @@ def gate_candidate(store: LakeStore, cfg: LoopConfig, g: int, model_path: Path, 
                           f"(95% CI {out['ci95'][0]:.3f}-{out['ci95'][1]:.3f}) against {opp.name}"), gate
     if out["decision"] == "H0":
         return REJECTED, f"gate failed: {out['score']:.3f} over {out['games']} games against {opp.name}", gate
+    # Undecided at the horizon (the test may also stop early on an H1/H0 boundary).
+    gate["truncated"] = cfg.gate_truncation
+    if cfg.gate_truncation == "llr" and out["llr"] > 0:
+        return PROMOTED, (f"gate passed at its horizon: {out['score']:.3f} over {out['games']} games "
+                          f"(95% CI {out['ci95'][0]:.3f}-{out['ci95'][1]:.3f}) against {opp.name}, "
+                          f"truncated SPRT leans to +{cfg.elo1:g} Elo (LLR {out['llr']:.2f} > 0)"), gate
+    why = (f"truncated SPRT leans to no gain (LLR {out['llr']:.2f} <= 0)" if cfg.gate_truncation == "llr"
+           else "gate_truncation 'reject': a candidate must reach the H1 bound")
     return REJECTED, (f"gate undecided after {out['games']} games ({out['score']:.3f}) against {opp.name}; "
-                      "a candidate must pass to be promoted"), gate
+                      f"{why}"), gate
 
 
 def _keep_gate_games(store: LakeStore, cfg: LoopConfig, g: int, cand_spec: str, opp_spec: str, played: list,

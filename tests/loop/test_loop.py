@@ -96,6 +96,22 @@ def test_a_failed_gate_keeps_the_best(tmp_path, monkeypatch):
     assert json.loads(rows[0]["gate"])["opponent"] == "heuristic"
 
 
+@pytest.mark.parametrize("truncation, llr, status, says", [
+    ("llr", 0.8, "promoted", "passed at its horizon"), ("llr", -0.2, "rejected", "leans to no gain"),
+    ("reject", 0.8, "rejected", "must reach the H1 bound")])
+def test_an_undecided_gate_is_decided_by_its_truncation_rule(tmp_path, monkeypatch, truncation, llr, status, says):
+    store = LakeStore.open(tmp_path / "root")
+    cfg = LoopConfig(**{**SMALL, "gate_truncation": truncation})
+    real = loop_run.sequential_match
+    monkeypatch.setattr(loop_run, "sequential_match",
+                        lambda *a, **k: {**real(*a, **k), "decision": None, "llr": llr})
+    row = run_loop(store, cfg, generations=1, progress=False, log=lambda m: None)[0]
+    assert row["status"] == status and says in row["reason"]
+    assert json.loads(row["gate"])["truncated"] == truncation
+    with pytest.raises(ValueError, match="gate_truncation"):
+        LoopConfig(**{**SMALL, "gate_truncation": "coin"})
+
+
 def test_a_failing_step_is_retried_then_recorded_and_the_loop_goes_on(tmp_path, monkeypatch):
     from ringrift_ml.loop.run import FAILED, failure_rate, resolve_ref
 
