@@ -106,18 +106,54 @@ class SPRT:
         return math.log(self.beta / (1 - self.alpha)), math.log((1 - self.beta) / self.alpha)
 
     def llr(self, scores: list) -> float:
-        n = len(scores)
-        if n < 2:
+        if len(scores) < 2:
             return 0.0
+        return float(self.llr_path(np.asarray(scores, dtype=float)[None, :])[0, -1])
+
+    def llr_path(self, scores: np.ndarray) -> np.ndarray:
+        """The statistic after each game of each row of ``scores`` (trials x games)."""
         s = np.asarray(scores, dtype=float)
+        n = np.arange(1, s.shape[1] + 1)
+        total, squares = np.cumsum(s, axis=1), np.cumsum(s * s, axis=1)
         mu0 = 1.0 / (1.0 + 10 ** (-self.elo0 / 400))
         mu1 = 1.0 / (1.0 + 10 ** (-self.elo1 / 400))
         # Early on the sample variance is unreliable (zero after a few equal results,
         # which would make any streak conclusive): never go below the win/loss
         # variance expected between the two hypotheses.
         mid = (mu0 + mu1) / 2
-        var = max(s.var(), mid * (1 - mid))
-        return (mu1 - mu0) / var * (s.sum() - n * (mu0 + mu1) / 2)
+        var = np.maximum(squares / n - (total / n) ** 2, mid * (1 - mid))
+        out = (mu1 - mu0) / var * (total - n * mid)
+        out[:, 0] = 0.0  # one game says nothing
+        return out
+
+    def operating_characteristic(self, elo_diff: float, min_games: int, max_games: int, truncation: str = "llr",
+                                 draw_rate: float = 0.0, trials: int = 4000, seed: int = 0) -> dict:
+        """Simulated behaviour of the test as a gate: the chance that a player ``elo_diff``
+        Elo stronger passes (early at the H1 bound, or at ``max_games`` when
+        ``truncation`` is "llr" and the statistic is positive) and the mean games played.
+        Games are independent; ``draw_rate`` of them are draws."""
+        if truncation not in ("llr", "reject"):
+            raise ValueError(f"truncation must be 'llr' or 'reject', got {truncation!r}")
+        if not 0 <= min_games <= max_games or max_games < 2 or not 0 <= draw_rate < 1:
+            raise ValueError("need 0 <= min_games <= max_games, max_games >= 2 and 0 <= draw_rate < 1")
+        expected = 1.0 / (1.0 + 10 ** (-elo_diff / 400))
+        if not draw_rate / 2 <= expected <= 1 - draw_rate / 2:
+            raise ValueError(f"draw_rate {draw_rate} is impossible at an expected score of {expected:.3f}")
+        rng = np.random.default_rng(seed)
+        u = rng.random((trials, max_games))
+        win = expected - draw_rate / 2
+        scores = np.where(u < win, 1.0, np.where(u < win + draw_rate, 0.5, 0.0))
+        path = self.llr_path(scores)
+        lo, hi = self.bounds()
+        live = path[:, max(min_games, 1) - 1:]
+        hit = (live >= hi) | (live <= lo)
+        first = np.where(hit.any(axis=1), hit.argmax(axis=1), live.shape[1] - 1)
+        end = live[np.arange(trials), first]
+        early = hit.any(axis=1)
+        passed = np.where(early, end >= hi, (end > 0) if truncation == "llr" else False)
+        return {"elo_diff": elo_diff, "expected_score": round(expected, 4), "pass": float(passed.mean()),
+                "pass_early": float((early & (end >= hi)).mean()), "fail_early": float((early & (end <= lo)).mean()),
+                "mean_games": float((first + max(min_games, 1)).mean())}
 
     def decide(self, scores: list):
         lo, hi = self.bounds()

@@ -76,3 +76,34 @@ def test_sequential_match_stops_early_against_a_much_weaker_player():
     out = sequential_match(strong, RandomPlayer(), Budget(nodes=100_000), Budget(nodes=1), "hex8",
                            SPRT(elo0=0, elo1=100), max_games=200, progress=False)
     assert out["decision"] == "H1" and out["games"] < 200 and out["score"] > 0.6
+
+
+def test_llr_path_is_the_statistic_after_each_game():
+    rng = np.random.default_rng(3)
+    scores = rng.choice([0.0, 0.5, 1.0], size=(3, 30))
+    test = SPRT(elo0=0, elo1=35)
+    path = test.llr_path(scores)
+    for row, p in zip(scores, path):
+        assert [test.llr(list(row[:k])) for k in range(1, 31)] == pytest.approx(list(p))
+
+
+def test_gate_operating_characteristic():
+    test = SPRT(elo0=0, elo1=35)
+    oc = {(d, rule): test.operating_characteristic(d, 40, 200, rule, trials=3000, seed=1)
+          for d in (-35, 0, 35, 70) for rule in ("reject", "llr")}
+    for rule in ("reject", "llr"):
+        passes = [oc[d, rule]["pass"] for d in (-35, 0, 35, 70)]
+        assert passes == sorted(passes) and passes[-1] > passes[0]  # stronger passes more often
+    for d in (-35, 0, 35, 70):
+        # Same simulated games: the truncated rule passes whatever the strict one does, and more.
+        assert oc[d, "llr"]["pass"] >= oc[d, "reject"]["pass"]
+        assert oc[d, "llr"]["pass_early"] == oc[d, "reject"]["pass_early"]
+        assert 40 <= oc[d, "llr"]["mean_games"] <= 200
+    assert oc[0, "reject"]["pass"] <= 0.05  # the test's alpha bounds false passes of an equal player
+    assert oc[35, "llr"]["pass"] > 2 * oc[35, "reject"]["pass"]  # 200 games are too few for the strict rule
+    with pytest.raises(ValueError, match="truncation"):
+        test.operating_characteristic(0, 40, 200, "coin")
+    with pytest.raises(ValueError, match="min_games"):
+        test.operating_characteristic(0, 300, 200)
+    with pytest.raises(ValueError, match="impossible"):
+        test.operating_characteristic(400, 40, 200, draw_rate=0.9)
