@@ -144,10 +144,10 @@ def play_batch(cfg: SelfplayConfig, indices: list, on_batch: Optional[Callable[[
     return their records in order; ``on_record`` sees each record as its game ends."""
     seats = _seats(cfg)
     config = generator_config(cfg)
-    done = None if on_record is None else (lambda pg: on_record(_record(cfg, pg, config)))
+    done = None if on_record is None else (lambda pg: on_record(played_record(cfg, pg, config)))
     played = play_games([_job(cfg, i, seats) for i in indices], concurrency=cfg.batch_games,
                         on_done=done, on_batch=on_batch)
-    return [_record(cfg, pg, config) for pg in played]
+    return [played_record(cfg, pg, config) for pg in played]
 
 
 def play_one(cfg: SelfplayConfig, index: int) -> dict:
@@ -155,7 +155,10 @@ def play_one(cfg: SelfplayConfig, index: int) -> dict:
     return play_batch(cfg, [index])[0]
 
 
-def _record(cfg: SelfplayConfig, pg, config: dict) -> dict:
+def played_record(cfg: SelfplayConfig, pg, config: dict) -> dict:
+    """The game record of one played game (``arena.match`` output) under run config
+    ``cfg``, with the search target of every fully searched decision; ``config`` is
+    ``generator_config(cfg)`` (its hash is part of the game id)."""
     game = FastGame(new_game(cfg.board, len(cfg.players)))
     moves, policies, searches = [], [], []
     for row, res, fast in zip(pg.moves, pg.results, pg.fast):

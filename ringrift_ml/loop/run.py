@@ -251,7 +251,7 @@ def _keep_gate_games(store: LakeStore, cfg: LoopConfig, g: int, cand_spec: str, 
     from ..arena.match import MAX_MOVES
     from ..lake.generated import write_generated
     from ..lake.merge import merge_partition
-    from ..selfplay import SelfplayConfig, TemperatureSchedule, _record, generator_config
+    from ..selfplay import SelfplayConfig, TemperatureSchedule, generator_config, played_record
 
     label = f"{label_of(cfg, g)}:gate"
     configs: dict = {}
@@ -265,7 +265,7 @@ def _keep_gate_games(store: LakeStore, cfg: LoopConfig, g: int, cand_spec: str, 
                                 temperature=TemperatureSchedule(0, 0.0, 0.0), label=label)
             configs[key] = (sc, generator_config(sc))
         sc, conf = configs[key]
-        records.append(_record(sc, pg, conf))
+        records.append(played_record(sc, pg, conf))
     out = write_generated(store, records, run_id=label)
     merge_partition(store, cfg.board, cfg.players, run_id=label)
     log(f"{cfg.partition} g{g}: kept {len(records)} gate games for the next generation ({out['games']} new)")

@@ -15,6 +15,8 @@ from ringrift_ml.lake import LakeStore
 from ringrift_ml.lake.generated import write_generated
 from ringrift_ml.lake.lineage import sample_set
 
+from ..registry_rows import write_registry
+
 PARTITIONED = ["best_model", "calibration_report", "candidate_model", "elo_ladder", "elo_ratings", "games_merged",
                "gate_match", "heuristic_weights", "loop_generation", "selfplay_games", "training_samples"]
 
@@ -322,16 +324,11 @@ def test_loop_generation_asset_and_its_sensor(tmp_path, monkeypatch):
 
 def test_selfplay_asset_names_the_loops_best(tmp_path):
     from ringrift_assets.games import resolve_model_ref
-    from ringrift_ml.lake.lineage import record_row
 
     store = LakeResource(root=str(tmp_path)).store()
     with pytest.raises(ValueError, match="no promoted model"):
         resolve_model_ref("nn:best:8", tmp_path, "square8", 2, store)
-    record_row(store, "model_registry", [{
-        "board": "square8", "players": 2, "generation": 0, "model_id": "m0", "parent_id": None,
-        "path": "models/square8_2p/loop/g0000/model.pt", "sample_set_id": None, "window": [], "selfplay_games": 1,
-        "status": "promoted", "reason": "test", "gate": {}, "rating": None, "rating_se": None, "cpu_seconds": 1.0,
-        "wall_seconds": 1.0, "config": {}}], "test")
+    write_registry(store, [0], path="models/square8_2p/loop/g{g:04d}/model.pt")
     assert resolve_model_ref("nn:best:8", tmp_path, "square8", 2, store) == \
         f"nn:{tmp_path / 'models/square8_2p/loop/g0000/model.pt'}:8"
     assert resolve_model_ref("mcts:8", tmp_path, "square8", 2, store) == "mcts:8"

@@ -11,6 +11,8 @@ from ringrift_ml.lake import LakeStore
 from ringrift_ml.loop import LoopConfig, current_best, registry, run_loop
 from ringrift_ml.loop import run as loop_run
 
+from ..registry_rows import write_registry
+
 # A loop small enough for a test: heuristic bootstrap games (fast), a tiny network.
 SMALL = dict(board="square8", players=2, games=10, simulations=4, bootstrap="heuristic", gate_min_games=2,
              gate_max_games=4, batch_games=10, train=(("epochs", 12), ("preset", "tiny")), ladder_games=0)
@@ -202,16 +204,6 @@ def test_registry_references_in_player_specs(tmp_path, monkeypatch, capsys):
     assert json.loads(capsys.readouterr().out)["a"] == "nn:best:4"
 
 
-def _fake_registry(store, gens):
-    from ringrift_ml.lake.lineage import record_row
-
-    rows = [{"board": "square8", "players": 2, "generation": g, "model_id": f"m{g}", "parent_id": None,
-             "path": f"models/g{g}.pt", "sample_set_id": None, "window": [], "selfplay_games": 1, "status": "promoted",
-             "reason": "test", "gate": {}, "rating": None, "rating_se": None, "cpu_seconds": 3600.0,
-             "wall_seconds": 1.0, "config": {}} for g in gens]
-    record_row(store, "model_registry", rows, "test registry")
-
-
 def _ladder_games(store, a, b, wins, losses, board="square8"):
     from ringrift_ml.lake.lineage import record_row
 
@@ -225,7 +217,7 @@ def test_ladder_guard_and_rollback_of_a_worse_promotion(tmp_path):
     from ringrift_ml.loop.ladder import fit_ladder, ladder_svg, ladder_table, played, regression_watch
 
     store = LakeStore.open(tmp_path)
-    _fake_registry(store, [0, 1])
+    write_registry(store, [0, 1])
     _ladder_games(store, "random", "heuristic", 2, 38)
     _ladder_games(store, "g0", "heuristic", 30, 10)
     _ladder_games(store, "g1", "heuristic", 12, 28)
@@ -302,7 +294,7 @@ def test_a_drop_within_the_interval_is_not_rolled_back(tmp_path):
     from ringrift_ml.loop.ladder import regression_watch
 
     store = LakeStore.open(tmp_path)
-    _fake_registry(store, [0, 1])
+    write_registry(store, [0, 1])
     _ladder_games(store, "random", "heuristic", 5, 35)
     _ladder_games(store, "g0", "heuristic", 25, 15)
     _ladder_games(store, "g1", "heuristic", 22, 18)
