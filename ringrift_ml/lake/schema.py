@@ -197,7 +197,7 @@ MODEL_REGISTRY_SCHEMA = pa.schema([
     ("status", pa.string()),  # promoted | rejected | rolled_back
     ("reason", pa.string()),
     ("gate", pa.string()),  # JSON: games, score, interval, SPRT decision and bounds
-    ("rating", pa.float64()),  # ladder rating (Elo) when known
+    ("rating", pa.float64()),  # null: the row is written before any ladder game; see lake.ladder_ratings
     ("rating_se", pa.float64()),
     ("cpu_seconds", pa.float64()),  # CPU time of the generation (all processes of the loop)
     ("wall_seconds", pa.float64()),
@@ -224,6 +224,23 @@ LADDER_GAMES_SCHEMA = pa.schema([
     ("created_at", pa.timestamp("us", tz="UTC")),
 ])
 
+# Every fit of a partition's ladder: one row per entrant, the whole table each time a
+# ladder update played games or rolled a generation back (newest fit: max created_at).
+LADDER_RATINGS_SCHEMA = pa.schema([
+    ("board", pa.string()),
+    ("players", pa.int32()),
+    ("name", pa.string()),  # g<N> or a baseline spec
+    ("generation", pa.int32()),  # null for baselines
+    ("status", pa.string()),  # the generation's registry status, or 'baseline'
+    ("elo", pa.float64()),  # maximum likelihood, random = 0
+    ("se", pa.float64()),  # standard error (a 95% interval is elo +- 1.96 se)
+    ("games", pa.int32()),  # ladder games of this entrant
+    ("cpu_hours", pa.float64()),  # the loop's CPU hours up to this generation
+    ("fit_games", pa.int32()),  # all ladder games of the partition in this fit
+    ("run_id", pa.string()),
+    ("created_at", pa.timestamp("us", tz="UTC")),
+])
+
 TABLES = {
     "games": (GAMES_SCHEMA, ("board", "players")),
     "games_merged": (GAMES_SCHEMA, ("board", "players")),
@@ -237,6 +254,7 @@ TABLES = {
     "heuristic_weights": (HEURISTIC_WEIGHTS_SCHEMA, ()),
     "model_registry": (MODEL_REGISTRY_SCHEMA, ()),
     "ladder_games": (LADDER_GAMES_SCHEMA, ()),
+    "ladder_ratings": (LADDER_RATINGS_SCHEMA, ()),
 }
 
 def _moves_view(games: str) -> str:
@@ -318,6 +336,7 @@ __all__ = [
     "ELO_SCHEMA",
     "GAMES_SCHEMA",
     "HEURISTIC_WEIGHTS_SCHEMA",
+    "LADDER_RATINGS_SCHEMA",
     "LANDING_EVENTS_SCHEMA",
     "MODELS_SCHEMA",
     "SAMPLES_SCHEMA",

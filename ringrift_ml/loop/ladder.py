@@ -15,6 +15,7 @@ its partition; ratings are the maximum-likelihood fit over all of them, anchored
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 from typing import Callable, Optional
@@ -171,10 +172,32 @@ def update_ladder(store: LakeStore, board: str, players: int, simulations: int =
                     seed=seed, progress=progress, log=log)
     rolled = regression_watch(store, board, players, log=log)
     table = ladder_table(store, board, players)
+    if n or rolled or not _has_fit(store, board, players):
+        record_ratings(store, board, players, table)
     plot = store.root / "plots" / f"ladder_{board}_{players}p.svg"
     plot.parent.mkdir(parents=True, exist_ok=True)
     plot.write_text(ladder_svg(table, f"{board}|{players}: rating against CPU hours"))
     return {"played": n, "rolled_back": rolled, "table": table, "plot": plot}
+
+
+def _has_fit(store: LakeStore, board: str, players: int) -> bool:
+    return store.query("SELECT count(*) AS n FROM lake.ladder_ratings WHERE board = ? AND players = ?",
+                       [board, players]).to_pylist()[0]["n"] > 0
+
+
+def record_ratings(store: LakeStore, board: str, players: int, table: list, run_id: Optional[str] = None) -> None:
+    """One ``lake.ladder_ratings`` row per entrant of this fit (``ladder_table`` rows):
+    the ratings a researcher queries next to ``lake.model_registry``."""
+    from ..lake.lineage import record_row
+
+    if not table:
+        return
+    total = len(played(store, board, players))
+    at = datetime.datetime.now(datetime.timezone.utc)  # one timestamp names the fit
+    record_row(store, "ladder_ratings", [
+        {"board": board, "players": players, "name": r["name"], "generation": r["generation"], "status": r["status"],
+         "elo": float(r["elo"]), "se": float(r["se"]), "games": int(r["games"]), "cpu_hours": r["cpu_hours"],
+         "fit_games": total, "created_at": at} for r in table], f"{board}|{players} ladder fit", run_id)
 
 
 def ladder_table(store: LakeStore, board: str, players: int) -> list:
@@ -232,4 +255,5 @@ def ladder_svg(table: list, title: str, width: int = 520, height: int = 260) -> 
 
 
 __all__ = ["LADDER_TABLE", "TUNED", "baselines", "fit_ladder", "ladder_svg", "ladder_table", "play_ladder", "played",
+           "record_ratings",
            "regression_watch", "rungs", "tuned_entrant", "update_ladder"]

@@ -257,6 +257,14 @@ def test_ladder_plays_its_rungs_once(tmp_path, monkeypatch, capsys):
     assert len(played(store, "square8", 2)) == 2 * len(rungs([0], 4)) == 8
     assert main(args) == 0  # nothing missing: no new games
     assert len(played(store, "square8", 2)) == 8
+    # The fit is in the lake once (the loop's update played games; the CLI's did not).
+    fits = store.query("SELECT name, generation, status, elo, se, games, fit_games, created_at "
+                       "FROM lake.ladder_ratings WHERE board = 'square8' AND players = 2").to_pylist()
+    assert len({f["created_at"] for f in fits}) == 1 and all(f["fit_games"] == 8 for f in fits)
+    by = {f["name"]: f for f in fits}
+    assert set(by) == {r["name"] for r in out["ladder"]} and by["random"]["elo"] == 0
+    assert by["g0"]["generation"] == 0 and by["g0"]["status"] == "promoted" and by["g0"]["se"] > 0
+    assert by["heuristic"]["generation"] is None and by["heuristic"]["games"] == 6
     assert (tmp_path / "plots" / "ladder_square8_2p.svg").read_text().startswith("<svg")
 
 
