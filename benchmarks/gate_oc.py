@@ -7,19 +7,18 @@ strength passes, and after how many games, under each rule at the horizon.
 Rules: ``reject`` (an SPRT undecided at the horizon rejects), ``llr`` (the truncated
 SPRT of ``LoopConfig.gate_truncation``: at the horizon the sign of the statistic
 decides), and for reference ``katago`` (a fixed ``--max-games`` match passed at a score
-of at least 50%, KataGo's gatekeeper).  Games are simulated as independent results with
-the expected score of the Elo difference.  Prints one JSON line per difference.
+of at least 50%, KataGo's gatekeeper), all three on the same simulated games
+(``arena.simulated_scores``: independent results with the expected score of the Elo
+difference).  Prints one JSON line per difference.
 """
 
 import argparse
 import json
 import sys
 
-import numpy as np
-
 
 def main(argv=None) -> int:
-    from ringrift_ml.arena import SPRT
+    from ringrift_ml.arena import SPRT, TRUNCATIONS, simulated_scores
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--elo0", type=float, default=0.0)
@@ -39,22 +38,21 @@ def main(argv=None) -> int:
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    rng = np.random.default_rng(args.seed)
     for d in diffs:
         try:
             out = {rule: test.operating_characteristic(d, args.min_games, args.max_games, rule, args.draw_rate,
                                                        args.trials, args.seed)
-                   for rule in ("reject", "llr")}
+                   for rule in TRUNCATIONS}
         except ValueError as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
+        # KataGo's rule on the very games the SPRT rules saw (same seed, same draws).
+        scores = simulated_scores(d, args.draw_rate, args.trials, args.max_games, args.seed)
+        katago = float((scores.mean(axis=1) >= 0.5).mean())
         p = out["llr"]["expected_score"]
-        win = p - args.draw_rate / 2
-        u = rng.random((args.trials, args.max_games))
-        katago = (np.where(u < win, 1.0, np.where(u < win + args.draw_rate, 0.5, 0.0)).mean(axis=1) >= 0.5).mean()
         print(json.dumps({"elo_diff": d, "expected_score": p,
                           "pass_reject": round(out["reject"]["pass"], 4), "pass_llr": round(out["llr"]["pass"], 4),
-                          "pass_katago": round(float(katago), 4),
+                          "pass_katago": round(katago, 4),
                           "mean_games": round(out["llr"]["mean_games"], 1),
                           "sprt": f"{args.elo0:g}/{args.elo1:g}", "games": [args.min_games, args.max_games],
                           "draw_rate": args.draw_rate, "trials": args.trials}), flush=True)

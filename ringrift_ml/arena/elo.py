@@ -85,6 +85,28 @@ def fit_elo(records: Iterable[PairRecord], anchor: str, prior_draws: float = 1.0
     return elo, err
 
 
+TRUNCATIONS = ("llr", "reject")
+"""What an SPRT still undecided at its horizon concludes: ``llr`` the side its statistic
+leans to (a truncated SPRT), ``reject`` always H0."""
+
+
+def expected_score(elo_diff: float) -> float:
+    return 1.0 / (1.0 + 10 ** (-elo_diff / 400))
+
+
+def simulated_scores(elo_diff: float, draw_rate: float, trials: int, games: int, seed: int = 0) -> np.ndarray:
+    """``trials`` x ``games`` independent results (1, 0.5, 0) of a player ``elo_diff``
+    Elo stronger, ``draw_rate`` of them draws."""
+    if not 0 <= draw_rate < 1:
+        raise ValueError(f"draw_rate must lie in [0, 1), got {draw_rate}")
+    p = expected_score(elo_diff)
+    if not draw_rate / 2 <= p <= 1 - draw_rate / 2:
+        raise ValueError(f"draw_rate {draw_rate} is impossible at an expected score of {p:.3f}")
+    u = np.random.default_rng(seed).random((trials, games))
+    win = p - draw_rate / 2
+    return np.where(u < win, 1.0, np.where(u < win + draw_rate, 0.5, 0.0))
+
+
 @dataclasses.dataclass(frozen=True)
 class SPRT:
     """Sequential test of H0: elo(A) - elo(B) = elo0 against H1: ... = elo1 on game
@@ -126,33 +148,34 @@ class SPRT:
         out[:, 0] = 0.0  # one game says nothing
         return out
 
+    def at_horizon(self, llr: float, truncation: str) -> str:
+        """The verdict ("H1" or "H0") of a test still undecided at its horizon with
+        statistic ``llr``, under rule ``truncation`` (one of :data:`TRUNCATIONS`)."""
+        if truncation not in TRUNCATIONS:
+            raise ValueError(f"truncation must be one of {', '.join(TRUNCATIONS)}, got {truncation!r}")
+        return "H1" if truncation == "llr" and llr > 0 else "H0"
+
     def operating_characteristic(self, elo_diff: float, min_games: int, max_games: int, truncation: str = "llr",
                                  draw_rate: float = 0.0, trials: int = 4000, seed: int = 0) -> dict:
         """Simulated behaviour of the test as a gate: the chance that a player ``elo_diff``
-        Elo stronger passes (early at the H1 bound, or at ``max_games`` when
-        ``truncation`` is "llr" and the statistic is positive) and the mean games played.
-        Games are independent; ``draw_rate`` of them are draws."""
-        if truncation not in ("llr", "reject"):
-            raise ValueError(f"truncation must be 'llr' or 'reject', got {truncation!r}")
-        if not 0 <= min_games <= max_games or max_games < 2 or not 0 <= draw_rate < 1:
-            raise ValueError("need 0 <= min_games <= max_games, max_games >= 2 and 0 <= draw_rate < 1")
-        expected = 1.0 / (1.0 + 10 ** (-elo_diff / 400))
-        if not draw_rate / 2 <= expected <= 1 - draw_rate / 2:
-            raise ValueError(f"draw_rate {draw_rate} is impossible at an expected score of {expected:.3f}")
-        rng = np.random.default_rng(seed)
-        u = rng.random((trials, max_games))
-        win = expected - draw_rate / 2
-        scores = np.where(u < win, 1.0, np.where(u < win + draw_rate, 0.5, 0.0))
-        path = self.llr_path(scores)
+        Elo stronger passes (early at the H1 bound, or at ``max_games`` by
+        :meth:`at_horizon`) and the mean games played, over ``simulated_scores(...,
+        seed)``."""
+        self.at_horizon(0.0, truncation)  # validates the rule before simulating
+        if not 0 <= min_games <= max_games or max_games < 2:
+            raise ValueError("need 0 <= min_games <= max_games and max_games >= 2")
+        path = self.llr_path(simulated_scores(elo_diff, draw_rate, trials, max_games, seed))
         lo, hi = self.bounds()
         live = path[:, max(min_games, 1) - 1:]
         hit = (live >= hi) | (live <= lo)
-        first = np.where(hit.any(axis=1), hit.argmax(axis=1), live.shape[1] - 1)
-        end = live[np.arange(trials), first]
         early = hit.any(axis=1)
-        passed = np.where(early, end >= hi, (end > 0) if truncation == "llr" else False)
-        return {"elo_diff": elo_diff, "expected_score": round(expected, 4), "pass": float(passed.mean()),
-                "pass_early": float((early & (end >= hi)).mean()), "fail_early": float((early & (end <= lo)).mean()),
+        first = np.where(early, hit.argmax(axis=1), live.shape[1] - 1)
+        end = live[np.arange(trials), first]
+        late = np.array([self.at_horizon(v, truncation) == "H1" for v in end])
+        passed = np.where(early, end >= hi, late)
+        return {"elo_diff": elo_diff, "expected_score": round(expected_score(elo_diff), 4),
+                "pass": float(passed.mean()), "pass_early": float((early & (end >= hi)).mean()),
+                "fail_early": float((early & (end <= lo)).mean()),
                 "mean_games": float((first + max(min_games, 1)).mean())}
 
     def decide(self, scores: list):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import sys
 
+from ..arena import TRUNCATIONS
+
 
 def _loop(args, open_store) -> int:
     from .config import LoopConfig
@@ -110,7 +112,7 @@ def add_parsers(sub, open_store) -> None:
                                          "(e.g. '{\"lr\": 0.0005, \"warmup_steps\": 0}'; default none)")
     lp.add_argument("--gate-min", type=int, default=40, help="games before the gate may decide")
     lp.add_argument("--gate-max", type=int, default=200, help="the gate's horizon in games")
-    lp.add_argument("--gate-truncation", choices=("llr", "reject"), default="llr",
+    lp.add_argument("--gate-truncation", choices=TRUNCATIONS, default="llr",
                     help="undecided at --gate-max: promote when the SPRT statistic leans to the gain "
                          "(llr, default) or reject")
     lp.add_argument("--elo1", type=float, default=35.0, help="SPRT alternative (Elo above the best)")

@@ -74,8 +74,11 @@ class LoopConfig:
             raise ValueError("loop config: need 0 <= gate_min_games <= gate_max_games")
         if not self.elo1 > self.elo0:
             raise ValueError("loop config: elo1 must exceed elo0")
-        if self.gate_truncation not in ("llr", "reject"):
-            raise ValueError(f"loop config: gate_truncation must be 'llr' or 'reject', got {self.gate_truncation!r}")
+        from ..arena import TRUNCATIONS
+
+        if self.gate_truncation not in TRUNCATIONS:
+            raise ValueError(f"loop config: gate_truncation must be one of {', '.join(TRUNCATIONS)}, "
+                             f"got {self.gate_truncation!r}")
         if self.window < 0 or not 0 < self.recency <= 1 or not 0 < self.full_search_prob <= 1:
             raise ValueError("loop config: window >= 0, 0 < recency <= 1 and 0 < full_search_prob <= 1 required")
         from ..ai.factory import parse_player

@@ -192,7 +192,7 @@ def record_ratings(store: LakeStore, board: str, players: int, table: list, run_
 
     if not table:
         return
-    total = len(played(store, board, players))
+    total = sum(r["games"] for r in table) // 2  # every game counts for both of its entrants
     at = datetime.datetime.now(datetime.timezone.utc)  # one timestamp names the fit
     record_row(store, "ladder_ratings", [
         {"board": board, "players": players, "name": r["name"], "generation": r["generation"], "status": r["status"],

@@ -233,7 +233,7 @@ def gate_candidate(store: LakeStore, cfg: LoopConfig, g: int, model_path: Path, 
         return REJECTED, f"gate failed: {out['score']:.3f} over {out['games']} games against {opp.name}", gate
     # Undecided at the horizon (the test may also stop early on an H1/H0 boundary).
     gate["truncated"] = cfg.gate_truncation
-    if cfg.gate_truncation == "llr" and out["llr"] > 0:
+    if test.at_horizon(out["llr"], cfg.gate_truncation) == "H1":
         return PROMOTED, (f"gate passed at its horizon: {out['score']:.3f} over {out['games']} games "
                           f"(95% CI {out['ci95'][0]:.3f}-{out['ci95'][1]:.3f}) against {opp.name}, "
                           f"truncated SPRT leans to +{cfg.elo1:g} Elo (LLR {out['llr']:.2f} > 0)"), gate

@@ -101,6 +101,8 @@ def test_gate_operating_characteristic():
         assert 40 <= oc[d, "llr"]["mean_games"] <= 200
     assert oc[0, "reject"]["pass"] <= 0.05  # the test's alpha bounds false passes of an equal player
     assert oc[35, "llr"]["pass"] > 2 * oc[35, "reject"]["pass"]  # 200 games are too few for the strict rule
+    assert [test.at_horizon(v, rule) for v, rule in ((0.3, "llr"), (-0.1, "llr"), (0.0, "llr"), (5.0, "reject"))] \
+        == ["H1", "H0", "H0", "H0"]
     with pytest.raises(ValueError, match="truncation"):
         test.operating_characteristic(0, 40, 200, "coin")
     with pytest.raises(ValueError, match="min_games"):
