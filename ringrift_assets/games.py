@@ -105,6 +105,8 @@ def selfplay_games(context: dg.AssetExecutionContext, config: SelfplayGamesConfi
         if i % step == 0 or i == config.games:
             context.log.info(f"{board}|{n}: game {i}/{config.games} ({rec['length']} moves, winner {rec['winner']})")
 
+    from ringrift_ml.ai.signal import columns, summarize
+
     records = run_selfplay(cfg, progress=False, on_game=log)
     out = write_generated(store, records, run_id=context.run.run_id)
     finished = sum(r["winner"] is not None for r in records)
@@ -118,6 +120,8 @@ def selfplay_games(context: dg.AssetExecutionContext, config: SelfplayGamesConfi
             "moves": out["moves"],
             "finished_games": finished,
             "mean_length": sum(r["length"] for r in records) / len(records),
+            # The targets' signal (nats): entropy, KL from the search's prior and from uniform.
+            **{k: v for k, v in columns(summarize(records)).items() if v is not None},
             "weights_version": wv,
             "lake_snapshot": out["snapshot"],
         },

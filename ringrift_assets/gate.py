@@ -23,7 +23,7 @@ import dagster as dg
 from ringrift_ml.lake import LakeStore
 from ringrift_ml.loop import LoopConfig
 
-from .loop import ladder_metadata, registry_table
+from .loop import ladder_metadata, registry_table, signal_metadata
 from .model import _model_dir, candidate_model
 from .partitions import board_players, split_key
 from .provenance import column_schema, file_version, provenance
@@ -159,6 +159,7 @@ def gate_match(context: dg.AssetExecutionContext, config: GateConfig, lake_root:
             "gate_ci_low": float(ci[0]),
             "gate_ci_high": float(ci[1]),
             "gate_games": int(gate.get("games", 0)),
+            **signal_metadata(row),
             "gate": dg.MetadataValue.json(json.loads(json.dumps(gate, default=float))),
             "registry": registry_table(registry(store, board, n), store),
         },

@@ -43,8 +43,9 @@ def _loop_config(board: str, n: int, config) -> LoopConfig:
 
 REGISTRY_COLUMNS = [("generation", "int"), ("status", "text"), ("model_id", "text"), ("parent_id", "text"),
                     ("gate_score", "float"), ("gate_games", "int"), ("elo", "float"), ("elo_se", "float"),
-                    ("selfplay_games", "int"), ("sample_set_id", "text"), ("cpu_hours", "float"),
-                    ("created_at", "text"), ("reason", "text")]
+                    ("selfplay_games", "int"), ("target_kl_prior", "float"), ("target_entropy", "float"),
+                    ("heldout_policy_ce", "float"), ("heldout_gap_closed", "float"), ("sample_set_id", "text"),
+                    ("cpu_hours", "float"), ("created_at", "text"), ("reason", "text")]
 
 
 def registry_table(rows: list, store: LakeStore = None) -> dg.MetadataValue:
@@ -68,7 +69,10 @@ def registry_table(rows: list, store: LakeStore = None) -> dg.MetadataValue:
             "generation": g, "status": r["status"], "model_id": r["model_id"] or "", "parent_id": r["parent_id"] or "",
             "gate_score": float(gate.get("score", nan)), "gate_games": int(gate.get("games", 0)),
             "elo": float(rated.get("elo", nan)), "elo_se": float(rated.get("se", nan)),
-            "selfplay_games": int(r["selfplay_games"] or 0), "sample_set_id": r["sample_set_id"] or "",
+            "selfplay_games": int(r["selfplay_games"] or 0),
+            **{k: float(nan if r.get(k) is None else r[k])
+               for k in ("target_kl_prior", "target_entropy", "heldout_policy_ce", "heldout_gap_closed")},
+            "sample_set_id": r["sample_set_id"] or "",
             "cpu_hours": round((r["cpu_seconds"] or 0) / 3600, 3), "created_at": str(r.get("created_at") or ""),
             "reason": r["reason"] or ""})
     return table(recs, REGISTRY_COLUMNS)
@@ -118,6 +122,7 @@ def loop_generation(context: dg.AssetExecutionContext, config: LoopGenerationCon
             "status": row["status"],
             "reason": row["reason"],
             "gate": dg.MetadataValue.json(json.loads(json.dumps(gate, default=float))),
+            **signal_metadata(row),
             "registry": registry_table(rows, store),
             "dagster/row_count": len(generation_states(rows)),
             "failure_rate": _failure_rate(rows),
@@ -128,6 +133,15 @@ def loop_generation(context: dg.AssetExecutionContext, config: LoopGenerationCon
         },
         data_version=dg.DataVersion(f"g{g}-{row['status']}-{row['model_id']}"),
     )
+
+
+def signal_metadata(row: dict) -> dict:
+    """The generation's target signal and held-out figures (registry columns) as
+    numbers, so the Plots tab charts them across generations."""
+    from ringrift_ml.loop.run import REGISTRY_FIGURES
+
+    return {k: (int(row[k]) if k == "targets" else float(row[k])) for k in REGISTRY_FIGURES
+            if row.get(k) is not None}
 
 
 def _failure_rate(rows: list) -> float:

@@ -197,7 +197,9 @@ def candidate_model(context: dg.AssetExecutionContext, config: CandidateModelCon
         "val_value_mse": best["value_mse"], "initial_val_loss": first, "config": cfg.to_dict(),
         "code_version": provenance()["code_version"], "features": meta["features"],
         "best_epoch": str(meta["best_epoch"]), "val_policy_ce": best["policy_ce"],
-        "val_policy_ce_uniform": best["policy_ce_uniform"], "val_value_mse_zero": best["value_mse_zero"],
+        "val_policy_ce_uniform": best["policy_ce_uniform"],
+        "val_policy_target_entropy": best.get("policy_target_entropy"),
+        "val_policy_gap_closed": best.get("policy_gap_closed"), "val_value_mse_zero": best["value_mse_zero"],
         "val_value_ece": best.get("value_ece")}],
         f"model {model_version} for {board}|{n}", context.run.run_id)
     nan = float("nan")
@@ -233,6 +235,8 @@ def candidate_model(context: dg.AssetExecutionContext, config: CandidateModelCon
             "train_samples_per_second": round(res.samples_per_second, 1),
             "heldout_policy_ce": best["policy_ce"],
             "heldout_policy_ce_uniform": best["policy_ce_uniform"],
+            "heldout_policy_target_entropy": best.get("policy_target_entropy"),
+            "heldout_policy_gap_closed": best.get("policy_gap_closed"),
             "heldout_top1": best["top1"],
             "heldout_value_mse": best["value_mse"],
             "heldout_value_mse_zero": best["value_mse_zero"],

@@ -260,6 +260,7 @@ def _weights_arg(args) -> str:
 
 def _selfplay(args) -> int:
     from .ai.factory import make_player
+    from .ai.signal import columns, summarize
     from .selfplay import SelfplayConfig, TemperatureSchedule, run_selfplay
 
     try:
@@ -290,6 +291,7 @@ def _selfplay(args) -> int:
         "winner_share": {str(p): round(wins[p] / len(records), 4) for p in range(1, len(cfg.players) + 1)},
         "victory_reasons": dict(Counter(r["victoryReason"] for r in records)),
         "mean_length": round(statistics.fmean(r["length"] for r in records), 1),
+        **{k: (round(v, 4) if isinstance(v, float) else v) for k, v in columns(summarize(records)).items()},
         "out": str(args.out) if args.out else None,
     }
     print(json.dumps(summary))

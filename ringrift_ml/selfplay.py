@@ -13,7 +13,10 @@ full searches also record their policy target in ``policy`` (``[[move, probabili
 ...]``: visit shares for a PUCT root, the improved policy for a Gumbel root).  A
 position is a policy target exactly when its ``policy`` entry is non-null; positions
 of fast searches (playout-cap randomization, ``full_search_prob < 1``) are not
-training samples at all.  Moves are chosen with a temperature schedule: ``opening``
+training samples at all.  A full search's entry also carries its target's signal:
+``entropy``, ``kl_prior`` (KL from the search's noise-free root prior) and
+``kl_uniform`` (:mod:`ringrift_ml.ai.signal`; :func:`ringrift_ml.ai.signal.summarize`
+averages them over a run).  Moves are chosen with a temperature schedule: ``opening``
 for the first ``opening_moves`` decisions, then ``base`` (0 = the best), multiplied
 by ``decay`` after each later decision.  Records replay with ``ringrift rules replay``.
 """
@@ -32,13 +35,14 @@ from .ai import Budget
 from .ai.factory import ENGINES, NET_ENGINES, make_player, parse_player, parse_spec  # noqa: F401 (re-exported)
 from .ai.games import GameJob, play_games
 from .ai.heuristic import packaged_weights_path
+from .ai.signal import target_stats
 from .rules import BOARD_TYPES, RULES_VERSION, new_game
 from .rules.fast import FastGame
 from .lake.records import game_id_for
 from .rules.records import RECORD_SCHEMA
 from .version import file_digest
 
-GENERATOR_VERSION = "2"
+GENERATOR_VERSION = "3"  # 3: informative heuristic priors, rescaled Gumbel Q, pruned PUCT targets
 
 
 @dataclasses.dataclass(frozen=True)
@@ -166,8 +170,12 @@ def played_record(cfg: SelfplayConfig, pg, config: dict) -> dict:
         # A search player's decision (a win played without searching has 0 simulations).
         searched = res is not None and (res.full or res.simulations > 0 or fast)
         if searched:
-            searches.append({"full": bool(res.full), "simulations": int(res.simulations),
-                             "values": [round(float(v), 4) for v in res.values]})
+            entry = {"full": bool(res.full), "simulations": int(res.simulations),
+                     "values": [round(float(v), 4) for v in res.values]}
+            if res.full and res.simulations > 0:
+                st = target_stats(res.policy, res.prior)
+                entry.update({k: (None if v is None else round(v, 4)) for k, v in st.items()})
+            searches.append(entry)
         else:
             searches.append(None)
         if searched and res.full:

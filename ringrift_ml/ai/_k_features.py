@@ -9,14 +9,18 @@ import numpy as np
 from numba import njit
 
 from ..rules.kernels import (
+    apply_row,
     cap_height,
     capture_target,
     controller,
     eliminated_rings,
     elimination_threshold,
     free_run,
+    is_finished,
+    legal_rows,
     line_length,
     marker_owner,
+    current_player,
     num_players,
     ring_owner,
     rings_in_hand,
@@ -130,3 +134,33 @@ def heuristic_values(S, G, w, scale, out_values, scratch):
     for p in range(np_):
         others = (total - scores[p]) / max(np_ - 1, 1)
         out_values[p] = np.tanh(scale * (scores[p] - others))
+
+
+@njit(cache=True)
+def child_values(S, G, rows, w, scale, settle, out, finished, scratch):
+    """The heuristic value, for the player to act in ``S``, of the position each of
+    ``rows`` leads to (after up to ``settle`` forced follow-ups of the same player, as
+    the one-ply heuristic player sees it).  ``finished[i]`` is set when move ``i``
+    ends the game; its ``out[i]`` is then left for the caller (terminal values need
+    the final ranks)."""
+    me = current_player(S)
+    np_ = num_players(S)
+    vals = np.zeros(np_)
+    buf = np.empty((2, rows.shape[1]), dtype=rows.dtype)
+    T = np.empty_like(S)
+    for i in range(rows.shape[0]):
+        T[:] = S
+        apply_row(T, G, rows[i])
+        for _ in range(settle):
+            if is_finished(T) or current_player(T) != me:
+                break
+            if legal_rows(T, G, buf) != 1:
+                break
+            apply_row(T, G, buf[0])
+        if is_finished(T):
+            finished[i] = True
+            out[i] = 0.0
+            continue
+        finished[i] = False
+        heuristic_values(T, G, w, scale, vals, scratch)
+        out[i] = vals[me - 1]

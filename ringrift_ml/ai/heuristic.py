@@ -17,10 +17,17 @@ from typing import Optional
 import numpy as np
 
 from ..rules.fast import FastGame
-from ._k_features import FEATURE_NAMES, N_FEATURES, heuristic_values
+from ._k_features import FEATURE_NAMES, N_FEATURES, child_values, heuristic_values
 from .base import Budget, is_over, terminal_values, MovePlayer
 
 DEFAULT_VERSION = "v1"
+
+PRIOR_TEMPERATURE = 0.02
+"""Temperature of the heuristic's move prior, ``softmax(v(child) / T)`` over the
+mover's value of each child in [-1, 1].  Chosen with ``benchmarks/target_signal.py``
+(square8 2p; docs/players.md has the sweep): low enough that the prior orders the
+moves (PUCT's selection and Gumbel's considered set then follow the position, not the
+seed), high enough that moves of nearly equal value keep comparable mass."""
 
 
 def tuned_weights_path() -> Path:
@@ -72,23 +79,31 @@ def weight_vector(entry: dict) -> np.ndarray:
 
 
 class HeuristicEvaluator:
-    """Weighted features, squashed to seat values in ``[-1, 1]``."""
+    """Weighted features, squashed to seat values in ``[-1, 1]``; as a search's
+    evaluator it also gives move priors, a softmax of the value of each child for the
+    mover (``prior_temperature``; 0: none, the search's uniform prior)."""
 
-    def __init__(self, weights: np.ndarray, scale: float = 1.0, version: str = DEFAULT_VERSION):
+    def __init__(self, weights: np.ndarray, scale: float = 1.0, version: str = DEFAULT_VERSION,
+                 prior_temperature: float = PRIOR_TEMPERATURE):
         w = np.asarray(weights, dtype=np.float64)
         if w.shape != (N_FEATURES,):
             raise ValueError(f"weights: expected {N_FEATURES} values ({', '.join(FEATURE_NAMES)}), got {w.shape}")
         if not np.all(np.isfinite(w)):
             raise ValueError("weights: must be finite")
+        if not (np.isfinite(prior_temperature) and prior_temperature >= 0):
+            raise ValueError(f"prior_temperature: must be a finite number >= 0, got {prior_temperature!r}")
         self.w = w
         self.scale = float(scale)
         self.version = version
+        self.prior_temperature = float(prior_temperature)
         self._scratch = np.zeros((4, N_FEATURES))
 
     @classmethod
-    def for_board(cls, board: str, players: int, path: Optional[Path] = None) -> "HeuristicEvaluator":
+    def for_board(cls, board: str, players: int, path: Optional[Path] = None,
+                  prior_temperature: float = PRIOR_TEMPERATURE) -> "HeuristicEvaluator":
         entry = load_weights(board, players, path)
-        return cls(weight_vector(entry), float(entry.get("scale", 1.0)), entry.get("version", DEFAULT_VERSION))
+        return cls(weight_vector(entry), float(entry.get("scale", 1.0)), entry.get("version", DEFAULT_VERSION),
+                   prior_temperature)
 
     def values(self, game: FastGame) -> np.ndarray:
         if is_over(game):
@@ -98,8 +113,28 @@ class HeuristicEvaluator:
         heuristic_values(game.S, game.spec.geo, self.w, self.scale, out, self._scratch)
         return out
 
+    def child_values(self, game: FastGame, rows: np.ndarray) -> np.ndarray:
+        """``(K,)`` the mover's value of the position after each move (and the
+        mover's forced follow-ups); exact for moves that end the game."""
+        k = len(rows)
+        out = np.zeros(k)
+        done = np.zeros(k, dtype=np.bool_)
+        child_values(game.S, game.spec.geo, rows, self.w, self.scale, 16, out, done, self._scratch)
+        if done.any():
+            me = game.current_player - 1
+            for i in np.flatnonzero(done):
+                g = game.copy()
+                g.apply(rows[i])
+                _settle(g, me + 1)
+                out[i] = terminal_values(g)[me]
+        return out
+
     def priors(self, game: FastGame, rows: np.ndarray) -> Optional[np.ndarray]:
-        return None
+        if self.prior_temperature == 0 or len(rows) < 2:
+            return None
+        z = self.child_values(game, rows) / self.prior_temperature
+        z = np.exp(z - z.max())
+        return z / z.sum()
 
 
 class HeuristicPlayer(MovePlayer):

@@ -7,12 +7,13 @@ spent and whether the decision had a *full* search (the only kind that becomes a
 policy target under playout-cap randomization).
 
 Shapes: ``rows (K, 8)``, ``policy (K,)``, ``visits (K,)``, ``values (num_players,)``
-with seat ``p`` at index ``p - 1``.
+with seat ``p`` at index ``p - 1``; ``prior (K,)`` or None.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from typing import Optional
 
 import numpy as np
 
@@ -39,6 +40,10 @@ class SearchResult:
     """Simulations (network or evaluator leaf evaluations) spent."""
     full: bool = False
     """A full search: the decision is a policy target for training."""
+    prior: Optional[np.ndarray] = None
+    """``(K,)`` the evaluator's prior over ``rows`` at the root, before any root noise
+    (None for players that do not search): what the search started from, so that
+    KL(policy || prior) says how much the search changed it."""
 
     def __post_init__(self):
         rows = np.asarray(self.rows)
@@ -57,6 +62,10 @@ class SearchResult:
         object.__setattr__(self, "chosen", int(self.chosen))
         if np.any(self.policy < 0) or abs(float(self.policy.sum()) - 1.0) > 1e-6:
             raise ValueError(f"search result: policy must be a distribution (sum {float(self.policy.sum())})")
+        if self.prior is not None:
+            object.__setattr__(self, "prior", _frozen(self.prior, np.float64))
+            if self.prior.shape != (k,) or np.any(self.prior < 0) or abs(float(self.prior.sum()) - 1.0) > 1e-6:
+                raise ValueError(f"search result: prior must be a distribution over the {k} legal moves")
 
     @property
     def row(self) -> np.ndarray:

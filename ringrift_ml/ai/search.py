@@ -60,9 +60,20 @@ class SearchConfig:
     max_considered: int = 16
     """Root actions kept for sequential halving (m)."""
     c_visit: float = 50.0
-    """sigma(q) = (c_visit + max visits) * c_scale * q."""
+    """sigma(q) = (c_visit + max visits) * c_scale * q (the paper's c_visit = 50, c_scale
+    = 0.1, as mctx's ``maxvisit_init`` and ``value_scale``)."""
     c_scale: float = 0.1
     """See ``c_visit``."""
+    rescale_q: bool = True
+    """Gumbel root: min-max rescale the completed Q over the root's actions to [0, 1]
+    before ``sigma`` (mctx ``qtransform_completed_by_mix_value``, ``rescale_values=True``).
+    Without it Q differences of a few hundredths move the improved policy by hundredths of
+    a nat and the target is the prior; off maps Q linearly from [-1, 1] to [0, 1]."""
+    prune_target: bool = True
+    """PUCT root with Dirichlet noise: the policy target drops the visits the noise
+    attracted (KataGo's policy target pruning, Wu 2019, section 3.1, judged with the
+    clean prior: a non-best child keeps only as many visits as its PUCT, under the prior
+    without noise, needs to stay below the best child's; one visit left is none)."""
     leaves_per_eval: int = 1
     """Leaves one tree gathers per evaluation request (virtual loss keeps them apart)."""
     max_forced: int = 64
@@ -233,7 +244,9 @@ class _Tree:
     def run_puct(self, budget: Budget, temperature: float, explore: bool) -> SearchGen:
         root, cfg = self.root, self.cfg
         k = len(root.rows)
-        if explore and cfg.dirichlet_alpha > 0 and k > 1:
+        prior = root.P.copy()
+        noisy = explore and cfg.dirichlet_alpha > 0 and k > 1
+        if noisy:
             noise = self.rng.dirichlet([cfg.dirichlet_alpha] * k)
             root.P = (1 - cfg.dirichlet_frac) * root.P + cfg.dirichlet_frac * noise
         clock = budget.clock()
@@ -246,14 +259,15 @@ class _Tree:
             clock.tick(n)
             sims += ran
         visits = root.N.copy()
-        policy = visits / visits.sum() if visits.sum() > 0 else root.P / root.P.sum()
+        target = pruned_visits(visits, root.W, prior, cfg.c_puct) if noisy and cfg.prune_target else visits
+        policy = target / target.sum() if target.sum() > 0 else prior / prior.sum()
         play = visit_policy(visits, temperature) if visits.sum() > 0 else policy
         if temperature > 0:
             chosen = int(self.rng.choice(k, p=play))
         else:
             best = np.flatnonzero(play == play.max())
             chosen = int(best[self.rng.integers(len(best))])
-        return SearchResult(root.rows, chosen, policy, self._root_values(), visits, sims, True)
+        return SearchResult(root.rows, chosen, policy, self._root_values(), visits, sims, True, prior)
 
     def run_gumbel(self, budget: Budget, explore: bool) -> SearchGen:
         root, cfg = self.root, self.cfg
@@ -284,15 +298,13 @@ class _Tree:
         chosen = max(cand, key=lambda a: g[a] + logits[a] + sig[a])
         z = logits + sig
         z = np.exp(z - z.max())
-        return SearchResult(root.rows, int(chosen), z / z.sum(), self._root_values(), root.N.copy(), sims, True)
+        return SearchResult(root.rows, int(chosen), z / z.sum(), self._root_values(), root.N.copy(), sims, True,
+                            root.P)
 
     def _completed_q(self) -> np.ndarray:
-        """Q in [0, 1] from the root mover's view; unvisited actions get the root value."""
+        """Completed Q in [0, 1] from the root mover's view (see :func:`completed_q`)."""
         root = self.root
-        q = np.full(len(root.N), (root.values[root.mover] + 1) / 2)
-        seen = root.N > 0
-        q[seen] = (root.W[seen] / root.N[seen] + 1) / 2
-        return q
+        return completed_q(root.N, root.W, root.P, root.values[root.mover], self.cfg.rescale_q)
 
     def _sigma(self, q: np.ndarray) -> np.ndarray:
         return (self.cfg.c_visit + self.root.N.max()) * self.cfg.c_scale * q
@@ -307,6 +319,61 @@ class _Tree:
         if n > 0:
             v[root.mover] = (root.values[root.mover] + root.W.sum()) / (n + 1)
         return v
+
+
+def completed_q(visits: np.ndarray, value_sums: np.ndarray, prior: np.ndarray, value: float,
+                rescale: bool = True) -> np.ndarray:
+    """The Gumbel root's completed Q (Danihelka et al. 2022, appendix D; mctx
+    ``qtransform_completed_by_mix_value``): a visited action keeps its mean value, an
+    unvisited one gets the *mixed value* ``(v + N * sum_a p(a) q(a)) / (N + 1)`` (``v``
+    the evaluator's value of the root, ``N`` the root's visits, ``p`` the prior
+    renormalised over the visited actions); then ``rescale`` maps the completed values
+    min-max onto [0, 1] (all equal: all 0, so ``sigma`` adds nothing and the improved
+    policy is the prior), else values in [-1, 1] map linearly to [0, 1]."""
+    n = np.asarray(visits, dtype=np.float64)
+    seen = n > 0
+    q = np.empty(len(n))
+    q[seen] = np.asarray(value_sums, dtype=np.float64)[seen] / n[seen]
+    if seen.any():
+        p = np.asarray(prior, dtype=np.float64)[seen]
+        weighted = float((p * q[seen]).sum() / p.sum()) if p.sum() > 0 else float(q[seen].mean())
+        total = float(n.sum())
+        mixed = (value + total * weighted) / (total + 1.0)
+    else:
+        mixed = value
+    q[~seen] = mixed
+    if not rescale:
+        return (q + 1.0) / 2.0
+    lo, hi = q.min(), q.max()
+    return (q - lo) / max(hi - lo, 1e-8)
+
+
+def pruned_visits(visits: np.ndarray, value_sums: np.ndarray, prior: np.ndarray, c_puct: float) -> np.ndarray:
+    """KataGo's policy target pruning at a PUCT root: every child but the most visited
+    keeps the fewest visits at which its PUCT value (its Q, ``prior`` the clean prior,
+    the root's final visit total) would still be below the most visited child's, never
+    more than it had; a child left with one visit keeps none.  Visits that root noise
+    (or an early optimistic Q) spent on a move the search then found worse leave the
+    target; the most visited move and children whose Q justifies their visits stay."""
+    n = np.asarray(visits, dtype=np.float64)
+    out = n.copy()
+    if n.sum() <= 0:
+        return out
+    w = np.asarray(value_sums, dtype=np.float64)
+    p = np.asarray(prior, dtype=np.float64)
+    q = np.where(n > 0, w / np.maximum(n, 1), 0.0)
+    sq = math.sqrt(n.sum() + 1.0)  # as in the selection rule
+    best = int(np.argmax(n))
+    bar = q[best] + c_puct * p[best] * sq / (1.0 + n[best])
+    for c in np.flatnonzero(n > 0):
+        if c == best:
+            continue
+        gap = bar - q[c]
+        if gap <= 0:
+            continue  # its value alone puts it level with the best: its visits stand
+        keep = min(n[c], math.floor(c_puct * p[c] * sq / gap))
+        out[c] = 0.0 if keep <= 1 else keep
+    return out
 
 
 def finished(result: SearchResult) -> SearchGen:
@@ -381,5 +448,5 @@ def run_searches(tasks: list, on_batch: Optional[Callable[[int], None]] = None) 
     return results
 
 
-__all__ = ["Node", "ROOTS", "SearchConfig", "evaluate_batch", "finished", "run_search", "run_searches", "search_steps",
-           "visit_policy"]
+__all__ = ["Node", "ROOTS", "SearchConfig", "completed_q", "evaluate_batch", "finished", "pruned_visits", "run_search",
+           "run_searches", "search_steps", "visit_policy"]

@@ -80,9 +80,15 @@ def _check_fields(rec: Any) -> tuple:
     return gid, board, n, moves, policy
 
 
+_SEARCH_KEYS = {"full", "simulations", "values"}
+_SIGNAL_KEYS = {"entropy", "kl_prior", "kl_uniform"}
+
+
 def _check_search(gid: str, n: int, moves: list, search: Any) -> None:
     """``search``: one entry per move, null or ``{"full": bool, "simulations": int >= 0,
-    "values": [one number in [-1, 1] per seat]}``."""
+    "values": [one number in [-1, 1] per seat]}``, optionally with the target's signal
+    (``entropy``, ``kl_prior``, ``kl_uniform``: numbers >= 0 or null;
+    :mod:`ringrift_ml.ai.signal`)."""
     if search is None:
         return
     if not isinstance(search, list) or len(search) != len(moves):
@@ -91,9 +97,14 @@ def _check_search(gid: str, n: int, moves: list, search: Any) -> None:
     for ply, e in enumerate(search):
         if e is None:
             continue
-        if not isinstance(e, dict) or set(e) != {"full", "simulations", "values"}:
-            raise ValueError(f"game {gid}, ply {ply}: search entry must be null or an object with exactly "
-                             f"full, simulations and values")
+        if not isinstance(e, dict) or not _SEARCH_KEYS <= set(e) <= _SEARCH_KEYS | _SIGNAL_KEYS:
+            raise ValueError(f"game {gid}, ply {ply}: search entry must be null or an object with full, "
+                             f"simulations and values (and optionally {', '.join(sorted(_SIGNAL_KEYS))}), got "
+                             f"{show(sorted(e) if isinstance(e, dict) else e)}")
+        for k in _SIGNAL_KEYS & set(e):
+            x = e[k]
+            if x is not None and (type(x) not in (int, float) or not math.isfinite(x) or x < 0):
+                raise ValueError(f"game {gid}, ply {ply}: search.{k} must be a number >= 0 or null, got {show(x)}")
         if type(e["full"]) is not bool:
             raise ValueError(f"game {gid}, ply {ply}: search.full must be true or false, got {show(e['full'])}")
         if type(e["simulations"]) is not int or not 0 <= e["simulations"] < 2**31:

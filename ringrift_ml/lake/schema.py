@@ -135,6 +135,8 @@ MODELS_SCHEMA = pa.schema([
     ("best_epoch", pa.string()),  # the held-out evaluation it was saved at ("swa": the SWA average)
     ("val_policy_ce", pa.float64()),
     ("val_policy_ce_uniform", pa.float64()),
+    ("val_policy_target_entropy", pa.float64()),  # the held-out targets' own entropy (CE's floor)
+    ("val_policy_gap_closed", pa.float64()),  # (CE_uniform - CE) / (CE_uniform - H)
     ("val_value_mse_zero", pa.float64()),
     ("val_value_ece", pa.float64()),
     ("code_version", pa.string()),
@@ -202,6 +204,18 @@ MODEL_REGISTRY_SCHEMA = pa.schema([
     ("cpu_seconds", pa.float64()),  # CPU time of the generation (all processes of the loop)
     ("wall_seconds", pa.float64()),
     ("config", pa.string()),  # JSON: the loop config
+    # The generation's selfplay targets (means over its full searches, nats; ringrift_ml.ai.signal):
+    ("targets", pa.int32()),  # full-search decisions with the figures
+    ("target_entropy", pa.float64()),  # H(target)
+    ("target_kl_prior", pa.float64()),  # KL(target || the searching evaluator's prior): what search added
+    ("target_kl_uniform", pa.float64()),  # KL(target || uniform over the legal moves)
+    # The candidate's held-out figures (its best evaluation, on the held-out games of its window):
+    ("heldout_policy_ce", pa.float64()),
+    ("heldout_policy_ce_uniform", pa.float64()),
+    ("heldout_target_entropy", pa.float64()),
+    ("heldout_gap_closed", pa.float64()),  # (CE_uniform - CE) / (CE_uniform - H)
+    ("heldout_value_mse", pa.float64()),
+    ("heldout_value_mse_zero", pa.float64()),
     ("run_id", pa.string()),
     ("created_at", pa.timestamp("us", tz="UTC")),
 ])

@@ -278,18 +278,61 @@ def record_generation(store: LakeStore, cfg: LoopConfig, g: int, *, model_path: 
     """Step 5: the generation's registry row (its commit point); returns it."""
     from ..lake.lineage import record_row
 
+    figures = generation_figures(store, model_path, sample_set_id)
     row = {
         "board": cfg.board, "players": cfg.players, "generation": g, "model_id": file_digest(model_path),
         "parent_id": best["model_id"] if best else None, "path": str(Path(model_path).relative_to(store.root)),
         "sample_set_id": sample_set_id, "window": window, "selfplay_games": selfplay_games,
         "status": status, "reason": reason, "gate": gate, "rating": None, "rating_se": None,
         "cpu_seconds": round(cpu_seconds, 1), "wall_seconds": round(wall_seconds, 1),
-        "config": cfg.to_dict(), "run_id": run_id,
+        "config": cfg.to_dict(), "run_id": run_id, **figures,
     }
     record_row(store, "model_registry", [row], f"{cfg.partition} generation {g}: {status}", run_id)
     log(f"{cfg.partition} g{g}: {status.upper()}: {reason} ({row['wall_seconds']:.0f} s, "
         f"{row['cpu_seconds']:.0f} CPU s)")
+    if figures["targets"]:
+        log(f"{cfg.partition} g{g}: targets H {_f(figures['target_entropy'])}, KL(target||prior) "
+            f"{_f(figures['target_kl_prior'])}, KL(target||uniform) {_f(figures['target_kl_uniform'])} nats "
+            f"({figures['targets']} targets); held-out policy CE {_f(figures['heldout_policy_ce'])} "
+            f"(uniform {_f(figures['heldout_policy_ce_uniform'])}, H {_f(figures['heldout_target_entropy'])}, "
+            f"gap closed {_f(figures['heldout_gap_closed'])})")
     return row
+
+
+def _f(x) -> str:
+    return "-" if x is None else f"{x:.3f}"
+
+
+REGISTRY_FIGURES = ("targets", "target_entropy", "target_kl_prior", "target_kl_uniform", "heldout_policy_ce",
+                    "heldout_policy_ce_uniform", "heldout_target_entropy", "heldout_gap_closed", "heldout_value_mse",
+                    "heldout_value_mse_zero")
+"""The registry's typed figures of a generation: its selfplay targets' signal and its
+candidate's held-out evaluation."""
+
+
+def generation_figures(store: LakeStore, model_path: Optional[Path], sample_set_id: Optional[str]) -> dict:
+    """The :data:`REGISTRY_FIGURES` of a generation: the means of the signal figures of
+    the search targets in its sample set's games (:mod:`ringrift_ml.ai.signal`; null
+    where the games predate them) and the candidate checkpoint's best held-out
+    evaluation (policy CE next to uniform and the targets' entropy, the share of the
+    gap closed, value MSE next to predicting 0)."""
+    from ..ai.signal import columns, summarize
+    from ..train.checkpoint import read_net
+
+    out = dict.fromkeys(REGISTRY_FIGURES)
+    if sample_set_id:
+        rows = store.query("SELECT g.search_json FROM lake.sample_set_games s JOIN lake.games g "
+                           "ON g.entry_id = s.entry_id WHERE s.sample_set_id = ?", [sample_set_id]).to_pylist()
+        out.update(columns(summarize({"search": json.loads(r["search_json"] or "null")} for r in rows)))
+    if model_path is not None:
+        held = read_net(model_path)[1].get("heldout") or {}
+        for k, src in (("heldout_policy_ce", "policy_ce"), ("heldout_policy_ce_uniform", "policy_ce_uniform"),
+                       ("heldout_target_entropy", "policy_target_entropy"),
+                       ("heldout_gap_closed", "policy_gap_closed"), ("heldout_value_mse", "value_mse"),
+                       ("heldout_value_mse_zero", "value_mse_zero")):
+            if held.get(src) is not None:
+                out[k] = float(held[src])
+    return out
 
 
 def record_failure(store: LakeStore, cfg: LoopConfig, g: int, best: Optional[dict], error: str, attempts: int,
@@ -371,7 +414,7 @@ def resolve_specs(specs: list, store: LakeStore, board: str, players: int) -> li
     return out
 
 
-__all__ = ["FAILED", "PROMOTED", "REJECTED", "ROLLED_BACK", "current_best", "failure_rate", "gate_candidate",
-           "generation_states", "is_registry_ref", "label_of", "process_cpu_seconds", "record_failure",
+__all__ = ["FAILED", "PROMOTED", "REJECTED", "REGISTRY_FIGURES", "ROLLED_BACK", "current_best", "failure_rate",
+           "gate_candidate", "generation_figures", "generation_states", "is_registry_ref", "label_of", "process_cpu_seconds", "record_failure",
            "record_generation", "registry", "resolve_ref", "resolve_specs", "run_generation", "run_loop",
            "train_candidate"]

@@ -9,6 +9,8 @@ the state layout private to the rules package.  ``G`` is ``BoardSpec.geo``.
 from numba import njit
 
 from ._k_moves import capture_target, free_run, stack_has_action  # noqa: F401  (public here)
+from ._k_turn import apply_trusted as apply_row  # noqa: F401  (public here: apply a legal move row in place)
+from ._k_turn import legal_moves as legal_rows  # noqa: F401  (public here: fill a buffer, return the count)
 from ._layout import (
     CP,
     CT,
@@ -20,6 +22,7 @@ from ._layout import (
     M_NP,
     M_ONB,
     M_RPP,
+    M_STATUS,
     M_TERR,
     M_TMIN,
     M_VTHRESH,
@@ -27,6 +30,12 @@ from ._layout import (
     MT,
     RG,
 )
+
+
+@njit(cache=True, inline="always")
+def is_finished(S):
+    """Whether the game is over."""
+    return S[MT, M_STATUS] != 0
 
 
 @njit(cache=True, inline="always")
@@ -107,6 +116,7 @@ def ring_owner(S, c, i):
 
 
 __all__ = [
+    "apply_row",
     "capture_target",
     "cap_height",
     "controller",
@@ -114,6 +124,8 @@ __all__ = [
     "eliminated_rings",
     "elimination_threshold",
     "free_run",
+    "is_finished",
+    "legal_rows",
     "line_length",
     "marker_owner",
     "num_players",

@@ -72,7 +72,8 @@ def cmd_train(args, store_factory) -> int:
     print(json.dumps({
         "model": str(result.model_path), "steps": result.steps, "stopped_early": result.stopped_early,
         "samples_per_second": round(result.samples_per_second, 1),
-        "heldout": {k: round(b[k], 4) for k in ("loss", "policy_ce", "policy_ce_uniform", "top1", "top1_uniform",
+        "heldout": {k: round(b[k], 4) for k in ("loss", "policy_ce", "policy_ce_uniform", "policy_target_entropy",
+                                                "policy_gap_closed", "top1", "top1_uniform",
                                                 "value_mse", "value_mse_zero", "value_ece", "value_ece_scaled")
                     if k in b}}))
     return 0

@@ -45,6 +45,7 @@ class SampleData:
     sym_legal: Optional[np.ndarray] = None  # int64 [n_sym, M]: legal indices under each symmetry
     sym_perms: Optional[np.ndarray] = None  # int64 [n_sym, N]: cell c -> perm[c]
     source: dict = dataclasses.field(default_factory=dict)  # what the data is (sample sets, snapshot ...)
+    game_ids: Optional[list] = None  # game number -> its game id (data built from samples; None from an NPZ)
 
     def __len__(self) -> int:
         return int(self.played.shape[0])
@@ -185,7 +186,7 @@ class _Builder:
             played=np.concatenate(P["played"]), value=np.concatenate(P["value"]), score=np.concatenate(P["score"]),
             ownership=np.concatenate(P["own"]), game=np.array([codes[g] for g in games], dtype=np.int64),
             players=players.astype(np.int64), searched=np.concatenate(P["searched"]), weight=weight,
-            sym_legal=sym, sym_perms=sym_perms if sym is not None else None, source=source)
+            sym_legal=sym, sym_perms=sym_perms if sym is not None else None, source=source, game_ids=list(codes))
 
 
 def _flat(col):

@@ -5,8 +5,10 @@ One definition of every loss term serves training and evaluation
 quantities optimised.  :func:`evaluate` adds what a researcher compares against:
 
 * policy cross-entropy against the sample's target (the search distribution where the
-  record has one, else the move played) next to the uniform policy's (``log n_legal``),
-  and top-1 agreement with the target's best move next to uniform's expectation;
+  record has one, else the move played) next to the uniform policy's (``log n_legal``)
+  and the targets' own entropy ``H`` (the floor no network passes), with the share of
+  the gap closed ``(CE_uniform - CE) / (CE_uniform - H)``, and top-1 agreement with the
+  target's best move next to uniform's expectation;
 * value MSE over the seats of the game next to predicting 0;
 * calibration of the mover's value as an expected score ``(v + 1) / 2`` (for two
   players: the win probability): ECE and MCE over equal-width bins, the temperature
@@ -116,7 +118,7 @@ def evaluate(net, data, idx: np.ndarray, weights: dict, batch_size: int = 256, d
         raise ValueError("evaluate: no held-out samples")
     sums = {k: 0.0 for k in TERMS}
     n = 0
-    top1 = top1_uniform = ce_uniform = value_zero = 0.0
+    top1 = top1_uniform = ce_uniform = value_zero = target_h = 0.0
     slots = 0.0
     mover_v, mover_u = [], []
     for part, b, out in predict(net, data, idx, batch_size, device):
@@ -126,6 +128,8 @@ def evaluate(net, data, idx: np.ndarray, weights: dict, batch_size: int = 256, d
         mask = b["mask"]
         n_legal = mask.sum(1).float()
         ce_uniform += float(torch.log(n_legal).sum())
+        t = b["target"].float() * mask
+        target_h += float(-(t * torch.log(t.clamp_min(1e-30))).sum())
         best_t = b["target"].masked_fill(~mask, -1).argmax(1)
         best_p = terms["logp"].masked_fill(~mask, float("-inf")).argmax(1)
         top1 += float((best_t == best_p).sum())
@@ -143,7 +147,12 @@ def evaluate(net, data, idx: np.ndarray, weights: dict, batch_size: int = 256, d
         "policy_ce": res["policy_loss"], "policy_ce_uniform": ce_uniform / n,
         "top1": top1 / n, "top1_uniform": top1_uniform / n,
         "value_mse": res["value_loss"], "value_mse_zero": value_zero / n,
+        "policy_target_entropy": target_h / n,
     })
+    # The learnable part of the policy: a network can at best reach the targets' own
+    # entropy H, a uniform policy scores CE_uniform; the share of that gap it closed.
+    gap = res["policy_ce_uniform"] - res["policy_target_entropy"]
+    res["policy_gap_closed"] = (res["policy_ce_uniform"] - res["policy_ce"]) / gap if gap > 1e-9 else 0.0
     # The trivial baseline's loss under the same weights (uniform policy, value 0; the
     # auxiliary heads do not count: a baseline has none, so compare like with like).
     res["baseline_loss"] = weights["policy"] * res["policy_ce_uniform"] + weights["value"] * res["value_mse_zero"]

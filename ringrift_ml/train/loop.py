@@ -456,7 +456,9 @@ def describe(meta: dict) -> str:
     held = meta.get("heldout") or {}
     if held:
         lines.append(f"held-out  policy CE {held.get('policy_ce', float('nan')):.3f} (uniform "
-                     f"{held.get('policy_ce_uniform', float('nan')):.3f}), top-1 {held.get('top1', 0):.3f} "
+                     f"{held.get('policy_ce_uniform', float('nan')):.3f}, targets' entropy "
+                     f"{held.get('policy_target_entropy', float('nan')):.3f}, gap closed "
+                     f"{held.get('policy_gap_closed', float('nan')):.3f}), top-1 {held.get('top1', 0):.3f} "
                      f"(uniform {held.get('top1_uniform', 0):.3f}), value MSE {held.get('value_mse', float('nan')):.3f}"
                      f" (zero {held.get('value_mse_zero', float('nan')):.3f}), ECE {held.get('value_ece', float('nan')):.3f}"
                      f" ({held.get('value_ece_scaled', float('nan')):.3f} at T={held.get('value_temperature', 1):.2f})")

@@ -68,7 +68,7 @@ class Monitor:
         for term, v in train.items():
             w.add_scalar(f"train/{term}", v, epoch)
         for k in ("loss", "policy_loss", "value_loss", "ownership_loss", "score_loss", "policy_ce_uniform",
-                  "value_mse_zero", "top1", "top1_uniform", "value_ece", "value_mce", "value_ece_scaled",
+                  "policy_target_entropy", "policy_gap_closed", "value_mse_zero", "top1", "top1_uniform", "value_ece", "value_mce", "value_ece_scaled",
                   "value_temperature"):
             if k in held:
                 w.add_scalar(f"heldout/{k}", held[k], epoch)

@@ -6,6 +6,7 @@ import sys
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from ringrift_ml.lake import landing
 from ringrift_ml.lake.landing import audit, ingest_all
@@ -186,11 +187,23 @@ def test_search_facts_land_in_the_lake_and_bad_ones_are_quarantined(store):
     ply = next(i for i, s in enumerate(bad["search"]) if s)
     bad["gameId"] += "-bad"
     bad["search"][ply]["values"] = [2.0, 0.0]
+    full = next(i for i, s in enumerate(rec["search"]) if s and s["full"])
+    assert {"entropy", "kl_prior", "kl_uniform"} <= set(rec["search"][full])  # the target's signal
+    badkl = json.loads(json.dumps(rec))
+    badkl["gameId"] += "-badkl"
+    badkl["search"][full]["kl_prior"] = -0.5
+    extra = json.loads(json.dumps(rec))
+    extra["gameId"] += "-extra"
+    extra["search"][full]["visits"] = 3
     _land(store, "search.jsonl", [rec])
     _land(store, "badsearch.jsonl", [bad])
+    _land(store, "badkl.jsonl", [badkl])
+    _land(store, "extra.jsonl", [extra])
     res, _ = _ingest(store)
     assert res["search.jsonl"].status == "ingested"
     assert f"ply {ply}: search.values must be 2 numbers in [-1, 1]" in res["badsearch.jsonl"].reason
+    assert f"ply {full}: search.kl_prior must be a number >= 0 or null" in res["badkl.jsonl"].reason
+    assert f"ply {full}: search entry must be null or an object with" in res["extra.jsonl"].reason
     row = store.query("SELECT search_json, policy_json FROM lake.games WHERE game_id = ?",
                       [rec["gameId"]]).to_pylist()[0]
     assert json.loads(row["search_json"]) == rec["search"]
@@ -201,6 +214,12 @@ def test_search_facts_land_in_the_lake_and_bad_ones_are_quarantined(store):
                       "WHERE game_id = ?) WHERE s IS NOT NULL AND s::VARCHAR <> 'null'",
                       [rec["gameId"]]).to_pylist()[0]
     assert got == {"full": sum(s["full"] for s in searched), "fast": sum(not s["full"] for s in searched)}
+    # The mean KL of the game's targets from the search's prior, in SQL and from the record.
+    kl = store.query("SELECT avg((s->>'kl_prior')::DOUBLE) AS kl FROM (SELECT unnest(CAST(search_json AS JSON[])) "
+                     "AS s FROM lake.games WHERE game_id = ?)", [rec["gameId"]]).to_pylist()[0]["kl"]
+    from ringrift_ml.ai.signal import summarize
+
+    assert kl == pytest.approx(summarize([rec])["kl_prior"]) and kl > 0
     _assert_nothing_lost(store)
 
 

@@ -10,11 +10,13 @@ from ringrift_ml.arena import SPRT, sequential_match
 from ringrift_ml.lake import LakeStore
 from ringrift_ml.loop import LoopConfig, current_best, registry, run_loop
 from ringrift_ml.loop import run as loop_run
+from ringrift_ml.train.checkpoint import read_net
 
 from ..registry_rows import write_registry
 
-# A loop small enough for a test: heuristic bootstrap games (fast), a tiny network.
-SMALL = dict(board="square8", players=2, games=10, simulations=4, bootstrap="heuristic", gate_min_games=2,
+# A loop small enough for a test: bootstrap games of a 4-simulation heuristic search (fast,
+# with search targets a tiny network learns), a tiny network.
+SMALL = dict(board="square8", players=2, games=10, simulations=4, bootstrap="mcts:4", gate_min_games=2,
              gate_max_games=4, batch_games=10, train=(("epochs", 12), ("preset", "tiny")), ladder_games=0)
 
 
@@ -95,7 +97,18 @@ def test_a_failed_gate_keeps_the_best(tmp_path, monkeypatch):
     rows = run_loop(store, cfg, generations=1, progress=False, log=lambda m: None)
     assert rows[0]["status"] == "rejected" and "gate failed" in rows[0]["reason"]
     assert current_best(registry(store, "square8", 2)) is None  # the bootstrap player stays
-    assert json.loads(rows[0]["gate"])["opponent"] == "heuristic"
+    assert json.loads(rows[0]["gate"])["opponent"] == SMALL["bootstrap"]
+    # The registry's typed figures: the generation's targets and the candidate's held-out evaluation.
+    r = registry(store, "square8", 2)[0]
+    assert r["targets"] > 0 and r["target_kl_prior"] > 0 and r["target_entropy"] >= 0
+    assert r["target_kl_uniform"] > 0
+    meta = read_net(store.root / r["path"])[1]["heldout"]
+    assert r["heldout_policy_ce"] == pytest.approx(meta["policy_ce"])
+    assert r["heldout_target_entropy"] < r["heldout_policy_ce_uniform"]
+    assert r["heldout_gap_closed"] == pytest.approx((meta["policy_ce_uniform"] - meta["policy_ce"])
+                                                    / (meta["policy_ce_uniform"] - meta["policy_target_entropy"]))
+    n = store.query("SELECT count(*) AS n FROM lake.model_registry WHERE target_kl_prior > 0").to_pylist()[0]["n"]
+    assert n == 1  # a column a DuckDB user filters on
 
 
 @pytest.mark.parametrize("truncation, llr, status, says", [
@@ -159,7 +172,7 @@ def test_gate_games_become_the_next_generations_training_data(tmp_path, monkeypa
              "WHERE json_extract_string(generator_config, '$.label') = 'loop:square8|2:g0:gate'")
     assert len(kept) == gate0 >= 2
     for r in kept:  # the candidate in one seat, the bootstrap in the other, search targets on decisions
-        assert sorted(json.loads(r["generator_config"])["players"])[0].startswith("heuristic")
+        assert sorted(json.loads(r["generator_config"])["players"])[0] == SMALL["bootstrap"]
         assert any(p for p in json.loads(r["policy_json"]))
     # Generation 1's sample set: its own selfplay and generation 0's gate games.
     sid = json.loads(rows[1]["window"])[0]

@@ -1,0 +1,124 @@
+"""Can a network learn the targets selfplay writes?  Fixed bootstrap data, the loop's training.
+
+    python benchmarks/learnability.py --games 1000 --player mcts:64 --workers 2 --out storage/bench/learn
+
+Plays ``--games`` selfplay games of ``--player`` in every seat (written once to
+``<out>/games.jsonl`` and reused by later runs with the same settings), turns them into
+samples, and trains a network with the closed loop's training config (``LoopConfig``'s
+``train_config``: the ``TrainConfig`` defaults, early stopping included) from scratch.
+Prints JSON lines:
+
+* ``selfplay``: games, positions, and the targets' mean signal (entropy, KL from the
+  search's prior and from uniform; :mod:`ringrift_ml.ai.signal`);
+* ``epoch``: per epoch, the training means (policy CE and value MSE while training, on
+  augmented positions) and the held-out policy CE next to uniform and to the
+  targets' entropy H, the share of the gap closed, value MSE next to predicting 0;
+* ``result``: the saved (best held-out) network on the held-out games and on the
+  training games (the same figures): how far below uniform the policy gets and
+  whether the value beats predicting 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def _round(d: dict) -> dict:
+    return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in d.items()}
+
+
+FIGS = ("policy_ce", "policy_ce_uniform", "policy_target_entropy", "policy_gap_closed", "top1", "top1_uniform",
+        "value_mse", "value_mse_zero")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--board", default="square8")
+    ap.add_argument("--players", type=int, default=2, help="player count")
+    ap.add_argument("--player", default="mcts:64", help="the bootstrap player spec of every seat")
+    ap.add_argument("--games", type=int, default=1000)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--train", default="{}", help="TrainConfig overrides as JSON (default: the loop's config)")
+    ap.add_argument("--out", type=Path, default=Path("storage/bench/learn"))
+    ap.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    ap.add_argument("--no-progress", action="store_true")
+    args = ap.parse_args(argv)
+
+    import pyarrow as pa
+
+    from ringrift_ml.ai.signal import columns, summarize
+    from ringrift_ml.loop import LoopConfig
+    from ringrift_ml.nn.samples import SAMPLE_SCHEMA, game_samples
+    from ringrift_ml.selfplay import SelfplayConfig, generator_config, run_selfplay
+    from ringrift_ml.train.checkpoint import load_net
+    from ringrift_ml.train.dataset import from_table
+    from ringrift_ml.train.evaluate import evaluate
+    from ringrift_ml.train.loop import fit
+
+    try:
+        sp = SelfplayConfig(board=args.board, players=(args.player,) * args.players, games=args.games, seed=args.seed,
+                            workers=args.workers, batch_games=8)
+        tcfg = LoopConfig(board=args.board, players=args.players,
+                          train=tuple(json.loads(args.train).items())).train_config(args.seed)
+        tcfg = dataclasses.replace(tcfg, threads=args.threads)
+    except (ValueError, json.JSONDecodeError) as e:
+        print(f"learnability: {e}", file=sys.stderr)
+        return 2
+    args.out.mkdir(parents=True, exist_ok=True)
+    games_file = args.out / "games.jsonl"
+    conf_file = args.out / "games.config.json"
+    conf = {"selfplay": generator_config(sp), "games": args.games, "seed": args.seed, "board": args.board}
+    t0 = time.time()
+    if games_file.is_file() and conf_file.is_file() and json.loads(conf_file.read_text()) == conf:
+        records = [json.loads(line) for line in games_file.open()]
+        played = False
+    else:
+        records = run_selfplay(sp, games_file, progress=not args.no_progress)
+        conf_file.write_text(json.dumps(conf, sort_keys=True))
+        played = True
+    rows = []
+    for rec in records:
+        rows.extend(game_samples(rec))
+    data = from_table(pa.Table.from_pylist(rows, schema=SAMPLE_SCHEMA), args.board)
+    print(json.dumps({"bench": "learnability", "kind": "selfplay", "player": args.player, "games": len(records),
+                      "positions": len(data), "played_now": played, "seconds": round(time.time() - t0, 1),
+                      **_round(columns(summarize(records)))}), flush=True)
+
+    t1 = time.time()
+    res = fit(data, tcfg, args.out / "run", resume=False, progress=not args.no_progress)
+    for h in res.history:
+        tr = h.get("train") or {}
+        print(json.dumps({"bench": "learnability", "kind": "epoch", "epoch": h["epoch"],
+                          "train_policy_ce": round(tr.get("policy", float("nan")), 4),
+                          "train_value_mse": round(tr.get("value", float("nan")), 4),
+                          **{f"heldout_{k}": round(h["heldout"][k], 4) for k in FIGS if k in h["heldout"]}}),
+              flush=True)
+    net, meta = load_net(res.model_path)
+    train_idx, held_idx = data.split(tcfg.holdout, tcfg.seed)
+    weights = {"policy": tcfg.policy_weight, "value": tcfg.value_weight, "ownership": tcfg.ownership_weight,
+               "score": tcfg.score_weight}
+    rng = np.random.default_rng(0)
+    sub = np.sort(rng.choice(train_idx, size=min(len(train_idx), len(held_idx)), replace=False))
+    on_train = evaluate(net, data, sub, weights, with_calibration=False)
+    held = meta["heldout"]
+    print(json.dumps({"bench": "learnability", "kind": "result", "player": args.player, "games": len(records),
+                      "best_epoch": meta["best_epoch"], "epochs": len(res.history),
+                      "train_seconds": round(time.time() - t1, 1),
+                      "heldout": {k: round(held[k], 4) for k in FIGS},
+                      "heldout_policy_below_uniform": round(held["policy_ce_uniform"] - held["policy_ce"], 4),
+                      "train": {k: round(on_train[k], 4) for k in FIGS},
+                      "train_policy_below_uniform": round(on_train["policy_ce_uniform"] - on_train["policy_ce"], 4),
+                      "model": str(res.model_path)}), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
