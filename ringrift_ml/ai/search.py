@@ -10,10 +10,15 @@ through on expansion.
 The root rule is one of
 
 * ``puct``: the same rule as the interior, with optional Dirichlet noise on the
-  priors; the policy target is the visit distribution;
+  priors; the policy target is the visit distribution, without the visits the noise
+  attracted (:func:`pruned_visits`);
 * ``gumbel``: Gumbel-top-k sampling of ``m`` root actions and sequential halving
   over them (Danihelka et al., "Policy improvement by planning with Gumbel",
-  ICLR 2022); the target is the improved policy ``softmax(logits + sigma(completed Q))``.
+  ICLR 2022); the target is the improved policy ``softmax(logits + sigma(completed Q))``
+  with Q completed by the mixed value and min-max rescaled (:func:`completed_q`).
+
+Every result carries the root's prior before noise, so that what the search added to
+it can be measured (:mod:`ringrift_ml.ai.signal`).
 
 Search is written as a generator (:func:`search_steps`) that *yields* the positions
 it needs evaluated (``[(FastGame, legal rows), ...]``) and receives their
