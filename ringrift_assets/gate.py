@@ -145,7 +145,8 @@ def gate_match(context: dg.AssetExecutionContext, config: GateConfig, lake_root:
                                 window=list((meta.get("data") or {}).get("sample_sets") or [sid]),
                                 selfplay_games=games[0]["games"] if games else 0, status=status, reason=reason,
                                 gate=gate, cpu_seconds=process_cpu_seconds() - c0, wall_seconds=time.time() - t0,
-                                run_id=context.run.run_id, log=context.log.info)
+                                run_id=context.run.run_id, log=context.log.info,
+                                step_cpu_seconds={"gate": process_cpu_seconds() - c0})
     gate = row["gate"] if isinstance(row["gate"], dict) else json.loads(row["gate"] or "{}")
     ci = gate.get("ci95") or [float("nan"), float("nan")]
     return dg.MaterializeResult(

@@ -202,6 +202,9 @@ MODEL_REGISTRY_SCHEMA = pa.schema([
     ("rating", pa.float64()),  # null: the row is written before any ladder game; see lake.ladder_ratings
     ("rating_se", pa.float64()),
     ("cpu_seconds", pa.float64()),  # CPU time of the generation (all processes of the loop)
+    ("selfplay_cpu_seconds", pa.float64()),  # ... of which selfplay and samples (null where not measured)
+    ("train_cpu_seconds", pa.float64()),  # ... training the candidate
+    ("gate_cpu_seconds", pa.float64()),  # ... the held-out check and the gate
     ("wall_seconds", pa.float64()),
     ("config", pa.string()),  # JSON: the loop config
     # The generation's selfplay targets (means over its full searches, nats; ringrift_ml.ai.signal):

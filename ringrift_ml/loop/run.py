@@ -274,10 +274,15 @@ def _keep_gate_games(store: LakeStore, cfg: LoopConfig, g: int, cand_spec: str, 
 def record_generation(store: LakeStore, cfg: LoopConfig, g: int, *, model_path: Path, best: Optional[dict],
                       sample_set_id: str, window: list, selfplay_games: int, status: str, reason: str, gate: dict,
                       cpu_seconds: float, wall_seconds: float, run_id: str,
-                      log: Callable[[str], None] = print) -> dict:
-    """Step 5: the generation's registry row (its commit point); returns it."""
+                      log: Callable[[str], None] = print, step_cpu_seconds: Optional[dict] = None) -> dict:
+    """Step 5: the generation's registry row (its commit point); returns it.
+    ``step_cpu_seconds``: CPU seconds of the steps that ran in this call (``selfplay``,
+    ``train``, ``gate``; a step a resumed generation found done counts what was left)."""
     from ..lake.lineage import record_row
 
+    unknown = set(step_cpu_seconds or {}) - set(STEPS)
+    if unknown:
+        raise ValueError(f"step_cpu_seconds: unknown step(s) {sorted(unknown)}; expected {', '.join(STEPS)}")
     figures = generation_figures(store, model_path, sample_set_id)
     row = {
         "board": cfg.board, "players": cfg.players, "generation": g, "model_id": file_digest(model_path),
@@ -286,10 +291,12 @@ def record_generation(store: LakeStore, cfg: LoopConfig, g: int, *, model_path: 
         "status": status, "reason": reason, "gate": gate, "rating": None, "rating_se": None,
         "cpu_seconds": round(cpu_seconds, 1), "wall_seconds": round(wall_seconds, 1),
         "config": cfg.to_dict(), "run_id": run_id, **figures,
+        **{f"{k}_cpu_seconds": round(v, 1) for k, v in (step_cpu_seconds or {}).items()},
     }
     record_row(store, "model_registry", [row], f"{cfg.partition} generation {g}: {status}", run_id)
+    split = ", ".join(f"{k} {v:.0f}" for k, v in (step_cpu_seconds or {}).items())
     log(f"{cfg.partition} g{g}: {status.upper()}: {reason} ({row['wall_seconds']:.0f} s, "
-        f"{row['cpu_seconds']:.0f} CPU s)")
+        f"{row['cpu_seconds']:.0f} CPU s{': ' + split if split else ''})")
     if figures["targets"]:
         log(f"{cfg.partition} g{g}: targets H {_f(figures['target_entropy'])}, KL(target||prior) "
             f"{_f(figures['target_kl_prior'])}, KL(target||uniform) {_f(figures['target_kl_uniform'])} nats "
@@ -302,6 +309,9 @@ def record_generation(store: LakeStore, cfg: LoopConfig, g: int, *, model_path: 
 def _f(x) -> str:
     return "-" if x is None else f"{x:.3f}"
 
+
+STEPS = ("selfplay", "train", "gate")
+"""The steps whose CPU seconds the registry keeps (``<step>_cpu_seconds``)."""
 
 REGISTRY_FIGURES = ("targets", "target_entropy", "target_kl_prior", "target_kl_uniform", "heldout_policy_ce",
                     "heldout_policy_ce_uniform", "heldout_target_entropy", "heldout_gap_closed", "heldout_value_mse",
@@ -365,12 +375,15 @@ def run_generation(store: LakeStore, cfg: LoopConfig, g: int, rows: list, progre
     best = current_best(rows)
     games = _selfplay(store, cfg, g, best, progress, log)
     sid = _samples(store, cfg, g, log)
+    c1 = process_cpu_seconds()
     model_path, window = train_candidate(store, cfg, g, best, sid, progress, log)
+    c2 = process_cpu_seconds()
     status, reason, gate = gate_candidate(store, cfg, g, model_path, best, progress, log)
+    c3 = process_cpu_seconds()
     return record_generation(store, cfg, g, model_path=model_path, best=best, sample_set_id=sid, window=window,
                              selfplay_games=games, status=status, reason=reason, gate=gate,
-                             cpu_seconds=process_cpu_seconds() - c0, wall_seconds=time.time() - t0,
-                             run_id=label_of(cfg, g), log=log)
+                             cpu_seconds=c3 - c0, wall_seconds=time.time() - t0, run_id=label_of(cfg, g), log=log,
+                             step_cpu_seconds={"selfplay": c1 - c0, "train": c2 - c1, "gate": c3 - c2})
 
 
 def is_registry_ref(model: str) -> bool:

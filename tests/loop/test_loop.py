@@ -107,6 +107,8 @@ def test_a_failed_gate_keeps_the_best(tmp_path, monkeypatch):
     assert r["heldout_target_entropy"] < r["heldout_policy_ce_uniform"]
     assert r["heldout_gap_closed"] == pytest.approx((meta["policy_ce_uniform"] - meta["policy_ce"])
                                                     / (meta["policy_ce_uniform"] - meta["policy_target_entropy"]))
+    steps = [r["selfplay_cpu_seconds"], r["train_cpu_seconds"], r["gate_cpu_seconds"]]
+    assert min(steps) > 0 and sum(steps) == pytest.approx(r["cpu_seconds"], abs=0.5)
     n = store.query("SELECT count(*) AS n FROM lake.model_registry WHERE target_kl_prior > 0").to_pylist()[0]["n"]
     assert n == 1  # a column a DuckDB user filters on
 
