@@ -22,6 +22,10 @@ from .base import Budget, is_over, terminal_values, MovePlayer
 
 DEFAULT_VERSION = "v1"
 
+SETTLE_LIMIT = 16
+"""Forced follow-ups of the mover played before a child is evaluated (bookkeeping
+chains are far shorter)."""
+
 PRIOR_TEMPERATURE = 0.02
 """Temperature of the heuristic's move prior, ``softmax(v(child) / T)`` over the
 mover's value of each child in [-1, 1].  Chosen with ``benchmarks/target_signal.py``
@@ -119,7 +123,7 @@ class HeuristicEvaluator:
         k = len(rows)
         out = np.zeros(k)
         done = np.zeros(k, dtype=np.bool_)
-        child_values(game.S, game.spec.geo, rows, self.w, self.scale, 16, out, done, self._scratch)
+        child_values(game.S, game.spec.geo, rows, self.w, self.scale, SETTLE_LIMIT, out, done, self._scratch)
         if done.any():
             me = game.current_player - 1
             for i in np.flatnonzero(done):
@@ -139,7 +143,9 @@ class HeuristicEvaluator:
 
 class HeuristicPlayer(MovePlayer):
     """One-ply greedy: play each legal move (and the forced replies of the same
-    player), evaluate, keep the best; ties broken by the seed."""
+    player), evaluate, keep the best; ties broken by the seed.  The children are
+    evaluated by :meth:`HeuristicEvaluator.child_values` (one compiled call per
+    ``_CHUNK`` moves, the budget checked between calls)."""
 
     def __init__(self, evaluator: HeuristicEvaluator, name: str = "heuristic"):
         self.evaluator = evaluator
@@ -149,25 +155,28 @@ class HeuristicPlayer(MovePlayer):
         rows = game.legal()
         if len(rows) == 1:
             return rows[0]
-        me = game.current_player - 1
         rng = np.random.default_rng(seed)
         clock = budget.clock()
         order = rng.permutation(len(rows))
+        if budget.nodes is not None:
+            order = order[:budget.nodes]  # one node per evaluated move
         best, best_v = order[0], -np.inf
-        for i in order:
+        for a in range(0, len(order), _CHUNK):
             if clock.exhausted():
                 break
-            g = game.copy()
-            g.apply(rows[i])
-            _settle(g, me + 1)
-            v = self.evaluator.values(g)[me]
-            clock.tick()
-            if v > best_v:
-                best, best_v = i, v
+            part = order[a:a + _CHUNK]
+            v = self.evaluator.child_values(game, rows[part])
+            clock.tick(len(part))
+            i = int(np.argmax(v))  # the first best in the seeded order, as across chunks
+            if v[i] > best_v:
+                best, best_v = part[i], v[i]
         return rows[best]
 
 
-def _settle(g: FastGame, player: int, limit: int = 16) -> None:
+_CHUNK = 64  # moves per compiled evaluation between budget checks
+
+
+def _settle(g: FastGame, player: int, limit: int = SETTLE_LIMIT) -> None:
     """Play the mover's forced follow-ups so the evaluation sees a quiet position."""
     for _ in range(limit):
         if g.is_over or g.current_player != player:
