@@ -168,8 +168,8 @@ def _ranks_ok(ranks, players, winner) -> bool:
 def validate_samples(table: pa.Table, board: str) -> QualityReport:
     """Training samples of the spatial network: planes, globals and ownership of the
     encoding's size, legal indices distinct and inside the policy layout, policies
-    summing to 1 over them, the move played in range, symmetry tables whole, values in
-    range."""
+    summing to 1 over them, the move played in range, symmetry tables whole, values (and
+    the search's root values, where present) in range."""
     import great_expectations as gx
     import pandas as pd
 
@@ -195,6 +195,9 @@ def validate_samples(table: pa.Table, board: str) -> QualityReport:
     df["played_in_range"] = [lm is not None and i is not None and 0 <= i < len(lm) for i, lm in zip(played, legal)]
     df["value_min"] = [float(np.min(v)) if v else math.nan for v in value]
     df["value_max"] = [float(np.max(v)) if v else math.nan for v in value]
+    # A search value is one number in [-1, 1] per seat slot, or absent (no search).
+    df["search_value_ok"] = [not q or (len(q) == len(v or ()) and all(-1.0 <= x <= 1.0 for x in q))
+                             for q, v in zip(col("search_value"), value)]
     df["symmetries_whole"] = [s is not None and lm is not None and len(lm) > 0 and len(s) % len(lm) == 0
                               for s, lm in zip(sym, legal)]
     df["schema"] = "; ".join(_arrow_schema_problems(table, SAMPLE_SCHEMA)) or "ok"
@@ -202,7 +205,7 @@ def validate_samples(table: pa.Table, board: str) -> QualityReport:
     exps = [E.ExpectTableRowCountToBeBetween(min_value=1),
             E.ExpectColumnValuesToBeInSet(column="schema", value_set=["ok"])]
     for c in ("planes_ok", "ownership_ok", "globals_ok", "legal_ok", "policy_matches_legal", "played_in_range",
-              "symmetries_whole"):
+              "search_value_ok", "symmetries_whole"):
         exps.append(E.ExpectColumnValuesToBeInSet(column=c, value_set=[True]))
     exps += [
         E.ExpectColumnValuesToBeBetween(column="policy_sum", min_value=1 - 1e-4, max_value=1 + 1e-4),

@@ -25,7 +25,7 @@ from .augment import sym_legal_indices
 from .features import FEATURES, SLOTS, encode, slot_of_players
 from .policy import move_indices
 
-SAMPLES_SCHEMA_VERSION = 2
+SAMPLES_SCHEMA_VERSION = 3
 
 SAMPLE_SCHEMA = pa.schema([
     ("schema_version", pa.int32()),
@@ -43,6 +43,9 @@ SAMPLE_SCHEMA = pa.schema([
     ("ownership", pa.binary()),  # uint8 [cells]: 0 none, 1 + slot of the final collapsed owner
     ("score", pa.list_(pa.float32())),  # final score margin per seat slot
     ("has_search_policy", pa.bool_()),
+    # The recorded search's root value per seat slot (what the search expected of the
+    # position; empty where the decision was not searched or predates the values).
+    ("search_value", pa.list_(pa.float32())),
     # Per symmetry of the rules (rules.symmetry.rules_symmetries, identity first): the
     # policy index of each decision of ``legal`` in the transformed position, flat.
     ("sym_legal", pa.list_(pa.int32())),
@@ -127,6 +130,12 @@ def game_samples(rec: dict, symmetries: bool = True) -> list:
             for p in range(1, n + 1):
                 value[slot[p]] = util[p]
                 score[slot[p]] = margin[p]
+            search_value = np.zeros(0, dtype=np.float32)
+            entry = searches[ply] if ply < len(searches) else None
+            if entry and entry.get("values") and len(entry["values"]) == n:
+                search_value = np.zeros(SLOTS, dtype=np.float32)
+                for p in range(1, n + 1):
+                    search_value[slot[p]] = entry["values"][p - 1]
             own = np.zeros(n_cells, dtype=np.uint8)
             for p in range(1, n + 1):
                 own[owners == p] = 1 + slot[p]
@@ -150,6 +159,7 @@ def game_samples(rec: dict, symmetries: bool = True) -> list:
                 "ownership": own.tobytes(),
                 "score": score,
                 "has_search_policy": searched,
+                "search_value": search_value,
                 "sym_legal": sym.astype(np.int32).ravel(),
             })
             decision += 1

@@ -40,6 +40,11 @@ class TrainConfig:
     """Learn the record's search distribution where it has one (else one-hot on the move played)."""
     policy_weight: float = 1.0
     value_weight: float = 0.5
+    value_target_mix: float = 0.0
+    """Share of the value target taken from the recorded search's root value where the
+    position has one (the rest: the game's outcome).  The outcome of one game is a noisy
+    label shared by all its positions; the search's value is a less noisy one.  Held-out
+    value figures are always against the outcome."""
     ownership_weight: float = 0.1
     score_weight: float = 0.1
     ema: bool = True
@@ -83,6 +88,7 @@ class TrainConfig:
             ("schedule", self.schedule in SCHEDULES), ("restart_epochs", self.restart_epochs >= 1),
             ("grad_clip", self.grad_clip >= 0), ("label_smoothing", 0 <= self.label_smoothing < 1),
             ("policy_weight", self.policy_weight >= 0), ("value_weight", self.value_weight >= 0),
+            ("value_target_mix", 0 <= self.value_target_mix <= 1),
             ("ownership_weight", self.ownership_weight >= 0), ("score_weight", self.score_weight >= 0),
             ("ema_decay", 0 < self.ema_decay < 1), ("swa_start", 0 <= self.swa_start < 1),
             ("early_stopping", self.early_stopping >= 0), ("holdout", 0 < self.holdout < 1),

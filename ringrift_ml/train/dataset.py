@@ -46,6 +46,7 @@ class SampleData:
     sym_perms: Optional[np.ndarray] = None  # int64 [n_sym, N]: cell c -> perm[c]
     source: dict = dataclasses.field(default_factory=dict)  # what the data is (sample sets, snapshot ...)
     game_ids: Optional[list] = None  # game number -> its game id (data built from samples; None from an NPZ)
+    search_value: Optional[np.ndarray] = None  # float32 [S, 4]: the search's root value per slot, NaN where none
 
     def __len__(self) -> int:
         return int(self.played.shape[0])
@@ -105,7 +106,16 @@ class SampleData:
             "target": t(target), "played": t(self.played[idx]), "value": t(self.value[idx]),
             "value_mask": t(slot_mask), "score": t(self.score[idx]),
             "ownership": t(own_grid.reshape(b, grid.height, grid.width)), "searched": t(self.searched[idx]),
+            **self._search_value(idx, t),
         }
+
+    def _search_value(self, idx: np.ndarray, t) -> dict:
+        """``search_value`` (NaN filled with the outcome) and ``has_search_value`` of a batch."""
+        if self.search_value is None:
+            return {}
+        q = self.search_value[idx]
+        has = ~np.isnan(q[:, 0])
+        return {"search_value": t(np.where(has[:, None], q, self.value[idx])), "has_search_value": t(has)}
 
 
 class _Builder:
@@ -118,7 +128,7 @@ class _Builder:
         self.size = layout_for(board).size
         self.n_sym = n_sym
         self.parts: dict = {k: [] for k in ("planes", "own", "legal", "lens", "policy", "glob", "played", "value",
-                                             "score", "searched", "games", "sets", "sym")}
+                                             "score", "searched", "games", "sets", "sym", "q")}
         self.sym_ok = n_sym > 1
 
     def add(self, batch) -> None:
@@ -150,6 +160,7 @@ class _Builder:
         P["value"].append(flat("value").reshape(s, SLOTS))
         P["score"].append(flat("score").reshape(s, SLOTS))
         P["searched"].append(np.asarray(batch.column("has_search_policy"), dtype=bool))
+        P["q"].append(_search_values(batch, s))
         P["games"].extend(batch.column("game_id").to_pylist())
         P["sets"].extend(batch.column("sample_set_id").to_pylist() if "sample_set_id" in batch.column_names
                          else [None] * s)
@@ -186,7 +197,27 @@ class _Builder:
             played=np.concatenate(P["played"]), value=np.concatenate(P["value"]), score=np.concatenate(P["score"]),
             ownership=np.concatenate(P["own"]), game=np.array([codes[g] for g in games], dtype=np.int64),
             players=players.astype(np.int64), searched=np.concatenate(P["searched"]), weight=weight,
-            sym_legal=sym, sym_perms=sym_perms if sym is not None else None, source=source, game_ids=list(codes))
+            sym_legal=sym, sym_perms=sym_perms if sym is not None else None, source=source, game_ids=list(codes),
+            search_value=np.concatenate(P["q"]))
+
+
+def _search_values(batch, s: int) -> np.ndarray:
+    """float32 [s, SLOTS]: each row's ``search_value`` (NaN rows where it is empty,
+    null, or the column predates it)."""
+    out = np.full((s, SLOTS), np.nan, dtype=np.float32)
+    if "search_value" not in batch.column_names:
+        return out
+    col = batch.column("search_value")
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks()
+    lens = np.diff(np.asarray(col.offsets))
+    valid = np.asarray(col.is_valid()) & (lens == SLOTS)
+    if valid.any():
+        offsets = np.asarray(col.offsets)
+        flat = np.asarray(col.flatten(), dtype=np.float32)  # starts at offsets[0] (a sliced array)
+        starts = offsets[:-1][valid] - offsets[0]
+        out[valid] = flat[starts[:, None] + np.arange(SLOTS)[None, :]]
+    return out
 
 
 def _flat(col):

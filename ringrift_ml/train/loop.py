@@ -321,6 +321,9 @@ def fit(data: SampleData, cfg: TrainConfig, out: Optional[Path], resume: bool = 
                 b = data.batch(idx, sy, device)
                 for g in opt.param_groups:
                     g["lr"] = lr_at(global_step, cfg, total_steps, steps_per_epoch)
+                if cfg.value_target_mix > 0 and "search_value" in b:
+                    m = cfg.value_target_mix
+                    b["value"] = (1 - m) * b["value"] + m * b["search_value"]
                 with autocast():
                     outp = model(b["planes"], b["globals"])
                 terms = sample_losses(outp, b, cfg.soft_targets, cfg.label_smoothing)

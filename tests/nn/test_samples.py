@@ -84,10 +84,37 @@ def test_quality_catches_bad_samples(searched_games):
     rows[2]["value"] = [3.0, -1.0, 0.0, 0.0]
     rows[3]["legal"] = [layout_for("square8").size] + rows[3]["legal"][1:]
     rows[4]["planes"] = rows[4]["planes"][:-1]
+    with_q = [i for i, r in enumerate(rows) if r["search_value"]]
+    rows[with_q[-1]]["search_value"] = [1.5, -1.0, 0.0, 0.0]
     bad = pa.Table.from_pylist(rows, schema=SAMPLE_SCHEMA)
     report = quality.validate_samples(bad, "square8")
     assert not report.success
     failed = {r["column"] for r in report.results if not r["success"]}
-    assert failed == {"globals_ok", "policy_sum", "value_max", "legal_ok", "planes_ok"}
+    assert failed == {"globals_ok", "policy_sum", "value_max", "legal_ok", "planes_ok", "search_value_ok"}
     # the wrong board: every position has the wrong size
     assert not quality.validate_samples(table, "hex8").success
+
+
+def test_search_values_follow_the_movers_slot(searched_games):
+    """Each searched decision carries its search's root value per seat slot (the mover
+    in slot 0); decisions without a search carry none."""
+    rec = searched_games[0]
+    out = game_samples(rec)
+    seen = 0
+    for o in out:
+        entry = rec["search"][o["ply"]]
+        if entry is None:
+            assert len(o["search_value"]) == 0
+            continue
+        seen += 1
+        mover = o["player"]
+        assert o["search_value"][0] == pytest.approx(entry["values"][mover - 1], abs=1e-6)
+        assert o["search_value"][1] == pytest.approx(entry["values"][2 - mover], abs=1e-6)
+        assert list(o["search_value"][2:]) == [0.0, 0.0]
+    assert seen and any(len(o["search_value"]) == 0 for o in out)  # the random seat never searches
+    # Records that predate the values (or lack them) give samples without them.
+    old = json.loads(json.dumps(rec))
+    for e in old["search"]:
+        if e is not None:
+            del e["values"]
+    assert all(len(o["search_value"]) == 0 for o in game_samples(old, symmetries=False))

@@ -224,3 +224,38 @@ def test_sigkill_during_training_then_resume_from_the_command_line(tmp_path):
     a, _ = read_net(tmp_path / "whole" / MODEL_FILE)
     b, _ = read_net(tmp_path / "cut" / MODEL_FILE)
     assert states_equal(a, b)
+
+
+def test_value_target_mix_learns_the_search_value_and_evaluates_against_the_outcome(tmp_path):
+    """Every mover wins, every search said it loses: with ``value_target_mix=1`` the
+    value head follows the searches, with 0 the outcomes; held-out value figures are
+    against the outcome either way."""
+    import dataclasses
+
+    from ringrift_ml.train.evaluate import predict
+
+    base = samples_for("square8", 2, player="mcts:8")
+    has = ~np.isnan(base.search_value[:, 0])
+    assert has.any() and np.isnan(base.search_value[~has]).all()
+    value = np.zeros_like(base.value)
+    value[:, 0], value[:, 1] = 1.0, -1.0
+    q = np.full_like(base.search_value, np.nan)
+    q[has, 0], q[has, 1], q[has, 2:] = -1.0, 1.0, 0.0
+    data = dataclasses.replace(base, value=value, search_value=q)
+    b = data.batch(np.arange(len(data)))
+    assert b["has_search_value"].numpy().tolist() == has.tolist()
+    assert np.allclose(b["search_value"].numpy()[~has], value[~has])  # no search: the outcome
+    mean_v = {}
+    for mix in (0.0, 1.0):
+        cfg = _quick(epochs=4, lr=0.02, holdout=0.2, value_target_mix=mix, value_weight=2.0, augment=False)
+        res = fit(data, cfg, tmp_path / str(mix))
+        net, meta = load_net(res.model_path)
+        idx = np.flatnonzero(has)
+        with torch.no_grad():
+            mean_v[mix] = float(np.mean([o["value"][:, 0].mean().item() for _, _, o in predict(net, data, idx)]))
+        # Held out: predicting the outcome (always +1) is the target, not the search's -1.
+        mse = meta["heldout"]["value_mse"]
+        assert (mse < 1.0) if mix == 0 else (mse > 1.0)
+    assert mean_v[0.0] > 0.3 and mean_v[1.0] < -0.3
+    with pytest.raises(ValueError, match="value_target_mix"):
+        TrainConfig(value_target_mix=1.5)

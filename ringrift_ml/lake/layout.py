@@ -1,0 +1,149 @@
+"""What a partition is, and where everything lives under a storage root.
+
+The pipeline is partitioned by board x player count (12 partitions).  A
+:class:`Partition` is the one value that names one: its key (``"square8|2"``, the
+Dagster multi-partition key), its file stem (``"square8_2p"``) and its label.  Nothing
+else parses ``"board|n"`` or spells ``f"{board}_{n}p"``.
+
+A :class:`Layout` is the one map of a storage root::
+
+    <root>/lake/...                          the DuckLake (``LakeStore``)
+    <root>/landing/                          files dropped for ingestion
+    <root>/models/<stem>/loop/gNNNN/         generation N's candidate (registry path)
+    <root>/models/<stem>/runs/<run>/         training runs outside the loop
+    <root>/exports/<stem>/<sample set>.npz   sample sets exported for other tools
+    <root>/weights/heuristic.json            the tuned heuristic weights (all partitions)
+    <root>/weights/versions/                 every weights file ever accepted, by content
+    <root>/tuning/<stem>/<config hash>/      CMA-ES state of one tuning run
+    <root>/plots/                            figures written by the ladder
+
+:func:`storage_root` resolves the root once (argument, ``$RINGRIFT_STORAGE``,
+``./storage``) for the command line and the Dagster resource alike.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Optional
+
+from ..rules.boards import BOARD_TYPES
+
+PLAYER_COUNTS = (2, 3, 4)
+STORAGE_ENV = "RINGRIFT_STORAGE"
+DEFAULT_STORAGE = "storage"
+
+
+@dataclasses.dataclass(frozen=True, order=True)
+class Partition:
+    """One board x player-count partition (validated on construction)."""
+
+    board: str
+    players: int
+
+    def __post_init__(self):
+        if self.board not in BOARD_TYPES:
+            raise ValueError(f"partition board: expected one of {', '.join(BOARD_TYPES)}, got {self.board!r}")
+        if isinstance(self.players, bool) or not isinstance(self.players, int) or self.players not in PLAYER_COUNTS:
+            raise ValueError(f"partition players: expected one of {PLAYER_COUNTS}, got {self.players!r}")
+
+    @classmethod
+    def parse(cls, key: str) -> "Partition":
+        """The partition of a key ``"<board>|<players>"`` (as Dagster and the CLI write it)."""
+        board, sep, n = str(key).partition("|")
+        if not sep or not n.strip().isdigit():
+            raise ValueError(f"partition {key!r}: expected '<board>|<players>', e.g. 'square8|2'")
+        return cls(board.strip(), int(n))
+
+    @classmethod
+    def all(cls) -> tuple:
+        """The 12 partitions, boards in rules order, then player counts."""
+        return tuple(cls(b, n) for b in BOARD_TYPES for n in PLAYER_COUNTS)
+
+    @property
+    def key(self) -> str:
+        return f"{self.board}|{self.players}"
+
+    @property
+    def stem(self) -> str:
+        """The file-name form: ``square8_2p``."""
+        return f"{self.board}_{self.players}p"
+
+    @property
+    def label(self) -> str:
+        """The human form: ``square8 2p``."""
+        return f"{self.board} {self.players}p"
+
+    def __str__(self) -> str:
+        return self.key
+
+
+def storage_root(root=None) -> Path:
+    """The storage root: ``root`` if given, else ``$RINGRIFT_STORAGE``, else ``./storage`` (absolute)."""
+    return Path(root or os.environ.get(STORAGE_ENV) or DEFAULT_STORAGE).resolve()
+
+
+@dataclasses.dataclass(frozen=True)
+class Layout:
+    """Every path under one storage root (see the module docstring).  Methods only
+    compute paths; callers create what they write."""
+
+    root: Path
+
+    def __post_init__(self):
+        object.__setattr__(self, "root", Path(self.root).resolve())
+
+    @classmethod
+    def at(cls, root=None) -> "Layout":
+        """The layout of :func:`storage_root` ``(root)``."""
+        return cls(storage_root(root))
+
+    # ---- models ------------------------------------------------------------------------
+    def models(self, p: Partition) -> Path:
+        return self.root / "models" / p.stem
+
+    def generation_dir(self, p: Partition, g: int) -> Path:
+        """Generation ``g``'s training run (its ``model.pt`` is what the registry names)."""
+        if g < 0:
+            raise ValueError(f"generation: must be >= 0, got {g}")
+        return self.models(p) / "loop" / f"g{g:04d}"
+
+    def run_dir(self, p: Partition, run: str) -> Path:
+        """A training run outside the loop (``ringrift train --partition``)."""
+        return self.models(p) / "runs" / run
+
+    # ---- data ----------------------------------------------------------------------------
+    def export(self, p: Partition, sample_set_id: str) -> Path:
+        return self.root / "exports" / p.stem / f"{sample_set_id}.npz"
+
+    @property
+    def landing(self) -> Path:
+        return self.root / "landing"
+
+    # ---- heuristic weights ---------------------------------------------------------------
+    @property
+    def weights_file(self) -> Path:
+        """The tuned heuristic weights of every partition (``tuned['<board>|<n>']``)."""
+        return self.root / "weights" / "heuristic.json"
+
+    @property
+    def weights_versions(self) -> Path:
+        return self.root / "weights" / "versions"
+
+    def tuning_dir(self, p: Partition, config_hash: str) -> Path:
+        return self.root / "tuning" / p.stem / config_hash
+
+    # ---- figures -------------------------------------------------------------------------
+    def ladder_plot(self, p: Partition) -> Path:
+        return self.root / "plots" / f"ladder_{p.stem}.svg"
+
+    def relative(self, path) -> str:
+        """``path`` relative to the root (as the registry stores it); an error if outside."""
+        try:
+            return str(Path(path).resolve().relative_to(self.root))
+        except ValueError:
+            raise ValueError(f"{path} is not under the storage root {self.root}") from None
+
+
+__all__ = ["DEFAULT_STORAGE", "Layout", "PLAYER_COUNTS", "Partition", "STORAGE_ENV", "storage_root"]
