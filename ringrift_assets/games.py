@@ -10,6 +10,7 @@ from typing import List
 import dagster as dg
 
 from ringrift_ml.lake.generated import write_generated
+from ringrift_ml.lake.layout import Layout, Partition
 from ringrift_ml.lake.merge import merge_partition
 from ringrift_ml.ai.factory import parse_player
 from ringrift_ml.lake.weights import weights_file
@@ -137,7 +138,7 @@ def resolve_model_ref(spec: str, root, board: str, n: int, store=None) -> str:
     if not p.uses_network:
         return spec
     if p.model == "candidate":
-        path = root / "models" / f"{board}_{n}p" / "candidate.pt"
+        path = Layout(root).candidate(Partition(board, n))
         if not path.is_file():
             raise ValueError(f"player {spec!r}: the partition has no candidate model yet ({path})")
         return spec.replace(":candidate", f":{path}", 1)

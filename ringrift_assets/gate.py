@@ -24,8 +24,8 @@ from ringrift_ml.lake import LakeStore
 from ringrift_ml.loop import LoopConfig
 
 from .loop import ladder_metadata, registry_table, signal_metadata
-from .model import _model_dir, candidate_model
-from .partitions import board_players, split_key
+from .model import candidate_model
+from .partitions import board_players, partition_of, split_key
 from .provenance import column_schema, file_version, provenance
 from .resources import LakeResource
 
@@ -109,9 +109,11 @@ def gate_match(context: dg.AssetExecutionContext, config: GateConfig, lake_root:
                                       record_generation)
     from ringrift_ml.train.checkpoint import copy_net, read_net
 
-    board, n = split_key(context)
+    part = partition_of(context)
+    board, n = part.board, part.players
     store: LakeStore = lake_root.store()
-    src = _model_dir(store.root, board, n) / "candidate.pt"
+    layout = lake_root.layout()
+    src = layout.candidate(part)
     if not src.is_file():
         raise dg.Failure(f"partition {board}|{n}: {src} does not exist; materialize candidate_model first")
     try:
@@ -135,7 +137,7 @@ def gate_match(context: dg.AssetExecutionContext, config: GateConfig, lake_root:
         t0, c0 = time.time(), process_cpu_seconds()
         g = max(states) + 1 if states else 0
         best = current_best(rows)
-        path = _model_dir(store.root, board, n) / "loop" / f"g{g:04d}" / "model.pt"
+        path = layout.generation_dir(part, g) / "model.pt"
         path.parent.mkdir(parents=True, exist_ok=True)
         copy_net(src, path)  # the registry keeps the generation's file; candidate.pt is overwritten later
         status, reason, gate = gate_candidate(store, cfg, g, path, best, progress=False, log=context.log.info)

@@ -10,6 +10,7 @@ import json
 import dagster as dg
 
 from ringrift_ml.lake import landing
+from ringrift_ml.lake.layout import Partition
 
 from .games import games_merged
 from .partitions import partition_key
@@ -113,7 +114,6 @@ def landed_games_sensor(context: dg.SensorEvaluationContext, asset_event: dg.Eve
     sha = mat.partition if mat else "?"
     requests = []
     for key in parts:
-        board, n = key.split("|")
-        requests.append(dg.RunRequest(run_key=f"{sha}|{key}", partition_key=partition_key(board, int(n)),
+        requests.append(dg.RunRequest(run_key=f"{sha}|{key}", partition_key=partition_key(Partition.parse(key)),
                                       tags={"ringrift/landed_file": str(sha)}))
     return requests or dg.SkipReason(f"landed file {sha}: nothing to merge")

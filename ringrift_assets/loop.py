@@ -13,6 +13,7 @@ import time
 import dagster as dg
 
 from ringrift_ml.lake import LakeStore
+from ringrift_ml.lake.layout import Partition
 from ringrift_ml.loop import LoopConfig
 
 from .model import config_from_dataclass
@@ -174,7 +175,6 @@ loop_job = dg.define_asset_job("loop_generation_job", selection=dg.AssetSelectio
 # The loop's budget per partition lives in <storage>/loop/budget.json, e.g.
 # {"square8|2": {"generations": 10, "hours": 2}}; the sensor starts the next generation of
 # every partition listed there while its budget lasts and no generation is running.
-BUDGET_FILE = "loop/budget.json"
 
 
 @dg.sensor(job=loop_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.STOPPED,
@@ -184,8 +184,7 @@ def loop_sensor(context: dg.SensorEvaluationContext, lake_root: LakeResource):
     from ringrift_ml.loop import registry
     from ringrift_ml.loop.run import generation_states
 
-    root = lake_root.path()
-    path = root / BUDGET_FILE
+    path = lake_root.layout().loop_budget
     if not path.is_file():
         return dg.SkipReason(f"no loop budget ({path})")
     try:
@@ -195,11 +194,13 @@ def loop_sensor(context: dg.SensorEvaluationContext, lake_root: LakeResource):
     store = lake_root.store()
     requests = []
     for key, b in sorted(budget.items()):
-        board, _, n = key.partition("|")
-        if not n.isdigit():
-            context.log.warning(f"{path}: {key!r} is not a partition like square8|2")
+        try:
+            part = Partition.parse(key)
+        except ValueError as e:
+            context.log.warning(f"{path}: {e}")
             continue
-        pk = partition_key(board, int(n))
+        board, n = part.board, part.players
+        pk = partition_key(part)
         active = context.instance.get_run_records(dg.RunsFilter(
             job_name=loop_job.name, tags={"dagster/partition": str(pk)},
             statuses=[dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING,

@@ -20,7 +20,7 @@ from ringrift_ml.train.config import TrainConfig
 
 from ringrift_ml.train.checkpoint import judge_checkpoint
 
-from .partitions import board_players, split_key
+from .partitions import board_players, partition_of
 from .provenance import column_schema, file_version, provenance, table
 from .resources import LakeResource
 from .samples import training_samples
@@ -103,10 +103,6 @@ def _loss_png(history: list, baseline: dict, path, title: str):
     return path
 
 
-def _model_dir(root, board, n):
-    return root / "models" / f"{board}_{n}p"
-
-
 def _warm_start(store, board: str, n: int, cfg: TrainConfig, log):
     """The best model's checkpoint when the candidate can start from it (same network), else None."""
     from ringrift_ml.loop.run import current_best, registry
@@ -147,8 +143,9 @@ def candidate_model(context: dg.AssetExecutionContext, config: CandidateModelCon
     from ringrift_ml.train.checkpoint import copy_net, state_exists
     from ringrift_ml.train.loop import MODEL_FILE, STATE_FILE, fit
 
-    board, n = split_key(context)
-    root = lake_root.path()
+    part = partition_of(context)
+    board, n = part.board, part.players
+    layout = lake_root.layout()
     store = lake_root.store()
     # The replay window ends at the sample set this run wrote (else the partition's newest).
     ss = sample_set(store, board, n, context.run.run_id)
@@ -162,8 +159,7 @@ def candidate_model(context: dg.AssetExecutionContext, config: CandidateModelCon
         init = _warm_start(store, board, n, cfg, context.log) if warm else None
     except ValueError as e:
         raise dg.Failure(f"partition {board}|{n}: {e}") from e
-    mdir = _model_dir(root, board, n)
-    run_dir = mdir / "runs" / context.run.run_id[:8]
+    run_dir = layout.run_dir(part, context.run.run_id[:8])
     last = {"t": time.time()}
 
     def progress(step: int) -> None:
@@ -183,15 +179,15 @@ def candidate_model(context: dg.AssetExecutionContext, config: CandidateModelCon
         if h.get("kind") != "swa":
             context.log.info(f"{board}|{n} epoch {h['epoch']}: held-out loss {h['heldout']['loss']:.4f} "
                              f"(policy CE {h['heldout']['policy_ce']:.4f}, value MSE {h['heldout']['value_mse']:.4f})")
-    path = mdir / "candidate.pt"
+    path = layout.candidate(part)
     copy_net(run_dir / MODEL_FILE, path)
     meta = json.loads(path.with_suffix(".json").read_text())
     model_version = file_version(path)
     best = res.best
-    curve = _loss_png(res.history, best, mdir / "loss.png", f"{board} {n}p")
+    curve = _loss_png(res.history, best, layout.models(part) / "loss.png", part.label)
     first = res.history[0]["heldout"]["loss"]
     record_row(store, "models", [{
-        "model_id": model_version, "board": board, "players": n, "path": str(path.relative_to(root)),
+        "model_id": model_version, "board": board, "players": n, "path": layout.relative(path),
         "sample_set_id": ss["sample_set_id"], "samples": len(data), "epochs": len(res.history),
         "train_loss": res.history[-1].get("train", {}).get("loss"), "val_loss": best["loss"], "val_top1": best["top1"],
         "val_value_mse": best["value_mse"], "initial_val_loss": first, "config": cfg.to_dict(),
@@ -221,7 +217,7 @@ def candidate_model(context: dg.AssetExecutionContext, config: CandidateModelCon
             "loss_plot": _png_markdown(curve, "held-out loss per epoch"),
             **provenance(config, {"sample_sets": data.source.get("sample_sets")}),
             "model_id": model_version,
-            "warm_start": str(init.relative_to(root)) if init else "none (from scratch)",
+            "warm_start": layout.relative(init) if init else "none (from scratch)",
             "best_epoch": str(meta["best_epoch"]),
             "sample_set_id": ss["sample_set_id"],
             "sample_sets": dg.MetadataValue.json(data.source.get("sample_sets")),
@@ -256,8 +252,7 @@ def candidate_model_sanity(context: dg.AssetCheckExecutionContext, lake_root: La
 
     from ringrift_ml.train.checkpoint import read_net
 
-    board, n = split_key(context)
-    path = _model_dir(lake_root.path(), board, n) / "candidate.pt"
+    path = lake_root.layout().candidate(partition_of(context))
     if not path.is_file():
         return dg.AssetCheckResult(passed=False, description=f"{path} does not exist")
     try:
@@ -297,17 +292,17 @@ def calibration_report(context: dg.AssetExecutionContext, lake_root: LakeResourc
     from ringrift_ml.train.dataset import from_lake
     from ringrift_ml.train.evaluate import evaluate
 
-    board, n = split_key(context)
-    root = lake_root.path()
-    mdir = _model_dir(root, board, n)
-    if not (mdir / "candidate.pt").is_file():
-        raise dg.Failure(f"partition {board}|{n}: {mdir / 'candidate.pt'} does not exist; "
-                         "materialize candidate_model first")
+    part = partition_of(context)
+    board, n = part.board, part.players
+    layout = lake_root.layout()
+    cand = layout.candidate(part)
+    if not cand.is_file():
+        raise dg.Failure(f"partition {part}: {cand} does not exist; materialize candidate_model first")
     try:
-        net, meta = load_net(mdir / "candidate.pt")
+        net, meta = load_net(cand)
     except ValueError as e:
-        raise dg.Failure(f"partition {board}|{n}: {e} (re-materialize candidate_model)") from e
-    model_version = file_version(mdir / "candidate.pt")
+        raise dg.Failure(f"partition {part}: {e} (re-materialize candidate_model)") from e
+    model_version = file_version(cand)
     store = lake_root.store()
     tc = TrainConfig.from_dict(meta["train_config"], "checkpoint train_config")
     try:
@@ -320,9 +315,9 @@ def calibration_report(context: dg.AssetExecutionContext, lake_root: LakeResourc
     ev = evaluate(net, data, held, w)
     rep = {"n": int(len(held)), "ece": ev["value_ece"], "mce": ev["value_mce"], "temperature": ev["value_temperature"],
            "ece_scaled": ev["value_ece_scaled"], "bins": ev["calibration_bins"]}
-    png = reliability_png({**rep, "temperature": rep["temperature"]}, mdir / "reliability.png",
-                          f"{board} {n}p value head")
-    out = mdir / "calibration.json"
+    png = reliability_png({**rep, "temperature": rep["temperature"]}, layout.models(part) / "reliability.png",
+                          f"{part.label} value head")
+    out = layout.models(part) / "calibration.json"
     out.write_text(json.dumps(rep, indent=1))
     record_row(store, "calibration", [{
         "model_id": model_version, "board": board, "players": n, "n": rep["n"], "ece": rep["ece"], "mce": rep["mce"],

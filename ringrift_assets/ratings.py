@@ -7,8 +7,8 @@ import dagster as dg
 from ringrift_ml.ai.heuristic import packaged_weights_path
 from ringrift_ml.lake.lineage import record_row
 
-from .model import _model_dir, candidate_model
-from .partitions import board_players, split_key
+from .model import candidate_model
+from .partitions import board_players, partition_of
 from .provenance import column_schema, file_version, provenance, table
 from .resources import LakeResource
 from .weights import heuristic_weights
@@ -50,10 +50,11 @@ def elo_ratings(context: dg.AssetExecutionContext, config: EloConfig, lake_root:
     from ringrift_ml.nn.infer import NetRunner
     from ringrift_ml.train.checkpoint import load_net
 
-    board, n = split_key(context)
-    root = lake_root.path()
-    weights = root / "weights" / "heuristic.json"
-    model_path = _model_dir(root, board, n) / "candidate.pt"
+    part = partition_of(context)
+    board, n = part.board, part.players
+    layout = lake_root.layout()
+    weights = layout.weights_file
+    model_path = layout.candidate(part)
     if not model_path.is_file():
         raise dg.Failure(f"partition {board}|{n}: {model_path} does not exist; materialize candidate_model first")
     try:

@@ -9,6 +9,7 @@ from typing import Optional
 import dagster as dg
 
 from ringrift_ml.lake import LakeStore
+from ringrift_ml.lake.layout import Layout, storage_root
 
 _STORES: dict = {}
 
@@ -25,10 +26,13 @@ class LakeResource(dg.ConfigurableResource):
     catalog: Optional[str] = None
 
     def path(self) -> Path:
-        root = self.root or os.environ.get("RINGRIFT_STORAGE") or "storage"
-        p = Path(root).resolve()
+        p = storage_root(self.root)
         p.mkdir(parents=True, exist_ok=True)
         return p
+
+    def layout(self) -> Layout:
+        """Every path under the root (the one map assets use; they build none themselves)."""
+        return Layout(self.path())
 
     def store(self) -> LakeStore:
         """The lake (opened once per process and root; tables created on first use)."""

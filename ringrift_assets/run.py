@@ -20,17 +20,17 @@ DEFAULT_PARTITIONS = "square8|2,hex8|3"
 
 
 def _parse_partitions(text: str, all_: bool) -> list:
-    from .partitions import BOARDS, PLAYER_COUNTS
+    """The partitions to run (``Partition`` values, in the order given)."""
+    from ringrift_ml.lake.layout import Partition
 
     if all_:
-        return [f"{b}|{n}" for b in BOARDS for n in PLAYER_COUNTS]
+        return list(Partition.all())
     out = []
     for key in (k.strip() for k in text.split(",") if k.strip()):
-        board, _, n = key.partition("|")
-        if board not in BOARDS or n not in PLAYER_COUNTS:
-            raise SystemExit(f"--partitions: {key!r} is not board|players with board in {', '.join(BOARDS)} "
-                             f"and players in {', '.join(PLAYER_COUNTS)}")
-        out.append(key)
+        try:
+            out.append(Partition.parse(key))
+        except ValueError as e:
+            raise SystemExit(f"--partitions: {e}") from None
     if not out:
         raise SystemExit("--partitions: no partition given")
     return out
@@ -62,13 +62,13 @@ def instance_for(root: Path):
     return instance, home
 
 
-def partition_lock(root: Path, key: str):
+def partition_lock(root: Path, part):
     """The lock a run of one partition holds from its first step to its last, so two
     in-process runs of the same partition never interleave (the run queue does the
     same for runs the daemon launches)."""
     from ringrift_ml.lake import LakeStore
 
-    return LakeStore(root).lock("partition-" + key.replace("|", "_"))
+    return LakeStore(root).lock("partition-" + part.stem)
 
 
 def main(argv=None) -> int:
@@ -115,7 +115,7 @@ def main(argv=None) -> int:
         print(f"[{i}/{len(parts)}] {key} ...", flush=True)
         with partition_lock(root, key):
             # The "pipeline" job itself, so the run carries its name in the UI.
-            result = job.execute_in_process(partition_key=key, instance=instance, run_config=run_config,
+            result = job.execute_in_process(partition_key=key.key, instance=instance, run_config=run_config,
                                             raise_on_error=False, tags={"ringrift/cli": "1"})
         if not result.success:
             failed = [e.step_key for e in result.all_events if e.is_step_failure]

@@ -7,6 +7,7 @@ import dagster as dg
 import numpy as np
 
 from ringrift_ml import quality
+from ringrift_ml.lake.layout import Partition
 from ringrift_ml.lake.lineage import read_partition, write_sample_set
 from ringrift_ml.lake.merge import id_conflicts
 
@@ -104,12 +105,12 @@ def training_samples(context: dg.AssetExecutionContext, config: TrainingSamplesC
     cfg = {**config.model_dump(), "features": stats["features"]}
     sid = sample_set_id_for(board, n, snap, cfg, context.run.run_id)
     data = from_table(table, board, sym_perms=symmetry_perms(board) if config.symmetries else None)
-    npz = save_npz(data, store.root / "exports" / f"{board}_{n}p" / f"{sid}.npz",
+    npz = save_npz(data, lake_root.layout().export(Partition(board, n), sid),
                    {"sample_set_id": sid, "lake_snapshot": snap, "players": n, "min_length": config.min_length})
     digest = hashlib.sha256(npz.read_bytes()).hexdigest()
     sid2, written = write_sample_set(store, board=board, players=n, games_snapshot=snap, games=used, samples=table,
                                      config=cfg, run_id=context.run.run_id, code_version=code_version(),
-                                     npz_path=str(npz.relative_to(store.root)), npz_sha256=digest)
+                                     npz_path=lake_root.layout().relative(npz), npz_sha256=digest)
     assert sid2 == sid
     context.log.info(f"{board}|{n}: sample set {sid}: {stats['samples']} samples from {stats['games_used']} games "
                      f"(lake snapshot {snap})")

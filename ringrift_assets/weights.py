@@ -10,6 +10,7 @@ from pathlib import Path
 import dagster as dg
 
 from ringrift_ml.ai.heuristic import packaged_weights_path
+from ringrift_ml.lake.layout import Partition
 from ringrift_ml.lake.lineage import record_row
 
 from .partitions import board_players, split_key
@@ -28,10 +29,6 @@ def _locked(path: Path):
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-def versions_dir(root: Path) -> Path:
-    return Path(root) / "weights" / "versions"
 
 
 class HeuristicWeightsConfig(dg.Config):
@@ -77,7 +74,6 @@ def heuristic_weights(context: dg.AssetExecutionContext, config: HeuristicWeight
     from ringrift_ml.tuning import TuneConfig, save_tuned, tune
 
     board, n = split_key(context)
-    root = lake_root.path()
     try:
         cfg = TuneConfig(board=board, players=n, generations=config.generations, popsize=config.popsize,
                          games_per_eval=config.games_per_eval, sigma0=config.sigma0, seed=config.seed,
@@ -90,8 +86,9 @@ def heuristic_weights(context: dg.AssetExecutionContext, config: HeuristicWeight
             model = resolve_ref(lake_root.store(), board, n, "best")
     except ValueError as e:
         raise dg.Failure(f"partition {board}|{n}: {e}") from e
-    workdir = root / "tuning" / f"{board}_{n}p" / config_hash(config)
-    target = root / "weights" / "heuristic.json"
+    layout = lake_root.layout()
+    workdir = layout.tuning_dir(Partition(board, n), config_hash(config))
+    target = layout.weights_file
     # This storage root's weights, never those of the working directory or the
     # environment: a root starts from the packaged defaults.
     start = target if target.is_file() else packaged_weights_path()
@@ -121,14 +118,14 @@ def heuristic_weights(context: dg.AssetExecutionContext, config: HeuristicWeight
     else:
         data = cand_file.read_bytes()  # kept as a version for inspection; the current weights stay
     version = hashlib.sha256(data).hexdigest()[:16]
-    vfile = versions_dir(root) / f"{version}.json"
+    vfile = layout.weights_versions / f"{version}.json"
     if not vfile.exists():
         vfile.parent.mkdir(parents=True, exist_ok=True)
         tmp = vfile.with_name(f".{vfile.name}.{os.getpid()}")
         tmp.write_bytes(data)
         os.replace(tmp, vfile)
     record_row(lake_root.store(), "heuristic_weights", [{
-        "weights_version": version, "board": board, "players": n, "path": str(vfile.relative_to(root)),
+        "weights_version": version, "board": board, "players": n, "path": layout.relative(vfile),
         "best_score": float(result["best_score"]), "generations": int(result["generations"]),
         "config": config.model_dump(), "accepted": bool(confirm["accepted"]), "confirmation": confirm}],
         f"heuristic weights {version} for {board}|{n}", context.run.run_id)

@@ -113,12 +113,10 @@ def _rules_conformance(args) -> int:
 
 
 def _store(args):
-    import os
-
     from .lake import LakeStore
+    from .lake.layout import storage_root
 
-    root = Path(args.storage or os.environ.get("RINGRIFT_STORAGE") or "storage")
-    return LakeStore.open(root, args.catalog)
+    return LakeStore.open(storage_root(args.storage), args.catalog)
 
 
 def _lake_ingest(args) -> int:
@@ -137,9 +135,11 @@ def _lake_ingest(args) -> int:
     for name in look.waiting:
         print(f"WAITING     {name}: still changing, or '.partial' (run again once it is complete)")
     if args.merge:
+        from .lake.layout import Partition
+
         for key in sorted(parts):
-            board, n = key.split("|")
-            st = merge_partition(store, board, int(n), run_id="cli")
+            p = Partition.parse(key)
+            st = merge_partition(store, p.board, p.players, run_id="cli")
             print(f"MERGED      {key}: {st['rows_out']} games ({st['duplicates_removed']} duplicates)")
     if not (results or look.rejected or look.waiting):
         print("landing zone empty")

@@ -10,12 +10,14 @@ A :class:`Layout` is the one map of a storage root::
     <root>/lake/...                          the DuckLake (``LakeStore``)
     <root>/landing/                          files dropped for ingestion
     <root>/models/<stem>/loop/gNNNN/         generation N's candidate (registry path)
-    <root>/models/<stem>/runs/<run>/         training runs outside the loop
+    <root>/models/<stem>/runs/<run>/         the graph's training runs (candidate_model)
+    <root>/models/<stem>/candidate.pt        the graph's newest candidate
     <root>/exports/<stem>/<sample set>.npz   sample sets exported for other tools
     <root>/weights/heuristic.json            the tuned heuristic weights (all partitions)
     <root>/weights/versions/                 every weights file ever accepted, by content
     <root>/tuning/<stem>/<config hash>/      CMA-ES state of one tuning run
     <root>/plots/                            figures written by the ladder
+    <root>/loop/budget.json                  what the loop sensor keeps running
 
 :func:`storage_root` resolves the root once (argument, ``$RINGRIFT_STORAGE``,
 ``./storage``) for the command line and the Dagster resource alike.
@@ -26,7 +28,6 @@ from __future__ import annotations
 import dataclasses
 import os
 from pathlib import Path
-from typing import Optional
 
 from ..rules.boards import BOARD_TYPES
 
@@ -109,8 +110,12 @@ class Layout:
             raise ValueError(f"generation: must be >= 0, got {g}")
         return self.models(p) / "loop" / f"g{g:04d}"
 
+    def candidate(self, p: Partition) -> Path:
+        """The graph's newest ``candidate_model`` (a copy; the registry keeps generations' own files)."""
+        return self.models(p) / "candidate.pt"
+
     def run_dir(self, p: Partition, run: str) -> Path:
-        """A training run outside the loop (``ringrift train --partition``)."""
+        """A training run of the graph's ``candidate_model``."""
         return self.models(p) / "runs" / run
 
     # ---- data ----------------------------------------------------------------------------
@@ -133,6 +138,11 @@ class Layout:
 
     def tuning_dir(self, p: Partition, config_hash: str) -> Path:
         return self.root / "tuning" / p.stem / config_hash
+
+    @property
+    def loop_budget(self) -> Path:
+        """The loop sensor's budget: ``{"<board>|<n>": {"generations": N, "hours": H, "config": {...}}}``."""
+        return self.root / "loop" / "budget.json"
 
     # ---- figures -------------------------------------------------------------------------
     def ladder_plot(self, p: Partition) -> Path:

@@ -12,10 +12,10 @@ def _loop(args, open_store) -> int:
     from .config import LoopConfig
     from .run import run_loop
 
+    from ..lake.layout import Partition
+
     try:
-        board, _, n = args.partition.partition("|")
-        if not n.isdigit():
-            raise ValueError(f"--partition: expected BOARD|PLAYERS such as square8|2, got {args.partition!r}")
+        part = Partition.parse(args.partition)
         train = json.loads(args.train) if args.train else {}
         if not isinstance(train, dict):
             raise ValueError("--train: expected a JSON object of TrainConfig fields")
@@ -23,7 +23,7 @@ def _loop(args, open_store) -> int:
         if warm is not None and not isinstance(warm, dict):
             raise ValueError("--warm-train: expected a JSON object of TrainConfig fields")
         extra = {"warm_train": tuple(sorted(warm.items()))} if warm is not None else {}
-        cfg = LoopConfig(board=board, players=int(n), games=args.games, simulations=args.sims,
+        cfg = LoopConfig(board=part.board, players=part.players, games=args.games, simulations=args.sims,
                          bootstrap=args.bootstrap or f"mcts:{args.sims}", full_search_prob=args.full_search_prob,
                          window=args.window, train=tuple(sorted(train.items())), gate_min_games=args.gate_min,
                          gate_max_games=args.gate_max, gate_truncation=args.gate_truncation, elo1=args.elo1,
@@ -54,11 +54,14 @@ def _loop(args, open_store) -> int:
 def _ladder(args, open_store) -> int:
     from .ladder import update_ladder
 
-    board, _, n = args.partition.partition("|")
-    if not n.isdigit():
-        print(f"error: --partition: expected BOARD|PLAYERS such as square8|2, got {args.partition!r}",
-              file=sys.stderr)
+    from ..lake.layout import Partition
+
+    try:
+        part = Partition.parse(args.partition)
+    except ValueError as e:
+        print(f"error: --partition: {e}", file=sys.stderr)
         return 2
+    board, n = part.board, part.players
     import torch
 
     torch.set_num_threads(args.threads)

@@ -90,7 +90,10 @@ class LoopConfig:
 
     @property
     def partition(self) -> str:
-        return f"{self.board}|{self.players}"
+        """The partition's key (``square8|2``)."""
+        from ..lake.layout import Partition
+
+        return Partition(self.board, self.players).key
 
     def train_config(self, seed: Optional[int], warm: bool = False):
         """The candidate's TrainConfig (``warm``: it starts from the best's weights)."""

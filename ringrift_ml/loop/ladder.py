@@ -22,6 +22,7 @@ from typing import Callable, Optional
 
 from ..arena import PairRecord, fit_elo, head_to_head
 from ..lake import LakeStore
+from ..lake.layout import Layout, Partition
 from .run import PROMOTED, ROLLED_BACK, generation_states, registry
 
 LADDER_TABLE = "ladder_games"
@@ -174,7 +175,7 @@ def update_ladder(store: LakeStore, board: str, players: int, simulations: int =
     table = ladder_table(store, board, players)
     if n or rolled or not _has_fit(store, board, players):
         record_ratings(store, board, players, table)
-    plot = store.root / "plots" / f"ladder_{board}_{players}p.svg"
+    plot = Layout(store.root).ladder_plot(Partition(board, players))
     plot.parent.mkdir(parents=True, exist_ok=True)
     plot.write_text(ladder_svg(table, f"{board}|{players}: rating against CPU hours"))
     return {"played": n, "rolled_back": rolled, "table": table, "plot": plot}

@@ -180,12 +180,13 @@ def train_candidate(store: LakeStore, cfg: LoopConfig, g: int, best: Optional[di
     """Step 3: the candidate of generation ``g`` trained on the replay window ending at
     sample set ``sid``, warm-started from ``best`` (its registry row; None: from
     scratch); resumes a killed run.  Returns (checkpoint path, window's sample sets)."""
+    from ..lake.layout import Layout, Partition
     from ..train.dataset import from_lake
     from ..train.loop import fit
 
     root = store.root
     data = from_lake(store, cfg.board, cfg.players, window=cfg.window, recency=cfg.recency, upto=sid)
-    run_dir = root / "models" / f"{cfg.board}_{cfg.players}p" / "loop" / f"g{g:04d}"
+    run_dir = Layout(root).generation_dir(Partition(cfg.board, cfg.players), g)
     init = root / best["path"] if best else None
     tcfg = cfg.train_config(seed=cfg.seed + g, warm=best is not None)
     log(f"{cfg.partition} g{g}: training on {len(data.value)} samples of {len(data.source['sample_sets'])} "

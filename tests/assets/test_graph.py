@@ -12,6 +12,7 @@ from ringrift_assets.partitions import board_players, partition_key
 from ringrift_assets.resources import LakeResource
 from ringrift_assets.run import main as pipeline_main
 from ringrift_ml.lake import LakeStore
+from ringrift_ml.lake.layout import Layout, Partition
 from ringrift_ml.lake.generated import write_generated
 from ringrift_ml.lake.lineage import sample_set
 
@@ -62,7 +63,7 @@ def test_graph_snapshot():
     assert sorted(s.name for s in repo.sensor_defs) == ["landed_games_sensor", "landing_sensor", "loop_sensor"]
     assert sorted(j.name for j in repo.get_all_jobs() if not j.name.startswith("__")) == [
         "ingest_landed_file", "loop_generation_job", "merge_landed_games", "pipeline"]
-    assert partition_key("square8", 2) == "square8|2"
+    assert partition_key(Partition("square8", 2)) == "square8|2"
 
 
 def test_storage_root_is_not_read_at_import(monkeypatch, tmp_path):
@@ -283,7 +284,7 @@ def test_selfplay_asset_plays_the_partitions_candidate_under_search(tmp_path):
 
 
 def test_loop_generation_asset_and_its_sensor(tmp_path, monkeypatch):
-    from ringrift_assets.loop import BUDGET_FILE, loop_generation, loop_sensor
+    from ringrift_assets.loop import loop_generation, loop_sensor
     from ringrift_ml.loop import registry
     from ringrift_ml.loop import run as loop_run
 
@@ -314,11 +315,11 @@ def test_loop_generation_asset_and_its_sensor(tmp_path, monkeypatch):
     instance = dg.DagsterInstance.ephemeral()
     ctx = dg.build_sensor_context(instance=instance, resources=res)
     assert isinstance(loop_sensor(ctx), dg.SkipReason)
-    (tmp_path / BUDGET_FILE).parent.mkdir(parents=True, exist_ok=True)
-    (tmp_path / BUDGET_FILE).write_text(json.dumps({"square8|2": {"generations": 3}, "hex8|2": {"generations": 0}}))
+    Layout(tmp_path).loop_budget.parent.mkdir(parents=True, exist_ok=True)
+    Layout(tmp_path).loop_budget.write_text(json.dumps({"square8|2": {"generations": 3}, "hex8|2": {"generations": 0}}))
     reqs = loop_sensor(dg.build_sensor_context(instance=instance, resources=res))
     assert [(q.partition_key, q.tags["ringrift/generation"]) for q in reqs] == [("square8|2", "2")]
-    (tmp_path / BUDGET_FILE).write_text(json.dumps({"square8|2": {"generations": 2}}))
+    Layout(tmp_path).loop_budget.write_text(json.dumps({"square8|2": {"generations": 2}}))
     assert isinstance(loop_sensor(dg.build_sensor_context(instance=instance, resources=res)), dg.SkipReason)
 
 
@@ -358,14 +359,14 @@ def test_lake_catalog_reports_every_table(tmp_path):
 
 
 def test_loop_sensor_records_a_generation_that_keeps_failing_and_goes_on(tmp_path):
-    from ringrift_assets.loop import BUDGET_FILE, loop_sensor
+    from ringrift_assets.loop import loop_sensor
 
     res = {"lake_root": LakeResource(root=str(tmp_path))}
     job = build_definitions(str(tmp_path)).resolve_job_def("loop_generation_job")
     instance = dg.DagsterInstance.ephemeral()
     bad = {"ops": {"loop_generation": {"config": {"train": "[1]"}}}}
-    (tmp_path / BUDGET_FILE).parent.mkdir(parents=True, exist_ok=True)
-    (tmp_path / BUDGET_FILE).write_text(json.dumps({"square8|2": {"generations": 2, "config": {"games": 4}}}))
+    Layout(tmp_path).loop_budget.parent.mkdir(parents=True, exist_ok=True)
+    Layout(tmp_path).loop_budget.write_text(json.dumps({"square8|2": {"generations": 2, "config": {"games": 4}}}))
     for k in range(3):
         reqs = loop_sensor(dg.build_sensor_context(instance=instance, resources=res))
         assert [(q.tags["ringrift/generation"], q.run_key) for q in reqs] == [("0", f"square8|2:g0:try{k}")]

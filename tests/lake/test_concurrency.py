@@ -95,7 +95,8 @@ def test_runs_of_one_partition_never_overlap(tmp_path):
         import time
         from pathlib import Path
         from ringrift_assets.run import partition_lock
-        with partition_lock(Path({str(tmp_path)!r}), "square8|2"):
+        from ringrift_ml.lake.layout import Partition
+        with partition_lock(Path({str(tmp_path)!r}), Partition("square8", 2)):
             t0 = time.time(); time.sleep(0.6); print(t0, time.time())
     """
     results = _wait([_python(code) for _ in range(2)])
