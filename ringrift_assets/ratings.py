@@ -48,7 +48,7 @@ def elo_ratings(context: dg.AssetExecutionContext, config: EloConfig, lake_root:
     from ringrift_ml.ai.factory import make_player, parse_spec
     from ringrift_ml.nn.evaluator import NetPolicyPlayer
     from ringrift_ml.nn.infer import NetRunner
-    from ringrift_ml.train.checkpoint import load_net
+    from ringrift_ml.nn.checkpoint import load_net
 
     board, n = split_key(context)
     root = lake_root.path()

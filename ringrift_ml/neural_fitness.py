@@ -68,9 +68,9 @@ class NeuralFitness:
 
     def __init__(self, model: Path, board: str, players: int, positions: int = 256, seed: int = 0,
                  device: str = "cpu"):
+        from .nn.checkpoint import load_net
         from .nn.evaluator import NetEvaluator
         from .nn.infer import NetRunner
-        from .train.checkpoint import load_net
 
         net, _ = load_net(Path(model))
         if net.cfg.board != board:

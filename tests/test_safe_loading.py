@@ -15,8 +15,14 @@ import torch
 from ringrift_ml import tuning
 from ringrift_ml.ai.heuristic import packaged_weights_path
 from ringrift_ml.train.model import NetConfig, PolicyValueNet
-from ringrift_ml.train.train import (CHECKPOINT_FORMAT, TrainConfig, load_model, metadata_path,
-                                     read_checkpoint, save_model)
+from ringrift_ml.train.train import (
+    CHECKPOINT_FORMAT,
+    TrainConfig,
+    load_model,
+    metadata_path,
+    read_checkpoint,
+    save_model,
+)
 from ringrift_ml.tuning import TuneConfig, tune
 
 
@@ -192,8 +198,8 @@ def test_crafted_checkpoint_is_refused_without_running_code(tmp_path, kind):
 def test_sanity_check_uses_the_safe_loader(tmp_path):
     from ringrift_assets.model import candidate_model_sanity
     from ringrift_assets.resources import LakeResource
+    from ringrift_ml.nn.checkpoint import save_net
     from ringrift_ml.nn.net import RingNet, net_config
-    from ringrift_ml.train.checkpoint import save_net
 
     check = candidate_model_sanity.node_def.compute_fn.decorated_fn
     ctx, res = types.SimpleNamespace(partition_key="hex8|2"), LakeResource(root=str(tmp_path))

@@ -116,9 +116,9 @@ def network_evaluator(model: str, symmetries: bool = False, device: str = "cpu")
             raise ValueError("device 'mps': not available on this machine")
         if device.split(":")[0] not in ("cpu", "cuda", "mps"):
             raise ValueError(f"device {device!r}: expected cpu, cuda[:N] or mps")
+        from ..nn.checkpoint import load_net
         from ..nn.evaluator import NetEvaluator
         from ..nn.infer import NetRunner
-        from ..train.checkpoint import load_net
 
         net, _ = load_net(path)
         ev = NetEvaluator(NetRunner(net, symmetries=symmetries, device=device))

@@ -202,7 +202,8 @@ def gate_candidate(store: LakeStore, cfg: LoopConfig, g: int, model_path: Path, 
     gate figures)."""
     from ..ai.base import Budget
     from ..ai.factory import make_player
-    from ..train.checkpoint import judge_checkpoint, read_net
+    from ..nn.checkpoint import read_net
+    from ..train.checkpoint import judge_checkpoint
 
     _, meta = read_net(model_path)
     problems = judge_checkpoint(meta)
@@ -327,7 +328,7 @@ def generation_figures(store: LakeStore, model_path: Optional[Path], sample_set_
     evaluation (policy CE next to uniform and the targets' entropy, the share of the
     gap closed, value MSE next to predicting 0)."""
     from ..ai.signal import columns, summarize
-    from ..train.checkpoint import read_net
+    from ..nn.checkpoint import read_net
 
     out = dict.fromkeys(REGISTRY_FIGURES)
     if sample_set_id:

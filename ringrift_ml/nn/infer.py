@@ -95,7 +95,7 @@ class NetRunner:
 
 def load_player(path, symmetries: bool = False, name=None):
     """The no-search policy player of a checkpoint file."""
-    from ..train.checkpoint import load_net
+    from .checkpoint import load_net
     from .evaluator import NetPolicyPlayer
 
     net, _ = load_net(path)

@@ -166,8 +166,8 @@ def _random_position(board: str, n: int, seed: int) -> FastGame:
 
 @pytest.fixture(scope="module")
 def tiny_models(tmp_path_factory):
+    from ringrift_ml.nn.checkpoint import save_net
     from ringrift_ml.nn.net import RingNet, net_config
-    from ringrift_ml.train.checkpoint import save_net
 
     out = tmp_path_factory.mktemp("nets")
     torch.manual_seed(0)

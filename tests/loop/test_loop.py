@@ -10,7 +10,7 @@ from ringrift_ml.arena import SPRT, sequential_match
 from ringrift_ml.lake import LakeStore
 from ringrift_ml.loop import LoopConfig, current_best, registry, run_loop
 from ringrift_ml.loop import run as loop_run
-from ringrift_ml.train.checkpoint import read_net
+from ringrift_ml.nn.checkpoint import read_net
 
 from ..registry_rows import write_registry
 
