@@ -43,7 +43,7 @@ def tuned_entrant(store: LakeStore, board: str, players: int) -> Optional[str]:
 
 
 def _player(name: str, rows_by_gen: dict, store: LakeStore, board: str, players: int, simulations: int):
-    from ..ai.factory import make_player
+    from ..nn.players import make_player
 
     if name[:1] == "g" and name[1:].isdigit():
         return make_player(f"nn:{store.root / rows_by_gen[int(name[1:])]['path']}:{simulations}", board, players)

@@ -201,8 +201,8 @@ def gate_candidate(store: LakeStore, cfg: LoopConfig, g: int, model_path: Path, 
     ``best`` (or the bootstrap player) at equal simulations.  Returns (status, reason,
     gate figures)."""
     from ..ai.base import Budget
-    from ..ai.factory import make_player
     from ..nn.checkpoint import read_net
+    from ..nn.players import make_player
     from ..train.checkpoint import judge_checkpoint
 
     _, meta = read_net(model_path)
