@@ -153,7 +153,7 @@ def _selfplay(store: LakeStore, cfg: LoopConfig, g: int, best: Optional[dict], p
 
 def _samples(store: LakeStore, cfg: LoopConfig, g: int, log) -> str:
     from ..lake.lineage import read_partition, write_sample_set
-    from ..nn.samples import build_samples
+    from ..lake.samples import build_samples
 
     label = label_of(cfg, g)
     old = store.query("SELECT sample_set_id FROM lake.sample_sets WHERE run_id = ?", [label]).to_pylist()

@@ -71,7 +71,7 @@ def test_npz_round_trip_and_identity_check(tmp_path):
 def _write_set(store, board, n, records, run_id):
     from ringrift_ml.lake.lineage import write_sample_set
     from ringrift_ml.lake.records import games_table
-    from ringrift_ml.nn.samples import build_samples
+    from ringrift_ml.lake.samples import build_samples
 
     rows = games_table(records).to_pylist()
     table, stats = build_samples(rows)
