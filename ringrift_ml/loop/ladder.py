@@ -22,7 +22,7 @@ from typing import Callable, Optional
 
 from ..arena import PairRecord, fit_elo, head_to_head
 from ..lake import LakeStore
-from .run import PROMOTED, ROLLED_BACK, generation_states, registry
+from .generations import PROMOTED, ROLLED_BACK, generation_states, registry
 
 LADDER_TABLE = "ladder_games"
 
