@@ -56,9 +56,9 @@ def main(argv=None) -> int:
 
     from ringrift_ml.ai.signal import columns, summarize
     from ringrift_ml.loop import LoopConfig
+    from ringrift_ml.nn.checkpoint import load_net
     from ringrift_ml.nn.samples import SAMPLE_SCHEMA, game_samples
     from ringrift_ml.selfplay import SelfplayConfig, generator_config, run_selfplay
-    from ringrift_ml.train.checkpoint import load_net
     from ringrift_ml.train.dataset import from_table
     from ringrift_ml.train.evaluate import evaluate
     from ringrift_ml.train.loop import fit

@@ -58,7 +58,7 @@ def main(argv=None) -> int:
     from ringrift_ml.lake import LakeStore
     from ringrift_ml.loop import registry
     from ringrift_ml.loop.run import PROMOTED
-    from ringrift_ml.train.checkpoint import load_net
+    from ringrift_ml.nn.checkpoint import load_net
     from ringrift_ml.train.dataset import from_lake
     from ringrift_ml.train.evaluate import evaluate
 

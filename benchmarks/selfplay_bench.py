@@ -28,8 +28,8 @@ import torch
 
 
 def default_model(board: str, out: Path) -> Path:
+    from ringrift_ml.nn.checkpoint import save_net
     from ringrift_ml.nn.net import RingNet, net_config
-    from ringrift_ml.train.checkpoint import save_net
 
     torch.manual_seed(0)
     return save_net(RingNet(net_config(board)), out / f"{board}_default.pt", {}, {})
@@ -54,9 +54,9 @@ def positions(board: str, n: int, seed: int = 0) -> list:
 
 
 def eval_rates(board: str, model: Path, sizes: list, device: str, min_seconds: float) -> list:
+    from ringrift_ml.nn.checkpoint import load_net
     from ringrift_ml.nn.evaluator import NetEvaluator
     from ringrift_ml.nn.infer import NetRunner
-    from ringrift_ml.train.checkpoint import load_net
 
     net, _ = load_net(model)
     ev = NetEvaluator(NetRunner(net, device=device), cache_size=0)

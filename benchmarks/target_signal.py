@@ -40,9 +40,10 @@ from tqdm import tqdm
 
 from ringrift_ml.ai import Budget
 from ringrift_ml.ai.base import immediate_win
-from ringrift_ml.ai.factory import make_player, parse_player
+from ringrift_ml.ai.factory import parse_player
 from ringrift_ml.ai.search import SearchConfig
 from ringrift_ml.ai.signal import target_stats
+from ringrift_ml.nn.players import make_player
 from ringrift_ml.rules import new_game
 from ringrift_ml.rules.fast import FastGame
 from ringrift_ml.rules.replay import iter_replay

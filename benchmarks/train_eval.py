@@ -9,8 +9,8 @@ per variant: policy cross-entropy against the targets next to uniform's, top-1 n
 uniform's, value MSE next to predicting 0, value ECE before and after temperature
 scaling, the saved epoch and the training speed.
 
-* ``mlp``: the previous model (``ringrift_ml.train.train``, factored move scoring over
-  a flat feature vector) with its default config, trained on the training games'
+* ``mlp``: the previous model (``mlp_baseline.py`` beside this script, factored move
+  scoring over a flat feature vector) with its default config, trained on the training games'
   samples in its own encoding (it holds out a fifth of them for its own validation and
   keeps its last epoch, as it always did);
 * ``bare``: the spatial network with every training feature off (one-hot targets, no
@@ -78,60 +78,29 @@ def run_net(data, cfg, name: str, out: Path, net_overrides: dict) -> dict:
 
 def run_mlp(data_dir: Path, set_name: str, held_games: set, n_games: int, seed: int, threads: int) -> dict:
     """The previous model on the same train / held-out games (its own encoding)."""
-    import pyarrow as pa
     import torch
+    from mlp_baseline import Samples, TrainConfig, evaluate, train, value_logits
 
-    from ringrift_ml import encoding
-    from ringrift_ml.samples import SAMPLES_SCHEMA, game_samples
-    from ringrift_ml.train.calibration import calibration_report, value_logits
-    from ringrift_ml.train.data import Samples
-    from ringrift_ml.train.train import TrainConfig, evaluate, train
+    from ringrift_ml.rules.boards import board_spec
+    from ringrift_ml.train.calibration import calibration_report
+    from ringrift_ml.train.evaluate import calibration
 
     torch.set_num_threads(threads)
     files = {"square8": ["square8_mcts", "square8_heuristic"]}.get(set_name, [set_name])
-    rows, game_of = [], []
-    g = 0
-    for f in files:
-        for line in (data_dir / f"{f}.jsonl").read_text().splitlines():
-            s = game_samples(json.loads(line))
-            rows.extend(s)
-            game_of.extend([g] * len(s))
-            g += 1
-    t = pa.Table.from_pylist(rows, schema=SAMPLES_SCHEMA)
-    n = t.num_rows
-    feats = np.asarray(t.column("features").combine_chunks().flatten(), dtype=np.float32).reshape(n, -1)
-    lens = np.array([len(x) // 3 for x in t.column("legal_moves").to_pylist()])
-    offsets = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
-    moves = np.asarray(t.column("legal_moves").combine_chunks().flatten(), dtype=np.int16).reshape(-1, 3)
-    policy = np.asarray(t.column("policy").combine_chunks().flatten(), dtype=np.float32)
-    board = json.loads((data_dir / f"{files[0]}.jsonl").read_text().splitlines()[0])["boardType"]
-    from ringrift_ml.rules.boards import board_spec
-
-    n_cells = board_spec(board).n_cells
-    schema = {"format": "ringrift-lab/samples-npz", "n_cells": n_cells, "move_types": encoding.N_MOVE_TYPES}
-    game = np.asarray(game_of)
-    if len(np.unique(game)) != n_games:
-        raise SystemExit(f"mlp: {len(np.unique(game))} games in the records, {n_games} in the NPZ; rebuild the set")
-    full = Samples(feats, moves, offsets, policy, np.asarray(t.column("value"), dtype=np.float32), game, schema)
-    held = np.isin(game, sorted(held_games))
-
-    def subset(mask):
-        idx = np.flatnonzero(mask)
-        new_off = np.concatenate([[0], np.cumsum(lens[idx])]).astype(np.int64)
-        mv = np.concatenate([moves[offsets[i]:offsets[i + 1]] for i in idx])
-        pl = np.concatenate([policy[offsets[i]:offsets[i + 1]] for i in idx])
-        return Samples(feats[idx], mv, new_off, pl, full.value[idx], game[idx], schema)
-
-    tr, ho = subset(~held), subset(held)
+    records = [json.loads(line) for f in files for line in (data_dir / f"{f}.jsonl").read_text().splitlines()]
+    full = Samples.of_records(records)
+    if len(np.unique(full.game)) != n_games:
+        raise SystemExit(f"mlp: {len(np.unique(full.game))} games in the records, {n_games} in the NPZ; "
+                         "rebuild the set")
+    held = np.isin(full.game, sorted(held_games))
+    tr, ho = full.subset(~held), full.subset(held)
     t0 = time.perf_counter()
-    net, history, _ = train(tr, TrainConfig(seed=seed))
+    net, history = train(tr, board_spec(records[0]["boardType"]).n_cells, TrainConfig(seed=seed))
     secs = time.perf_counter() - t0
     idx = np.arange(len(ho))
     ev = evaluate(net, ho, idx)
     z = value_logits(net, ho, idx)
     cal = calibration_report(z, ho.value)
-    from ringrift_ml.train.evaluate import calibration
-
     cal2 = calibration(np.tanh(z), ho.value, ho.game)
     held_fig = {"policy_ce": ev["policy_loss"], "policy_ce_uniform": float(np.log(np.diff(ho.offsets)).mean()),
                 "top1": ev["top1"], "top1_uniform": float((1 / np.diff(ho.offsets)).mean()),

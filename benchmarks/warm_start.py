@@ -39,10 +39,10 @@ def main(argv=None) -> int:
     import torch
 
     torch.set_num_threads(1)
-    from ringrift_ml.ai.factory import make_player
     from ringrift_ml.arena import head_to_head
     from ringrift_ml.lake import LakeStore
     from ringrift_ml.loop.run import generation_states, registry
+    from ringrift_ml.nn.players import make_player
     from ringrift_ml.train.config import TrainConfig
     from ringrift_ml.train.dataset import from_lake
     from ringrift_ml.train.loop import fit

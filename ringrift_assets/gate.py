@@ -107,7 +107,7 @@ def gate_match(context: dg.AssetExecutionContext, config: GateConfig, lake_root:
     from ringrift_ml.loop import registry
     from ringrift_ml.loop.run import (current_best, gate_candidate, generation_states, process_cpu_seconds,
                                       record_generation)
-    from ringrift_ml.train.checkpoint import copy_net, read_net
+    from ringrift_ml.nn.checkpoint import copy_net, read_net
 
     part = partition_of(context)
     board, n = part.board, part.players

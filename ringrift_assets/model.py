@@ -16,9 +16,8 @@ import dagster as dg
 import pydantic
 
 from ringrift_ml.lake.lineage import record_row, sample_set
-from ringrift_ml.train.config import TrainConfig
-
 from ringrift_ml.train.checkpoint import judge_checkpoint
+from ringrift_ml.train.config import TrainConfig
 
 from .partitions import board_players, partition_of
 from .provenance import column_schema, file_version, provenance, table
@@ -106,8 +105,8 @@ def _loss_png(history: list, baseline: dict, path, title: str):
 def _warm_start(store, board: str, n: int, cfg: TrainConfig, log):
     """The best model's checkpoint when the candidate can start from it (same network), else None."""
     from ringrift_ml.loop.run import current_best, registry
+    from ringrift_ml.nn.checkpoint import read_net
     from ringrift_ml.nn.net import net_config
-    from ringrift_ml.train.checkpoint import read_net
 
     best = current_best(registry(store, board, n))
     if best is None:
@@ -139,8 +138,9 @@ def _warm_start(store, board: str, n: int, cfg: TrainConfig, log):
     "Checkpoint: weights (weights_only) + JSON with the encoding identity, configs, the sample sets and lake snapshots it learned from, and the held-out history.",
 )
 def candidate_model(context: dg.AssetExecutionContext, config: CandidateModelConfig, lake_root: LakeResource):
+    from ringrift_ml.nn.checkpoint import copy_net
+    from ringrift_ml.train.checkpoint import state_exists
     from ringrift_ml.train.dataset import from_lake
-    from ringrift_ml.train.checkpoint import copy_net, state_exists
     from ringrift_ml.train.loop import MODEL_FILE, STATE_FILE, fit
 
     part = partition_of(context)
@@ -250,7 +250,7 @@ def candidate_model(context: dg.AssetExecutionContext, config: CandidateModelCon
 def candidate_model_sanity(context: dg.AssetCheckExecutionContext, lake_root: LakeResource):
     import torch
 
-    from ringrift_ml.train.checkpoint import read_net
+    from ringrift_ml.nn.checkpoint import read_net
 
     path = lake_root.layout().candidate(partition_of(context))
     if not path.is_file():
@@ -287,8 +287,8 @@ def candidate_model_sanity(context: dg.AssetCheckExecutionContext, lake_root: La
     "reliability diagram.",
 )
 def calibration_report(context: dg.AssetExecutionContext, lake_root: LakeResource):
+    from ringrift_ml.nn.checkpoint import load_net
     from ringrift_ml.train.calibration import reliability_png
-    from ringrift_ml.train.checkpoint import load_net
     from ringrift_ml.train.dataset import from_lake
     from ringrift_ml.train.evaluate import evaluate
 

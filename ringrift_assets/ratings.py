@@ -45,10 +45,11 @@ def elo_ratings(context: dg.AssetExecutionContext, config: EloConfig, lake_root:
     from ringrift_ml.ai.simple import RandomPlayer
     from ringrift_ml.arena.elo import fit_elo
     from ringrift_ml.arena.match import round_robin
-    from ringrift_ml.ai.factory import make_player, parse_spec
+    from ringrift_ml.ai.factory import parse_spec
+    from ringrift_ml.nn.players import make_player
     from ringrift_ml.nn.evaluator import NetPolicyPlayer
     from ringrift_ml.nn.infer import NetRunner
-    from ringrift_ml.train.checkpoint import load_net
+    from ringrift_ml.nn.checkpoint import load_net
 
     part = partition_of(context)
     board, n = part.board, part.players

@@ -3,7 +3,6 @@
 import hashlib
 
 import dagster as dg
-
 import numpy as np
 
 from ringrift_ml import quality
@@ -13,7 +12,7 @@ from ringrift_ml.lake.merge import id_conflicts
 
 from .games import games_merged
 from .partitions import board_players, split_key
-from .provenance import column_schema, code_version, provenance
+from .provenance import code_version, column_schema, provenance
 from .resources import LakeResource
 
 
@@ -84,8 +83,9 @@ class TrainingSamplesConfig(dg.Config):
 )
 def training_samples(context: dg.AssetExecutionContext, config: TrainingSamplesConfig, lake_root: LakeResource):
     from ringrift_ml.lake.lineage import sample_set_id_for
+    from ringrift_ml.lake.samples import build_samples
     from ringrift_ml.nn.augment import symmetry_perms
-    from ringrift_ml.nn.samples import SampleError, build_samples
+    from ringrift_ml.nn.samples import SampleError
     from ringrift_ml.train.dataset import from_table, save_npz
 
     board, n = split_key(context)

@@ -259,8 +259,8 @@ def _weights_arg(args) -> str:
 
 
 def _selfplay(args) -> int:
-    from .ai.factory import make_player
     from .ai.signal import columns, summarize
+    from .nn.players import make_player
     from .selfplay import SelfplayConfig, TemperatureSchedule, run_selfplay
 
     try:
@@ -311,8 +311,9 @@ def _registry_specs(args, specs: list, players: int) -> list:
 
 
 def _arena(args) -> int:
-    from .ai.factory import make_player, parse_spec
+    from .ai.factory import parse_spec
     from .arena import fit_elo, head_to_head, round_robin
+    from .nn.players import make_player
 
     specs = [x.strip() for x in args.players.split(",")]
     try:

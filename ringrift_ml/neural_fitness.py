@@ -68,9 +68,9 @@ class NeuralFitness:
 
     def __init__(self, model: Path, board: str, players: int, positions: int = 256, seed: int = 0,
                  device: str = "cpu"):
+        from .nn.checkpoint import load_net
         from .nn.evaluator import NetEvaluator
         from .nn.infer import NetRunner
-        from .train.checkpoint import load_net
 
         net, _ = load_net(Path(model))
         if net.cfg.board != board:
@@ -112,8 +112,8 @@ def require_network_beats_heuristic(model: Path, board: str, players: int, simul
                                     weights: Optional[Path] = None) -> dict:
     """Play the network (its policy, or ``nn`` search with ``simulations``) against the
     heuristic; ``ValueError`` unless the 95% interval of its score lies above 0.5."""
-    from .ai.factory import make_player
     from .arena import head_to_head
+    from .nn.players import make_player
 
     spec = f"nn:{model}:{simulations}" if simulations else f"policy:{model}"
     a, ab = make_player(spec, board, players)

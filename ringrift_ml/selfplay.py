@@ -32,10 +32,11 @@ from typing import Callable, Optional
 from tqdm import tqdm
 
 from .ai import Budget
-from .ai.factory import ENGINES, NET_ENGINES, make_player, parse_player, parse_spec  # noqa: F401 (re-exported)
+from .ai.factory import ENGINES, NET_ENGINES, parse_player, parse_spec  # noqa: F401 (re-exported)
 from .ai.games import GameJob, play_games
 from .ai.heuristic import packaged_weights_path
 from .ai.signal import target_stats
+from .nn.players import make_player
 from .rules import BOARD_TYPES, RULES_VERSION, new_game
 from .rules.fast import FastGame
 from .lake.records import game_id_for

@@ -9,8 +9,8 @@ import torch
 from ringrift_ml.ai.heuristic import HeuristicEvaluator, load_weights, weight_vector
 from ringrift_ml.cli import main
 from ringrift_ml.neural_fitness import NeuralFitness, sample_positions
+from ringrift_ml.nn.checkpoint import save_net
 from ringrift_ml.nn.net import RingNet, net_config
-from ringrift_ml.train.checkpoint import save_net
 from ringrift_ml.tuning import TuneConfig, tune
 
 

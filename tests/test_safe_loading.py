@@ -3,6 +3,7 @@ tensors plus JSON metadata, and CMA-ES resumes by replaying a JSON log."""
 
 import builtins
 import hashlib
+import io
 import json
 import pickle
 import types
@@ -14,9 +15,9 @@ import torch
 
 from ringrift_ml import tuning
 from ringrift_ml.ai.heuristic import packaged_weights_path
-from ringrift_ml.train.model import NetConfig, PolicyValueNet
-from ringrift_ml.train.train import (CHECKPOINT_FORMAT, TrainConfig, load_model, metadata_path,
-                                     read_checkpoint, save_model)
+from ringrift_ml.nn.checkpoint import FORMAT, load_net, metadata_path, read_net, save_net
+from ringrift_ml.nn.features import FEATURES
+from ringrift_ml.nn.net import RingNet, net_config
 from ringrift_ml.tuning import TuneConfig, tune
 
 
@@ -30,16 +31,14 @@ class _Payload:
         return builtins.exec, (f"open({self.marker!r}, 'w').write('pwned')",)
 
 
-def _net(seed=0, hidden=8, layers=2):
+def _net(seed=0, **overrides):
     torch.manual_seed(seed)
-    return PolicyValueNet(NetConfig(n_features=12, n_cells=7, n_move_types=4, hidden=hidden, layers=layers))
+    return RingNet(net_config("hex8", "tiny", **overrides))
 
 
 def _extra():
-    return {"board": "hex8", "players": 2, "samples_version": "abc123", "samples": 40,
-            "held_out_positions": 9, "train_seconds": 0.5,
-            "history": [{"epoch": 0, "train_loss": 2.5, "val_loss": 2.6}, {"epoch": 1, "train_loss": 1.25}],
-            "schema": {"format": "ringrift-lab/samples-npz", "n_cells": 7, "move_types": 4}}
+    return {"board": "hex8", "players": 2, "samples": 40, "held_out_positions": 9, "train_seconds": 0.5,
+            "history": [{"epoch": 0, "train_loss": 2.5, "val_loss": 2.6}, {"epoch": 1, "train_loss": 1.25}]}
 
 
 def _rewrite_meta(path, **changes):
@@ -52,12 +51,13 @@ def _rewrite_meta(path, **changes):
 # -- checkpoints ---------------------------------------------------------------------------------
 
 def test_checkpoint_round_trip(tmp_path):
-    net, cfg = _net(), TrainConfig(epochs=3, hidden=8)
-    path = save_model(net, tmp_path / "candidate.pt", cfg, _extra())
+    net, train_cfg = _net(), {"epochs": 3, "lr": 0.001}
+    path = save_net(net, tmp_path / "candidate.pt", train_cfg, _extra())
     # Two files and no temporaries left behind.
     assert sorted(p.name for p in tmp_path.iterdir()) == ["candidate.json", "candidate.pt"]
-    net2, meta = load_model(path)
-    assert meta == {"net_config": net.cfg.to_dict(), "train_config": asdict(cfg), **_extra()}
+    net2, meta = load_net(path)
+    assert meta == {"kind": "ringnet", "features": FEATURES.identity, "net_config": net.cfg,
+                    "train_config": train_cfg, **_extra()}
     a, b = net.state_dict(), net2.state_dict()
     assert list(a) == list(b)
     assert all(a[k].dtype == b[k].dtype and torch.equal(a[k], b[k]) for k in a)
@@ -67,11 +67,11 @@ def test_checkpoint_round_trip(tmp_path):
     assert type(plain) is dict and all(isinstance(v, torch.Tensor) for v in plain.values())
     # ... and the metadata is JSON with the format, the version and the weights' digest.
     doc = json.loads(metadata_path(path).read_text())
-    assert doc["format"] == CHECKPOINT_FORMAT and doc["format_version"] == 1
+    assert doc["format"] == FORMAT and doc["format_version"] == 1
     assert doc["weights"]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
     # Saving the same weights again gives the same bytes (so the same file version).
     before = path.read_bytes()
-    save_model(net, path, cfg, _extra())
+    save_net(net, path, train_cfg, _extra())
     assert path.read_bytes() == before
 
 
@@ -81,73 +81,78 @@ def test_checkpoint_round_trip(tmp_path):
     ({"format_version": None}, "format_version None is not supported"),
     ({"format": "something/else"}, "declares format 'something/else'"),
     ({"format": None}, "declares format None"),
+    ({"kind": "mlp"}, "kind 'mlp' is not 'ringnet'"),
+    ({"features": "spatial-v0-000000000000"}, "reads features 'spatial-v0-000000000000'"),
 ])
 def test_unknown_format_or_version_is_refused(tmp_path, changes, reason):
-    path = save_model(_net(), tmp_path / "m.pt", TrainConfig(), {})
+    path = save_net(_net(), tmp_path / "m.pt", {}, {})
     _rewrite_meta(path, **changes)
     with pytest.raises(ValueError, match=reason) as e:
-        load_model(path)
+        load_net(path)
     assert str(path) in str(e.value)
 
 
 def test_missing_or_broken_metadata_is_refused(tmp_path):
-    path = save_model(_net(), tmp_path / "m.pt", TrainConfig(), {})
+    path = save_net(_net(), tmp_path / "m.pt", {}, {})
     metadata_path(path).write_text("{not json")
     with pytest.raises(ValueError, match=r"m\.json is not JSON"):
-        load_model(path)
+        load_net(path)
     metadata_path(path).unlink()
     with pytest.raises(ValueError, match=r"m\.json is missing, so the format is unknown"):
-        load_model(path)
+        load_net(path)
 
 
 def test_tensors_must_match_the_declared_net_config(tmp_path):
-    path = save_model(_net(hidden=8), tmp_path / "m.pt", TrainConfig(), {})
+    path = save_net(_net(), tmp_path / "m.pt", {}, {})
     cfg = json.loads(metadata_path(path).read_text())["net_config"]
-    _rewrite_meta(path, net_config={**cfg, "hidden": 16})
-    with pytest.raises(ValueError, match=r"m\.pt: the tensors do not match the declared net_config.*"
-                                         r"trunk\.0\.weight is torch\.float32 \[8, 12\], "
-                                         r"expected torch\.float32 \[16, 12\]"):
-        load_model(path)
-    _rewrite_meta(path, net_config={**cfg, "layers": 3})
-    with pytest.raises(ValueError, match=r"missing \['trunk\.6\.bias'"):
-        load_model(path)
-    for bad in ("8", 10 ** 400, -1, True):
-        _rewrite_meta(path, net_config={**cfg, "hidden": bad})
-        with pytest.raises(ValueError, match=r"net_config\.hidden = .* is not a valid size"):
-            load_model(path)
-    _rewrite_meta(path, net_config={**cfg, "dropout": 0.1})
-    with pytest.raises(ValueError, match="net_config is not a network config"):
-        load_model(path)
+    _rewrite_meta(path, net_config={**cfg, "channels": 32})
+    with pytest.raises(ValueError, match=r"m\.pt: the tensors do not match the declared net_config"):
+        load_net(path)
+    _rewrite_meta(path, net_config={**cfg, "blocks": 3})
+    with pytest.raises(ValueError, match=r"missing or misshapen \[.*blocks\.2\."):
+        load_net(path)
+    for bad in ({**cfg, "channels": "8"}, {**cfg, "channels": 2}, {**cfg, "dropout": 0.1}, None):
+        _rewrite_meta(path, net_config=bad)
+        with pytest.raises(ValueError, match="net_config is not a network config"):
+            load_net(path)
+
+
+def test_weights_file_must_be_the_one_beside_it(tmp_path):
+    path = save_net(_net(), tmp_path / "m.pt", {}, {})
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    for name in ("../m.pt", "/etc/passwd", "other.pt", ""):
+        _rewrite_meta(path, weights={"file": name, "sha256": digest})
+        with pytest.raises(ValueError, match="not one beside it"):
+            load_net(path)
 
 
 def test_torn_pair_is_refused(tmp_path):
     """New weights with the previous file's metadata (a crash between the two renames)."""
-    p1 = save_model(_net(seed=1), tmp_path / "a.pt", TrainConfig(), {})
-    p2 = save_model(_net(seed=2), tmp_path / "b.pt", TrainConfig(), {})
+    p1 = save_net(_net(seed=1), tmp_path / "a.pt", {}, {})
+    p2 = save_net(_net(seed=2), tmp_path / "b.pt", {}, {})
     p1.write_bytes(p2.read_bytes())
     with pytest.raises(ValueError, match=r"a\.pt: the weights do not have the sha256 recorded in a\.json"):
-        load_model(p1)
+        load_net(p1)
 
 
 def test_reserved_or_non_json_metadata_is_refused_on_save(tmp_path):
     with pytest.raises(ValueError, match="reserved"):
-        save_model(_net(), tmp_path / "m.pt", TrainConfig(), {"format": "x"})
+        save_net(_net(), tmp_path / "m.pt", {}, {"format": "x"})
     with pytest.raises(ValueError, match="not JSON-serialisable"):
-        save_model(_net(), tmp_path / "m.pt", TrainConfig(), {"when": object()})
+        save_net(_net(), tmp_path / "m.pt", {}, {"when": object()})
     assert not list(tmp_path.iterdir())
     # numpy scalars are stored as numbers
-    path = save_model(_net(), tmp_path / "m.pt", TrainConfig(), {"n": np.int64(3), "x": np.float32(0.5)})
-    _, meta = load_model(path)
+    path = save_net(_net(), tmp_path / "m.pt", {}, {"n": np.int64(3), "x": np.float32(0.5)})
+    _, meta = load_net(path)
     assert meta["n"] == 3 and meta["x"] == 0.5
 
 
 def _crafted_files(marker):
     """Weights files whose unpickling would create ``marker``: a bare pickle, and a
     torch zip archive with the payload inside a state_dict."""
-    raw = pickle.dumps({"trunk.0.weight": _Payload(marker)}, protocol=2)
-    import io
+    raw = pickle.dumps({"stem.weight": _Payload(marker)}, protocol=2)
     buf = io.BytesIO()
-    torch.save({"trunk.0.weight": _Payload(marker)}, buf)
+    torch.save({"stem.weight": _Payload(marker)}, buf)
     return {"pickle": raw, "torch-zip": buf.getvalue()}
 
 
@@ -161,40 +166,37 @@ def test_crafted_checkpoint_is_refused_without_running_code(tmp_path, kind):
         assert marker.exists()
         marker.unlink()
     mdir = tmp_path / "models" / "hex8_2p"
-    path = save_model(_net(), mdir / "candidate.pt", TrainConfig(), {"history": [{"train_loss": 1.0}]})
+    path = save_net(_net(), mdir / "candidate.pt", {}, {"history": [{"train_loss": 1.0}]})
 
     # 1. The attacker controls both files: the digest matches, the restricted loader refuses.
     path.write_bytes(crafted)
     _rewrite_meta(path, weights={"file": path.name, "sha256": hashlib.sha256(crafted).hexdigest()})
-    with pytest.raises(ValueError, match=r"candidate\.pt: the weights are not a plain tensor state_dict "
-                                         r"and were not loaded \((UnpicklingError|RuntimeError)") as e:
-        load_model(path)
+    with pytest.raises(ValueError, match=r"candidate\.pt: not loaded with weights_only "
+                                         r"\((UnpicklingError|RuntimeError)") as e:
+        load_net(path)
     # torch's advice to load unsafely is not passed on
     assert "weights_only` set to `False`" not in str(e.value)
-    with pytest.raises(ValueError, match="not a plain tensor state_dict"):
-        read_checkpoint(path)
+    with pytest.raises(ValueError, match="not loaded with weights_only"):
+        read_net(path)
     assert not marker.exists()
 
     # 2. Only the weights replaced: refused on the digest before anything is deserialised.
-    save_model(_net(), path, TrainConfig(), {})
+    save_net(_net(), path, {}, {})
     path.write_bytes(crafted)
     with pytest.raises(ValueError, match="do not have the sha256"):
-        load_model(path)
+        load_net(path)
     assert not marker.exists()
 
     # 3. An old-style single-file checkpoint (no JSON metadata): never opened.
     metadata_path(path).unlink()
     with pytest.raises(ValueError, match="is missing, so the format is unknown"):
-        load_model(path)
+        load_net(path)
     assert not marker.exists()
 
 
 def test_sanity_check_uses_the_safe_loader(tmp_path):
     from ringrift_assets.model import candidate_model_sanity
     from ringrift_assets.resources import LakeResource
-    from ringrift_ml.nn.net import RingNet, net_config
-    from ringrift_ml.train.checkpoint import save_net
-
     check = candidate_model_sanity.node_def.compute_fn.decorated_fn
     ctx, res = types.SimpleNamespace(partition_key="hex8|2"), LakeResource(root=str(tmp_path))
     held = {"loss": 1.0, "core_loss": 1.0, "baseline_loss": 2.0, "policy_ce": 0.5, "policy_ce_uniform": 1.0,

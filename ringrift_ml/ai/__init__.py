@@ -4,13 +4,15 @@ Every player answers a decision with a :class:`SearchResult` (``Player.think``).
 Engines: ``random``, ``heuristic`` (weighted features, one-ply greedy), ``mcts``
 (PUCT tree over any evaluator), ``gumbel`` (the same tree with a Gumbel root and
 sequential halving), ``minimax`` (alpha-beta / paranoid), ``descent`` (unbounded
-best-first minimax) and, with a trained network, ``policy`` and ``nn``.  Players are
-made from specs by :func:`make_player` (:mod:`ringrift_ml.ai.factory`).
+best-first minimax) and, with a trained network, ``policy`` and ``nn``.  Specs are
+parsed by :mod:`ringrift_ml.ai.factory`, which also makes the players without a network
+(:func:`make_engine_player`); :func:`ringrift_ml.nn.players.make_player` makes every
+spec, network players included (this package never imports torch or the network).
 """
 
 from .base import Budget, Evaluator, MovePlayer, Player, choose_move, play_forced
 from .descent import DescentPlayer
-from .factory import PlayerSpec, make_player, parse_player, parse_spec
+from .factory import PlayerSpec, make_engine_player, parse_player, parse_spec
 from .heuristic import HeuristicEvaluator, HeuristicPlayer, load_weights
 from .mcts import GumbelConfig, GumbelPlayer, MCTSConfig, MCTSPlayer, SearchPlayer
 from .minimax import MinimaxConfig, MinimaxPlayer
@@ -39,7 +41,7 @@ __all__ = [
     "SearchResult",
     "choose_move",
     "load_weights",
-    "make_player",
+    "make_engine_player",
     "parse_player",
     "parse_spec",
     "play_forced",

@@ -1,4 +1,4 @@
-"""Players from specs: the one place that turns ``"nn:model.pt:64"`` into a player.
+"""Player specs: the one place that reads ``"nn:model.pt:64"``, and the players without a network.
 
 Specs are ``engine[:budget]`` or, for networks, ``engine:<model>[:<simulations>]``:
 
@@ -20,15 +20,18 @@ spec                player                                                 budge
 
 ``M`` is a checkpoint file (``ringrift train`` output).  Heuristic weights and model
 files are explicit arguments: nothing is looked up in the working directory or the
-environment.  A network is loaded once per process and shared (with its evaluation
-cache) by every player made from the same file, so that all seats and games of a
-worker batch their evaluations together.
+environment.
+
+This module parses every spec and builds the players of :data:`ENGINES`
+(:func:`make_engine_player`).  Players of :data:`NET_ENGINES` hold a network, and
+this package never imports the network code or torch (the layers of the package
+point downwards only), so :func:`ringrift_ml.nn.players.make_player` builds those -
+and every other spec, by way of :func:`make_engine_player`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import os
 from pathlib import Path
 from typing import Optional
 
@@ -98,39 +101,12 @@ def resolve_model(ref: str) -> Path:
     return path.resolve()
 
 
-_EVALUATORS: dict = {}
-
-
-def network_evaluator(model: str, symmetries: bool = False, device: str = "cpu"):
-    """The process-wide evaluator of a checkpoint (loaded once; reloaded if the file changes)."""
-    path = resolve_model(model)
-    st = os.stat(path)
-    key = (str(path), st.st_mtime_ns, st.st_size, symmetries, device)
-    ev = _EVALUATORS.get(key)
-    if ev is None:
-        import torch
-
-        if device.startswith("cuda") and not torch.cuda.is_available():
-            raise ValueError(f"device {device!r}: CUDA is not available on this machine")
-        if device == "mps" and not torch.backends.mps.is_available():
-            raise ValueError("device 'mps': not available on this machine")
-        if device.split(":")[0] not in ("cpu", "cuda", "mps"):
-            raise ValueError(f"device {device!r}: expected cpu, cuda[:N] or mps")
-        from ..nn.evaluator import NetEvaluator
-        from ..nn.infer import NetRunner
-        from ..train.checkpoint import load_net
-
-        net, _ = load_net(path)
-        ev = NetEvaluator(NetRunner(net, symmetries=symmetries, device=device))
-        _EVALUATORS[key] = ev
-    return ev
-
-
-def make_player(spec: str, board: str, num_players: int, weights: Optional[str] = None,
-                device: str = "cpu", leaves_per_eval: int = 1, dirichlet_alpha: float = 0.3):
-    """``(player, budget)`` for a spec.  Heuristic-based players read ``weights`` (a
-    weights file; None: the packaged defaults); network players load ``<model>`` onto
-    ``device`` and refuse a network of another board."""
+def make_engine_player(spec: str, board: str, num_players: int, weights: Optional[str] = None,
+                       dirichlet_alpha: float = 0.3):
+    """``(player, budget)`` for a spec of :data:`ENGINES` (no network).  Heuristic-based
+    players read ``weights`` (a weights file; None: the packaged defaults).  A network
+    spec is refused: networks are built by :func:`ringrift_ml.nn.players.make_player`,
+    since this package never imports torch or the network code."""
     from .descent import DescentPlayer
     from .heuristic import HeuristicEvaluator, HeuristicPlayer, packaged_weights_path
     from .mcts import SearchPlayer
@@ -139,18 +115,10 @@ def make_player(spec: str, board: str, num_players: int, weights: Optional[str] 
     from .simple import RandomPlayer
 
     p = parse_player(spec)
-    budget = Budget(nodes=p.budget)
     if p.uses_network:
-        ev = network_evaluator(p.model, symmetries=p.engine.endswith("-sym"), device=device)
-        if ev.board != board:
-            raise ValueError(f"player spec {spec!r}: the network plays {ev.board}, not {board}")
-        if p.engine.startswith("policy"):
-            from ..nn.evaluator import NetPolicyPlayer
-
-            return NetPolicyPlayer(ev, name=spec), budget
-        root = "puct" if p.engine == "nn-puct" else "gumbel"
-        cfg = SearchConfig(root=root, leaves_per_eval=leaves_per_eval, dirichlet_alpha=dirichlet_alpha)
-        return SearchPlayer(ev, cfg, name=spec), budget
+        raise ValueError(f"player spec {spec!r}: a network player; build it with "
+                         "ringrift_ml.nn.players.make_player")
+    budget = Budget(nodes=p.budget)
     if p.engine == "random":
         return RandomPlayer(), budget
     ev = HeuristicEvaluator.for_board(board, num_players, Path(weights) if weights else packaged_weights_path())
@@ -164,5 +132,5 @@ def make_player(spec: str, board: str, num_players: int, weights: Optional[str] 
     return MinimaxPlayer(ev), budget
 
 
-__all__ = ["DEFAULT_BUDGET", "ENGINES", "NET_ENGINES", "PlayerSpec", "make_player", "network_evaluator",
-           "parse_player", "parse_spec", "resolve_model"]
+__all__ = ["DEFAULT_BUDGET", "ENGINES", "NET_ENGINES", "PlayerSpec", "make_engine_player", "parse_player",
+           "parse_spec", "resolve_model"]

@@ -10,7 +10,8 @@ Public surface::
 Modules: ``store`` (opening, transactions with retries, snapshots), ``schema`` (the
 tables), ``records`` (game identity, validation by replay, rows), ``landing`` (the
 landing zone, its ledger and audit), ``generated`` (selfplay games), ``merge`` (SQL
-transforms of ``dbt_like_sql/``), ``lineage`` (sample sets and what trained on them).
+transforms of ``dbt_like_sql/``), ``lineage`` (sample sets and what trained on them),
+``samples`` (training samples of ``games`` rows).
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 partition, with the model registry in the lake (``lake.model_registry``)."""
 
 from .config import LoopConfig
-from .run import PROMOTED, REJECTED, current_best, registry, run_generation, run_loop
+from .generations import PROMOTED, REJECTED, current_best, registry
+from .run import run_generation, run_loop
 
 __all__ = ["LoopConfig", "PROMOTED", "REJECTED", "current_best", "registry", "run_generation", "run_loop"]

@@ -23,7 +23,7 @@ from typing import Callable, Optional
 from ..arena import PairRecord, fit_elo, head_to_head
 from ..lake import LakeStore
 from ..lake.layout import Layout, Partition
-from .run import PROMOTED, ROLLED_BACK, generation_states, registry
+from .generations import PROMOTED, ROLLED_BACK, generation_states, registry
 
 LADDER_TABLE = "ladder_games"
 
@@ -44,7 +44,7 @@ def tuned_entrant(store: LakeStore, board: str, players: int) -> Optional[str]:
 
 
 def _player(name: str, rows_by_gen: dict, store: LakeStore, board: str, players: int, simulations: int):
-    from ..ai.factory import make_player
+    from ..nn.players import make_player
 
     if name[:1] == "g" and name[1:].isdigit():
         return make_player(f"nn:{store.root / rows_by_gen[int(name[1:])]['path']}:{simulations}", board, players)

@@ -37,34 +37,13 @@ from ..arena import SPRT, sequential_match
 from ..lake import LakeStore
 from ..version import code_version, file_digest
 from .config import LoopConfig
-
-PROMOTED, REJECTED, ROLLED_BACK, FAILED = "promoted", "rejected", "rolled_back", "failed"
+from .generations import FAILED, PROMOTED, REJECTED, ROLLED_BACK, current_best, generation_states, registry
 
 
 def process_cpu_seconds() -> float:
     me = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
-
-
-def registry(store: LakeStore, board: str, players: int) -> list:
-    """The partition's registry rows, oldest first (the newest row of a generation is its state)."""
-    return store.query("SELECT * FROM lake.model_registry WHERE board = ? AND players = ? "
-                       "ORDER BY generation, created_at", [board, players]).to_pylist()
-
-
-def generation_states(rows: list) -> dict:
-    """Generation -> its newest registry row."""
-    out: dict = {}
-    for r in rows:
-        out[r["generation"]] = r
-    return out
-
-
-def current_best(rows: list) -> Optional[dict]:
-    """The newest promoted generation that was not rolled back, or None (bootstrap)."""
-    promoted = [r for r in generation_states(rows).values() if r["status"] == PROMOTED]
-    return max(promoted, key=lambda r: r["generation"]) if promoted else None
 
 
 def label_of(cfg: LoopConfig, g: int) -> str:
@@ -153,7 +132,7 @@ def _selfplay(store: LakeStore, cfg: LoopConfig, g: int, best: Optional[dict], p
 
 def _samples(store: LakeStore, cfg: LoopConfig, g: int, log) -> str:
     from ..lake.lineage import read_partition, write_sample_set
-    from ..nn.samples import build_samples
+    from ..lake.samples import build_samples
 
     label = label_of(cfg, g)
     old = store.query("SELECT sample_set_id FROM lake.sample_sets WHERE run_id = ?", [label]).to_pylist()
@@ -202,8 +181,9 @@ def gate_candidate(store: LakeStore, cfg: LoopConfig, g: int, model_path: Path, 
     ``best`` (or the bootstrap player) at equal simulations.  Returns (status, reason,
     gate figures)."""
     from ..ai.base import Budget
-    from ..ai.factory import make_player
-    from ..train.checkpoint import judge_checkpoint, read_net
+    from ..nn.checkpoint import read_net
+    from ..nn.players import make_player
+    from ..train.checkpoint import judge_checkpoint
 
     _, meta = read_net(model_path)
     problems = judge_checkpoint(meta)
@@ -328,7 +308,7 @@ def generation_figures(store: LakeStore, model_path: Optional[Path], sample_set_
     evaluation (policy CE next to uniform and the targets' entropy, the share of the
     gap closed, value MSE next to predicting 0)."""
     from ..ai.signal import columns, summarize
-    from ..train.checkpoint import read_net
+    from ..nn.checkpoint import read_net
 
     out = dict.fromkeys(REGISTRY_FIGURES)
     if sample_set_id:
@@ -428,6 +408,8 @@ def resolve_specs(specs: list, store: LakeStore, board: str, players: int) -> li
     return out
 
 
+# The statuses and the registry reading are defined in .generations (the ladder reads them
+# too, and run imports the ladder); they stay importable from here.
 __all__ = ["FAILED", "PROMOTED", "REJECTED", "REGISTRY_FIGURES", "ROLLED_BACK", "current_best", "failure_rate",
            "gate_candidate", "generation_figures", "generation_states", "is_registry_ref", "label_of", "process_cpu_seconds", "record_failure",
            "record_generation", "registry", "resolve_ref", "resolve_specs", "run_generation", "run_loop",

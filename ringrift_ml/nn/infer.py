@@ -11,7 +11,6 @@ with the engine, as in training); it costs one forward pass per group element.
 
 from __future__ import annotations
 
-
 import numpy as np
 import torch
 
@@ -93,21 +92,4 @@ class NetRunner:
         return res
 
 
-def load_player(path, symmetries: bool = False, name=None):
-    """The no-search policy player of a checkpoint file."""
-    from ..train.checkpoint import load_net
-    from .evaluator import NetPolicyPlayer
-
-    net, _ = load_net(path)
-    return NetPolicyPlayer(NetRunner(net, symmetries=symmetries), name or f"policy:{path}")
-
-
-def __getattr__(name):  # the player moved to nn.evaluator; keep the old import path working
-    if name == "NetPolicyPlayer":
-        from .evaluator import NetPolicyPlayer
-
-        return NetPolicyPlayer
-    raise AttributeError(name)
-
-
-__all__ = ["NetRunner", "load_player"]
+__all__ = ["NetRunner"]

@@ -10,7 +10,9 @@ final owner of every cell's collapsed space as a seat slot (auxiliary target), a
 every seat's final score margin (auxiliary target).
 
 Samples are rows of :data:`SAMPLE_SCHEMA` (Arrow): the lake's ``samples`` table adds
-the sample set, board and players.
+the sample set, board and players, and :func:`ringrift_ml.lake.samples.build_samples`
+makes them from the lake's ``games`` rows (this module reads game records only and
+never imports the lake, which is a layer above it).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from ..rules.records import start_state
 from ..rules.replay import Replayer, ReplayError
 from ..rules.view import StateView
 from .augment import sym_legal_indices
-from .features import FEATURES, SLOTS, encode, slot_of_players
+from .features import SLOTS, encode, slot_of_players
 from .policy import move_indices
 
 SAMPLES_SCHEMA_VERSION = 3
@@ -167,25 +169,4 @@ def game_samples(rec: dict, symmetries: bool = True) -> list:
     return out
 
 
-def build_samples(games: list, min_length: int = 1, symmetries: bool = True) -> tuple:
-    """Samples of the finished games (lake ``games`` rows as dicts) with at least
-    ``min_length`` moves: ``(Arrow table, stats)``."""
-    from ..lake.records import row_to_record
-
-    rows = []
-    used = skipped_unfinished = skipped_short = 0
-    for g in games:
-        if g["winner"] is None:
-            skipped_unfinished += 1
-            continue
-        if g["length"] < min_length:
-            skipped_short += 1
-            continue
-        rows.extend(game_samples(row_to_record(g), symmetries))
-        used += 1
-    table = pa.Table.from_pylist(rows, schema=SAMPLE_SCHEMA)
-    return table, {"games_used": used, "skipped_unfinished": skipped_unfinished, "skipped_short": skipped_short,
-                   "samples": table.num_rows, "features": FEATURES.identity}
-
-
-__all__ = ["SAMPLES_SCHEMA_VERSION", "SAMPLE_SCHEMA", "SampleError", "build_samples", "game_samples", "rank_utility"]
+__all__ = ["SAMPLES_SCHEMA_VERSION", "SAMPLE_SCHEMA", "SampleError", "game_samples", "rank_utility"]

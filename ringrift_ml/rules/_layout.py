@@ -7,6 +7,8 @@ state cheap to copy, to hash and to hand to compiled code.
 A move is one ``int64`` row of ``MOVE_WIDTH`` fields; move lists are ``(K, 8)`` arrays.
 """
 
+import numpy as np
+
 # ---- state rows ---------------------------------------------------------------------
 H = 0  # stack height (0 = no stack)
 RG = 1  # ring colours, 2 bits per ring (colour - 1), bottom ring in the low bits
@@ -18,6 +20,13 @@ MT = 6  # scalar fields below
 AGE = 7  # order in which the stack on a cell appeared (smaller = older; 0 = no stack)
 NROWS = 8
 META_WIDTH = 64
+
+
+def empty_state_array(n_cells: int) -> np.ndarray:
+    """A zeroed state array for a board of ``n_cells`` cells: shape ``(NROWS, max(n_cells, META_WIDTH))``."""
+    return np.zeros((NROWS, max(n_cells, META_WIDTH)), dtype=np.int64)
+
+
 MAX_STACK = 31  # 2 bits per ring in an int64; reachable stacks stay <= 25 (see docs)
 
 # ---- scalar fields (row MT) ---------------------------------------------------------

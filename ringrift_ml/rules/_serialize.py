@@ -3,7 +3,7 @@
 Loading validates everything before building the state: a malformed state raises a
 ``ValueError`` that names the field and the reason and nothing is half-loaded.  Input
 is strict: integer fields take plain integers (no bools, floats or numeric strings)
-within their range, and no other exception type escapes ``state_from_json`` for
+within their range, and no other exception type escapes ``parse_state`` for
 malformed input.
 
 Position keys (``board.stacks``, ``board.markers``, ``board.collapsedSpaces``) must be
@@ -86,11 +86,11 @@ from ._layout import (
     PHASE_NAMES,
     REASON_NAMES,
     RG,
+    empty_state_array,
 )
 from ._check import INT_LIMIT, int_value, is_int, show
 from .boards import board_spec
 from .options import check_option, normalize_options, read_options, write_options
-from .state import GameState
 
 _ENGINE_FIELDS = {
     "turnActed": M_ACTED,
@@ -188,7 +188,9 @@ def _declared_fields_agree(st: dict, rings: list) -> bool:
     return st.get("controllingPlayer", rings[-1]) == rings[-1] and st.get("capHeight", _cap(rings)) == _cap(rings)
 
 
-def state_from_json(d, rules_options: Optional[dict] = None) -> GameState:
+def parse_state(d, rules_options: Optional[dict] = None) -> tuple:
+    """``(board spec, state array)`` of a serialized state; ``GameState.from_json``
+    makes the state of them (the state module imports this one, not the reverse)."""
     if not isinstance(d, dict):
         raise ValueError(f"state: expected an object, got {type(d).__name__}")
     board = d.get("board")
@@ -214,7 +216,7 @@ def state_from_json(d, rules_options: Optional[dict] = None) -> GameState:
             raise ValueError(f"players[{i}].playerNumber: player {num} is listed twice")
         by_num[num] = pl
 
-    S = GameState.empty_array(spec)
+    S = empty_state_array(spec.n_cells)
     stored = d.get("rulesOptions")
     normalize_options(stored, "rulesOptions")  # each source is checked under its own name
     normalize_options(rules_options)
@@ -361,7 +363,7 @@ def state_from_json(d, rules_options: Optional[dict] = None) -> GameState:
         _load_engine_fields(S, spec, engine)
     else:
         _infer_turn_fields(S, spec, d)
-    return GameState(spec, S)
+    return spec, S
 
 
 def _load_engine_fields(S, spec, engine) -> None:
@@ -474,7 +476,8 @@ def _load_lps_fields(S, d: dict, n: int, cur: int) -> None:
     S[MT, M_LPS_EXCL] = _player_field(d, "lpsExclusivePlayerForCompletedRound", n)
 
 
-def state_to_json(state: GameState) -> dict:
+def state_to_json(state) -> dict:
+    """The contract-vector form of a ``GameState``."""
     spec = state.spec
     S = state.S
     n = state.num_players

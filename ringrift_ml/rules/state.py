@@ -32,14 +32,14 @@ from ._layout import (
     M_WINNER,
     M_AGE_SEQ,
     AGE,
-    META_WIDTH,
     MK,
     MT,
-    NROWS,
     PHASE_NAMES,
     REASON_NAMES,
     RG,
+    empty_state_array,
 )
+from ._serialize import parse_state, state_to_json
 from .boards import BoardSpec
 from .options import read_options
 
@@ -61,18 +61,15 @@ class GameState:
     # ---- construction -----------------------------------------------------------
     @staticmethod
     def empty_array(spec: BoardSpec) -> np.ndarray:
-        return np.zeros((NROWS, max(spec.n_cells, META_WIDTH)), dtype=np.int64)
+        return empty_state_array(spec.n_cells)
 
     @classmethod
     def from_json(cls, d, rules_options: Optional[dict] = None) -> "GameState":
         """Load a serialized state (contract-vector form); ValueError names what is wrong."""
-        from ._serialize import state_from_json
-
-        return state_from_json(d, rules_options)
+        spec, S = parse_state(d, rules_options)
+        return cls(spec, S)
 
     def to_json(self) -> dict:
-        from ._serialize import state_to_json
-
         return state_to_json(self)
 
     # ---- raw access ---------------------------------------------------------------

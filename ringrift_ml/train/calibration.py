@@ -13,20 +13,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import torch
-
-from .data import Samples
-from .model import PolicyValueNet
-
-
-@torch.no_grad()
-def value_logits(net: PolicyValueNet, data: Samples, idx: np.ndarray, batch_size: int = 1024) -> np.ndarray:
-    net.eval()
-    out = []
-    for a in range(0, len(idx), batch_size):
-        b = data.batch(idx[a:a + batch_size])
-        out.append(net(b["features"], b["moves"], b["mask"])[1].numpy())
-    return np.concatenate(out) if out else np.zeros(0, np.float32)
 
 
 def _sigmoid(x):

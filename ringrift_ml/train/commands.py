@@ -80,7 +80,7 @@ def cmd_train(args, store_factory) -> int:
 
 
 def cmd_model_info(args) -> int:
-    from .checkpoint import read_net
+    from ..nn.checkpoint import read_net
     from .loop import describe
 
     try:

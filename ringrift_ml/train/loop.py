@@ -33,8 +33,9 @@ from typing import Callable, Optional
 import numpy as np
 import torch
 
+from ..nn.checkpoint import save_net
 from ..nn.net import RingNet, count_parameters, net_config
-from .checkpoint import load_state, save_net, save_state, state_exists
+from .checkpoint import load_state, save_state, state_exists
 from .config import TrainConfig
 from .dataset import SampleData
 from .evaluate import TERMS, evaluate, sample_losses, total_loss
@@ -209,7 +210,7 @@ def fit(data: SampleData, cfg: TrainConfig, out: Optional[Path], resume: bool = 
     ncfg = net_config(data.board, cfg.preset)
     net = RingNet(ncfg).to(device)
     if init is not None:
-        from .checkpoint import load_net
+        from ..nn.checkpoint import load_net
 
         start, _ = load_net(init)
         if start.cfg != ncfg:

@@ -13,13 +13,14 @@ from ringrift_ml.ai import (
     SearchConfig,
     SearchPlayer,
     SearchResult,
-    make_player,
+    make_engine_player,
     run_search,
     run_searches,
     search_steps,
 )
 from ringrift_ml.ai.base import immediate_win
 from ringrift_ml.ai.games import GameJob, play_games
+from ringrift_ml.nn.players import make_player
 from ringrift_ml.rules import BOARD_TYPES, GameState, apply_move, new_game
 from ringrift_ml.rules.fast import FastGame
 
@@ -166,8 +167,8 @@ def _random_position(board: str, n: int, seed: int) -> FastGame:
 
 @pytest.fixture(scope="module")
 def tiny_models(tmp_path_factory):
+    from ringrift_ml.nn.checkpoint import save_net
     from ringrift_ml.nn.net import RingNet, net_config
-    from ringrift_ml.train.checkpoint import save_net
 
     out = tmp_path_factory.mktemp("nets")
     torch.manual_seed(0)
@@ -282,7 +283,7 @@ def test_playout_cap_randomization_marks_targets(tiny_models):
 
 
 def test_evaluation_cache_answers_repeated_positions(tiny_models):
-    from ringrift_ml.ai.factory import network_evaluator
+    from ringrift_ml.nn.players import network_evaluator
 
     ev = network_evaluator(tiny_models["hex8"])
     ev.clear()
@@ -346,6 +347,20 @@ def test_player_specs_name_model_and_simulations(tiny_models, tmp_path):
     b, _ = make_player(f"nn-puct:{m}:8", "square8", 2)
     assert budget.nodes == 8 and a.config.root == "gumbel" and b.config.root == "puct"
     assert a.evaluator is b.evaluator  # one network (and cache) per file per process
+
+
+def test_engine_players_need_no_network_and_refuse_network_specs(tiny_models):
+    """ai makes every engine without a network (and never imports the network code);
+    nn.players.make_player makes the same players for those specs."""
+    for spec in ("random", "heuristic", "mcts:24", "gumbel:24", "minimax:200", "descent:200"):
+        a, ab = make_engine_player(spec, "hex8", 2, dirichlet_alpha=0.5)
+        b, bb = make_player(spec, "hex8", 2, dirichlet_alpha=0.5)
+        assert type(a) is type(b) and ab == bb, spec
+        if hasattr(a, "config"):
+            assert a.config == b.config, spec
+    for spec in (f"nn:{tiny_models['hex8']}:8", f"policy:{tiny_models['hex8']}"):
+        with pytest.raises(ValueError, match="network player; build it with ringrift_ml.nn.players.make_player"):
+            make_engine_player(spec, "hex8", 2)
 
 
 def test_arena_cli_plays_a_network_with_intervals(tiny_models, capsys):

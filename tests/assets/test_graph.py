@@ -258,8 +258,8 @@ def test_build_definitions_binds_the_root(tmp_path):
 def test_selfplay_asset_plays_the_partitions_candidate_under_search(tmp_path):
     import torch
 
+    from ringrift_ml.nn.checkpoint import save_net
     from ringrift_ml.nn.net import RingNet, net_config
-    from ringrift_ml.train.checkpoint import save_net
 
     selfplay = [_asset("selfplay_games")]
     cfg = {"ops": {"selfplay_games": {"config": {"games": 2, "players": ["nn:candidate:4", "random"],

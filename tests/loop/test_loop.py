@@ -5,12 +5,12 @@ import json
 
 import pytest
 
-from ringrift_ml.ai import make_player
+from ringrift_ml.ai import make_engine_player
 from ringrift_ml.arena import SPRT, sequential_match
 from ringrift_ml.lake import LakeStore
 from ringrift_ml.loop import LoopConfig, current_best, registry, run_loop
 from ringrift_ml.loop import run as loop_run
-from ringrift_ml.train.checkpoint import read_net
+from ringrift_ml.nn.checkpoint import read_net
 
 from ..registry_rows import write_registry
 
@@ -21,8 +21,8 @@ SMALL = dict(board="square8", players=2, games=10, simulations=4, bootstrap="mct
 
 
 def test_gate_decides_for_the_stronger_player_not_before_its_minimum():
-    strong, sb = make_player("heuristic", "hex8", 2)
-    weak, wb = make_player("random", "hex8", 2)
+    strong, sb = make_engine_player("heuristic", "hex8", 2)
+    weak, wb = make_engine_player("random", "hex8", 2)
     test = SPRT(elo0=0, elo1=100)
     up = sequential_match(strong, weak, sb, wb, "hex8", test, max_games=60, min_games=12, progress=False,
                           concurrency=4)
@@ -327,8 +327,8 @@ def test_a_drop_within_the_interval_is_not_rolled_back(tmp_path):
 
 
 def test_three_player_gate_and_loop(tmp_path, monkeypatch):
-    strong, sb = make_player("heuristic", "square8", 3)
-    weak, wb = make_player("random", "square8", 3)
+    strong, sb = make_engine_player("heuristic", "square8", 3)
+    weak, wb = make_engine_player("random", "square8", 3)
     out = sequential_match(strong, weak, sb, wb, "square8", SPRT(elo0=0, elo1=100), max_games=30, min_games=6,
                            progress=False, concurrency=6, num_players=3)
     assert out["decision"] == "H1" and out["ci95"][0] > 0.5 and out["games"] >= 6

@@ -10,7 +10,8 @@ from ringrift_ml import quality
 from ringrift_ml.lake.records import games_table
 from ringrift_ml.nn.features import FEATURES
 from ringrift_ml.nn.policy import layout_for
-from ringrift_ml.nn.samples import SAMPLE_SCHEMA, SampleError, build_samples, game_samples
+from ringrift_ml.lake.samples import build_samples
+from ringrift_ml.nn.samples import SAMPLE_SCHEMA, SampleError, game_samples
 from ringrift_ml.rules.records import start_state
 from ringrift_ml.rules.replay import Replayer
 from ringrift_ml.nn.policy import move_indices

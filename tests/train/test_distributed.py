@@ -5,7 +5,7 @@ import os
 import subprocess
 import sys
 
-from ringrift_ml.train.checkpoint import read_net
+from ringrift_ml.nn.checkpoint import read_net
 from ringrift_ml.train.dataset import save_npz
 
 from .conftest import samples_for

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from ringrift_ml.train.checkpoint import load_net, read_net, state_exists
+from ringrift_ml.nn.checkpoint import load_net, read_net
+from ringrift_ml.train.checkpoint import state_exists
 from ringrift_ml.train.config import TrainConfig
 from ringrift_ml.train.loop import MODEL_FILE, STATE_FILE, epoch_order, fit, lr_at
 

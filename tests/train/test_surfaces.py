@@ -71,7 +71,7 @@ def test_npz_round_trip_and_identity_check(tmp_path):
 def _write_set(store, board, n, records, run_id):
     from ringrift_ml.lake.lineage import write_sample_set
     from ringrift_ml.lake.records import games_table
-    from ringrift_ml.nn.samples import build_samples
+    from ringrift_ml.lake.samples import build_samples
 
     rows = games_table(records).to_pylist()
     table, stats = build_samples(rows)
@@ -146,12 +146,12 @@ def test_prometheus_metrics_are_served(tmp_path):
 
 
 def test_inference_symmetry_average_and_seat_values(tmp_path):
+    import torch
+
     from ringrift_ml.nn.infer import NetRunner
     from ringrift_ml.nn.net import RingNet, net_config
     from ringrift_ml.rules import new_game
     from ringrift_ml.rules.fast import FastGame
-
-    import torch
 
     torch.manual_seed(0)
     net = RingNet(net_config("square8", "tiny"))
@@ -177,9 +177,9 @@ def test_inference_symmetry_average_and_seat_values(tmp_path):
 
 def test_policy_player_specs(tmp_path):
     from ringrift_ml.arena.match import play_game
+    from ringrift_ml.nn.checkpoint import save_net
     from ringrift_ml.nn.net import RingNet, net_config
     from ringrift_ml.selfplay import make_player, parse_spec
-    from ringrift_ml.train.checkpoint import save_net
 
     path = save_net(RingNet(net_config("hex8", "tiny")), tmp_path / "m.pt", {}, {})
     assert parse_spec(f"policy:{path}") == ("policy", 1)

@@ -1,0 +1,35 @@
+"""The model registry as the loop reads it: the status of a generation, its newest row, the best.
+
+Both the loop's steps (``run``) and the ladder's regression watch (``ladder``) read the
+registry; the ladder also rolls promotions back, which the loop reacts to.  The reading
+lives here, below both, so that neither imports the other for it.
+"""
+
+from __future__ import annotations
+
+from ..lake import LakeStore
+
+PROMOTED, REJECTED, ROLLED_BACK, FAILED = "promoted", "rejected", "rolled_back", "failed"
+
+
+def registry(store: LakeStore, board: str, players: int) -> list:
+    """The partition's registry rows, oldest first (the newest row of a generation is its state)."""
+    return store.query("SELECT * FROM lake.model_registry WHERE board = ? AND players = ? "
+                       "ORDER BY generation, created_at", [board, players]).to_pylist()
+
+
+def generation_states(rows: list) -> dict:
+    """Generation -> its newest registry row."""
+    out: dict = {}
+    for r in rows:
+        out[r["generation"]] = r
+    return out
+
+
+def current_best(rows: list) -> dict | None:
+    """The newest promoted generation that was not rolled back, or None (bootstrap)."""
+    promoted = [r for r in generation_states(rows).values() if r["status"] == PROMOTED]
+    return max(promoted, key=lambda r: r["generation"]) if promoted else None
+
+
+__all__ = ["FAILED", "PROMOTED", "REJECTED", "ROLLED_BACK", "current_best", "generation_states", "registry"]
