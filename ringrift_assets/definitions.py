@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from .catalog import lake_catalog
+from .configs import LoopSettings
 from .games import games_merged, selfplay_games
 from .gate import best_model, elo_ladder, gate_match
 from .landing import landed_files, landed_games_sensor, landing_job, landing_sensor, merge_job
@@ -34,9 +35,10 @@ CHECKS = [games_merged_quality, training_samples_quality, candidate_model_sanity
 pipeline_job = dg.define_asset_job(
     "pipeline",
     selection=dg.AssetSelection.assets(*PARTITIONED_ASSETS),
-    description="One generation of one partition through the whole graph: the best model plays selfplay, a "
-    "candidate trains on the replay window from the best's weights, the gate decides its promotion, the ladder "
-    "rates it; calibration, tuned heuristic weights and the Elo round robin alongside (checks included).",
+    description="One loop generation of one partition through the whole graph, the same generation ringrift loop "
+    "runs (the loop resource holds its settings): the best model plays selfplay, a candidate trains on the replay "
+    "window from the best's weights, the gate decides its promotion, the ladder rates it; calibration, tuned "
+    "heuristic weights and the Elo round robin alongside (checks included).",
 )
 
 
@@ -48,7 +50,7 @@ def build_definitions(root: str | None = None, catalog: str | None = None) -> dg
         asset_checks=CHECKS,
         jobs=[pipeline_job, merge_job, landing_job, loop_job],
         sensors=[landing_sensor, landed_games_sensor, loop_sensor],
-        resources={"lake_root": LakeResource(root=root, catalog=catalog)},
+        resources={"lake_root": LakeResource(root=root, catalog=catalog), "loop": LoopSettings()},
     )
 
 

@@ -5,142 +5,78 @@
 
 
 import hashlib
-from typing import List
 
 import dagster as dg
 
-from ringrift_ml.lake.generated import write_generated
+from ringrift_ml.ai.factory import parse_player
 from ringrift_ml.lake.layout import Layout, Partition
 from ringrift_ml.lake.merge import merge_partition
-from ringrift_ml.ai.factory import parse_player
-from ringrift_ml.lake.weights import weights_file
-from ringrift_ml.selfplay import ENGINES, NET_ENGINES, SelfplayConfig, TemperatureSchedule, run_selfplay, weights_version
 
-from .partitions import board_players, split_key
+from .configs import LoopSettings
+from .partitions import board_players, partition_of, split_key
 from .provenance import column_schema, provenance
 from .resources import LakeResource
-from .weights import heuristic_weights
-
-
-class SelfplayGamesConfig(dg.Config):
-    """How one partition's games are generated."""
-
-    games: int = 8
-    players: List[str] = []
-    """Player spec per seat (``"mcts:64"``, ``"nn:candidate:64"``, ``"nn:best:64"``,
-    ``"nn:/path/model.pt:64"``); empty: ``default_player`` in every seat.  The model
-    ``candidate`` is the partition's newest ``candidate_model``; ``best`` and ``g<N>``
-    come from the closed loop's registry."""
-    default_player: str = "nn:best:64"
-    """The player of every seat when ``players`` is empty: by default the partition's
-    best model under search (``bootstrap`` until the loop has promoted one)."""
-    bootstrap: str = "heuristic"
-    """The player of seats whose spec names the registry's best model (``nn:best:N``)
-    while the partition has none (generation 0 of the loop)."""
-    seed: int = 0
-    max_moves: int = 20_000
-    workers: int = 1
-    opening_moves: int = 12
-    opening_temperature: float = 1.0
-    temperature: float = 0.0
-    batch_games: int = 8
-    """Games in flight per worker; their network evaluations share forward passes."""
-    full_search_prob: float = 1.0
-    """Playout-cap randomization: share of search decisions with a full search (policy targets)."""
-    fast_fraction: float = 0.25
-    """Budget of a fast search as a share of the full one."""
-    device: str = "cpu"
-    """Where networks run (cpu, cuda, mps)."""
-    weights: str = "packaged"
-    """Heuristic weights the players use: ``"packaged"`` (the defaults shipped with the
-    package), ``"tuned"`` (the partition's newest ``heuristic_weights``) or a weights
-    version (content hash) recorded in ``lake.heuristic_weights``."""
 
 
 @dg.asset(
-    code_version="selfplay-2",
+    code_version="selfplay-3",
     metadata=column_schema("games"),
     owners=["team:ringrift-lab"],
     tags={"stage": "games"},
     partitions_def=board_players,
     group_name="games",
     kinds={"python", "ducklake"},
-    deps=[heuristic_weights, "best_model"],
-    description="Selfplay games of the partition by its best model (best_model; the bootstrap player before the "
-    "first promotion), appended to lake.games and lake.moves (source 'selfplay'); the generator config of every "
-    "game names each seat's model by content hash. "
-    "Game ids hash the generator config (weights version included) and the moves: the same config and inputs "
-    "give the same games, and a rerun adds nothing twice.",
+    deps=["best_model"],
+    description="The selfplay of the partition's next loop generation (ringrift_ml.loop.run.play_generation, as "
+    "ringrift loop plays it): its best model under search in every seat (the bootstrap player before the first "
+    "promotion), labelled loop:<partition>:g<N>, appended to lake.games and merged.  Game ids hash the generator "
+    "config and the moves: a rerun adds nothing twice.  Settings: the loop resource.",
 )
-def selfplay_games(context: dg.AssetExecutionContext, config: SelfplayGamesConfig, lake_root: LakeResource):
-    board, n = split_key(context)
-    store = lake_root.store()
-    seats = list(config.players) or [config.default_player] * n
-    if len(seats) != n:
-        raise dg.Failure(f"partition {board}|{n}: config.players lists {len(seats)} seats, the partition has {n}")
-    try:
-        once = {s: _bootstrap_if_no_best(s, config.bootstrap, store, board, n, context.log) for s in set(seats)}
-        seats = [once[s] for s in seats]
-        seats = [resolve_model_ref(s, lake_root.path(), board, n, store) for s in seats]
-        weights = weights_file(store, board, n, config.weights)
-        cfg = SelfplayConfig(
-            board=board,
-            players=tuple(seats),
-            games=config.games,
-            seed=config.seed,
-            max_moves=config.max_moves,
-            workers=config.workers,
-            temperature=TemperatureSchedule(config.opening_moves, config.opening_temperature, config.temperature),
-            weights=str(weights) if weights else None,
-            batch_games=config.batch_games,
-            full_search_prob=config.full_search_prob,
-            fast_fraction=config.fast_fraction,
-            device=config.device,
-        )
-    except ValueError as e:
-        raise dg.Failure(f"partition {board}|{n}: bad selfplay config: {e} "
-                         f"(engines: {', '.join(ENGINES + NET_ENGINES)})") from e
-    step = max(1, config.games // 10)
-
-    def log(i: int, rec: dict) -> None:
-        if i % step == 0 or i == config.games:
-            context.log.info(f"{board}|{n}: game {i}/{config.games} ({rec['length']} moves, winner {rec['winner']})")
-
+def selfplay_games(context: dg.AssetExecutionContext, lake_root: LakeResource, loop: LoopSettings):
     from ringrift_ml.ai.signal import columns, summarize
+    from ringrift_ml.loop.run import generation_games, next_generation, play_generation
 
-    records = run_selfplay(cfg, progress=False, on_game=log)
-    out = write_generated(store, records, run_id=context.run.run_id)
-    finished = sum(r["winner"] is not None for r in records)
-    wv = weights_version(cfg.weights)
+    part = partition_of(context)
+    try:
+        cfg = loop.config(part)
+    except ValueError as e:
+        raise dg.Failure(f"partition {part}: bad loop settings: {e}") from e
+    store = lake_root.store()
+    g, best = next_generation(store, cfg)
+    out = play_generation(store, cfg, g, best, progress=False, log=context.log.info)
+    records = out["records"]
+    ids = generation_games(store, cfg, g)
     return dg.MaterializeResult(
         metadata={
-            **provenance(config, {"heuristic_weights": wv}),
-            "games": len(records),
-            "new_in_lake": out["games"],
-            "already_in_lake": out["already_in_lake"],
-            "moves": out["moves"],
-            "finished_games": finished,
-            "mean_length": sum(r["length"] for r in records) / len(records),
+            **provenance(loop, {"best_model": best["model_id"] if best else "bootstrap"}),
+            "generation": g,
+            "label": out["label"],
+            "player": out["player"],
+            "games": out["games"],
+            "played_now": len(records),
+            "new_in_lake": out["new_in_lake"],
+            "finished_games": sum(r["winner"] is not None for r in records),
+            **({"mean_length": sum(r["length"] for r in records) / len(records)} if records else {}),
             # The targets' signal (nats): entropy, KL from the search's prior and from uniform.
             **{k: v for k, v in columns(summarize(records)).items() if v is not None},
-            "weights_version": wv,
-            "lake_snapshot": out["snapshot"],
         },
-        data_version=dg.DataVersion(_games_version(records)),
+        data_version=dg.DataVersion(_games_version(ids)),
     )
 
 
 def resolve_model_ref(spec: str, root, board: str, n: int, store=None) -> str:
-    """A spec whose model is ``candidate`` names the partition's candidate checkpoint;
-    ``best`` and ``g<N>`` name the closed loop's current best and generation N (from
-    ``lake.model_registry``)."""
+    """A spec whose model is ``candidate`` names the partition's newest candidate (the
+    newest generation's checkpoint); ``best`` and ``g<N>`` name the closed loop's
+    current best and generation N (from ``lake.model_registry``)."""
     p = parse_player(spec)
     if not p.uses_network:
         return spec
     if p.model == "candidate":
-        path = Layout(root).candidate(Partition(board, n))
-        if not path.is_file():
-            raise ValueError(f"player {spec!r}: the partition has no candidate model yet ({path})")
+        from ringrift_ml.loop.run import newest_candidate
+
+        path = newest_candidate(Layout(root), Partition(board, n))
+        if path is None:
+            raise ValueError(f"player {spec!r}: the partition has no candidate model yet")
         return spec.replace(":candidate", f":{path}", 1)
     if store is not None:
         from ringrift_ml.loop.run import resolve_specs
@@ -149,21 +85,8 @@ def resolve_model_ref(spec: str, root, board: str, n: int, store=None) -> str:
     return spec
 
 
-def _bootstrap_if_no_best(spec: str, bootstrap: str, store, board: str, n: int, log) -> str:
-    """``bootstrap`` for a spec naming the registry's best while the partition has none."""
-    from ringrift_ml.loop.run import current_best, registry
-
-    p = parse_player(spec)
-    if p.uses_network and p.model == "best" and current_best(registry(store, board, n)) is None:
-        if parse_player(bootstrap).uses_network:
-            raise ValueError(f"bootstrap {bootstrap!r} must not need a model")
-        log.info(f"{board}|{n}: no promoted model yet; {spec} plays as the bootstrap player {bootstrap}")
-        return bootstrap
-    return spec
-
-
-def _games_version(records: list) -> str:
-    return hashlib.sha256("\n".join(sorted(r["gameId"] for r in records)).encode()).hexdigest()[:16]
+def _games_version(game_ids: list) -> str:
+    return hashlib.sha256("\n".join(sorted(game_ids)).encode()).hexdigest()[:16]
 
 
 @dg.asset(

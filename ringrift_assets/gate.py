@@ -21,12 +21,12 @@ import time
 import dagster as dg
 
 from ringrift_ml.lake import LakeStore
-from ringrift_ml.loop import LoopConfig
 
+from .configs import LoopSettings
 from .loop import ladder_metadata, registry_table, signal_metadata
 from .model import candidate_model
 from .partitions import board_players, partition_of, split_key
-from .provenance import column_schema, file_version, provenance
+from .provenance import column_schema, provenance
 from .resources import LakeResource
 
 
@@ -67,27 +67,6 @@ def best_model(context: dg.AssetExecutionContext, lake_root: LakeResource):
     return dg.MaterializeResult(metadata=md, data_version=dg.DataVersion(best["model_id"] if best else "bootstrap"))
 
 
-class GateConfig(dg.Config):
-    """The gate: the candidate against the best at equal simulations."""
-
-    simulations: int = 64
-    min_games: int = 40
-    """The test decides no earlier (seats rotate)."""
-    max_games: int = 200
-    """The test's horizon."""
-    truncation: str = "llr"
-    """Undecided at the horizon: promote when the statistic leans to the gain ("llr") or reject ("reject")."""
-    elo0: float = 0.0
-    elo1: float = 35.0
-    """SPRT hypotheses: the candidate is elo0 (H0) or elo1 (H1) Elo above the best."""
-    random_opening: int = 2
-    concurrency: int = 16
-    bootstrap: str = ""
-    """The opponent before the first promotion (empty: mcts:<simulations>)."""
-    seed: int = 0
-    device: str = "cpu"
-
-
 @dg.asset(
     code_version="gate-1",
     metadata=column_schema("model_registry"),
@@ -103,57 +82,45 @@ class GateConfig(dg.Config):
     "horizon: when its statistic leans to the gain, a truncated SPRT).  A candidate "
     "already in the registry is not gated twice.",
 )
-def gate_match(context: dg.AssetExecutionContext, config: GateConfig, lake_root: LakeResource):
+def gate_match(context: dg.AssetExecutionContext, lake_root: LakeResource, loop: LoopSettings):
+    from ringrift_ml.lake.lineage import sample_set
     from ringrift_ml.loop import registry
-    from ringrift_ml.loop.run import (current_best, gate_candidate, generation_states, process_cpu_seconds,
-                                      record_generation)
-    from ringrift_ml.nn.checkpoint import copy_net, read_net
+    from ringrift_ml.loop.run import (finish_generation, generation_games, generation_states, label_of,
+                                      newest_candidate, next_generation)
+    from ringrift_ml.nn.checkpoint import read_net
 
     part = partition_of(context)
     board, n = part.board, part.players
     store: LakeStore = lake_root.store()
     layout = lake_root.layout()
-    src = layout.candidate(part)
-    if not src.is_file():
-        raise dg.Failure(f"partition {board}|{n}: {src} does not exist; materialize candidate_model first")
     try:
-        cfg = LoopConfig(board=board, players=n, simulations=config.simulations,
-                         bootstrap=config.bootstrap or f"mcts:{config.simulations}", gate_min_games=config.min_games,
-                         gate_max_games=config.max_games,
-                         gate_truncation=config.truncation, elo0=config.elo0, elo1=config.elo1,
-                         gate_random_opening=config.random_opening, batch_games=config.concurrency,
-                         seed=config.seed, device=config.device)
-        _, meta = read_net(src)
+        cfg = loop.config(part)
     except ValueError as e:
-        raise dg.Failure(f"partition {board}|{n}: {e}") from e
-    rows = registry(store, board, n)
-    states = generation_states(rows)
-    mid = file_version(src)
-    seen = [r for r in states.values() if r["model_id"] == mid]
-    if seen:
-        row = seen[0]
-        context.log.info(f"{board}|{n}: this candidate is generation {row['generation']} already ({row['status']})")
+        raise dg.Failure(f"partition {part}: bad loop settings: {e}") from e
+    g, best = next_generation(store, cfg)
+    path = layout.generation_dir(part, g) / "model.pt"
+    newest = newest_candidate(layout, part)
+    states = generation_states(registry(store, board, n))
+    if not path.is_file() and newest is not None and layout.relative(newest) in {r["path"] for r in states.values()}:
+        # A re-materialization after the gate: the newest candidate is a generation already.
+        row = next(r for r in states.values() if r["path"] == layout.relative(newest))
+        context.log.info(f"{part}: the newest candidate is generation {row['generation']} already ({row['status']})")
+    elif not path.is_file():
+        raise dg.Failure(f"partition {part}: generation {g} has no candidate ({path}); materialize candidate_model "
+                         "first")
     else:
-        t0, c0 = time.time(), process_cpu_seconds()
-        g = max(states) + 1 if states else 0
-        best = current_best(rows)
-        path = layout.generation_dir(part, g) / "model.pt"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        copy_net(src, path)  # the registry keeps the generation's file; candidate.pt is overwritten later
-        status, reason, gate = gate_candidate(store, cfg, g, path, best, progress=False, log=context.log.info)
-        sid = meta.get("sample_set_id")  # candidate_model records the sample set its window ends at
-        games = store.query("SELECT games FROM lake.sample_sets WHERE sample_set_id = ?", [sid]).to_pylist()
-        row = record_generation(store, cfg, g, model_path=path, best=best, sample_set_id=sid,
-                                window=list((meta.get("data") or {}).get("sample_sets") or [sid]),
-                                selfplay_games=games[0]["games"] if games else 0, status=status, reason=reason,
-                                gate=gate, cpu_seconds=process_cpu_seconds() - c0, wall_seconds=time.time() - t0,
-                                run_id=context.run.run_id, log=context.log.info,
-                                step_cpu_seconds={"gate": process_cpu_seconds() - c0})
+        ss = sample_set(store, board, n, label_of(cfg, g))
+        _, meta = read_net(path)
+        games = len(generation_games(store, cfg, g))
+        row = finish_generation(store, cfg, g, best, path, meta.get("sample_set_id") or ss["sample_set_id"],
+                                list((meta.get("data") or {}).get("sample_sets") or []), games,
+                                run_id=context.run.run_id, progress=False, log=context.log.info)
+    mid = row["model_id"]
     gate = row["gate"] if isinstance(row["gate"], dict) else json.loads(row["gate"] or "{}")
     ci = gate.get("ci95") or [float("nan"), float("nan")]
     return dg.MaterializeResult(
         metadata={
-            **provenance(config, {"candidate_model": mid}),
+            **provenance(loop, {"candidate_model": mid}),
             "generation": row["generation"],
             "status": row["status"],
             "reason": row["reason"],
@@ -170,14 +137,6 @@ def gate_match(context: dg.AssetExecutionContext, config: GateConfig, lake_root:
     )
 
 
-class LadderConfig(dg.Config):
-    games: int = 40
-    """Games per rung (rungs with fewer are topped up)."""
-    simulations: int = 64
-    concurrency: int = 16
-    seed: int = 0
-
-
 @dg.asset(
     code_version="ladder-1",
     metadata=column_schema("ladder_games"),
@@ -192,20 +151,26 @@ class LadderConfig(dg.Config):
     "of other partitions refused); then the regression watch rolls back a promotion rated below its predecessor "
     "beyond the interval and says why.  Plot: rating against CPU hours.",
 )
-def elo_ladder(context: dg.AssetExecutionContext, config: LadderConfig, lake_root: LakeResource):
+def elo_ladder(context: dg.AssetExecutionContext, lake_root: LakeResource, loop: LoopSettings):
     from ringrift_ml.loop.ladder import update_ladder
 
-    board, n = split_key(context)
+    part = partition_of(context)
+    board, n = part.board, part.players
     store: LakeStore = lake_root.store()
-    if config.games < 1 or config.simulations < 1 or config.concurrency < 1:
-        raise dg.Failure(f"partition {board}|{n}: ladder config: games, simulations and concurrency must be positive")
+    try:
+        cfg = loop.config(part)
+    except ValueError as e:
+        raise dg.Failure(f"partition {part}: bad loop settings: {e}") from e
+    if not cfg.ladder_games:
+        return dg.MaterializeResult(metadata={"skipped": "the loop settings turn the ladder off (ladder_games 0)"})
     t0 = time.time()
-    out = update_ladder(store, board, n, simulations=config.simulations, games=config.games,
-                        concurrency=config.concurrency, seed=config.seed, progress=False, log=context.log.info)
+    # As the loop plays it after a promotion: rungs of ladder_games at the loop's simulations.
+    out = update_ladder(store, board, n, simulations=cfg.simulations, games=cfg.ladder_games,
+                        concurrency=cfg.batch_games, seed=cfg.seed, progress=False, log=context.log.info)
     gens = [r for r in out["table"] if r["generation"] is not None]
     top = max(gens, key=lambda r: r["generation"]) if gens else None
     md = {
-        **provenance(config),
+        **provenance(loop),
         **ladder_metadata(out),
         "dagster/row_count": len(out["table"]),
         "games_played": out["played"],

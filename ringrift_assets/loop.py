@@ -14,32 +14,11 @@ import dagster as dg
 
 from ringrift_ml.lake import LakeStore
 from ringrift_ml.lake.layout import Partition
-from ringrift_ml.loop import LoopConfig
 
-from .model import config_from_dataclass
-from .partitions import board_players, partition_key, split_key
+from .configs import LoopGenerationConfig, loop_config
+from .partitions import board_players, partition_key, partition_of
 from .provenance import column_schema, provenance, table
 from .resources import LakeResource
-
-
-# One field per LoopConfig field (the partition gives board and players), so the two
-# cannot drift apart; ``train`` is JSON here, ``bootstrap`` empty means mcts:<simulations>.
-LoopGenerationConfig = config_from_dataclass(
-    "LoopGenerationConfig", LoopConfig, {"bootstrap": ""}, exclude=("board", "players"),
-    retype={"train": (str, "{}", 'TrainConfig overrides as JSON, e.g. {"epochs": 12}.'),
-            "warm_train": (str, json.dumps(dict(LoopConfig.warm_train)),
-                           "Further TrainConfig overrides (JSON) when the candidate starts from the best's weights.")})
-
-
-def _loop_config(board: str, n: int, config) -> LoopConfig:
-    fields = config.model_dump()
-    for name in ("train", "warm_train"):
-        over = json.loads(fields.pop(name) or "{}")
-        if not isinstance(over, dict):
-            raise ValueError(f"{name}: expected a JSON object of TrainConfig fields")
-        fields[name] = tuple(sorted(over.items()))
-    fields["bootstrap"] = fields["bootstrap"] or f"mcts:{fields['simulations']}"
-    return LoopConfig(board=board, players=n, **fields)
 
 
 REGISTRY_COLUMNS = [("generation", "int"), ("status", "text"), ("model_id", "text"), ("parent_id", "text"),
@@ -96,11 +75,12 @@ def loop_generation(context: dg.AssetExecutionContext, config: LoopGenerationCon
     from ringrift_ml.loop import registry, run_generation
     from ringrift_ml.loop.run import PROMOTED, generation_states
 
-    board, n = split_key(context)
+    part = partition_of(context)
+    board, n = part.board, part.players
     try:
-        cfg = _loop_config(board, n, config)
+        cfg = loop_config(part, config)
     except ValueError as e:
-        raise dg.Failure(f"partition {board}|{n}: {e}") from e
+        raise dg.Failure(f"partition {part}: {e}") from e
     store: LakeStore = lake_root.store()
     rows = registry(store, board, n)
     states = generation_states(rows)
@@ -207,7 +187,7 @@ def loop_sensor(context: dg.SensorEvaluationContext, lake_root: LakeResource):
                       dg.DagsterRunStatus.NOT_STARTED]), limit=1)
         if active:
             continue
-        states = generation_states(registry(store, board, int(n)))
+        states = generation_states(registry(store, board, n))
         done = len(states)
         hours = sum((r["wall_seconds"] or 0) for r in states.values()) / 3600
         if done >= int(b.get("generations", 0)) or ("hours" in b and hours >= float(b["hours"])):
@@ -221,11 +201,11 @@ def loop_sensor(context: dg.SensorEvaluationContext, lake_root: LakeResource):
             from ringrift_ml.loop.run import current_best, record_failure
 
             try:
-                cfg = _loop_config(board, int(n), LoopGenerationConfig(**b.get("config", {})))
+                cfg = loop_config(part, LoopGenerationConfig(**b.get("config", {})))
             except (ValueError, TypeError) as e:
                 context.log.warning(f"{key}: bad loop config in {path}: {e}")
                 continue
-            record_failure(store, cfg, done, current_best(registry(store, board, int(n))),
+            record_failure(store, cfg, done, current_best(registry(store, board, n)),
                            f"{failed} runs of {loop_job.name} failed (see the run history)", failed,
                            log=context.log.warning)
             done += 1

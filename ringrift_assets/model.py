@@ -1,66 +1,25 @@
 """The candidate network, its blocking check and its value-head calibration report.
 
-The Dagster config of ``candidate_model`` is generated from ``TrainConfig`` (every
-field, its type, default and documentation), so the two cannot drift apart.
+``candidate_model`` trains the next loop generation's candidate exactly as ``ringrift
+loop`` does (``ringrift_ml.loop.run.train_candidate``), with the loop resource's
+settings (``train``: TrainConfig overrides).
 """
 
-import ast
 import base64
-import dataclasses
-import inspect
 import json
 import time
-import typing
 
 import dagster as dg
-import pydantic
 
-from ringrift_ml.lake.lineage import record_row, sample_set
+from ringrift_ml.lake.lineage import record_row
 from ringrift_ml.train.checkpoint import judge_checkpoint
 from ringrift_ml.train.config import TrainConfig
 
+from .configs import LoopSettings
 from .partitions import board_players, partition_of
 from .provenance import column_schema, file_version, provenance, table
 from .resources import LakeResource
 from .samples import training_samples
-
-
-def _field_docs(cls) -> dict:
-    """The docstring under each dataclass field (shown as the field's description in the UI)."""
-    tree = ast.parse(inspect.getsource(cls))
-    body = tree.body[0].body
-    docs = {}
-    for a, b in zip(body, body[1:]):
-        if isinstance(a, ast.AnnAssign) and isinstance(b, ast.Expr) and isinstance(b.value, ast.Constant):
-            docs[a.target.id] = " ".join(str(b.value.value).split())
-    return docs
-
-
-def config_from_dataclass(name: str, cls, defaults: dict, exclude: tuple = (), retype: dict = None) -> type:
-    """A ``dg.Config`` with one field per dataclass field (``defaults`` override the
-    dataclass's own defaults for this use; ``exclude`` leaves fields out, e.g. those the
-    partition decides; ``retype`` maps a field to ``(type, default, description)`` where
-    the dataclass's type has no Dagster config form)."""
-    hints = typing.get_type_hints(cls)
-    docs = _field_docs(cls)
-    fields = {}
-    for f in dataclasses.fields(cls):
-        if f.name in exclude:
-            continue
-        if retype and f.name in retype:
-            kind, default, doc = retype[f.name]
-            fields[f.name] = (kind, pydantic.Field(default=default, description=doc))
-            continue
-        default = defaults.get(f.name, f.default)
-        fields[f.name] = (hints[f.name], pydantic.Field(default=default, description=docs.get(f.name)))
-    return pydantic.create_model(name, __base__=dg.Config, **fields)
-
-
-# Every default is TrainConfig's (the mapping is where the pipeline would differ).
-class CandidateModelConfig(config_from_dataclass("TrainFields", TrainConfig, {})):
-    warm_start: bool = pydantic.Field(
-        default=True, description="Start from the weights of the partition's best model (lake.model_registry) "
-        "when it has one of this network size; otherwise (and with false) train from scratch.")
 
 
 def _png_markdown(path, caption: str) -> dg.MetadataValue:
@@ -102,29 +61,8 @@ def _loss_png(history: list, baseline: dict, path, title: str):
     return path
 
 
-def _warm_start(store, board: str, n: int, cfg: TrainConfig, log):
-    """The best model's checkpoint when the candidate can start from it (same network), else None."""
-    from ringrift_ml.loop.run import current_best, registry
-    from ringrift_ml.nn.checkpoint import read_net
-    from ringrift_ml.nn.net import net_config
-
-    best = current_best(registry(store, board, n))
-    if best is None:
-        log.info(f"{board}|{n}: no promoted model yet; training from scratch")
-        return None
-    path = store.root / best["path"]
-    _, meta = read_net(path)
-    want, have = net_config(board, cfg.preset), meta.get("net_config")
-    if have != want:
-        log.warning(f"{board}|{n}: the best model (generation {best['generation']}) is another network "
-                    f"({have}) than this run's ({want}); training from scratch")
-        return None
-    log.info(f"{board}|{n}: warm start from generation {best['generation']} ({path})")
-    return path
-
-
 @dg.asset(
-    code_version="train-2",
+    code_version="train-3",
     metadata=column_schema("models"),
     owners=["team:ringrift-lab"],
     tags={"stage": "model"},
@@ -132,72 +70,45 @@ def _warm_start(store, board: str, n: int, cfg: TrainConfig, log):
     group_name="training",
     kinds={"pytorch"},
     deps=[training_samples, "best_model"],
-    description="The spatial policy/value network (residual CNN with global pooling; exact policy, per-seat value, "
-    "ownership and score heads) trained on the partition's replay window of sample sets in the lake; the saved "
-    "network is the best held-out evaluation of the run; warm-started from the partition's best model. "
+    description="The next loop generation's candidate (ringrift_ml.loop.run.train_candidate, as ringrift loop "
+    "trains it): the spatial policy/value network (residual CNN with global pooling; exact policy, per-seat value, "
+    "ownership and score heads) trained on the replay window of the loop's newest sample sets, warm-started from "
+    "the partition's best; the saved network is the best held-out evaluation of the run, written to "
+    "models/<board>_<n>p/loop/gNNNN/model.pt with its lake.models row. "
     "Checkpoint: weights (weights_only) + JSON with the encoding identity, configs, the sample sets and lake snapshots it learned from, and the held-out history.",
 )
-def candidate_model(context: dg.AssetExecutionContext, config: CandidateModelConfig, lake_root: LakeResource):
-    from ringrift_ml.nn.checkpoint import copy_net
-    from ringrift_ml.train.checkpoint import state_exists
-    from ringrift_ml.train.dataset import from_lake
-    from ringrift_ml.train.loop import MODEL_FILE, STATE_FILE, fit
+def candidate_model(context: dg.AssetExecutionContext, lake_root: LakeResource, loop: LoopSettings):
+    from ringrift_ml.lake.lineage import sample_set
+    from ringrift_ml.loop.run import label_of, next_generation, train_candidate
+    from ringrift_ml.nn.checkpoint import read_net
 
     part = partition_of(context)
-    board, n = part.board, part.players
     layout = lake_root.layout()
     store = lake_root.store()
-    # The replay window ends at the sample set this run wrote (else the partition's newest).
-    ss = sample_set(store, board, n, context.run.run_id)
-    if ss is None:
-        raise dg.Failure(f"partition {board}|{n}: no sample set in the lake; materialize training_samples first")
     try:
-        fields = config.model_dump()
-        warm = fields.pop("warm_start")
-        cfg = TrainConfig.from_dict(fields, "candidate_model config")
-        data = from_lake(store, board, n, window=cfg.window, recency=cfg.recency, upto=ss["sample_set_id"])
-        init = _warm_start(store, board, n, cfg, context.log) if warm else None
+        cfg = loop.config(part)
     except ValueError as e:
-        raise dg.Failure(f"partition {board}|{n}: {e}") from e
-    run_dir = layout.run_dir(part, context.run.run_id[:8])
-    last = {"t": time.time()}
-
-    def progress(step: int) -> None:
-        if time.time() - last["t"] > 30:
-            context.log.info(f"{board}|{n}: step {step}")
-            last["t"] = time.time()
-
+        raise dg.Failure(f"partition {part}: bad loop settings: {e}") from e
+    g, best_row = next_generation(store, cfg)
+    ss = sample_set(store, part.board, part.players, label_of(cfg, g))
+    if ss is None or ss["run_id"] != label_of(cfg, g):
+        raise dg.Failure(f"partition {part}: generation {g} has no sample set; materialize training_samples first")
     t0 = time.time()
     try:
-        res = fit(data, cfg, run_dir, resume=state_exists(run_dir / STATE_FILE), on_step=progress, init=init,
-                  extra_meta={"warm_start": str(init) if init else None, "board": board, "players": n,
-                              "sample_set_id": ss["sample_set_id"], "lake_snapshot": ss["games_snapshot"]})
+        cand = train_candidate(store, cfg, g, best_row, ss["sample_set_id"], progress=False, log=context.log.info,
+                               run_id=context.run.run_id)
     except (ValueError, FloatingPointError) as e:
-        raise dg.Failure(f"partition {board}|{n}: training failed: {e}") from e
+        raise dg.Failure(f"partition {part}: training failed: {e}") from e
     seconds = time.time() - t0
+    res, path = cand.result, cand.path
     for h in res.history:
         if h.get("kind") != "swa":
-            context.log.info(f"{board}|{n} epoch {h['epoch']}: held-out loss {h['heldout']['loss']:.4f} "
+            context.log.info(f"{part} epoch {h['epoch']}: held-out loss {h['heldout']['loss']:.4f} "
                              f"(policy CE {h['heldout']['policy_ce']:.4f}, value MSE {h['heldout']['value_mse']:.4f})")
-    path = layout.candidate(part)
-    copy_net(run_dir / MODEL_FILE, path)
-    meta = json.loads(path.with_suffix(".json").read_text())
+    meta = read_net(path)[1]
     model_version = file_version(path)
     best = res.best
-    curve = _loss_png(res.history, best, layout.models(part) / "loss.png", part.label)
-    first = res.history[0]["heldout"]["loss"]
-    record_row(store, "models", [{
-        "model_id": model_version, "board": board, "players": n, "path": layout.relative(path),
-        "sample_set_id": ss["sample_set_id"], "samples": len(data), "epochs": len(res.history),
-        "train_loss": res.history[-1].get("train", {}).get("loss"), "val_loss": best["loss"], "val_top1": best["top1"],
-        "val_value_mse": best["value_mse"], "initial_val_loss": first, "config": cfg.to_dict(),
-        "code_version": provenance()["code_version"], "features": meta["features"],
-        "best_epoch": str(meta["best_epoch"]), "val_policy_ce": best["policy_ce"],
-        "val_policy_ce_uniform": best["policy_ce_uniform"],
-        "val_policy_target_entropy": best.get("policy_target_entropy"),
-        "val_policy_gap_closed": best.get("policy_gap_closed"), "val_value_mse_zero": best["value_mse_zero"],
-        "val_value_ece": best.get("value_ece")}],
-        f"model {model_version} for {board}|{n}", context.run.run_id)
+    curve = _loss_png(res.history, best, path.parent / "loss.png", part.label)
     nan = float("nan")
     curve_rows = [{"epoch": str(h["epoch"]) if h.get("kind") != "swa" else "SWA",
                    "train_loss": float(h.get("train", {}).get("loss", nan) or nan),
@@ -215,18 +126,18 @@ def candidate_model(context: dg.AssetExecutionContext, config: CandidateModelCon
             # "[Show Markdown]" click; the held-out figures below are numeric entries, which
             # its Plots tab charts across materializations without one.
             "loss_plot": _png_markdown(curve, "held-out loss per epoch"),
-            **provenance(config, {"sample_sets": data.source.get("sample_sets")}),
+            **provenance(loop, {"sample_sets": cand.window}),
+            "generation": g,
             "model_id": model_version,
-            "warm_start": layout.relative(init) if init else "none (from scratch)",
+            "warm_start": layout.relative(cand.init) if cand.init else "none (from scratch)",
             "best_epoch": str(meta["best_epoch"]),
             "sample_set_id": ss["sample_set_id"],
-            "sample_sets": dg.MetadataValue.json(data.source.get("sample_sets")),
+            "sample_sets": dg.MetadataValue.json(cand.window),
             "lake_snapshot": ss["games_snapshot"],
             "features": meta["features"],
             "parameters": meta["parameters"],
             "path": dg.MetadataValue.path(str(path)),
-            "tensorboard": dg.MetadataValue.path(str(run_dir / "tensorboard")),
-            "samples": len(data),
+            "samples": cand.samples,
             "train_seconds": round(seconds, 2),
             "train_samples_per_second": round(res.samples_per_second, 1),
             "heldout_policy_ce": best["policy_ce"],
@@ -252,9 +163,11 @@ def candidate_model_sanity(context: dg.AssetCheckExecutionContext, lake_root: La
 
     from ringrift_ml.nn.checkpoint import read_net
 
-    path = lake_root.layout().candidate(partition_of(context))
-    if not path.is_file():
-        return dg.AssetCheckResult(passed=False, description=f"{path} does not exist")
+    from ringrift_ml.loop.run import newest_candidate
+
+    path = newest_candidate(lake_root.layout(), partition_of(context))
+    if path is None:
+        return dg.AssetCheckResult(passed=False, description="the partition has no candidate")
     try:
         state, meta = read_net(path)
     except ValueError as e:
@@ -294,10 +207,11 @@ def calibration_report(context: dg.AssetExecutionContext, lake_root: LakeResourc
 
     part = partition_of(context)
     board, n = part.board, part.players
-    layout = lake_root.layout()
-    cand = layout.candidate(part)
-    if not cand.is_file():
-        raise dg.Failure(f"partition {part}: {cand} does not exist; materialize candidate_model first")
+    from ringrift_ml.loop.run import newest_candidate
+
+    cand = newest_candidate(lake_root.layout(), part)
+    if cand is None:
+        raise dg.Failure(f"partition {part}: no candidate yet; materialize candidate_model first")
     try:
         net, meta = load_net(cand)
     except ValueError as e:
@@ -306,7 +220,9 @@ def calibration_report(context: dg.AssetExecutionContext, lake_root: LakeResourc
     store = lake_root.store()
     tc = TrainConfig.from_dict(meta["train_config"], "checkpoint train_config")
     try:
-        data = from_lake(store, board, n, window=tc.window, recency=tc.recency, upto=meta.get("sample_set_id"))
+        # The window the candidate trained on (the loop's newest sample sets up to its own).
+        window = len((meta.get("data") or {}).get("sample_sets") or []) or tc.window
+        data = from_lake(store, board, n, window=window, recency=tc.recency, upto=meta.get("sample_set_id"))
     except ValueError as e:
         raise dg.Failure(f"partition {board}|{n}: the model's samples: {e}") from e
     _, held = data.split(tc.holdout, tc.seed)
@@ -315,9 +231,9 @@ def calibration_report(context: dg.AssetExecutionContext, lake_root: LakeResourc
     ev = evaluate(net, data, held, w)
     rep = {"n": int(len(held)), "ece": ev["value_ece"], "mce": ev["value_mce"], "temperature": ev["value_temperature"],
            "ece_scaled": ev["value_ece_scaled"], "bins": ev["calibration_bins"]}
-    png = reliability_png({**rep, "temperature": rep["temperature"]}, layout.models(part) / "reliability.png",
+    png = reliability_png({**rep, "temperature": rep["temperature"]}, cand.parent / "reliability.png",
                           f"{part.label} value head")
-    out = layout.models(part) / "calibration.json"
+    out = cand.parent / "calibration.json"
     out.write_text(json.dumps(rep, indent=1))
     record_row(store, "calibration", [{
         "model_id": model_version, "board": board, "players": n, "n": rep["n"], "ece": rep["ece"], "mce": rep["mce"],

@@ -55,9 +55,11 @@ def elo_ratings(context: dg.AssetExecutionContext, config: EloConfig, lake_root:
     board, n = part.board, part.players
     layout = lake_root.layout()
     weights = layout.weights_file
-    model_path = layout.candidate(part)
-    if not model_path.is_file():
-        raise dg.Failure(f"partition {board}|{n}: {model_path} does not exist; materialize candidate_model first")
+    from ringrift_ml.loop.run import newest_candidate
+
+    model_path = newest_candidate(layout, part)
+    if model_path is None:
+        raise dg.Failure(f"partition {part}: no candidate yet; materialize candidate_model first")
     try:
         parse_spec(config.search_player)
         if config.candidate_simulations < 0 or config.concurrency < 1 or config.random_opening < 0:

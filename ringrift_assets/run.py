@@ -76,8 +76,9 @@ def main(argv=None) -> int:
     ap.add_argument("--storage", default=None, help="storage root (default: $RINGRIFT_STORAGE or ./storage)")
     ap.add_argument("--partitions", default=DEFAULT_PARTITIONS, help="comma-separated board|players keys")
     ap.add_argument("--all", action="store_true", help="all 12 partitions (a backfill)")
-    ap.add_argument("--games", type=int, default=None, help="selfplay games per partition")
-    ap.add_argument("--player", default=None, help="selfplay player spec for every seat, e.g. mcts:64")
+    ap.add_argument("--games", type=int, default=None, help="selfplay games of the generation (default 8)")
+    ap.add_argument("--player", default=None, help="the bootstrap player before a first promotion: selfplay in "
+                    "every seat and the gate's opponent (default heuristic; e.g. mcts:64)")
     args = ap.parse_args(argv)
 
 
@@ -95,18 +96,17 @@ def main(argv=None) -> int:
         print(f"  landing: {r.line()}", flush=True)
     for name, reason in look.rejected:
         print(f"  landing: QUARANTINED {name}: {reason}", flush=True)
-    sp = {}
+    # The shell's quick generation: 8 heuristic selfplay games, a short gate at 16
+    # simulations and 4-game ladder rungs (the UI's defaults are the loop's real ones:
+    # 100 games, 40-200 gate games and 40-game rungs at 64 simulations).
+    loop = {"games": 8, "bootstrap": "heuristic", "simulations": 16, "gate_min_games": 8, "gate_max_games": 16,
+            "batch_games": 8, "ladder_games": 4}
     if args.games is not None:
-        sp["games"] = args.games
+        loop["games"] = args.games
     if args.player is not None:
-        sp["default_player"] = args.player
+        loop["bootstrap"] = args.player
     # INFO: the run log shows progress and results; DEBUG step events would drown them.
-    # The shell's quick generation: a short gate and ladder (the UI's defaults are the
-    # real ones: 40-200 gate games and 40-game rungs at 64 simulations).
-    run_config = {"ops": {"selfplay_games": {"config": sp},
-                          "gate_match": {"config": {"simulations": 16, "min_games": 8, "max_games": 16,
-                                                    "concurrency": 8}},
-                          "elo_ladder": {"config": {"games": 4, "simulations": 16, "concurrency": 8}}},
+    run_config = {"resources": {"loop": {"config": loop}},
                   "loggers": {"console": {"config": {"log_level": "INFO"}}}}
     job = build_definitions(root=str(root), catalog=lake_root.catalog).resolve_job_def("pipeline")
     t0 = time.time()

@@ -1,18 +1,15 @@
 """Training samples (lake + NPZ export) and the blocking quality checks."""
 
-import hashlib
-
 import dagster as dg
-import numpy as np
 
 from ringrift_ml import quality
-from ringrift_ml.lake.layout import Partition
-from ringrift_ml.lake.lineage import read_partition, write_sample_set
+from ringrift_ml.lake.lineage import read_partition
 from ringrift_ml.lake.merge import id_conflicts
 
+from .configs import LoopSettings
 from .games import games_merged
-from .partitions import board_players, split_key
-from .provenance import code_version, column_schema, provenance
+from .partitions import board_players, partition_of, split_key
+from .provenance import column_schema, provenance
 from .resources import LakeResource
 
 
@@ -59,16 +56,8 @@ def games_merged_quality(context: dg.AssetCheckExecutionContext, config: GamesQu
                                metadata={**res.metadata, "lake_snapshot": snap})
 
 
-class TrainingSamplesConfig(dg.Config):
-    min_length: int = 10
-    """Games shorter than this many moves are left out."""
-    symmetries: bool = True
-    """Store each position's legal moves under every symmetry of the board (what augmented training needs; on
-    the 361- and 469-cell boards it costs a legal-move generation per symmetry and position)."""
-
-
 @dg.asset(
-    code_version="samples-2",
+    code_version="samples-3",
     metadata=column_schema("samples"),
     owners=["team:ringrift-lab"],
     tags={"stage": "samples"},
@@ -76,73 +65,61 @@ class TrainingSamplesConfig(dg.Config):
     group_name="training",
     kinds={"python", "ducklake", "numpy"},
     deps=[games_merged],
-    description="A new sample set per run: one row per decision position of the finished merged games (spatial "
-    "encoding, exact policy indices of the legal moves and their symmetric images, policy target, move played, "
-    "per-seat outcome, final ownership and score margins) in lake.samples, its games in lake.sample_set_games, "
-    "the lake snapshot it read in lake.sample_sets; also exported as exports/<board>_<n>p/<sample set>.npz.",
+    description="The next loop generation's sample set (ringrift_ml.loop.run.generation_samples, as ringrift loop "
+    "builds it): every merged game of the partition that no earlier sample set holds (the generation's selfplay, "
+    "the last gate's kept games, games landed since), one row per decision position (spatial encoding, exact "
+    "policy indices and their symmetric images, policy target, the search's root value, per-seat outcome, final "
+    "ownership and score margins) in lake.samples, its games in lake.sample_set_games; also exported as "
+    "exports/<board>_<n>p/<sample set>.npz.",
 )
-def training_samples(context: dg.AssetExecutionContext, config: TrainingSamplesConfig, lake_root: LakeResource):
-    from ringrift_ml.lake.lineage import sample_set_id_for
-    from ringrift_ml.lake.samples import build_samples
-    from ringrift_ml.nn.augment import symmetry_perms
-    from ringrift_ml.nn.samples import SampleError
-    from ringrift_ml.train.dataset import from_table, save_npz
+def training_samples(context: dg.AssetExecutionContext, lake_root: LakeResource, loop: LoopSettings):
+    from ringrift_ml.lake.lineage import sample_set_by_id, sample_set_stats
+    from ringrift_ml.loop.run import generation_samples, label_of, next_generation
 
-    board, n = split_key(context)
+    part = partition_of(context)
     store = lake_root.store()
-    games, snap = read_partition(store, "games_merged", board, n)
-    if games.num_rows == 0:
-        raise dg.Failure(f"partition {board}|{n}: lake.games_merged is empty; materialize games_merged first")
-    rows = games.to_pylist()
     try:
-        table, stats = build_samples(rows, min_length=config.min_length, symmetries=config.symmetries)
-    except SampleError as e:
-        raise dg.Failure(f"partition {board}|{n}: {e} (lake snapshot {snap})") from e
-    if table.num_rows == 0:
-        raise dg.Failure(f"partition {board}|{n}: no samples (lake snapshot {snap}, {stats})")
-    in_table = set(table.column("game_id").to_pylist())
-    used = sorted({(r["game_id"], r["entry_id"]) for r in rows if r["game_id"] in in_table})
-    cfg = {**config.model_dump(), "features": stats["features"]}
-    sid = sample_set_id_for(board, n, snap, cfg, context.run.run_id)
-    data = from_table(table, board, sym_perms=symmetry_perms(board) if config.symmetries else None)
-    npz = save_npz(data, lake_root.layout().export(Partition(board, n), sid),
-                   {"sample_set_id": sid, "lake_snapshot": snap, "players": n, "min_length": config.min_length})
-    digest = hashlib.sha256(npz.read_bytes()).hexdigest()
-    sid2, written = write_sample_set(store, board=board, players=n, games_snapshot=snap, games=used, samples=table,
-                                     config=cfg, run_id=context.run.run_id, code_version=code_version(),
-                                     npz_path=lake_root.layout().relative(npz), npz_sha256=digest)
-    assert sid2 == sid
-    context.log.info(f"{board}|{n}: sample set {sid}: {stats['samples']} samples from {stats['games_used']} games "
-                     f"(lake snapshot {snap})")
-    return dg.MaterializeResult(
-        metadata={
-            **provenance(config, {"games_merged_snapshot": snap}),
-            **stats,
-            "sample_set_id": sid,
-            "lake_snapshot": snap,
-            "searched_share": round(float(data.searched.mean()), 4),
-            "mean_legal_moves": round(float(np.diff(data.offsets).mean()), 2),
-            "npz": dg.MetadataValue.path(str(npz)),
-            "dagster/row_count": table.num_rows,
-        },
-        data_version=dg.DataVersion(sid),
-    )
+        cfg = loop.config(part)
+        g, _ = next_generation(store, cfg)
+        sid = generation_samples(store, cfg, g, log=context.log.info, export_npz=True)
+    except (ValueError, RuntimeError) as e:  # SampleError is a ValueError
+        raise dg.Failure(f"partition {part}: {e}") from e
+    ss = sample_set_by_id(store, sid)
+    stats = sample_set_stats(store, sid)
+    md = {
+        **provenance(loop, {"games_merged_snapshot": ss["games_snapshot"]}),
+        "generation": g,
+        "label": label_of(cfg, g),
+        "sample_set_id": sid,
+        "games": ss["games"],
+        "samples": ss["samples"],
+        "lake_snapshot": ss["games_snapshot"],
+        "searched_share": round(float(stats["searched"] or 0.0), 4),
+        "mean_legal_moves": round(float(stats["legal"] or 0.0), 2),
+        "dagster/row_count": ss["samples"],
+    }
+    if ss.get("npz_path"):
+        md["npz"] = dg.MetadataValue.path(str(store.root / ss["npz_path"]))
+    return dg.MaterializeResult(metadata=md, data_version=dg.DataVersion(sid))
 
 
 @dg.asset_check(asset=training_samples, blocking=True, partitions_def=board_players,
                 description="great-expectations suite on the run's sample set: schema, planes, globals and "
                 "ownership of the encoding's size, legal indices distinct and inside the policy layout, policy "
                 "targets summing to 1 over them, move played in range, symmetry tables whole, values in [-1, 1].")
-def training_samples_quality(context: dg.AssetCheckExecutionContext, lake_root: LakeResource):
-    from ringrift_ml.lake.lineage import sample_set
+def training_samples_quality(context: dg.AssetCheckExecutionContext, lake_root: LakeResource, loop: LoopSettings):
+    from ringrift_ml.lake.lineage import sample_set, sample_set_samples
+    from ringrift_ml.loop.run import label_of, next_generation
 
-    board, n = split_key(context)
+    part = partition_of(context)
+    board, n = part.board, part.players
     store = lake_root.store()
-    ss = sample_set(store, board, n, context.run.run_id)
-    if ss is None:
-        return dg.AssetCheckResult(passed=False, description=f"partition {board}|{n}: no sample set")
-    table = store.query("SELECT * EXCLUDE (sample_set_id, board, players) FROM lake.samples WHERE sample_set_id = ?",
-                        [ss["sample_set_id"]])
+    cfg = loop.config(part)
+    g, _ = next_generation(store, cfg)
+    ss = sample_set(store, board, n, label_of(cfg, g))
+    if ss is None or ss["run_id"] != label_of(cfg, g):
+        return dg.AssetCheckResult(passed=False, description=f"partition {part}: generation {g} has no sample set")
+    table = sample_set_samples(store, ss["sample_set_id"])
     report = quality.validate_samples(table, board)
     res = _check_result(report)
     return dg.AssetCheckResult(passed=res.passed, severity=res.severity, description=res.description,

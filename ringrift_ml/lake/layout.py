@@ -9,9 +9,8 @@ A :class:`Layout` is the one map of a storage root::
 
     <root>/lake/...                          the DuckLake (``LakeStore``)
     <root>/landing/                          files dropped for ingestion
-    <root>/models/<stem>/loop/gNNNN/         generation N's candidate (registry path)
-    <root>/models/<stem>/runs/<run>/         the graph's training runs (candidate_model)
-    <root>/models/<stem>/candidate.pt        the graph's newest candidate
+    <root>/models/<stem>/loop/gNNNN/         generation N's training run; its model.pt is
+                                             the candidate the registry names
     <root>/exports/<stem>/<sample set>.npz   sample sets exported for other tools
     <root>/weights/heuristic.json            the tuned heuristic weights (all partitions)
     <root>/weights/versions/                 every weights file ever accepted, by content
@@ -110,13 +109,6 @@ class Layout:
             raise ValueError(f"generation: must be >= 0, got {g}")
         return self.models(p) / "loop" / f"g{g:04d}"
 
-    def candidate(self, p: Partition) -> Path:
-        """The graph's newest ``candidate_model`` (a copy; the registry keeps generations' own files)."""
-        return self.models(p) / "candidate.pt"
-
-    def run_dir(self, p: Partition, run: str) -> Path:
-        """A training run of the graph's ``candidate_model``."""
-        return self.models(p) / "runs" / run
 
     # ---- data ----------------------------------------------------------------------------
     def export(self, p: Partition, sample_set_id: str) -> Path:

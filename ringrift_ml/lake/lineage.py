@@ -83,6 +83,24 @@ def sample_set(store: LakeStore, board: str, players: int, run_id: Optional[str]
     return rows[0] if rows else None
 
 
+def sample_set_by_id(store: LakeStore, sample_set_id: str) -> Optional[dict]:
+    rows = store.query("SELECT * FROM lake.sample_sets WHERE sample_set_id = ?", [sample_set_id]).to_pylist()
+    return rows[0] if rows else None
+
+
+def sample_set_stats(store: LakeStore, sample_set_id: str) -> dict:
+    """``{samples, searched (share with a search target), legal (mean legal moves)}`` of a sample set."""
+    return store.query("SELECT count(*) AS samples, avg(CAST(has_search_policy AS DOUBLE)) AS searched, "
+                       "avg(len(legal)) AS legal FROM lake.samples WHERE sample_set_id = ?",
+                       [sample_set_id]).to_pylist()[0]
+
+
+def sample_set_samples(store: LakeStore, sample_set_id: str) -> pa.Table:
+    """A sample set's rows in ``nn.samples.SAMPLE_SCHEMA`` (without the set and partition columns)."""
+    return store.query("SELECT * EXCLUDE (sample_set_id, board, players) FROM lake.samples WHERE sample_set_id = ?",
+                       [sample_set_id])
+
+
 def record_row(store: LakeStore, table: str, rows: list, message: str, run_id: Optional[str] = None) -> int:
     """Append rows (a model, its calibration, an Elo table ...) in one commit."""
     for r in rows:
@@ -95,4 +113,29 @@ def record_row(store: LakeStore, table: str, rows: list, message: str, run_id: O
     return snap
 
 
-__all__ = ["read_partition", "record_row", "sample_set", "sample_set_id_for", "write_sample_set"]
+def record_model(store: LakeStore, *, board: str, players: int, model_id: str, path: str, sample_set_id: str,
+                 samples: int, history: list, best: dict, meta: dict, config: dict, code_version: str,
+                 run_id: Optional[str] = None) -> dict:
+    """The ``lake.models`` row of a trained checkpoint: what it learned from (its sample
+    set), its training history's first and last figures and its saved held-out
+    evaluation ``best``; ``meta`` is the checkpoint's metadata (features, best epoch).
+    A model already recorded is not recorded twice (a resumed step).  Returns the row."""
+    old = store.query("SELECT * FROM lake.models WHERE model_id = ?", [model_id]).to_pylist()
+    if old:
+        return old[0]
+    row = {
+        "model_id": model_id, "board": board, "players": players, "path": path, "sample_set_id": sample_set_id,
+        "samples": samples, "epochs": len(history), "train_loss": (history[-1].get("train") or {}).get("loss"),
+        "val_loss": best["loss"], "val_top1": best["top1"], "val_value_mse": best["value_mse"],
+        "initial_val_loss": history[0]["heldout"]["loss"], "config": config, "code_version": code_version,
+        "features": meta["features"], "best_epoch": str(meta["best_epoch"]), "val_policy_ce": best["policy_ce"],
+        "val_policy_ce_uniform": best["policy_ce_uniform"],
+        "val_policy_target_entropy": best.get("policy_target_entropy"),
+        "val_policy_gap_closed": best.get("policy_gap_closed"), "val_value_mse_zero": best["value_mse_zero"],
+        "val_value_ece": best.get("value_ece"),
+    }
+    record_row(store, "models", [dict(row)], f"model {model_id} for {board}|{players}", run_id)
+    return row
+
+
+__all__ = ["read_partition", "record_model", "record_row", "sample_set", "sample_set_by_id", "sample_set_samples", "sample_set_stats", "sample_set_id_for", "write_sample_set"]

@@ -5,31 +5,81 @@ from __future__ import annotations
 import json
 import sys
 
-from ..arena import TRUNCATIONS
+
+# Older short names kept as aliases of the derived flags.
+ALIASES = {"simulations": ("--sims",), "gate_min_games": ("--gate-min",), "gate_max_games": ("--gate-max",)}
+_JSON_FIELDS = ("train", "warm_train")
+
+
+def add_loop_config_arguments(parser) -> None:
+    """One flag per ``LoopConfig`` field (but board and players: ``--partition``), with
+    the field's type, default and documentation: the command line cannot restate a
+    default or miss a setting.  ``train`` / ``warm_train`` take JSON objects."""
+    import argparse
+    import dataclasses
+    import typing
+
+    from ..arena import TRUNCATIONS
+    from ..fields import field_docs
+    from .config import LoopConfig
+
+    hints = typing.get_type_hints(LoopConfig)
+    docs = field_docs(LoopConfig)
+    for f in dataclasses.fields(LoopConfig):
+        if f.name in ("board", "players"):
+            continue
+        names = ("--" + f.name.replace("_", "-"), *ALIASES.get(f.name, ()))
+        doc = docs.get(f.name, "").replace("%", "%%")
+        kind = hints[f.name]
+        if f.name in _JSON_FIELDS:
+            shown = json.dumps(dict(f.default)) if f.default else "none"
+            parser.add_argument(*names, dest=f.name, default=None, metavar="JSON",
+                                help=f"{doc} As a JSON object (default {shown}).")
+        elif f.name == "bootstrap":
+            parser.add_argument(*names, dest=f.name, default=None, help=f"{doc} (default mcts:<simulations>)")
+        elif kind is bool:
+            parser.add_argument(*names, dest=f.name, default=f.default, action=argparse.BooleanOptionalAction,
+                                help=doc)
+        else:
+            parser.add_argument(*names, dest=f.name, type=kind, default=f.default,
+                                choices=TRUNCATIONS if f.name == "gate_truncation" else None,
+                                help=f"{doc} (default {f.default})")
+
+
+def loop_config_from_args(args, part):
+    """The ``LoopConfig`` of parsed flags (``add_loop_config_arguments``) for a partition."""
+    import dataclasses
+
+    from .config import LoopConfig
+
+    kw = {}
+    for f in dataclasses.fields(LoopConfig):
+        if f.name in ("board", "players"):
+            continue
+        value = getattr(args, f.name)
+        if f.name in _JSON_FIELDS:
+            if value is None:
+                continue
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError as e:
+                raise ValueError(f"--{f.name.replace('_', '-')}: not JSON ({e})") from None
+            if not isinstance(value, dict):
+                raise ValueError(f"--{f.name.replace('_', '-')}: expected a JSON object of TrainConfig fields")
+            value = tuple(sorted(value.items()))
+        elif f.name == "bootstrap" and value is None:
+            value = f"mcts:{args.simulations}"
+        kw[f.name] = value
+    return LoopConfig(board=part.board, players=part.players, **kw)
 
 
 def _loop(args, open_store) -> int:
-    from .config import LoopConfig
-    from .run import run_loop
-
     from ..lake.layout import Partition
+    from .run import run_loop
 
     try:
         part = Partition.parse(args.partition)
-        train = json.loads(args.train) if args.train else {}
-        if not isinstance(train, dict):
-            raise ValueError("--train: expected a JSON object of TrainConfig fields")
-        warm = json.loads(args.warm_train) if args.warm_train is not None else None
-        if warm is not None and not isinstance(warm, dict):
-            raise ValueError("--warm-train: expected a JSON object of TrainConfig fields")
-        extra = {"warm_train": tuple(sorted(warm.items()))} if warm is not None else {}
-        cfg = LoopConfig(board=part.board, players=part.players, games=args.games, simulations=args.sims,
-                         bootstrap=args.bootstrap or f"mcts:{args.sims}", full_search_prob=args.full_search_prob,
-                         window=args.window, train=tuple(sorted(train.items())), gate_min_games=args.gate_min,
-                         gate_max_games=args.gate_max, gate_truncation=args.gate_truncation, elo1=args.elo1,
-                         batch_games=args.batch_games,
-                         ladder_games=args.ladder_games, gate_games_train=args.gate_games_train,
-                         seed=args.seed, device=args.device, **extra)
+        cfg = loop_config_from_args(args, part)
         if args.generations < 1 or (args.hours is not None and not args.hours > 0):
             raise ValueError("--generations must be positive and --hours, when given, too")
     except ValueError as e:
@@ -105,27 +155,7 @@ def add_parsers(sub, open_store) -> None:
     lp.add_argument("--generations", type=int, required=True,
                     help="total generations of the partition (a rerun after a kill finishes the rest)")
     lp.add_argument("--hours", type=float, help="stop starting generations after this much wall clock")
-    lp.add_argument("--games", type=int, default=100, help="selfplay games per generation")
-    lp.add_argument("--sims", type=int, default=64, help="search simulations in selfplay and the gate")
-    lp.add_argument("--bootstrap", help="generation 0's player (default mcts:<sims>)")
-    lp.add_argument("--full-search-prob", type=float, default=1.0)
-    lp.add_argument("--window", type=int, default=4, help="generations in the replay window (0: all)")
-    lp.add_argument("--train", help="TrainConfig overrides as JSON, e.g. '{\"epochs\": 12}'")
-    lp.add_argument("--warm-train", help="further TrainConfig overrides when warm-starting from the best "
-                                         "(e.g. '{\"lr\": 0.0005, \"warmup_steps\": 0}'; default none)")
-    lp.add_argument("--gate-min", type=int, default=40, help="games before the gate may decide")
-    lp.add_argument("--gate-max", type=int, default=200, help="the gate's horizon in games")
-    lp.add_argument("--gate-truncation", choices=TRUNCATIONS, default="llr",
-                    help="undecided at --gate-max: promote when the SPRT statistic leans to the gain "
-                         "(llr, default) or reject")
-    lp.add_argument("--elo1", type=float, default=35.0, help="SPRT alternative (Elo above the best)")
-    lp.add_argument("--gate-games-train", action="store_true",
-                    help="keep the gate's games as training data of the next generation")
-    lp.add_argument("--ladder-games", type=int, default=40,
-                    help="after each promotion: games per new ladder rung and the regression watch (0: off)")
-    lp.add_argument("--batch-games", type=int, default=16)
-    lp.add_argument("--seed", type=int, default=0)
-    lp.add_argument("--device", default="cpu")
+    add_loop_config_arguments(lp)
     lp.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     lp.add_argument("--storage", help="storage root (default: $RINGRIFT_STORAGE or ./storage)")
     lp.add_argument("--catalog", help="'sqlite' (default) or 'postgres:<libpq string>'")
@@ -133,4 +163,4 @@ def add_parsers(sub, open_store) -> None:
     lp.set_defaults(func=lambda args: _loop(args, open_store))
 
 
-__all__ = ["add_parsers"]
+__all__ = ["ALIASES", "add_loop_config_arguments", "add_parsers", "loop_config_from_args"]

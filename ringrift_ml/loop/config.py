@@ -58,7 +58,9 @@ class LoopConfig:
     batch_games: int = 16
     """Games in flight (network evaluations batched)."""
     seed: int = 0
+    """Seeds selfplay, training and the gate of every generation (each derived with the generation number)."""
     device: str = "cpu"
+    """Where networks run: cpu, cuda[:N] or mps."""
 
     def __post_init__(self):
         if self.board not in BOARD_TYPES:

@@ -108,58 +108,137 @@ def run_loop(store: LakeStore, cfg: LoopConfig, generations: int, hours: Optiona
     return written
 
 
-def _selfplay(store: LakeStore, cfg: LoopConfig, g: int, best: Optional[dict], progress: bool, log) -> int:
+def next_generation(store: LakeStore, cfg: LoopConfig) -> tuple:
+    """``(g, best)``: the partition's next generation number (one past the newest in the
+    registry, 0 on a fresh lake) and its current best's registry row (None before the
+    first promotion).  Every step of a generation starts here, so the steps run as one
+    call (``run_generation``) or one asset each name the same generation."""
+    rows = registry(store, cfg.board, cfg.players)
+    states = generation_states(rows)
+    return (max(states) + 1 if states else 0), current_best(rows)
+
+
+def selfplay_player(store: LakeStore, cfg: LoopConfig, best: Optional[dict]) -> str:
+    """The spec of every seat of a generation's selfplay: the best under search, or the
+    bootstrap player before the first promotion."""
+    return f"nn:{store.root / best['path']}:{cfg.simulations}" if best else cfg.bootstrap
+
+
+def play_generation(store: LakeStore, cfg: LoopConfig, g: int, best: Optional[dict], progress: bool = True,
+                    log: Callable[[str], None] = print) -> dict:
+    """Step 1: generation ``g``'s selfplay (label ``loop:<partition>:g<g>``) in the lake,
+    merged.  Plays only when the lake holds fewer of the generation's games than
+    ``games`` (game ids are content hashes: a replay adds nothing).  Returns ``{label,
+    player, games (the generation's in the lake), records (played by this call),
+    new_in_lake}``."""
     from ..lake.generated import write_generated
     from ..lake.merge import merge_partition
     from ..selfplay import SelfplayConfig, run_selfplay
 
     label = label_of(cfg, g)
-    have = store.query("SELECT count(*) AS n FROM lake.games WHERE board = ? AND players = ? AND "
-                       "json_extract_string(generator_config, '$.label') = ?",
-                       [cfg.board, cfg.players, label]).to_pylist()[0]["n"]
-    if have < cfg.games:
-        spec = f"nn:{store.root / best['path']}:{cfg.simulations}" if best else cfg.bootstrap
+    spec = selfplay_player(store, cfg, best)
+    records, new = [], 0
+    if len(generation_games(store, cfg, g)) < cfg.games:
         sp = SelfplayConfig(board=cfg.board, players=(spec,) * cfg.players, games=cfg.games,
                             seed=cfg.seed * 1_000_003 + g * 100_000, batch_games=cfg.batch_games,
                             full_search_prob=cfg.full_search_prob if best else 1.0, device=cfg.device,
                             label=label)
         log(f"{cfg.partition} g{g}: selfplay {cfg.games} games with {spec}")
         records = run_selfplay(sp, progress=progress)
-        write_generated(store, records, run_id=label)
+        new = write_generated(store, records, run_id=label)["games"]
     merge_partition(store, cfg.board, cfg.players, run_id=label)
-    return cfg.games
+    return {"label": label, "player": spec, "games": len(generation_games(store, cfg, g)), "records": records,
+            "new_in_lake": new}
 
 
-def _samples(store: LakeStore, cfg: LoopConfig, g: int, log) -> str:
-    from ..lake.lineage import read_partition, write_sample_set
+def generation_games(store: LakeStore, cfg: LoopConfig, g: int) -> list:
+    """The ids of generation ``g``'s selfplay games in the lake."""
+    return [r["game_id"] for r in store.query(
+        "SELECT game_id FROM lake.games WHERE board = ? AND players = ? AND "
+        "json_extract_string(generator_config, '$.label') = ? ORDER BY game_id",
+        [cfg.board, cfg.players, label_of(cfg, g)]).to_pylist()]
+
+
+def generation_samples(store: LakeStore, cfg: LoopConfig, g: int, log: Callable[[str], None] = print,
+                       export_npz: bool = False) -> str:
+    """Step 2: generation ``g``'s sample set (``run_id`` = its label; an existing one is
+    reused): every merged game of the partition that no earlier sample set of the
+    partition holds - the generation's selfplay, the previous gate's kept games, and
+    games that landed or were written to the lake since - each game training exactly
+    one generation's set.  ``export_npz``: also write the set as
+    ``exports/<partition>/<sample set>.npz`` (recorded with its digest).  Returns the
+    sample set id."""
+    from ..lake.lineage import read_partition, sample_set_id_for, write_sample_set
     from ..lake.samples import build_samples
 
     label = label_of(cfg, g)
-    old = store.query("SELECT sample_set_id FROM lake.sample_sets WHERE run_id = ?", [label]).to_pylist()
+    old = store.query("SELECT sample_set_id FROM lake.sample_sets WHERE run_id = ? AND board = ? AND players = ?",
+                      [label, cfg.board, cfg.players]).to_pylist()
     if old:
         return old[0]["sample_set_id"]
     games, snap = read_partition(store, "games_merged", cfg.board, cfg.players)
-    # The generation's selfplay, and the previous generation's gate games when it kept them.
-    labels = {label, f"{label_of(cfg, g - 1)}:gate"}
-    rows = [r for r in games.to_pylist()
-            if json.loads(r["generator_config"] or "{}").get("label") in labels]
+    seen = {r["game_id"] for r in store.query(
+        "SELECT DISTINCT game_id FROM lake.sample_set_games WHERE board = ? AND players = ?",
+        [cfg.board, cfg.players]).to_pylist()}
+    rows = [r for r in games.to_pylist() if r["game_id"] not in seen]
     table, stats = build_samples(rows)
     if table.num_rows == 0:
-        raise RuntimeError(f"{cfg.partition} g{g}: the generation's games gave no samples ({stats})")
-    used = sorted({(r["game_id"], r["entry_id"]) for r in rows})
+        raise RuntimeError(f"{cfg.partition} g{g}: no new games gave samples ({stats})")
+    in_table = set(table.column("game_id").to_pylist())
+    used = sorted({(r["game_id"], r["entry_id"]) for r in rows if r["game_id"] in in_table})
+    conf = {"loop_generation": g, "features": stats["features"]}
+    npz = {}
+    if export_npz:
+        npz = _export_npz(store, cfg, table, sample_set_id_for(cfg.board, cfg.players, snap, conf, label), snap)
     sid, _ = write_sample_set(store, board=cfg.board, players=cfg.players, games_snapshot=snap, games=used,
-                              samples=table, config={"loop_generation": g, "features": stats["features"]},
-                              run_id=label, code_version=code_version())
+                              samples=table, config=conf, run_id=label, code_version=code_version(), **npz)
     log(f"{cfg.partition} g{g}: sample set {sid}: {table.num_rows} samples from {len(used)} games")
     return sid
 
 
+def _export_npz(store: LakeStore, cfg: LoopConfig, table, sid: str, snap: int) -> dict:
+    """The sample set as an NPZ for other tools: ``{npz_path, npz_sha256}``."""
+    import hashlib
+
+    from ..lake.layout import Layout, Partition
+    from ..nn.augment import symmetry_perms
+    from ..train.dataset import from_table, save_npz
+
+    layout = Layout(store.root)
+    data = from_table(table, cfg.board, sym_perms=symmetry_perms(cfg.board))
+    path = save_npz(data, layout.export(Partition(cfg.board, cfg.players), sid),
+                    {"sample_set_id": sid, "lake_snapshot": snap, "players": cfg.players})
+    return {"npz_path": layout.relative(path), "npz_sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+
+
+def newest_candidate(layout, part) -> Optional[Path]:
+    """The newest generation's trained checkpoint of a partition (``layout``: a
+    ``lake.layout.Layout``), gated or not; None when no generation has trained yet."""
+    found = sorted(layout.models(part).glob("loop/g[0-9]*/model.pt"), key=lambda q: int(q.parent.name[1:]))
+    return found[-1] if found else None
+
+
+@dataclasses.dataclass
+class Candidate:
+    """A generation's trained candidate (step 3's result)."""
+
+    path: Path  # the checkpoint the registry will name
+    window: list  # the sample sets it trained on, newest last
+    samples: int
+    init: Optional[Path]  # the checkpoint it started from (None: from scratch)
+    result: object  # train.loop.FitResult (history, best held-out figures)
+    config: object  # the TrainConfig it trained with
+
+
 def train_candidate(store: LakeStore, cfg: LoopConfig, g: int, best: Optional[dict], sid: str,
-                    progress: bool = True, log: Callable[[str], None] = print) -> tuple:
+                    progress: bool = True, log: Callable[[str], None] = print, run_id: Optional[str] = None
+                    ) -> Candidate:
     """Step 3: the candidate of generation ``g`` trained on the replay window ending at
     sample set ``sid``, warm-started from ``best`` (its registry row; None: from
-    scratch); resumes a killed run.  Returns (checkpoint path, window's sample sets)."""
+    scratch); resumes a killed run.  Its ``lake.models`` row is written here."""
     from ..lake.layout import Layout, Partition
+    from ..lake.lineage import record_model
+    from ..nn.checkpoint import read_net
     from ..train.dataset import from_lake
     from ..train.loop import fit
 
@@ -172,7 +251,13 @@ def train_candidate(store: LakeStore, cfg: LoopConfig, g: int, best: Optional[di
         f"generation(s){', warm start from g' + str(best['generation']) if best else ''}")
     res = fit(data, tcfg, run_dir, resume=True, progress=progress, init=init,
               extra_meta={"loop_generation": g, "sample_set_id": sid})
-    return Path(res.model_path), list(data.source["sample_sets"])
+    path = Path(res.model_path)
+    record_model(store, board=cfg.board, players=cfg.players, model_id=file_digest(path),
+                 path=str(path.relative_to(root)), sample_set_id=sid, samples=len(data), history=res.history,
+                 best=res.best, meta=read_net(path)[1], config=tcfg.to_dict(), code_version=code_version(),
+                 run_id=run_id or label_of(cfg, g))
+    return Candidate(path=path, window=list(data.source["sample_sets"]), samples=len(data), init=init,
+                     result=res, config=tcfg)
 
 
 def gate_candidate(store: LakeStore, cfg: LoopConfig, g: int, model_path: Path, best: Optional[dict],
@@ -349,22 +434,34 @@ def failure_rate(rows: list) -> tuple:
     return sum(r["status"] == FAILED for r in states.values()), len(states)
 
 
+def finish_generation(store: LakeStore, cfg: LoopConfig, g: int, best: Optional[dict], model_path: Path,
+                      sample_set_id: str, window: list, selfplay_games: int, run_id: str, progress: bool = True,
+                      log: Callable[[str], None] = print, step_cpu_seconds: Optional[dict] = None,
+                      cpu_seconds: float = 0.0, wall_seconds: float = 0.0) -> dict:
+    """Steps 4 and 5: the gate, then the registry row (its figures: ``cpu_seconds`` and
+    ``wall_seconds`` of the steps before, the gate's added).  Returns the row."""
+    t0, c0 = time.time(), process_cpu_seconds()
+    status, reason, gate = gate_candidate(store, cfg, g, model_path, best, progress, log)
+    gate_cpu = process_cpu_seconds() - c0
+    return record_generation(store, cfg, g, model_path=model_path, best=best, sample_set_id=sample_set_id,
+                             window=window, selfplay_games=selfplay_games, status=status, reason=reason, gate=gate,
+                             cpu_seconds=cpu_seconds + gate_cpu, wall_seconds=wall_seconds + time.time() - t0,
+                             run_id=run_id, log=log, step_cpu_seconds={**(step_cpu_seconds or {}), "gate": gate_cpu})
+
+
 def run_generation(store: LakeStore, cfg: LoopConfig, g: int, rows: list, progress: bool = True,
                    log: Callable[[str], None] = print) -> dict:
     """One generation (see the module docstring); returns its registry row."""
     t0, c0 = time.time(), process_cpu_seconds()
     best = current_best(rows)
-    games = _selfplay(store, cfg, g, best, progress, log)
-    sid = _samples(store, cfg, g, log)
+    games = play_generation(store, cfg, g, best, progress, log)["games"]
+    sid = generation_samples(store, cfg, g, log)
     c1 = process_cpu_seconds()
-    model_path, window = train_candidate(store, cfg, g, best, sid, progress, log)
+    cand = train_candidate(store, cfg, g, best, sid, progress, log)
     c2 = process_cpu_seconds()
-    status, reason, gate = gate_candidate(store, cfg, g, model_path, best, progress, log)
-    c3 = process_cpu_seconds()
-    return record_generation(store, cfg, g, model_path=model_path, best=best, sample_set_id=sid, window=window,
-                             selfplay_games=games, status=status, reason=reason, gate=gate,
-                             cpu_seconds=c3 - c0, wall_seconds=time.time() - t0, run_id=label_of(cfg, g), log=log,
-                             step_cpu_seconds={"selfplay": c1 - c0, "train": c2 - c1, "gate": c3 - c2})
+    return finish_generation(store, cfg, g, best, cand.path, sid, cand.window, games, label_of(cfg, g),
+                             progress, log, step_cpu_seconds={"selfplay": c1 - c0, "train": c2 - c1},
+                             cpu_seconds=c2 - c0, wall_seconds=time.time() - t0)
 
 
 def is_registry_ref(model: str) -> bool:
@@ -411,6 +508,7 @@ def resolve_specs(specs: list, store: LakeStore, board: str, players: int) -> li
 # The statuses and the registry reading are defined in .generations (the ladder reads them
 # too, and run imports the ladder); they stay importable from here.
 __all__ = ["FAILED", "PROMOTED", "REJECTED", "REGISTRY_FIGURES", "ROLLED_BACK", "current_best", "failure_rate",
-           "gate_candidate", "generation_figures", "generation_states", "is_registry_ref", "label_of", "process_cpu_seconds", "record_failure",
+           "Candidate", "finish_generation", "gate_candidate", "generation_figures", "generation_samples",
+           "generation_games", "newest_candidate", "next_generation", "play_generation", "selfplay_player", "generation_states", "is_registry_ref", "label_of", "process_cpu_seconds", "record_failure",
            "record_generation", "registry", "resolve_ref", "resolve_specs", "run_generation", "run_loop",
            "train_candidate"]

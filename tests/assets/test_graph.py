@@ -9,6 +9,7 @@ import pytest
 from ringrift_assets import build_definitions, defs
 from ringrift_assets.definitions import ASSETS, CHECKS, PARTITIONED_ASSETS
 from ringrift_assets.partitions import board_players, partition_key
+from ringrift_assets.configs import LoopSettings
 from ringrift_assets.resources import LakeResource
 from ringrift_assets.run import main as pipeline_main
 from ringrift_ml.lake import LakeStore
@@ -53,7 +54,7 @@ def test_graph_snapshot():
     assert isinstance(graph.get(dg.AssetKey("landed_files")).partitions_def, dg.DynamicPartitionsDefinition)
     parents = {k.to_user_string(): sorted(p.to_user_string() for p in graph.get(k).parent_keys)
                for k in graph.get_all_asset_keys()}
-    assert parents == {"selfplay_games": ["best_model", "heuristic_weights"], "games_merged": ["selfplay_games"],
+    assert parents == {"selfplay_games": ["best_model"], "games_merged": ["selfplay_games"],
                        "training_samples": ["games_merged"], "candidate_model": ["best_model", "training_samples"],
                        "best_model": [], "gate_match": ["best_model", "candidate_model"], "elo_ladder": ["gate_match"],
                        "calibration_report": ["candidate_model"], "heuristic_weights": ["best_model"],
@@ -75,19 +76,21 @@ def test_storage_root_is_not_read_at_import(monkeypatch, tmp_path):
 # Eight heuristic games: enough for the network to beat the trivial baseline held out
 # (the blocking check), few enough for a quick test.
 GAMES = 8
-RUN_CONFIG = {"ops": {"selfplay_games": {"config": {"games": GAMES, "players": ["heuristic", "heuristic"]}},
-                      "candidate_model": {"config": {"epochs": 12}},
-                      "heuristic_weights": {"config": {"generations": 1, "popsize": 2, "games_per_eval": 1}},
+LOOP = {"games": GAMES, "bootstrap": "heuristic", "simulations": 4, "gate_min_games": 4, "gate_max_games": 8,
+        "elo1": 400.0, "batch_games": 4, "ladder_games": 2, "train": json.dumps({"epochs": 12})}
+RUN_CONFIG = {"resources": {"loop": {"config": LOOP}},
+              "ops": {"heuristic_weights": {"config": {"generations": 1, "popsize": 2, "games_per_eval": 1}},
                       "elo_ratings": {"config": {"games_per_pairing": 1, "search_player": "mcts:8",
-                                                 "candidate_simulations": 8}},
-                      "gate_match": {"config": {"simulations": 4, "bootstrap": "random", "elo1": 400.0,
-                                                "min_games": 4, "max_games": 8, "concurrency": 4}},
-                      "elo_ladder": {"config": {"games": 2, "simulations": 4, "concurrency": 4}}}}
+                                                 "candidate_simulations": 8}}}}
+
+
+def _resources(root) -> dict:
+    return {"lake_root": LakeResource(root=str(root)), "loop": LoopSettings()}
 
 
 def _materialize(root, key="square8|2", instance=None):
     return dg.materialize(PARTITIONED_ASSETS + CHECKS, partition_key=key, instance=instance,
-                          resources={"lake_root": LakeResource(root=str(root))}, run_config=RUN_CONFIG)
+                          resources=_resources(root), run_config=RUN_CONFIG)
 
 
 def test_square8_2p_end_to_end_with_lineage_in_sql(tmp_path, monkeypatch):
@@ -103,8 +106,10 @@ def test_square8_2p_end_to_end_with_lineage_in_sql(tmp_path, monkeypatch):
         assert r.success
         md = {e.asset_key.to_user_string(): e.materialization.metadata for e in r.get_asset_materialization_events()}
         assert md["selfplay_games"]["games"].value == GAMES and md["selfplay_games"]["new_in_lake"].value == GAMES
+        assert md["selfplay_games"]["generation"].value == 0 and md["selfplay_games"]["player"].value == "heuristic"
         assert md["games_merged"]["rows_out"].value == GAMES
         assert "code_version" in md["games_merged"] and "input_data_versions" in md["games_merged"]
+        assert md["training_samples"]["label"].value == "loop:square8|2:g0"
         checks = {e.asset_check_key.name: e.passed for e in r.get_asset_check_evaluations()}
         assert checks == {"games_merged_quality": True, "training_samples_quality": True,
                           "candidate_model_sanity": True}
@@ -125,40 +130,41 @@ def test_square8_2p_end_to_end_with_lineage_in_sql(tmp_path, monkeypatch):
         assert 0 <= md["gate_match"]["gate_score"].value <= 1 and md["gate_match"]["gate_games"].value >= 4
         assert {rec.data["name"] for rec in md["elo_ladder"]["ladder"].value.records} >= {"g0", "random", "mcts:4"}
         assert md["elo_ladder"]["newest_generation"].value == 0
-        # The same config and inputs again: the same games, nothing doubled; the next
-        # generation starts from the promoted one and is gated against it.
+        # The next run is generation 1: the promoted network plays under search, the
+        # candidate starts from it and is gated against it.
         r2 = _materialize(tmp_path, instance=inst)
         assert r2.success
         md2 = {e.asset_key.to_user_string(): e.materialization.metadata for e in r2.get_asset_materialization_events()}
-        assert md2["selfplay_games"]["new_in_lake"].value == 0 and md2["selfplay_games"]["already_in_lake"].value == GAMES
+        assert md2["selfplay_games"]["generation"].value == 1 and md2["selfplay_games"]["new_in_lake"].value == GAMES
+        assert md2["selfplay_games"]["player"].value.endswith("loop/g0000/model.pt:4")
         assert md2["best_model"]["best_generation"].value == 0
         (g0,) = [rec.data for rec in md2["best_model"]["registry"].value.records]
         assert g0["status"] == "promoted" and g0["elo_se"] > 0 and np.isfinite(g0["elo"])  # rated by the ladder
         assert md2["candidate_model"]["warm_start"].value == "models/square8_2p/loop/g0000/model.pt"
         assert md2["gate_match"]["generation"].value == 1
         assert "against g0" in md2["gate_match"]["reason"].value
-        # Selfplay by default plays the best model under search.
-        r3 = dg.materialize([_asset("selfplay_games")], partition_key="square8|2", instance=inst,
-                            resources={"lake_root": LakeResource(root=str(tmp_path))},
-                            run_config={"ops": {"selfplay_games": {"config": {"games": 1, "default_player":
-                                                                              "nn:best:4"}}}})
-        assert r3.success
+        # The gate again without a new candidate: generation 1 is not gated twice.
+        r3 = dg.materialize([_asset("gate_match")], partition_key="square8|2", instance=inst,
+                            resources=_resources(tmp_path), run_config={"resources": RUN_CONFIG["resources"]})
+        assert r3.asset_materializations_for_node("gate_match")[0].metadata["generation"].value == 1
     store = LakeStore.open(tmp_path)
     q = lambda sql, *p: store.query(sql, list(p)).to_pylist()  # noqa: E731
     best_games = [json.loads(r["generator_config"])["models"] for r in q(
         "SELECT generator_config FROM lake.games WHERE generator_config LIKE '%g0000%'")]
-    assert len(best_games) == 1 and all(k.endswith("g0000/model.pt:4") for k in best_games[0])
-    assert q("SELECT generation, status FROM lake.model_registry ORDER BY generation")[0] == {
-        "generation": 0, "status": "promoted"}
+    assert len(best_games) == GAMES and all(k.endswith("g0000/model.pt:4") for k in best_games[0])
+    assert [r["generation"] for r in q("SELECT generation FROM lake.model_registry ORDER BY generation")] == [0, 1]
     assert q("SELECT count(*) AS n FROM lake.games WHERE generator_config NOT LIKE '%g0000%'") == [{"n": GAMES}]
-    assert q("SELECT count(*) AS n FROM lake.games_merged") == [{"n": GAMES}]
+    assert q("SELECT count(*) AS n FROM lake.games_merged") == [{"n": 2 * GAMES}]
     n_moves = q("SELECT count(*) AS n FROM lake.moves_merged")[0]["n"]
     assert n_moves == q("SELECT sum(length) AS n FROM lake.games_merged")[0]["n"]
-    # The README's lineage query: the games that trained the first model.
+    # The README's lineage query: the games that trained the first model (generation 0's).
     lineage = ("SELECT DISTINCT g.game_id FROM lake.models m JOIN lake.sample_set_games s USING (sample_set_id) "
                "JOIN lake.games g ON g.entry_id = s.entry_id WHERE m.model_id = ? ORDER BY 1")
     trained_on = q(lineage, model_id)
     assert len(trained_on) == GAMES
+    # Every game is in exactly one generation's sample set.
+    assert q("SELECT count(*) AS n, count(DISTINCT game_id) AS d FROM lake.sample_set_games") == [
+        {"n": 2 * GAMES, "d": 2 * GAMES}]
     ss = sample_set(store, "square8", 2)
     z = np.load(tmp_path / ss["npz_path"])
     assert z["planes"].shape[0] == ss["samples"] == q(
@@ -184,7 +190,41 @@ def test_square8_2p_end_to_end_with_lineage_in_sql(tmp_path, monkeypatch):
     more = run_selfplay(SelfplayConfig(board="square8", players=("random", "random"), games=2, seed=99),
                         progress=False)
     write_generated(store, more, run_id="later")
-    assert q(lineage, model_id) == trained_on and q("SELECT count(*) AS n FROM lake.games") == [{"n": GAMES + 3}]
+    assert q(lineage, model_id) == trained_on and q("SELECT count(*) AS n FROM lake.games") == [{"n": 2 * GAMES + 2}]
+
+
+def test_a_generation_through_the_graph_is_the_generation_of_ringrift_loop(tmp_path):
+    """The same settings and seed on two empty lakes: one generation through the asset
+    graph, one through ``ringrift loop``.  Same games, same samples, same training, and
+    a gate of real games with the same decision: the registry rows agree."""
+    from ringrift_ml.cli import main as cli_main
+    from ringrift_ml.loop import registry
+
+    settings = {"games": 4, "bootstrap": "heuristic", "simulations": 4, "gate_min_games": 2, "gate_max_games": 6,
+                "batch_games": 4, "ladder_games": 0, "seed": 3,
+                "train": json.dumps({"epochs": 2, "preset": "tiny", "early_stopping": 0})}
+    chain = [_asset(k) for k in ("best_model", "selfplay_games", "games_merged", "training_samples",
+                                 "candidate_model", "gate_match")]
+    r = dg.materialize(chain, partition_key="square8|2", resources=_resources(tmp_path / "graph"),
+                       run_config={"resources": {"loop": {"config": settings}}})
+    assert r.success
+    assert cli_main(["loop", "--partition", "square8|2", "--generations", "1", "--games", "4", "--sims", "4",
+                     "--bootstrap", "heuristic", "--gate-min", "2", "--gate-max", "6", "--batch-games", "4",
+                     "--ladder-games", "0", "--seed", "3", "--train", settings["train"],
+                     "--storage", str(tmp_path / "cli"), "--no-progress"]) == 0
+    rows = {}
+    for side in ("graph", "cli"):
+        store = LakeStore.open(tmp_path / side)
+        (row,) = registry(store, "square8", 2)
+        games = store.query("SELECT game_id FROM lake.sample_set_games WHERE sample_set_id = ? ORDER BY 1",
+                            [row["sample_set_id"]]).to_pylist()
+        gate = json.loads(row["gate"])
+        rows[side] = {**{k: row[k] for k in ("generation", "status", "reason", "path", "selfplay_games", "targets",
+                                             "target_entropy", "heldout_policy_ce", "heldout_value_mse")},
+                      "config": json.loads(row["config"]), "sample_games": [g["game_id"] for g in games],
+                      "gate": {k: gate[k] for k in ("score", "games", "llr", "decision")}}
+    assert rows["graph"] == rows["cli"]
+    assert rows["cli"]["gate"]["games"] >= 2 and len(rows["cli"]["sample_games"]) == 4
 
 
 def test_failing_check_blocks_training_samples(tmp_path, sq8_records):
@@ -203,7 +243,7 @@ def test_failing_check_blocks_training_samples(tmp_path, sq8_records):
     store.write(lambda con: append(con, "games", [row]), "forged")
     r = dg.materialize(
         [a for a in PARTITIONED_ASSETS if a.key.to_user_string() not in ("selfplay_games", "heuristic_weights")]
-        + CHECKS, partition_key="square8|2", resources={"lake_root": LakeResource(root=str(tmp_path))},
+        + CHECKS, partition_key="square8|2", resources=_resources(tmp_path),
         raise_on_error=False,
     )
     evals = {e.asset_check_key.name: e for e in r.get_asset_check_evaluations()}
@@ -217,21 +257,20 @@ def test_failing_check_blocks_training_samples(tmp_path, sq8_records):
 
 def test_bad_config_fails_naming_the_partition(tmp_path):
     r = dg.materialize(
-        [_asset("selfplay_games")], partition_key="hex8|3", resources={"lake_root": LakeResource(root=str(tmp_path))},
-        run_config={"ops": {"selfplay_games": {"config": {"games": 1, "players": ["heuristic", "random"]}}}},
+        [_asset("selfplay_games")], partition_key="hex8|3", resources=_resources(tmp_path),
+        run_config={"resources": {"loop": {"config": {"games": 1, "bootstrap": "nn:model.pt:4"}}}},
         raise_on_error=False,
     )
     assert not r.success
-    failure = next(e for e in r.all_events if e.is_step_failure)
-    assert "hex8|3" in str(failure.event_specific_data.error)
+    error = str(next(e for e in r.all_events if e.is_step_failure).event_specific_data.error)
+    assert "hex8|3" in error and "bootstrap" in error
 
 
 def test_downstream_asset_without_its_input_names_the_partition(tmp_path):
     for name in ("games_merged", "training_samples", "candidate_model", "calibration_report", "elo_ratings",
                  "gate_match"):
         asset = _asset(name)
-        r = dg.materialize([asset], partition_key="hex8|4", resources={"lake_root": LakeResource(root=str(tmp_path))},
-                           raise_on_error=False)
+        r = dg.materialize([asset], partition_key="hex8|4", resources=_resources(tmp_path), raise_on_error=False)
         error = str(next(e for e in r.all_events if e.is_step_failure).event_specific_data.error)
         assert "hex8|4" in error, (name, error)
 
@@ -255,32 +294,18 @@ def test_build_definitions_binds_the_root(tmp_path):
     assert d.resources["lake_root"].root == str(tmp_path)
 
 
-def test_selfplay_asset_plays_the_partitions_candidate_under_search(tmp_path):
-    import torch
+def test_candidate_specs_name_the_newest_generations_checkpoint(tmp_path):
+    from ringrift_assets.games import resolve_model_ref
 
-    from ringrift_ml.nn.checkpoint import save_net
-    from ringrift_ml.nn.net import RingNet, net_config
-
-    selfplay = [_asset("selfplay_games")]
-    cfg = {"ops": {"selfplay_games": {"config": {"games": 2, "players": ["nn:candidate:4", "random"],
-                                                  "full_search_prob": 0.5, "batch_games": 2}}}}
-    res = {"lake_root": LakeResource(root=str(tmp_path))}
-    r = dg.materialize(selfplay, partition_key="hex8|2", resources=res, run_config=cfg, raise_on_error=False)
-    error = str(next(e for e in r.all_events if e.is_step_failure).event_specific_data.error)
-    assert "no candidate model yet" in error and "hex8|2" in error
-    torch.manual_seed(0)
-    save_net(RingNet(net_config("hex8", "tiny")), tmp_path / "models" / "hex8_2p" / "candidate.pt", {}, {})
-    r = dg.materialize(selfplay, partition_key="hex8|2", resources=res, run_config=cfg)
-    assert r.success
-    store = LakeStore(tmp_path)
-    rows = store.query("SELECT generator, generator_config, search_json, policy_json FROM lake.games").to_pylist()
-    assert len(rows) == 2
-    for row in rows:
-        conf = json.loads(row["generator_config"])
-        (spec, version), = conf["models"].items()
-        assert spec.startswith("nn:") and spec.endswith("candidate.pt:4") and len(version) == 16
-        search = [s for s in json.loads(row["search_json"]) if s]
-        assert search and {s["full"] for s in search} == {True, False}
+    store = LakeResource(root=str(tmp_path)).store()
+    with pytest.raises(ValueError, match="no candidate model yet"):
+        resolve_model_ref("nn:candidate:4", tmp_path, "hex8", 2, store)
+    lay = Layout(tmp_path)
+    for g in (2, 10):
+        (lay.generation_dir(Partition("hex8", 2), g)).mkdir(parents=True)
+        (lay.generation_dir(Partition("hex8", 2), g) / "model.pt").write_bytes(b"x")
+    assert resolve_model_ref("nn:candidate:4", tmp_path, "hex8", 2, store) == \
+        f"nn:{lay.generation_dir(Partition('hex8', 2), 10) / 'model.pt'}:4"
 
 
 def test_loop_generation_asset_and_its_sensor(tmp_path, monkeypatch):

@@ -23,7 +23,6 @@ def test_layout_names_every_path_under_the_root(tmp_path, monkeypatch):
     lay = Layout(tmp_path)
     p = Partition("hex8", 3)
     assert lay.generation_dir(p, 7) == tmp_path / "models" / "hex8_3p" / "loop" / "g0007"
-    assert lay.candidate(p).parent == lay.models(p)
     assert lay.export(p, "abc") == tmp_path / "exports" / "hex8_3p" / "abc.npz"
     assert lay.weights_file == tmp_path / "weights" / "heuristic.json"
     assert lay.tuning_dir(p, "h").parent.name == "hex8_3p"

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from ringrift_ml.cli import main as cli
-from ringrift_ml.train.config import TrainConfig
 from ringrift_ml.train.dataset import from_lake, from_npz, save_npz
 
 from .conftest import samples_for
@@ -104,17 +103,27 @@ def test_replay_window_from_the_lake(tmp_path):
         from_lake(store, "hex8", 2)
 
 
-def test_dagster_config_is_derived_from_the_train_config():
-    from ringrift_assets.model import CandidateModelConfig
+def test_dagster_loop_settings_are_derived_from_the_loop_config():
+    from ringrift_assets.configs import LoopGenerationConfig, LoopSettings, loop_config
+    from ringrift_ml.lake.layout import Partition
+    from ringrift_ml.loop import LoopConfig
 
-    fields = CandidateModelConfig.model_fields
-    # Every TrainConfig field, plus the asset's own choice of starting from the best model.
-    assert list(fields) == [f.name for f in dataclasses.fields(TrainConfig)] + ["warm_start"]
-    assert fields["warm_start"].default is True
-    for f in dataclasses.fields(TrainConfig):
-        assert fields[f.name].default == f.default, f.name
-    assert "warm restarts" in fields["schedule"].description
-    assert CandidateModelConfig(weight_decay=0.5).weight_decay == 0.5
+    want = [f.name for f in dataclasses.fields(LoopConfig) if f.name not in ("board", "players")]
+    for cls in (LoopSettings, LoopGenerationConfig):
+        fields = cls.model_fields
+        assert list(fields) == want
+        for f in dataclasses.fields(LoopConfig):
+            if f.name in fields and f.name not in ("train", "warm_train", "bootstrap"):
+                assert fields[f.name].default == f.default, f.name
+        assert "horizon" in fields["gate_max_games"].description
+    # The same settings give the same LoopConfig, whichever form carries them.
+    kw = {"games": 7, "simulations": 8, "train": '{"epochs": 3}'}
+    part = Partition("hex8", 3)
+    cfg = LoopSettings(**kw).config(part)
+    assert cfg == loop_config(part, LoopGenerationConfig(**kw)) and cfg.games == 7
+    assert cfg.bootstrap == "mcts:8" and dict(cfg.train) == {"epochs": 3} and cfg.partition == "hex8|3"
+    with pytest.raises(ValueError, match="train"):
+        LoopSettings(train="[1]").config(part)
 
 
 def _free_port() -> int:
