@@ -30,11 +30,8 @@ class LakeCatalogConfig(dg.Config):
 def lake_catalog(context: dg.AssetExecutionContext, config: LakeCatalogConfig, lake_root: LakeResource):
     store = lake_root.store()
     if config.compact:
-        store.write(lambda con: con.execute("CALL ducklake_merge_adjacent_files('lake')"), "compact data files")
-    with store.connect(read_only=True) as con:
-        snap = int(con.execute("SELECT id FROM lake.current_snapshot()").fetchone()[0])
-        counts = {name: int(con.execute(f'SELECT count(*) FROM lake."{name}"').fetchone()[0])
-                  for name in list(TABLES) + list(VIEWS)}
+        store.compact()
+    snap, counts = store.table_counts(list(TABLES) + list(VIEWS))
     context.log.info(f"lake {store.describe()} at snapshot {snap}: {counts}")
     return dg.MaterializeResult(metadata={
         **provenance(inputs={"lake_snapshot": snap}),

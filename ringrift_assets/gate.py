@@ -98,7 +98,7 @@ def gate_match(context: dg.AssetExecutionContext, lake_root: LakeResource, loop:
     except ValueError as e:
         raise dg.Failure(f"partition {part}: bad loop settings: {e}") from e
     g, best = next_generation(store, cfg)
-    path = layout.generation_dir(part, g) / "model.pt"
+    path = layout.candidate_of(part, g)
     newest = newest_candidate(layout, part)
     states = generation_states(registry(store, board, n))
     if not path.is_file() and newest is not None and layout.relative(newest) in {r["path"] for r in states.values()}:

@@ -37,10 +37,9 @@ def landed_files(context: dg.AssetExecutionContext, lake_root: LakeResource):
     store = lake_root.store()
     staged = [p for p in landing.pending(store) if p.name.startswith(sha)]
     if not staged:
-        events = store.query("SELECT event, stored_path, records FROM lake.landed_files WHERE file_hash = ?",
-                             [sha]).to_pylist()
-        if events and events[0]["event"] in ("ingested", "quarantined"):
-            return dg.MaterializeResult(metadata={"status": "done before", "event": events[0]["event"],
+        state = landing.file_state(store, sha)
+        if state and state["event"] in ("ingested", "quarantined"):
+            return dg.MaterializeResult(metadata={"status": "done before", "event": state["event"],
                                                   "partitions": dg.MetadataValue.json([])})
         raise dg.Failure(f"landed file {sha}: no staged file under {landing.incoming_dir(store.root)} "
                          "and no ledger entry")

@@ -11,6 +11,7 @@ import time
 
 import dagster as dg
 
+from ringrift_ml.lake.layout import Layout
 from ringrift_ml.lake.lineage import record_row
 from ringrift_ml.train.checkpoint import judge_checkpoint
 from ringrift_ml.train.config import TrainConfig
@@ -108,7 +109,7 @@ def candidate_model(context: dg.AssetExecutionContext, lake_root: LakeResource, 
     meta = read_net(path)[1]
     model_version = file_version(path)
     best = res.best
-    curve = _loss_png(res.history, best, path.parent / "loss.png", part.label)
+    curve = _loss_png(res.history, best, layout.run_file(path, "loss.png"), part.label)
     nan = float("nan")
     curve_rows = [{"epoch": str(h["epoch"]) if h.get("kind") != "swa" else "SWA",
                    "train_loss": float(h.get("train", {}).get("loss", nan) or nan),
@@ -231,9 +232,9 @@ def calibration_report(context: dg.AssetExecutionContext, lake_root: LakeResourc
     ev = evaluate(net, data, held, w)
     rep = {"n": int(len(held)), "ece": ev["value_ece"], "mce": ev["value_mce"], "temperature": ev["value_temperature"],
            "ece_scaled": ev["value_ece_scaled"], "bins": ev["calibration_bins"]}
-    png = reliability_png({**rep, "temperature": rep["temperature"]}, cand.parent / "reliability.png",
+    png = reliability_png({**rep, "temperature": rep["temperature"]}, Layout.run_file(cand, "reliability.png"),
                           f"{part.label} value head")
-    out = cand.parent / "calibration.json"
+    out = Layout.run_file(cand, "calibration.json")
     out.write_text(json.dumps(rep, indent=1))
     record_row(store, "calibration", [{
         "model_id": model_version, "board": board, "players": n, "n": rep["n"], "ece": rep["ece"], "mce": rep["mce"],

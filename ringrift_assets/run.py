@@ -48,7 +48,9 @@ def instance_for(root: Path):
 
     import dagster as dg
 
-    home = Path(os.environ.get("DAGSTER_HOME") or (root / "dagster_home")).resolve()
+    from ringrift_ml.lake.layout import Layout
+
+    home = Path(os.environ.get("DAGSTER_HOME") or Layout(root).dagster_home).resolve()
     home.mkdir(parents=True, exist_ok=True)
     with open(home / ".init.lock", "w") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
@@ -123,7 +125,7 @@ def main(argv=None) -> int:
             return 1
         print(f"  done in {time.time() - t:.1f} s", flush=True)
     print(f"\n{len(parts)} partition(s) in {time.time() - t0:.1f} s")
-    print(f"lake:     {root / 'lake'} (catalog {lake_root.store().describe()})")
+    print(f"lake:     {lake_root.store().data_path.parent} (catalog {lake_root.store().describe()})")
     print(f"query:    ringrift lake sql --storage {root} \"SELECT board, players, count(*) FROM lake.games_merged "
           f"GROUP BY ALL\"")
     print(f"UI:       DAGSTER_HOME={home} dagster dev   (then open http://127.0.0.1:3000)")

@@ -103,7 +103,7 @@ def heuristic_weights(context: dg.AssetExecutionContext, config: HeuristicWeight
     from ringrift_ml.tuning import confirm_weights
 
     # The tuned vector in a copy of the current file, tested against the current one.
-    cand_file = workdir / "candidate_weights.json"
+    cand_file = layout.tuning_candidate(Partition(board, n), config_hash(config))
     cand_file.write_bytes(start.read_bytes())
     save_tuned(result, cand_file)
     confirm = confirm_weights(board, n, cand_file, start, max_games=config.confirm_max_games,
@@ -118,7 +118,7 @@ def heuristic_weights(context: dg.AssetExecutionContext, config: HeuristicWeight
     else:
         data = cand_file.read_bytes()  # kept as a version for inspection; the current weights stay
     version = hashlib.sha256(data).hexdigest()[:16]
-    vfile = layout.weights_versions / f"{version}.json"
+    vfile = layout.weights_version(version)
     if not vfile.exists():
         vfile.parent.mkdir(parents=True, exist_ok=True)
         tmp = vfile.with_name(f".{vfile.name}.{os.getpid()}")

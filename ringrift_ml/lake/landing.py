@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Iterator, Optional
 
 from .io import append
+from .layout import Layout
 from .records import convert_record
 from .schema import GAMES_SCHEMA
 from .store import LakeStore
@@ -60,19 +61,19 @@ def _now() -> _dt.datetime:
 
 
 def landing_dir(root: Path) -> Path:
-    return Path(root) / "landing"
+    return Layout(root).landing
 
 
 def incoming_dir(root: Path) -> Path:
-    return Path(root) / "lake" / "incoming"
+    return Layout(root).incoming
 
 
 def files_dir(root: Path) -> Path:
-    return Path(root) / "lake" / "files"
+    return Layout(root).landed_files
 
 
 def quarantine_dir(root: Path) -> Path:
-    return Path(root) / "quarantine"
+    return Layout(root).quarantine
 
 
 def suffix_of(name: str) -> Optional[str]:
@@ -168,6 +169,13 @@ def sha256_file(path: Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def file_state(store: LakeStore, sha: str) -> Optional[dict]:
+    """A landed file's latest ledger event (``lake.landed_files``: event, stored path,
+    records ...), or None for a file the ledger has never seen."""
+    rows = store.query("SELECT * FROM lake.landed_files WHERE file_hash = ?", [sha]).to_pylist()
+    return rows[0] if rows else None
 
 
 def _ledger(store: LakeStore, sha: str) -> list:

@@ -9,6 +9,9 @@ A :class:`Layout` is the one map of a storage root::
 
     <root>/lake/...                          the DuckLake (``LakeStore``)
     <root>/landing/                          files dropped for ingestion
+    <root>/lake/incoming/, lake/files/       landed files staged, and ingested (by SHA-256)
+    <root>/quarantine/                       rejected files with their reasons
+    <root>/dagster_home/                     the Dagster instance of ringrift-pipeline
     <root>/models/<stem>/loop/gNNNN/         generation N's training run; its model.pt is
                                              the candidate the registry names
     <root>/exports/<stem>/<sample set>.npz   sample sets exported for other tools
@@ -103,6 +106,16 @@ class Layout:
     def models(self, p: Partition) -> Path:
         return self.root / "models" / p.stem
 
+    def candidate_of(self, p: Partition, g: int) -> Path:
+        """Generation ``g``'s candidate checkpoint (what its training run saves)."""
+        return self.generation_dir(p, g) / "model.pt"
+
+    def candidates(self, p: Partition) -> list:
+        """``[(g, checkpoint)]`` of every generation whose training run saved its candidate, oldest first."""
+        found = [(int(q.parent.name[1:]), q) for q in self.models(p).glob("loop/g[0-9]*/model.pt")
+                 if q.parent.name[1:].isdigit()]
+        return sorted(found)
+
     def generation_dir(self, p: Partition, g: int) -> Path:
         """Generation ``g``'s training run (its ``model.pt`` is what the registry names)."""
         if g < 0:
@@ -118,6 +131,20 @@ class Layout:
     def landing(self) -> Path:
         return self.root / "landing"
 
+    @property
+    def incoming(self) -> Path:
+        """Landed files staged under their SHA-256, waiting for ingestion."""
+        return self.root / "lake" / "incoming"
+
+    @property
+    def landed_files(self) -> Path:
+        """Landed files whose games are in the lake."""
+        return self.root / "lake" / "files"
+
+    @property
+    def quarantine(self) -> Path:
+        return self.root / "quarantine"
+
     # ---- heuristic weights ---------------------------------------------------------------
     @property
     def weights_file(self) -> Path:
@@ -128,17 +155,35 @@ class Layout:
     def weights_versions(self) -> Path:
         return self.root / "weights" / "versions"
 
+    def weights_version(self, version: str) -> Path:
+        """One weights file ever accepted or tried, by its content hash."""
+        return self.weights_versions / f"{version}.json"
+
     def tuning_dir(self, p: Partition, config_hash: str) -> Path:
         return self.root / "tuning" / p.stem / config_hash
+
+    def tuning_candidate(self, p: Partition, config_hash: str) -> Path:
+        """A tuning run's result merged into a copy of the current weights (what its confirming test plays)."""
+        return self.tuning_dir(p, config_hash) / "candidate_weights.json"
 
     @property
     def loop_budget(self) -> Path:
         """The loop sensor's budget: ``{"<board>|<n>": {"generations": N, "hours": H, "config": {...}}}``."""
         return self.root / "loop" / "budget.json"
 
+    @property
+    def dagster_home(self) -> Path:
+        """The Dagster instance of ``ringrift-pipeline`` (``$DAGSTER_HOME`` wins there)."""
+        return self.root / "dagster_home"
+
     # ---- figures -------------------------------------------------------------------------
     def ladder_plot(self, p: Partition) -> Path:
         return self.root / "plots" / f"ladder_{p.stem}.svg"
+
+    @staticmethod
+    def run_file(model_path, name: str) -> Path:
+        """A file kept beside a candidate in its training run (``loss.png``, ``calibration.json`` ...)."""
+        return Path(model_path).parent / name
 
     def relative(self, path) -> str:
         """``path`` relative to the root (as the registry stores it); an error if outside."""

@@ -118,6 +118,18 @@ class LakeStore:
     def kind(self) -> str:
         return "sqlite" if self.catalog == "sqlite" else "postgres"
 
+    def table_counts(self, names) -> tuple:
+        """``(snapshot, {name: rows})`` of tables and views, all as of the newest snapshot."""
+        with self.connect(read_only=True) as con:
+            snap = int(con.execute("SELECT id FROM lake.current_snapshot()").fetchone()[0])
+            counts = {name: int(con.execute(f'SELECT count(*) FROM lake."{name}" AT (VERSION => {snap})')
+                                .fetchone()[0]) for name in names}
+        return snap, counts
+
+    def compact(self) -> None:
+        """Merge the lake's small data files (DuckLake ``merge_adjacent_files``)."""
+        self.write(lambda con: con.execute("CALL ducklake_merge_adjacent_files('lake')"), "compact data files")
+
     def describe(self) -> str:
         """The catalog without credentials (for logs and metadata)."""
         if self.kind == "sqlite":

@@ -214,8 +214,8 @@ def _export_npz(store: LakeStore, cfg: LoopConfig, table, sid: str, snap: int) -
 def newest_candidate(layout, part) -> Optional[Path]:
     """The newest generation's trained checkpoint of a partition (``layout``: a
     ``lake.layout.Layout``), gated or not; None when no generation has trained yet."""
-    found = sorted(layout.models(part).glob("loop/g[0-9]*/model.pt"), key=lambda q: int(q.parent.name[1:]))
-    return found[-1] if found else None
+    found = layout.candidates(part)
+    return found[-1][1] if found else None
 
 
 @dataclasses.dataclass

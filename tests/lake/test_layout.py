@@ -38,3 +38,15 @@ def test_layout_names_every_path_under_the_root(tmp_path, monkeypatch):
     monkeypatch.delenv("RINGRIFT_STORAGE")
     monkeypatch.chdir(tmp_path)
     assert storage_root() == tmp_path / "storage"
+
+
+def test_candidates_are_found_by_generation_number(tmp_path):
+    lay = Layout(tmp_path)
+    p = Partition("square8", 2)
+    assert lay.candidates(p) == []
+    for g in (9, 10, 2):
+        lay.generation_dir(p, g).mkdir(parents=True)
+        lay.candidate_of(p, g).write_bytes(b"x")
+    lay.generation_dir(p, 11).mkdir()  # a run that saved nothing yet
+    assert [g for g, _ in lay.candidates(p)] == [2, 9, 10]  # numbers, not names: g0010 after g0009
+    assert lay.candidates(p)[-1][1] == lay.candidate_of(p, 10)
