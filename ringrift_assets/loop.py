@@ -85,6 +85,9 @@ def loop_generation(context: dg.AssetExecutionContext, config: LoopGenerationCon
     rows = registry(store, board, n)
     states = generation_states(rows)
     g = max(states) + 1 if states else 0
+    failures = context.run.tags.get(RECORD_FAILURE_TAG)
+    if failures is not None:
+        return _record_failure(context, store, cfg, g, rows, int(failures))
     t0 = time.time()
     row = run_generation(store, cfg, g, rows, progress=False, log=context.log.info)
     ladder_md = {"rolled_back": dg.MetadataValue.json([])}
@@ -114,6 +117,23 @@ def loop_generation(context: dg.AssetExecutionContext, config: LoopGenerationCon
         },
         data_version=dg.DataVersion(f"g{g}-{row['status']}-{row['model_id']}"),
     )
+
+
+RECORD_FAILURE_TAG = "ringrift/record_failure"
+"""A run with this tag (its value: how many runs failed) records the generation named by
+``ringrift/generation`` as failed instead of running it (``loop_sensor`` asks for one)."""
+
+
+def _record_failure(context, store: LakeStore, cfg, g: int, rows: list, failures: int) -> dg.MaterializeResult:
+    from ringrift_ml.loop.run import current_best, record_failure
+
+    want = int(context.run.tags.get("ringrift/generation", g))
+    if want != g:  # recorded (or run) since the sensor asked
+        return dg.MaterializeResult(metadata={"generation": want, "status": "already in the registry"})
+    row = record_failure(store, cfg, g, current_best(rows), f"{failures} runs of {loop_job.name} failed (see the "
+                         "run history)", failures, log=context.log.warning)
+    return dg.MaterializeResult(metadata={"generation": g, "status": row["status"], "reason": row["reason"]},
+                                data_version=dg.DataVersion(f"g{g}-failed"))
 
 
 def signal_metadata(row: dict) -> dict:
@@ -196,22 +216,14 @@ def loop_sensor(context: dg.SensorEvaluationContext, lake_root: LakeResource):
             job_name=loop_job.name, tags={"dagster/partition": str(pk), "ringrift/generation": str(done)},
             statuses=[dg.DagsterRunStatus.FAILURE]), limit=10))
         if failed >= 3:
-            # Recorded as failed, so the loop goes on with the next generation (its games,
-            # if any, stay in the replay window); the runs keep the errors.
-            from ringrift_ml.loop.run import current_best, record_failure
-
-            try:
-                cfg = loop_config(part, LoopGenerationConfig(**b.get("config", {})))
-            except (ValueError, TypeError) as e:
-                context.log.warning(f"{key}: bad loop config in {path}: {e}")
-                continue
-            record_failure(store, cfg, done, current_best(registry(store, board, n)),
-                           f"{failed} runs of {loop_job.name} failed (see the run history)", failed,
-                           log=context.log.warning)
-            done += 1
-            if done >= int(b.get("generations", 0)):
-                continue
-            failed = 0
+            # A run records the generation as failed (the sensor writes nothing), so the
+            # loop goes on with the next one (its games, if any, stay in the replay
+            # window); the failed runs keep the errors.
+            requests.append(dg.RunRequest(
+                partition_key=str(pk), run_key=f"{key}:g{done}:record-failure",
+                run_config={"ops": {"loop_generation": {"config": b.get("config", {})}}},
+                tags={"ringrift/generation": str(done), RECORD_FAILURE_TAG: str(failed)}))
+            continue
         requests.append(dg.RunRequest(partition_key=str(pk), run_key=f"{key}:g{done}:try{failed}",
                                       run_config={"ops": {"loop_generation": {"config": b.get("config", {})}}},
                                       tags={"ringrift/generation": str(done)}))

@@ -398,10 +398,18 @@ def test_loop_sensor_records_a_generation_that_keeps_failing_and_goes_on(tmp_pat
         r = job.execute_in_process(partition_key="square8|2", instance=instance, run_config=bad,
                                    tags=dict(reqs[0].tags), raise_on_error=False)
         assert not r.success
-    # Three failures of generation 0: it is recorded as failed and generation 1 is requested.
-    reqs = loop_sensor(dg.build_sensor_context(instance=instance, resources=res))
-    assert [q.tags["ringrift/generation"] for q in reqs] == ["1"]
+    # Three failures of generation 0: the sensor writes nothing but asks for a run that
+    # records it as failed; then generation 1 is requested.
+    from ringrift_assets.loop import RECORD_FAILURE_TAG
     from ringrift_ml.loop import registry
 
+    (req,) = loop_sensor(dg.build_sensor_context(instance=instance, resources=res))
+    assert req.tags == {"ringrift/generation": "0", RECORD_FAILURE_TAG: "3"} and req.run_key.endswith("record-failure")
+    assert registry(LakeStore(tmp_path), "square8", 2) == []
+    r = job.execute_in_process(partition_key="square8|2", instance=instance, run_config=req.run_config,
+                               tags=dict(req.tags))
+    assert r.success
     (row,) = registry(LakeStore(tmp_path), "square8", 2)
     assert row["generation"] == 0 and row["status"] == "failed" and "3 runs of loop_generation_job" in row["reason"]
+    reqs = loop_sensor(dg.build_sensor_context(instance=instance, resources=res))
+    assert [q.tags["ringrift/generation"] for q in reqs] == ["1"]
