@@ -8,7 +8,8 @@ from .catalog import lake_catalog
 from .configs import LoopSettings
 from .games import games_merged, selfplay_games
 from .gate import best_model, elo_ladder, gate_match
-from .landing import landed_files, landed_games_sensor, landing_job, landing_sensor, merge_job
+from .landing import (landed_files, landed_games_sensor, landing_job, landing_sensor, landing_zone, merge_job,
+                      stage_job)
 from .loop import loop_generation, loop_job, loop_sensor
 from .model import calibration_report, candidate_model, candidate_model_sanity
 from .ratings import elo_ratings
@@ -29,7 +30,7 @@ PARTITIONED_ASSETS = [
     heuristic_weights,
     elo_ratings,
 ]
-ASSETS = [*PARTITIONED_ASSETS, landed_files, lake_catalog, loop_generation]
+ASSETS = [*PARTITIONED_ASSETS, landing_zone, landed_files, lake_catalog, loop_generation]
 CHECKS = [games_merged_quality, training_samples_quality, candidate_model_sanity]
 
 pipeline_job = dg.define_asset_job(
@@ -48,7 +49,7 @@ def build_definitions(root: str | None = None, catalog: str | None = None) -> dg
     return dg.Definitions(
         assets=ASSETS,
         asset_checks=CHECKS,
-        jobs=[pipeline_job, merge_job, landing_job, loop_job],
+        jobs=[pipeline_job, merge_job, landing_job, stage_job, loop_job],
         sensors=[landing_sensor, landed_games_sensor, loop_sensor],
         resources={"lake_root": LakeResource(root=root, catalog=catalog), "loop": LoopSettings()},
     )

@@ -75,30 +75,76 @@ merge_job = dg.define_asset_job(
 )
 
 
-@dg.sensor(job=landing_job, minimum_interval_seconds=15, default_status=dg.DefaultSensorStatus.RUNNING,
-           description="Looks at storage/landing: files unchanged since the previous look are content-addressed "
-           "into lake/incoming and get an ingestion run each; links, hidden files, directories and unknown "
-           "suffixes are quarantined with the reason; '.partial' files are left alone.")
+class LandingZoneConfig(dg.Config):
+    stable: dict = {}
+    """``{name: [size, mtime_ns, inode]}``: files the sensor saw unchanged over two looks."""
+    rejected: list = []
+    """Names of entries the sensor saw as not landable (links, directories, hidden files, unknown suffixes)."""
+
+
+@dg.asset(
+    code_version="landing-zone-1",
+    owners=["team:ringrift-lab"],
+    tags={"stage": "landing"},
+    group_name="games",
+    kinds={"python", "ducklake"},
+    description="The landing zone's files the landing_sensor saw settle: each still unchanged is content-addressed "
+    "into lake/incoming (a duplicate of earlier content is recorded and removed) and becomes a landed_files "
+    "partition; entries that cannot land are quarantined with the reason.  Every step is a lake.landing_events "
+    "row; the sensor then asks for one ingestion run per staged file.",
+)
+def landing_zone(context: dg.AssetExecutionContext, config: LandingZoneConfig, lake_root: LakeResource):
+    store = lake_root.store()
+    staged, rejected = landing.settle(store, dict(config.stable), list(config.rejected), run_id=context.run.run_id)
+    for name, reason in rejected:
+        context.log.warning(f"{name}: quarantined: {reason}")
+    new = [s.sha for s in staged if not s.duplicate]
+    for s in staged:
+        context.log.info(f"{s.name}: " + ("same content as an earlier file; removed" if s.duplicate
+                                          else f"staged as {s.sha[:12]}"))
+    if new:
+        context.instance.add_dynamic_partitions(landed_file_partitions.name, new)
+    return dg.MaterializeResult(metadata={
+        **provenance(),
+        "staged": dg.MetadataValue.json([{"name": s.name, "sha256": s.sha, "duplicate": s.duplicate} for s in staged]),
+        "quarantined": dg.MetadataValue.json([{"name": n, "reason": r} for n, r in rejected]),
+        "left_for_later": len(config.stable) - len(staged),
+    })
+
+
+stage_job = dg.define_asset_job("stage_landed_files", selection=dg.AssetSelection.assets(landing_zone),
+                                description="Stage the landing zone's settled files and quarantine what cannot land.")
+
+
+@dg.sensor(jobs=[landing_job, stage_job], minimum_interval_seconds=15, default_status=dg.DefaultSensorStatus.RUNNING,
+           description="Looks at storage/landing without touching it: files unchanged since the previous look, and "
+           "entries that cannot land (links, hidden files, directories, unknown suffixes), go to a "
+           "stage_landed_files run; every staged file gets an ingestion run.  '.partial' files are left alone.")
 def landing_sensor(context: dg.SensorEvaluationContext, lake_root: LakeResource):
+    import hashlib
+
     store = lake_root.store()
     state = json.loads(context.cursor) if context.cursor else {}
-    look = landing.scan(store, state.get("looks"), run_id=f"sensor:{context.cursor or ''}"[:64])
-    for name, reason in look.rejected:
-        context.log.warning(f"{name}: quarantined: {reason}")
-    for path in look.stable:
-        staged = landing.stage(store, path)
-        if staged.duplicate:
-            context.log.info(f"{staged.name}: same content as an earlier file ({staged.sha[:12]}); removed")
+    look = landing.observe(store.root, state.get("looks"))
+    requests = []
+    stable = {p.name: look.looks[p.name] for p in look.stable}
+    rejected = sorted(name for name, _ in look.rejected)
+    if stable or rejected:
+        key = hashlib.sha256(json.dumps([stable, rejected], sort_keys=True).encode()).hexdigest()[:24]
+        requests.append(dg.RunRequest(job_name=stage_job.name, run_key=f"stage-{key}",
+                                      run_config={"ops": {"landing_zone": {"config": {"stable": stable,
+                                                                                        "rejected": rejected}}}}))
     requested = set(state.get("requested", []))
     new = [p.name.split(".")[0] for p in landing.pending(store)]
     new = [sha for sha in new if sha not in requested]
+    requests += [dg.RunRequest(job_name=landing_job.name, partition_key=sha, run_key=sha) for sha in new]
     cursor = json.dumps({"looks": look.looks, "requested": sorted(requested | set(new))[-50_000:]})
-    if not new:
+    if not requests:
         waiting = f"{len(look.waiting)} file(s) waiting to settle" if look.waiting else "no new landing files"
         return dg.SensorResult(skip_reason=waiting, cursor=cursor)
     return dg.SensorResult(
-        run_requests=[dg.RunRequest(partition_key=sha, run_key=sha) for sha in new],
-        dynamic_partitions_requests=[landed_file_partitions.build_add_request(new)],
+        run_requests=requests,
+        dynamic_partitions_requests=[landed_file_partitions.build_add_request(new)] if new else [],
         cursor=cursor,
     )
 

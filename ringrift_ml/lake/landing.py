@@ -7,11 +7,13 @@ Where a file goes, step by step (every step is safe to repeat after a crash):
    ``MAX_JSON_BYTES``), or Parquet in the lake's games schema (``.parquet``); suffixes
    are matched case-insensitively.  Write it under a name ending in ``.partial`` and
    rename it when complete; a ``.partial`` file is never touched.
-2. **Look.**  :func:`scan` looks at the zone without reading any file.  A file is
-   *stable* when its size, modification time and inode are unchanged since the
-   previous look; only stable files move on.  Anything that is not a regular file with
-   a known suffix (a symbolic link, whose target is never read; a hidden file; a
-   directory; an unknown suffix) is quarantined at once with the reason.
+2. **Look.**  :func:`observe` looks at the zone without reading or moving any file.
+   A file is *stable* when its size, modification time and inode are unchanged since
+   the previous look; only stable files move on.  Anything that is not a regular file
+   with a known suffix (a symbolic link, whose target is never read; a hidden file; a
+   directory; an unknown suffix) is to be quarantined with the reason.  The Dagster
+   sensor only observes; :func:`settle`, in a run, stages and quarantines what it saw
+   (:func:`scan` does both at once for the shell).
 3. **Staging.**  :func:`stage` hashes a stable file (streaming) and renames it to
    ``<root>/lake/incoming/<sha256><suffix>``: content-addressed, so nothing is ever
    overwritten; a file whose content was seen before is recorded as a duplicate and
@@ -94,37 +96,35 @@ class Look:
     looks: dict  # name -> [size, mtime_ns, inode] for the next scan
 
 
-def scan(store: LakeStore, previous: Optional[dict] = None, run_id: Optional[str] = None) -> Look:
-    """Look at the landing zone (see the module docstring, step 2)."""
-    root = store.root
+def observe(root: Path, previous: Optional[dict] = None) -> Look:
+    """Look at the landing zone without changing or reading anything (step 2): which
+    files are stable since ``previous`` (``Look.looks`` of an earlier call), which are
+    still changing, and which entries are to be quarantined (``rejected``: name and
+    reason, nothing moved yet)."""
     d = landing_dir(root)
-    d.mkdir(parents=True, exist_ok=True)
     previous = previous or {}
     out = Look([], [], [], {})
+    if not d.is_dir():
+        return out
     for entry in sorted(os.scandir(d), key=lambda e: e.name):
         name = entry.name
         st = entry.stat(follow_symlinks=False)
+        reason = None
         if _stat.S_ISLNK(st.st_mode):
-            out.rejected.append((name, _reject(store, Path(entry.path), "a symbolic link: landing takes regular files "
-                                               "only, and a link's target is never read", run_id)))
-            continue
-        if name.endswith(PARTIAL):
+            reason = "a symbolic link: landing takes regular files only, and a link's target is never read"
+        elif name.endswith(PARTIAL):
             out.waiting.append(name)
             continue
-        if _stat.S_ISDIR(st.st_mode):
-            out.rejected.append((name, _reject(store, Path(entry.path), "a directory: landing takes files only",
-                                               run_id)))
-            continue
-        if not _stat.S_ISREG(st.st_mode):
-            out.rejected.append((name, _reject(store, Path(entry.path), "not a regular file", run_id)))
-            continue
-        if name.startswith("."):
-            out.rejected.append((name, _reject(store, Path(entry.path), f"a hidden file; write a file as "
-                                               f"'<name>{PARTIAL}' and rename it when complete", run_id)))
-            continue
-        if suffix_of(name) is None:
-            out.rejected.append((name, _reject(store, Path(entry.path), f"unknown suffix: landing takes "
-                                               f"{', '.join(SUFFIXES)} (any case)", run_id)))
+        elif _stat.S_ISDIR(st.st_mode):
+            reason = "a directory: landing takes files only"
+        elif not _stat.S_ISREG(st.st_mode):
+            reason = "not a regular file"
+        elif name.startswith("."):
+            reason = f"a hidden file; write a file as '<name>{PARTIAL}' and rename it when complete"
+        elif suffix_of(name) is None:
+            reason = f"unknown suffix: landing takes {', '.join(SUFFIXES)} (any case)"
+        if reason is not None:
+            out.rejected.append((name, reason))
             continue
         look = [st.st_size, st.st_mtime_ns, st.st_ino]
         out.looks[name] = look
@@ -132,6 +132,31 @@ def scan(store: LakeStore, previous: Optional[dict] = None, run_id: Optional[str
             out.stable.append(Path(entry.path))
         else:
             out.waiting.append(name)
+    return out
+
+
+def settle(store: LakeStore, stable: dict, rejected: list, run_id: Optional[str] = None) -> tuple:
+    """Act on an earlier :func:`observe` (steps 2-3, in a run): stage each file of
+    ``stable`` (``{name: look}``) whose look is still the same, quarantine each entry
+    of ``rejected`` (names) that is still there for the same kind of reason.  A file
+    that changed meanwhile is left for a later look.  Returns ``(staged, rejected)``:
+    :class:`Staged` values and ``(name, reason)`` pairs."""
+    now = observe(store.root, stable)
+    still = {p.name for p in now.stable}
+    staged = [stage(store, landing_dir(store.root) / name, run_id) for name in sorted(stable) if name in still]
+    reasons = dict(now.rejected)
+    out = [(name, _reject(store, landing_dir(store.root) / name, reasons[name], run_id))
+           for name in sorted(set(rejected)) if name in reasons]
+    return staged, out
+
+
+def scan(store: LakeStore, previous: Optional[dict] = None, run_id: Optional[str] = None) -> Look:
+    """:func:`observe`, then quarantine what it rejects at once (the shell's path:
+    ``ringrift lake ingest``)."""
+    landing_dir(store.root).mkdir(parents=True, exist_ok=True)
+    out = observe(store.root, previous)
+    out.rejected = [(name, _reject(store, landing_dir(store.root) / name, reason, run_id))
+                    for name, reason in out.rejected]
     return out
 
 
@@ -537,6 +562,9 @@ __all__ = [
     "count_records",
     "ingest",
     "ingest_all",
+    "observe",
+    "settle",
+    "file_state",
     "pending",
     "scan",
     "sha256_file",

@@ -1,12 +1,13 @@
-"""The landing zone in the graph: the sensor only looks, the asset ingests, the second
-sensor merges what landed."""
+"""The landing zone in the graph: the sensor only looks, runs stage and ingest, the
+second sensor merges what landed."""
 
 import json
 
 import dagster as dg
 
 from ringrift_assets.definitions import defs
-from ringrift_assets.landing import landed_file_partitions, landed_files, landed_games_sensor, landing_sensor
+from ringrift_assets.landing import (landed_file_partitions, landed_files, landed_games_sensor, landing_sensor,
+                                    landing_zone)
 from ringrift_assets.resources import LakeResource
 from ringrift_ml.lake import LakeStore
 
@@ -20,25 +21,42 @@ def test_sensor_waits_for_a_stable_file_then_requests_one_ingestion_run(tmp_path
     res = LakeResource(root=str(tmp_path))
     _write(tmp_path / "landing" / "batch 1.jsonl", sq8_records + hex8_records)
     (tmp_path / "landing" / "readme.txt").write_text("not a record file")
+    landed = sorted(p.name for p in (tmp_path / "landing").iterdir())
     with dg.instance_for_test() as instance:
-        ctx = dg.build_sensor_context(instance=instance, resources={"lake_root": res})
-        first = landing_sensor(ctx)
-        assert first.skip_reason and "waiting" in str(first.skip_reason) and not first.run_requests
-        ctx2 = dg.build_sensor_context(instance=instance, cursor=first.cursor, resources={"lake_root": res})
-        second = landing_sensor(ctx2)
-        (req,) = second.run_requests
-        sha = req.partition_key
-        assert len(sha) == 64 and second.dynamic_partitions_requests[0].partition_keys == [sha]
-        # The tick only stages: nothing was validated or written to the tables.
+        def tick(cursor=None):
+            return landing_sensor(dg.build_sensor_context(instance=instance, cursor=cursor,
+                                                          resources={"lake_root": res}))
+
+        first = tick()
+        (stage_req,) = first.run_requests  # the unlandable file at once; the record file is still settling
+        assert stage_req.job_name == "stage_landed_files"
+        assert stage_req.run_config["ops"]["landing_zone"]["config"] == {"stable": {}, "rejected": ["readme.txt"]}
+        second = tick(first.cursor)
+        (stage_req,) = second.run_requests
+        assert list(stage_req.run_config["ops"]["landing_zone"]["config"]["stable"]) == ["batch 1.jsonl"]
+        # The sensor only looked: nothing moved, nothing written.
+        assert sorted(p.name for p in (tmp_path / "landing").iterdir()) == landed
         store = LakeStore.open(tmp_path)
-        assert store.query("SELECT count(*) AS n FROM lake.games").to_pylist() == [{"n": 0}]
+        assert store.query("SELECT count(*) AS n FROM lake.landing_events").to_pylist() == [{"n": 0}]
+        # The staging run does the moves.
+        r = dg.materialize([landing_zone], instance=instance, resources={"lake_root": res},
+                           run_config=stage_req.run_config)
+        md = r.asset_materializations_for_node("landing_zone")[0].metadata
+        (staged,) = md["staged"].value
+        sha = staged["sha256"]
         assert (tmp_path / "lake" / "incoming" / f"{sha}.jsonl").is_file()
         assert (tmp_path / "quarantine").is_dir() and not (tmp_path / "landing" / "readme.txt").exists()
-        # A third tick asks for nothing new.
-        ctx3 = dg.build_sensor_context(instance=instance, cursor=second.cursor, resources={"lake_root": res})
-        assert not landing_sensor(ctx3).run_requests
+        assert md["quarantined"].value[0]["name"] == "readme.txt"
+        assert sha in instance.get_dynamic_partitions(landed_file_partitions.name)
+        # Nothing validated or written to the games yet; the next tick asks for one ingestion run.
+        assert store.query("SELECT count(*) AS n FROM lake.games").to_pylist() == [{"n": 0}]
+        third = tick(second.cursor)
+        (req,) = third.run_requests
+        assert (req.job_name, req.partition_key) == ("ingest_landed_file", sha)
+        assert third.dynamic_partitions_requests[0].partition_keys == [sha]
+        # A fourth tick asks for nothing new.
+        assert not tick(third.cursor).run_requests
 
-        instance.add_dynamic_partitions(landed_file_partitions.name, [sha])
         r = dg.materialize([landed_files], partition_key=sha, instance=instance, resources={"lake_root": res})
         assert r.success
         md = r.get_asset_materialization_events()[0].materialization.metadata

@@ -89,6 +89,27 @@ def test_a_file_still_being_written_waits_and_a_later_append_is_a_new_file(store
     _assert_nothing_lost(store)
 
 
+def test_observing_changes_nothing_and_settling_acts_only_on_what_is_unchanged(store):
+    zone = store.root / "landing"
+    recs = random_records(3, seed=2)
+    write_jsonl(zone / "a.jsonl", recs[:1])
+    write_jsonl(zone / "b.jsonl", recs[1:2])
+    (zone / "notes.txt").write_text("x")
+    before = sorted(p.name for p in zone.iterdir())
+    first = landing.observe(store.root)
+    second = landing.observe(store.root, first.looks)
+    assert sorted(p.name for p in second.stable) == ["a.jsonl", "b.jsonl"] and second.rejected[0][0] == "notes.txt"
+    assert sorted(p.name for p in zone.iterdir()) == before  # observing moved nothing
+    with open(zone / "b.jsonl", "a") as fh:  # b changes after the look
+        fh.write(json.dumps(recs[2]) + "\n")
+    staged, rejected = landing.settle(store, {p.name: second.looks[p.name] for p in second.stable},
+                                      [n for n, _ in second.rejected])
+    assert [s.name for s in staged] == ["a.jsonl"] and [n for n, _ in rejected] == ["notes.txt"]
+    assert sorted(p.name for p in zone.iterdir()) == ["b.jsonl"]  # left for a later look
+    # Settling the same look again does nothing more.
+    assert landing.settle(store, {"a.jsonl": second.looks["a.jsonl"]}, ["notes.txt"]) == ([], [])
+
+
 def test_partial_files_are_left_alone(store):
     write_jsonl(store.root / "landing" / "big.jsonl.partial", random_records(1))
     res, look = _ingest(store)
