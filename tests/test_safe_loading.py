@@ -202,7 +202,9 @@ def test_sanity_check_uses_the_safe_loader(tmp_path):
     held = {"loss": 1.0, "core_loss": 1.0, "baseline_loss": 2.0, "policy_ce": 0.5, "policy_ce_uniform": 1.0,
             "value_mse": 0.5, "value_mse_zero": 1.0}
     hist = [{"epoch": 0, "kind": "ema", "heldout": {**held, "loss": 1.5}}, {"epoch": 1, "kind": "ema", "heldout": held}]
-    path = save_net(RingNet(net_config("hex8", "tiny")), tmp_path / "models" / "hex8_2p" / "candidate.pt", {},
+    from ringrift_ml.lake.layout import Layout, Partition
+
+    path = save_net(RingNet(net_config("hex8", "tiny")), Layout(tmp_path).candidate_of(Partition("hex8", 2), 0), {},
                     {"history": hist, "best_epoch": 1, "heldout": held})
     assert check(ctx, lake_root=res).passed
     marker = tmp_path / "marker"
