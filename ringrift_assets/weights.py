@@ -2,7 +2,6 @@
 
 import fcntl
 import hashlib
-import os
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,6 +9,7 @@ from pathlib import Path
 import dagster as dg
 
 from ringrift_ml.ai.heuristic import packaged_weights_path
+from ringrift_ml.atomic import write_bytes
 from ringrift_ml.lake.layout import Partition
 from ringrift_ml.lake.lineage import record_row
 
@@ -120,10 +120,7 @@ def heuristic_weights(context: dg.AssetExecutionContext, config: HeuristicWeight
     version = hashlib.sha256(data).hexdigest()[:16]
     vfile = layout.weights_version(version)
     if not vfile.exists():
-        vfile.parent.mkdir(parents=True, exist_ok=True)
-        tmp = vfile.with_name(f".{vfile.name}.{os.getpid()}")
-        tmp.write_bytes(data)
-        os.replace(tmp, vfile)
+        write_bytes(vfile, data)
     record_row(lake_root.store(), "heuristic_weights", [{
         "weights_version": version, "board": board, "players": n, "path": layout.relative(vfile),
         "best_score": float(result["best_score"]), "generations": int(result["generations"]),

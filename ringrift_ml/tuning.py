@@ -51,9 +51,7 @@ import contextlib
 import dataclasses
 import json
 import math
-import os
 import time
-import uuid
 import warnings
 from pathlib import Path
 from typing import Optional
@@ -62,6 +60,7 @@ import numpy as np
 from tqdm import tqdm
 
 from .ai import Budget, HeuristicEvaluator, HeuristicPlayer, RandomPlayer
+from .atomic import write_text
 from .ai._k_features import FEATURE_NAMES
 from .ai.heuristic import load_weights, weight_vector, weights_path
 from .arena import play_game
@@ -217,17 +216,7 @@ def _after(es, rng: _PrivateRng) -> dict:
 
 
 def _write_state(path: Path, doc: dict) -> None:
-    text = json.dumps(doc, indent=1, allow_nan=False)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with open(tmp, "x") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_text(path, json.dumps(doc, indent=1, allow_nan=False))
 
 
 def _resume(cma, state_path: Path, cfg: TuneConfig) -> tuple:

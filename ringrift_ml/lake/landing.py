@@ -45,6 +45,7 @@ import time
 from pathlib import Path
 from typing import Iterator, Optional
 
+from ..atomic import write_text
 from .io import append
 from .layout import Layout
 from .records import convert_record
@@ -176,10 +177,8 @@ def _reject(store: LakeStore, path: Path, reason: str, run_id: Optional[str]) ->
 
 
 def _write_reason(dest: Path, name: str, reason: str, sha: Optional[str]) -> None:
-    side = dest.with_name(dest.name + ".reason.json")
-    tmp = side.with_name(f".{side.name}.{os.getpid()}")
-    tmp.write_text(json.dumps({"file": name, "sha256": sha, "reason": reason, "quarantined_at": time.time()}, indent=1))
-    os.replace(tmp, side)
+    write_text(dest.with_name(dest.name + ".reason.json"),
+               json.dumps({"file": name, "sha256": sha, "reason": reason, "quarantined_at": time.time()}, indent=1))
 
 
 def _event(sha, name, size, event, reason, records, in_lake, quarantined, partitions, stored, run_id) -> dict:

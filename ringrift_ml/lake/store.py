@@ -36,6 +36,8 @@ from typing import Any, Callable, Iterator, Optional
 
 import duckdb
 
+from ..atomic import atomic_path
+
 DUCKDB_VERSION = "1.5.5"
 ALIAS = "lake"
 # Errors of a commit that lost a race with another writer: the transaction is retried.
@@ -62,10 +64,8 @@ def _extension_file(package: str, name: str, entry: str) -> str:
     cache = Path(os.environ.get("RINGRIFT_DUCKDB_EXT_CACHE") or Path.home() / ".cache" / "ringrift-lab" / "duckdb-ext")
     dst = cache / f"v{duckdb.__version__}" / f"{entry}.duckdb_extension"
     if not dst.is_file() or dst.stat().st_size != src.stat().st_size:
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dst.with_name(f".{dst.name}.{os.getpid()}")
-        shutil.copyfile(src, tmp)
-        os.replace(tmp, dst)
+        with atomic_path(dst) as tmp:
+            shutil.copyfile(src, tmp)
     return str(dst)
 
 

@@ -26,13 +26,13 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
-import uuid
 import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from ..atomic import write_bytes
 import torch
 
 from .features import FEATURES
@@ -49,17 +49,8 @@ def metadata_path(path: Path) -> Path:
 
 
 def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to a unique temporary name beside ``path``, then rename."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with open(tmp, "xb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    """``ringrift_ml.atomic.write_bytes`` (kept under this name for callers of this module)."""
+    write_bytes(path, data)
 
 
 def _json_default(obj):

@@ -296,19 +296,17 @@ def from_lake(store, board: str, players: int, window: int = 0, recency: float =
 
 def save_npz(data: SampleData, path: Path, meta: dict) -> Path:
     """An NPZ of the samples for outside tools (ragged lists flat plus offsets)."""
-    import os
+    from ..atomic import atomic_path
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
     schema = {"format": "ringrift-lab/samples-npz", "version": 2, "board": data.board, "features": FEATURES.identity,
               "planes": list(FEATURES.planes), "globals": list(FEATURES.globals), **meta}
-    np.savez_compressed(tmp, planes=data.planes, globals=data.globals, legal=data.legal, offsets=data.offsets,
-                        policy=data.policy, played=data.played, value=data.value, score=data.score,
-                        ownership=data.ownership, game=data.game, players=data.players, searched=data.searched,
-                        **({"sym_legal": data.sym_legal} if data.sym_legal is not None else {}),
-                        schema=np.array(json.dumps(schema, sort_keys=True)))
-    os.replace(tmp, path)
+    with atomic_path(path, suffix=".tmp.npz") as tmp:  # np.savez keeps a name that ends in .npz
+        np.savez_compressed(tmp, planes=data.planes, globals=data.globals, legal=data.legal, offsets=data.offsets,
+                            policy=data.policy, played=data.played, value=data.value, score=data.score,
+                            ownership=data.ownership, game=data.game, players=data.players, searched=data.searched,
+                            **({"sym_legal": data.sym_legal} if data.sym_legal is not None else {}),
+                            schema=np.array(json.dumps(schema, sort_keys=True)))
     return path
 
 
