@@ -1,34 +1,14 @@
 """Heuristic weights: CMA-ES per partition, each result a versioned, content-addressed file."""
 
-import fcntl
-import hashlib
 import time
-from contextlib import contextmanager
-from pathlib import Path
 
 import dagster as dg
 
-from ringrift_ml.ai.heuristic import packaged_weights_path
-from ringrift_ml.atomic import write_bytes
 from ringrift_ml.lake.layout import Partition
-from ringrift_ml.lake.lineage import record_row
 
 from .partitions import board_players, split_key
 from .provenance import column_schema, config_hash, provenance, table
 from .resources import LakeResource
-
-
-@contextmanager
-def _locked(path: Path):
-    """An exclusive lock beside ``path``: partitions share one weights file, and a
-    parallel backfill must not lose one partition's update to another's."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_suffix(".lock"), "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 class HeuristicWeightsConfig(dg.Config):
@@ -71,7 +51,8 @@ class HeuristicWeightsConfig(dg.Config):
     "version it plays with.",
 )
 def heuristic_weights(context: dg.AssetExecutionContext, config: HeuristicWeightsConfig, lake_root: LakeResource):
-    from ringrift_ml.tuning import TuneConfig, save_tuned, tune
+    from ringrift_ml.lake.weights import record_weights_version
+    from ringrift_ml.tuning import TuneConfig, tune_and_accept
 
     board, n = split_key(context)
     try:
@@ -87,50 +68,29 @@ def heuristic_weights(context: dg.AssetExecutionContext, config: HeuristicWeight
     except ValueError as e:
         raise dg.Failure(f"partition {board}|{n}: {e}") from e
     layout = lake_root.layout()
-    workdir = layout.tuning_dir(Partition(board, n), config_hash(config))
-    target = layout.weights_file
-    # This storage root's weights, never those of the working directory or the
-    # environment: a root starts from the packaged defaults.
-    start = target if target.is_file() else packaged_weights_path()
+    part = Partition(board, n)
     t0 = time.time()
     try:
-        result = tune(cfg, workdir, progress=False, weights=start, model=model)
+        # This storage root's weights, never those of the working directory or the
+        # environment: a root starts from the packaged defaults.
+        out = tune_and_accept(cfg, layout.tuning_dir(part, config_hash(config)), layout.weights_file,
+                              confirm_games=config.confirm_max_games, confirm_min_games=config.confirm_min_games,
+                              confirm_elo1=config.confirm_elo1, model=model, progress=False)
     except ValueError as e:  # e.g. the network does not beat the heuristic
-        raise dg.Failure(f"partition {board}|{n}: {e}") from e
+        raise dg.Failure(f"partition {part}: {e}") from e
+    result, confirm = out["result"], out["confirmation"]
     for h in result["history"]:
-        context.log.info(f"{board}|{n} generation {h['generation']}: best {h['best_score']:.3f}, "
+        context.log.info(f"{part} generation {h['generation']}: best {h['best_score']:.3f}, "
                          f"mean {h['mean_score']:.3f}")
-    from ringrift_ml.tuning import confirm_weights
-
-    # The tuned vector in a copy of the current file, tested against the current one.
-    cand_file = layout.tuning_candidate(Partition(board, n), config_hash(config))
-    cand_file.write_bytes(start.read_bytes())
-    save_tuned(result, cand_file)
-    confirm = confirm_weights(board, n, cand_file, start, max_games=config.confirm_max_games,
-                              min_games=min(config.confirm_min_games, config.confirm_max_games),
-                              elo1=config.confirm_elo1, seed=config.seed)
-    context.log.info(f"{board}|{n}: confirming test of the tuned weights: {confirm['score']:.3f} over "
-                     f"{confirm['games']} games -> {'accepted' if confirm['accepted'] else 'rejected'}")
-    if confirm["accepted"]:
-        with _locked(target):
-            save_tuned(result, target, base=packaged_weights_path())
-            data = target.read_bytes()
-    else:
-        data = cand_file.read_bytes()  # kept as a version for inspection; the current weights stay
-    version = hashlib.sha256(data).hexdigest()[:16]
-    vfile = layout.weights_version(version)
-    if not vfile.exists():
-        write_bytes(vfile, data)
-    record_row(lake_root.store(), "heuristic_weights", [{
-        "weights_version": version, "board": board, "players": n, "path": layout.relative(vfile),
-        "best_score": float(result["best_score"]), "generations": int(result["generations"]),
-        "config": config.model_dump(), "accepted": bool(confirm["accepted"]), "confirmation": confirm}],
-        f"heuristic weights {version} for {board}|{n}", context.run.run_id)
+    context.log.info(f"{part}: confirming test of the tuned weights: {confirm['score']:.3f} over "
+                     f"{confirm['games']} games -> {'accepted' if out['accepted'] else 'rejected'}")
+    rec = record_weights_version(lake_root.store(), board, n, out, config.model_dump(), context.run.run_id)
+    version, vfile = rec["weights_version"], rec["path"]
     return dg.MaterializeResult(
         metadata={
             **provenance(config),
             "weights_version": version,
-            "accepted": bool(confirm["accepted"]),
+            "accepted": out["accepted"],
             "confirmation": dg.MetadataValue.json(confirm),
             "path": dg.MetadataValue.path(str(vfile)),
             "best_score": float(result["best_score"]),

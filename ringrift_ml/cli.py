@@ -383,7 +383,8 @@ def _arena(args) -> int:
 
 
 def _tune(args) -> int:
-    from .tuning import TuneConfig, save_tuned, tune
+    from .ai.heuristic import tuned_weights_path
+    from .tuning import TuneConfig, tune_and_accept
 
     try:
         cfg = TuneConfig(board=args.board, players=args.num_players, generations=args.generations,
@@ -397,31 +398,18 @@ def _tune(args) -> int:
                 from .loop.run import resolve_ref
 
                 model = resolve_ref(_store(args), args.board, args.num_players, args.model)
-        result = tune(cfg, Path(args.workdir), progress=args.progress, model=model)
+        target = Path(args.weights_out) if args.weights_out else tuned_weights_path()
+        out = tune_and_accept(cfg, Path(args.workdir), target, confirm_games=args.confirm_games,
+                              confirm_min_games=20, model=model, progress=args.progress)
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    from .ai.heuristic import packaged_weights_path, tuned_weights_path
-    from .tuning import confirm_weights
-
-    target = Path(args.weights_out) if args.weights_out else tuned_weights_path()
-    current = target if target.is_file() else packaged_weights_path()
-    confirm = None
-    if args.confirm_games:
-        cand = Path(args.workdir) / "candidate_weights.json"
-        cand.write_bytes(current.read_bytes())
-        save_tuned(result, cand)
-        confirm = confirm_weights(args.board, args.num_players, cand, current, max_games=args.confirm_games,
-                                  min_games=min(20, args.confirm_games), seed=args.seed)
-    written = confirm is None or confirm["accepted"]
-    if written:
-        save_tuned(result, target)
+    result, confirm, written = out["result"], out["confirmation"], out["accepted"]
     print(json.dumps({"best_score": round(result["best_score"], 4), "generations": result["generations"],
                       "weights_file": str(target) if written else None, "confirmation": confirm,
                       "history": result["history"]}))
     if not written:
-        print(f"the tuned weights did not pass the confirming test against {current}; "
-              f"{target} is unchanged", file=sys.stderr)
+        print(f"the tuned weights did not pass the confirming test; {target} is unchanged", file=sys.stderr)
     return 0
 
 

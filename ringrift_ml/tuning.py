@@ -60,7 +60,7 @@ import numpy as np
 from tqdm import tqdm
 
 from .ai import Budget, HeuristicEvaluator, HeuristicPlayer, RandomPlayer
-from .atomic import write_text
+from .atomic import write_bytes, write_text
 from .ai._k_features import FEATURE_NAMES
 from .ai.heuristic import load_weights, weight_vector, weights_path
 from .arena import play_game
@@ -386,11 +386,55 @@ def save_tuned(result: dict, weights_file: Path, version: Optional[str] = None, 
         "source": f"CMA-ES, {result['generations']} generations, best score {result['best_score']:.3f}",
         "weights": result["mean_weights"],
     }
-    weights_file.parent.mkdir(parents=True, exist_ok=True)
-    tmp = weights_file.with_name(weights_file.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
-    tmp.replace(weights_file)
+    write_text(weights_file, json.dumps(data, indent=2) + "\n")
     return weights_file
+
+
+@contextlib.contextmanager
+def _locked(path: Path):
+    """An exclusive lock beside ``path``: partitions share one weights file, and tuning
+    runs of several partitions must not lose one's update to another's."""
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_suffix(".lock"), "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def tune_and_accept(cfg: TuneConfig, workdir: Path, target: Path, *, confirm_games: int = 100,
+                    confirm_min_games: int = 20, confirm_elo1: float = 35.0, model: Optional[Path] = None,
+                    progress: bool = True) -> dict:
+    """Tune, then let the tuned weights replace the partition's entry of the weights file
+    ``target`` only if they pass a confirming test against the weights they would
+    replace (``target`` if it exists, else the packaged defaults; ``confirm_games`` 0:
+    no test, always accepted).  The tuned vector is tested in a copy of the current file
+    (``<workdir>/candidate_weights.json``); ``target`` is updated under a lock.  Returns
+    ``{result, confirmation (None without a test), accepted, weights (bytes: the file
+    now in force if accepted, else the rejected candidate's)}``."""
+    from .ai.heuristic import packaged_weights_path
+
+    target = Path(target)
+    current = target if target.is_file() else packaged_weights_path()
+    result = tune(cfg, workdir, progress=progress, weights=current, model=model)
+    confirm = None
+    cand = Path(workdir) / "candidate_weights.json"
+    write_bytes(cand, current.read_bytes())
+    save_tuned(result, cand)
+    if confirm_games:
+        confirm = confirm_weights(cfg.board, cfg.players, cand, current, max_games=confirm_games,
+                                  min_games=min(confirm_min_games, confirm_games), elo1=confirm_elo1, seed=cfg.seed)
+    accepted = confirm is None or bool(confirm["accepted"])
+    if accepted:
+        with _locked(target):
+            save_tuned(result, target, base=packaged_weights_path())
+            data = target.read_bytes()
+    else:
+        data = cand.read_bytes()  # kept for inspection; the current weights stay
+    return {"result": result, "confirmation": confirm, "accepted": accepted, "weights": data}
 
 
 def history_svg(history: list, width: int = 480, height: int = 240) -> str:

@@ -31,4 +31,29 @@ def weights_file(store, board: str, players: int, spec: str) -> Optional[Path]:
     return path
 
 
-__all__ = ["weights_file"]
+def record_weights_version(store, board: str, players: int, outcome: dict, config: dict,
+                           run_id: Optional[str] = None) -> dict:
+    """Keep a tuning outcome (``tuning.tune_and_accept``'s) as a content-addressed
+    version file (``weights/versions/<hash>.json``) and a ``lake.heuristic_weights``
+    row, accepted or not.  Returns ``{weights_version, path}``."""
+    import hashlib
+
+    from ..atomic import write_bytes
+    from .layout import Layout
+    from .lineage import record_row
+
+    layout = Layout(store.root)
+    version = hashlib.sha256(outcome["weights"]).hexdigest()[:16]
+    vfile = layout.weights_version(version)
+    if not vfile.exists():
+        write_bytes(vfile, outcome["weights"])
+    result = outcome["result"]
+    record_row(store, "heuristic_weights", [{
+        "weights_version": version, "board": board, "players": players, "path": layout.relative(vfile),
+        "best_score": float(result["best_score"]), "generations": int(result["generations"]), "config": config,
+        "accepted": bool(outcome["accepted"]), "confirmation": outcome["confirmation"]}],
+        f"heuristic weights {version} for {board}|{players}", run_id)
+    return {"weights_version": version, "path": vfile}
+
+
+__all__ = ["record_weights_version", "weights_file"]
