@@ -42,10 +42,9 @@ def config_from_dataclass(name: str, cls, defaults: dict, exclude: tuple = (), r
 
 
 def _loop_fields(base: type, name: str) -> type:
-    # The partition gives board and players; ``train`` is JSON here, ``bootstrap`` empty
-    # means mcts:<simulations>.
+    # The partition gives board and players; ``train`` is JSON here.
     return config_from_dataclass(
-        name, LoopConfig, {"bootstrap": ""}, exclude=("board", "players"), base=base,
+        name, LoopConfig, {}, exclude=("board", "players"), base=base,
         retype={"train": (str, "{}", 'TrainConfig overrides as JSON, e.g. {"epochs": 12}.'),
                 "warm_train": (str, json.dumps(dict(LoopConfig.warm_train)),
                                "Further TrainConfig overrides (JSON) when the candidate starts from the best's "
@@ -65,7 +64,6 @@ def loop_config(part: Partition, config) -> LoopConfig:
         if not isinstance(over, dict):
             raise ValueError(f"{name}: expected a JSON object of TrainConfig fields")
         fields[name] = tuple(sorted(over.items()))
-    fields["bootstrap"] = fields["bootstrap"] or f"mcts:{fields['simulations']}"
     return LoopConfig(board=part.board, players=part.players, **fields)
 
 

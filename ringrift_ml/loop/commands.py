@@ -35,15 +35,13 @@ def add_loop_config_arguments(parser) -> None:
             shown = json.dumps(dict(f.default)) if f.default else "none"
             parser.add_argument(*names, dest=f.name, default=None, metavar="JSON",
                                 help=f"{doc} As a JSON object (default {shown}).")
-        elif f.name == "bootstrap":
-            parser.add_argument(*names, dest=f.name, default=None, help=f"{doc} (default mcts:<simulations>)")
         elif kind is bool:
             parser.add_argument(*names, dest=f.name, default=f.default, action=argparse.BooleanOptionalAction,
                                 help=doc)
         else:
             parser.add_argument(*names, dest=f.name, type=kind, default=f.default,
                                 choices=TRUNCATIONS if f.name == "gate_truncation" else None,
-                                help=f"{doc} (default {f.default})")
+                                help=f"{doc} (default {f.default})" if f.default != "" else doc)
 
 
 def loop_config_from_args(args, part):
@@ -67,8 +65,6 @@ def loop_config_from_args(args, part):
             if not isinstance(value, dict):
                 raise ValueError(f"--{f.name.replace('_', '-')}: expected a JSON object of TrainConfig fields")
             value = tuple(sorted(value.items()))
-        elif f.name == "bootstrap" and value is None:
-            value = f"mcts:{args.simulations}"
         kw[f.name] = value
     return LoopConfig(board=part.board, players=part.players, **kw)
 

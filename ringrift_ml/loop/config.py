@@ -18,8 +18,9 @@ class LoopConfig:
     """Selfplay games per generation."""
     simulations: int = 64
     """Search budget of selfplay and of the gate (equal for both sides)."""
-    bootstrap: str = "mcts:64"
-    """The player of generation 0's selfplay and the first gate's opponent (no model yet)."""
+    bootstrap: str = ""
+    """The player of generation 0's selfplay and the first gate's opponent (no model yet);
+    empty: ``mcts:<simulations>``, the heuristic-prior search at the loop's budget."""
     full_search_prob: float = 1.0
     """Playout-cap randomization of the network's selfplay (1: every decision a full search)."""
     window: int = 4
@@ -63,6 +64,8 @@ class LoopConfig:
     """Where networks run: cpu, cuda[:N] or mps."""
 
     def __post_init__(self):
+        if not self.bootstrap:  # the one place the default bootstrap player is decided
+            object.__setattr__(self, "bootstrap", f"mcts:{self.simulations}")
         if self.board not in BOARD_TYPES:
             raise ValueError(f"loop config: board {self.board!r} is not one of {', '.join(BOARD_TYPES)}")
         if self.players not in (2, 3, 4):
