@@ -32,6 +32,7 @@ from typing import Callable, Optional
 from tqdm import tqdm
 
 from .ai import Budget
+from .atomic import write_text
 from .ai.factory import ENGINES, NET_ENGINES, parse_player, parse_spec  # noqa: F401 (re-exported)
 from .ai.games import GameJob, play_games
 from .ai.heuristic import packaged_weights_path
@@ -283,15 +284,14 @@ def run_selfplay(
             for recs in pool.imap(_work, chunks):
                 for rec in recs:
                     keep(rec)
+            # Let the workers leave on their own before the with-block terminates the
+            # pool: Pool.terminate signals workers that may hold the task queue's lock,
+            # and a survivor then waits on that lock forever (seen on a loaded machine).
+            pool.close()
+            pool.join()
     bar.close()
     order = {rec["seed"]: rec for rec in done}
     records = [order[cfg.seed + i] for i in range(cfg.games)]
     if out is not None:
-        out = Path(out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(out.name + ".tmp")
-        with open(tmp, "w", encoding="utf-8") as fh:
-            for rec in records:
-                fh.write(json.dumps(rec) + "\n")
-        tmp.replace(out)
+        write_text(out, "".join(json.dumps(rec) + "\n" for rec in records))
     return records
