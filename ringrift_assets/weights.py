@@ -5,33 +5,33 @@ import time
 import dagster as dg
 
 from ringrift_ml.lake.layout import Partition
+from ringrift_ml.tuning import TuneConfig
 
+from .configs import config_from_dataclass
 from .partitions import board_players, split_key
 from .provenance import column_schema, config_hash, provenance, table
 from .resources import LakeResource
 
+# Every TuneConfig field but the partition's; the pipeline's quick defaults are the
+# mapping (2 generations of 4 candidates x 2 games), the rest is TuneConfig's.
+_TuneFields = config_from_dataclass(
+    "TuneFields", TuneConfig, {"generations": 2, "popsize": 4, "games_per_eval": 2}, exclude=("board", "players"),
+    retype={"opponents": (list[str], list(TuneConfig.opponents),
+                          "Opponent pool: ``random`` and/or ``heuristic`` (the default weights).")})
 
-class HeuristicWeightsConfig(dg.Config):
-    generations: int = 2
-    popsize: int = 4
-    games_per_eval: int = 2
-    sigma0: float = 0.5
-    seed: int = 0
+
+class HeuristicWeightsConfig(_TuneFields):
     confirm_max_games: int = 100
     """The confirming test of the tuned weights against the current ones: at most this many games."""
     confirm_min_games: int = 20
     """... and (2 players) no decision before this many."""
     confirm_elo1: float = 35.0
     """2 players: the SPRT's alternative (tuned weights this many Elo stronger)."""
-    evaluator: str = "games"
-    """Fitness: ``games`` against random and the current heuristic, or ``neural``: the
-    partition's best model (best_model) rates the positions each candidate's choices
-    reach; refused unless that model first beats the heuristic."""
-    positions: int = 256
-    """Neural fitness: positions every candidate is scored on."""
-    gate_games: int = 100
-    """Neural fitness: games of the best model against the heuristic before tuning."""
-    gate_simulations: int = 64
+
+    def tune_config(self, board: str, players: int) -> TuneConfig:
+        fields = {k: v for k, v in self.model_dump().items() if not k.startswith("confirm_")}
+        fields["opponents"] = tuple(fields["opponents"])
+        return TuneConfig(board=board, players=players, **fields)
 
 
 @dg.asset(
@@ -52,14 +52,11 @@ class HeuristicWeightsConfig(dg.Config):
 )
 def heuristic_weights(context: dg.AssetExecutionContext, config: HeuristicWeightsConfig, lake_root: LakeResource):
     from ringrift_ml.lake.weights import record_weights_version
-    from ringrift_ml.tuning import TuneConfig, tune_and_accept
+    from ringrift_ml.tuning import tune_and_accept
 
     board, n = split_key(context)
     try:
-        cfg = TuneConfig(board=board, players=n, generations=config.generations, popsize=config.popsize,
-                         games_per_eval=config.games_per_eval, sigma0=config.sigma0, seed=config.seed,
-                         evaluator=config.evaluator, positions=config.positions, gate_games=config.gate_games,
-                         gate_simulations=config.gate_simulations)
+        cfg = config.tune_config(board, n)
         model = None
         if cfg.evaluator == "neural":
             from ringrift_ml.loop.run import resolve_ref
