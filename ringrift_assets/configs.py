@@ -78,3 +78,14 @@ class LoopSettings(_loop_fields(dg.ConfigurableResource, "LoopFields")):
 
     def config(self, part: Partition) -> LoopConfig:
         return loop_config(part, self)
+
+    def for_run(self, context) -> tuple:
+        """``(partition, LoopConfig)`` of an asset or check run; bad settings fail the
+        run with the partition and the field named."""
+        from .partitions import partition_of
+
+        part = partition_of(context)
+        try:
+            return part, self.config(part)
+        except ValueError as e:
+            raise dg.Failure(f"partition {part}: bad loop settings: {e}") from e

@@ -13,7 +13,7 @@ from ringrift_ml.lake.layout import Layout, Partition
 from ringrift_ml.lake.merge import merge_partition
 
 from .configs import LoopSettings
-from .partitions import board_players, partition_of, split_key
+from .partitions import board_players, split_key
 from .provenance import column_schema, provenance
 from .resources import LakeResource
 
@@ -34,18 +34,14 @@ from .resources import LakeResource
 )
 def selfplay_games(context: dg.AssetExecutionContext, lake_root: LakeResource, loop: LoopSettings):
     from ringrift_ml.ai.signal import columns, summarize
-    from ringrift_ml.loop.run import generation_games, next_generation, play_generation
+    from ringrift_ml.loop.run import next_generation, play_generation
 
-    part = partition_of(context)
-    try:
-        cfg = loop.config(part)
-    except ValueError as e:
-        raise dg.Failure(f"partition {part}: bad loop settings: {e}") from e
+    part, cfg = loop.for_run(context)
     store = lake_root.store()
     g, best = next_generation(store, cfg)
     out = play_generation(store, cfg, g, best, progress=False, log=context.log.info)
     records = out["records"]
-    ids = generation_games(store, cfg, g)
+    ids = out["game_ids"]
     return dg.MaterializeResult(
         metadata={
             **provenance(loop, {"best_model": best["model_id"] if best else "bootstrap"}),

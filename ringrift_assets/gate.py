@@ -25,7 +25,7 @@ from ringrift_ml.lake import LakeStore
 from .configs import LoopSettings
 from .loop import ladder_metadata, registry_table, signal_metadata
 from .model import candidate_model
-from .partitions import board_players, partition_of, split_key
+from .partitions import board_players, split_key
 from .provenance import column_schema, provenance
 from .resources import LakeResource
 
@@ -83,20 +83,15 @@ def best_model(context: dg.AssetExecutionContext, lake_root: LakeResource):
     "already in the registry is not gated twice.",
 )
 def gate_match(context: dg.AssetExecutionContext, lake_root: LakeResource, loop: LoopSettings):
-    from ringrift_ml.lake.lineage import sample_set
     from ringrift_ml.loop import registry
-    from ringrift_ml.loop.run import (finish_generation, generation_games, generation_states, label_of,
-                                      newest_candidate, next_generation)
+    from ringrift_ml.loop.run import (finish_generation, generation_games, generation_states, newest_candidate,
+                                      next_generation)
     from ringrift_ml.nn.checkpoint import read_net
 
-    part = partition_of(context)
+    part, cfg = loop.for_run(context)
     board, n = part.board, part.players
     store: LakeStore = lake_root.store()
     layout = lake_root.layout()
-    try:
-        cfg = loop.config(part)
-    except ValueError as e:
-        raise dg.Failure(f"partition {part}: bad loop settings: {e}") from e
     g, best = next_generation(store, cfg)
     path = layout.candidate_of(part, g)
     newest = newest_candidate(layout, part)
@@ -109,10 +104,9 @@ def gate_match(context: dg.AssetExecutionContext, lake_root: LakeResource, loop:
         raise dg.Failure(f"partition {part}: generation {g} has no candidate ({path}); materialize candidate_model "
                          "first")
     else:
-        ss = sample_set(store, board, n, label_of(cfg, g))
-        _, meta = read_net(path)
+        _, meta = read_net(path)  # train_candidate records the sample set its window ends at
         games = len(generation_games(store, cfg, g))
-        row = finish_generation(store, cfg, g, best, path, meta.get("sample_set_id") or ss["sample_set_id"],
+        row = finish_generation(store, cfg, g, best, path, meta["sample_set_id"],
                                 list((meta.get("data") or {}).get("sample_sets") or []), games,
                                 run_id=context.run.run_id, progress=False, log=context.log.info)
     mid = row["model_id"]
@@ -154,13 +148,9 @@ def gate_match(context: dg.AssetExecutionContext, lake_root: LakeResource, loop:
 def elo_ladder(context: dg.AssetExecutionContext, lake_root: LakeResource, loop: LoopSettings):
     from ringrift_ml.loop.ladder import update_ladder
 
-    part = partition_of(context)
+    part, cfg = loop.for_run(context)
     board, n = part.board, part.players
     store: LakeStore = lake_root.store()
-    try:
-        cfg = loop.config(part)
-    except ValueError as e:
-        raise dg.Failure(f"partition {part}: bad loop settings: {e}") from e
     if not cfg.ladder_games:
         return dg.MaterializeResult(metadata={"skipped": "the loop settings turn the ladder off (ladder_games 0)"})
     t0 = time.time()

@@ -79,20 +79,15 @@ def _loss_png(history: list, baseline: dict, path, title: str):
     "Checkpoint: weights (weights_only) + JSON with the encoding identity, configs, the sample sets and lake snapshots it learned from, and the held-out history.",
 )
 def candidate_model(context: dg.AssetExecutionContext, lake_root: LakeResource, loop: LoopSettings):
-    from ringrift_ml.lake.lineage import sample_set
-    from ringrift_ml.loop.run import label_of, next_generation, train_candidate
+    from ringrift_ml.loop.run import generation_sample_set, next_generation, train_candidate
     from ringrift_ml.nn.checkpoint import read_net
 
-    part = partition_of(context)
+    part, cfg = loop.for_run(context)
     layout = lake_root.layout()
     store = lake_root.store()
-    try:
-        cfg = loop.config(part)
-    except ValueError as e:
-        raise dg.Failure(f"partition {part}: bad loop settings: {e}") from e
     g, best_row = next_generation(store, cfg)
-    ss = sample_set(store, part.board, part.players, label_of(cfg, g))
-    if ss is None or ss["run_id"] != label_of(cfg, g):
+    ss = generation_sample_set(store, cfg, g)
+    if ss is None:
         raise dg.Failure(f"partition {part}: generation {g} has no sample set; materialize training_samples first")
     t0 = time.time()
     try:

@@ -8,7 +8,7 @@ from ringrift_ml.lake.merge import id_conflicts
 
 from .configs import LoopSettings
 from .games import games_merged
-from .partitions import board_players, partition_of, split_key
+from .partitions import board_players, split_key
 from .provenance import column_schema, provenance
 from .resources import LakeResource
 
@@ -76,10 +76,9 @@ def training_samples(context: dg.AssetExecutionContext, lake_root: LakeResource,
     from ringrift_ml.lake.lineage import sample_set_by_id, sample_set_stats
     from ringrift_ml.loop.run import generation_samples, label_of, next_generation
 
-    part = partition_of(context)
+    part, cfg = loop.for_run(context)
     store = lake_root.store()
     try:
-        cfg = loop.config(part)
         g, _ = next_generation(store, cfg)
         sid = generation_samples(store, cfg, g, log=context.log.info, export_npz=True)
     except (ValueError, RuntimeError) as e:  # SampleError is a ValueError
@@ -108,16 +107,15 @@ def training_samples(context: dg.AssetExecutionContext, lake_root: LakeResource,
                 "ownership of the encoding's size, legal indices distinct and inside the policy layout, policy "
                 "targets summing to 1 over them, move played in range, symmetry tables whole, values in [-1, 1].")
 def training_samples_quality(context: dg.AssetCheckExecutionContext, lake_root: LakeResource, loop: LoopSettings):
-    from ringrift_ml.lake.lineage import sample_set, sample_set_samples
-    from ringrift_ml.loop.run import label_of, next_generation
+    from ringrift_ml.lake.lineage import sample_set_samples
+    from ringrift_ml.loop.run import generation_sample_set, next_generation
 
-    part = partition_of(context)
-    board, n = part.board, part.players
+    part, cfg = loop.for_run(context)
+    board = part.board
     store = lake_root.store()
-    cfg = loop.config(part)
     g, _ = next_generation(store, cfg)
-    ss = sample_set(store, board, n, label_of(cfg, g))
-    if ss is None or ss["run_id"] != label_of(cfg, g):
+    ss = generation_sample_set(store, cfg, g)
+    if ss is None:
         return dg.AssetCheckResult(passed=False, description=f"partition {part}: generation {g} has no sample set")
     table = sample_set_samples(store, ss["sample_set_id"])
     report = quality.validate_samples(table, board)

@@ -129,8 +129,8 @@ def play_generation(store: LakeStore, cfg: LoopConfig, g: int, best: Optional[di
     """Step 1: generation ``g``'s selfplay (label ``loop:<partition>:g<g>``) in the lake,
     merged.  Plays only when the lake holds fewer of the generation's games than
     ``games`` (game ids are content hashes: a replay adds nothing).  Returns ``{label,
-    player, games (the generation's in the lake), records (played by this call),
-    new_in_lake}``."""
+    player, games and game_ids (the generation's in the lake), records (played by this
+    call), new_in_lake}``."""
     from ..lake.generated import write_generated
     from ..lake.merge import merge_partition
     from ..selfplay import SelfplayConfig, run_selfplay
@@ -147,7 +147,8 @@ def play_generation(store: LakeStore, cfg: LoopConfig, g: int, best: Optional[di
         records = run_selfplay(sp, progress=progress)
         new = write_generated(store, records, run_id=label)["games"]
     merge_partition(store, cfg.board, cfg.players, run_id=label)
-    return {"label": label, "player": spec, "games": len(generation_games(store, cfg, g)), "records": records,
+    ids = generation_games(store, cfg, g)
+    return {"label": label, "player": spec, "games": len(ids), "game_ids": ids, "records": records,
             "new_in_lake": new}
 
 
@@ -157,6 +158,14 @@ def generation_games(store: LakeStore, cfg: LoopConfig, g: int) -> list:
         "SELECT game_id FROM lake.games WHERE board = ? AND players = ? AND "
         "json_extract_string(generator_config, '$.label') = ? ORDER BY game_id",
         [cfg.board, cfg.players, label_of(cfg, g)]).to_pylist()]
+
+
+def generation_sample_set(store: LakeStore, cfg: LoopConfig, g: int) -> Optional[dict]:
+    """Generation ``g``'s ``lake.sample_sets`` row (its ``run_id`` is the generation's
+    label), or None before :func:`generation_samples` wrote it."""
+    rows = store.query("SELECT * FROM lake.sample_sets WHERE run_id = ? AND board = ? AND players = ? "
+                       "ORDER BY created_at LIMIT 1", [label_of(cfg, g), cfg.board, cfg.players]).to_pylist()
+    return rows[0] if rows else None
 
 
 def generation_samples(store: LakeStore, cfg: LoopConfig, g: int, log: Callable[[str], None] = print,
@@ -172,10 +181,9 @@ def generation_samples(store: LakeStore, cfg: LoopConfig, g: int, log: Callable[
     from ..lake.samples import build_samples
 
     label = label_of(cfg, g)
-    old = store.query("SELECT sample_set_id FROM lake.sample_sets WHERE run_id = ? AND board = ? AND players = ?",
-                      [label, cfg.board, cfg.players]).to_pylist()
+    old = generation_sample_set(store, cfg, g)
     if old:
-        return old[0]["sample_set_id"]
+        return old["sample_set_id"]
     games, snap = read_partition(store, "games_merged", cfg.board, cfg.players)
     seen = {r["game_id"] for r in store.query(
         "SELECT DISTINCT game_id FROM lake.sample_set_games WHERE board = ? AND players = ?",
@@ -509,6 +517,6 @@ def resolve_specs(specs: list, store: LakeStore, board: str, players: int) -> li
 # too, and run imports the ladder); they stay importable from here.
 __all__ = ["FAILED", "PROMOTED", "REJECTED", "REGISTRY_FIGURES", "ROLLED_BACK", "current_best", "failure_rate",
            "Candidate", "finish_generation", "gate_candidate", "generation_figures", "generation_samples",
-           "generation_games", "newest_candidate", "next_generation", "play_generation", "selfplay_player", "generation_states", "is_registry_ref", "label_of", "process_cpu_seconds", "record_failure",
+           "generation_games", "generation_sample_set", "newest_candidate", "next_generation", "play_generation", "selfplay_player", "generation_states", "is_registry_ref", "label_of", "process_cpu_seconds", "record_failure",
            "record_generation", "registry", "resolve_ref", "resolve_specs", "run_generation", "run_loop",
            "train_candidate"]
