@@ -48,11 +48,6 @@ def metadata_path(path: Path) -> Path:
     return Path(path).with_suffix(".json")
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """``ringrift_ml.atomic.write_bytes`` (kept under this name for callers of this module)."""
-    write_bytes(path, data)
-
-
 def _json_default(obj):
     if isinstance(obj, np.generic):
         return obj.item()
@@ -90,8 +85,8 @@ def write_pair(path: Path, obj: Any, doc: dict, versioned: bool = False) -> None
     except (TypeError, ValueError) as e:
         raise ValueError(f"checkpoint {path}: metadata is not JSON-serialisable ({e})") from None
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(target, blob)
-    atomic_write(metadata_path(path), text.encode())
+    write_bytes(target, blob)
+    write_bytes(metadata_path(path), text.encode())
     if versioned:
         for old in path.parent.glob(f"{path.stem}.*{path.suffix}"):
             if old.name != target.name:
@@ -198,10 +193,10 @@ def copy_net(src: Path, dst: Path) -> Path:
     doc = json.loads(metadata_path(src).read_bytes())
     doc["weights"] = {**doc["weights"], "file": dst.name}
     dst.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(dst, src.read_bytes())
-    atomic_write(metadata_path(dst), json.dumps(doc, indent=1, sort_keys=True).encode())
+    write_bytes(dst, src.read_bytes())
+    write_bytes(metadata_path(dst), json.dumps(doc, indent=1, sort_keys=True).encode())
     return dst
 
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "atomic_write", "copy_net", "load_net", "metadata_path", "read_net",
+__all__ = ["FORMAT", "FORMAT_VERSION", "copy_net", "load_net", "metadata_path", "read_net",
            "read_pair", "save_net", "write_pair"]
