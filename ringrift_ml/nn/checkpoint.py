@@ -31,10 +31,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from ..atomic import write_bytes
 import torch
 
+from ..atomic import write_bytes
 from .features import FEATURES
 from .net import NetConfig, RingNet
 
