@@ -15,7 +15,11 @@ Prints JSON lines:
   targets' entropy H, the share of the gap closed, value MSE next to predicting 0;
 * ``result``: the saved (best held-out) network on the held-out games and on the
   training games (the same figures): how far below uniform the policy gets and
-  whether the value beats predicting 0.
+  whether the value beats predicting 0; beside them two references for the value on the
+  same held-out positions: a ridge regression on the scalar inputs (the globals and each
+  plane's count over the board), fitted on the training positions (``value_probe_mse``:
+  what a linear function of material and phase reaches), and the root value the search
+  recorded (``value_search_mse``: what the player that made the games knew).
 """
 
 from __future__ import annotations
@@ -36,6 +40,30 @@ def _round(d: dict) -> dict:
 
 FIGS = ("policy_ce", "policy_ce_uniform", "policy_target_entropy", "policy_gap_closed", "top1", "top1_uniform",
         "value_mse", "value_mse_zero")
+
+
+def value_probe(data, train_idx: np.ndarray, held_idx: np.ndarray, ridge: float = 100.0) -> float:
+    """Held-out MSE against the outcome (slot 0) of a ridge regression on the scalar
+    inputs: the globals and each plane's count over the board, standardised on the
+    training positions, prediction clipped to [-1, 1]."""
+    x = np.concatenate([data.globals, data.planes.astype(np.float32).sum(axis=2)], axis=1).astype(np.float64)
+    z = data.value[:, 0].astype(np.float64)
+    mu, sd = x[train_idx].mean(0), x[train_idx].std(0) + 1e-6
+    design = lambda i: np.c_[(x[i] - mu) / sd, np.ones(len(i))]  # noqa: E731
+    a = design(train_idx)
+    w = np.linalg.solve(a.T @ a + ridge * np.eye(a.shape[1]), a.T @ z[train_idx])
+    pred = np.clip(design(held_idx) @ w, -1.0, 1.0)
+    return float(np.mean((pred - z[held_idx]) ** 2))
+
+
+def value_search_mse(data, held_idx: np.ndarray) -> float:
+    """Held-out MSE against the outcome of the search's recorded root value (slot 0),
+    over the positions that have one; NaN when none has."""
+    if data.search_value is None:
+        return float("nan")
+    q = data.search_value[held_idx, 0]
+    has = ~np.isnan(q)
+    return float(np.mean((q[has] - data.value[held_idx, 0][has]) ** 2)) if has.any() else float("nan")
 
 
 def main(argv=None) -> int:
@@ -114,6 +142,8 @@ def main(argv=None) -> int:
                       "train_seconds": round(time.time() - t1, 1),
                       "heldout": {k: round(held[k], 4) for k in FIGS},
                       "heldout_policy_below_uniform": round(held["policy_ce_uniform"] - held["policy_ce"], 4),
+                      "value_probe_mse": round(value_probe(data, train_idx, held_idx), 4),
+                      "value_search_mse": round(value_search_mse(data, held_idx), 4),
                       "train": {k: round(on_train[k], 4) for k in FIGS},
                       "train_policy_below_uniform": round(on_train["policy_ce_uniform"] - on_train["policy_ce"], 4),
                       "model": str(res.model_path)}), flush=True)

@@ -67,14 +67,12 @@ def loop_config(part: Partition, config) -> LoopConfig:
     return LoopConfig(board=part.board, players=part.players, **fields)
 
 
-LoopGenerationConfig = _loop_fields(dg.Config, "LoopGenerationConfig")
-"""``loop_generation``'s op config (the loop sensor's budget file passes it per partition)."""
-
-
 class LoopSettings(_loop_fields(dg.ConfigurableResource, "LoopFields")):
-    """The closed loop's settings for the graph's generation chain (``selfplay_games`` ...
-    ``elo_ladder``): one resource, so every step of a run plays, trains and gates the
-    same generation under the same settings."""
+    """The closed loop's settings, for the graph's generation chain (``selfplay_games`` ...
+    ``elo_ladder``) and for ``loop_generation`` alike: one resource, so every step of a
+    run plays, trains and gates the same generation under the same settings.  A run
+    overrides them in its run config (``resources: loop: config:``; the loop sensor
+    passes each partition's budget entry that way)."""
 
     def config(self, part: Partition) -> LoopConfig:
         return loop_config(part, self)

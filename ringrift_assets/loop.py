@@ -15,8 +15,8 @@ import dagster as dg
 from ringrift_ml.lake import LakeStore
 from ringrift_ml.lake.layout import Partition
 
-from .configs import LoopGenerationConfig, loop_config
-from .partitions import board_players, partition_key, partition_of
+from .configs import LoopSettings
+from .partitions import board_players, partition_key
 from .provenance import column_schema, provenance, table
 from .resources import LakeResource
 
@@ -71,16 +71,12 @@ def registry_table(rows: list, store: LakeStore = None) -> dg.MetadataValue:
     "warm-started from the best, a sequential gate at equal simulations, and a lake.model_registry row (promoted "
     "or rejected, and why).  After a promotion the ladder rates it and a worse promotion is rolled back.",
 )
-def loop_generation(context: dg.AssetExecutionContext, config: LoopGenerationConfig, lake_root: LakeResource):
+def loop_generation(context: dg.AssetExecutionContext, loop: LoopSettings, lake_root: LakeResource):
     from ringrift_ml.loop import registry, run_generation
     from ringrift_ml.loop.run import PROMOTED, generation_states
 
-    part = partition_of(context)
+    part, cfg = loop.for_run(context)
     board, n = part.board, part.players
-    try:
-        cfg = loop_config(part, config)
-    except ValueError as e:
-        raise dg.Failure(f"partition {part}: {e}") from e
     store: LakeStore = lake_root.store()
     rows = registry(store, board, n)
     states = generation_states(rows)
@@ -101,7 +97,7 @@ def loop_generation(context: dg.AssetExecutionContext, config: LoopGenerationCon
     gate = row["gate"] or {}
     return dg.MaterializeResult(
         metadata={
-            **provenance(config),
+            **provenance(loop),
             "generation": g,
             "status": row["status"],
             "reason": row["reason"],
@@ -173,8 +169,15 @@ loop_job = dg.define_asset_job("loop_generation_job", selection=dg.AssetSelectio
                                description="One closed-loop generation of a partition.")
 
 # The loop's budget per partition lives in <storage>/loop/budget.json, e.g.
-# {"square8|2": {"generations": 10, "hours": 2}}; the sensor starts the next generation of
-# every partition listed there while its budget lasts and no generation is running.
+# {"square8|2": {"generations": 10, "hours": 2, "config": {"games": 200}}}; the sensor starts
+# the next generation of every partition listed there while its budget lasts and no
+# generation is running, with the partition's "config" as the run's `loop` resource
+# settings (the same LoopSettings the graph's generation chain reads).
+
+
+def _settings(budget: dict) -> dict:
+    """The run config of a partition's budget entry: its ``config`` as the ``loop`` resource's settings."""
+    return {"resources": {"loop": {"config": budget.get("config", {})}}}
 
 
 @dg.sensor(job=loop_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.STOPPED,
@@ -221,10 +224,10 @@ def loop_sensor(context: dg.SensorEvaluationContext, lake_root: LakeResource):
             # window); the failed runs keep the errors.
             requests.append(dg.RunRequest(
                 partition_key=str(pk), run_key=f"{key}:g{done}:record-failure",
-                run_config={"ops": {"loop_generation": {"config": b.get("config", {})}}},
+                run_config=_settings(b),
                 tags={"ringrift/generation": str(done), RECORD_FAILURE_TAG: str(failed)}))
             continue
         requests.append(dg.RunRequest(partition_key=str(pk), run_key=f"{key}:g{done}:try{failed}",
-                                      run_config={"ops": {"loop_generation": {"config": b.get("config", {})}}},
+                                      run_config=_settings(b),
                                       tags={"ringrift/generation": str(done)}))
     return requests or dg.SkipReason("every partition in the budget is running or done")

@@ -250,35 +250,54 @@ def _rules_selfplay(args) -> int:
     return 0
 
 
-def _weights_arg(args) -> str:
-    """The weights file a command plays with: ``--weights``, else the usual lookup
-    (``$RINGRIFT_HEURISTIC_WEIGHTS``, the storage root's tuned file, the packaged ones)."""
-    from .ai.heuristic import weights_path
+WEIGHTS_ENV = "RINGRIFT_HEURISTIC_WEIGHTS"
 
-    return str(Path(args.weights) if getattr(args, "weights", None) else weights_path())
+
+def _weights_arg(args) -> str:
+    """The heuristic weights file a shell command plays with: ``--weights``, else
+    ``$RINGRIFT_HEURISTIC_WEIGHTS``, else the storage root's tuned file
+    (``--storage`` / ``$RINGRIFT_STORAGE`` / ``./storage``) if it exists, else the
+    packaged defaults.  The lookup is the shell's: library calls play the file they are
+    given (the packaged defaults when none), so a run's recorded weights version is
+    always the file it played."""
+    import os
+
+    from .ai.heuristic import packaged_weights_path
+    from .lake.layout import Layout, storage_root
+
+    if getattr(args, "weights", None):
+        return str(Path(args.weights))
+    if os.environ.get(WEIGHTS_ENV):
+        return str(Path(os.environ[WEIGHTS_ENV]))
+    tuned = Layout(storage_root(getattr(args, "storage", None))).weights_file
+    return str(tuned if tuned.is_file() else packaged_weights_path())
+
+
+# ``weights`` is the shell's lookup (``_weights_arg``), not the config's "None: packaged".
+_SELFPLAY_SKIP = ("weights",)
+_SELFPLAY_ALIASES = {"temperature.opening_moves": ("--opening-moves",), "temperature.opening": ("--opening-temp",),
+                     "temperature.base": ("--temp",)}
+
+
+def add_selfplay_arguments(parser, boards) -> None:
+    """``ringrift selfplay``'s flags: one per ``SelfplayConfig`` field (the temperature
+    schedule's as ``--temperature-*``, with the short names kept as aliases)."""
+    from .fields import add_arguments
+    from .selfplay import SelfplayConfig
+
+    add_arguments(parser, SelfplayConfig, skip=_SELFPLAY_SKIP, aliases=_SELFPLAY_ALIASES,
+                  choices={"board": boards})
 
 
 def _selfplay(args) -> int:
     from .ai.signal import columns, summarize
     from .nn.players import make_player
-    from .selfplay import SelfplayConfig, TemperatureSchedule, run_selfplay
+    from .fields import arguments_to_fields
+    from .selfplay import SelfplayConfig, run_selfplay
 
     try:
-        cfg = SelfplayConfig(
-            weights=_weights_arg(args),
-            board=args.board,
-            players=tuple(x.strip() for x in args.players.split(",")),
-            games=args.games,
-            seed=args.seed,
-            workers=args.workers,
-            temperature=TemperatureSchedule(opening_moves=args.opening_moves, opening=args.opening_temp,
-                                            base=args.temp),
-            batch_games=args.batch_games,
-            full_search_prob=args.full_search_prob,
-            fast_fraction=args.fast_fraction,
-            device=args.device,
-            threads=args.threads,
-        )
+        cfg = SelfplayConfig(weights=_weights_arg(args), **arguments_to_fields(args, SelfplayConfig,
+                                                                                skip=_SELFPLAY_SKIP))
         for spec in cfg.players:  # model files and boards are checked before any game starts
             make_player(spec, cfg.board, len(cfg.players), weights=cfg.weights, device=cfg.device)
     except ValueError as e:
@@ -382,24 +401,38 @@ def _arena(args) -> int:
     return 0
 
 
+_TUNE_SKIP = ()
+_TUNE_ALIASES = {"players": ("--num-players",), "games_per_eval": ("--games",), "gate_simulations": ("--gate-sims",)}
+
+
+def add_tune_arguments(parser, boards) -> None:
+    """``ringrift tune``'s CMA-ES flags: one per ``TuneConfig`` field (earlier short
+    names kept as aliases)."""
+    from .fields import add_arguments
+    from .tuning import TuneConfig
+
+    add_arguments(parser, TuneConfig, skip=_TUNE_SKIP, aliases=_TUNE_ALIASES,
+                  choices={"board": boards, "players": [2, 3, 4], "evaluator": ["games", "neural"]})
+
+
 def _tune(args) -> int:
-    from .ai.heuristic import tuned_weights_path
+    from .fields import arguments_to_fields
+    from .lake.layout import Layout, Partition, storage_root
     from .tuning import TuneConfig, tune_and_accept
 
     try:
-        cfg = TuneConfig(board=args.board, players=args.num_players, generations=args.generations,
-                         popsize=args.popsize, games_per_eval=args.games, seed=args.seed,
-                         opponents=tuple(args.opponents.split(",")), evaluator=args.evaluator,
-                         positions=args.positions, gate_games=args.gate_games, gate_simulations=args.gate_sims)
+        cfg = TuneConfig(**arguments_to_fields(args, TuneConfig, skip=_TUNE_SKIP))
         model = None
         if args.model:
             model = Path(args.model)
             if not model.is_file():
                 from .loop.run import resolve_ref
 
-                model = resolve_ref(_store(args), args.board, args.num_players, args.model)
-        target = Path(args.weights_out) if args.weights_out else tuned_weights_path()
-        out = tune_and_accept(cfg, Path(args.workdir), target, confirm_games=args.confirm_games,
+                model = resolve_ref(_store(args), cfg.board, cfg.players, args.model)
+        layout = Layout(storage_root(args.storage))
+        target = Path(args.weights_out) if args.weights_out else layout.weights_file
+        workdir = Path(args.workdir) if args.workdir else layout.tuning_dir(Partition(cfg.board, cfg.players), "shell")
+        out = tune_and_accept(cfg, workdir, target, confirm_games=args.confirm_games,
                               confirm_min_games=20, model=model, progress=args.progress)
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
@@ -476,24 +509,12 @@ def build_parser() -> argparse.ArgumentParser:
             lp.set_defaults(func=_lake_sql)
 
     so = sub.add_parser("selfplay", help="games between players, written as records with search policies")
-    so.add_argument("--board", required=True, choices=BOARD_TYPES)
-    so.add_argument("--players", required=True, help="comma-separated specs per seat, e.g. mcts:200,heuristic")
-    so.add_argument("--games", type=int, default=10)
-    so.add_argument("--seed", type=int, default=0)
-    so.add_argument("--workers", type=int, default=1)
-    so.add_argument("--opening-moves", type=int, default=12)
-    so.add_argument("--opening-temp", type=float, default=1.0)
-    so.add_argument("--temp", type=float, default=0.0)
-    so.add_argument("--batch-games", type=int, default=8,
-                    help="games in flight per worker; their network evaluations share forward passes")
-    so.add_argument("--full-search-prob", type=float, default=1.0,
-                    help="playout-cap randomization: share of decisions with a full search (policy targets)")
-    so.add_argument("--fast-fraction", type=float, default=0.25, help="fast-search budget as a share of the full one")
-    so.add_argument("--device", default="cpu", help="where networks run: cpu, cuda, mps")
-    so.add_argument("--threads", type=int, default=1, help="torch threads per worker process")
+    add_selfplay_arguments(so, BOARD_TYPES)
     so.add_argument("--out", help="JSON Lines output")
     so.add_argument("--weights", help="heuristic weights file (default: $RINGRIFT_HEURISTIC_WEIGHTS, the storage "
                                       "root's tuned file, or the packaged defaults)")
+    so.add_argument("--storage", help="storage root whose tuned weights are the default (default: $RINGRIFT_STORAGE "
+                                      "or ./storage)")
     so.add_argument("--no-progress", dest="progress", action="store_false")
     so.set_defaults(func=_selfplay)
 
@@ -521,31 +542,20 @@ def build_parser() -> argparse.ArgumentParser:
     ar.set_defaults(func=_arena)
 
     tu = sub.add_parser("tune", help="CMA-ES tuning of the heuristic weights (resumable)")
-    tu.add_argument("--board", required=True, choices=BOARD_TYPES)
-    tu.add_argument("--num-players", type=int, default=2, choices=[2, 3, 4])
-    tu.add_argument("--generations", type=int, default=10)
-    tu.add_argument("--popsize", type=int, default=8)
-    tu.add_argument("--games", type=int, default=8, help="games per candidate")
-    tu.add_argument("--opponents", default="random,heuristic")
-    tu.add_argument("--seed", type=int, default=0)
-    tu.add_argument("--workdir", default="storage/tuning", help="optimiser state, history JSON and plot")
+    add_tune_arguments(tu, BOARD_TYPES)
+    tu.add_argument("--workdir", help="optimiser state, history JSON and plot; a rerun with the same folder resumes "
+                                      "(default: the storage root's tuning/<board>_<n>p/shell)")
     tu.add_argument("--weights-out", default=None,
                     help="weights file that receives the tuned vector (default: the storage root's, "
                          "which heuristic players read)")
     tu.add_argument("--confirm-games", type=int, default=100,
                     help="the tuned weights replace the current ones only after winning a confirming test of at "
                          "most this many games against them (0: no test)")
-    tu.add_argument("--evaluator", choices=["games", "neural"], default="games",
-                    help="fitness: games against the opponent pool, or the network's evaluation of the positions "
-                         "the candidate's choices reach (needs --model, which must beat the heuristic first)")
     tu.add_argument("--model", help="the neural evaluator's network: a checkpoint file, or 'best' / g<N> of the "
                                     "partition's loop registry under --storage")
-    tu.add_argument("--positions", type=int, default=256, help="neural evaluator: positions scored per candidate")
-    tu.add_argument("--gate-games", type=int, default=100,
-                    help="neural evaluator: games of the network against the heuristic before tuning")
-    tu.add_argument("--gate-sims", type=int, default=64,
-                    help="neural evaluator: the network's search budget in that test (0: its policy alone)")
-    tu.add_argument("--storage", help="storage root of --model best / g<N> (default: $RINGRIFT_STORAGE or ./storage)")
+    tu.add_argument("--storage", help="storage root: its tuned weights file (the default --weights-out), tuning "
+                                      "folder and loop registry (--model best / g<N>) (default: $RINGRIFT_STORAGE or "
+                                      "./storage)")
     tu.add_argument("--catalog", help="'sqlite' (default) or 'postgres:<libpq string>'")
     tu.add_argument("--no-progress", dest="progress", action="store_false")
     tu.set_defaults(func=_tune)

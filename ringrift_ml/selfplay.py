@@ -96,7 +96,7 @@ class SelfplayConfig:
     defaults).  Never looked up from the environment or the working directory: the
     weights are an explicit input, and their content hash is part of every game's
     generator config (and so of its id)."""
-    batch_games: int = 1
+    batch_games: int = 8
     """Games in flight per worker; their network evaluations share forward passes."""
     full_search_prob: float = 1.0
     """Playout-cap randomization: share of search decisions with a full search (the

@@ -62,7 +62,7 @@ from tqdm import tqdm
 from .ai import Budget, HeuristicEvaluator, HeuristicPlayer, RandomPlayer
 from .atomic import write_bytes, write_text
 from .ai._k_features import FEATURE_NAMES
-from .ai.heuristic import load_weights, weight_vector, weights_path
+from .ai.heuristic import load_weights, packaged_weights_path, weight_vector
 from .arena import play_game
 from .rules import BOARD_TYPES
 
@@ -126,8 +126,8 @@ def _opponent(name: str, board: str, n: int, weights: Path):
 def score_weights(w: np.ndarray, cfg: TuneConfig, seed: int, scale: float = 0.35,
                   weights: Optional[Path] = None) -> float:
     """Mean pairwise score of a weight vector against the opponent pool (the
-    ``heuristic`` opponent plays the weights file ``weights``, default ``weights_path()``)."""
-    weights = Path(weights) if weights else weights_path()
+    ``heuristic`` opponent plays the weights file ``weights``, default ``packaged_weights_path()``)."""
+    weights = Path(weights) if weights else packaged_weights_path()
     cand = HeuristicPlayer(HeuristicEvaluator(w, scale), name="candidate")
     n = cfg.players
     total = 0.0
@@ -286,12 +286,12 @@ def tune(cfg: TuneConfig, workdir: Path, progress: bool = True, weights: Optiona
     """Run (or resume) CMA-ES; returns the result record written to ``workdir``.
 
     ``weights`` is the weights file a new search starts from and the ``heuristic``
-    opponent plays (default ``weights_path()``).  A run resumes from the JSON log in
+    opponent plays (default ``packaged_weights_path()``).  A run resumes from the JSON log in
     ``workdir`` (see the module docstring); a log that cannot be replayed exactly is
     refused with a ``ValueError``.  ``model``: the network of the ``neural`` evaluator;
     a new run first plays it against the heuristic and refuses to tune (``ValueError``)
     unless it wins (the test's figures are kept in the log)."""
-    weights = Path(weights) if weights else weights_path()
+    weights = Path(weights) if weights else packaged_weights_path()
     if (cfg.evaluator == "neural") != (model is not None):
         raise ValueError("model: the neural evaluator needs a model, and only it uses one")
     with warnings.catch_warnings():
@@ -371,9 +371,9 @@ def tune(cfg: TuneConfig, workdir: Path, progress: bool = True, weights: Optiona
 def save_tuned(result: dict, weights_file: Path, version: Optional[str] = None, base: Optional[Path] = None) -> Path:
     """Store ``result``'s mean weights under ``tuned["board|players"]``, written to a
     temporary name and renamed.  A new file starts as a copy of ``base`` (default
-    ``weights_path()``)."""
+    ``packaged_weights_path()``)."""
     weights_file = Path(weights_file)
-    base = Path(base) if base else Path(weights_path())
+    base = Path(base) if base else packaged_weights_path()
     if weights_file.exists():
         data = json.loads(weights_file.read_text())
     else:
@@ -415,8 +415,6 @@ def tune_and_accept(cfg: TuneConfig, workdir: Path, target: Path, *, confirm_gam
     (``<workdir>/candidate_weights.json``); ``target`` is updated under a lock.  Returns
     ``{result, confirmation (None without a test), accepted, weights (bytes: the file
     now in force if accepted, else the rejected candidate's)}``."""
-    from .ai.heuristic import packaged_weights_path
-
     target = Path(target)
     current = target if target.is_file() else packaged_weights_path()
     result = tune(cfg, workdir, progress=progress, weights=current, model=model)

@@ -63,3 +63,25 @@ def test_mlp_baseline_learns_on_a_few_games():
     logits, _ = net(b["features"], b["moves"], b["mask"])
     assert torch.isinf(logits[~b["mask"]]).all()  # masked entries never get probability
     assert mlp.value_logits(net, data, held).shape == (len(held),)
+
+
+def test_learnability_value_probe_finds_a_linear_outcome_and_not_noise():
+    """The ridge reference: an outcome that is the sign of one global is fitted far below
+    predicting 0 on held-out positions; an outcome independent of the inputs is not."""
+    from types import SimpleNamespace
+
+    bench = _load("learnability")
+    rng = np.random.default_rng(0)
+    n = 2000
+    glob = rng.normal(size=(n, 5)).astype(np.float32)
+    planes = rng.integers(0, 3, size=(n, 4, 10)).astype(np.uint8)
+    value = np.zeros((n, 4), dtype=np.float32)
+    train, held = np.arange(0, 1500), np.arange(1500, n)
+    value[:, 0] = np.clip(glob[:, 2] * 0.5, -1, 1)
+    assert bench.value_probe(SimpleNamespace(globals=glob, planes=planes, value=value), train, held) < 0.05
+    value[:, 0] = rng.choice([-1.0, 1.0], size=n)
+    assert bench.value_probe(SimpleNamespace(globals=glob, planes=planes, value=value), train, held) > 0.95
+    search = np.full((n, 4), np.nan, dtype=np.float32)
+    assert np.isnan(bench.value_search_mse(SimpleNamespace(search_value=search, value=value), held))
+    search[held[:10], 0] = value[held[:10], 0]
+    assert bench.value_search_mse(SimpleNamespace(search_value=search, value=value), held) == 0.0

@@ -56,17 +56,30 @@ def test_cli_tune(tmp_path, capsys):
         assert (tmp_path / "w.json").read_bytes() == before  # noise does not overwrite the current weights
 
 
-def test_tuned_file_in_storage_root_is_what_players_read(tmp_path, monkeypatch):
-    from ringrift_ml.ai.heuristic import weights_path
+def test_the_shell_plays_the_storage_roots_tuned_file_and_the_library_the_file_it_is_given(tmp_path, monkeypatch):
+    """``ringrift`` commands look weights up (flag, environment, the storage root's tuned
+    file, the packaged defaults); library calls never do: without a file they play the
+    packaged defaults, whatever the environment says."""
+    from types import SimpleNamespace
+
+    from ringrift_ml.ai.heuristic import packaged_weights_path
+    from ringrift_ml.cli import _weights_arg
 
     monkeypatch.delenv("RINGRIFT_HEURISTIC_WEIGHTS", raising=False)
     monkeypatch.setenv("RINGRIFT_STORAGE", str(tmp_path))
-    assert weights_path().name == "heuristic.json" and tmp_path not in weights_path().parents
+    assert _weights_arg(SimpleNamespace()) == str(packaged_weights_path())
     result = {"board": "hex8", "players": 2, "generations": 1, "best_score": 0.5,
               "mean_weights": {"eliminated": 1.0}}
-    save_tuned(result, tmp_path / "weights" / "heuristic.json", version="mine")
-    assert weights_path() == tmp_path / "weights" / "heuristic.json"
-    assert load_weights("hex8", 2)["version"] == "mine"
+    tuned = tmp_path / "weights" / "heuristic.json"
+    save_tuned(result, tuned, version="mine")
+    assert _weights_arg(SimpleNamespace()) == str(tuned.resolve())
+    other = tmp_path / "other"
+    assert _weights_arg(SimpleNamespace(storage=str(other))) == str(packaged_weights_path())
+    assert _weights_arg(SimpleNamespace(weights=str(other / "w.json"))) == str(other / "w.json")
+    monkeypatch.setenv("RINGRIFT_HEURISTIC_WEIGHTS", str(tmp_path / "env.json"))
+    assert _weights_arg(SimpleNamespace()) == str(tmp_path / "env.json")
+    assert load_weights("hex8", 2, tuned)["version"] == "mine"
+    assert load_weights("hex8", 2)["version"] != "mine"  # the library: packaged defaults
 
 
 @pytest.mark.parametrize("players", [2, 3])

@@ -1,15 +1,16 @@
 """The heuristic evaluator and player.
 
 Weights are named, versioned vectors per board x player count, stored as JSON: the
-packaged defaults (``weights/heuristic.json``), overridden by a tuned file in the
-storage root (written by ``ringrift tune``) or by ``RINGRIFT_HEURISTIC_WEIGHTS``.  Each vector maps feature names
-(see :data:`FEATURE_NAMES`) to weights, so files stay valid when features are added.
+packaged defaults (``weights/heuristic.json``) unless a caller names another file (a
+storage root's tuned file, written by ``ringrift tune``; the shell's lookup of which
+file a command plays is ``ringrift_ml.cli``'s, never this module's).  Each vector maps
+feature names (see :data:`FEATURE_NAMES`) to weights, so files stay valid when features
+are added.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from importlib import resources
 from pathlib import Path
 from typing import Optional
@@ -34,24 +35,6 @@ moves (PUCT's selection and Gumbel's considered set then follow the position, no
 seed), high enough that moves of nearly equal value keep comparable mass."""
 
 
-def tuned_weights_path() -> Path:
-    """Where tuning writes weights: ``$RINGRIFT_STORAGE/weights/heuristic.json``
-    (storage root ``storage`` by default)."""
-    return Path(os.environ.get("RINGRIFT_STORAGE", "storage")) / "weights" / "heuristic.json"
-
-
-def weights_path() -> Path:
-    """The weights file players read: ``RINGRIFT_HEURISTIC_WEIGHTS`` if set, else the
-    tuned file in the storage root if one exists, else the packaged defaults."""
-    env = os.environ.get("RINGRIFT_HEURISTIC_WEIGHTS")
-    if env:
-        return Path(env)
-    tuned = tuned_weights_path()
-    if tuned.is_file():
-        return tuned
-    return packaged_weights_path()
-
-
 def packaged_weights_path() -> Path:
     """The default weights shipped with the package."""
     return Path(str(resources.files("ringrift_ml.ai") / "weights" / "heuristic.json"))
@@ -61,7 +44,7 @@ def load_weights(board: str, players: int, path: Optional[Path] = None, version:
     """The weight record for ``board`` and ``players``: ``{"version", "weights", "scale"}``.
 
     Falls back to the file's ``default`` entry when no tuned vector exists."""
-    p = Path(path) if path else weights_path()
+    p = Path(path) if path else packaged_weights_path()
     try:
         data = json.loads(p.read_text())
     except (OSError, json.JSONDecodeError) as e:

@@ -13,59 +13,23 @@ _JSON_FIELDS = ("train", "warm_train")
 
 def add_loop_config_arguments(parser) -> None:
     """One flag per ``LoopConfig`` field (but board and players: ``--partition``), with
-    the field's type, default and documentation: the command line cannot restate a
-    default or miss a setting.  ``train`` / ``warm_train`` take JSON objects."""
-    import argparse
-    import dataclasses
-    import typing
-
+    the field's type, default and documentation (``fields.add_arguments``): the command
+    line cannot restate a default or miss a setting.  ``train`` / ``warm_train`` take
+    JSON objects."""
     from ..arena import TRUNCATIONS
-    from ..fields import field_docs
+    from ..fields import add_arguments
     from .config import LoopConfig
 
-    hints = typing.get_type_hints(LoopConfig)
-    docs = field_docs(LoopConfig)
-    for f in dataclasses.fields(LoopConfig):
-        if f.name in ("board", "players"):
-            continue
-        names = ("--" + f.name.replace("_", "-"), *ALIASES.get(f.name, ()))
-        doc = docs.get(f.name, "").replace("%", "%%")
-        kind = hints[f.name]
-        if f.name in _JSON_FIELDS:
-            shown = json.dumps(dict(f.default)) if f.default else "none"
-            parser.add_argument(*names, dest=f.name, default=None, metavar="JSON",
-                                help=f"{doc} As a JSON object (default {shown}).")
-        elif kind is bool:
-            parser.add_argument(*names, dest=f.name, default=f.default, action=argparse.BooleanOptionalAction,
-                                help=doc)
-        else:
-            parser.add_argument(*names, dest=f.name, type=kind, default=f.default,
-                                choices=TRUNCATIONS if f.name == "gate_truncation" else None,
-                                help=f"{doc} (default {f.default})" if f.default != "" else doc)
+    add_arguments(parser, LoopConfig, skip=("board", "players"), aliases=ALIASES, json_fields=_JSON_FIELDS,
+                  choices={"gate_truncation": TRUNCATIONS})
 
 
 def loop_config_from_args(args, part):
     """The ``LoopConfig`` of parsed flags (``add_loop_config_arguments``) for a partition."""
-    import dataclasses
-
+    from ..fields import arguments_to_fields
     from .config import LoopConfig
 
-    kw = {}
-    for f in dataclasses.fields(LoopConfig):
-        if f.name in ("board", "players"):
-            continue
-        value = getattr(args, f.name)
-        if f.name in _JSON_FIELDS:
-            if value is None:
-                continue
-            try:
-                value = json.loads(value)
-            except json.JSONDecodeError as e:
-                raise ValueError(f"--{f.name.replace('_', '-')}: not JSON ({e})") from None
-            if not isinstance(value, dict):
-                raise ValueError(f"--{f.name.replace('_', '-')}: expected a JSON object of TrainConfig fields")
-            value = tuple(sorted(value.items()))
-        kw[f.name] = value
+    kw = arguments_to_fields(args, LoopConfig, skip=("board", "players"), json_fields=_JSON_FIELDS)
     return LoopConfig(board=part.board, players=part.players, **kw)
 
 

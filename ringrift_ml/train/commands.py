@@ -13,22 +13,21 @@ distributed (``train.loop``).
 from __future__ import annotations
 
 import json
-import re
 import sys
 from pathlib import Path
-
-_PARTITION = re.compile(r"^(square8|square19|hex8|hexagonal)[|/:]([234])p?$")
 
 
 def load_samples(spec: str, cfg, store_factory):
     """Samples named by ``--samples`` (module docstring)."""
     from .dataset import from_lake, from_npz
 
-    m = _PARTITION.match(spec)
-    if m:
+    from ..partition import Partition
+
+    if "|" in spec:
+        part = Partition.parse(spec)  # a ValueError names the key and the reason
         store = store_factory()
         snapshot = store.snapshot()
-        data = from_lake(store, m.group(1), int(m.group(2)), window=cfg.window, recency=cfg.recency)
+        data = from_lake(store, part.board, part.players, window=cfg.window, recency=cfg.recency)
         data.source["lake_snapshot"] = snapshot
         return data
     p = Path(spec)
@@ -40,13 +39,13 @@ def load_samples(spec: str, cfg, store_factory):
 
 
 def cmd_train(args, store_factory) -> int:
+    from ..fields import arguments_to_fields
     from .config import TrainConfig
     from .loop import fit
 
     try:
         cfg = TrainConfig.from_file(Path(args.config)) if args.config else TrainConfig()
-        overrides = {k: v for k, v in (("epochs", args.epochs), ("seed", args.seed), ("preset", args.preset))
-                     if v is not None}
+        overrides = arguments_to_fields(args, TrainConfig)
         if overrides:
             cfg = TrainConfig.from_dict({**cfg.to_dict(), **overrides}, "command line")
         data = load_samples(args.samples, cfg, store_factory)
@@ -102,9 +101,13 @@ def add_parsers(sub, store_factory) -> None:
     tr.add_argument("--out", required=True, help="run folder: model.pt/.json, train_state, tensorboard/")
     tr.add_argument("--config", help="training options as JSON (ringrift_ml.train.config.TrainConfig fields)")
     tr.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
-    tr.add_argument("--epochs", type=int, help="override the config's epochs")
-    tr.add_argument("--seed", type=int, help="override the config's seed")
-    tr.add_argument("--preset", help="override the network size preset")
+    from ..fields import add_arguments
+    from .config import AMP_MODES, DEVICES, SCHEDULES, TrainConfig
+
+    # One flag per TrainConfig field; a flag given overrides --config's value.
+    add_arguments(tr.add_argument_group("training options (override --config)"), TrainConfig,
+                  optional_defaults=True,
+                  choices={"schedule": SCHEDULES, "amp": AMP_MODES, "device": DEVICES})
     tr.add_argument("--storage", help="storage root for a lake partition (default: $RINGRIFT_STORAGE or ./storage)")
     tr.add_argument("--catalog", help="lake catalog: 'sqlite' (default) or 'postgres:<libpq string>'")
     tr.add_argument("--no-progress", dest="progress", action="store_false")

@@ -25,13 +25,19 @@ class TrainConfig:
     preset: Optional[str] = None
     """Network size preset (``tiny``, ``small``, ``medium``, ``large``); None: the board's default."""
     epochs: int = 20
+    """Passes over the training positions (early stopping may end the run sooner)."""
     batch_size: int = 128
+    """Positions per optimiser step (per process under torchrun)."""
     lr: float = 2e-3
+    """Peak learning rate of AdamW (reached after ``warmup_steps``)."""
     weight_decay: float = 1e-3
+    """AdamW's decoupled weight decay."""
     warmup_steps: int = 50
+    """Optimiser steps of linear learning-rate warm-up."""
     schedule: str = "cosine"
     """``cosine`` decay to zero, ``restarts`` (cosine with warm restarts every ``restart_epochs``), ``constant``."""
     restart_epochs: int = 5
+    """``restarts`` schedule: epochs per cosine cycle."""
     grad_clip: float = 1.0
     """Gradient norm clip (0: off)."""
     label_smoothing: float = 0.0
@@ -39,25 +45,32 @@ class TrainConfig:
     soft_targets: bool = True
     """Learn the record's search distribution where it has one (else one-hot on the move played)."""
     policy_weight: float = 1.0
+    """Weight of the policy cross-entropy in the loss."""
     value_weight: float = 0.5
+    """Weight of the value MSE in the loss."""
     value_target_mix: float = 0.0
     """Share of the value target taken from the recorded search's root value where the
     position has one (the rest: the game's outcome).  The outcome of one game is a noisy
     label shared by all its positions; the search's value is a less noisy one.  Held-out
     value figures are always against the outcome."""
     ownership_weight: float = 0.1
+    """Weight of the auxiliary final-ownership loss (who owns each cell at the end)."""
     score_weight: float = 0.1
+    """Weight of the auxiliary final-score loss."""
     ema: bool = True
     """Keep an exponential moving average of the weights and evaluate and save it."""
     ema_decay: float = 0.99
+    """Per-step decay of the weights' moving average."""
     swa: bool = False
     """Stochastic weight averaging over the last epochs (from ``swa_start`` of the run)."""
     swa_start: float = 0.75
+    """Share of the run after which SWA averages."""
     early_stopping: int = 4
     """Stop after this many epochs without a better held-out loss (0: off); the best epoch is kept."""
     holdout: float = 0.15
     """Share of games (never positions of one game on both sides) held out."""
     seed: int = 0
+    """Seeds initialisation, the held-out split, sampling and augmentation."""
     amp: str = "auto"
     """``bf16`` autocast, ``off``, or ``auto``: bf16 on CUDA, off elsewhere."""
     device: str = "auto"
@@ -69,6 +82,7 @@ class TrainConfig:
     hard_mining: bool = False
     """Draw ``hard_fraction`` of each epoch from the positions with the largest loss in the last epoch."""
     hard_fraction: float = 0.25
+    """Share of an epoch drawn from the hardest positions under ``hard_mining``."""
     window: int = 0
     """Newest sample sets to train on (0: all of the partition's)."""
     recency: float = 1.0
@@ -78,6 +92,7 @@ class TrainConfig:
     max_steps: int = 0
     """Stop after this many optimiser steps in total (0: no limit)."""
     tensorboard: bool = True
+    """Write TensorBoard event files under the run folder."""
     prometheus_port: int = 0
     """Serve training metrics for Prometheus on this port (0: off)."""
 

@@ -316,17 +316,16 @@ def test_loop_generation_asset_and_its_sensor(tmp_path, monkeypatch):
 
     real = loop_run.sequential_match
     monkeypatch.setattr(loop_run, "sequential_match", lambda *a, **k: {**real(*a, **k), "decision": "H1"})
-    res = {"lake_root": LakeResource(root=str(tmp_path))}
-    cfg = {"ops": {"loop_generation": {"config": {
-        "games": 10, "simulations": 4, "bootstrap": "heuristic", "gate_min_games": 2, "gate_max_games": 2,
-        "batch_games": 10, "ladder_games": 2, "train": json.dumps({"epochs": 12, "preset": "tiny"})}}}}
-    bad_cfg = json.loads(json.dumps(cfg))
-    bad_cfg["ops"]["loop_generation"]["config"]["train"] = "[1]"
-    bad = dg.materialize([loop_generation], partition_key="hex8|3", resources=res, run_config=bad_cfg,
-                         raise_on_error=False)
+    from ringrift_assets.configs import LoopSettings
+
+    settings = {"games": 10, "simulations": 4, "bootstrap": "heuristic", "gate_min_games": 2, "gate_max_games": 2,
+                "batch_games": 10, "ladder_games": 2, "train": json.dumps({"epochs": 12, "preset": "tiny"})}
+    res = {"lake_root": LakeResource(root=str(tmp_path)), "loop": LoopSettings(**settings)}
+    bad = dg.materialize([loop_generation], partition_key="hex8|3", raise_on_error=False,
+                         resources={**res, "loop": LoopSettings(**{**settings, "train": "[1]"})})
     error = str(next(e for e in bad.all_events if e.is_step_failure).event_specific_data.error)
     assert "hex8|3" in error and "train" in error
-    r = dg.materialize([loop_generation], partition_key="square8|2", resources=res, run_config=cfg)
+    r = dg.materialize([loop_generation], partition_key="square8|2", resources=res)
     md = r.asset_materializations_for_node("loop_generation")[0].metadata
     assert md["generation"].value == 0 and md["status"].value in ("promoted", "rejected")
     table = md["registry"].value
@@ -334,7 +333,7 @@ def test_loop_generation_asset_and_its_sensor(tmp_path, monkeypatch):
     assert {c.name for c in table.schema.columns} >= {"generation", "status", "gate_score", "cpu_hours"}
     if md["status"].value == "promoted":
         assert {rec.data["name"] for rec in md["ladder"].value.records} >= {"g0", "random", "heuristic"}
-    r = dg.materialize([loop_generation], partition_key="square8|2", resources=res, run_config=cfg)
+    r = dg.materialize([loop_generation], partition_key="square8|2", resources=res)
     assert r.asset_materializations_for_node("loop_generation")[0].metadata["generation"].value == 1
     assert [x["generation"] for x in registry(LakeResource(root=str(tmp_path)).store(), "square8", 2)][-1] == 1
     # The sensor: nothing without a budget; the next generation while the budget lasts.
@@ -342,9 +341,12 @@ def test_loop_generation_asset_and_its_sensor(tmp_path, monkeypatch):
     ctx = dg.build_sensor_context(instance=instance, resources=res)
     assert isinstance(loop_sensor(ctx), dg.SkipReason)
     Layout(tmp_path).loop_budget.parent.mkdir(parents=True, exist_ok=True)
-    Layout(tmp_path).loop_budget.write_text(json.dumps({"square8|2": {"generations": 3}, "hex8|2": {"generations": 0}}))
+    Layout(tmp_path).loop_budget.write_text(json.dumps({"square8|2": {"generations": 3, "config": {"games": 6}},
+                                                        "hex8|2": {"generations": 0}}))
     reqs = loop_sensor(dg.build_sensor_context(instance=instance, resources=res))
     assert [(q.partition_key, q.tags["ringrift/generation"]) for q in reqs] == [("square8|2", "2")]
+    # The partition's settings travel as the run's loop resource config.
+    assert reqs[0].run_config == {"resources": {"loop": {"config": {"games": 6}}}}
     Layout(tmp_path).loop_budget.write_text(json.dumps({"square8|2": {"generations": 2}}))
     assert isinstance(loop_sensor(dg.build_sensor_context(instance=instance, resources=res)), dg.SkipReason)
 
@@ -390,7 +392,7 @@ def test_loop_sensor_records_a_generation_that_keeps_failing_and_goes_on(tmp_pat
     res = {"lake_root": LakeResource(root=str(tmp_path))}
     job = build_definitions(str(tmp_path)).resolve_job_def("loop_generation_job")
     instance = dg.DagsterInstance.ephemeral()
-    bad = {"ops": {"loop_generation": {"config": {"train": "[1]"}}}}
+    bad = {"resources": {"loop": {"config": {"train": "[1]"}}}}
     Layout(tmp_path).loop_budget.parent.mkdir(parents=True, exist_ok=True)
     Layout(tmp_path).loop_budget.write_text(json.dumps({"square8|2": {"generations": 2, "config": {"games": 4}}}))
     for k in range(3):

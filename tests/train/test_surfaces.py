@@ -40,13 +40,18 @@ def test_train_and_model_info_from_the_command_line(tmp_path, capsys):
 
 def test_command_line_refuses_bad_input(tmp_path, capsys):
     assert cli(["train", "--samples", "square8|9", "--out", str(tmp_path)]) == 2
-    assert "lake partition" in capsys.readouterr().err
+    assert "partition players: expected one of (2, 3, 4), got 9" in capsys.readouterr().err
+    assert cli(["train", "--samples", "x.parquet", "--out", str(tmp_path)]) == 2
+    assert "expected a lake partition" in capsys.readouterr().err
     assert cli(["train", "--samples", str(tmp_path / "none.npz"), "--out", str(tmp_path)]) == 2
     assert "no such NPZ" in capsys.readouterr().err
     bad = tmp_path / "c.json"
     bad.write_text(json.dumps({"epochs": 0}))
     npz = save_npz(samples_for("square8", 2), tmp_path / "s.npz", {})
     assert cli(["train", "--samples", str(npz), "--out", str(tmp_path / "r"), "--config", str(bad)]) == 2
+    assert "epochs = 0 is out of range" in capsys.readouterr().err
+    # A flag overrides the file: the same check names the flag's value.
+    assert cli(["train", "--samples", str(npz), "--out", str(tmp_path / "r"), "--epochs", "0"]) == 2
     assert "epochs = 0 is out of range" in capsys.readouterr().err
     (tmp_path / "m.pt").write_bytes(b"junk")
     assert cli(["model", "info", str(tmp_path / "m.pt")]) == 2
@@ -104,23 +109,21 @@ def test_replay_window_from_the_lake(tmp_path):
 
 
 def test_dagster_loop_settings_are_derived_from_the_loop_config():
-    from ringrift_assets.configs import LoopGenerationConfig, LoopSettings, loop_config
+    from ringrift_assets.configs import LoopSettings, loop_config
     from ringrift_ml.lake.layout import Partition
     from ringrift_ml.loop import LoopConfig
 
     want = [f.name for f in dataclasses.fields(LoopConfig) if f.name not in ("board", "players")]
-    for cls in (LoopSettings, LoopGenerationConfig):
-        fields = cls.model_fields
-        assert list(fields) == want
-        for f in dataclasses.fields(LoopConfig):
-            if f.name in fields and f.name not in ("train", "warm_train", "bootstrap"):
-                assert fields[f.name].default == f.default, f.name
-        assert "horizon" in fields["gate_max_games"].description
-    # The same settings give the same LoopConfig, whichever form carries them.
+    fields = LoopSettings.model_fields
+    assert list(fields) == want
+    for f in dataclasses.fields(LoopConfig):
+        if f.name in fields and f.name not in ("train", "warm_train", "bootstrap"):
+            assert fields[f.name].default == f.default, f.name
+    assert "horizon" in fields["gate_max_games"].description
     kw = {"games": 7, "simulations": 8, "train": '{"epochs": 3}'}
     part = Partition("hex8", 3)
     cfg = LoopSettings(**kw).config(part)
-    assert cfg == loop_config(part, LoopGenerationConfig(**kw)) and cfg.games == 7
+    assert cfg == loop_config(part, LoopSettings(**kw)) and cfg.games == 7
     assert cfg.bootstrap == "mcts:8" and dict(cfg.train) == {"epochs": 3} and cfg.partition == "hex8|3"
     with pytest.raises(ValueError, match="train"):
         LoopSettings(train="[1]").config(part)
