@@ -20,12 +20,14 @@ from ringrift_ml.loop import LoopConfig
 
 
 def config_from_dataclass(name: str, cls, defaults: dict, exclude: tuple = (), retype: dict | None = None,
-                          base: type = dg.Config) -> type:
+                          base: type = dg.Config, prefix: str = "") -> type:
     """A ``dg.Config`` with one field per dataclass field (``defaults`` override the
     dataclass's own defaults for this use; ``exclude`` leaves fields out, e.g. those the
     partition decides; ``retype`` maps a field to ``(type, default, description)`` where
     the dataclass's type has no Dagster config form; ``base``: ``dg.Config`` for an op's
-    config, ``dg.ConfigurableResource`` for a resource)."""
+    config, ``dg.ConfigurableResource`` for a resource, or another derived config to
+    extend; ``prefix``: prepended to every field name, for a second dataclass on one
+    config)."""
     hints = typing.get_type_hints(cls)
     docs = field_docs(cls)
     fields = {}
@@ -34,10 +36,10 @@ def config_from_dataclass(name: str, cls, defaults: dict, exclude: tuple = (), r
             continue
         if retype and f.name in retype:
             kind, default, doc = retype[f.name]
-            fields[f.name] = (kind, pydantic.Field(default=default, description=doc))
+            fields[prefix + f.name] = (kind, pydantic.Field(default=default, description=doc))
             continue
         default = defaults.get(f.name, f.default)
-        fields[f.name] = (hints[f.name], pydantic.Field(default=default, description=docs.get(f.name)))
+        fields[prefix + f.name] = (hints[f.name], pydantic.Field(default=default, description=docs.get(f.name)))
     return pydantic.create_model(name, __base__=base, **fields)
 
 

@@ -107,8 +107,11 @@ def main(argv=None) -> int:
         loop["games"] = args.games
     if args.player is not None:
         loop["bootstrap"] = args.player
+    # ... and 2 CMA-ES generations of 4 candidates x 2 games (TuneConfig's defaults, the
+    # UI's, are 10 x 8 x 8).
+    tune = {"generations": 2, "popsize": 4, "games_per_eval": 2}
     # INFO: the run log shows progress and results; DEBUG step events would drown them.
-    run_config = {"resources": {"loop": {"config": loop}},
+    run_config = {"resources": {"loop": {"config": loop}}, "ops": {"heuristic_weights": {"config": tune}},
                   "loggers": {"console": {"config": {"log_level": "INFO"}}}}
     job = build_definitions(root=str(root), catalog=lake_root.catalog).resolve_job_def("pipeline")
     t0 = time.time()

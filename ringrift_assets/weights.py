@@ -5,33 +5,32 @@ import time
 import dagster as dg
 
 from ringrift_ml.lake.layout import Partition
-from ringrift_ml.tuning import TuneConfig
+from ringrift_ml.tuning import ConfirmConfig, TuneConfig
 
 from .configs import config_from_dataclass
 from .partitions import board_players, split_key
 from .provenance import column_schema, config_hash, provenance, table
 from .resources import LakeResource
 
-# Every TuneConfig field but the partition's; the pipeline's quick defaults are the
-# mapping (2 generations of 4 candidates x 2 games), the rest is TuneConfig's.
+# Every TuneConfig field but the partition's, then every ConfirmConfig field as
+# confirm_<field>: the defaults are the library's (ringrift-pipeline's quick sizes are
+# its run config).
 _TuneFields = config_from_dataclass(
-    "TuneFields", TuneConfig, {"generations": 2, "popsize": 4, "games_per_eval": 2}, exclude=("board", "players"),
+    "TuneFields", TuneConfig, {}, exclude=("board", "players"),
     retype={"opponents": (list[str], list(TuneConfig.opponents),
                           "Opponent pool: ``random`` and/or ``heuristic`` (the default weights).")})
+_CONFIRM = "confirm_"
 
 
-class HeuristicWeightsConfig(_TuneFields):
-    confirm_max_games: int = 100
-    """The confirming test of the tuned weights against the current ones: at most this many games."""
-    confirm_min_games: int = 20
-    """... and (2 players) no decision before this many."""
-    confirm_elo1: float = 35.0
-    """2 players: the SPRT's alternative (tuned weights this many Elo stronger)."""
-
+class HeuristicWeightsConfig(config_from_dataclass("HeuristicWeightsFields", ConfirmConfig, {}, base=_TuneFields,
+                                                   prefix=_CONFIRM)):
     def tune_config(self, board: str, players: int) -> TuneConfig:
-        fields = {k: v for k, v in self.model_dump().items() if not k.startswith("confirm_")}
+        fields = {k: v for k, v in self.model_dump().items() if not k.startswith(_CONFIRM)}
         fields["opponents"] = tuple(fields["opponents"])
         return TuneConfig(board=board, players=players, **fields)
+
+    def confirm_config(self) -> ConfirmConfig:
+        return ConfirmConfig(**{k[len(_CONFIRM):]: v for k, v in self.model_dump().items() if k.startswith(_CONFIRM)})
 
 
 @dg.asset(
@@ -57,6 +56,7 @@ def heuristic_weights(context: dg.AssetExecutionContext, config: HeuristicWeight
     board, n = split_key(context)
     try:
         cfg = config.tune_config(board, n)
+        confirm = config.confirm_config()
         model = None
         if cfg.evaluator == "neural":
             from ringrift_ml.loop.run import resolve_ref
@@ -71,8 +71,7 @@ def heuristic_weights(context: dg.AssetExecutionContext, config: HeuristicWeight
         # This storage root's weights, never those of the working directory or the
         # environment: a root starts from the packaged defaults.
         out = tune_and_accept(cfg, layout.tuning_dir(part, config_hash(config)), layout.weights_file,
-                              confirm_games=config.confirm_max_games, confirm_min_games=config.confirm_min_games,
-                              confirm_elo1=config.confirm_elo1, model=model, progress=False)
+                              confirm=confirm, model=model, progress=False)
     except ValueError as e:  # e.g. the network does not beat the heuristic
         raise dg.Failure(f"partition {part}: {e}") from e
     result, confirm = out["result"], out["confirmation"]

@@ -407,18 +407,21 @@ _TUNE_ALIASES = {"players": ("--num-players",), "games_per_eval": ("--games",), 
 
 def add_tune_arguments(parser, boards) -> None:
     """``ringrift tune``'s CMA-ES flags: one per ``TuneConfig`` field (earlier short
-    names kept as aliases)."""
+    names kept as aliases), and ``--confirm-*`` per ``ConfirmConfig`` field."""
     from .fields import add_arguments
-    from .tuning import TuneConfig
+    from .tuning import ConfirmConfig, TuneConfig
 
     add_arguments(parser, TuneConfig, skip=_TUNE_SKIP, aliases=_TUNE_ALIASES,
                   choices={"board": boards, "players": [2, 3, 4], "evaluator": ["games", "neural"]})
+    # The confirming test the tuned weights must pass (--confirm-max-games 0: none).
+    add_arguments(parser.add_argument_group("confirming test"), ConfirmConfig, prefix="confirm",
+                  aliases={"max_games": ("--confirm-games",)})
 
 
 def _tune(args) -> int:
     from .fields import arguments_to_fields
     from .lake.layout import Layout, Partition, storage_root
-    from .tuning import TuneConfig, tune_and_accept
+    from .tuning import ConfirmConfig, TuneConfig, tune_and_accept
 
     try:
         cfg = TuneConfig(**arguments_to_fields(args, TuneConfig, skip=_TUNE_SKIP))
@@ -432,8 +435,8 @@ def _tune(args) -> int:
         layout = Layout(storage_root(args.storage))
         target = Path(args.weights_out) if args.weights_out else layout.weights_file
         workdir = Path(args.workdir) if args.workdir else layout.tuning_dir(Partition(cfg.board, cfg.players), "shell")
-        out = tune_and_accept(cfg, workdir, target, confirm_games=args.confirm_games,
-                              confirm_min_games=20, model=model, progress=args.progress)
+        confirm = ConfirmConfig(**arguments_to_fields(args, ConfirmConfig, prefix="confirm"))
+        out = tune_and_accept(cfg, workdir, target, confirm=confirm, model=model, progress=args.progress)
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -548,9 +551,6 @@ def build_parser() -> argparse.ArgumentParser:
     tu.add_argument("--weights-out", default=None,
                     help="weights file that receives the tuned vector (default: the storage root's, "
                          "which heuristic players read)")
-    tu.add_argument("--confirm-games", type=int, default=100,
-                    help="the tuned weights replace the current ones only after winning a confirming test of at "
-                         "most this many games against them (0: no test)")
     tu.add_argument("--model", help="the neural evaluator's network: a checkpoint file, or 'best' / g<N> of the "
                                     "partition's loop registry under --storage")
     tu.add_argument("--storage", help="storage root: its tuned weights file (the default --weights-out), tuning "

@@ -79,7 +79,7 @@ def _doc(cls, path: str) -> str:
 
 
 def add_arguments(parser, cls, *, skip=(), aliases=None, choices=None, json_fields=(), defaults=None,
-                  optional_defaults: bool = False) -> None:
+                  optional_defaults: bool = False, prefix: str = "") -> None:
     """One flag per field of the dataclass ``cls`` (``--field-name``; a nested config
     dataclass ``temperature`` gives ``--temperature-<field>``), typed by the field,
     documented by its docstring with its default.
@@ -89,17 +89,20 @@ def add_arguments(parser, cls, *, skip=(), aliases=None, choices=None, json_fiel
     ``json_fields``: tuple-of-pairs fields given as a JSON object; ``defaults``: this
     command's defaults where they differ from the dataclass's (shown in the help);
     ``optional_defaults``: flags that are not given stay out of the result of
-    :func:`arguments_to_fields` (for commands that read a config file first).
+    :func:`arguments_to_fields` (for commands that read a config file first);
+    ``prefix``: every flag as ``--<prefix>-<field>`` (two configs on one command).
+    Paths in ``skip``, ``aliases`` ... never carry the prefix.
     A ``bool`` field gets ``--x`` / ``--no-x``; a ``tuple`` field a comma-separated list;
     ``Optional[X]`` an ``X``."""
     aliases, choices, defaults = aliases or {}, choices or {}, defaults or {}
+    pre = prefix + "." if prefix else ""
     for path, f, kind, default in _walk(cls, set(skip)):
         default = defaults.get(path, default)
-        names = (_flag(path), *aliases.get(path, ()))
+        names = (_flag(pre + path), *aliases.get(path, ()))
         doc = _doc(cls, path).replace("%", "%%")
         required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING \
             and path not in defaults
-        kw = {"dest": _dest(path), "choices": choices.get(path)}
+        kw = {"dest": _dest(pre + path), "choices": choices.get(path)}
         if path in json_fields:
             shown = json.dumps(dict(default)) if default else "none"
             kw.update(metavar="JSON", help=f"{doc} As a JSON object (default {shown}).")
@@ -124,14 +127,15 @@ def add_arguments(parser, cls, *, skip=(), aliases=None, choices=None, json_fiel
         parser.add_argument(*names, **{k: v for k, v in kw.items() if v is not None or k == "default"})
 
 
-def arguments_to_fields(args, cls, *, skip=(), json_fields=()) -> dict:
+def arguments_to_fields(args, cls, *, skip=(), json_fields=(), prefix: str = "") -> dict:
     """The keyword arguments of ``cls`` from flags added by :func:`add_arguments` with
-    the same ``skip`` and ``json_fields`` (nested dataclasses built; with
+    the same ``skip``, ``json_fields`` and ``prefix`` (nested dataclasses built; with
     ``optional_defaults`` only the flags given, nested ones as dicts of their fields).
     A JSON field that does not parse raises ``ValueError`` naming the flag."""
     out: dict = {}
+    pre = prefix + "." if prefix else ""
     for path, f, kind, default in _walk(cls, set(skip)):
-        dest = _dest(path)
+        dest = _dest(pre + path)
         if not hasattr(args, dest):
             continue
         value = getattr(args, dest)
@@ -139,9 +143,9 @@ def arguments_to_fields(args, cls, *, skip=(), json_fields=()) -> dict:
             try:
                 value = json.loads(value)
             except json.JSONDecodeError as e:
-                raise ValueError(f"{_flag(path)}: not JSON ({e})") from None
+                raise ValueError(f"{_flag(pre + path)}: not JSON ({e})") from None
             if not isinstance(value, dict):
-                raise ValueError(f"{_flag(path)}: expected a JSON object")
+                raise ValueError(f"{_flag(pre + path)}: expected a JSON object")
             value = tuple(sorted(value.items()))
         node = out
         *parents, name = path.split(".")

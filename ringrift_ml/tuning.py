@@ -405,26 +405,43 @@ def _locked(path: Path):
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def tune_and_accept(cfg: TuneConfig, workdir: Path, target: Path, *, confirm_games: int = 100,
-                    confirm_min_games: int = 20, confirm_elo1: float = 35.0, model: Optional[Path] = None,
-                    progress: bool = True) -> dict:
+@dataclasses.dataclass(frozen=True)
+class ConfirmConfig:
+    """The confirming test tuned weights must pass before they replace the current ones
+    (:func:`confirm_weights`)."""
+
+    max_games: int = 100
+    """At most this many games (0: no test; the tuned weights are always accepted)."""
+    min_games: int = 20
+    """Two players: no decision before this many games."""
+    elo1: float = 35.0
+    """Two players: the SPRT's alternative (the tuned weights this many Elo stronger)."""
+
+    def __post_init__(self):
+        if self.max_games < 0 or self.min_games < 1 or not self.elo1 > 0:
+            raise ValueError("confirm: max_games >= 0, min_games >= 1 and elo1 > 0 required")
+
+
+def tune_and_accept(cfg: TuneConfig, workdir: Path, target: Path, *, confirm: ConfirmConfig = ConfirmConfig(),
+                    model: Optional[Path] = None, progress: bool = True) -> dict:
     """Tune, then let the tuned weights replace the partition's entry of the weights file
     ``target`` only if they pass a confirming test against the weights they would
-    replace (``target`` if it exists, else the packaged defaults; ``confirm_games`` 0:
-    no test, always accepted).  The tuned vector is tested in a copy of the current file
+    replace (``target`` if it exists, else the packaged defaults; ``confirm.max_games``
+    0: no test, always accepted).  The tuned vector is tested in a copy of the current file
     (``<workdir>/candidate_weights.json``); ``target`` is updated under a lock.  Returns
     ``{result, confirmation (None without a test), accepted, weights (bytes: the file
     now in force if accepted, else the rejected candidate's)}``."""
     target = Path(target)
     current = target if target.is_file() else packaged_weights_path()
     result = tune(cfg, workdir, progress=progress, weights=current, model=model)
+    test = confirm
     confirm = None
     cand = Path(workdir) / "candidate_weights.json"
     write_bytes(cand, current.read_bytes())
     save_tuned(result, cand)
-    if confirm_games:
-        confirm = confirm_weights(cfg.board, cfg.players, cand, current, max_games=confirm_games,
-                                  min_games=min(confirm_min_games, confirm_games), elo1=confirm_elo1, seed=cfg.seed)
+    if test.max_games:
+        confirm = confirm_weights(cfg.board, cfg.players, cand, current, max_games=test.max_games,
+                                  min_games=min(test.min_games, test.max_games), elo1=test.elo1, seed=cfg.seed)
     accepted = confirm is None or bool(confirm["accepted"])
     if accepted:
         with _locked(target):
@@ -460,8 +477,9 @@ def history_svg(history: list, width: int = 480, height: int = 240) -> str:
     )
 
 
-def confirm_weights(board: str, players: int, candidate: Path, current: Path, max_games: int = 100,
-                    min_games: int = 20, elo1: float = 35.0, seed: int = 0, concurrency: int = 8) -> dict:
+def confirm_weights(board: str, players: int, candidate: Path, current: Path,
+                    max_games: int = ConfirmConfig.max_games, min_games: int = ConfirmConfig.min_games,
+                    elo1: float = ConfirmConfig.elo1, seed: int = 0, concurrency: int = 8) -> dict:
     """A confirming test of tuned weights (``candidate``, a weights file) against the
     weights they would replace (``current``), one-ply heuristic players on the
     partition's own player count.  Two players: a sequential probability ratio test

@@ -212,18 +212,19 @@ def test_policy_player_specs(tmp_path):
 
 def test_dagster_tuning_config_is_derived_from_the_tune_config():
     from ringrift_assets.weights import HeuristicWeightsConfig
-    from ringrift_ml.tuning import TuneConfig
+    from ringrift_ml.tuning import ConfirmConfig, TuneConfig
 
     fields = HeuristicWeightsConfig.model_fields
     tune_fields = [f.name for f in dataclasses.fields(TuneConfig) if f.name not in ("board", "players")]
     assert list(fields)[:len(tune_fields)] == tune_fields
     assert set(fields) - set(tune_fields) == {"confirm_max_games", "confirm_min_games", "confirm_elo1"}
-    quick = {"generations": 2, "popsize": 4, "games_per_eval": 2}  # the pipeline's own sizes
     for f in dataclasses.fields(TuneConfig):
-        if f.name in fields and f.name not in quick:
+        if f.name in fields:
             want = list(f.default) if isinstance(f.default, tuple) else f.default
             assert fields[f.name].default == want, f.name
+    for f in dataclasses.fields(ConfirmConfig):
+        assert fields[f"confirm_{f.name}"].default == f.default and fields[f"confirm_{f.name}"].description
     assert "Initial step size" in fields["sigma0"].description
-    cfg = HeuristicWeightsConfig(opponents=["random"], sigma0=0.3).tune_config("hex8", 3)
-    assert cfg == TuneConfig(board="hex8", players=3, generations=2, popsize=4, games_per_eval=2, sigma0=0.3,
-                             opponents=("random",))
+    cfg = HeuristicWeightsConfig(opponents=["random"], sigma0=0.3, confirm_elo1=50.0)
+    assert cfg.tune_config("hex8", 3) == TuneConfig(board="hex8", players=3, sigma0=0.3, opponents=("random",))
+    assert cfg.confirm_config() == ConfirmConfig(elo1=50.0)
