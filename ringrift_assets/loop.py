@@ -25,7 +25,8 @@ REGISTRY_COLUMNS = [("generation", "int"), ("status", "text"), ("model_id", "tex
                     ("gate_score", "float"), ("gate_games", "int"), ("elo", "float"), ("elo_se", "float"),
                     ("selfplay_games", "int"), ("target_kl_prior", "float"), ("target_entropy", "float"),
                     ("heldout_policy_ce", "float"), ("heldout_gap_closed", "float"), ("sample_set_id", "text"),
-                    ("cpu_hours", "float"), ("created_at", "text"), ("reason", "text")]
+                    ("cpu_hours", "float"), ("data_share", "float"), ("positions", "int"),
+                    ("trained_positions", "int"), ("created_at", "text"), ("reason", "text")]
 
 
 def registry_table(rows: list, store: LakeStore = None) -> dg.MetadataValue:
@@ -53,7 +54,10 @@ def registry_table(rows: list, store: LakeStore = None) -> dg.MetadataValue:
             **{k: float(nan if r.get(k) is None else r[k])
                for k in ("target_kl_prior", "target_entropy", "heldout_policy_ce", "heldout_gap_closed")},
             "sample_set_id": r["sample_set_id"] or "",
-            "cpu_hours": round((r["cpu_seconds"] or 0) / 3600, 3), "created_at": str(r.get("created_at") or ""),
+            "cpu_hours": round((r["cpu_seconds"] or 0) / 3600, 3),
+            "data_share": float(nan if r.get("data_share") is None else r["data_share"]),
+            "positions": int(r.get("positions") or 0), "trained_positions": int(r.get("trained_positions") or 0),
+            "created_at": str(r.get("created_at") or ""),
             "reason": r["reason"] or ""})
     return table(recs, REGISTRY_COLUMNS)
 
@@ -135,9 +139,9 @@ def _record_failure(context, store: LakeStore, cfg, g: int, rows: list, failures
 def signal_metadata(row: dict) -> dict:
     """The generation's target signal and held-out figures (registry columns) as
     numbers, so the Plots tab charts them across generations."""
-    from ringrift_ml.loop.run import REGISTRY_FIGURES
+    from ringrift_ml.loop.run import COUNTS, REGISTRY_FIGURES
 
-    return {k: (int(row[k]) if k == "targets" else float(row[k])) for k in REGISTRY_FIGURES
+    return {k: (int(row[k]) if k in COUNTS else float(row[k])) for k in REGISTRY_FIGURES
             if row.get(k) is not None}
 
 

@@ -205,6 +205,12 @@ MODEL_REGISTRY_SCHEMA = pa.schema([
     ("selfplay_cpu_seconds", pa.float64()),  # ... of which selfplay and samples (null where not measured)
     ("train_cpu_seconds", pa.float64()),  # ... training the candidate
     ("gate_cpu_seconds", pa.float64()),  # ... the held-out check and the gate
+    ("ladder_cpu_seconds", pa.float64()),  # ladder games played since the previous generation's row
+    ("data_cpu_seconds", pa.float64()),  # CPU that made training positions: selfplay, and the gate when its games train
+    ("data_share", pa.float64()),  # data_cpu_seconds / (selfplay + train + gate + ladder CPU seconds)
+    ("positions", pa.int64()),  # positions of the generation's sample set (its new training data)
+    ("window_positions", pa.int64()),  # positions of the candidate's replay window (training and held out)
+    ("trained_positions", pa.int64()),  # positions drawn by training (optimiser steps x batch); / window: reuse
     ("wall_seconds", pa.float64()),
     ("config", pa.string()),  # JSON: the loop config
     # The generation's selfplay targets (means over its full searches, nats; ringrift_ml.ai.signal):
@@ -237,6 +243,7 @@ LADDER_GAMES_SCHEMA = pa.schema([
     ("score", pa.float64()),  # a's points: 1 win, 0.5 draw, 0 loss
     ("moves", pa.int32()),
     ("digest", pa.string()),  # hash of the move sequence
+    ("cpu_seconds", pa.float64()),  # the game's share of its match's CPU (null: played before it was measured)
     ("run_id", pa.string()),
     ("created_at", pa.timestamp("us", tz="UTC")),
 ])

@@ -52,8 +52,11 @@ def _loop(args, open_store) -> int:
     rows = run_loop(store, cfg, args.generations, args.hours, progress=args.progress,
                     log=lambda m: print(m, flush=True))
     for r in rows:
-        print(json.dumps({k: r[k] for k in ("generation", "status", "reason", "model_id", "selfplay_games",
-                                            "cpu_seconds", "wall_seconds")}), flush=True)
+        print(json.dumps({k: r.get(k) for k in ("generation", "status", "reason", "model_id", "selfplay_games",
+                                                "cpu_seconds", "selfplay_cpu_seconds", "train_cpu_seconds",
+                                                "gate_cpu_seconds", "ladder_cpu_seconds", "data_share", "positions",
+                                                "window_positions", "trained_positions", "wall_seconds")}),
+              flush=True)
     from .run import failure_rate, registry
 
     failed, total = failure_rate(registry(store, cfg.board, cfg.players))

@@ -7,9 +7,18 @@ lives here, below both, so that neither imports the other for it.
 
 from __future__ import annotations
 
+import resource
+
 from ..lake import LakeStore
 
 PROMOTED, REJECTED, ROLLED_BACK, FAILED = "promoted", "rejected", "rolled_back", "failed"
+
+
+def process_cpu_seconds() -> float:
+    """CPU seconds of this process and its finished children (selfplay and match workers)."""
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def registry(store: LakeStore, board: str, players: int) -> list:
@@ -32,4 +41,5 @@ def current_best(rows: list) -> dict | None:
     return max(promoted, key=lambda r: r["generation"]) if promoted else None
 
 
-__all__ = ["FAILED", "PROMOTED", "REJECTED", "ROLLED_BACK", "current_best", "generation_states", "registry"]
+__all__ = ["FAILED", "PROMOTED", "REJECTED", "ROLLED_BACK", "current_best", "generation_states",
+           "process_cpu_seconds", "registry"]

@@ -23,7 +23,7 @@ from typing import Callable, Optional
 from ..arena import PairRecord, fit_elo, head_to_head
 from ..lake import LakeStore
 from ..lake.layout import Layout, Partition
-from .generations import PROMOTED, ROLLED_BACK, generation_states, registry
+from .generations import PROMOTED, ROLLED_BACK, generation_states, process_cpu_seconds, registry
 
 LADDER_TABLE = "ladder_games"
 
@@ -98,11 +98,14 @@ def play_ladder(store: LakeStore, board: str, players: int, simulations: int = 6
         # A stable seed per rung (not Python's salted hash), continuing after the games it has.
         start = seed * 1_000_003 + int(hashlib.sha256(f'{a}|{b}'.encode()).hexdigest()[:6], 16) * 1_000 \
             + have.get((a, b), 0)
+        c0 = process_cpu_seconds()
         out = head_to_head(pa, pb, ba, bb, board, missing, seed=start, concurrency=concurrency,
                            random_opening=random_opening, progress=progress, details=True, num_players=players)
+        per_game = (process_cpu_seconds() - c0) / max(len(out["games_played"]), 1)
         log(f"{board}|{players} ladder: {a} vs {b}: {out['score']:.3f} over {missing} games")
         rows = [{"board": board, "players": players, "a": a, "b": b, "a_model": _model_of(a, states),
-                 "b_model": _model_of(b, states), "simulations": simulations, **gp} for gp in out["games_played"]]
+                 "b_model": _model_of(b, states), "simulations": simulations, "cpu_seconds": round(per_game, 3),
+                 **gp} for gp in out["games_played"]]
         record_row(store, LADDER_TABLE, rows, f"ladder {a} vs {b} ({board}|{players})")
         total += missing
     return total

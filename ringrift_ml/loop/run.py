@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import resource
 import time
 from pathlib import Path
 from typing import Callable, Optional
@@ -37,13 +36,8 @@ from ..arena import SPRT, sequential_match
 from ..lake import LakeStore
 from ..version import code_version, file_digest
 from .config import LoopConfig
-from .generations import FAILED, PROMOTED, REJECTED, ROLLED_BACK, current_best, generation_states, registry
-
-
-def process_cpu_seconds() -> float:
-    me = resource.getrusage(resource.RUSAGE_SELF)
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+from .generations import (FAILED, PROMOTED, REJECTED, ROLLED_BACK, current_best, generation_states,
+                          process_cpu_seconds, registry)
 
 
 def label_of(cfg: LoopConfig, g: int) -> str:
@@ -358,6 +352,7 @@ def record_generation(store: LakeStore, cfg: LoopConfig, g: int, *, model_path: 
     if unknown:
         raise ValueError(f"step_cpu_seconds: unknown step(s) {sorted(unknown)}; expected {', '.join(STEPS)}")
     figures = generation_figures(store, model_path, sample_set_id)
+    figures.update(compute_figures(store, cfg, g, step_cpu_seconds or {}))
     row = {
         "board": cfg.board, "players": cfg.players, "generation": g, "model_id": file_digest(model_path),
         "parent_id": best["model_id"] if best else None, "path": str(Path(model_path).relative_to(store.root)),
@@ -368,9 +363,12 @@ def record_generation(store: LakeStore, cfg: LoopConfig, g: int, *, model_path: 
         **{f"{k}_cpu_seconds": round(v, 1) for k, v in (step_cpu_seconds or {}).items()},
     }
     record_row(store, "model_registry", [row], f"{cfg.partition} generation {g}: {status}", run_id)
-    split = ", ".join(f"{k} {v:.0f}" for k, v in (step_cpu_seconds or {}).items())
+    split = ", ".join(f"{k} {v:.0f}" for k, v in {**(step_cpu_seconds or {}),
+                                                  "ladder": figures["ladder_cpu_seconds"]}.items() if v)
     log(f"{cfg.partition} g{g}: {status.upper()}: {reason} ({row['wall_seconds']:.0f} s, "
-        f"{row['cpu_seconds']:.0f} CPU s{': ' + split if split else ''})")
+        f"{row['cpu_seconds']:.0f} CPU s{': ' + split if split else ''}; data share {_f(figures['data_share'])}, "
+        f"{figures['positions'] or 0} new positions, window {figures['window_positions'] or 0}, "
+        f"trained on {figures['trained_positions'] or 0})")
     if figures["targets"]:
         log(f"{cfg.partition} g{g}: targets H {_f(figures['target_entropy'])}, KL(target||prior) "
             f"{_f(figures['target_kl_prior'])}, KL(target||uniform) {_f(figures['target_kl_uniform'])} nats "
@@ -387,11 +385,32 @@ def _f(x) -> str:
 STEPS = ("selfplay", "train", "gate")
 """The steps whose CPU seconds the registry keeps (``<step>_cpu_seconds``)."""
 
+COMPUTE_FIGURES = ("ladder_cpu_seconds", "data_cpu_seconds", "data_share")
 REGISTRY_FIGURES = ("targets", "target_entropy", "target_kl_prior", "target_kl_uniform", "heldout_policy_ce",
                     "heldout_policy_ce_uniform", "heldout_target_entropy", "heldout_gap_closed", "heldout_value_mse",
-                    "heldout_value_mse_zero")
-"""The registry's typed figures of a generation: its selfplay targets' signal and its
-candidate's held-out evaluation."""
+                    "heldout_value_mse_zero", "positions", "window_positions", "trained_positions") + COMPUTE_FIGURES
+"""The registry's typed figures of a generation: its selfplay targets' signal, its
+candidate's held-out evaluation, and where its CPU went (positions made and used)."""
+COUNTS = ("targets", "positions", "window_positions", "trained_positions")
+
+
+def compute_figures(store: LakeStore, cfg: LoopConfig, g: int, step_cpu_seconds: dict) -> dict:
+    """Where generation ``g``'s CPU went: ``ladder_cpu_seconds`` (the ladder games played
+    since the partition's previous generation row: a promotion's ladder is paid by the
+    next generation), ``data_cpu_seconds`` (selfplay, plus the gate when its games join
+    the training data) and ``data_share``, that over all the CPU (selfplay, training,
+    gate, ladder; None when nothing was measured)."""
+    prev = store.query("SELECT max(created_at) AS t FROM lake.model_registry WHERE board = ? AND players = ? "
+                       "AND generation < ? AND status <> ?", [cfg.board, cfg.players, g, ROLLED_BACK]).to_pylist()
+    since = prev[0]["t"] if prev else None
+    sql = ("SELECT coalesce(sum(cpu_seconds), 0) AS c FROM lake.ladder_games WHERE board = ? AND players = ?"
+           + (" AND created_at > ?" if since is not None else ""))
+    params = [cfg.board, cfg.players] + ([since] if since is not None else [])
+    ladder = float(store.query(sql, params).to_pylist()[0]["c"] or 0.0)
+    data = step_cpu_seconds.get("selfplay", 0.0) + (step_cpu_seconds.get("gate", 0.0) if cfg.gate_games_train else 0.0)
+    total = sum(step_cpu_seconds.values()) + ladder
+    return {"ladder_cpu_seconds": round(ladder, 1), "data_cpu_seconds": round(data, 1),
+            "data_share": round(data / total, 4) if total > 0 else None}
 
 
 def generation_figures(store: LakeStore, model_path: Optional[Path], sample_set_id: Optional[str]) -> dict:
@@ -403,13 +422,22 @@ def generation_figures(store: LakeStore, model_path: Optional[Path], sample_set_
     from ..ai.signal import columns, summarize
     from ..nn.checkpoint import read_net
 
-    out = dict.fromkeys(REGISTRY_FIGURES)
+    out = {k: None for k in REGISTRY_FIGURES if k not in COMPUTE_FIGURES}
     if sample_set_id:
+        n = store.query("SELECT samples FROM lake.sample_sets WHERE sample_set_id = ?", [sample_set_id]).to_pylist()
+        out["positions"] = int(n[0]["samples"]) if n else None
         rows = store.query("SELECT g.search_json FROM lake.sample_set_games s JOIN lake.games g "
                            "ON g.entry_id = s.entry_id WHERE s.sample_set_id = ?", [sample_set_id]).to_pylist()
         out.update(columns(summarize({"search": json.loads(r["search_json"] or "null")} for r in rows)))
     if model_path is not None:
-        held = read_net(model_path)[1].get("heldout") or {}
+        meta = read_net(model_path)[1]
+        samples = meta.get("samples") or {}
+        if samples:
+            out["window_positions"] = int(samples.get("train", 0)) + int(samples.get("heldout", 0))
+        if meta.get("steps") is not None:
+            world = int((meta.get("distributed") or {}).get("world_size", 1) or 1)
+            out["trained_positions"] = int(meta["steps"]) * int(meta["train_config"]["batch_size"]) * world
+        held = meta.get("heldout") or {}
         for k, src in (("heldout_policy_ce", "policy_ce"), ("heldout_policy_ce_uniform", "policy_ce_uniform"),
                        ("heldout_target_entropy", "policy_target_entropy"),
                        ("heldout_gap_closed", "policy_gap_closed"), ("heldout_value_mse", "value_mse"),

@@ -109,8 +109,52 @@ def test_a_failed_gate_keeps_the_best(tmp_path, monkeypatch):
                                                     / (meta["policy_ce_uniform"] - meta["policy_target_entropy"]))
     steps = [r["selfplay_cpu_seconds"], r["train_cpu_seconds"], r["gate_cpu_seconds"]]
     assert min(steps) > 0 and sum(steps) == pytest.approx(r["cpu_seconds"], abs=0.5)
+    # Where the CPU went: selfplay made the data (the gate's games do not train here).
+    assert r["ladder_cpu_seconds"] == 0 and r["data_cpu_seconds"] == pytest.approx(r["selfplay_cpu_seconds"], abs=0.2)
+    assert r["data_share"] == pytest.approx(r["selfplay_cpu_seconds"] / sum(steps), abs=0.01)
+    full = read_net(store.root / r["path"])[1]
+    sset = store.query("SELECT samples FROM lake.sample_sets WHERE sample_set_id = ?", [r["sample_set_id"]])
+    assert r["positions"] == sset.to_pylist()[0]["samples"] > 0
+    assert r["window_positions"] == full["samples"]["train"] + full["samples"]["heldout"]
+    assert r["trained_positions"] == full["steps"] * full["train_config"]["batch_size"] > 0
     n = store.query("SELECT count(*) AS n FROM lake.model_registry WHERE target_kl_prior > 0").to_pylist()[0]["n"]
     assert n == 1  # a column a DuckDB user filters on
+
+
+def test_ladder_cpu_is_paid_by_the_next_generation_and_gate_games_count_as_data(tmp_path):
+    """``compute_figures``: ladder games played after the previous generation's row
+    count for the next generation (rollback rows do not move that line); with
+    ``gate_games_train`` the gate's CPU made data too."""
+    import time
+
+    from ringrift_ml.lake.lineage import record_row
+    from ringrift_ml.loop.run import compute_figures
+    from tests.registry_rows import write_registry
+
+    store = LakeStore.open(tmp_path)
+
+    def ladder(cpu):
+        record_row(store, "ladder_games", [{"board": "square8", "players": 2, "a": "g0", "b": "heuristic",
+                                            "score": 1.0, "seed": 1, "cpu_seconds": cpu}], "ladder")
+        time.sleep(0.01)
+
+    ladder(5.0)  # before any generation: g0 pays it
+    cfg = LoopConfig(**SMALL)
+    steps = {"selfplay": 30.0, "train": 10.0, "gate": 20.0}
+    first = compute_figures(store, cfg, 0, steps)
+    assert first["ladder_cpu_seconds"] == 5.0 and first["data_cpu_seconds"] == 30.0
+    assert first["data_share"] == pytest.approx(30 / 65, abs=1e-4)
+    write_registry(store, [0])
+    time.sleep(0.01)
+    ladder(7.0)
+    ladder(1.0)
+    write_registry(store, [0], status="rolled_back")  # a restatement, not a generation's row
+    got = compute_figures(store, LoopConfig(**{**SMALL, "gate_games_train": True}), 1, steps)
+    assert got == {"ladder_cpu_seconds": 8.0, "data_cpu_seconds": 50.0, "data_share": pytest.approx(50 / 68, abs=1e-4)}
+    assert compute_figures(store, cfg, 1, {})["data_share"] == 0.0
+    write_registry(store, [1])
+    assert compute_figures(store, cfg, 2, {}) == {"ladder_cpu_seconds": 0.0, "data_cpu_seconds": 0.0,
+                                                  "data_share": None}
 
 
 @pytest.mark.parametrize("truncation, llr, status, says", [
@@ -311,6 +355,8 @@ def test_ladder_adds_the_accepted_tuned_heuristic(tmp_path):
     play_ladder(store, "square8", 2, simulations=4, games=1, progress=False, log=log.append)
     assert log == [f"square8|2 ladder: {TUNED}accepted1 vs heuristic: " + log[0].split(": ")[-1]]
     assert len(played(store, "square8", 2)) == 3
+    assert all(r["cpu_seconds"] is not None and r["cpu_seconds"] >= 0 for r in played(store, "square8", 2))
+    assert sum(r["cpu_seconds"] for r in played(store, "square8", 2)) > 0  # what the next generation pays
 
 
 def test_a_drop_within_the_interval_is_not_rolled_back(tmp_path):
