@@ -85,3 +85,43 @@ def test_learnability_value_probe_finds_a_linear_outcome_and_not_noise():
     assert np.isnan(bench.value_search_mse(SimpleNamespace(search_value=search, value=value), held))
     search[held[:10], 0] = value[held[:10], 0]
     assert bench.value_search_mse(SimpleNamespace(search_value=search, value=value), held) == 0.0
+
+
+def test_loop_runs_reports_each_seed_and_the_median(tmp_path, capsys):
+    """``loop_runs.py --no-run`` on roots that hold a registry and a ladder: one line per
+    seed (an empty root counts zero generations), the summary's median and range, and
+    the seeds' plot."""
+    from ringrift_ml.lake import LakeStore
+    from ringrift_ml.lake.lineage import record_row
+    from tests.registry_rows import write_registry
+
+    for s, share in ((1, 0.5), (3, 0.9)):
+        store = LakeStore.open(tmp_path / f"seed{s}")
+        rows = write_registry(store, [0, 1], cpu_seconds=1800.0)
+        record_row(store, "model_registry", [{**rows[1], "generation": 2, "status": "rejected",
+                                              "data_share": share, "heldout_top1": 0.4}], "g2")
+        games = [{"board": "square8", "players": 2, "a": a, "b": b, "score": sc, "seed": k, "moves": 9,
+                  "digest": f"{a}{b}{k}"}
+                 for k in range(20) for a, b, sc in (("random", "heuristic", float(k < 2)),
+                                                     ("g1", "heuristic", float(k < 14)), ("g1", "g0", 0.5))]
+        record_row(store, "ladder_games", games, "ladder")
+    bench = _load("loop_runs")
+    assert bench.main(["--seeds", "1,2,3", "--no-run", "--out", str(tmp_path)]) == 0
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    runs = {x["seed"]: x for x in lines if x["kind"] == "run"}
+    assert runs[2] == {"bench": "loop_runs", "kind": "run", "partition": "square8|2", "seed": 2, "generations": 0}
+    assert runs[1]["generations"] == 3 and runs[1]["promotions"] == 2 and runs[1]["best_generation"] == 1
+    assert runs[1]["cpu_hours"] == 1.5 and runs[1]["last_heldout_top1"] == 0.4
+    assert runs[1]["best_elo"] > runs[1]["heuristic_elo"] > 0
+    (summary,) = [x for x in lines if x["kind"] == "summary"]
+    assert summary["data_share_median"] == {"median": 0.7, "min": 0.5, "max": 0.9, "n": 2}
+    assert summary["generations"]["n"] == 3 and summary["generations"]["median"] == 3
+    assert "<svg" in (tmp_path / "runs.svg").read_text()
+
+
+@pytest.mark.parametrize("args,why", [(["--seeds", "1,1"], "--seeds"), (["--partition", "square8|5"], "players"),
+                                      (["--hours", "0"], "--hours")])
+def test_loop_runs_names_bad_input(tmp_path, args, why, capsys):
+    bench = _load("loop_runs")
+    assert bench.main(args + ["--no-run", "--out", str(tmp_path)]) == 2
+    assert why in capsys.readouterr().err

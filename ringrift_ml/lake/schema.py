@@ -225,6 +225,8 @@ MODEL_REGISTRY_SCHEMA = pa.schema([
     ("heldout_gap_closed", pa.float64()),  # (CE_uniform - CE) / (CE_uniform - H)
     ("heldout_value_mse", pa.float64()),
     ("heldout_value_mse_zero", pa.float64()),
+    ("heldout_top1", pa.float64()),  # share of held-out positions whose most likely move is the search's favourite
+    ("best_epoch", pa.int32()),  # the training epoch the candidate was saved from (0: further epochs only hurt)
     ("run_id", pa.string()),
     ("created_at", pa.timestamp("us", tz="UTC")),
 ])

@@ -24,6 +24,7 @@ from ..arena import PairRecord, fit_elo, head_to_head
 from ..lake import LakeStore
 from ..lake.layout import Layout, Partition
 from .generations import PROMOTED, ROLLED_BACK, generation_states, process_cpu_seconds, registry
+from .plots import ladder_plot
 
 LADDER_TABLE = "ladder_games"
 
@@ -179,8 +180,7 @@ def update_ladder(store: LakeStore, board: str, players: int, simulations: int =
     if n or rolled or not _has_fit(store, board, players):
         record_ratings(store, board, players, table)
     plot = Layout(store.root).ladder_plot(Partition(board, players))
-    plot.parent.mkdir(parents=True, exist_ok=True)
-    plot.write_text(ladder_svg(table, f"{board}|{players}: rating against CPU hours"))
+    ladder_plot(table, f"{board}|{players}: rating against CPU hours", plot)
     return {"played": n, "rolled_back": rolled, "table": table, "plot": plot}
 
 
@@ -224,40 +224,6 @@ def ladder_table(store: LakeStore, board: str, players: int) -> list:
     return sorted(out, key=lambda r: -r["elo"])
 
 
-def ladder_svg(table: list, title: str, width: int = 520, height: int = 260) -> str:
-    """Rating against CPU hours for the generations, baselines as labelled lines."""
-    gens = sorted((r for r in table if r["generation"] is not None), key=lambda r: r["cpu_hours"])
-    base = [r for r in table if r["generation"] is None]
-    ys = [r["elo"] for r in table] or [0.0]
-    lo, hi = min(ys) - 50, max(ys) + 50
-    xmax = max([r["cpu_hours"] for r in gens] + [1e-3])
-    pad = 40
-
-    def X(h):
-        return pad + (width - 2 * pad) * h / xmax
-
-    def Y(e):
-        return height - pad - (height - 2 * pad) * (e - lo) / (hi - lo)
-
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}">',
-             f'<text x="{pad}" y="18" font-size="13">{title}</text>',
-             f'<text x="{width // 2}" y="{height - 6}" font-size="11">CPU hours</text>',
-             f'<text x="4" y="{pad - 8}" font-size="11">Elo</text>']
-    for r in base:
-        parts.append(f'<line x1="{pad}" x2="{width - pad}" y1="{Y(r["elo"]):.1f}" y2="{Y(r["elo"]):.1f}" '
-                     'stroke="#999" stroke-dasharray="4 3"/>')
-        parts.append(f'<text x="{width - pad + 2}" y="{Y(r["elo"]) + 4:.1f}" font-size="10">{r["name"]}</text>')
-    pts = " ".join(f"{X(r['cpu_hours']):.1f},{Y(r['elo']):.1f}" for r in gens)
-    if pts:
-        parts.append(f'<polyline fill="none" stroke="#1f77b4" stroke-width="2" points="{pts}"/>')
-    for r in gens:
-        colour = "#d62728" if r["status"] == ROLLED_BACK else "#1f77b4"
-        parts.append(f'<circle cx="{X(r["cpu_hours"]):.1f}" cy="{Y(r["elo"]):.1f}" r="3" fill="{colour}"/>')
-        parts.append(f'<text x="{X(r["cpu_hours"]) + 4:.1f}" y="{Y(r["elo"]) - 4:.1f}" font-size="10">{r["name"]}</text>')
-    parts.append("</svg>")
-    return "\n".join(parts)
-
-
-__all__ = ["LADDER_TABLE", "TUNED", "baselines", "fit_ladder", "ladder_svg", "ladder_table", "play_ladder", "played",
+__all__ = ["LADDER_TABLE", "TUNED", "baselines", "fit_ladder", "ladder_table", "play_ladder", "played",
            "record_ratings",
            "regression_watch", "rungs", "tuned_entrant", "update_ladder"]

@@ -388,10 +388,11 @@ STEPS = ("selfplay", "train", "gate")
 COMPUTE_FIGURES = ("ladder_cpu_seconds", "data_cpu_seconds", "data_share")
 REGISTRY_FIGURES = ("targets", "target_entropy", "target_kl_prior", "target_kl_uniform", "heldout_policy_ce",
                     "heldout_policy_ce_uniform", "heldout_target_entropy", "heldout_gap_closed", "heldout_value_mse",
-                    "heldout_value_mse_zero", "positions", "window_positions", "trained_positions") + COMPUTE_FIGURES
+                    "heldout_value_mse_zero", "heldout_top1", "best_epoch", "positions", "window_positions",
+                    "trained_positions") + COMPUTE_FIGURES
 """The registry's typed figures of a generation: its selfplay targets' signal, its
 candidate's held-out evaluation, and where its CPU went (positions made and used)."""
-COUNTS = ("targets", "positions", "window_positions", "trained_positions")
+COUNTS = ("targets", "best_epoch", "positions", "window_positions", "trained_positions")
 
 
 def compute_figures(store: LakeStore, cfg: LoopConfig, g: int, step_cpu_seconds: dict) -> dict:
@@ -434,6 +435,8 @@ def generation_figures(store: LakeStore, model_path: Optional[Path], sample_set_
         samples = meta.get("samples") or {}
         if samples:
             out["window_positions"] = int(samples.get("train", 0)) + int(samples.get("heldout", 0))
+        if meta.get("best_epoch") is not None:
+            out["best_epoch"] = int(meta["best_epoch"])
         if meta.get("steps") is not None:
             world = int((meta.get("distributed") or {}).get("world_size", 1) or 1)
             out["trained_positions"] = int(meta["steps"]) * int(meta["train_config"]["batch_size"]) * world
@@ -441,7 +444,7 @@ def generation_figures(store: LakeStore, model_path: Optional[Path], sample_set_
         for k, src in (("heldout_policy_ce", "policy_ce"), ("heldout_policy_ce_uniform", "policy_ce_uniform"),
                        ("heldout_target_entropy", "policy_target_entropy"),
                        ("heldout_gap_closed", "policy_gap_closed"), ("heldout_value_mse", "value_mse"),
-                       ("heldout_value_mse_zero", "value_mse_zero")):
+                       ("heldout_value_mse_zero", "value_mse_zero"), ("heldout_top1", "top1")):
             if held.get(src) is not None:
                 out[k] = float(held[src])
     return out

@@ -117,6 +117,7 @@ def test_a_failed_gate_keeps_the_best(tmp_path, monkeypatch):
     assert r["positions"] == sset.to_pylist()[0]["samples"] > 0
     assert r["window_positions"] == full["samples"]["train"] + full["samples"]["heldout"]
     assert r["trained_positions"] == full["steps"] * full["train_config"]["batch_size"] > 0
+    assert r["best_epoch"] == full["best_epoch"] and r["heldout_top1"] == pytest.approx(meta["top1"])
     n = store.query("SELECT count(*) AS n FROM lake.model_registry WHERE target_kl_prior > 0").to_pylist()[0]["n"]
     assert n == 1  # a column a DuckDB user filters on
 
@@ -273,7 +274,8 @@ def _ladder_games(store, a, b, wins, losses, board="square8"):
 
 
 def test_ladder_guard_and_rollback_of_a_worse_promotion(tmp_path):
-    from ringrift_ml.loop.ladder import fit_ladder, ladder_svg, ladder_table, played, regression_watch
+    from ringrift_ml.loop.ladder import fit_ladder, ladder_table, played, regression_watch
+    from ringrift_ml.loop.plots import ladder_plot
 
     store = LakeStore.open(tmp_path)
     write_registry(store, [0, 1])
@@ -295,7 +297,11 @@ def test_ladder_guard_and_rollback_of_a_worse_promotion(tmp_path):
     by = {r["name"]: r for r in table}
     assert by["random"]["elo"] == 0 and by["g0"]["elo"] > by["heuristic"]["elo"] > by["g1"]["elo"]
     assert by["g1"]["status"] == "rolled_back" and by["g1"]["cpu_hours"] == 2.0
-    assert "<svg" in ladder_svg(table, "t") and "g1" in ladder_svg(table, "t")
+    svg = ladder_plot(table, "square8|2 ladder", tmp_path / "ladder.svg").read_text()
+    # matplotlib's SVG: the axis labels, the entrants' names, and error bars.
+    assert "<svg" in svg and "CPU hours" in svg and "1 SE" in svg and "g1" in svg and "heuristic" in svg
+    png = ladder_plot(table, "t", tmp_path / "ladder.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_ladder_plays_its_rungs_once(tmp_path, monkeypatch, capsys):
