@@ -25,8 +25,15 @@ class LoopConfig:
     """Playout-cap randomization of the network's selfplay (1: every decision a full search)."""
     window: int = 4
     """Replay window: the newest generations whose samples train a candidate (0: all)."""
+    window_positions: int = 0
+    """Replay window in positions: of the ``window`` newest generations, the newest that
+    hold at least this many positions together (0: all of them)."""
     recency: float = 1.0
     """Each older generation's samples weigh this times the next newer one's."""
+    reuse: float = 0.0
+    """Training budget as a reuse ratio: the candidate draws about ``reuse`` times its
+    window's training positions (its ``max_steps``; early stopping may end it sooner);
+    0: the training config's epochs decide.  Caps training's share of a generation's CPU."""
     train: tuple = ()
     """TrainConfig overrides as ``(name, value)`` pairs (e.g. ``(("epochs", 12),)``)."""
     warm_train: tuple = ()
@@ -86,6 +93,9 @@ class LoopConfig:
                              f"got {self.gate_truncation!r}")
         if self.window < 0 or not 0 < self.recency <= 1 or not 0 < self.full_search_prob <= 1:
             raise ValueError("loop config: window >= 0, 0 < recency <= 1 and 0 < full_search_prob <= 1 required")
+        if self.window_positions < 0 or self.reuse < 0:
+            raise ValueError(f"loop config: window_positions and reuse must be >= 0, got {self.window_positions} "
+                             f"and {self.reuse}")
         from ..ai.factory import parse_player
 
         if parse_player(self.bootstrap).uses_network:
@@ -96,17 +106,23 @@ class LoopConfig:
     @property
     def partition(self) -> str:
         """The partition's key (``square8|2``)."""
-        from ..lake.layout import Partition
+        from ..partition import Partition
 
         return Partition(self.board, self.players).key
 
-    def train_config(self, seed: Optional[int], warm: bool = False):
-        """The candidate's TrainConfig (``warm``: it starts from the best's weights)."""
+    def train_config(self, seed: Optional[int], warm: bool = False, window_positions: int = 0):
+        """The candidate's TrainConfig (``warm``: it starts from the best's weights;
+        ``window_positions``: its window's positions, of which the training share
+        (``1 - holdout``) times ``reuse`` becomes ``max_steps`` x batch)."""
         from ..train.config import TrainConfig
 
         over = {**dict(self.train), **(dict(self.warm_train) if warm else {})}
         if seed is not None:
             over.setdefault("seed", seed)
+        if self.reuse and window_positions:
+            batch = int(over.get("batch_size", _train_default("batch_size")))
+            train = window_positions * (1 - float(over.get("holdout", _train_default("holdout"))))
+            over.setdefault("max_steps", max(1, int(round(self.reuse * train / batch))))
         try:
             return TrainConfig(**{"tensorboard": False, **over})
         except TypeError as e:
@@ -120,3 +136,9 @@ class LoopConfig:
 
 
 __all__ = ["LoopConfig"]
+
+
+def _train_default(name: str):
+    from ..train.config import TrainConfig
+
+    return next(f.default for f in dataclasses.fields(TrainConfig) if f.name == name)

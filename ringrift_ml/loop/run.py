@@ -245,10 +245,11 @@ def train_candidate(store: LakeStore, cfg: LoopConfig, g: int, best: Optional[di
     from ..train.loop import fit
 
     root = store.root
-    data = from_lake(store, cfg.board, cfg.players, window=cfg.window, recency=cfg.recency, upto=sid)
+    data = from_lake(store, cfg.board, cfg.players, window=cfg.window, recency=cfg.recency, upto=sid,
+                     window_positions=cfg.window_positions)
     run_dir = Layout(root).generation_dir(Partition(cfg.board, cfg.players), g)
     init = root / best["path"] if best else None
-    tcfg = cfg.train_config(seed=cfg.seed + g, warm=best is not None)
+    tcfg = cfg.train_config(seed=cfg.seed + g, warm=best is not None, window_positions=len(data))
     log(f"{cfg.partition} g{g}: training on {len(data.value)} samples of {len(data.source['sample_sets'])} "
         f"generation(s){', warm start from g' + str(best['generation']) if best else ''}")
     res = fit(data, tcfg, run_dir, resume=True, progress=progress, init=init,

@@ -237,11 +237,15 @@ def from_table(table: pa.Table, board: str, set_weight: Optional[dict] = None, s
 
 
 def from_lake(store, board: str, players: int, window: int = 0, recency: float = 1.0,
-              sample_set_id: Optional[str] = None, upto: Optional[str] = None, batch_rows: int = 4096) -> SampleData:
+              sample_set_id: Optional[str] = None, upto: Optional[str] = None, batch_rows: int = 4096,
+              window_positions: int = 0) -> SampleData:
     """A replay window of a partition's samples, streamed from the lake.
 
     The partition's sample sets (those created up to sample set ``upto`` when given),
-    newest first; the newest ``window`` of them (0: all); each older set weighs
+    newest first; the newest ``window`` of them (0: all), and of those, with
+    ``window_positions``, the newest that hold at least that many positions together
+    (the set that reaches it included; its count is the sets', before games two sets
+    share are taken once); each older set weighs
     ``recency`` times the next newer one.  A game in several sets is taken once, from
     the newest.  With ``sample_set_id``: that set alone.  Rows arrive in record batches
     of ``batch_rows`` and are converted to compact arrays one batch at a time."""
@@ -264,6 +268,9 @@ def from_lake(store, board: str, players: int, window: int = 0, recency: float =
                          + (f" with id {sample_set_id}" if sample_set_id else ""))
     if window:
         sets = sets.head(window)
+    if window_positions:
+        before = sets.get_column("samples").cum_sum() - sets.get_column("samples")
+        sets = sets.filter(before < window_positions)
     sets = sets.with_columns((pl.lit(recency) ** pl.int_range(0, pl.len())).alias("weight"),
                              pl.int_range(0, pl.len()).alias("age"))
     for cfg in sets.get_column("config").to_list():

@@ -103,9 +103,28 @@ def test_replay_window_from_the_lake(tmp_path):
     w = from_lake(store, "square8", 2, recency=0.5)
     assert set(np.round(w.weight, 3)) == {1.0, 0.5}
     assert len(from_lake(store, "square8", 2, window=1)) == per_set[b]
+    # A window in positions: the newest sets until they hold that many.
+    assert from_lake(store, "square8", 2, window_positions=per_set[b]).source["sample_sets"] == [b]
+    assert from_lake(store, "square8", 2, window_positions=per_set[b] + 1).source["sample_sets"] == [b, a]
+    assert from_lake(store, "square8", 2, window_positions=1, window=0).source["sample_sets"] == [b]
     assert from_lake(store, "square8", 2, upto=a).source["sample_sets"] == [a]
     with pytest.raises(ValueError, match="no sample sets"):
         from_lake(store, "hex8", 2)
+
+
+def test_the_loops_reuse_ratio_sets_the_candidates_training_steps():
+    from ringrift_ml.loop import LoopConfig
+
+    cfg = LoopConfig(board="square8", players=2, reuse=4.0)
+    t = cfg.train_config(seed=1, window_positions=10_000)
+    assert t.max_steps == round(4.0 * 10_000 * (1 - t.holdout) / t.batch_size)
+    big = LoopConfig(board="square8", players=2, reuse=2.0, train=(("batch_size", 256), ("holdout", 0.5)))
+    assert big.train_config(seed=1, window_positions=10_000).max_steps == round(2.0 * 5_000 / 256)
+    assert LoopConfig(board="square8", players=2).train_config(seed=1, window_positions=10_000).max_steps == 0
+    fixed = LoopConfig(board="square8", players=2, reuse=4.0, train=(("max_steps", 7),))
+    assert fixed.train_config(seed=1, window_positions=10_000).max_steps == 7  # an explicit budget wins
+    with pytest.raises(ValueError, match="reuse"):
+        LoopConfig(board="square8", players=2, reuse=-1.0)
 
 
 def test_dagster_loop_settings_are_derived_from_the_loop_config():
