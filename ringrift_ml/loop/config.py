@@ -65,6 +65,9 @@ class LoopConfig:
     """After each promotion: games per new ladder rung, then the regression watch (0: off)."""
     batch_games: int = 16
     """Games in flight (network evaluations batched)."""
+    workers: int = 1
+    """Selfplay worker processes (one torch thread each); game ``i`` is the same game
+    whichever worker plays it."""
     seed: int = 0
     """Seeds selfplay, training and the gate of every generation (each derived with the generation number)."""
     device: str = "cpu"
@@ -79,7 +82,7 @@ class LoopConfig:
             raise ValueError(f"loop config: players must be 2, 3 or 4, got {self.players!r}")
         if self.ladder_games < 0:
             raise ValueError(f"loop config: ladder_games must be >= 0, got {self.ladder_games}")
-        for name in ("games", "simulations", "gate_max_games", "batch_games"):
+        for name in ("games", "simulations", "gate_max_games", "batch_games", "workers"):
             if getattr(self, name) < 1:
                 raise ValueError(f"loop config: {name} must be positive, got {getattr(self, name)}")
         if not 0 <= self.gate_min_games <= self.gate_max_games:

@@ -446,3 +446,16 @@ def test_a_tiny_loop_learns(tmp_path):
     for r in rows:
         assert r["heldout_policy_ce"] < r["heldout_policy_ce_uniform"] - 0.2, r
         assert r["heldout_gap_closed"] > 0.1 and r["target_kl_uniform"] > 0.5, r
+
+
+def test_selfplay_workers_play_the_same_generation(tmp_path):
+    """``workers`` spreads a generation's selfplay over processes; the games (their ids
+    are content hashes of config, seed and moves) are the same."""
+    from ringrift_ml.loop.run import play_generation
+
+    ids = []
+    for workers in (1, 2):
+        store = LakeStore.open(tmp_path / f"w{workers}")
+        cfg = LoopConfig(**{**SMALL, "games": 4, "bootstrap": "heuristic", "workers": workers})
+        ids.append(sorted(play_generation(store, cfg, 0, None, progress=False, log=lambda m: None)["game_ids"]))
+    assert len(ids[0]) == 4 and ids[0] == ids[1]
