@@ -187,7 +187,7 @@ def main(argv=None) -> int:
     if not args.no_run:
         run_seeds(part, seeds, args.out, args.hours, args.generations, args.parallel, extra)
 
-    from ringrift_ml.loop.plots import runs_plot
+    from ringrift_ml.plots import runs_plot
 
     per_seed, tables = {}, {}
     for s in seeds:

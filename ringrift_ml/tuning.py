@@ -359,13 +359,24 @@ def tune(cfg: TuneConfig, workdir: Path, progress: bool = True, weights: Optiona
         "mean_weights": dict(zip(FEATURE_NAMES, xfavorite)),
         "best_score": best_gen["best_score"],
         "generations": len(log),
-        "history": [{k: h[k] for k in ("generation", "best_score", "mean_score")} for h in log],
+        "history": [{**{k: h[k] for k in ("generation", "best_score", "mean_score")},
+                     "mean_score_se": _mean_se([-f for f in h.get("fitness") or []])} for h in log],
         "evaluator": cfg.evaluator,
         "network_gate": doc.get("network_gate"),
     }
     hist_path.write_text(json.dumps(result, indent=2))
-    (workdir / f"cma_{cfg.board}_{cfg.players}p_history.svg").write_text(history_svg(result["history"]))
+    from .plots import tuning_plot
+
+    tuning_plot(result["history"], f"CMA-ES {cfg.board} {cfg.players}p ({cfg.evaluator})",
+                workdir / f"cma_{cfg.board}_{cfg.players}p_history.svg")
     return result
+
+
+def _mean_se(scores: list) -> Optional[float]:
+    """Standard error of a generation's mean score (None below two candidates)."""
+    if len(scores) < 2:
+        return None
+    return float(np.std(scores, ddof=1) / math.sqrt(len(scores)))
 
 
 def save_tuned(result: dict, weights_file: Path, version: Optional[str] = None, base: Optional[Path] = None) -> Path:
@@ -450,31 +461,6 @@ def tune_and_accept(cfg: TuneConfig, workdir: Path, target: Path, *, confirm: Co
     else:
         data = cand.read_bytes()  # kept for inspection; the current weights stay
     return {"result": result, "confirmation": confirm, "accepted": accepted, "weights": data}
-
-
-def history_svg(history: list, width: int = 480, height: int = 240) -> str:
-    """A small line plot of best and mean score per generation."""
-    pad = 32
-    n = max(len(history), 2)
-
-    def pts(key):
-        out = []
-        for i, h in enumerate(history):
-            x = pad + (width - 2 * pad) * i / (n - 1)
-            y = height - pad - (height - 2 * pad) * h[key]
-            out.append(f"{x:.1f},{y:.1f}")
-        return " ".join(out)
-
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}">'
-        f'<rect width="100%" height="100%" fill="white"/>'
-        f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" stroke="black"/>'
-        f'<line x1="{pad}" y1="{pad}" x2="{pad}" y2="{height - pad}" stroke="black"/>'
-        f'<text x="{pad}" y="{pad - 8}" font-size="12">score (0-1) by generation: best (blue), mean (grey)</text>'
-        f'<polyline fill="none" stroke="steelblue" stroke-width="2" points="{pts("best_score")}"/>'
-        f'<polyline fill="none" stroke="grey" stroke-width="1" points="{pts("mean_score")}"/>'
-        "</svg>"
-    )
 
 
 def confirm_weights(board: str, players: int, candidate: Path, current: Path,

@@ -24,7 +24,7 @@ from ..arena import PairRecord, fit_elo, head_to_head
 from ..lake import LakeStore
 from ..lake.layout import Layout, Partition
 from .generations import PROMOTED, ROLLED_BACK, generation_states, process_cpu_seconds, registry
-from .plots import ladder_plot
+from ..plots import ladder_plot
 
 LADDER_TABLE = "ladder_games"
 

@@ -1,8 +1,9 @@
-"""The loop's figures, drawn with matplotlib: rating against CPU hours.
+"""The pipeline's figures, drawn with matplotlib: the loop's rating against CPU hours,
+CMA-ES's score by generation.
 
-Every figure has labelled axes with ticks, the ratings' ±1 standard error as error
-bars (the ladder's maximum-likelihood fit gives one per entrant, relative to
-``random`` = 0), and is written atomically (an SVG by default, a PNG when the path
+Every figure has labelled axes with ticks and ±1 standard error bars (the ladder's
+maximum-likelihood fit gives one per entrant, relative to ``random`` = 0; CMA-ES's
+population gives one per generation's mean), and is written atomically (an SVG by default, a PNG when the path
 says so).  Matplotlib is imported here only, with the non-interactive Agg backend, so
 a loop on a headless machine never needs a display.
 """
@@ -13,7 +14,7 @@ import io
 from pathlib import Path
 from typing import Optional
 
-from ..atomic import write_bytes
+from .atomic import write_bytes
 
 ROLLED_BACK_COLOUR = "#d62728"
 
@@ -98,4 +99,25 @@ def runs_plot(runs: dict, title: str, path: Path, baseline: Optional[dict] = Non
     return out
 
 
-__all__ = ["ladder_plot", "runs_plot"]
+def tuning_plot(history: list, title: str, path: Path) -> Path:
+    """CMA-ES by generation (``tuning.tune``'s history): the population's mean score
+    with ±1 SE (its standard deviation over the square root of the population; absent
+    for a history without it) and the best candidate's score."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    gens = [h["generation"] for h in history]
+    ax.errorbar(gens, [h["mean_score"] for h in history], yerr=[h.get("mean_score_se") or 0.0 for h in history],
+                fmt="o-", color="#7f7f7f", capsize=3, ms=4, label="population mean ±1 SE")
+    ax.plot(gens, [h["best_score"] for h in history], "s-", color="#1f77b4", ms=4, label="best candidate")
+    ax.set_xlabel("CMA-ES generation")
+    ax.set_ylabel("score (0-1)")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_title(title)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    out = _save(fig, path)
+    plt.close(fig)
+    return out
+
+
+__all__ = ["ladder_plot", "runs_plot", "tuning_plot"]
