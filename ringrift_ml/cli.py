@@ -154,10 +154,11 @@ def _lake_audit(args) -> int:
         print(json.dumps(rep))
     else:
         print(f"files {rep['files']}, games {rep['games']}, in_lake {rep['in_lake']}, "
-              f"quarantined {rep['quarantined']}, lost {rep['lost']}, pending {rep['pending']}")
+              f"quarantined {rep['quarantined']}, lost {rep['lost']}, pending {rep['pending']}, "
+              f"missing data files {rep['missing_files']}")
         for p in rep["problems"]:
             print(f"  {p}")
-    return 1 if rep["lost"] or rep["problems"] else 0
+    return 1 if rep["lost"] or rep["problems"] or rep["missing_files"] else 0
 
 
 def _lake_sql(args) -> int:
@@ -577,7 +578,13 @@ def main(argv=None) -> int:
     if getattr(args, "swap", False) and args.players != 2:
         print("error: --swap needs --players 2 (the pie rule is 2-player only)", file=sys.stderr)
         return 2
-    return args.func(args)
+    from .lake.store import LakeError
+
+    try:
+        return args.func(args)
+    except LakeError as e:  # the lake cannot be opened or read: say why, no traceback
+        print(f"error: {e}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

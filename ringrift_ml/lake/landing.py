@@ -50,7 +50,7 @@ from .io import append
 from .layout import Layout
 from .records import convert_record
 from .schema import GAMES_SCHEMA
-from .store import LakeStore
+from .store import LakeError, LakeStore
 
 SUFFIXES = (".jsonl", ".json", ".parquet")
 PARTIAL = ".partial"
@@ -224,7 +224,15 @@ def stage(store: LakeStore, path: Path, run_id: Optional[str] = None) -> Staged:
     events = {r["event"] for r in _ledger(store, sha)}
     target = incoming_dir(store.root) / f"{sha}{suffix}"
     if events or target.exists():
-        # The same bytes arrived before (under this or another name): nothing to add.
+        # The same bytes arrived before (under this or another name): nothing to add -
+        # once the earlier copy is verified to be where the ledger says.  Otherwise the
+        # file stays in the landing zone and the error says why (nothing is discarded
+        # on the ledger's word alone).
+        if not target.exists():
+            problem = earlier_copy_problem(store, sha)
+            if problem:
+                raise LakeError(f"landing {path.name}: the ledger has seen this content before, but {problem}; "
+                                "the file stays in the landing zone")
         os.remove(path)
         store.write(lambda con: append(con, "landing_events", [_event(sha, path.name, size, "duplicate",
                                                                       "same content as an earlier file", 0, 0, 0, [],
@@ -236,6 +244,29 @@ def stage(store: LakeStore, path: Path, run_id: Optional[str] = None) -> Staged:
     store.write(lambda con: append(con, "landing_events", [_event(sha, path.name, size, "staged", None, 0, 0, 0, [],
                                                                   str(target), run_id)]), f"stage {path.name}")
     return Staged(sha, target, path.name)
+
+
+def earlier_copy_problem(store: LakeStore, sha: str) -> Optional[str]:
+    """Why an earlier copy of file ``sha`` cannot stand for a new one (None: it can):
+    an ingested file's games must be readable in the lake (as many as the ledger
+    says), a staged or quarantined file must lie where the ledger put it."""
+    state = file_state(store, sha)
+    if state is None:
+        return "no earlier copy was staged, ingested or quarantined"
+    if state["event"] == "ingested":
+        try:
+            row = store.query("SELECT count(*) AS n, sum(length(game_id) + length(moves_json)) AS b FROM lake.games "
+                              "WHERE source_file = ?", [sha]).to_pylist()[0]
+        except LakeError as e:
+            return f"its games are recorded in the lake but cannot be read ({e})"
+        want = int(state["in_lake"] or 0)
+        if row["n"] < want:
+            return f"the lake holds {row['n']} of the {want} games the ledger recorded for it"
+        return None
+    stored = state.get("stored_path")
+    if stored and not Path(stored).exists():
+        return f"its {state['event']} copy {stored} is missing"
+    return None
 
 
 def pending(store: LakeStore) -> list:
@@ -514,17 +545,42 @@ def ingest_all(store: LakeStore, run_id: Optional[str] = None, settle: float = 1
 
 
 # ---- audit ------------------------------------------------------------------------------
+def _check_data_files(store: LakeStore, out: dict) -> None:
+    """Every data and delete file the catalog lists for the lake's tables must exist
+    (a catalog whose files are elsewhere, or were deleted, is a finding)."""
+    from .schema import TABLES
+
+    for name in TABLES:
+        try:
+            rows = store.query(f"SELECT data_file, delete_file FROM ducklake_list_files('lake', '{name}')").to_pylist()
+        except LakeError as e:
+            out["problems"].append(f"lake.{name}: its data files cannot be listed ({e})")
+            continue
+        gone = [f for r in rows for f in (r["data_file"], r["delete_file"]) if f and not Path(f).exists()]
+        if gone:
+            out["missing_files"] += len(gone)
+            out["problems"].append(f"lake.{name}: {len(gone)} of its data files are missing (e.g. {gone[0]})")
+
+
 def audit(store: LakeStore) -> dict:
     """Reconcile every file ever landed with the lake and the quarantine.
 
     Per content hash: the records its terminal event counted, the games of that file
     actually in ``lake.games``, and whether the quarantined copy is where the ledger
     says.  ``lost`` counts records of files that are neither (fully) in the lake nor in
-    quarantine, and staged files whose copy has vanished."""
-    files = store.query("SELECT * FROM lake.landed_files").to_pylist()
-    in_lake = {r["source_file"]: r["n"] for r in store.query(
-        "SELECT source_file, count(*) AS n FROM lake.games WHERE source_file IS NOT NULL GROUP BY 1").to_pylist()}
-    out = {"files": 0, "games": 0, "in_lake": 0, "quarantined": 0, "lost": 0, "pending": 0, "problems": []}
+    quarantine, and staged files whose copy has vanished; ``missing_files`` the data
+    files the catalog lists that are not there.  Whatever cannot be read is a finding
+    in ``problems``, never an exception."""
+    out = {"files": 0, "games": 0, "in_lake": 0, "quarantined": 0, "lost": 0, "pending": 0, "missing_files": 0,
+           "problems": []}
+    _check_data_files(store, out)
+    try:
+        files = store.query("SELECT * FROM lake.landed_files").to_pylist()
+        in_lake = {r["source_file"]: r["n"] for r in store.query(
+            "SELECT source_file, count(*) AS n FROM lake.games WHERE source_file IS NOT NULL GROUP BY 1").to_pylist()}
+    except LakeError as e:
+        out["problems"].append(f"the ledger or the games cannot be read: {e}")
+        return out
     for f in files:
         sha, ev = f["file_hash"], f["event"]
         out["files"] += 1

@@ -6,7 +6,12 @@ DuckLake keeps table data as Parquet files under ``<root>/lake/data/`` and its c
 * the embedded default, a SQLite file ``<root>/lake/catalog.sqlite`` (no server; one
   writer commits at a time, so writers retry on "database is locked");
 * PostgreSQL for many processes and hosts: ``catalog="postgres:dbname=... host=..."``
-  (or ``$RINGRIFT_LAKE_CATALOG``); concurrent writers commit without retries.
+  (or ``$RINGRIFT_LAKE_CATALOG``); concurrent writers commit without retries.  Such a
+  catalog belongs to one data path, the one it was created with: opening it from a
+  storage root whose data path differs is refused with both paths named (its files
+  are not there), unless the store is given that data path (``data_path=`` or
+  ``$RINGRIFT_LAKE_DATA_PATH``: a directory every host mounts).  A SQLite catalog
+  lives under its root and moves with it.
 
 Every commit is a snapshot: readers see one consistent snapshot and never block the
 pipeline; ``FROM lake.games AT (VERSION => n)`` reads an old one.  The extensions are
@@ -27,6 +32,7 @@ import importlib.util
 import json
 import os
 import random
+import re
 import shutil
 import sqlite3
 import threading
@@ -40,6 +46,9 @@ from ..atomic import atomic_path
 
 DUCKDB_VERSION = "1.5.5"
 ALIAS = "lake"
+DATA_PATH_ENV = "RINGRIFT_LAKE_DATA_PATH"
+_DATA_PATH_MISMATCH = re.compile(r'DATA_PATH parameter "([^"]*)" does not match existing data path in the catalog '
+                                 r'"([^"]*)"')
 # Errors of a commit that lost a race with another writer: the transaction is retried.
 _RETRYABLE = ("database is locked", "conflict", "busy", "could not serialize", "deadlock", "already exists")
 
@@ -86,7 +95,8 @@ def _sql_str(s: str) -> str:
 class LakeStore:
     """One storage root's DuckLake (see the module docstring)."""
 
-    def __init__(self, root: Path, catalog: Optional[str] = None, schema: Optional[str] = None):
+    def __init__(self, root: Path, catalog: Optional[str] = None, schema: Optional[str] = None,
+                 data_path: Optional[Path] = None):
         self.root = Path(root).resolve()
         self.catalog = catalog or os.environ.get("RINGRIFT_LAKE_CATALOG") or "sqlite"
         # PostgreSQL only: the schema holding this lake's catalog tables, so that one
@@ -94,17 +104,19 @@ class LakeStore:
         self.schema = schema or os.environ.get("RINGRIFT_LAKE_SCHEMA") or None
         if self.catalog != "sqlite" and not self.catalog.startswith("postgres:"):
             raise LakeError(f"catalog: expected 'sqlite' or 'postgres:<libpq connection string>', got {self.catalog!r}")
-        self.data_path = self.root / "lake" / "data"
+        shared = data_path or os.environ.get(DATA_PATH_ENV) or None
+        self.data_path = Path(shared).resolve() if shared else self.root / "lake" / "data"
         self.catalog_file = self.root / "lake" / "catalog.sqlite"
 
     # ---- opening ---------------------------------------------------------------------
     @classmethod
-    def open(cls, root: Path, catalog: Optional[str] = None, schema: Optional[str] = None) -> "LakeStore":
+    def open(cls, root: Path, catalog: Optional[str] = None, schema: Optional[str] = None,
+             data_path: Optional[Path] = None) -> "LakeStore":
         """The lake of ``root``; its tables are created on first use (under a lock, so
         two first runs on a fresh root do not race)."""
         from .schema import ensure_tables
 
-        store = cls(root, catalog, schema)
+        store = cls(root, catalog, schema, data_path)
         store.data_path.mkdir(parents=True, exist_ok=True)
         with store.lock("init"):
             if store.catalog == "sqlite" and not store.catalog_file.exists():
@@ -176,7 +188,7 @@ class LakeStore:
 
     def _shared(self) -> duckdb.DuckDBPyConnection:
         with _SHARED_LOCK:
-            key = (os.getpid(), str(self.root), self.catalog, self.schema)
+            key = (os.getpid(), str(self.root), self.catalog, self.schema, str(self.data_path))
             con = _SHARED.get(key)
             if con is None:
                 con = _SHARED[key] = self._open(read_only=False)
@@ -193,9 +205,14 @@ class LakeStore:
                 con.execute(
                     f"LOAD {_sql_str(_extension_file('duckdb_extension_postgres', 'postgres', 'postgres_scanner'))}")
                 target = f"ducklake:postgres:{self.catalog[len('postgres:'):]}"
-            # OVERRIDE_DATA_PATH: files are found under this root even when the folder
-            # was moved or copied (the catalog stores them relative to the data path).
-            opts = f"DATA_PATH {_sql_str(str(self.data_path) + '/')}, OVERRIDE_DATA_PATH true"
+            # SQLite, OVERRIDE_DATA_PATH: files are found under this root even when the
+            # folder was moved or copied (the catalog, inside the root, stores them
+            # relative to the data path).  PostgreSQL: the catalog outlives any one
+            # root, and its files are under the data path it was created with; another
+            # root's data path is refused (see the module docstring).
+            opts = f"DATA_PATH {_sql_str(str(self.data_path) + '/')}"
+            if self.kind == "sqlite":
+                opts += ", OVERRIDE_DATA_PATH true"
             if self.kind == "postgres" and self.schema:
                 opts += f", METADATA_SCHEMA {_sql_str(self.schema)}"
             if read_only:
@@ -203,6 +220,14 @@ class LakeStore:
             self._retry(lambda: con.execute(f"ATTACH {_sql_str(target)} AS {ALIAS} ({opts})"), "attach")
         except duckdb.Error as e:
             con.close()
+            m = _DATA_PATH_MISMATCH.search(str(e))
+            if m:
+                raise LakeError(
+                    f"lake {self.describe()}: this catalog's data is under {m.group(2).rstrip('/')}, but storage root "
+                    f"{self.root} would read and write it under {m.group(1).rstrip('/')}: the catalog belongs to "
+                    "another storage root.  Use that root, give this one a catalog of its own (another database or "
+                    f"schema), or, when {m.group(2).rstrip('/')} is a directory every host mounts, open the lake with "
+                    f"that data path (${DATA_PATH_ENV}).") from e
             raise LakeError(f"lake {self.describe()}: {e}") from e
         return con
 
@@ -255,4 +280,4 @@ class LakeStore:
             return con.execute(sql, params or []).to_arrow_table()
 
 
-__all__ = ["ALIAS", "DUCKDB_VERSION", "LakeError", "LakeStore", "is_retryable"]
+__all__ = ["ALIAS", "DATA_PATH_ENV", "DUCKDB_VERSION", "LakeError", "LakeStore", "is_retryable"]

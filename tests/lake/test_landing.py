@@ -3,6 +3,7 @@
 import json
 import os
 import sys
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -322,3 +323,58 @@ def test_every_scenario_in_one_root_and_the_audit_finds_nothing_lost(store, caps
     out = capsys.readouterr().out
     assert rc == 0 and out.startswith("files 13, games 14, in_lake 12, quarantined 2, lost 0"), out
     print(out, file=sys.stderr)
+
+
+# ---- one lake, one data path ------------------------------------------------------------
+def test_a_catalog_of_another_root_is_refused_with_both_paths_and_nothing_moves(store, tmp_path, monkeypatch):
+    """A PostgreSQL catalog belongs to the data path it was created with: a second
+    storage root opening it fails with both paths named, before its landing zone is
+    touched; given that data path (a shared mount) it is the same lake.  A SQLite
+    catalog lives under its root (a moved root keeps its lake)."""
+    from ringrift_ml.cli import main
+    from ringrift_ml.lake import LakeError, LakeStore
+
+    _land(store, "a.jsonl", random_records(3, seed=1))
+    _ingest(store)
+    other = tmp_path / "other"
+    write_jsonl(other / "landing" / "b.jsonl", random_records(2, seed=9))
+    if store.kind == "sqlite":
+        moved = tmp_path / "moved"
+        import shutil
+
+        shutil.copytree(store.root, moved)
+        assert len(_games(LakeStore.open(moved))) == 3
+        return
+    monkeypatch.setenv("RINGRIFT_LAKE_SCHEMA", store.schema)
+    with pytest.raises(LakeError) as e:
+        LakeStore.open(other, store.catalog, store.schema)
+    assert str(store.data_path) in str(e.value) and str(other / "lake" / "data") in str(e.value)
+    assert main(["lake", "ingest", "--storage", str(other), "--catalog", store.catalog]) == 1
+    assert (other / "landing" / "b.jsonl").is_file()  # nothing staged, nothing lost
+    assert main(["lake", "audit", "--storage", str(other), "--catalog", store.catalog]) == 1
+    shared = LakeStore.open(other, store.catalog, store.schema, data_path=store.data_path)
+    assert len(_games(shared)) == 3
+
+
+def test_a_duplicate_is_discarded_only_when_its_earlier_copy_is_readable(store):
+    """The ledger knows the bytes, but the lake lost the earlier copy's data files: the
+    new copy stays in the landing zone, the error says why, and the audit reports the
+    missing files."""
+    from ringrift_ml.lake import LakeError
+
+    recs = random_records(2, seed=3)
+    _land(store, "a.jsonl", recs)
+    _ingest(store)
+    _land(store, "again.jsonl", recs)  # the same bytes: a duplicate, discarded
+    res, _ = _ingest(store)
+    assert not (store.root / "landing" / "again.jsonl").exists()
+    files = [r["data_file"] for r in store.query("SELECT data_file FROM ducklake_list_files('lake', 'games')")
+             .to_pylist()]
+    for f in files:
+        Path(f).unlink()
+    _land(store, "third.jsonl", recs)
+    with pytest.raises(LakeError, match="cannot be read|holds 0 of the 2"):
+        _ingest(store)
+    assert (store.root / "landing" / "third.jsonl").is_file()
+    rep = audit(store)
+    assert rep["missing_files"] == len(files) > 0 and any("missing" in p for p in rep["problems"])
