@@ -58,9 +58,10 @@ class LoopConfig:
     """SPRT alternative: this many Elo above."""
     gate_random_opening: int = 2
     """Random decisions at the start of each gate game (deterministic players meet in different games)."""
-    gate_games_train: bool = False
+    gate_games_train: bool = True
     """Keep the gate's games (both sides search with ``simulations``; their decisions
-    carry search targets) as training data of the next generation, next to its selfplay."""
+    carry search targets) as training data of the next generation, next to its selfplay:
+    the gate, the costliest step, then also makes data (docs/loop.md, data share)."""
     ladder_games: int = 40
     """After each promotion: games per new ladder rung, then the regression watch (0: off)."""
     batch_games: int = 16
