@@ -137,12 +137,13 @@ def _record_failure(context, store: LakeStore, cfg, g: int, rows: list, failures
 
 
 def signal_metadata(row: dict) -> dict:
-    """The generation's target signal and held-out figures (registry columns) as
-    numbers, so the Plots tab charts them across generations."""
-    from ringrift_ml.loop.run import COUNTS, REGISTRY_FIGURES
+    """The generation's target signal, held-out figures and compute accounting (CPU by
+    step, data share, positions; registry columns) as numbers, so the Plots tab charts
+    them across generations."""
+    from ringrift_ml.loop.run import COUNTS, REGISTRY_FIGURES, STEPS
 
-    return {k: (int(row[k]) if k in COUNTS else float(row[k])) for k in REGISTRY_FIGURES
-            if row.get(k) is not None}
+    names = REGISTRY_FIGURES + tuple(f"{step}_cpu_seconds" for step in STEPS)
+    return {k: (int(row[k]) if k in COUNTS else float(row[k])) for k in names if row.get(k) is not None}
 
 
 def _failure_rate(rows: list) -> float:

@@ -336,6 +336,9 @@ def test_loop_generation_asset_and_its_sensor(tmp_path, monkeypatch):
     r = dg.materialize([loop_generation], partition_key="square8|2", resources=res)
     md = r.asset_materializations_for_node("loop_generation")[0].metadata
     assert md["generation"].value == 0 and md["status"].value in ("promoted", "rejected")
+    # Where the generation's CPU went, as numbers the Plots tab charts.
+    assert 0 < md["data_share"].value <= 1 and md["selfplay_cpu_seconds"].value > 0
+    assert md["positions"].value > 0 and md["trained_positions"].value > 0
     table = md["registry"].value
     assert [rec.data["generation"] for rec in table.records] == [0]
     assert {c.name for c in table.schema.columns} >= {"generation", "status", "gate_score", "cpu_hours"}
