@@ -199,6 +199,13 @@ MODEL_REGISTRY_SCHEMA = pa.schema([
     ("status", pa.string()),  # promoted | rejected | rolled_back
     ("reason", pa.string()),
     ("gate", pa.string()),  # JSON: games, score, interval, SPRT decision and bounds
+    ("gate_opponent", pa.string()),  # the gate's figures as columns (null: no gate was played)
+    ("gate_games", pa.int32()),
+    ("gate_score", pa.float64()),  # the candidate's score (pairwise from the ranks with 3-4 players)
+    ("gate_ci_low", pa.float64()),  # its 95% interval
+    ("gate_ci_high", pa.float64()),
+    ("gate_llr", pa.float64()),  # the SPRT's log-likelihood ratio when it stopped
+    ("gate_decision", pa.string()),  # H1 | H0 | null (undecided at the horizon: gate_truncation decided)
     ("rating", pa.float64()),  # null: the row is written before any ladder game; see lake.ladder_ratings
     ("rating_se", pa.float64()),
     ("cpu_seconds", pa.float64()),  # CPU time of the generation (all processes of the loop)

@@ -354,6 +354,7 @@ def record_generation(store: LakeStore, cfg: LoopConfig, g: int, *, model_path: 
         raise ValueError(f"step_cpu_seconds: unknown step(s) {sorted(unknown)}; expected {', '.join(STEPS)}")
     figures = generation_figures(store, model_path, sample_set_id)
     figures.update(compute_figures(store, cfg, g, step_cpu_seconds or {}))
+    figures.update(gate_columns(gate))
     row = {
         "board": cfg.board, "players": cfg.players, "generation": g, "model_id": file_digest(model_path),
         "parent_id": best["model_id"] if best else None, "path": str(Path(model_path).relative_to(store.root)),
@@ -385,6 +386,15 @@ def _f(x) -> str:
 
 STEPS = ("selfplay", "train", "gate")
 """The steps whose CPU seconds the registry keeps (``<step>_cpu_seconds``)."""
+
+def gate_columns(gate: dict) -> dict:
+    """The registry's typed columns of a gate's figures (``gate_candidate``'s dict;
+    nulls where no gate was played, e.g. a candidate that failed its held-out check)."""
+    ci = gate.get("ci95") or [None, None]
+    return {"gate_opponent": gate.get("opponent"), "gate_games": gate.get("games"), "gate_score": gate.get("score"),
+            "gate_ci_low": ci[0], "gate_ci_high": ci[1], "gate_llr": gate.get("llr"),
+            "gate_decision": gate.get("decision")}
+
 
 COMPUTE_FIGURES = ("ladder_cpu_seconds", "data_cpu_seconds", "data_share")
 REGISTRY_FIGURES = ("targets", "target_entropy", "target_kl_prior", "target_kl_uniform", "heldout_policy_ce",

@@ -89,6 +89,11 @@ def test_promotion_warm_start_and_resume_after_a_kill(tmp_path, monkeypatch):
     assert any("warm start from g0" in m for m in log)
     gate1 = json.loads(g1["gate"])
     assert gate1["opponent"].startswith("nn:") and gate1["games"] >= 2 and len(gate1["ci95"]) == 2
+    # ... and as columns a DuckDB user filters on.
+    assert (g1["gate_opponent"], g1["gate_games"], g1["gate_score"]) == (gate1["opponent"], gate1["games"],
+                                                                        gate1["score"])
+    assert [g1["gate_ci_low"], g1["gate_ci_high"]] == gate1["ci95"] and g1["gate_decision"] == "H1"
+    assert g1["gate_llr"] == gate1["llr"]
     assert json.loads(g1["window"]) and g1["cpu_seconds"] > 0 and g1["selfplay_games"] == 10
     assert current_best(reg)["generation"] == 1
     # Asking for generations that exist does nothing.
