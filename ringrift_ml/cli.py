@@ -402,7 +402,6 @@ def _arena(args) -> int:
     return 0
 
 
-_TUNE_SKIP = ()
 _TUNE_ALIASES = {"players": ("--num-players",), "games_per_eval": ("--games",), "gate_simulations": ("--gate-sims",)}
 
 
@@ -412,7 +411,7 @@ def add_tune_arguments(parser, boards) -> None:
     from .fields import add_arguments
     from .tuning import ConfirmConfig, TuneConfig
 
-    add_arguments(parser, TuneConfig, skip=_TUNE_SKIP, aliases=_TUNE_ALIASES,
+    add_arguments(parser, TuneConfig, aliases=_TUNE_ALIASES,
                   choices={"board": boards, "players": [2, 3, 4], "evaluator": ["games", "neural"]})
     # The confirming test the tuned weights must pass (--confirm-max-games 0: none).
     add_arguments(parser.add_argument_group("confirming test"), ConfirmConfig, prefix="confirm",
@@ -425,7 +424,7 @@ def _tune(args) -> int:
     from .tuning import ConfirmConfig, TuneConfig, tune_and_accept
 
     try:
-        cfg = TuneConfig(**arguments_to_fields(args, TuneConfig, skip=_TUNE_SKIP))
+        cfg = TuneConfig(**arguments_to_fields(args, TuneConfig))
         model = None
         if args.model:
             model = Path(args.model)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import ast
 import dataclasses
+import functools
 import inspect
 import json
 import textwrap
@@ -23,6 +24,13 @@ import typing
 
 def field_docs(cls) -> dict:
     """``{field name: its docstring, whitespace collapsed}`` of a dataclass."""
+    return dict(_field_docs(cls))
+
+
+@functools.lru_cache(maxsize=None)
+def _field_docs(cls) -> dict:
+    # Parsed once per class: building the command line asks for every flag's text, and
+    # reading a class's source each time cost most of a second per ``ringrift`` call.
     tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
     body = tree.body[0].body
     docs = {}
@@ -75,7 +83,7 @@ def _doc(cls, path: str) -> str:
     *parents, name = path.split(".")
     for p in parents:
         cls = typing.get_type_hints(cls)[p]
-    return field_docs(cls).get(name, "")
+    return _field_docs(cls).get(name, "")
 
 
 def add_arguments(parser, cls, *, skip=(), aliases=None, choices=None, json_fields=(), defaults=None,
@@ -114,7 +122,7 @@ def add_arguments(parser, cls, *, skip=(), aliases=None, choices=None, json_fiel
                 kw.update(type=_csv, metavar="A,B,...")
                 shown = ",".join(map(str, default)) if default else "none"
             else:
-                kw.update(type=inner if inner in (int, float, str) else str, 
+                kw.update(type=inner if inner in (int, float, str) else str,
                           metavar=None if path in choices else path.split(".")[-1].upper())
                 shown = default
             kw["help"] = f"{doc} (default {shown})" if default not in ("", None) else doc

@@ -255,6 +255,8 @@ def earlier_copy_problem(store: LakeStore, sha: str) -> Optional[str]:
         return "no earlier copy was staged, ingested or quarantined"
     if state["event"] == "ingested":
         try:
+            # The sum reads the rows' data files (a bare count may come from the catalog's
+            # statistics), so a missing or unreadable file raises here.
             row = store.query("SELECT count(*) AS n, sum(length(game_id) + length(moves_json)) AS b FROM lake.games "
                               "WHERE source_file = ?", [sha]).to_pylist()[0]
         except LakeError as e:

@@ -35,8 +35,6 @@ STORAGE_ENV = "RINGRIFT_STORAGE"
 DEFAULT_STORAGE = "storage"
 
 
-
-
 def storage_root(root=None) -> Path:
     """The storage root: ``root`` if given, else ``$RINGRIFT_STORAGE``, else ``./storage`` (absolute)."""
     return Path(root or os.environ.get(STORAGE_ENV) or DEFAULT_STORAGE).resolve()

@@ -124,8 +124,8 @@ class LoopConfig:
         if seed is not None:
             over.setdefault("seed", seed)
         if self.reuse and window_positions:
-            batch = int(over.get("batch_size", _train_default("batch_size")))
-            train = window_positions * (1 - float(over.get("holdout", _train_default("holdout"))))
+            batch = int(over.get("batch_size", TrainConfig.batch_size))
+            train = window_positions * (1 - float(over.get("holdout", TrainConfig.holdout)))
             over.setdefault("max_steps", max(1, int(round(self.reuse * train / batch))))
         try:
             return TrainConfig(**{"tensorboard": False, **over})
@@ -140,9 +140,3 @@ class LoopConfig:
 
 
 __all__ = ["LoopConfig"]
-
-
-def _train_default(name: str):
-    from ..train.config import TrainConfig
-
-    return next(f.default for f in dataclasses.fields(TrainConfig) if f.name == name)

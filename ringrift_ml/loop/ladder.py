@@ -23,8 +23,8 @@ from typing import Callable, Optional
 from ..arena import PairRecord, fit_elo, head_to_head
 from ..lake import LakeStore
 from ..lake.layout import Layout, Partition
-from .generations import PROMOTED, ROLLED_BACK, generation_states, process_cpu_seconds, registry
 from ..plots import ladder_plot
+from .generations import PROMOTED, ROLLED_BACK, generation_states, process_cpu_seconds, registry
 
 LADDER_TABLE = "ladder_games"
 

@@ -387,6 +387,7 @@ def _f(x) -> str:
 STEPS = ("selfplay", "train", "gate")
 """The steps whose CPU seconds the registry keeps (``<step>_cpu_seconds``)."""
 
+
 def gate_columns(gate: dict) -> dict:
     """The registry's typed columns of a gate's figures (``gate_candidate``'s dict;
     nulls where no gate was played, e.g. a candidate that failed its held-out check)."""
@@ -412,9 +413,9 @@ def compute_figures(store: LakeStore, cfg: LoopConfig, g: int, step_cpu_seconds:
     next generation), ``data_cpu_seconds`` (selfplay, plus the gate when its games join
     the training data) and ``data_share``, that over all the CPU (selfplay, training,
     gate, ladder; None when nothing was measured)."""
-    prev = store.query("SELECT max(created_at) AS t FROM lake.model_registry WHERE board = ? AND players = ? "
-                       "AND generation < ? AND status <> ?", [cfg.board, cfg.players, g, ROLLED_BACK]).to_pylist()
-    since = prev[0]["t"] if prev else None
+    since = store.query("SELECT max(created_at) AS t FROM lake.model_registry WHERE board = ? AND players = ? "
+                        "AND generation < ? AND status <> ?", [cfg.board, cfg.players, g, ROLLED_BACK]
+                        ).to_pylist()[0]["t"]
     sql = ("SELECT coalesce(sum(cpu_seconds), 0) AS c FROM lake.ladder_games WHERE board = ? AND players = ?"
            + (" AND created_at > ?" if since is not None else ""))
     params = [cfg.board, cfg.players] + ([since] if since is not None else [])
