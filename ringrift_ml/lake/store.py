@@ -280,4 +280,24 @@ class LakeStore:
             return con.execute(sql, params or []).to_arrow_table()
 
 
-__all__ = ["ALIAS", "DATA_PATH_ENV", "DUCKDB_VERSION", "LakeError", "LakeStore", "is_retryable"]
+def drop_postgres_schema(catalog: str, schema: str) -> None:
+    """Remove one lake's catalog tables from a PostgreSQL database (``DROP SCHEMA ...
+    CASCADE``; its data files are left alone): what a test's private lake, or a retired
+    lake, leaves behind.  ``catalog``: ``postgres:<libpq string>``."""
+    if not catalog.startswith("postgres:"):
+        raise LakeError(f"catalog: expected 'postgres:<libpq connection string>', got {catalog!r}")
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", schema or ""):
+        raise LakeError(f"schema: expected a plain identifier, got {schema!r}")
+    con = duckdb.connect(config={"threads": 1})
+    try:
+        con.execute(f"LOAD {_sql_str(_extension_file('duckdb_extension_postgres', 'postgres', 'postgres_scanner'))}")
+        con.execute(f"ATTACH {_sql_str(catalog[len('postgres:'):])} AS pg (TYPE postgres)")
+        con.execute(f"CALL postgres_execute('pg', 'DROP SCHEMA IF EXISTS \"{schema}\" CASCADE')")
+    except duckdb.Error as e:
+        raise LakeError(f"catalog {catalog.split('password=')[0].strip()}: cannot drop schema {schema}: {e}") from e
+    finally:
+        con.close()
+
+
+__all__ = ["ALIAS", "DATA_PATH_ENV", "DUCKDB_VERSION", "LakeError", "LakeStore", "drop_postgres_schema",
+           "is_retryable"]

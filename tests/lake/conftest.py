@@ -9,6 +9,7 @@ import uuid
 import pytest
 
 from ringrift_ml.lake import LakeStore
+from ringrift_ml.lake.store import drop_postgres_schema
 from ringrift_ml.rules import new_game
 from ringrift_ml.rules.fast import FastGame, playout
 from ringrift_ml.rules.records import make_record
@@ -19,12 +20,16 @@ BACKENDS = ["sqlite", "postgres"]
 
 @pytest.fixture(params=BACKENDS)
 def catalog(request):
-    """``(catalog, schema)`` of one backend."""
+    """``(catalog, schema)`` of one backend; a PostgreSQL test's schema is dropped after
+    it, passed or failed."""
     if request.param == "postgres":
         if not POSTGRES:
             pytest.skip("RINGRIFT_TEST_POSTGRES is not set (.ci/run starts PostgreSQL and sets it)")
-        return f"postgres:{POSTGRES}", f"t_{uuid.uuid4().hex[:12]}"
-    return "sqlite", None
+        cat, schema = f"postgres:{POSTGRES}", f"t_{uuid.uuid4().hex[:12]}"
+        yield cat, schema
+        drop_postgres_schema(cat, schema)
+        return
+    yield "sqlite", None
 
 
 @pytest.fixture
