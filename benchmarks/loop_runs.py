@@ -67,25 +67,33 @@ def run_seeds(part, seeds: list, out: Path, hours: float, generations: int, para
         pending.append((s, root, hours - spent))
     running: list = []
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    while pending or running:
-        while pending and len(running) < parallel:
-            s, root, left = pending.pop(0)
-            root.mkdir(parents=True, exist_ok=True)
-            log = open(root / "loop.log", "a")
-            cmd = _loop_command(part, s, root, left, generations, extra)
-            print(json.dumps({"bench": "loop_runs", "kind": "start", "seed": s, "hours_left": round(left, 3),
-                              "command": " ".join(cmd[2:])}), flush=True)
-            running.append((s, subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env), log))
-        time.sleep(2)
-        for item in list(running):
-            s, proc, log = item
-            if proc.poll() is not None:
-                log.close()
-                running.remove(item)
-                print(json.dumps({"bench": "loop_runs", "kind": "finished", "seed": s, "rc": proc.returncode}),
-                      flush=True)
-                if proc.returncode:
-                    raise SystemExit(f"seed {s}: ringrift loop exited {proc.returncode}; see {out}/seed{s}/loop.log")
+    try:
+        while pending or running:
+            while pending and len(running) < parallel:
+                s, root, left = pending.pop(0)
+                root.mkdir(parents=True, exist_ok=True)
+                log = open(root / "loop.log", "a")
+                cmd = _loop_command(part, s, root, left, generations, extra)
+                print(json.dumps({"bench": "loop_runs", "kind": "start", "seed": s, "hours_left": round(left, 3),
+                                  "command": " ".join(cmd[2:])}), flush=True)
+                running.append((s, subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env), log))
+            time.sleep(2)
+            for item in list(running):
+                s, proc, log = item
+                if proc.poll() is not None:
+                    log.close()
+                    running.remove(item)
+                    print(json.dumps({"bench": "loop_runs", "kind": "finished", "seed": s, "rc": proc.returncode}),
+                          flush=True)
+                    if proc.returncode:
+                        raise SystemExit(f"seed {s}: ringrift loop exited {proc.returncode}; "
+                                         f"see {out}/seed{s}/loop.log")
+    finally:
+        # A failed seed or an interrupt ends the others too (each resumes on the next call).
+        for s, proc, log in running:
+            proc.terminate()
+            proc.wait()
+            log.close()
 
 
 def _median_range(xs: list) -> dict:

@@ -92,7 +92,7 @@ def runs_plot(runs: dict, title: str, path: Path, baseline: Optional[dict] = Non
     ax.set_ylabel("Elo (random = 0), ±1 SE")
     ax.set_title(title)
     ax.grid(True, alpha=0.3)
-    if runs:
+    if ax.get_legend_handles_labels()[0]:  # only runs with rated generations have a line
         ax.legend(fontsize=8, loc="lower right")
     out = _save(fig, path)
     plt.close(fig)
