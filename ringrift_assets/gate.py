@@ -146,7 +146,7 @@ def gate_match(context: dg.AssetExecutionContext, lake_root: LakeResource, loop:
     "beyond the interval and says why.  Plot: rating against CPU hours.",
 )
 def elo_ladder(context: dg.AssetExecutionContext, lake_root: LakeResource, loop: LoopSettings):
-    from ringrift_ml.loop.ladder import update_ladder
+    from ringrift_ml.loop.ladder import loop_ladder
 
     part, cfg = loop.for_run(context)
     board, n = part.board, part.players
@@ -155,8 +155,7 @@ def elo_ladder(context: dg.AssetExecutionContext, lake_root: LakeResource, loop:
         return dg.MaterializeResult(metadata={"skipped": "the loop settings turn the ladder off (ladder_games 0)"})
     t0 = time.time()
     # As the loop plays it after a promotion: rungs of ladder_games at the loop's simulations.
-    out = update_ladder(store, board, n, simulations=cfg.simulations, games=cfg.ladder_games,
-                        concurrency=cfg.batch_games, seed=cfg.seed, progress=False, log=context.log.info)
+    out = loop_ladder(store, cfg, progress=False, log=context.log.info)
     gens = [r for r in out["table"] if r["generation"] is not None]
     top = max(gens, key=lambda r: r["generation"]) if gens else None
     md = {

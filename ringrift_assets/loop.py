@@ -92,11 +92,9 @@ def loop_generation(context: dg.AssetExecutionContext, loop: LoopSettings, lake_
     row = run_generation(store, cfg, g, rows, progress=False, log=context.log.info)
     ladder_md = {"rolled_back": dg.MetadataValue.json([])}
     if row["status"] == PROMOTED and cfg.ladder_games:
-        from ringrift_ml.loop.ladder import update_ladder
+        from ringrift_ml.loop.ladder import loop_ladder
 
-        ladder_md = ladder_metadata(update_ladder(store, board, n, simulations=cfg.simulations,
-                                                  games=cfg.ladder_games, concurrency=cfg.batch_games,
-                                                  seed=cfg.seed, progress=False, log=context.log.info))
+        ladder_md = ladder_metadata(loop_ladder(store, cfg, progress=False, log=context.log.info))
     rows = registry(store, board, n)
     gate = row["gate"] or {}
     return dg.MaterializeResult(

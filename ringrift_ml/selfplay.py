@@ -161,17 +161,26 @@ def play_one(cfg: SelfplayConfig, index: int) -> dict:
     return play_batch(cfg, [index])[0]
 
 
-def played_record(cfg: SelfplayConfig, pg, config: dict) -> dict:
+def played_record(cfg: SelfplayConfig, pg, config: dict, searched_only: bool = False) -> dict:
     """The game record of one played game (``arena.match`` output) under run config
     ``cfg``, with the search target of every fully searched decision; ``config`` is
-    ``generator_config(cfg)`` (its hash is part of the game id)."""
-    game = FastGame(new_game(cfg.board, len(cfg.players)))
+    ``generator_config(cfg)`` (its hash is part of the game id).
+
+    ``searched_only``: a move that no search chose (a random opening decision, a move of
+    a player that does not search) is marked as no training position (a search entry
+    that is not full, as playout-cap randomization's fast searches are), instead of
+    becoming a one-hot target of the move played.  For games between a searching
+    player and e.g. ``heuristic``, whose moves are no search's improved policy."""
+    n = len(cfg.players)
+    game = FastGame(new_game(cfg.board, n))
     moves, policies, searches = [], [], []
     for row, res, fast in zip(pg.moves, pg.results, pg.fast):
         moves.append(game.move(row).to_json())
         # A search player's decision (a win played without searching has 0 simulations).
         searched = res is not None and (res.full or res.simulations > 0 or fast)
-        if searched:
+        if searched_only and not searched:
+            searches.append({"full": False, "simulations": 0, "values": [0.0] * n})
+        elif searched:
             entry = {"full": bool(res.full), "simulations": int(res.simulations),
                      "values": [round(float(v), 4) for v in res.values]}
             if res.full and res.simulations > 0:
@@ -188,7 +197,6 @@ def played_record(cfg: SelfplayConfig, pg, config: dict) -> dict:
         game.apply(row)
     final = game.state()
     seed = pg.job.seed
-    n = len(cfg.players)
     return {
         "schema": RECORD_SCHEMA,
         "gameId": game_id_for(cfg.board, n, "selfplay", config, seed, moves),

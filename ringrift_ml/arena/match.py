@@ -51,7 +51,8 @@ def play_game(players: list, budgets: list, board: str, seed: int, swap_rule: bo
     return _result(play_games([job])[0])
 
 
-def _play(jobs: list, concurrency: int, desc: str, progress: bool, on_game: Optional[Callable] = None) -> list:
+def _play(jobs: list, concurrency: int, desc: str, progress: bool, on_game: Optional[Callable] = None,
+          on_played: Optional[Callable] = None) -> list:
     bar = tqdm(total=len(jobs), desc=desc, unit="game", disable=not progress)
 
     def done(pg):
@@ -61,6 +62,9 @@ def _play(jobs: list, concurrency: int, desc: str, progress: bool, on_game: Opti
 
     played = play_games(jobs, concurrency=concurrency, on_done=done)
     bar.close()
+    if on_played is not None:
+        for pg in played:  # in game order, whatever order they ended in
+            on_played(pg)
     return [_result(pg) for pg in played]
 
 
@@ -143,14 +147,15 @@ def _interval(scores: list) -> tuple:
 
 def head_to_head(a, b, budget_a: Budget, budget_b: Budget, board: str, games: int, seed: int = 0,
                  concurrency: int = 1, random_opening: int = 0, progress: bool = True,
-                 details: bool = False, num_players: int = 2) -> dict:
+                 details: bool = False, num_players: int = 2, on_played: Optional[Callable] = None) -> dict:
     """``a`` against ``b``: ``a`` in one seat, ``b`` in the others (``num_players`` - 1
     of them), a's seat rotating (in 2-player games game ``g`` puts ``a`` in seat 1
     when ``g`` is even).  A game scores a's mean pairwise result against the other
     seats from the final ranks.  Returns a's score with its 95% interval, the
     win/draw/loss counts, per-seat scores and the mean game length; with ``details``
     also ``games_played``: per game its seed, a's seat, a's score, moves and the hash
-    of its move sequence."""
+    of its move sequence.  ``on_played(played_game, a_seat)`` sees every game in game
+    order (its moves and search results, e.g. to keep it as training data)."""
     if games < 1:
         raise ValueError(f"games: must be positive, got {games}")
     jobs, a_seats = [], []
@@ -158,7 +163,9 @@ def head_to_head(a, b, budget_a: Budget, budget_b: Budget, board: str, games: in
         seats, budgets, seat = _seating(a, b, budget_a, budget_b, g, num_players)
         jobs.append(GameJob(board, seats, budgets, seed + g, max_moves=MAX_MOVES, random_opening=random_opening))
         a_seats.append(seat)
-    results = _play(jobs, concurrency, f"{a.name} vs {b.name}", progress)
+    seat_of = {id(j): s for j, s in zip(jobs, a_seats)}
+    results = _play(jobs, concurrency, f"{a.name} vs {b.name}", progress,
+                    on_played=None if on_played is None else (lambda pg: on_played(pg, seat_of[id(pg.job)])))
     scores = [_score(r, s) for r, s in zip(results, a_seats)]
     points = sum(scores)
     lo, hi = _interval(scores)

@@ -253,6 +253,7 @@ LADDER_GAMES_SCHEMA = pa.schema([
     ("moves", pa.int32()),
     ("digest", pa.string()),  # hash of the move sequence
     ("cpu_seconds", pa.float64()),  # the game's share of its match's CPU (null: played before it was measured)
+    ("training", pa.bool_()),  # kept in lake.games as training data (label loop:<partition>:ladder:<a>-<b>)
     ("run_id", pa.string()),
     ("created_at", pa.timestamp("us", tz="UTC")),
 ])

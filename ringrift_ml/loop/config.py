@@ -64,6 +64,11 @@ class LoopConfig:
     the gate, the costliest step, then also makes data (docs/loop.md, data share)."""
     ladder_games: int = 40
     """After each promotion: games per new ladder rung, then the regression watch (0: off)."""
+    ladder_games_train: bool = True
+    """Keep the ladder's games of the promoted generation (its network searching at
+    ``simulations`` against its predecessor and ``heuristic``; only searched decisions
+    are training positions) as training data of the next generation, so the ladder's CPU
+    also makes data (docs/loop.md, data share)."""
     batch_games: int = 16
     """Games in flight (network evaluations batched)."""
     workers: int = 1

@@ -44,11 +44,22 @@ def tuned_entrant(store: LakeStore, board: str, players: int) -> Optional[str]:
     return TUNED + rows[0]["weights_version"] if rows else None
 
 
+def _is_generation(name: str) -> bool:
+    return name[:1] == "g" and name[1:].isdigit()
+
+
+def _spec(name: str, rows_by_gen: dict, store: LakeStore, simulations: int) -> str:
+    """The player spec of an entrant (a generation's network at the ladder's simulations)."""
+    if _is_generation(name):
+        return f"nn:{store.root / rows_by_gen[int(name[1:])]['path']}:{simulations}"
+    return name
+
+
 def _player(name: str, rows_by_gen: dict, store: LakeStore, board: str, players: int, simulations: int):
     from ..nn.players import make_player
 
-    if name[:1] == "g" and name[1:].isdigit():
-        return make_player(f"nn:{store.root / rows_by_gen[int(name[1:])]['path']}:{simulations}", board, players)
+    if _is_generation(name):
+        return make_player(_spec(name, rows_by_gen, store, simulations), board, players)
     if name.startswith(TUNED):
         from ..lake.weights import weights_file
 
@@ -77,11 +88,23 @@ def played(store: LakeStore, board: str, players: int) -> list:
                        [board, players]).to_pylist()
 
 
+def ladder_label(board: str, players: int, a: str, b: str) -> str:
+    """The label of a rung's games kept as training data."""
+    return f"loop:{Partition(board, players).key}:ladder:{a}-{b}"
+
+
 def play_ladder(store: LakeStore, board: str, players: int, simulations: int = 64, games: int = 40,
                 concurrency: int = 16, random_opening: int = 2, seed: int = 0, progress: bool = True,
-                log: Callable[[str], None] = print) -> int:
-    """Play the rungs that have fewer than ``games`` games; returns games played."""
+                log: Callable[[str], None] = print, keep_games: bool = False) -> int:
+    """Play the rungs that have fewer than ``games`` games; returns games played.
+
+    ``keep_games``: the games of rungs with a generation (its network searching at
+    ``simulations``) also go into ``lake.games`` as training data of the next loop
+    generation (label :func:`ladder_label`; only searched decisions are training
+    positions, so a ``heuristic`` opponent's moves teach nothing), and their
+    ``lake.ladder_games`` rows say ``training``.  The baselines' rungs are never kept."""
     from ..lake.lineage import record_row
+    from .kept import keep_match_games
 
     states = generation_states(registry(store, board, players))
     promoted = sorted(g for g, r in states.items() if r["status"] in (PROMOTED, ROLLED_BACK))
@@ -99,21 +122,28 @@ def play_ladder(store: LakeStore, board: str, players: int, simulations: int = 6
         # A stable seed per rung (not Python's salted hash), continuing after the games it has.
         start = seed * 1_000_003 + int(hashlib.sha256(f'{a}|{b}'.encode()).hexdigest()[:6], 16) * 1_000 \
             + have.get((a, b), 0)
+        keep = keep_games and (_is_generation(a) or _is_generation(b))
+        kept: list = []
         c0 = process_cpu_seconds()
         out = head_to_head(pa, pb, ba, bb, board, missing, seed=start, concurrency=concurrency,
-                           random_opening=random_opening, progress=progress, details=True, num_players=players)
+                           random_opening=random_opening, progress=progress, details=True, num_players=players,
+                           on_played=(lambda pg, seat: kept.append((pg, seat))) if keep else None)
         per_game = (process_cpu_seconds() - c0) / max(len(out["games_played"]), 1)
         log(f"{board}|{players} ladder: {a} vs {b}: {out['score']:.3f} over {missing} games")
+        if kept:
+            keep_match_games(store, board, players, ladder_label(board, players, a, b),
+                             _spec(a, states, store, simulations), _spec(b, states, store, simulations), kept,
+                             searched_only=True, log=log)
         rows = [{"board": board, "players": players, "a": a, "b": b, "a_model": _model_of(a, states),
                  "b_model": _model_of(b, states), "simulations": simulations, "cpu_seconds": round(per_game, 3),
-                 **gp} for gp in out["games_played"]]
+                 "training": bool(kept), **gp} for gp in out["games_played"]]
         record_row(store, LADDER_TABLE, rows, f"ladder {a} vs {b} ({board}|{players})")
         total += missing
     return total
 
 
 def _model_of(name: str, states: dict) -> Optional[str]:
-    if name[:1] == "g" and name[1:].isdigit():
+    if _is_generation(name):
         return states[int(name[1:])]["model_id"]
     return None
 
@@ -170,11 +200,12 @@ def regression_watch(store: LakeStore, board: str, players: int, z: float = 1.96
 
 def update_ladder(store: LakeStore, board: str, players: int, simulations: int = 64, games: int = 40,
                   concurrency: int = 16, seed: int = 0, progress: bool = True,
-                  log: Callable[[str], None] = print) -> dict:
-    """Play the missing rungs, run the regression watch, rate and plot: ``{played,
-    rolled_back (registry rows), table, plot (the SVG's path)}``."""
+                  log: Callable[[str], None] = print, keep_games: bool = False) -> dict:
+    """Play the missing rungs (``keep_games``: see :func:`play_ladder`), run the
+    regression watch, rate and plot: ``{played, rolled_back (registry rows), table,
+    plot (the SVG's path)}``."""
     n = play_ladder(store, board, players, simulations=simulations, games=games, concurrency=concurrency,
-                    seed=seed, progress=progress, log=log)
+                    seed=seed, progress=progress, log=log, keep_games=keep_games)
     rolled = regression_watch(store, board, players, log=log)
     table = ladder_table(store, board, players)
     if n or rolled or not _has_fit(store, board, players):
@@ -182,6 +213,15 @@ def update_ladder(store: LakeStore, board: str, players: int, simulations: int =
     plot = Layout(store.root).ladder_plot(Partition(board, players))
     ladder_plot(table, f"{board}|{players}: rating against CPU hours", plot)
     return {"played": n, "rolled_back": rolled, "table": table, "plot": plot}
+
+
+def loop_ladder(store: LakeStore, cfg, progress: bool = True, log: Callable[[str], None] = print) -> dict:
+    """:func:`update_ladder` as the loop plays it after a promotion (``cfg``: its
+    ``LoopConfig``): rungs of ``ladder_games`` at the loop's simulations and games in
+    flight, kept as training data when ``ladder_games_train``."""
+    return update_ladder(store, cfg.board, cfg.players, simulations=cfg.simulations, games=cfg.ladder_games,
+                         concurrency=cfg.batch_games, seed=cfg.seed, progress=progress, log=log,
+                         keep_games=cfg.ladder_games_train)
 
 
 def _has_fit(store: LakeStore, board: str, players: int) -> bool:
@@ -224,6 +264,7 @@ def ladder_table(store: LakeStore, board: str, players: int) -> list:
     return sorted(out, key=lambda r: -r["elo"])
 
 
-__all__ = ["LADDER_TABLE", "TUNED", "baselines", "fit_ladder", "ladder_table", "play_ladder", "played",
+__all__ = ["LADDER_TABLE", "TUNED", "baselines", "fit_ladder", "ladder_label", "ladder_table", "loop_ladder",
+           "play_ladder", "played",
            "record_ratings",
            "regression_watch", "rungs", "tuned_entrant", "update_ladder"]

@@ -94,10 +94,9 @@ def run_loop(store: LakeStore, cfg: LoopConfig, generations: int, hours: Optiona
             row = record_failure(store, cfg, g, current_best(rows), error, retries + 1, log)
         written.append(row)
         if row["status"] == PROMOTED and cfg.ladder_games:
-            from .ladder import update_ladder
+            from .ladder import loop_ladder
 
-            out = update_ladder(store, cfg.board, cfg.players, simulations=cfg.simulations, games=cfg.ladder_games,
-                                concurrency=cfg.batch_games, seed=cfg.seed, progress=progress, log=log)
+            out = loop_ladder(store, cfg, progress=progress, log=log)
             written.extend(out["rolled_back"])
     return written
 
@@ -294,7 +293,11 @@ def gate_candidate(store: LakeStore, cfg: LoopConfig, g: int, model_path: Path, 
                            on_played=(lambda pg, seat: played.append((pg, seat))) if cfg.gate_games_train else None)
     gate = {"opponent": opp_spec, **out}
     if played:
-        _keep_gate_games(store, cfg, g, f"nn:{model_path}:{cfg.simulations}", opp_spec, played, log)
+        from .kept import keep_match_games
+
+        # Both sides search at the loop's budget; the random opening moves are no targets.
+        keep_match_games(store, cfg.board, cfg.players, f"{label_of(cfg, g)}:gate", f"nn:{model_path}:{cfg.simulations}",
+                         opp_spec, played, searched_only=True, log=log)
     if out["decision"] == "H1":
         return PROMOTED, (f"gate passed: {out['score']:.3f} over {out['games']} games "
                           f"(95% CI {out['ci95'][0]:.3f}-{out['ci95'][1]:.3f}) against {opp.name}"), gate
@@ -310,34 +313,6 @@ def gate_candidate(store: LakeStore, cfg: LoopConfig, g: int, model_path: Path, 
            else "gate_truncation 'reject': a candidate must reach the H1 bound")
     return REJECTED, (f"gate undecided after {out['games']} games ({out['score']:.3f}) against {opp.name}; "
                       f"{why}"), gate
-
-
-def _keep_gate_games(store: LakeStore, cfg: LoopConfig, g: int, cand_spec: str, opp_spec: str, played: list,
-                     log: Callable[[str], None]) -> None:
-    """The gate's games as records (label ``loop:<partition>:g<g>:gate``) in the lake:
-    the next generation's sample set takes them with its selfplay.  Ids are content
-    hashes, so a gate replayed after a kill adds nothing twice."""
-    from ..arena.match import MAX_MOVES
-    from ..lake.generated import write_generated
-    from ..lake.merge import merge_partition
-    from ..selfplay import SelfplayConfig, TemperatureSchedule, generator_config, played_record
-
-    label = f"{label_of(cfg, g)}:gate"
-    configs: dict = {}
-    records = []
-    for pg, seat in played:
-        specs = [opp_spec] * cfg.players
-        specs[seat - 1] = cand_spec
-        key = tuple(specs)
-        if key not in configs:
-            sc = SelfplayConfig(board=cfg.board, players=key, games=1, max_moves=MAX_MOVES,
-                                temperature=TemperatureSchedule(0, 0.0, 0.0), label=label)
-            configs[key] = (sc, generator_config(sc))
-        sc, conf = configs[key]
-        records.append(played_record(sc, pg, conf))
-    out = write_generated(store, records, run_id=label)
-    merge_partition(store, cfg.board, cfg.players, run_id=label)
-    log(f"{cfg.partition} g{g}: kept {len(records)} gate games for the next generation ({out['games']} new)")
 
 
 def record_generation(store: LakeStore, cfg: LoopConfig, g: int, *, model_path: Path, best: Optional[dict],
@@ -411,16 +386,19 @@ def compute_figures(store: LakeStore, cfg: LoopConfig, g: int, step_cpu_seconds:
     """Where generation ``g``'s CPU went: ``ladder_cpu_seconds`` (the ladder games played
     since the partition's previous generation row: a promotion's ladder is paid by the
     next generation), ``data_cpu_seconds`` (selfplay, plus the gate when its games join
-    the training data) and ``data_share``, that over all the CPU (selfplay, training,
-    gate, ladder; None when nothing was measured)."""
+    the training data, plus the ladder games kept as training data) and ``data_share``,
+    that over all the CPU (selfplay, training, gate, ladder; None when nothing was
+    measured)."""
     since = store.query("SELECT max(created_at) AS t FROM lake.model_registry WHERE board = ? AND players = ? "
                         "AND generation < ? AND status <> ?", [cfg.board, cfg.players, g, ROLLED_BACK]
                         ).to_pylist()[0]["t"]
-    sql = ("SELECT coalesce(sum(cpu_seconds), 0) AS c FROM lake.ladder_games WHERE board = ? AND players = ?"
-           + (" AND created_at > ?" if since is not None else ""))
+    sql = ("SELECT coalesce(sum(cpu_seconds), 0) AS c, coalesce(sum(cpu_seconds) FILTER (WHERE training), 0) AS d "
+           "FROM lake.ladder_games WHERE board = ? AND players = ?" + (" AND created_at > ?" if since is not None else ""))
     params = [cfg.board, cfg.players] + ([since] if since is not None else [])
-    ladder = float(store.query(sql, params).to_pylist()[0]["c"] or 0.0)
-    data = step_cpu_seconds.get("selfplay", 0.0) + (step_cpu_seconds.get("gate", 0.0) if cfg.gate_games_train else 0.0)
+    got = store.query(sql, params).to_pylist()[0]
+    ladder, ladder_data = float(got["c"] or 0.0), float(got["d"] or 0.0)
+    data = (step_cpu_seconds.get("selfplay", 0.0) + (step_cpu_seconds.get("gate", 0.0) if cfg.gate_games_train else 0.0)
+            + ladder_data)
     total = sum(step_cpu_seconds.values()) + ladder
     return {"ladder_cpu_seconds": round(ladder, 1), "data_cpu_seconds": round(data, 1),
             "data_share": round(data / total, 4) if total > 0 else None}

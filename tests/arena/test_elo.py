@@ -109,3 +109,18 @@ def test_gate_operating_characteristic():
         test.operating_characteristic(0, 300, 200)
     with pytest.raises(ValueError, match="impossible"):
         test.operating_characteristic(400, 40, 200, draw_rate=0.9)
+
+
+def test_head_to_head_hands_over_every_game_in_order_with_its_seat():
+    from ringrift_ml.ai.factory import make_engine_player
+    from ringrift_ml.arena import head_to_head
+
+    a, ab = make_engine_player("heuristic", "square8", 3)
+    b, bb = make_engine_player("random", "square8", 3)
+    seen = []
+    out = head_to_head(a, b, ab, bb, "square8", 4, seed=5, concurrency=3, progress=False, details=True,
+                       num_players=3, on_played=lambda pg, seat: seen.append((pg, seat)))
+    assert [s for _, s in seen] == [g["a_seat"] for g in out["games_played"]] == [1, 2, 3, 1]
+    assert [pg.job.seed for pg, _ in seen] == [g["seed"] for g in out["games_played"]]
+    assert all(pg.job.players[s - 1] is a for pg, s in seen)
+    assert [len(pg.moves) for pg, _ in seen] == [g["moves"] for g in out["games_played"]]

@@ -136,7 +136,8 @@ def test_a_failed_gate_keeps_the_best(tmp_path, monkeypatch):
 def test_ladder_cpu_is_paid_by_the_next_generation_and_gate_games_count_as_data(tmp_path):
     """``compute_figures``: ladder games played after the previous generation's row
     count for the next generation (rollback rows do not move that line); with
-    ``gate_games_train`` the gate's CPU made data too."""
+    ``gate_games_train`` the gate's CPU made data too, and so did ladder games kept as
+    training data."""
     import time
 
     from ringrift_ml.lake.lineage import record_row
@@ -145,9 +146,10 @@ def test_ladder_cpu_is_paid_by_the_next_generation_and_gate_games_count_as_data(
 
     store = LakeStore.open(tmp_path)
 
-    def ladder(cpu):
+    def ladder(cpu, training=False):
         record_row(store, "ladder_games", [{"board": "square8", "players": 2, "a": "g0", "b": "heuristic",
-                                            "score": 1.0, "seed": 1, "cpu_seconds": cpu}], "ladder")
+                                            "score": 1.0, "seed": 1, "cpu_seconds": cpu, "training": training}],
+                   "ladder")
         time.sleep(0.01)
 
     ladder(5.0)  # before any generation: g0 pays it
@@ -167,6 +169,11 @@ def test_ladder_cpu_is_paid_by_the_next_generation_and_gate_games_count_as_data(
     write_registry(store, [1])
     assert compute_figures(store, cfg, 2, {}) == {"ladder_cpu_seconds": 0.0, "data_cpu_seconds": 0.0,
                                                   "data_share": None}
+    time.sleep(0.01)
+    ladder(6.0, training=True)  # kept as training data: the ladder's CPU made data
+    ladder(2.0)
+    assert compute_figures(store, cfg, 2, steps) == {"ladder_cpu_seconds": 8.0, "data_cpu_seconds": 36.0,
+                                                     "data_share": pytest.approx(36 / 68, abs=1e-4)}
 
 
 @pytest.mark.parametrize("truncation, llr, status, says", [
@@ -343,6 +350,65 @@ def test_ladder_plays_its_rungs_once(tmp_path, monkeypatch, capsys):
     assert by["heuristic"]["generation"] is None and by["heuristic"]["games"] == 6
     svg = (tmp_path / "plots" / "ladder_square8_2p.svg").read_text()
     assert "<svg" in svg and "g0" in svg and "CPU hours" in svg
+
+
+def test_the_loops_ladder_games_of_a_generation_become_training_data(tmp_path, monkeypatch):
+    """With ``ladder_games_train`` (the default) the promoted generation's rungs (against
+    its predecessor or the bootstrap search, and against ``heuristic``) go into
+    ``lake.games``; only searched decisions become training positions (not the random
+    opening's nor the heuristic's moves); the next generation's sample set takes them
+    and its data CPU counts them.  The baselines' rungs and a user's ``ringrift ladder``
+    keep nothing."""
+    from ringrift_ml.lake.records import row_to_record
+    from ringrift_ml.loop.ladder import ladder_label, played
+    from ringrift_ml.nn.samples import game_samples
+
+    store = LakeStore.open(tmp_path)
+    real = loop_run.sequential_match
+    monkeypatch.setattr(loop_run, "sequential_match", lambda *a, **k: {**real(*a, **k), "decision": "H1"})
+    cfg = LoopConfig(**{**SMALL, "ladder_games": 2})
+    assert cfg.ladder_games_train
+    rows = run_loop(store, cfg, generations=2, progress=False, log=lambda m: None)
+    q = lambda sql, *p: store.query(sql, list(p)).to_pylist()  # noqa: E731
+    lad = [r for r in played(store, "square8", 2) if r["created_at"] < rows[1]["created_at"]]
+    assert {(r["a"], r["b"], r["training"]) for r in lad} == {
+        ("random", "heuristic", False), ("heuristic", "mcts:4", False), ("g0", "heuristic", True),
+        ("g0", "mcts:4", True)}
+    kept = q("SELECT * FROM lake.games WHERE json_extract_string(generator_config, '$.label') = ?",
+             ladder_label("square8", 2, "g0", "heuristic"))
+    assert len(kept) == 2
+    for r in kept:
+        rec = row_to_record(r)
+        seats = json.loads(r["generator_config"])["players"]
+        nn_seat = 1 + [s.startswith("nn:") for s in seats].index(True)
+        assert seats[2 - nn_seat] == "heuristic"
+        movers = [m["player"] for m in rec["moves"]]
+        # Every heuristic or random-opening move is marked as no training position.
+        assert all(e is not None for e in rec["search"])
+        assert all(not e["full"] for e, p in zip(rec["search"], movers) if p != nn_seat)
+        assert not rec["search"][0]["full"] and rec["policy"][0] is None  # the random opening
+        samples = game_samples(rec, symmetries=False)
+        assert samples and {s["player"] for s in samples} == {nn_seat}
+        assert 0 < len(samples) <= sum(e["full"] for e in rec["search"])
+    assert len(q("SELECT 1 FROM lake.games WHERE json_extract_string(generator_config, '$.label') = ?",
+                 ladder_label("square8", 2, "g0", "mcts:4"))) == 2
+    # Generation 1 trained on them, and its data CPU includes their CPU.
+    sid = rows[1]["sample_set_id"]
+    used = {r["game_id"] for r in q("SELECT g.game_id FROM lake.sample_set_games s JOIN lake.games g "
+                                    "USING (entry_id) WHERE s.sample_set_id = ?", sid)}
+    assert {r["game_id"] for r in kept} <= used
+    ladder_data = sum(r["cpu_seconds"] for r in lad if r["training"])
+    assert rows[1]["ladder_cpu_seconds"] == pytest.approx(sum(r["cpu_seconds"] for r in lad), abs=0.2)
+    assert rows[1]["data_cpu_seconds"] == pytest.approx(rows[1]["selfplay_cpu_seconds"] + ladder_data, abs=0.2)
+    # A user's ladder keeps nothing.
+    from ringrift_ml.loop.ladder import update_ladder
+
+    n_games = q("SELECT count(*) AS n FROM lake.games")[0]["n"]
+    before = max(r["created_at"] for r in played(store, "square8", 2))
+    update_ladder(store, "square8", 2, simulations=4, games=3, progress=False, log=lambda m: None)
+    new = [r for r in played(store, "square8", 2) if r["created_at"] > before]
+    assert new and not any(r["training"] for r in new)
+    assert q("SELECT count(*) AS n FROM lake.games")[0]["n"] == n_games
 
 
 def test_ladder_adds_the_accepted_tuned_heuristic(tmp_path):
