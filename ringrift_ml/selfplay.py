@@ -110,6 +110,10 @@ class SelfplayConfig:
     label: str = ""
     """A name for the run that becomes part of every game's config (the closed loop
     labels its generations); empty: none."""
+    ray_address: str = ""
+    """Play on a Ray cluster: ``workers`` actors of one CPU each (``auto``: the cluster
+    this host belongs to; ``local``: Ray started in this process; ``<head>:<port>``).
+    Empty: worker processes on this machine.  The games are the same either way."""
 
     def __post_init__(self):
         if self.board not in BOARD_TYPES:
@@ -145,11 +149,14 @@ def _seats(cfg: SelfplayConfig) -> list:
 
 
 def play_batch(cfg: SelfplayConfig, indices: list, on_batch: Optional[Callable[[int], None]] = None,
-               on_record: Optional[Callable[[dict], None]] = None) -> list:
+               on_record: Optional[Callable[[dict], None]] = None, seats: Optional[list] = None,
+               config: Optional[dict] = None) -> list:
     """Play games ``indices`` of a run together (``batch_games`` in flight) and
-    return their records in order; ``on_record`` sees each record as its game ends."""
-    seats = _seats(cfg)
-    config = generator_config(cfg)
+    return their records in order; ``on_record`` sees each record as its game ends.
+    ``seats`` and ``config``: the players and generator config, when built elsewhere
+    (a Ray actor builds its players once, from its own copies of the model files)."""
+    seats = _seats(cfg) if seats is None else seats
+    config = generator_config(cfg) if config is None else config
     done = None if on_record is None else (lambda pg: on_record(played_record(cfg, pg, config)))
     played = play_games([_job(cfg, i, seats) for i in indices], concurrency=cfg.batch_games,
                         on_done=done, on_batch=on_batch)
@@ -263,6 +270,76 @@ def _work(indices: list) -> list:
     return play_batch(_WORKER_CFG, indices)
 
 
+def _local_spec(spec: str, files: dict) -> str:
+    """``spec`` with its model file replaced by the local copy ``files[model]``."""
+    p = parse_player(spec)
+    if not p.uses_network:
+        return spec
+    return f"{p.engine}:{files[p.model]}" + ("" if p.engine.startswith("policy") else f":{p.budget}")
+
+
+def _checkpoint_files(path: Path) -> dict:
+    """``{file name: bytes}`` of a checkpoint: the file a spec names, its JSON sidecar and
+    the weights file the sidecar names (``nn.checkpoint``'s pair), read without torch."""
+    out = {path.name: path.read_bytes()}
+    side = path.with_suffix(".json")
+    if side.is_file():
+        out[side.name] = side.read_bytes()
+        try:
+            name = json.loads(out[side.name]).get("weights", {}).get("file")
+        except (ValueError, AttributeError):
+            name = None  # loading the copy reports what is wrong with it
+        if isinstance(name, str) and Path(name).name == name and (path.parent / name).is_file():
+            out[name] = (path.parent / name).read_bytes()
+    return out
+
+
+class _RayWorker:
+    """The state of one Ray actor (:class:`ringrift_ml.cluster.ActorPool` factory): the
+    run's config, its generator config (computed on the driver, where the model files
+    are) and the bytes of every checkpoint and weights file, written to the actor's own
+    temporary directory, since the driver's paths need not exist on the actor's host."""
+
+    def __init__(self, cfg: SelfplayConfig):
+        from .ai.factory import resolve_model
+
+        self.cfg = cfg
+        self.config = generator_config(cfg)
+        self.models = {}
+        for spec in cfg.players:
+            p = parse_player(spec)
+            if p.uses_network and p.model not in self.models:
+                path = resolve_model(p.model)
+                self.models[p.model] = (path.name, _checkpoint_files(path))
+        self.weights = Path(cfg.weights).read_bytes() if cfg.weights else None
+
+    def __call__(self) -> Callable[[list], list]:
+        import tempfile
+
+        tmp = tempfile.TemporaryDirectory(prefix="ringrift-actor-")
+        local = {}
+        for i, (ref, (name, files)) in enumerate(sorted(self.models.items())):
+            d = Path(tmp.name) / f"model{i}"
+            d.mkdir()
+            for fname, data in files.items():
+                (d / fname).write_bytes(data)
+            local[ref] = str(d / name)
+        weights = None
+        if self.weights is not None:
+            weights = Path(tmp.name) / "weights.json"
+            weights.write_bytes(self.weights)
+        mine = dataclasses.replace(self.cfg, players=tuple(_local_spec(s, local) for s in self.cfg.players),
+                                   weights=str(weights) if weights else None)
+        seats = _seats(mine)
+        cfg, config = self.cfg, self.config
+
+        def run(indices: list) -> list:
+            return play_batch(cfg, indices, seats=seats, config=config)
+
+        run.files = tmp  # the copies live as long as the actor's players
+        return run
+
+
 def run_selfplay(
     cfg: SelfplayConfig,
     out: Optional[Path] = None,
@@ -281,7 +358,17 @@ def run_selfplay(
         if on_game is not None:
             on_game(len(done), rec)
 
-    if cfg.workers == 1:
+    if cfg.ray_address:
+        from .cluster import ActorPool
+
+        size = max(1, min(cfg.batch_games, -(-cfg.games // cfg.workers)))
+        chunks = [list(range(i, min(i + size, cfg.games))) for i in range(0, cfg.games, size)]
+        pool = ActorPool(cfg.ray_address, _RayWorker(cfg), workers=min(cfg.workers, len(chunks)))
+        try:
+            pool.map(chunks, on_result=lambda _, recs: [keep(r) for r in recs])
+        finally:
+            pool.close()
+    elif cfg.workers == 1:
         play_batch(cfg, list(range(cfg.games)), on_record=keep)
     else:
         # Chunks of a few batches per task keep every worker's batch full.

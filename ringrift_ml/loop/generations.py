@@ -15,10 +15,13 @@ PROMOTED, REJECTED, ROLLED_BACK, FAILED = "promoted", "rejected", "rolled_back",
 
 
 def process_cpu_seconds() -> float:
-    """CPU seconds of this process and its finished children (selfplay and match workers)."""
+    """CPU seconds of this process, its finished children (selfplay and match workers)
+    and the tasks it ran on a Ray cluster (:func:`ringrift_ml.cluster.remote_cpu_seconds`)."""
+    from ..cluster import remote_cpu_seconds
+
     me = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime + remote_cpu_seconds()
 
 
 def registry(store: LakeStore, board: str, players: int) -> list:

@@ -135,7 +135,7 @@ def play_generation(store: LakeStore, cfg: LoopConfig, g: int, best: Optional[di
         sp = SelfplayConfig(board=cfg.board, players=(spec,) * cfg.players, games=cfg.games,
                             seed=cfg.seed * 1_000_003 + g * 100_000, batch_games=cfg.batch_games,
                             full_search_prob=cfg.full_search_prob if best else 1.0, device=cfg.device,
-                            label=label, workers=cfg.workers)
+                            label=label, workers=cfg.workers, ray_address=cfg.ray_address)
         log(f"{cfg.partition} g{g}: selfplay {cfg.games} games with {spec}")
         records = run_selfplay(sp, progress=progress)
         new = write_generated(store, records, run_id=label)["games"]

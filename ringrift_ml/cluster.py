@@ -1,0 +1,177 @@
+"""Work spread over a Ray cluster: long-lived actors, each holding its own state (players,
+networks), run tasks handed out by the driver.
+
+The embedded default needs none of this: with no Ray address configured every caller
+runs in-process as before.  With one (``auto``: the running cluster this host belongs
+to; ``local``: a Ray started inside this process; ``<host>:<port>``: the head's GCS
+address; ``ray://<host>:10001``: a Ray client), :class:`ActorPool` starts ``workers``
+actors of one CPU each and feeds them tasks one at a time, so a slow worker never holds
+a queue of others' work.
+
+What makes a retried task harmless is the caller's: tasks must be deterministic (game
+``i`` of a selfplay run is the same game whichever actor plays it) and their results
+are returned to the driver, which alone commits them to the lake (content ids: a game
+played twice is written once).  Faults:
+
+* an actor process that dies is restarted by Ray (``max_restarts``) and its running
+  task retried (``max_task_retries``), both Ray's own mechanisms;
+* an actor that stays dead (its restarts spent, its node gone) loses its task to the
+  queue: the next live actor runs it;
+* when no actor is left the pool raises :class:`ClusterError` naming the task.
+
+Nothing here knows about games: :mod:`ringrift_ml.selfplay` builds its worker factory
+on top (it ships the network files to the actors, since a path on the driver need not
+exist on another host).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any, Callable, Optional
+
+LOCAL = "local"
+"""Ray address that starts Ray inside this process (no cluster to join)."""
+
+_joined: Optional[str] = None  # the address this process's Ray connection was made for
+_remote_cpu = 0.0  # CPU seconds of the tasks this process's pools ran (see remote_cpu_seconds)
+
+
+def remote_cpu_seconds() -> float:
+    """CPU seconds that tasks of this process's actor pools spent on the cluster so far
+    (each task's process time, measured in its actor): the cluster's share of a step's
+    CPU, as ``RUSAGE_CHILDREN`` is the local worker processes'.  A task an actor could
+    not finish is not counted."""
+    return _remote_cpu
+
+
+class ClusterError(RuntimeError):
+    """The cluster could not run the work (no Ray, no reachable head, every actor gone)."""
+
+
+def connect(address: str, num_cpus: Optional[int] = None) -> dict:
+    """Join (or, for :data:`LOCAL`, start) Ray; returns the cluster's resources.  A
+    second call in the same process reuses the connection."""
+    try:
+        import ray
+    except ImportError:
+        raise ClusterError("ray_address is set but Ray is not installed: pip install 'ringrift-lab[cluster]'") from None
+    global _joined
+    if not address:
+        raise ClusterError("ray_address: empty (no cluster configured: run in-process instead)")
+    if ray.is_initialized() and _joined is not None and _joined != address:
+        ray.shutdown()  # a run names another cluster than the one joined before
+    if not ray.is_initialized():
+        kw: dict = {"log_to_driver": False, "include_dashboard": False}
+        try:
+            if address == LOCAL:
+                ray.init(num_cpus=num_cpus, **kw)
+            else:
+                ray.init(address=address, **kw)
+        except (ConnectionError, RuntimeError, ValueError) as e:
+            raise ClusterError(f"ray_address {address!r}: cannot connect: {e}") from None
+        _joined = address
+    return dict(ray.cluster_resources())
+
+
+def _worker_class(ray, max_restarts: int, max_task_retries: int):
+    class Worker:
+        """One actor: builds its state once from the factory, then runs tasks with it."""
+
+        def __init__(self, factory: Callable[[], Callable[[Any], Any]]):
+            self._run = factory()
+
+        def run(self, task: Any) -> tuple:
+            t0 = time.process_time()
+            out = self._run(task)
+            return out, time.process_time() - t0
+
+        def pid(self) -> int:
+            return os.getpid()
+
+        def node(self) -> str:
+            return ray.get_runtime_context().get_node_id()
+
+    return ray.remote(num_cpus=1, max_restarts=max_restarts, max_task_retries=max_task_retries)(Worker)
+
+
+class ActorPool:
+    """``workers`` actors built by ``factory`` (a picklable callable, run once in each
+    actor, returning the function that runs one task) on the cluster at ``address``."""
+
+    def __init__(self, address: str, factory: Callable[[], Callable[[Any], Any]], workers: int = 0,
+                 max_restarts: int = 2, max_task_retries: int = 2):
+        import ray
+
+        res = connect(address)
+        if workers <= 0:
+            workers = max(1, int(res.get("CPU", 1)))
+        cls = _worker_class(ray, max_restarts, max_task_retries)
+        self.actors = [cls.remote(factory) for _ in range(workers)]
+        self.lost: list = []  # (actor index, task index, error) of every task an actor could not finish
+
+    def pids(self) -> list:
+        """The actors' process ids (for fault tests and for operators)."""
+        import ray
+
+        return ray.get([a.pid.remote() for a in self.actors])
+
+    def nodes(self) -> list:
+        """The Ray node id each actor runs on."""
+        import ray
+
+        return ray.get([a.node.remote() for a in self.actors])
+
+    def map(self, tasks: list, on_result: Optional[Callable[[int, Any], None]] = None) -> list:
+        """Run every task; results in task order.  ``on_result(i, result)`` sees each as
+        it arrives (completion order).  A task whose actor died for good is run again by
+        another actor."""
+        global _remote_cpu
+        import ray
+        from ray.exceptions import RayActorError
+
+        queue = list(range(len(tasks)))[::-1]  # pop() hands out the first task first
+        results: dict = {}
+        live = list(range(len(self.actors)))
+        running: dict = {}  # object ref -> (actor index, task index)
+
+        def feed(a: int) -> None:
+            if queue:
+                t = queue.pop()
+                running[self.actors[a].run.remote(tasks[t])] = (a, t)
+
+        for a in live:
+            feed(a)
+        while running:
+            done, _ = ray.wait(list(running), num_returns=1)
+            ref = done[0]
+            a, t = running.pop(ref)
+            try:
+                out, cpu = ray.get(ref)
+            except RayActorError as e:
+                self.lost.append((a, t, str(e).splitlines()[0]))
+                live.remove(a)
+                queue.append(t)  # the next free actor runs it
+                if not live:
+                    raise ClusterError(f"every actor is gone; task {t} of {len(tasks)} unfinished "
+                                       f"(last error: {str(e).splitlines()[0]})") from None
+                idle = [x for x in live if x not in {v[0] for v in running.values()}]
+                for x in idle:
+                    feed(x)
+                continue
+            results[t] = out
+            _remote_cpu += cpu
+            if on_result is not None:
+                on_result(t, out)
+            feed(a)
+        return [results[t] for t in range(len(tasks))]
+
+    def close(self) -> None:
+        import ray
+
+        for a in self.actors:
+            ray.kill(a)
+        self.actors = []
+
+
+__all__ = ["ActorPool", "ClusterError", "LOCAL", "connect", "remote_cpu_seconds"]
