@@ -20,10 +20,13 @@ class LakeResource(dg.ConfigurableResource):
     ``root``: if set, else ``$RINGRIFT_STORAGE``, else ``./storage``.  ``catalog``:
     ``"sqlite"`` (the embedded default, a file under the root) or
     ``"postgres:<libpq connection string>"`` for many processes and hosts; unset, it
-    is ``$RINGRIFT_LAKE_CATALOG`` or ``"sqlite"``."""
+    is ``$RINGRIFT_LAKE_CATALOG`` or ``"sqlite"``.  ``lake_schema``: on PostgreSQL, the
+    schema of this lake's catalog tables (several lakes in one database); unset,
+    ``$RINGRIFT_LAKE_SCHEMA`` or the database's default."""
 
     root: Optional[str] = None
     catalog: Optional[str] = None
+    lake_schema: Optional[str] = None
 
     def path(self) -> Path:
         p = storage_root(self.root)
@@ -36,7 +39,8 @@ class LakeResource(dg.ConfigurableResource):
 
     def store(self) -> LakeStore:
         """The lake (opened once per process and root; tables created on first use)."""
-        key = (str(self.path()), self.catalog or os.environ.get("RINGRIFT_LAKE_CATALOG") or "sqlite")
+        key = (str(self.path()), self.catalog or os.environ.get("RINGRIFT_LAKE_CATALOG") or "sqlite",
+               self.lake_schema)
         if key not in _STORES:
-            _STORES[key] = LakeStore.open(Path(key[0]), key[1])
+            _STORES[key] = LakeStore.open(Path(key[0]), key[1], key[2])
         return _STORES[key]

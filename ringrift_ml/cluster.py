@@ -74,8 +74,13 @@ def connect(address: str, num_cpus: Optional[int] = None) -> dict:
     return dict(ray.cluster_resources())
 
 
+ACTOR_CLASS = "RingriftActor"
+"""The actors' class name: Ray titles their processes ``ray::RingriftActor`` (and
+``ray::RingriftActor.run`` while a task runs), which is how an operator finds them."""
+
+
 def _worker_class(ray, max_restarts: int, max_task_retries: int):
-    class Worker:
+    class RingriftActor:
         """One actor: builds its state once from the factory, then runs tasks with it."""
 
         def __init__(self, factory: Callable[[], Callable[[Any], Any]]):
@@ -92,7 +97,7 @@ def _worker_class(ray, max_restarts: int, max_task_retries: int):
         def node(self) -> str:
             return ray.get_runtime_context().get_node_id()
 
-    return ray.remote(num_cpus=1, max_restarts=max_restarts, max_task_retries=max_task_retries)(Worker)
+    return ray.remote(num_cpus=1, max_restarts=max_restarts, max_task_retries=max_task_retries)(RingriftActor)
 
 
 class ActorPool:
@@ -174,4 +179,4 @@ class ActorPool:
         self.actors = []
 
 
-__all__ = ["ActorPool", "ClusterError", "LOCAL", "connect", "remote_cpu_seconds"]
+__all__ = ["ACTOR_CLASS", "ActorPool", "ClusterError", "LOCAL", "connect", "remote_cpu_seconds"]

@@ -270,67 +270,24 @@ def _work(indices: list) -> list:
     return play_batch(_WORKER_CFG, indices)
 
 
-def _local_spec(spec: str, files: dict) -> str:
-    """``spec`` with its model file replaced by the local copy ``files[model]``."""
-    p = parse_player(spec)
-    if not p.uses_network:
-        return spec
-    return f"{p.engine}:{files[p.model]}" + ("" if p.engine.startswith("policy") else f":{p.budget}")
-
-
-def _checkpoint_files(path: Path) -> dict:
-    """``{file name: bytes}`` of a checkpoint: the file a spec names, its JSON sidecar and
-    the weights file the sidecar names (``nn.checkpoint``'s pair), read without torch."""
-    out = {path.name: path.read_bytes()}
-    side = path.with_suffix(".json")
-    if side.is_file():
-        out[side.name] = side.read_bytes()
-        try:
-            name = json.loads(out[side.name]).get("weights", {}).get("file")
-        except (ValueError, AttributeError):
-            name = None  # loading the copy reports what is wrong with it
-        if isinstance(name, str) and Path(name).name == name and (path.parent / name).is_file():
-            out[name] = (path.parent / name).read_bytes()
-    return out
-
-
 class _RayWorker:
     """The state of one Ray actor (:class:`ringrift_ml.cluster.ActorPool` factory): the
     run's config, its generator config (computed on the driver, where the model files
-    are) and the bytes of every checkpoint and weights file, written to the actor's own
-    temporary directory, since the driver's paths need not exist on the actor's host."""
+    are) and the files its players read, shipped as bytes
+    (:class:`ringrift_ml.nn.shipped.ShippedSpecs`: the driver's paths need not exist on
+    the actor's host)."""
 
     def __init__(self, cfg: SelfplayConfig):
-        from .ai.factory import resolve_model
+        from .nn.shipped import ShippedSpecs
 
         self.cfg = cfg
         self.config = generator_config(cfg)
-        self.models = {}
-        for spec in cfg.players:
-            p = parse_player(spec)
-            if p.uses_network and p.model not in self.models:
-                path = resolve_model(p.model)
-                self.models[p.model] = (path.name, _checkpoint_files(path))
-        self.weights = Path(cfg.weights).read_bytes() if cfg.weights else None
+        self.files = ShippedSpecs(cfg.players, cfg.weights)
 
     def __call__(self) -> Callable[[list], list]:
-        import tempfile
-
-        tmp = tempfile.TemporaryDirectory(prefix="ringrift-actor-")
-        local = {}
-        for i, (ref, (name, files)) in enumerate(sorted(self.models.items())):
-            d = Path(tmp.name) / f"model{i}"
-            d.mkdir()
-            for fname, data in files.items():
-                (d / fname).write_bytes(data)
-            local[ref] = str(d / name)
-        weights = None
-        if self.weights is not None:
-            weights = Path(tmp.name) / "weights.json"
-            weights.write_bytes(self.weights)
-        mine = dataclasses.replace(self.cfg, players=tuple(_local_spec(s, local) for s in self.cfg.players),
-                                   weights=str(weights) if weights else None)
-        seats = _seats(mine)
+        tmp, local, weights = self.files.unpack()
+        seats = _seats(dataclasses.replace(self.cfg, players=tuple(local[s] for s in self.cfg.players),
+                                           weights=weights))
         cfg, config = self.cfg, self.config
 
         def run(indices: list) -> list:

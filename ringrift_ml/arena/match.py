@@ -52,7 +52,7 @@ def play_game(players: list, budgets: list, board: str, seed: int, swap_rule: bo
 
 
 def _play(jobs: list, concurrency: int, desc: str, progress: bool, on_game: Optional[Callable] = None,
-          on_played: Optional[Callable] = None) -> list:
+          on_played: Optional[Callable] = None, runner: Optional[Callable] = None) -> list:
     bar = tqdm(total=len(jobs), desc=desc, unit="game", disable=not progress)
 
     def done(pg):
@@ -60,7 +60,7 @@ def _play(jobs: list, concurrency: int, desc: str, progress: bool, on_game: Opti
         if on_game is not None:
             on_game(_result(pg))
 
-    played = play_games(jobs, concurrency=concurrency, on_done=done)
+    played = (runner or play_games)(jobs, concurrency=concurrency, on_done=done)
     bar.close()
     if on_played is not None:
         for pg in played:  # in game order, whatever order they ended in
@@ -147,7 +147,8 @@ def _interval(scores: list) -> tuple:
 
 def head_to_head(a, b, budget_a: Budget, budget_b: Budget, board: str, games: int, seed: int = 0,
                  concurrency: int = 1, random_opening: int = 0, progress: bool = True,
-                 details: bool = False, num_players: int = 2, on_played: Optional[Callable] = None) -> dict:
+                 details: bool = False, num_players: int = 2, on_played: Optional[Callable] = None,
+                 runner: Optional[Callable] = None) -> dict:
     """``a`` against ``b``: ``a`` in one seat, ``b`` in the others (``num_players`` - 1
     of them), a's seat rotating (in 2-player games game ``g`` puts ``a`` in seat 1
     when ``g`` is even).  A game scores a's mean pairwise result against the other
@@ -155,7 +156,9 @@ def head_to_head(a, b, budget_a: Budget, budget_b: Budget, board: str, games: in
     win/draw/loss counts, per-seat scores and the mean game length; with ``details``
     also ``games_played``: per game its seed, a's seat, a's score, moves and the hash
     of its move sequence.  ``on_played(played_game, a_seat)`` sees every game in game
-    order (its moves and search results, e.g. to keep it as training data)."""
+    order (its moves and search results, e.g. to keep it as training data).
+    ``runner``: plays the games instead of :func:`ringrift_ml.ai.games.play_games`
+    (same signature; e.g. on a Ray cluster)."""
     if games < 1:
         raise ValueError(f"games: must be positive, got {games}")
     jobs, a_seats = [], []
@@ -165,7 +168,8 @@ def head_to_head(a, b, budget_a: Budget, budget_b: Budget, board: str, games: in
         a_seats.append(seat)
     seat_of = {id(j): s for j, s in zip(jobs, a_seats)}
     results = _play(jobs, concurrency, f"{a.name} vs {b.name}", progress,
-                    on_played=None if on_played is None else (lambda pg: on_played(pg, seat_of[id(pg.job)])))
+                    on_played=None if on_played is None else (lambda pg: on_played(pg, seat_of[id(pg.job)])),
+                    runner=runner)
     scores = [_score(r, s) for r, s in zip(results, a_seats)]
     points = sum(scores)
     lo, hi = _interval(scores)
@@ -186,13 +190,14 @@ def head_to_head(a, b, budget_a: Budget, budget_b: Budget, board: str, games: in
 def sequential_match(a, b, budget_a: Budget, budget_b: Budget, board: str, sprt, max_games: int = 1000,
                      seed: int = 0, progress: bool = True, concurrency: int = 1, random_opening: int = 0,
                      min_games: int = 0, num_players: int = 2,
-                     on_played: Optional[Callable] = None) -> dict:
+                     on_played: Optional[Callable] = None, runner: Optional[Callable] = None) -> dict:
     """Play ``a`` against ``b`` (alternating seats) until ``sprt`` decides (not before
     ``min_games``) or ``max_games`` is reached; returns the decision, games played,
     a's score with its 95% interval and the test's statistic.  Games run
     ``concurrency`` at a time; the test reads results in game order, so games played
     past its decision are not counted.  ``on_played(played_game, a_seat)`` sees every
-    counted game (its moves and search results, e.g. to keep it as training data)."""
+    counted game (its moves and search results, e.g. to keep it as training data).
+    ``runner``: plays each chunk instead of :func:`ringrift_ml.ai.games.play_games`."""
     if not 0 <= min_games <= max_games or max_games < 1:
         raise ValueError(f"sequential match: need 0 <= min_games <= max_games and max_games >= 1, "
                          f"got {min_games}, {max_games}")
@@ -207,7 +212,7 @@ def sequential_match(a, b, budget_a: Budget, budget_b: Budget, board: str, sprt,
             chunk.append(GameJob(board, seats, budgets, seed + k, max_moves=MAX_MOVES,
                                  random_opening=random_opening))
             a_seats.append(seat)
-        for pg, seat in zip(play_games(chunk, concurrency=concurrency), a_seats):
+        for pg, seat in zip((runner or play_games)(chunk, concurrency=concurrency), a_seats):
             scores.append(_score(_result(pg), seat))
             if on_played is not None:
                 on_played(pg, seat)

@@ -75,10 +75,10 @@ class LoopConfig:
     """Selfplay worker processes (one torch thread each); game ``i`` is the same game
     whichever worker plays it."""
     ray_address: str = ""
-    """Selfplay on a Ray cluster (``auto``, ``local`` or ``<head>:<port>``; docs/cluster.md):
-    ``workers`` actors of one CPU each play the generation's games, the driver writes
-    them to the lake.  Empty: on this machine.  Training, the gate and the ladder run on
-    the driver."""
+    """Selfplay, gate and ladder games on a Ray cluster (``auto``, ``local`` or
+    ``<head>:<port>``; docs/cluster.md): ``workers`` actors of one CPU each play them, the
+    driver runs the tests and writes the games to the lake.  Training runs on the
+    driver.  Empty: everything on this machine."""
     seed: int = 0
     """Seeds selfplay, training and the gate of every generation (each derived with the generation number)."""
     device: str = "cpu"

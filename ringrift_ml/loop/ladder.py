@@ -55,17 +55,20 @@ def _spec(name: str, rows_by_gen: dict, store: LakeStore, simulations: int) -> s
     return name
 
 
-def _player(name: str, rows_by_gen: dict, store: LakeStore, board: str, players: int, simulations: int):
-    from ..nn.players import make_player
-
-    if _is_generation(name):
-        return make_player(_spec(name, rows_by_gen, store, simulations), board, players)
+def _entrant(name: str, rows_by_gen: dict, store: LakeStore, board: str, players: int, simulations: int) -> tuple:
+    """``(spec, heuristic weights file or None)`` of an entrant."""
     if name.startswith(TUNED):
         from ..lake.weights import weights_file
 
-        return make_player("heuristic", board, players, weights=str(weights_file(store, board, players,
-                                                                                   name[len(TUNED):])))
-    return make_player(name, board, players)
+        return "heuristic", str(weights_file(store, board, players, name[len(TUNED):]))
+    return _spec(name, rows_by_gen, store, simulations), None
+
+
+def _player(name: str, rows_by_gen: dict, store: LakeStore, board: str, players: int, simulations: int):
+    from ..nn.players import make_player
+
+    spec, weights = _entrant(name, rows_by_gen, store, board, players, simulations)
+    return make_player(spec, board, players, weights=weights)
 
 
 def rungs(promoted: list, simulations: int, tuned: Optional[str] = None) -> list:
@@ -95,14 +98,17 @@ def ladder_label(board: str, players: int, a: str, b: str) -> str:
 
 def play_ladder(store: LakeStore, board: str, players: int, simulations: int = 64, games: int = 40,
                 concurrency: int = 16, random_opening: int = 2, seed: int = 0, progress: bool = True,
-                log: Callable[[str], None] = print, keep_games: bool = False) -> int:
+                log: Callable[[str], None] = print, keep_games: bool = False, ray_address: str = "",
+                workers: int = 1) -> int:
     """Play the rungs that have fewer than ``games`` games; returns games played.
 
     ``keep_games``: the games of rungs with a generation (its network searching at
     ``simulations``) also go into ``lake.games`` as training data of the next loop
     generation (label :func:`ladder_label`; only searched decisions are training
     positions, so a ``heuristic`` opponent's moves teach nothing), and their
-    ``lake.ladder_games`` rows say ``training``.  The baselines' rungs are never kept."""
+    ``lake.ladder_games`` rows say ``training``.  The baselines' rungs are never kept.
+    ``ray_address``: the games are played by ``workers`` actors of that Ray cluster
+    (:class:`ringrift_ml.loop.remote.RayMatches`)."""
     from ..lake.lineage import record_row
     from .kept import keep_match_games
 
@@ -124,10 +130,20 @@ def play_ladder(store: LakeStore, board: str, players: int, simulations: int = 6
             + have.get((a, b), 0)
         keep = keep_games and (_is_generation(a) or _is_generation(b))
         kept: list = []
+        runner = None
+        if ray_address:
+            from .remote import RayMatches
+
+            runner = RayMatches(ray_address, workers, board, players,
+                                {n: _entrant(n, states, store, board, players, simulations) for n in (a, b)})
         c0 = process_cpu_seconds()
-        out = head_to_head(pa, pb, ba, bb, board, missing, seed=start, concurrency=concurrency,
-                           random_opening=random_opening, progress=progress, details=True, num_players=players,
-                           on_played=(lambda pg, seat: kept.append((pg, seat))) if keep else None)
+        try:
+            out = head_to_head(pa, pb, ba, bb, board, missing, seed=start, concurrency=concurrency,
+                               random_opening=random_opening, progress=progress, details=True, num_players=players,
+                               on_played=(lambda pg, seat: kept.append((pg, seat))) if keep else None, runner=runner)
+        finally:
+            if runner is not None:
+                runner.close()
         per_game = (process_cpu_seconds() - c0) / max(len(out["games_played"]), 1)
         log(f"{board}|{players} ladder: {a} vs {b}: {out['score']:.3f} over {missing} games")
         if kept:
@@ -200,12 +216,14 @@ def regression_watch(store: LakeStore, board: str, players: int, z: float = 1.96
 
 def update_ladder(store: LakeStore, board: str, players: int, simulations: int = 64, games: int = 40,
                   concurrency: int = 16, seed: int = 0, progress: bool = True,
-                  log: Callable[[str], None] = print, keep_games: bool = False) -> dict:
-    """Play the missing rungs (``keep_games``: see :func:`play_ladder`), run the
-    regression watch, rate and plot: ``{played, rolled_back (registry rows), table,
-    plot (the SVG's path)}``."""
+                  log: Callable[[str], None] = print, keep_games: bool = False, ray_address: str = "",
+                  workers: int = 1) -> dict:
+    """Play the missing rungs (``keep_games``, ``ray_address``: see :func:`play_ladder`),
+    run the regression watch, rate and plot: ``{played, rolled_back (registry rows),
+    table, plot (the SVG's path)}``."""
     n = play_ladder(store, board, players, simulations=simulations, games=games, concurrency=concurrency,
-                    seed=seed, progress=progress, log=log, keep_games=keep_games)
+                    seed=seed, progress=progress, log=log, keep_games=keep_games, ray_address=ray_address,
+                    workers=workers)
     rolled = regression_watch(store, board, players, log=log)
     table = ladder_table(store, board, players)
     if n or rolled or not _has_fit(store, board, players):
@@ -218,10 +236,11 @@ def update_ladder(store: LakeStore, board: str, players: int, simulations: int =
 def loop_ladder(store: LakeStore, cfg, progress: bool = True, log: Callable[[str], None] = print) -> dict:
     """:func:`update_ladder` as the loop plays it after a promotion (``cfg``: its
     ``LoopConfig``): rungs of ``ladder_games`` at the loop's simulations and games in
-    flight, kept as training data when ``ladder_games_train``."""
+    flight, kept as training data when ``ladder_games_train``, on the loop's Ray cluster
+    when it has one."""
     return update_ladder(store, cfg.board, cfg.players, simulations=cfg.simulations, games=cfg.ladder_games,
                          concurrency=cfg.batch_games, seed=cfg.seed, progress=progress, log=log,
-                         keep_games=cfg.ladder_games_train)
+                         keep_games=cfg.ladder_games_train, ray_address=cfg.ray_address, workers=cfg.workers)
 
 
 def _has_fit(store: LakeStore, board: str, players: int) -> bool:

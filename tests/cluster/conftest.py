@@ -1,6 +1,6 @@
 """A Ray cluster of two nodes on this machine (``ray start --head`` plus ``ray start
---address``), one CPU each, started once for the module that asks for it and stopped
-after it (``ray stop``), also when a test fails."""
+--address``), one CPU each, started once for the tests of this package and stopped
+after them (``ray stop``), also when a test fails."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def ray_cluster():
     pytest.importorskip("ray")
     ray_cli = shutil.which("ray")

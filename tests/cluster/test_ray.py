@@ -91,9 +91,9 @@ def test_a_bad_address_is_a_clear_error():
         connect("")
 
 
-def test_a_loop_generation_plays_its_selfplay_on_the_cluster(address, tmp_path):
-    """``LoopConfig.ray_address``: the generation's games come from the actors, the
-    driver writes them to the lake once, and the selfplay step's CPU includes theirs."""
+def test_a_loop_generation_plays_its_games_on_the_cluster(address, tmp_path):
+    """``LoopConfig.ray_address``: the generation's selfplay and gate games come from the
+    actors, the driver writes them to the lake once, and the steps' CPU includes theirs."""
     from ringrift_ml.lake import LakeStore
     from ringrift_ml.loop import LoopConfig, run_loop
 
@@ -105,7 +105,43 @@ def test_a_loop_generation_plays_its_selfplay_on_the_cluster(address, tmp_path):
     row = run_loop(store, cfg, generations=1, progress=False, log=lambda m: None)[0]
     spent = remote_cpu_seconds() - cpu
     assert row["selfplay_games"] == 6 and spent > 0
-    assert row["selfplay_cpu_seconds"] >= spent - 0.2
+    assert row["selfplay_cpu_seconds"] + row["gate_cpu_seconds"] >= spent - 0.2
+    assert row["gate_games"] == 2
     n = store.query("SELECT count(*) AS n, count(DISTINCT game_id) AS d FROM lake.games WHERE "
                     "json_extract_string(generator_config, '$.label') = 'loop:square8|2:g0'").to_pylist()[0]
     assert n == {"n": 6, "d": 6}
+
+
+def test_matches_on_the_cluster_play_the_in_process_games(address, tmp_path):
+    """``RayMatches`` as ``arena.match``'s runner: a head-to-head and a sequential test
+    between a network under search and the heuristic give the games, scores and kept
+    games they give in-process."""
+    from ringrift_ml.arena import SPRT, head_to_head, sequential_match
+    from ringrift_ml.loop.remote import RayMatches
+    from ringrift_ml.nn.checkpoint import save_net
+    from ringrift_ml.nn.net import RingNet, net_config
+    from ringrift_ml.nn.players import make_player
+
+    save_net(RingNet(net_config("square8", "tiny")), tmp_path / "m.pt", {}, {})
+    spec = f"nn:{tmp_path / 'm.pt'}:4"
+    a, ab = make_player(spec, "square8", 2)
+    b, bb = make_player("heuristic", "square8", 2)
+    a.name, b.name = "g0", "heuristic"
+    kw = dict(seed=11, concurrency=2, random_opening=2, progress=False)
+    here = head_to_head(a, b, ab, bb, "square8", 5, details=True, **kw)
+    runner = RayMatches(address, 2, "square8", 2, {"g0": (spec, None), "heuristic": ("heuristic", None)})
+    seen = []
+    try:
+        there = head_to_head(a, b, ab, bb, "square8", 5, details=True, runner=runner,
+                             on_played=lambda pg, seat: seen.append((pg.job.players[seat - 1].name, len(pg.moves))),
+                             **kw)
+        assert there == here
+        assert seen == [("g0", g["moves"]) for g in here["games_played"]]
+        s_here = sequential_match(a, b, ab, bb, "square8", SPRT(0, 35), max_games=4, **kw)
+        s_there = sequential_match(a, b, ab, bb, "square8", SPRT(0, 35), max_games=4, runner=runner, **kw)
+        assert s_there == s_here
+        with pytest.raises(ValueError, match="not entrants"):
+            c, cb = make_player("random", "square8", 2)
+            head_to_head(c, b, cb, bb, "square8", 1, runner=runner, progress=False)
+    finally:
+        runner.close()
