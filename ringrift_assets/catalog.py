@@ -36,6 +36,7 @@ def lake_catalog(context: dg.AssetExecutionContext, config: LakeCatalogConfig, l
     return dg.MaterializeResult(metadata={
         **provenance(inputs={"lake_snapshot": snap}),
         "catalog": store.describe(),
+        "lake_id": store.lake_id or "",
         "lake_snapshot": snap,
         "tables": table([{"table": f"lake.{k}", "rows": v} for k, v in counts.items()],
                         [("table", "text"), ("rows", "int")]),

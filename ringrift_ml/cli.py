@@ -153,7 +153,7 @@ def _lake_audit(args) -> int:
     if args.json:
         print(json.dumps(rep))
     else:
-        print(f"files {rep['files']}, games {rep['games']}, in_lake {rep['in_lake']}, "
+        print(f"lake {rep['lake_id']}: files {rep['files']}, games {rep['games']}, in_lake {rep['in_lake']}, "
               f"quarantined {rep['quarantined']}, lost {rep['lost']}, pending {rep['pending']}, "
               f"missing data files {rep['missing_files']}")
         for p in rep["problems"]:

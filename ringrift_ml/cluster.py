@@ -5,8 +5,11 @@ The embedded default needs none of this: with no Ray address configured every ca
 runs in-process as before.  With one (``auto``: the running cluster this host belongs
 to; ``local``: a Ray started inside this process; ``<host>:<port>``: the head's GCS
 address; ``ray://<host>:10001``: a Ray client), :class:`ActorPool` starts ``workers``
-actors of one CPU each and feeds them tasks one at a time, so a slow worker never holds
-a queue of others' work.
+long-lived actors of one CPU each and feeds them tasks one at a time, so a slow worker
+never holds a queue of others' work.  Each piece of work (a generation's selfplay, a
+gate) ships a factory that every actor runs once to build its players; the process
+keeps one pool per address (:func:`shared_pool`), so actors start once per run, not
+per generation.
 
 What makes a retried task harmless is the caller's: tasks must be deterministic (game
 ``i`` of a selfplay run is the same game whichever actor plays it) and their results
@@ -78,17 +81,25 @@ ACTOR_CLASS = "RingriftActor"
 """The actors' class name: Ray titles their processes ``ray::RingriftActor`` (and
 ``ray::RingriftActor.run`` while a task runs), which is how an operator finds them."""
 
+_KEEP = 2  # states an actor keeps built (e.g. a gate's players while the next selfplay's load)
+
 
 def _worker_class(ray, max_restarts: int, max_task_retries: int):
     class RingriftActor:
-        """One actor: builds its state once from the factory, then runs tasks with it."""
+        """One long-lived actor: builds the state of a piece of work once from its
+        factory (players, networks), keeps the newest few, and runs tasks with them."""
 
-        def __init__(self, factory: Callable[[], Callable[[Any], Any]]):
-            self._run = factory()
+        def __init__(self):
+            self._built: dict = {}
 
-        def run(self, task: Any) -> tuple:
+        def run(self, key: str, factory_box: list, task: Any) -> tuple:
             t0 = time.process_time()
-            out = self._run(task)
+            if key not in self._built:
+                factory = ray.get(factory_box[0])  # boxed: fetched only when not built yet
+                self._built[key] = factory()
+                while len(self._built) > _KEEP:
+                    self._built.pop(next(iter(self._built)))
+            out = self._built[key](task)
             return out, time.process_time() - t0
 
         def pid(self) -> int:
@@ -101,18 +112,27 @@ def _worker_class(ray, max_restarts: int, max_task_retries: int):
 
 
 class ActorPool:
-    """``workers`` actors built by ``factory`` (a picklable callable, run once in each
-    actor, returning the function that runs one task) on the cluster at ``address``."""
+    """``workers`` long-lived actors of one CPU each on the cluster at ``address``
+    (``workers`` <= 0: one per CPU of the cluster).  :meth:`map` runs a piece of work:
+    a factory (a picklable callable, run once per actor, returning the function that
+    runs one task) and its tasks.  :func:`shared_pool` keeps one pool per address and
+    size for the whole process, so actors start (imports, compiled code) once, not per
+    generation or match."""
 
-    def __init__(self, address: str, factory: Callable[[], Callable[[Any], Any]], workers: int = 0,
-                 max_restarts: int = 2, max_task_retries: int = 2):
+    def __init__(self, address: str, workers: int = 0, max_restarts: int = 2, max_task_retries: int = 2):
         import ray
 
         res = connect(address)
+        cpus = int(res.get("CPU", 0))
         if workers <= 0:
-            workers = max(1, int(res.get("CPU", 1)))
+            workers = max(1, cpus)
+        if workers > cpus:
+            # An actor without a CPU would wait forever, and so would the tasks handed to it.
+            raise ClusterError(f"workers: {workers} actors of one CPU each asked for, the cluster at {address!r} "
+                               f"has {cpus} CPU(s)")
         cls = _worker_class(ray, max_restarts, max_task_retries)
-        self.actors = [cls.remote(factory) for _ in range(workers)]
+        self.size = workers
+        self.actors = [cls.remote() for _ in range(workers)]
         self.lost: list = []  # (actor index, task index, error) of every task an actor could not finish
 
     def pids(self) -> list:
@@ -127,14 +147,22 @@ class ActorPool:
 
         return ray.get([a.node.remote() for a in self.actors])
 
-    def map(self, tasks: list, on_result: Optional[Callable[[int, Any], None]] = None) -> list:
-        """Run every task; results in task order.  ``on_result(i, result)`` sees each as
-        it arrives (completion order).  A task whose actor died for good is run again by
-        another actor."""
+    def map(self, factory: Callable[[], Callable[[Any], Any]], tasks: list,
+            on_result: Optional[Callable[[int, Any], None]] = None) -> list:
+        """Run every task with ``factory``'s state; results in task order.
+        ``on_result(i, result)`` sees each as it arrives (completion order).  A task
+        whose actor died for good is run again by another actor; that actor leaves the
+        pool."""
         global _remote_cpu
+        import uuid
+
         import ray
         from ray.exceptions import RayActorError
 
+        if not self.actors:
+            raise ClusterError("the actor pool has no actors left")
+        key = uuid.uuid4().hex
+        box = [ray.put(factory)]
         queue = list(range(len(tasks)))[::-1]  # pop() hands out the first task first
         results: dict = {}
         live = list(range(len(self.actors)))
@@ -143,40 +171,73 @@ class ActorPool:
         def feed(a: int) -> None:
             if queue:
                 t = queue.pop()
-                running[self.actors[a].run.remote(tasks[t])] = (a, t)
+                running[self.actors[a].run.remote(key, box, tasks[t])] = (a, t)
 
         for a in live:
             feed(a)
-        while running:
-            done, _ = ray.wait(list(running), num_returns=1)
-            ref = done[0]
-            a, t = running.pop(ref)
-            try:
-                out, cpu = ray.get(ref)
-            except RayActorError as e:
-                self.lost.append((a, t, str(e).splitlines()[0]))
-                live.remove(a)
-                queue.append(t)  # the next free actor runs it
-                if not live:
-                    raise ClusterError(f"every actor is gone; task {t} of {len(tasks)} unfinished "
-                                       f"(last error: {str(e).splitlines()[0]})") from None
-                idle = [x for x in live if x not in {v[0] for v in running.values()}]
-                for x in idle:
-                    feed(x)
-                continue
-            results[t] = out
-            _remote_cpu += cpu
-            if on_result is not None:
-                on_result(t, out)
-            feed(a)
+        try:
+            while running:
+                done, _ = ray.wait(list(running), num_returns=1)
+                ref = done[0]
+                a, t = running.pop(ref)
+                try:
+                    out, cpu = ray.get(ref)
+                except RayActorError as e:
+                    self.lost.append((a, t, str(e).splitlines()[0]))
+                    live.remove(a)
+                    queue.append(t)  # the next free actor runs it
+                    if not live:
+                        raise ClusterError(f"every actor is gone; task {t} of {len(tasks)} unfinished "
+                                           f"(last error: {str(e).splitlines()[0]})") from None
+                    busy = {v[0] for v in running.values()}
+                    for x in live:
+                        if x not in busy:
+                            feed(x)
+                    continue
+                results[t] = out
+                _remote_cpu += cpu
+                if on_result is not None:
+                    on_result(t, out)
+                feed(a)
+        finally:
+            gone = set(range(len(self.actors))) - set(live)
+            self.actors = [x for i, x in enumerate(self.actors) if i not in gone]
         return [results[t] for t in range(len(tasks))]
 
     def close(self) -> None:
+        """Stop the actors (and forget the pool if it is the shared one)."""
         import ray
 
         for a in self.actors:
             ray.kill(a)
         self.actors = []
+        for k, v in list(_pools.items()):
+            if v is self:
+                del _pools[k]
 
 
-__all__ = ["ACTOR_CLASS", "ActorPool", "ClusterError", "LOCAL", "connect", "remote_cpu_seconds"]
+_pools: dict = {}
+
+
+def shared_pool(address: str, workers: int = 0) -> ActorPool:
+    """The process's pool on ``address`` (started on first use).  One per address: a
+    request for another size stops the old pool first (its actors hold the CPUs the
+    new one needs), and a pool that lost all its actors is started again."""
+    pool = _pools.get(address)
+    if pool is not None and (not pool.actors or pool.size != workers):
+        pool.close()
+        pool = None
+    if pool is None:
+        pool = _pools[address] = ActorPool(address, workers)
+        pool.size = workers  # as asked (0: one per CPU), what the next request compares
+    return pool
+
+
+def close_pools() -> None:
+    """Stop every shared pool of this process (their CPUs become free)."""
+    for pool in list(_pools.values()):
+        pool.close()
+
+
+__all__ = ["ACTOR_CLASS", "ActorPool", "ClusterError", "LOCAL", "close_pools", "connect", "remote_cpu_seconds",
+           "shared_pool"]

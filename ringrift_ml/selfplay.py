@@ -316,15 +316,12 @@ def run_selfplay(
             on_game(len(done), rec)
 
     if cfg.ray_address:
-        from .cluster import ActorPool
+        from .cluster import shared_pool
 
         size = max(1, min(cfg.batch_games, -(-cfg.games // cfg.workers)))
         chunks = [list(range(i, min(i + size, cfg.games))) for i in range(0, cfg.games, size)]
-        pool = ActorPool(cfg.ray_address, _RayWorker(cfg), workers=min(cfg.workers, len(chunks)))
-        try:
-            pool.map(chunks, on_result=lambda _, recs: [keep(r) for r in recs])
-        finally:
-            pool.close()
+        shared_pool(cfg.ray_address, cfg.workers).map(_RayWorker(cfg), chunks,
+                                                      on_result=lambda _, recs: [keep(r) for r in recs])
     elif cfg.workers == 1:
         play_batch(cfg, list(range(cfg.games)), on_record=keep)
     else:

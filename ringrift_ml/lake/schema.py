@@ -275,7 +275,18 @@ LADDER_RATINGS_SCHEMA = pa.schema([
     ("created_at", pa.timestamp("us", tz="UTC")),
 ])
 
+# The lake's identity: one row, written in the transaction that creates the table (two
+# hosts opening a fresh PostgreSQL catalog at once: the losing transaction retries, finds
+# the table and writes nothing).  Catalogs, schemas and storage roots can be moved or
+# copied; the id says whether two of them are one lake (or a copy of it).
+LAKE_INFO_SCHEMA = pa.schema([
+    ("lake_id", pa.string()),  # a random UUID, fixed at creation
+    ("created_at", pa.timestamp("us", tz="UTC")),
+    ("created_by", pa.string()),  # the code version that created it
+])
+
 TABLES = {
+    "lake_info": (LAKE_INFO_SCHEMA, ()),
     "games": (GAMES_SCHEMA, ("board", "players")),
     "games_merged": (GAMES_SCHEMA, ("board", "players")),
     "landing_events": (LANDING_EVENTS_SCHEMA, ()),
@@ -362,10 +373,17 @@ def ensure_tables(con) -> list:
         if name not in views:
             con.execute(f'CREATE VIEW lake."{name}" AS {body}')
             made.append(name)
+    if "lake_info" in made:
+        import uuid
+
+        from ..version import code_version
+
+        con.execute("INSERT INTO lake.lake_info VALUES (?, now(), ?)", [str(uuid.uuid4()), code_version()])
     return made
 
 
 __all__ = [
+    "LAKE_INFO_SCHEMA",
     "CALIBRATION_SCHEMA",
     "ELO_SCHEMA",
     "GAMES_SCHEMA",

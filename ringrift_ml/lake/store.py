@@ -107,6 +107,7 @@ class LakeStore:
         shared = data_path or os.environ.get(DATA_PATH_ENV) or None
         self.data_path = Path(shared).resolve() if shared else self.root / "lake" / "data"
         self.catalog_file = self.root / "lake" / "catalog.sqlite"
+        self._lake_id: Optional[str] = None
 
     # ---- opening ---------------------------------------------------------------------
     @classmethod
@@ -125,6 +126,17 @@ class LakeStore:
                     db.execute("PRAGMA journal_mode=WAL")
             store.write(ensure_tables, "create the lake's tables")
         return store
+
+    @property
+    def lake_id(self) -> Optional[str]:
+        """The lake's identity (``lake.lake_info``, a UUID fixed when its tables were
+        created): storage roots or catalogs with one id are one lake (or copies of it);
+        different ids, different lakes (e.g. two schemas of one database).  None where
+        the table is empty."""
+        if self._lake_id is None:
+            rows = self.query("SELECT lake_id FROM lake.lake_info ORDER BY created_at, lake_id LIMIT 1").to_pylist()
+            self._lake_id = rows[0]["lake_id"] if rows else None
+        return self._lake_id
 
     @property
     def kind(self) -> str:

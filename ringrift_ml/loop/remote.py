@@ -2,7 +2,7 @@
 
 :class:`RayMatches` is a game runner with :func:`ringrift_ml.ai.games.play_games`'s
 signature, for ``arena.match``'s ``runner``: it sends each batch of games to the actors
-of a :class:`ringrift_ml.cluster.ActorPool` as plain descriptions (seat names, budgets,
+of the process's :func:`ringrift_ml.cluster.shared_pool` as plain descriptions (seat names, budgets,
 seed, random opening), each actor builds the match's players once from their specs (the
 checkpoints shipped as bytes, :mod:`ringrift_ml.nn.shipped`), and the played games come
 back to the driver, which scores them, runs the sequential test and keeps them as
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Callable, Optional
 
-from ..cluster import ActorPool
+from ..cluster import shared_pool
 
 
 class _MatchWorker:
@@ -60,7 +60,8 @@ class RayMatches:
     def __init__(self, address: str, workers: int, board: str, players: int, entrants: dict,
                  device: str = "cpu"):
         self.workers = max(1, workers)
-        self.pool = ActorPool(address, _MatchWorker(board, players, entrants, device), workers=self.workers)
+        self.pool = shared_pool(address, self.workers)
+        self.factory = _MatchWorker(board, players, entrants, device)
         self.names = set(entrants)
 
     def __call__(self, jobs: list, concurrency: int = 1, on_done: Optional[Callable] = None,
@@ -87,11 +88,12 @@ class RayMatches:
                 if on_done is not None:
                     on_done(pg)
 
-        out = self.pool.map([(descs[lo:hi], concurrency) for lo, hi in spans], on_result=back)
+        out = self.pool.map(self.factory, [(descs[lo:hi], concurrency) for lo, hi in spans], on_result=back)
         return [pg for part in out for pg in part]
 
     def close(self) -> None:
-        self.pool.close()
+        """Nothing to stop: the actors are the process's shared pool (they keep the
+        match's players only until two newer pieces of work replace them)."""
 
 
 __all__ = ["RayMatches"]

@@ -81,7 +81,7 @@ def test_storage_root_is_not_read_at_import(monkeypatch, tmp_path):
 GAMES = 8
 LOOP = {"games": GAMES, "bootstrap": "heuristic", "simulations": 4, "gate_min_games": 4, "gate_max_games": 8,
         "elo1": 400.0, "batch_games": 4, "ladder_games": 2, "train": json.dumps({"epochs": 12}),
-        "gate_games_train": False}
+        "gate_games_train": False, "ladder_games_train": False}  # each generation's data: its own selfplay
 RUN_CONFIG = {"resources": {"loop": {"config": LOOP}},
               "ops": {"heuristic_weights": {"config": {"generations": 1, "popsize": 2, "games_per_eval": 1}},
                       "elo_ratings": {"config": {"games_per_pairing": 1, "search_player": "mcts:8",
@@ -286,8 +286,8 @@ def test_pipeline_command_runs_in_process(tmp_path, capsys, monkeypatch):
     assert "ringrift lake sql" in out and "dagster dev" in out
     store = LakeStore.open(tmp_path)
     label = "json_extract_string(generator_config, '$.label')"
-    assert store.query(f"SELECT count(*) AS n FROM lake.games_merged WHERE board = 'hex8' AND {label} NOT LIKE "
-                       "'%:gate'").to_pylist() == [{"n": 2}]
+    assert store.query(f"SELECT count(*) AS n FROM lake.games_merged WHERE board = 'hex8' AND {label} = "
+                       "'loop:hex8|2:g0'").to_pylist() == [{"n": 2}]  # the generation's selfplay
     # The gate's games are kept as training data of the next generation (the default).
     assert store.query(f"SELECT count(*) AS n FROM lake.games_merged WHERE {label} = 'loop:hex8|2:g0:gate'"
                        ).to_pylist()[0]["n"] > 0

@@ -42,6 +42,9 @@ def ray_cluster():
     finally:
         import ray
 
+        from ringrift_ml.cluster import close_pools
+
         if ray.is_initialized():
+            close_pools()
             ray.shutdown()
         subprocess.run([ray_cli, "stop", "--force"], env=env, capture_output=True, timeout=180)

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from ringrift_ml.cluster import ActorPool, ClusterError, connect, remote_cpu_seconds
+from ringrift_ml.cluster import ActorPool, ClusterError, close_pools, connect, remote_cpu_seconds, shared_pool
 from ringrift_ml.selfplay import SelfplayConfig, _RayWorker, run_selfplay
 
 CFG = SelfplayConfig(board="square8", players=("mcts:8", "heuristic"), games=8, seed=3, batch_games=2)
@@ -47,12 +47,11 @@ def test_selfplay_on_two_nodes_plays_the_in_process_games(address, tmp_path):
     save_net(RingNet(net_config("square8", "tiny")), tmp_path / "m.pt", {}, {})
     cfg = dataclasses.replace(CFG, players=(f"nn:{tmp_path / 'm.pt'}:4", "heuristic"), games=4)
     here = run_selfplay(cfg, progress=False)
-    pool = ActorPool(address, _RayWorker(cfg), workers=2)
-    try:
-        assert len(set(pool.nodes())) == 2  # one actor per node
-        there = [r for recs in pool.map([[0, 1], [2, 3]]) for r in recs]
-    finally:
-        pool.close()
+    pool = shared_pool(address, 2)  # the pool run_selfplay used: its actors stay up
+    assert pool.size == 2 and len(set(pool.nodes())) == 2  # one actor per node
+    pids = pool.pids()
+    there = [r for recs in pool.map(_RayWorker(cfg), [[0, 1], [2, 3]]) for r in recs]
+    assert pool.pids() == pids and shared_pool(address, 2) is pool
     # The same games (ids hash the moves); float targets may differ in the last digit
     # with the network's batch composition.
     assert [r["gameId"] for r in there] == [r["gameId"] for r in here]
@@ -66,7 +65,8 @@ def test_an_actor_killed_mid_run_costs_no_game(address, restarts):
     comes back once, equal to the in-process game."""
     cfg = dataclasses.replace(CFG, games=10)
     here = run_selfplay(cfg, progress=False)
-    pool = ActorPool(address, _RayWorker(cfg), workers=2, max_restarts=restarts, max_task_retries=restarts)
+    close_pools()  # their actors hold the cluster's two CPUs
+    pool = ActorPool(address, workers=2, max_restarts=restarts, max_task_retries=restarts)
     pids = pool.pids()
     killed = []
 
@@ -76,7 +76,8 @@ def test_an_actor_killed_mid_run_costs_no_game(address, restarts):
             killed.append(pids[1])
 
     try:
-        got = pool.map([[i] for i in range(cfg.games)], on_result=kill_one)
+        got = pool.map(_RayWorker(cfg), [[i] for i in range(cfg.games)], on_result=kill_one)
+        left = len(pool.actors)
     finally:
         pool.close()
     records = [r for recs in got for r in recs]
@@ -84,11 +85,17 @@ def test_an_actor_killed_mid_run_costs_no_game(address, restarts):
     assert len({r["gameId"] for r in records}) == cfg.games
     if restarts == 0:
         assert len(pool.lost) == 1 and pool.lost[0][0] == 1  # the task moved to the survivor
+        assert left == 1  # the dead actor left the pool
 
 
 def test_a_bad_address_is_a_clear_error():
     with pytest.raises(ClusterError, match="ray_address: empty"):
         connect("")
+
+
+def test_more_workers_than_cpus_is_a_clear_error(address):
+    with pytest.raises(ClusterError, match="3 actors of one CPU each asked for.*2 CPU"):
+        ActorPool(address, workers=3)
 
 
 def test_a_loop_generation_plays_its_games_on_the_cluster(address, tmp_path):

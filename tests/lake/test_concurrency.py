@@ -8,6 +8,8 @@ import sys
 import textwrap
 import time
 
+import pytest
+
 from ringrift_ml.lake import LakeStore, connect
 from ringrift_ml.lake.landing import audit, ingest_all
 
@@ -177,3 +179,51 @@ def test_kill_during_a_partition_run_then_rerun_succeeds(tmp_path):
     both = store.query("SELECT count(*) AS n, count(DISTINCT entry_id) AS d FROM lake.games").to_pylist()[0]
     assert both["n"] == both["d"]
     assert store.query(f"SELECT count(*) AS n FROM lake.games_merged WHERE {selfplay}").to_pylist() == [{"n": 8}]
+
+
+def test_several_hosts_land_into_one_lake_concurrently(tmp_path, catalog):
+    """Hosts simulated as processes, each with its own storage root and landing zone,
+    one PostgreSQL catalog and one shared data path: distinct files and one file
+    landed on two hosts at once.  Every game is in the lake once, the ledger accounts
+    for every file, the audit of every host is clean."""
+    import json
+
+    if catalog[0] == "sqlite":
+        pytest.skip("one SQLite catalog file serves one host; several hosts share a PostgreSQL catalog")
+    shared = tmp_path / "shared_data"
+    env = {"RINGRIFT_LAKE_CATALOG": catalog[0], "RINGRIFT_LAKE_SCHEMA": catalog[1],
+           "RINGRIFT_LAKE_DATA_PATH": str(shared)}
+    first = LakeStore.open(tmp_path / "host0", *catalog, data_path=shared)  # creates the catalog
+    both = random_records(4, seed=500, prefix="both")  # landed on host 1 and host 2
+    hosts = []
+    for h in (1, 2, 3):
+        root = tmp_path / f"host{h}"
+        for k in range(2):
+            write_jsonl(root / "landing" / f"h{h}_{k}.jsonl", random_records(3, seed=100 * h + 10 * k, prefix=f"h{h}k{k}_"))
+        if h in (1, 2):
+            write_jsonl(root / "landing" / "shared.jsonl", both)
+        hosts.append(root)
+    code = """
+        import json, sys
+        from ringrift_ml.lake import LakeStore
+        from ringrift_ml.lake.landing import ingest_all
+        results, _ = ingest_all(LakeStore.open(sys.argv[1]), settle=0.05)
+        print(json.dumps([[r.status, r.games] for r in results]))
+    """
+    procs = [subprocess.Popen([sys.executable, "-c", textwrap.dedent(code), str(root)],
+                              env=dict(os.environ, **env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for root in hosts]
+    outs = _wait(procs, timeout=300)
+    assert all(rc == 0 for rc, _, _ in outs), [err[-2000:] for _, _, err in outs]
+    statuses = [json.loads(out.strip().splitlines()[-1]) for _, out, _ in outs]
+    ingested = sum(g for s in statuses for st, g in s if st == "ingested")
+    assert ingested == 3 * 2 * 3 + 4  # the shared file's games counted once
+    got = first.query("SELECT count(*) AS n, count(DISTINCT game_id) AS d FROM lake.games").to_pylist()
+    assert got == [{"n": 22, "d": 22}]
+    assert not list((tmp_path / "host0" / "lake").glob("data/**/*.parquet"))  # the files are on the shared path
+    assert list(shared.rglob("*.parquet"))
+    for root in hosts:
+        rep = audit(LakeStore.open(root, *catalog, data_path=shared))
+        assert rep["lost"] == 0 and rep["missing_files"] == 0 and not rep["problems"], rep
+        assert rep["lake_id"] == first.lake_id  # one lake, whichever host asks
+        assert not list((root / "landing").glob("*.jsonl"))  # every file left its landing zone

@@ -321,7 +321,8 @@ def test_every_scenario_in_one_root_and_the_audit_finds_nothing_lost(store, caps
     capsys.readouterr()
     rc = main(["lake", "audit", "--storage", str(store.root), "--catalog", store.catalog])
     out = capsys.readouterr().out
-    assert rc == 0 and out.startswith("files 13, games 14, in_lake 12, quarantined 2, lost 0"), out
+    assert rc == 0, out
+    assert out.startswith(f"lake {store.lake_id}: files 13, games 14, in_lake 12, quarantined 2, lost 0"), out
     print(out, file=sys.stderr)
 
 

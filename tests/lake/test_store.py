@@ -49,6 +49,24 @@ def test_a_moved_root_reads_its_own_data_and_a_copy_is_independent(tmp_path):
         assert paths and all(p["data_file"].startswith(str(tmp_path / where)) for p in paths)
 
 
+def test_the_lake_id_is_fixed_at_creation_and_tells_lakes_apart(tmp_path, catalog):
+    a = LakeStore.open(tmp_path / "a", *catalog)
+    lake_id = a.lake_id
+    assert len(lake_id) == 36 and LakeStore.open(tmp_path / "a", *catalog).lake_id == lake_id
+    assert a.query("SELECT count(*) AS n FROM lake.lake_info").to_pylist() == [{"n": 1}]
+    if catalog[0] == "sqlite":
+        other = LakeStore.open(tmp_path / "b").lake_id
+    else:  # another schema of the same database is another lake
+        import uuid
+
+        from ringrift_ml.lake.store import drop_postgres_schema
+
+        schema = f"t_{uuid.uuid4().hex[:12]}"
+        other = LakeStore.open(tmp_path / "b", catalog[0], schema).lake_id
+        drop_postgres_schema(catalog[0], schema)
+    assert other and other != lake_id
+
+
 def test_a_reader_connection_cannot_write(store):
     if store.kind == "postgres":
         pytest.skip("the read-only attach is the same for both catalogs; tested on SQLite")
