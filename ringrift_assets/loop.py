@@ -88,6 +88,12 @@ def loop_generation(context: dg.AssetExecutionContext, loop: LoopSettings, lake_
     failures = context.run.tags.get(RECORD_FAILURE_TAG)
     if failures is not None:
         return _record_failure(context, store, cfg, g, rows, int(failures))
+    from ringrift_ml.loop.estimate import from_registry
+
+    estimate = from_registry(store, cfg)  # the cost before the work, next to what it cost
+    if estimate:
+        context.log.info(f"{part}: generation {g} estimated at {estimate['cpu_hours'][0]:.3f}-"
+                         f"{estimate['cpu_hours'][1]:.3f} CPU hours (recent generations)")
     t0 = time.time()
     row = run_generation(store, cfg, g, rows, progress=False, log=context.log.info)
     ladder_md = {"rolled_back": dg.MetadataValue.json([])}
@@ -110,6 +116,7 @@ def loop_generation(context: dg.AssetExecutionContext, loop: LoopSettings, lake_
             "failure_rate": _failure_rate(rows),
             "model": dg.MetadataValue.path(str(store.root / row["path"])),
             "cpu_seconds": row["cpu_seconds"],
+            "estimated_cpu_hours": dg.MetadataValue.json(estimate["cpu_hours"] if estimate else []),
             "seconds": round(time.time() - t0, 1),
             **ladder_md,
         },
@@ -183,6 +190,22 @@ def _settings(budget: dict) -> dict:
     return {"resources": {"loop": {"config": budget.get("config", {})}}}
 
 
+ESTIMATE_TAG = "ringrift/estimated_cpu_hours"
+"""A loop run's cost before it starts (the run list shows it): CPU hours of a generation
+from the partition's recent generations (``ringrift_ml.loop.estimate``)."""
+
+
+def _estimate_tag(store, board: str, n: int) -> str:
+    from ringrift_ml.loop import LoopConfig
+    from ringrift_ml.loop.estimate import from_registry
+
+    est = from_registry(store, LoopConfig(board=board, players=n))
+    if est is None:  # a sensor never plays calibration games; `ringrift loop --dry-run` does
+        return "unknown: no generation measured yet"
+    lo, hi = est["cpu_hours"]
+    return f"{lo:.3f}-{hi:.3f}"
+
+
 @dg.sensor(job=loop_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.STOPPED,
            description="Starts the next loop generation of each partition in <storage>/loop/budget.json when its "
            "previous generation has finished, until the partition's generation or hour budget is spent.")
@@ -232,5 +255,6 @@ def loop_sensor(context: dg.SensorEvaluationContext, lake_root: LakeResource):
             continue
         requests.append(dg.RunRequest(partition_key=str(pk), run_key=f"{key}:g{done}:try{failed}",
                                       run_config=_settings(b),
-                                      tags={"ringrift/generation": str(done)}))
+                                      tags={"ringrift/generation": str(done),
+                                            ESTIMATE_TAG: _estimate_tag(store, board, n)}))
     return requests or dg.SkipReason("every partition in the budget is running or done")

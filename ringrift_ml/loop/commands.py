@@ -49,6 +49,18 @@ def _loop(args, open_store) -> int:
 
     torch.set_num_threads(args.threads)
     store = open_store(args)
+    if args.dry_run:
+        from .estimate import estimate
+
+        est = estimate(store, cfg, force_calibration=args.calibrate)
+        lo, hi = est["cpu_hours"]
+        est["generations"] = args.generations
+        est["total_cpu_hours"] = [round(lo * args.generations, 3), round(hi * args.generations, 3)]
+        print(f"{cfg.partition}: one generation {lo:.3f}-{hi:.3f} CPU hours ({est['basis']}); "
+              f"{args.generations} generation(s) {est['total_cpu_hours'][0]:.2f}-{est['total_cpu_hours'][1]:.2f}"
+              + (f"; --hours {args.hours} of wall clock stops it sooner" if args.hours else ""), flush=True)
+        print(json.dumps(est), flush=True)
+        return 0
     rows = run_loop(store, cfg, args.generations, args.hours, progress=args.progress,
                     log=lambda m: print(m, flush=True))
     for r in rows:
@@ -120,6 +132,12 @@ def add_parsers(sub, open_store) -> None:
     lp.add_argument("--hours", type=float, help="stop starting generations after this much wall clock")
     add_loop_config_arguments(lp)
     lp.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    lp.add_argument("--dry-run", action="store_true",
+                    help="run nothing: print what a generation would cost in CPU hours, from the partition's "
+                         "recent generations or, without any, from a short calibration on this machine")
+    lp.add_argument("--calibrate", action="store_true",
+                    help="with --dry-run: calibrate (2 games, a few training steps) even when the registry "
+                         "has measured generations")
     lp.add_argument("--storage", help="storage root (default: $RINGRIFT_STORAGE or ./storage)")
     lp.add_argument("--catalog", help="'sqlite' (default) or 'postgres:<libpq string>'")
     lp.add_argument("--no-progress", dest="progress", action="store_false")

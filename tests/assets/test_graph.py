@@ -345,7 +345,11 @@ def test_loop_generation_asset_and_its_sensor(tmp_path, monkeypatch):
     if md["status"].value == "promoted":
         assert {rec.data["name"] for rec in md["ladder"].value.records} >= {"g0", "random", "heuristic"}
     r = dg.materialize([loop_generation], partition_key="square8|2", resources=res)
-    assert r.asset_materializations_for_node("loop_generation")[0].metadata["generation"].value == 1
+    md1 = r.asset_materializations_for_node("loop_generation")[0].metadata
+    assert md1["generation"].value == 1
+    # Its cost was estimated before it ran, from generation 0's measured steps.
+    low, high = md1["estimated_cpu_hours"].value
+    assert 0 <= low <= high and high > 0
     assert [x["generation"] for x in registry(LakeResource(root=str(tmp_path)).store(), "square8", 2)][-1] == 1
     # The sensor: nothing without a budget; the next generation while the budget lasts.
     instance = dg.DagsterInstance.ephemeral()
@@ -356,6 +360,8 @@ def test_loop_generation_asset_and_its_sensor(tmp_path, monkeypatch):
                                                         "hex8|2": {"generations": 0}}))
     reqs = loop_sensor(dg.build_sensor_context(instance=instance, resources=res))
     assert [(q.partition_key, q.tags["ringrift/generation"]) for q in reqs] == [("square8|2", "2")]
+    lo, hi = (float(x) for x in reqs[0].tags["ringrift/estimated_cpu_hours"].split("-"))  # cost before work
+    assert 0 <= lo <= hi and hi > 0
     # The partition's settings travel as the run's loop resource config.
     assert reqs[0].run_config == {"resources": {"loop": {"config": {"games": 6}}}}
     Layout(tmp_path).loop_budget.write_text(json.dumps({"square8|2": {"generations": 2}}))

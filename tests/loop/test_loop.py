@@ -537,3 +537,39 @@ def test_selfplay_workers_play_the_same_generation(tmp_path):
         cfg = LoopConfig(**{**SMALL, "games": 4, "bootstrap": "heuristic", "workers": workers})
         ids.append(sorted(play_generation(store, cfg, 0, None, progress=False, log=lambda m: None)["game_ids"]))
     assert len(ids[0]) == 4 and ids[0] == ids[1]
+
+
+def test_dry_run_estimates_a_generation_before_any_work(tmp_path, capsys):
+    """``ringrift loop --dry-run`` plays nothing into the lake: on a fresh lake it
+    calibrates (a few games of the bootstrap player, a few training steps) and prints
+    a CPU range; with measured generations in the registry it uses their medians."""
+    from ringrift_ml.cli import main
+    from ringrift_ml.lake.lineage import record_row
+    from ringrift_ml.loop.estimate import estimate, from_registry
+
+    args = ["loop", "--partition", "square8|2", "--generations", "3", "--games", "10", "--sims", "4",
+            "--bootstrap", "mcts:4", "--train", '{"epochs": 3, "preset": "tiny"}', "--storage", str(tmp_path),
+            "--dry-run", "--no-progress"]
+    assert main(args) == 0
+    out = capsys.readouterr().out.splitlines()
+    est = json.loads(out[-1])
+    assert "one generation" in out[-2] and est["basis"] == "calibration" and est["generation"] == 0
+    lo, hi = est["cpu_seconds"]
+    assert 0 < lo <= hi and est["cpu_seconds_per_game"] > 0 and est["cpu_seconds_per_train_step"] > 0
+    assert est["steps"]["selfplay_cpu_seconds"] == pytest.approx(10 * est["cpu_seconds_per_game"], rel=0.01)
+    assert est["total_cpu_hours"] == [pytest.approx(3 * x, abs=0.002) for x in est["cpu_hours"]]
+    store = LakeStore.open(tmp_path)
+    assert store.query("SELECT count(*) AS n FROM lake.games").to_pylist() == [{"n": 0}]  # nothing written
+    assert registry(store, "square8", 2) == []
+    # Measured generations: the median of the newest three, the largest ladder on top.
+    cfg = LoopConfig(**SMALL)
+    assert from_registry(store, cfg) is None
+    rows = write_registry(store, [0, 1, 2, 3])
+    for r, (sp, tr, ga, la) in zip(rows, [(900, 90, 900, 900), (100, 10, 50, 0), (120, 30, 70, 40), (110, 20, 60, 0)]):
+        r.update(selfplay_cpu_seconds=sp, train_cpu_seconds=tr, gate_cpu_seconds=ga, ladder_cpu_seconds=la)
+    record_row(store, "model_registry", rows, "measured")
+    got = estimate(store, cfg)
+    assert got["basis"] == "registry" and got["generations"] == [1, 2, 3]
+    assert got["steps"] == {"selfplay_cpu_seconds": 110.0, "train_cpu_seconds": 20.0, "gate_cpu_seconds": 60.0,
+                            "ladder_cpu_seconds": 0.0}
+    assert got["cpu_seconds"] == [190.0, 230.0]

@@ -1,0 +1,132 @@
+"""What a generation will cost, before it runs: CPU seconds per step from measured rates.
+
+Two bases, the better one first:
+
+* ``registry``: the partition's own recent generations (median of the newest three
+  that ran their steps here): selfplay, training, gate and ladder CPU as measured.
+* ``calibration``: a few games of the generation's own selfplay player on this machine
+  (their CPU per game and positions per game) and a few real training steps on their
+  samples (CPU per step), scaled to the configuration: ``games`` selfplay games, the
+  gate between ``gate_min_games`` and ``gate_max_games`` games at the same cost per game
+  (both sides search at ``simulations``), the training steps the config implies over
+  the window (the reuse budget; else from ``early_stopping + 1`` epochs to all
+  ``epochs``), and after a promotion ``2 x ladder_games`` ladder games.
+
+The result is a range (``low``: the gate decides at its minimum, training stops as
+early as it can, no ladder; ``high``: the gate runs to its horizon, training runs every
+epoch and a promotion's ladder follows) in CPU seconds and hours, with the basis and
+the rates it used.  ``ringrift loop --dry-run`` prints it;
+the loop sensor tags each run with it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import statistics
+import tempfile
+from pathlib import Path
+from typing import Optional
+
+from ..lake import LakeStore
+from .config import LoopConfig
+from .generations import FAILED, ROLLED_BACK, generation_states, process_cpu_seconds, registry
+from .run import next_generation, selfplay_player
+
+STEPS = ("selfplay", "train", "gate", "ladder")
+
+
+def from_registry(store: LakeStore, cfg: LoopConfig, newest: int = 3) -> Optional[dict]:
+    """The estimate from the partition's recent generations, or None when it has none
+    with measured steps."""
+    states = generation_states(registry(store, cfg.board, cfg.players))
+    rows = [r for g, r in sorted(states.items()) if r["status"] not in (FAILED, ROLLED_BACK)
+            and r.get("selfplay_cpu_seconds") is not None][-newest:]
+    if not rows:
+        return None
+    med = {s: statistics.median(float(r.get(f"{s}_cpu_seconds") or 0.0) for r in rows) for s in STEPS}
+    low = med["selfplay"] + med["train"] + med["gate"]
+    high = low + max(float(r.get("ladder_cpu_seconds") or 0.0) for r in rows)
+    return _result(cfg, "registry", low, high, {f"{s}_cpu_seconds": round(v, 1) for s, v in med.items()},
+                   {"generations": [r["generation"] for r in rows]})
+
+
+def calibrate(store: LakeStore, cfg: LoopConfig, games: int = 2, train_steps: int = 16) -> dict:
+    """The estimate from ``games`` games of the next generation's selfplay player and
+    ``train_steps`` training steps on their samples (both timed in CPU seconds)."""
+    import pyarrow as pa
+
+    from ..nn.augment import symmetry_perms
+    from ..nn.samples import SAMPLE_SCHEMA, game_samples
+    from ..selfplay import SelfplayConfig, run_selfplay
+    from ..train.dataset import from_table
+    from ..train.loop import fit
+
+    g, best = next_generation(store, cfg)
+    spec = selfplay_player(store, cfg, best)
+    sp = SelfplayConfig(board=cfg.board, players=(spec,) * cfg.players, games=games, seed=987_654_321,
+                        batch_games=games, device=cfg.device, label="dry-run")
+    c0 = process_cpu_seconds()
+    records = run_selfplay(sp, progress=False)
+    per_game = (process_cpu_seconds() - c0) / games
+    rows = [s for r in records if r["winner"] is not None for s in game_samples(r)]
+    positions_per_game = len(rows) / games
+    # Real optimiser steps of the candidate's training config on those samples (repeated
+    # to fill several batches, so that an epoch is many steps as in the loop); the CPU
+    # per step is read between steps, after the first few (start-up is not a rate).
+    tcfg = cfg.train_config(seed=0, warm=best is not None)
+    need = tcfg.batch_size * (train_steps + 4)
+    rows = rows * max(1, -(-need // max(1, len(rows))))
+    data = from_table(pa.Table.from_pylist(rows, schema=SAMPLE_SCHEMA), cfg.board,
+                      sym_perms=symmetry_perms(cfg.board))
+    probe = dataclasses.replace(tcfg, max_steps=train_steps + 4, epochs=max(2, tcfg.epochs), early_stopping=0,
+                                checkpoint_every=10**9, holdout=0.05)
+    marks: dict = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        fit(data, probe, Path(tmp) / "probe", progress=False,
+            on_step=lambda step: marks.setdefault(step, process_cpu_seconds()))
+    first, last = 4, max(marks)
+    per_step = (marks[last] - marks[first]) / max(1, last - first)
+    # The window: each generation's sample set holds its selfplay and the games the
+    # previous gate and ladder kept (none before generation 1).
+    gen_positions = positions_per_game * cfg.games
+    kept = positions_per_game * ((cfg.gate_max_games if cfg.gate_games_train else 0)
+                                 + (2 * cfg.ladder_games if cfg.ladder_games_train else 0))
+    span = max(1, min(cfg.window or g + 1, g + 1))
+    window = gen_positions * span + kept * min(span, g)
+    if cfg.window_positions:
+        window = min(window, max(cfg.window_positions, gen_positions))
+    per_epoch = window * (1 - tcfg.holdout) / tcfg.batch_size
+    if cfg.reuse:
+        steps = (cfg.reuse * per_epoch,) * 2
+    else:  # early stopping ends training after ``early_stopping`` epochs without a better one
+        least = min(tcfg.epochs, tcfg.early_stopping + 1) if tcfg.early_stopping else tcfg.epochs
+        steps = (least * per_epoch, tcfg.epochs * per_epoch)
+    if tcfg.max_steps:
+        steps = tuple(min(x, tcfg.max_steps) for x in steps)
+    selfplay = per_game * cfg.games
+    train = (per_step * steps[0], per_step * steps[1])
+    gate = (per_game * cfg.gate_min_games, per_game * cfg.gate_max_games)
+    ladder = per_game * 2 * cfg.ladder_games
+    return _result(cfg, "calibration", selfplay + train[0] + gate[0], selfplay + train[1] + gate[1] + ladder,
+                   {"selfplay_cpu_seconds": round(selfplay, 1),
+                    "train_cpu_seconds": [round(train[0], 1), round(train[1], 1)],
+                    "gate_cpu_seconds": [round(gate[0], 1), round(gate[1], 1)],
+                    "ladder_cpu_seconds": round(ladder, 1)},
+                   {"generation": g, "player": spec, "games": games, "cpu_seconds_per_game": round(per_game, 3),
+                    "positions_per_game": round(positions_per_game, 1), "cpu_seconds_per_train_step": round(per_step, 4),
+                    "train_steps": [int(steps[0]), int(steps[1])], "window_positions": int(window)})
+
+
+def estimate(store: LakeStore, cfg: LoopConfig, calibrate_games: int = 2, force_calibration: bool = False) -> dict:
+    """The registry's estimate when the partition has measured generations (unless
+    ``force_calibration``), else a calibration of ``calibrate_games`` games."""
+    found = None if force_calibration else from_registry(store, cfg)
+    return found or calibrate(store, cfg, games=calibrate_games)
+
+
+def _result(cfg: LoopConfig, basis: str, low: float, high: float, steps: dict, detail: dict) -> dict:
+    return {"partition": cfg.partition, "basis": basis, "cpu_seconds": [round(low, 1), round(high, 1)],
+            "cpu_hours": [round(low / 3600, 3), round(high / 3600, 3)], "steps": steps, **detail}
+
+
+__all__ = ["calibrate", "estimate", "from_registry"]
