@@ -11,6 +11,7 @@ materializations in the UI.  The landing zone is processed first
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -84,6 +85,8 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
 
+    from ringrift_ml.boards import quick_config
+
     from .definitions import build_definitions
     from .resources import LakeResource
 
@@ -98,21 +101,26 @@ def main(argv=None) -> int:
         print(f"  landing: {r.line()}", flush=True)
     for name, reason in look.rejected:
         print(f"  landing: QUARANTINED {name}: {reason}", flush=True)
-    # The shell's quick generation: 8 heuristic selfplay games, a short gate at 16
-    # simulations and 4-game ladder rungs (the UI's defaults are the loop's real ones:
-    # 100 games, 40-200 gate games and 40-game rungs at 64 simulations).
-    loop = {"games": 8, "bootstrap": "heuristic", "simulations": 16, "gate_min_games": 8, "gate_max_games": 16,
-            "batch_games": 8, "ladder_games": 4}
-    if args.games is not None:
-        loop["games"] = args.games
-    if args.player is not None:
-        loop["bootstrap"] = args.player
-    # ... and 2 CMA-ES generations of 4 candidates x 2 games (TuneConfig's defaults, the
-    # UI's, are 10 x 8 x 8).
-    tune = {"generations": 2, "popsize": 4, "games_per_eval": 2}
-    # INFO: the run log shows progress and results; DEBUG step events would drown them.
-    run_config = {"resources": {"loop": {"config": loop}}, "ops": {"heuristic_weights": {"config": tune}},
-                  "loggers": {"console": {"config": {"log_level": "INFO"}}}}
+    # The shell's quick generation, sized per partition by what its games cost
+    # (ringrift_ml.boards.quick_config: small boards 8 heuristic selfplay games, a short
+    # gate at 16 simulations, 4-game ladder rungs, 2 CMA-ES generations of 4 x 2 games;
+    # big boards the same steps with a fraction of the games).  The UI's defaults are the
+    # loop's real ones: 100 games, 40-200 gate games and 40-game rungs at 64 simulations.
+    def run_config(key) -> dict:
+        quick = quick_config(key.board, key.players)
+        loop = dict(quick["loop"])
+        if "train" in loop:
+            loop["train"] = json.dumps(loop["train"])
+        if args.games is not None:
+            loop["games"] = args.games
+        if args.player is not None:
+            loop["bootstrap"] = args.player
+        weights = {**quick["tune"], **{f"confirm_{k}": v for k, v in quick["confirm"].items()}}
+        # INFO: the run log shows progress and results; DEBUG step events would drown them.
+        return {"resources": {"loop": {"config": loop}},
+                "ops": {"heuristic_weights": {"config": weights}, "elo_ratings": {"config": quick["elo"]}},
+                "loggers": {"console": {"config": {"log_level": "INFO"}}}}
+
     job = build_definitions(root=str(root), catalog=lake_root.catalog).resolve_job_def("pipeline")
     t0 = time.time()
     for i, key in enumerate(parts, 1):
@@ -120,7 +128,7 @@ def main(argv=None) -> int:
         print(f"[{i}/{len(parts)}] {key} ...", flush=True)
         with partition_lock(root, key):
             # The "pipeline" job itself, so the run carries its name in the UI.
-            result = job.execute_in_process(partition_key=key.key, instance=instance, run_config=run_config,
+            result = job.execute_in_process(partition_key=key.key, instance=instance, run_config=run_config(key),
                                             raise_on_error=False, tags={"ringrift/cli": "1"})
         if not result.success:
             failed = [e.step_key for e in result.all_events if e.is_step_failure]

@@ -1,0 +1,71 @@
+"""What a partition's games cost, and the work sizes derived from it: the one home of
+every per-board default.
+
+:data:`GAME_COST` is the measured CPU of one selfplay game of a partition relative to
+square8 2p at the same search budget (``benchmarks/board_cost.py``: ``mcts:16`` in
+every seat, 2 games per partition, square8 2p 0.27 CPU s per game on this 2-core
+machine; square19 games run 380-670 moves, hexagonal 820-1,200).  A cost above
+:data:`BIG` makes a partition "big".
+
+:func:`quick_config` sizes the quick job (``ringrift-pipeline``) so that a partition
+costs about as much as a small one: fewer games at fewer simulations, one-epoch
+training, the smallest gate, ladder, round robin and CMA-ES that still run every step.
+"""
+
+from __future__ import annotations
+
+GAME_COST = {
+    ("square8", 2): 1.0, ("square8", 3): 1.3, ("square8", 4): 1.0,
+    ("hex8", 2): 1.0, ("hex8", 3): 1.6, ("hex8", 4): 1.6,
+    ("square19", 2): 30.0, ("square19", 3): 34.0, ("square19", 4): 57.0,
+    ("hexagonal", 2): 66.0, ("hexagonal", 3): 100.0, ("hexagonal", 4): 120.0,
+}
+"""CPU of one selfplay game relative to square8 2p at equal simulations (measured:
+``python benchmarks/board_cost.py --sims 16 --games 2``, rounded)."""
+
+BIG = 4.0
+"""Partitions whose games cost more than this many square8 2p games are big."""
+
+
+def game_cost(board: str, players: int) -> float:
+    """:data:`GAME_COST` of a partition; a clear error for one that does not exist."""
+    try:
+        return GAME_COST[(board, int(players))]
+    except KeyError:
+        boards = sorted({b for b, _ in GAME_COST})
+        raise ValueError(f"partition {board}|{players}: expected a board of {', '.join(boards)} and 2-4 players")\
+            from None
+
+
+def is_big(board: str, players: int) -> bool:
+    return game_cost(board, players) > BIG
+
+
+def quick_config(board: str, players: int) -> dict:
+    """The quick job's work sizes of a partition: ``{"loop": LoopConfig fields (``train``
+    as a dict of TrainConfig overrides), "tune":
+    TuneConfig fields, "confirm": ConfirmConfig fields, "elo": RoundRobinConfig fields}``.
+    Small partitions: 8 heuristic selfplay games, a gate of 8-16 games and 4-game ladder
+    rungs at 16 simulations, 2 CMA-ES generations of 4 candidates x 2 games and a
+    confirmation of at most 40 games, a round robin of 1 game per pairing.  Big ones:
+    the same steps with 2 games, 4 simulations, one training epoch and the smallest
+    tests, since one of their games costs 30-120 square8 games."""
+    if not is_big(board, players):
+        return {
+            "loop": {"games": 8, "bootstrap": "heuristic", "simulations": 16, "gate_min_games": 8,
+                     "gate_max_games": 16, "batch_games": 8, "ladder_games": 4},
+            "tune": {"generations": 2, "popsize": 4, "games_per_eval": 2},
+            "confirm": {"max_games": 40, "min_games": 20},
+            "elo": {"games_per_pairing": 1, "search_player": "mcts:16", "candidate_simulations": 16},
+        }
+    return {
+        "loop": {"games": 2, "bootstrap": "heuristic", "simulations": 4, "gate_min_games": 2, "gate_max_games": 2,
+                 "batch_games": 2, "ladder_games": 1,
+                 "train": {"epochs": 1, "early_stopping": 0}},
+        "tune": {"generations": 1, "popsize": 2, "games_per_eval": 1},
+        "confirm": {"max_games": 2, "min_games": 1},
+        "elo": {"games_per_pairing": 1, "search_player": "mcts:4", "candidate_simulations": 4},
+    }
+
+
+__all__ = ["BIG", "GAME_COST", "game_cost", "is_big", "quick_config"]

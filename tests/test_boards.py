@@ -1,0 +1,45 @@
+"""Per-board work sizes: one table of measured game costs, quick-job sizes derived
+from it, every one of them a valid configuration of the step it sizes."""
+
+import pytest
+
+from ringrift_ml.boards import BIG, GAME_COST, game_cost, is_big, quick_config
+from ringrift_ml.rules import BOARD_TYPES
+
+
+def test_every_partition_has_a_cost_and_valid_quick_sizes():
+    from ringrift_ml.loop import LoopConfig
+    from ringrift_ml.loop.ratings import RoundRobinConfig
+    from ringrift_ml.tuning import ConfirmConfig, TuneConfig
+
+    assert set(GAME_COST) == {(b, n) for b in BOARD_TYPES for n in (2, 3, 4)}
+    for (board, n), cost in GAME_COST.items():
+        q = quick_config(board, n)
+        loop = dict(q["loop"])
+        train = tuple(sorted(loop.pop("train", {}).items()))
+        cfg = LoopConfig(board=board, players=n, train=train, **loop)  # validates every field
+        TuneConfig(board=board, players=n, **q["tune"])
+        ConfirmConfig(**q["confirm"])
+        RoundRobinConfig(**q["elo"])
+        assert cfg.gate_min_games <= cfg.gate_max_games and cost > 0
+
+
+def test_big_boards_get_a_fraction_of_the_work():
+    small, big = quick_config("square8", 2), quick_config("hexagonal", 4)
+    assert not is_big("hex8", 3) and is_big("square19", 2) and game_cost("square19", 2) > BIG
+    for step, key in [("loop", "games"), ("loop", "simulations"), ("loop", "gate_max_games"),
+                      ("loop", "ladder_games"), ("tune", "popsize"), ("confirm", "max_games")]:
+        assert big[step][key] < small[step][key], (step, key)
+    # The work a big partition's quick run plays, in square8-game units, stays within a
+    # small multiple of a small one's (its games cost 30-120 times as much).
+    def units(board, n):
+        q = quick_config(board, n)["loop"]
+        return game_cost(board, n) * (q["games"] + q["gate_max_games"]) * q["simulations"] / 16
+    assert units("hexagonal", 4) < 6 * units("square8", 2)
+
+
+def test_an_unknown_partition_is_named():
+    with pytest.raises(ValueError, match="partition square9|2"):
+        game_cost("square9", 2)
+    with pytest.raises(ValueError, match="hex8|5"):
+        quick_config("hex8", 5)
