@@ -281,13 +281,16 @@ def test_downstream_asset_without_its_input_names_the_partition(tmp_path):
 
 def test_pipeline_command_runs_in_process(tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
-    assert pipeline_main(["--storage", str(tmp_path), "--partitions", "hex8|2", "--games", "2"]) == 0
+    # The quick sizes of each partition (8 selfplay games; fewer can leave the candidate
+    # below the trivial baseline, and the blocking check then stops the run by design).
+    assert pipeline_main(["--storage", str(tmp_path), "--partitions", "hex8|2,square8|3", "--parallel", "2"]) == 0
     out = capsys.readouterr().out
-    assert "ringrift lake sql" in out and "dagster dev" in out
+    assert "ringrift lake sql" in out and "dagster dev" in out and "2 at a time" in out
+    assert "hex8|2: done in" in out and "square8|3: done in" in out
     store = LakeStore.open(tmp_path)
     label = "json_extract_string(generator_config, '$.label')"
     assert store.query(f"SELECT count(*) AS n FROM lake.games_merged WHERE board = 'hex8' AND {label} = "
-                       "'loop:hex8|2:g0'").to_pylist() == [{"n": 2}]  # the generation's selfplay
+                       "'loop:hex8|2:g0'").to_pylist() == [{"n": 8}]  # the generation's selfplay
     # The gate's games are kept as training data of the next generation (the default).
     assert store.query(f"SELECT count(*) AS n FROM lake.games_merged WHERE {label} = 'loop:hex8|2:g0:gate'"
                        ).to_pylist()[0]["n"] > 0
@@ -295,7 +298,9 @@ def test_pipeline_command_runs_in_process(tmp_path, capsys, monkeypatch):
     instance = dg.DagsterInstance.from_config(str(tmp_path / "dagster_home"))
     runs = instance.get_run_records()
     assert runs and {r.dagster_run.job_name for r in runs} == {"pipeline"}  # not __ephemeral_asset_job__
-    assert {r.dagster_run.tags.get("dagster/partition") for r in runs} == {"hex8|2"}
+    assert {r.dagster_run.tags.get("dagster/partition") for r in runs} == {"hex8|2", "square8|3"}
+    assert store.query(f"SELECT count(*) AS n FROM lake.games_merged WHERE {label} = 'loop:square8|3:g0'"
+                       ).to_pylist() == [{"n": 8}]
 
 
 def test_build_definitions_binds_the_root(tmp_path):
