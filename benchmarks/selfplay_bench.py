@@ -77,9 +77,13 @@ def eval_rates(board: str, model: Path, sizes: list, device: str, min_seconds: f
 
 
 def selfplay_rate(board: str, model: Path, sims: int, games: int, batch: int, device: str, seed: int) -> dict:
+    from ringrift_ml.nn.players import network_evaluator
     from ringrift_ml.selfplay import SelfplayConfig, run_selfplay
 
     spec = f"nn:{model}:{sims}"
+    # The players share the process-wide evaluator of the model: empty its cache, or a
+    # measurement replaying an earlier one's games (same seeds) would be served from it.
+    network_evaluator(str(model), device=device).clear()
     cfg = SelfplayConfig(board=board, players=(spec, spec), games=games, seed=seed, batch_games=batch,
                          device=device, threads=torch.get_num_threads())
     t = time.perf_counter()
