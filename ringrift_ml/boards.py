@@ -8,8 +8,9 @@ machine; square19 games run 380-670 moves, hexagonal 820-1,200).  A cost above
 :data:`BIG` makes a partition "big".
 
 :func:`quick_config` sizes the quick job (``ringrift-pipeline``) so that a partition
-costs about as much as a small one: fewer games at fewer simulations, one-epoch
-training, the smallest gate, ladder, round robin and CMA-ES that still run every step.
+costs about as much as a small one: fewer games at fewer simulations, short
+training of the small network, the smallest gate, ladder, round robin and CMA-ES that
+still run every step.
 """
 
 from __future__ import annotations
@@ -48,8 +49,8 @@ def quick_config(board: str, players: int) -> dict:
     Small partitions: 8 heuristic selfplay games, a gate of 8-16 games and 4-game ladder
     rungs at 16 simulations, 2 CMA-ES generations of 4 candidates x 2 games and a
     confirmation of at most 40 games, a round robin of 1 game per pairing.  Big ones:
-    the same steps with 2 games, 4 simulations, one training epoch and the smallest
-    tests, since one of their games costs 30-120 square8 games."""
+    the same steps with 4 games at 4 simulations, three epochs of the small network and
+    the smallest tests, since one of their games costs 30-120 square8 games."""
     if not is_big(board, players):
         return {
             "loop": {"games": 8, "bootstrap": "heuristic", "simulations": 16, "gate_min_games": 8,
@@ -59,9 +60,11 @@ def quick_config(board: str, players: int) -> dict:
             "elo": {"games_per_pairing": 1, "search_player": "mcts:16", "candidate_simulations": 16},
         }
     return {
-        "loop": {"games": 2, "bootstrap": "heuristic", "simulations": 4, "gate_min_games": 2, "gate_max_games": 2,
-                 "batch_games": 2, "ladder_games": 1,
-                 "train": {"epochs": 1, "early_stopping": 0}},
+        # Four games and three epochs of the small network: with fewer, the candidate can
+        # stay above the trivial baseline held out and the blocking check stops the run.
+        "loop": {"games": 4, "bootstrap": "heuristic", "simulations": 4, "gate_min_games": 2, "gate_max_games": 2,
+                 "batch_games": 4, "ladder_games": 1,
+                 "train": {"epochs": 3, "early_stopping": 0, "preset": "small"}},
         "tune": {"generations": 1, "popsize": 2, "games_per_eval": 1},
         "confirm": {"max_games": 2, "min_games": 1},
         "elo": {"games_per_pairing": 1, "search_player": "mcts:4", "candidate_simulations": 4},
