@@ -68,11 +68,11 @@ def capacity(args, per_worker_games_per_hour: float) -> None:
     from ringrift_ml.cluster import shared_pool
     from ringrift_ml.lake import LakeStore
     from ringrift_ml.lake.generated import write_generated
-    from ringrift_ml.selfplay import SelfplayConfig, _RayWorker
+    from ringrift_ml.selfplay import SelfplayConfig, _chunks, _RayWorker
 
     cfg = SelfplayConfig(board=args.board, players=("random",) * len(args.players.split(",")),
                          games=args.cheap_games, seed=10_000 + args.seed, batch_games=args.commit)
-    chunks = [list(range(i, min(i + args.commit, cfg.games))) for i in range(0, cfg.games, args.commit)]
+    chunks = _chunks(cfg, 1)  # tasks of ``--commit`` games, each committed as it returns
     pool = shared_pool(args.address, args.workers)
     with tempfile.TemporaryDirectory() as tmp:
         store = LakeStore.open(Path(tmp), args.catalog or None, args.schema or None)

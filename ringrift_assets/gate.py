@@ -148,8 +148,7 @@ def gate_match(context: dg.AssetExecutionContext, lake_root: LakeResource, loop:
 def elo_ladder(context: dg.AssetExecutionContext, lake_root: LakeResource, loop: LoopSettings):
     from ringrift_ml.loop.ladder import loop_ladder
 
-    part, cfg = loop.for_run(context)
-    board, n = part.board, part.players
+    _, cfg = loop.for_run(context)
     store: LakeStore = lake_root.store()
     if not cfg.ladder_games:
         return dg.MaterializeResult(metadata={"skipped": "the loop settings turn the ladder off (ladder_games 0)"})

@@ -115,8 +115,8 @@ class ActorPool:
     """``workers`` long-lived actors of one CPU each on the cluster at ``address``
     (``workers`` <= 0: one per CPU of the cluster).  :meth:`map` runs a piece of work:
     a factory (a picklable callable, run once per actor, returning the function that
-    runs one task) and its tasks.  :func:`shared_pool` keeps one pool per address and
-    size for the whole process, so actors start (imports, compiled code) once, not per
+    runs one task) and its tasks.  :func:`shared_pool` keeps one pool per address for
+    the whole process, so actors start (imports, compiled code) once, not per
     generation or match."""
 
     def __init__(self, address: str, workers: int = 0, max_restarts: int = 2, max_task_retries: int = 2):
@@ -131,7 +131,6 @@ class ActorPool:
             raise ClusterError(f"workers: {workers} actors of one CPU each asked for, the cluster at {address!r} "
                                f"has {cpus} CPU(s)")
         cls = _worker_class(ray, max_restarts, max_task_retries)
-        self.size = workers
         self.actors = [cls.remote() for _ in range(workers)]
         self.lost: list = []  # (actor index, task index, error) of every task an actor could not finish
 
@@ -211,31 +210,31 @@ class ActorPool:
         for a in self.actors:
             ray.kill(a)
         self.actors = []
-        for k, v in list(_pools.items()):
+        for k, (_, v) in list(_pools.items()):
             if v is self:
                 del _pools[k]
 
 
-_pools: dict = {}
+_pools: dict = {}  # address -> (workers asked for, pool)
 
 
 def shared_pool(address: str, workers: int = 0) -> ActorPool:
     """The process's pool on ``address`` (started on first use).  One per address: a
     request for another size stops the old pool first (its actors hold the CPUs the
     new one needs), and a pool that lost all its actors is started again."""
-    pool = _pools.get(address)
-    if pool is not None and (not pool.actors or pool.size != workers):
+    asked, pool = _pools.get(address, (None, None))
+    if pool is not None and (not pool.actors or asked != workers):
         pool.close()
         pool = None
     if pool is None:
-        pool = _pools[address] = ActorPool(address, workers)
-        pool.size = workers  # as asked (0: one per CPU), what the next request compares
+        pool = ActorPool(address, workers)
+        _pools[address] = (workers, pool)
     return pool
 
 
 def close_pools() -> None:
     """Stop every shared pool of this process (their CPUs become free)."""
-    for pool in list(_pools.values()):
+    for _, pool in list(_pools.values()):
         pool.close()
 
 

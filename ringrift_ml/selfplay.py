@@ -297,6 +297,13 @@ class _RayWorker:
         return run
 
 
+def _chunks(cfg: SelfplayConfig, batches: int) -> list:
+    """The run's game indices in tasks of ``batches`` batches each (fewer when the
+    workers would otherwise go without)."""
+    size = max(1, min(cfg.batch_games * batches, -(-cfg.games // cfg.workers)))
+    return [list(range(i, min(i + size, cfg.games))) for i in range(0, cfg.games, size)]
+
+
 def run_selfplay(
     cfg: SelfplayConfig,
     out: Optional[Path] = None,
@@ -318,19 +325,17 @@ def run_selfplay(
     if cfg.ray_address:
         from .cluster import shared_pool
 
-        size = max(1, min(cfg.batch_games, -(-cfg.games // cfg.workers)))
-        chunks = [list(range(i, min(i + size, cfg.games))) for i in range(0, cfg.games, size)]
-        shared_pool(cfg.ray_address, cfg.workers).map(_RayWorker(cfg), chunks,
+        # One batch per task: an actor takes the next task when it finishes one, and a
+        # lost actor costs one batch.
+        shared_pool(cfg.ray_address, cfg.workers).map(_RayWorker(cfg), _chunks(cfg, 1),
                                                       on_result=lambda _, recs: [keep(r) for r in recs])
     elif cfg.workers == 1:
         play_batch(cfg, list(range(cfg.games)), on_record=keep)
     else:
         # Chunks of a few batches per task keep every worker's batch full.
-        size = max(1, min(cfg.batch_games * 2, -(-cfg.games // cfg.workers)))
-        chunks = [list(range(i, min(i + size, cfg.games))) for i in range(0, cfg.games, size)]
         ctx = mp.get_context("spawn")  # numba and fork do not mix safely
         with ctx.Pool(cfg.workers, initializer=_init, initargs=(cfg,)) as pool:
-            for recs in pool.imap(_work, chunks):
+            for recs in pool.imap(_work, _chunks(cfg, 2)):
                 for rec in recs:
                     keep(rec)
             # Let the workers leave on their own before the with-block terminates the

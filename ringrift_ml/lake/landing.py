@@ -569,9 +569,9 @@ def audit(store: LakeStore) -> dict:
 
     Per content hash: the records its terminal event counted, the games of that file
     actually in ``lake.games``, and whether the quarantined copy is where the ledger
-    says.  ``lake_id`` names the lake audited.  ``lost`` counts records of files that are
-    neither (fully) in the lake nor in quarantine, and staged files whose copy has vanished; ``missing_files`` the data
-    files the catalog lists that are not there.  Whatever cannot be read is a finding
+    says.  ``lake_id`` names the lake audited.  ``lost`` counts records of files that
+    are neither (fully) in the lake nor in quarantine, and staged files whose copy has
+    vanished; ``missing_files`` the data files the catalog lists that are not there.  Whatever cannot be read is a finding
     in ``problems``, never an exception."""
     out = {"lake_id": None, "files": 0, "games": 0, "in_lake": 0, "quarantined": 0, "lost": 0, "pending": 0,
            "missing_files": 0, "problems": []}

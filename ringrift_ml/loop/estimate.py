@@ -9,8 +9,8 @@ Two bases, the better one first:
   samples (CPU per step), scaled to the configuration: ``games`` selfplay games, the
   gate between ``gate_min_games`` and ``gate_max_games`` games at the same cost per game
   (both sides search at ``simulations``), the training steps the config implies over
-  the window (the reuse budget; else from ``early_stopping + 1`` epochs to all
-  ``epochs``), and after a promotion ``2 x ladder_games`` ladder games.
+  the window (from ``early_stopping + 1`` epochs to all ``epochs``, within the reuse
+  budget), and after a promotion ``2 x ladder_games`` ladder games.
 
 The result is a range (``low``: the gate decides at its minimum, training stops as
 early as it can, no ladder; ``high``: the gate runs to its horizon, training runs every
@@ -70,10 +70,20 @@ def calibrate(store: LakeStore, cfg: LoopConfig, games: int = 2, train_steps: in
     per_game = (process_cpu_seconds() - c0) / games
     rows = [s for r in records if r["winner"] is not None for s in game_samples(r)]
     positions_per_game = len(rows) / games
-    # Real optimiser steps of the candidate's training config on those samples (repeated
-    # to fill several batches, so that an epoch is many steps as in the loop); the CPU
-    # per step is read between steps, after the first few (start-up is not a rate).
-    tcfg = cfg.train_config(seed=0, warm=best is not None)
+    # The window: each generation's sample set holds its selfplay and the games the
+    # previous gate and ladder kept (none before generation 1).
+    gen_positions = positions_per_game * cfg.games
+    kept = positions_per_game * ((cfg.gate_max_games if cfg.gate_games_train else 0)
+                                 + (2 * cfg.ladder_games if cfg.ladder_games_train else 0))
+    span = max(1, min(cfg.window or g + 1, g + 1))
+    window = gen_positions * span + kept * min(span, g)
+    if cfg.window_positions:
+        window = min(window, max(cfg.window_positions, gen_positions))
+    # The candidate's training config over that window (the reuse budget becomes its
+    # max_steps there), timed by real optimiser steps on the samples (repeated to fill
+    # several batches, so that an epoch is many steps as in the loop); the CPU per step
+    # is read between steps, after the first few (start-up is not a rate).
+    tcfg = cfg.train_config(seed=0, warm=best is not None, window_positions=int(window))
     need = tcfg.batch_size * (train_steps + 4)
     rows = rows * max(1, -(-need // max(1, len(rows))))
     data = from_table(pa.Table.from_pylist(rows, schema=SAMPLE_SCHEMA), cfg.board,
@@ -86,21 +96,11 @@ def calibrate(store: LakeStore, cfg: LoopConfig, games: int = 2, train_steps: in
             on_step=lambda step: marks.setdefault(step, process_cpu_seconds()))
     first, last = 4, max(marks)
     per_step = (marks[last] - marks[first]) / max(1, last - first)
-    # The window: each generation's sample set holds its selfplay and the games the
-    # previous gate and ladder kept (none before generation 1).
-    gen_positions = positions_per_game * cfg.games
-    kept = positions_per_game * ((cfg.gate_max_games if cfg.gate_games_train else 0)
-                                 + (2 * cfg.ladder_games if cfg.ladder_games_train else 0))
-    span = max(1, min(cfg.window or g + 1, g + 1))
-    window = gen_positions * span + kept * min(span, g)
-    if cfg.window_positions:
-        window = min(window, max(cfg.window_positions, gen_positions))
+    # Early stopping ends training after ``early_stopping`` epochs without a better one;
+    # the epochs, or the step budget (reuse), end it at the latest.
     per_epoch = window * (1 - tcfg.holdout) / tcfg.batch_size
-    if cfg.reuse:
-        steps = (cfg.reuse * per_epoch,) * 2
-    else:  # early stopping ends training after ``early_stopping`` epochs without a better one
-        least = min(tcfg.epochs, tcfg.early_stopping + 1) if tcfg.early_stopping else tcfg.epochs
-        steps = (least * per_epoch, tcfg.epochs * per_epoch)
+    least = min(tcfg.epochs, tcfg.early_stopping + 1) if tcfg.early_stopping else tcfg.epochs
+    steps = (least * per_epoch, tcfg.epochs * per_epoch)
     if tcfg.max_steps:
         steps = tuple(min(x, tcfg.max_steps) for x in steps)
     selfplay = per_game * cfg.games

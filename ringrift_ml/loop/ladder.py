@@ -48,27 +48,16 @@ def _is_generation(name: str) -> bool:
     return name[:1] == "g" and name[1:].isdigit()
 
 
-def _spec(name: str, rows_by_gen: dict, store: LakeStore, simulations: int) -> str:
-    """The player spec of an entrant (a generation's network at the ladder's simulations)."""
-    if _is_generation(name):
-        return f"nn:{store.root / rows_by_gen[int(name[1:])]['path']}:{simulations}"
-    return name
-
-
 def _entrant(name: str, rows_by_gen: dict, store: LakeStore, board: str, players: int, simulations: int) -> tuple:
-    """``(spec, heuristic weights file or None)`` of an entrant."""
+    """``(spec, heuristic weights file or None)`` of an entrant (a generation plays its
+    network at the ladder's simulations)."""
     if name.startswith(TUNED):
         from ..lake.weights import weights_file
 
         return "heuristic", str(weights_file(store, board, players, name[len(TUNED):]))
-    return _spec(name, rows_by_gen, store, simulations), None
-
-
-def _player(name: str, rows_by_gen: dict, store: LakeStore, board: str, players: int, simulations: int):
-    from ..nn.players import make_player
-
-    spec, weights = _entrant(name, rows_by_gen, store, board, players, simulations)
-    return make_player(spec, board, players, weights=weights)
+    if _is_generation(name):
+        return f"nn:{store.root / rows_by_gen[int(name[1:])]['path']}:{simulations}", None
+    return name, None
 
 
 def rungs(promoted: list, simulations: int, tuned: Optional[str] = None) -> list:
@@ -110,6 +99,7 @@ def play_ladder(store: LakeStore, board: str, players: int, simulations: int = 6
     ``ray_address``: the games are played by ``workers`` actors of that Ray cluster
     (:class:`ringrift_ml.loop.remote.RayMatches`)."""
     from ..lake.lineage import record_row
+    from ..nn.players import make_player
     from .kept import keep_match_games
 
     states = generation_states(registry(store, board, players))
@@ -122,8 +112,8 @@ def play_ladder(store: LakeStore, board: str, players: int, simulations: int = 6
         missing = games - have.get((a, b), 0)
         if missing <= 0:
             continue
-        pa, ba = _player(a, states, store, board, players, simulations)
-        pb, bb = _player(b, states, store, board, players, simulations)
+        entrants = {n: _entrant(n, states, store, board, players, simulations) for n in (a, b)}
+        (pa, ba), (pb, bb) = (make_player(spec, board, players, weights=w) for spec, w in entrants.values())
         pa.name, pb.name = a, b
         # A stable seed per rung (not Python's salted hash), continuing after the games it has.
         start = seed * 1_000_003 + int(hashlib.sha256(f'{a}|{b}'.encode()).hexdigest()[:6], 16) * 1_000 \
@@ -134,22 +124,16 @@ def play_ladder(store: LakeStore, board: str, players: int, simulations: int = 6
         if ray_address:
             from .remote import RayMatches
 
-            runner = RayMatches(ray_address, workers, board, players,
-                                {n: _entrant(n, states, store, board, players, simulations) for n in (a, b)})
+            runner = RayMatches(ray_address, workers, board, players, entrants)
         c0 = process_cpu_seconds()
-        try:
-            out = head_to_head(pa, pb, ba, bb, board, missing, seed=start, concurrency=concurrency,
-                               random_opening=random_opening, progress=progress, details=True, num_players=players,
-                               on_played=(lambda pg, seat: kept.append((pg, seat))) if keep else None, runner=runner)
-        finally:
-            if runner is not None:
-                runner.close()
+        out = head_to_head(pa, pb, ba, bb, board, missing, seed=start, concurrency=concurrency,
+                           random_opening=random_opening, progress=progress, details=True, num_players=players,
+                           on_played=(lambda pg, seat: kept.append((pg, seat))) if keep else None, runner=runner)
         per_game = (process_cpu_seconds() - c0) / max(len(out["games_played"]), 1)
         log(f"{board}|{players} ladder: {a} vs {b}: {out['score']:.3f} over {missing} games")
         if kept:
-            keep_match_games(store, board, players, ladder_label(board, players, a, b),
-                             _spec(a, states, store, simulations), _spec(b, states, store, simulations), kept,
-                             searched_only=True, log=log)
+            keep_match_games(store, board, players, ladder_label(board, players, a, b), entrants[a][0],
+                             entrants[b][0], kept, searched_only=True, log=log)
         rows = [{"board": board, "players": players, "a": a, "b": b, "a_model": _model_of(a, states),
                  "b_model": _model_of(b, states), "simulations": simulations, "cpu_seconds": round(per_game, 3),
                  "training": bool(kept), **gp} for gp in out["games_played"]]

@@ -55,7 +55,9 @@ class _MatchWorker:
 class RayMatches:
     """Plays ``arena`` jobs between ``entrants`` (``{name: (spec, weights file or None)}``;
     the players in the jobs are matched to entrants by their ``name``) on ``workers``
-    actors of the cluster at ``address``.  Close it when the match is over."""
+    actors of the cluster at ``address``: the process's shared pool, which keeps the
+    match's players only until two newer pieces of work replace them, so there is
+    nothing to close."""
 
     def __init__(self, address: str, workers: int, board: str, players: int, entrants: dict,
                  device: str = "cpu"):
@@ -90,10 +92,6 @@ class RayMatches:
 
         out = self.pool.map(self.factory, [(descs[lo:hi], concurrency) for lo, hi in spans], on_result=back)
         return [pg for part in out for pg in part]
-
-    def close(self) -> None:
-        """Nothing to stop: the actors are the process's shared pool (they keep the
-        match's players only until two newer pieces of work replace them)."""
 
 
 __all__ = ["RayMatches"]

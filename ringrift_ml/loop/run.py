@@ -293,16 +293,12 @@ def gate_candidate(store: LakeStore, cfg: LoopConfig, g: int, model_path: Path, 
         runner = RayMatches(cfg.ray_address, cfg.workers, cfg.board, cfg.players,
                             {cand.name: (f"nn:{model_path}:{cfg.simulations}", None), opp.name: (opp_spec, None)},
                             device=cfg.device)
-    try:
-        out = sequential_match(cand, opp, cb, ob, cfg.board, test, max_games=cfg.gate_max_games,
-                               min_games=cfg.gate_min_games, seed=cfg.seed * 7919 + g * 10_007,
-                               progress=progress, concurrency=cfg.batch_games,
-                               random_opening=cfg.gate_random_opening, num_players=cfg.players,
-                               on_played=(lambda pg, seat: played.append((pg, seat))) if cfg.gate_games_train else None,
-                               runner=runner)
-    finally:
-        if runner is not None:
-            runner.close()
+    out = sequential_match(cand, opp, cb, ob, cfg.board, test, max_games=cfg.gate_max_games,
+                           min_games=cfg.gate_min_games, seed=cfg.seed * 7919 + g * 10_007,
+                           progress=progress, concurrency=cfg.batch_games,
+                           random_opening=cfg.gate_random_opening, num_players=cfg.players,
+                           on_played=(lambda pg, seat: played.append((pg, seat))) if cfg.gate_games_train else None,
+                           runner=runner)
     gate = {"opponent": opp_spec, **out}
     if played:
         from .kept import keep_match_games

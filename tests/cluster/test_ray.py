@@ -48,7 +48,7 @@ def test_selfplay_on_two_nodes_plays_the_in_process_games(address, tmp_path):
     cfg = dataclasses.replace(CFG, players=(f"nn:{tmp_path / 'm.pt'}:4", "heuristic"), games=4)
     here = run_selfplay(cfg, progress=False)
     pool = shared_pool(address, 2)  # the pool run_selfplay used: its actors stay up
-    assert pool.size == 2 and len(set(pool.nodes())) == 2  # one actor per node
+    assert len(pool.actors) == 2 and len(set(pool.nodes())) == 2  # one actor per node
     pids = pool.pids()
     there = [r for recs in pool.map(_RayWorker(cfg), [[0, 1], [2, 3]]) for r in recs]
     assert pool.pids() == pids and shared_pool(address, 2) is pool
@@ -138,17 +138,14 @@ def test_matches_on_the_cluster_play_the_in_process_games(address, tmp_path):
     here = head_to_head(a, b, ab, bb, "square8", 5, details=True, **kw)
     runner = RayMatches(address, 2, "square8", 2, {"g0": (spec, None), "heuristic": ("heuristic", None)})
     seen = []
-    try:
-        there = head_to_head(a, b, ab, bb, "square8", 5, details=True, runner=runner,
-                             on_played=lambda pg, seat: seen.append((pg.job.players[seat - 1].name, len(pg.moves))),
-                             **kw)
-        assert there == here
-        assert seen == [("g0", g["moves"]) for g in here["games_played"]]
-        s_here = sequential_match(a, b, ab, bb, "square8", SPRT(0, 35), max_games=4, **kw)
-        s_there = sequential_match(a, b, ab, bb, "square8", SPRT(0, 35), max_games=4, runner=runner, **kw)
-        assert s_there == s_here
-        with pytest.raises(ValueError, match="not entrants"):
-            c, cb = make_player("random", "square8", 2)
-            head_to_head(c, b, cb, bb, "square8", 1, runner=runner, progress=False)
-    finally:
-        runner.close()
+    there = head_to_head(a, b, ab, bb, "square8", 5, details=True, runner=runner,
+                         on_played=lambda pg, seat: seen.append((pg.job.players[seat - 1].name, len(pg.moves))),
+                         **kw)
+    assert there == here
+    assert seen == [("g0", g["moves"]) for g in here["games_played"]]
+    s_here = sequential_match(a, b, ab, bb, "square8", SPRT(0, 35), max_games=4, **kw)
+    s_there = sequential_match(a, b, ab, bb, "square8", SPRT(0, 35), max_games=4, runner=runner, **kw)
+    assert s_there == s_here
+    with pytest.raises(ValueError, match="not entrants"):
+        c, cb = make_player("random", "square8", 2)
+        head_to_head(c, b, cb, bb, "square8", 1, runner=runner, progress=False)
