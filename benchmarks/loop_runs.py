@@ -17,7 +17,8 @@ target entropy, gap closed, top-1, value MSE, best epoch), and the final best's 
 Elo next to ``heuristic``'s.  With ``--eval-games N``: the final best network alone
 (``policy:best``) and under search (``nn:best:64``) against ``heuristic``, and
 ``nn:best:64`` against ``mcts:512``, N games each (seats alternating, 4 random opening
-decisions), each with its 95% interval.  ``kind: summary``: the median and range over
+decisions), each with its 95% interval, kept in ``<out>/seed<k>/eval.json`` (replayed
+only when the seed has a new best).  ``kind: summary``: the median and range over
 the seeds of every number.  The seeds' ladders are drawn on one plot
 (``<out>/runs.svg``: Elo ±1 SE against CPU hours).
 """
@@ -162,6 +163,24 @@ def evaluate(root: Path, part, games: int, seed: int) -> dict:
     return out
 
 
+def cached_evaluate(root: Path, part, games: int, seed: int, best_generation: int) -> dict:
+    """``evaluate``, kept in ``<root>/eval.json`` for the best generation, games and seed it was run with.
+
+    A resumed or re-reported benchmark does not replay the final matches (about half an
+    hour per seed) unless the run has a new best since.
+    """
+    path = root / "eval.json"
+    key = {"best_generation": best_generation, "games": games, "seed": seed}
+    if path.exists():
+        kept = json.loads(path.read_text())
+        if {k: kept.get(k) for k in key} == key:
+            return kept["eval"]
+    result = evaluate(root, part, games, seed)
+    if not any("error" in r for r in result.values()):
+        path.write_text(json.dumps({**key, "eval": result}, indent=1))
+    return result
+
+
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     extra = []
@@ -201,7 +220,8 @@ def main(argv=None) -> int:
     for s in seeds:
         figures, table = seed_figures(args.out / f"seed{s}", part)
         if args.eval_games and figures.get("best_generation") is not None:
-            figures["eval"] = evaluate(args.out / f"seed{s}", part, args.eval_games, seed=10_000 + s)
+            figures["eval"] = cached_evaluate(args.out / f"seed{s}", part, args.eval_games, 10_000 + s,
+                                              figures["best_generation"])
         per_seed[s], tables[f"seed {s}"] = figures, table
         print(json.dumps({"bench": "loop_runs", "kind": "run", "partition": part.key, "seed": s, **figures}),
               flush=True)

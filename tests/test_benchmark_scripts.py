@@ -125,3 +125,24 @@ def test_loop_runs_names_bad_input(tmp_path, args, why, capsys):
     bench = _load("loop_runs")
     assert bench.main(args + ["--no-run", "--out", str(tmp_path)]) == 2
     assert why in capsys.readouterr().err
+
+
+def test_loop_runs_keeps_final_matches_per_best(tmp_path, monkeypatch):
+    """The final matches are replayed only for a new best, other games or seed; a failed
+    match is not kept."""
+    bench = _load("loop_runs")
+    calls = []
+
+    def fake(root, part, games, seed):
+        calls.append((games, seed))
+        return {"a vs b": {"error": "boom"}} if games == 7 else {"a vs b": {"score": 0.5 + len(calls) / 100}}
+
+    monkeypatch.setattr(bench, "evaluate", fake)
+    first = bench.cached_evaluate(tmp_path, None, 10, 1, best_generation=3)
+    assert bench.cached_evaluate(tmp_path, None, 10, 1, best_generation=3) == first and len(calls) == 1
+    assert bench.cached_evaluate(tmp_path, None, 10, 1, best_generation=4) != first and len(calls) == 2
+    bench.cached_evaluate(tmp_path, None, 12, 1, best_generation=4)
+    assert len(calls) == 3
+    bench.cached_evaluate(tmp_path, None, 7, 1, best_generation=4)
+    bench.cached_evaluate(tmp_path, None, 7, 1, best_generation=4)
+    assert len(calls) == 5
