@@ -89,3 +89,35 @@ class LoopSettings(_loop_fields(dg.ConfigurableResource, "LoopFields")):
             return part, self.config(part)
         except ValueError as e:
             raise dg.Failure(f"partition {part}: bad loop settings: {e}") from e
+
+
+def _campaign_fields() -> type:
+    from ringrift_ml.loop.campaign import CampaignConfig
+
+    return config_from_dataclass(
+        "CampaignFields", CampaignConfig, {},
+        retype={"partitions": (str, "", "Partition keys, comma-separated (square8|2,hex8|2); empty: all 12, the "
+                                        "cheapest first."),
+                "loop": (str, "{}", 'LoopConfig overrides for every partition as JSON, e.g. {"games": 200}.')})
+
+
+class CampaignSettings(_campaign_fields()):
+    """A campaign's settings (``ringrift_ml.loop.campaign.CampaignConfig``) for ``campaign_summary``."""
+
+    def campaign(self):
+        """The ``CampaignConfig`` (a bad value raises ``ValueError`` naming the field)."""
+        from ringrift_ml.boards import game_cost
+        from ringrift_ml.loop.campaign import CampaignConfig
+
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(CampaignConfig)}
+        keys = [k.strip() for k in fields["partitions"].split(",") if k.strip()]
+        fields["partitions"] = tuple(keys) if keys else tuple(
+            p.key for p in sorted(Partition.all(), key=lambda p: game_cost(p.board, p.players)))
+        try:
+            loop = json.loads(fields["loop"] or "{}")
+        except json.JSONDecodeError as e:
+            raise ValueError(f"loop: not JSON ({e})") from None
+        if not isinstance(loop, dict):
+            raise ValueError("loop: expected a JSON object of LoopConfig fields")
+        fields["loop"] = tuple(sorted(loop.items()))
+        return CampaignConfig(**fields)

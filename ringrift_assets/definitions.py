@@ -10,7 +10,7 @@ from .games import games_merged, selfplay_games
 from .gate import best_model, elo_ladder, gate_match
 from .landing import (landed_files, landed_games_sensor, landing_job, landing_sensor, landing_zone, merge_job,
                       stage_job)
-from .loop import loop_generation, loop_job, loop_sensor
+from .loop import campaign_summary, loop_generation, loop_job, loop_sensor
 from .model import calibration_report, candidate_model, candidate_model_sanity
 from .ratings import elo_ratings
 from .resources import LakeResource
@@ -30,7 +30,7 @@ PARTITIONED_ASSETS = [
     heuristic_weights,
     elo_ratings,
 ]
-ASSETS = [*PARTITIONED_ASSETS, landing_zone, landed_files, lake_catalog, loop_generation]
+ASSETS = [*PARTITIONED_ASSETS, landing_zone, landed_files, lake_catalog, loop_generation, campaign_summary]
 CHECKS = [games_merged_quality, training_samples_quality, candidate_model_sanity]
 
 pipeline_job = dg.define_asset_job(

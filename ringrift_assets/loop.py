@@ -15,7 +15,7 @@ import dagster as dg
 from ringrift_ml.lake import LakeStore
 from ringrift_ml.lake.layout import Partition
 
-from .configs import LoopSettings
+from .configs import CampaignSettings, LoopSettings
 from .partitions import board_players, partition_key
 from .provenance import column_schema, provenance, table
 from .resources import LakeResource
@@ -211,7 +211,7 @@ def _estimate_tag(store, board: str, n: int) -> str:
            "previous generation has finished, until the partition's generation or hour budget is spent.")
 def loop_sensor(context: dg.SensorEvaluationContext, lake_root: LakeResource):
     from ringrift_ml.loop import registry
-    from ringrift_ml.loop.run import generation_states
+    from ringrift_ml.loop.run import generation_states, registry_cpu_hours
 
     path = lake_root.layout().loop_budget
     if not path.is_file():
@@ -239,7 +239,8 @@ def loop_sensor(context: dg.SensorEvaluationContext, lake_root: LakeResource):
         states = generation_states(registry(store, board, n))
         done = len(states)
         hours = sum((r["wall_seconds"] or 0) for r in states.values()) / 3600
-        if done >= int(b.get("generations", 0)) or ("hours" in b and hours >= float(b["hours"])):
+        if done >= int(b.get("generations", 0)) or ("hours" in b and hours >= float(b["hours"])) or \
+                ("cpu_hours" in b and registry_cpu_hours(states) >= float(b["cpu_hours"])):
             continue
         failed = len(context.instance.get_run_records(dg.RunsFilter(
             job_name=loop_job.name, tags={"dagster/partition": str(pk), "ringrift/generation": str(done)},
@@ -258,3 +259,56 @@ def loop_sensor(context: dg.SensorEvaluationContext, lake_root: LakeResource):
                                       tags={"ringrift/generation": str(done),
                                             ESTIMATE_TAG: _estimate_tag(store, board, n)}))
     return requests or dg.SkipReason("every partition in the budget is running or done")
+
+
+CAMPAIGN_COLUMNS = [("partition", "text"), ("cpu_hours", "float"), ("budget_cpu_hours", "float"),
+                    ("generations", "int"), ("promotions", "int"), ("games", "int"), ("selfplay_games", "int"),
+                    ("selfplay_games_per_cpu_hour", "float"), ("best_generation", "int"), ("score", "float"),
+                    ("ci_low", "float"), ("ci_high", "float"), ("eval_games", "int"), ("target", "text"),
+                    ("met", "bool")]
+
+
+def campaign_table(rows: list) -> dg.MetadataValue:
+    nan = float("nan")
+    return table([{**r, "best_generation": -1 if r["best_generation"] is None else r["best_generation"],
+                   "score": nan if r["score"] is None else r["score"],
+                   "ci_low": nan if r["ci95"] is None else r["ci95"][0],
+                   "ci_high": nan if r["ci95"] is None else r["ci95"][1],
+                   "eval_games": r["eval_games"] or 0,
+                   "selfplay_games_per_cpu_hour": nan if r["selfplay_games_per_cpu_hour"] is None
+                   else r["selfplay_games_per_cpu_hour"]} for r in rows], CAMPAIGN_COLUMNS)
+
+
+@dg.asset(
+    group_name="loop",
+    deps=[loop_generation],
+    kinds={"python", "ducklake"},
+    owners=["team:ringrift-lab"],
+    tags={"stage": "loop"},
+    code_version="campaign-1",
+    metadata=column_schema("evaluations"),
+    description="The campaign's summary: every listed partition's final best (under search at its loop's "
+    "simulations) against heuristic, evaluated once per network into lake.evaluations, and one row per partition: "
+    "CPU hours against the budget, games, promotions, selfplay games per CPU hour, the score with its 95% interval "
+    "and whether the partition's target is met.  The loop sensor runs the generations (ringrift campaign "
+    "--to-sensor writes its budget); ringrift campaign runs the same from a shell.",
+)
+def campaign_summary(context: dg.AssetExecutionContext, config: CampaignSettings, lake_root: LakeResource):
+    from ringrift_ml.loop.campaign import evaluate_best, summary, summary_markdown
+
+    try:
+        cfg = config.campaign()
+    except ValueError as e:
+        raise dg.Failure(f"bad campaign settings: {e}") from e
+    store: LakeStore = lake_root.store()
+    for key in cfg.partitions:
+        evaluate_best(store, Partition.parse(key), cfg, progress=False, log=context.log.info)
+    rows = summary(store, cfg)
+    return dg.MaterializeResult(metadata={
+        **provenance(config),
+        "summary": campaign_table(rows),
+        "summary_markdown": dg.MetadataValue.md(summary_markdown(rows)),
+        "partitions_met": sum(bool(r["met"]) for r in rows),
+        "cpu_hours": round(sum(r["cpu_hours"] for r in rows), 3),
+        "games": sum(r["games"] for r in rows),
+    })

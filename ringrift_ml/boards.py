@@ -10,7 +10,7 @@ machine; square19 games run 380-670 moves, hexagonal 820-1,200).  A cost above
 :func:`quick_config` sizes the quick job (``ringrift-pipeline``) so that a partition
 costs about as much as a small one: fewer games at fewer simulations, short
 training of the small network, the smallest gate, ladder, round robin and CMA-ES that
-still run every step.
+still run every step.  :func:`loop_defaults` sizes a campaign's loop the same way.
 """
 
 from __future__ import annotations
@@ -71,4 +71,19 @@ def quick_config(board: str, players: int) -> dict:
     }
 
 
-__all__ = ["BIG", "GAME_COST", "game_cost", "is_big", "quick_config"]
+def loop_defaults(board: str, players: int) -> dict:
+    """A partition's loop settings for a campaign (``LoopConfig`` fields, ``train`` as a
+    dict of TrainConfig overrides).  Small partitions: the loop's own defaults, the
+    configuration of the square8 2p proof runs (docs/loop.md).  Big ones keep a
+    generation's CPU near a small one's although a game costs 30-120 square8 games:
+    16 simulations instead of 64 (Gumbel's policy improvement holds at few
+    simulations), a quarter of the games, and the small network; a gate of 16-48 games
+    and 8-game ladder rungs, since each of their games costs as much as the selfplay's.
+    """
+    if not is_big(board, players):
+        return {}
+    return {"simulations": 16, "games": 24, "batch_games": 8, "gate_min_games": 16, "gate_max_games": 48,
+            "ladder_games": 8, "train": {"preset": "small"}}
+
+
+__all__ = ["BIG", "GAME_COST", "game_cost", "is_big", "loop_defaults", "quick_config"]

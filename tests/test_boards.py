@@ -44,3 +44,21 @@ def test_an_unknown_partition_is_named():
         game_cost("square9", 2)
     with pytest.raises(ValueError, match="hex8|5"):
         quick_config("hex8", 5)
+
+
+def test_loop_defaults_are_valid_and_scale_with_the_board():
+    from ringrift_ml.boards import loop_defaults
+    from ringrift_ml.loop import LoopConfig
+
+    base = LoopConfig(board="square8", players=2)
+    for board, n in GAME_COST:
+        over = dict(loop_defaults(board, n))
+        train = tuple(sorted(over.pop("train", {}).items()))
+        cfg = LoopConfig(board=board, players=n, train=train, **over)
+        if not is_big(board, n):
+            assert cfg == LoopConfig(board=board, players=n)  # the proof runs' configuration
+            continue
+        # A big partition's selfplay per generation, in square8 games at 64 simulations,
+        # stays within a small multiple of a small one's.
+        assert game_cost(board, n) * cfg.games * cfg.simulations / 64 < 30 * base.games
+        assert cfg.gate_max_games < base.gate_max_games and cfg.simulations < base.simulations

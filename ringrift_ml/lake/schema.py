@@ -275,6 +275,30 @@ LADDER_RATINGS_SCHEMA = pa.schema([
     ("created_at", pa.timestamp("us", tz="UTC")),
 ])
 
+# Final evaluations of a partition's best network (``ringrift campaign``): one row per
+# match of a subject against an opponent, seats alternating or rotated.  A row is kept
+# per (model, subject, opponent, games, seed): a rerun with the same best reads it back.
+EVALUATIONS_SCHEMA = pa.schema([
+    ("board", pa.string()),
+    ("players", pa.int32()),
+    ("generation", pa.int32()),  # the registry generation of the evaluated network
+    ("model_id", pa.string()),
+    ("subject", pa.string()),  # its player spec with the network named by generation: nn:g<N>:<simulations>
+    ("opponent", pa.string()),
+    ("games", pa.int32()),
+    ("score", pa.float64()),  # the subject's score (mean pairwise from the ranks with 3-4 players)
+    ("ci_low", pa.float64()),  # 95% interval
+    ("ci_high", pa.float64()),
+    ("wins", pa.int32()),
+    ("draws", pa.int32()),
+    ("losses", pa.int32()),
+    ("seed", pa.int64()),
+    ("random_opening", pa.int32()),
+    ("cpu_seconds", pa.float64()),
+    ("run_id", pa.string()),
+    ("created_at", pa.timestamp("us", tz="UTC")),
+])
+
 # The lake's identity: one row, written in the transaction that creates the table (two
 # hosts opening a fresh PostgreSQL catalog at once: the losing transaction retries, finds
 # the table and writes nothing).  Catalogs, schemas and storage roots can be moved or
@@ -300,6 +324,7 @@ TABLES = {
     "model_registry": (MODEL_REGISTRY_SCHEMA, ()),
     "ladder_games": (LADDER_GAMES_SCHEMA, ()),
     "ladder_ratings": (LADDER_RATINGS_SCHEMA, ()),
+    "evaluations": (EVALUATIONS_SCHEMA, ()),
 }
 
 def _moves_view(games: str) -> str:

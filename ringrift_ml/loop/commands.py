@@ -40,8 +40,8 @@ def _loop(args, open_store) -> int:
     try:
         part = Partition.parse(args.partition)
         cfg = loop_config_from_args(args, part)
-        if args.generations < 1 or (args.hours is not None and not args.hours > 0):
-            raise ValueError("--generations must be positive and --hours, when given, too")
+        if args.generations < 1 or any(x is not None and not x > 0 for x in (args.hours, args.cpu_hours)):
+            raise ValueError("--generations must be positive and --hours and --cpu-hours, when given, too")
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -62,7 +62,7 @@ def _loop(args, open_store) -> int:
         print(json.dumps(est), flush=True)
         return 0
     rows = run_loop(store, cfg, args.generations, args.hours, progress=args.progress,
-                    log=lambda m: print(m, flush=True))
+                    log=lambda m: print(m, flush=True), cpu_hours=args.cpu_hours)
     for r in rows:
         print(json.dumps({k: r.get(k) for k in ("generation", "status", "reason", "model_id", "selfplay_games",
                                                 "cpu_seconds", "selfplay_cpu_seconds", "train_cpu_seconds",
@@ -110,6 +110,49 @@ def _ladder(args, open_store) -> int:
     return 0
 
 
+def _campaign(args, open_store) -> int:
+    from ..fields import arguments_to_fields
+    from ..partition import Partition
+    from .campaign import CampaignConfig, run_campaign, summary, summary_markdown
+
+    try:
+        kw = arguments_to_fields(args, CampaignConfig, json_fields=("loop",))
+        if args.all:
+            if kw.get("partitions"):
+                raise ValueError("--all and --partitions: give one of them")
+            from ..boards import game_cost
+
+            kw["partitions"] = tuple(p.key for p in sorted(Partition.all(), key=lambda p: game_cost(p.board, p.players)))
+        cfg = CampaignConfig(**kw)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    import torch
+
+    torch.set_num_threads(args.threads)
+    store = open_store(args)
+    if args.to_sensor:
+        from ..lake.layout import Layout
+        from .campaign import sensor_budget
+
+        path = Layout(store.root).loop_budget
+        budget = json.loads(path.read_text()) if path.is_file() else {}
+        budget.update(sensor_budget(cfg))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(budget, indent=1, sort_keys=True))
+        print(f"{len(cfg.partitions)} partition(s) in the loop sensor's budget {path}; switch loop_sensor on in "
+              "the Dagster UI, then materialize campaign_summary", flush=True)
+        return 0
+    if args.report:
+        rows = summary(store, cfg)
+    else:
+        rows = run_campaign(store, cfg, progress=args.progress, log=lambda m: print(m, flush=True))
+    for r in rows:
+        print(json.dumps({"kind": "partition", **r}), flush=True)
+    print(summary_markdown(rows), flush=True)
+    return 0
+
+
 def add_parsers(sub, open_store) -> None:
     ld = sub.add_parser("ladder", help="rate a partition's loop generations and the baselines on one Elo scale; "
                                        "roll back a promotion that rates below its predecessor")
@@ -130,6 +173,9 @@ def add_parsers(sub, open_store) -> None:
     lp.add_argument("--generations", type=int, required=True,
                     help="total generations of the partition (a rerun after a kill finishes the rest)")
     lp.add_argument("--hours", type=float, help="stop starting generations after this much wall clock")
+    lp.add_argument("--cpu-hours", type=float,
+                    help="stop starting generations once the partition's registry holds this much CPU (all its "
+                         "generations, earlier runs included)")
     add_loop_config_arguments(lp)
     lp.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     lp.add_argument("--dry-run", action="store_true",
@@ -142,6 +188,24 @@ def add_parsers(sub, open_store) -> None:
     lp.add_argument("--catalog", help="'sqlite' (default) or 'postgres:<libpq string>'")
     lp.add_argument("--no-progress", dest="progress", action="store_false")
     lp.set_defaults(func=lambda args: _loop(args, open_store))
+
+    from ..fields import add_arguments
+    from .campaign import CampaignConfig
+
+    cp = sub.add_parser("campaign", help="the loop on several partitions, each within a CPU budget, then each "
+                                         "final best against heuristic and one summary table; resumable")
+    add_arguments(cp, CampaignConfig, json_fields=("loop",))
+    cp.add_argument("--all", action="store_true", help="all 12 partitions, the cheapest first")
+    cp.add_argument("--report", action="store_true",
+                    help="run and evaluate nothing: the table of what the lake holds")
+    cp.add_argument("--to-sensor", action="store_true",
+                    help="run nothing: write the partitions' budgets and loop settings into the loop sensor's "
+                         "budget file, for the Dagster daemon to run")
+    cp.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    cp.add_argument("--storage", help="storage root (default: $RINGRIFT_STORAGE or ./storage)")
+    cp.add_argument("--catalog", help="'sqlite' (default) or 'postgres:<libpq string>'")
+    cp.add_argument("--no-progress", dest="progress", action="store_false")
+    cp.set_defaults(func=lambda args: _campaign(args, open_store))
 
 
 __all__ = ["ALIASES", "add_loop_config_arguments", "add_parsers", "loop_config_from_args"]

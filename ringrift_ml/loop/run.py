@@ -55,10 +55,12 @@ class Step:
 
 
 def run_loop(store: LakeStore, cfg: LoopConfig, generations: int, hours: Optional[float] = None,
-             progress: bool = True, log: Callable[[str], None] = print, retries: int = 2) -> list:
+             progress: bool = True, log: Callable[[str], None] = print, retries: int = 2,
+             cpu_hours: Optional[float] = None) -> list:
     """Run generations until the partition has ``generations`` of them (counting those
-    of earlier runs: a rerun after a kill finishes the rest) or ``hours`` of wall clock
-    pass.  After each promotion the ladder gets the new generation's rungs and the
+    of earlier runs: a rerun after a kill finishes the rest), ``hours`` of wall clock
+    pass, or the partition's registry holds ``cpu_hours`` of CPU (all its generations,
+    earlier runs included: a campaign's budget survives interruptions).  After each promotion the ladder gets the new generation's rungs and the
     regression watch runs (``ladder_games`` > 0).  A generation that raises is retried
     ``retries`` times (each try resumes what the last one left); then it is recorded
     as ``failed`` with the error and the loop goes on with the next one (its games
@@ -70,6 +72,8 @@ def run_loop(store: LakeStore, cfg: LoopConfig, generations: int, hours: Optiona
         raise ValueError(f"generations: must be positive, got {generations}")
     if hours is not None and not hours > 0:
         raise ValueError(f"hours: must be positive, got {hours}")
+    if cpu_hours is not None and not cpu_hours > 0:
+        raise ValueError(f"cpu_hours: must be positive, got {cpu_hours}")
     t0 = time.time()
     written = []
     while True:
@@ -81,6 +85,10 @@ def run_loop(store: LakeStore, cfg: LoopConfig, generations: int, hours: Optiona
             break
         if hours is not None and time.time() - t0 >= hours * 3600:
             log(f"{cfg.partition}: the {hours} h budget is spent after generation {g - 1}")
+            break
+        spent = registry_cpu_hours(done)
+        if cpu_hours is not None and spent >= cpu_hours:
+            log(f"{cfg.partition}: {spent:.2f} of {cpu_hours} CPU hours spent after generation {g - 1}")
             break
         row = None
         for attempt in range(retries + 1):
@@ -99,6 +107,13 @@ def run_loop(store: LakeStore, cfg: LoopConfig, generations: int, hours: Optiona
             out = loop_ladder(store, cfg, progress=progress, log=log)
             written.extend(out["rolled_back"])
     return written
+
+
+def registry_cpu_hours(states: dict) -> float:
+    """CPU hours of a partition's generations (``generation_states``): each row's
+    ``cpu_seconds`` (selfplay, training, gate, and the ladder games played since the
+    previous row)."""
+    return sum((r["cpu_seconds"] or 0.0) for r in states.values()) / 3600
 
 
 def next_generation(store: LakeStore, cfg: LoopConfig) -> tuple:

@@ -1,0 +1,90 @@
+"""A campaign: each partition's loop within its CPU budget, the final best evaluated once
+and read back on a rerun, and the summary table from the lake."""
+
+import json
+
+import pytest
+
+from ringrift_ml.lake import LakeStore
+from ringrift_ml.loop import registry
+from ringrift_ml.loop import run as loop_run
+from ringrift_ml.loop.campaign import CampaignConfig, run_campaign, summary, summary_markdown
+from ringrift_ml.partition import Partition
+
+# The loop of tests/loop/test_loop.py's SMALL: 10 games of a 4-simulation search, a tiny network.
+LOOP = (("games", 10), ("simulations", 4), ("bootstrap", "mcts:4"), ("gate_min_games", 2), ("gate_max_games", 4),
+        ("batch_games", 10), ("train", {"epochs": 4, "preset": "tiny"}), ("ladder_games", 0),
+        ("gate_games_train", False))
+
+
+def test_campaign_config_sizes_each_board_and_names_bad_input():
+    cfg = CampaignConfig(partitions=("square8|2", "square19|2"), cpu_hours=1.0, big_cpu_hours=2.5)
+    assert cfg.budget(Partition("square8", 2)) == 1.0 and cfg.budget(Partition("square19", 2)) == 2.5
+    small, big = cfg.loop_config(Partition("square8", 2)), cfg.loop_config(Partition("square19", 2))
+    assert small.simulations == 64 and big.simulations < small.simulations and big.games < small.games
+    assert dict(big.train)["preset"] == "small" and small.seed == big.seed == 1
+    over = CampaignConfig(partitions=("square19|2",), loop=(("games", 3), ("train", {"epochs": 2})))
+    got = over.loop_config(Partition("square19", 2))
+    assert got.games == 3 and dict(got.train) == {"preset": "small", "epochs": 2}  # merged, not replaced
+    for bad, why in (({"partitions": ()}, "at least one"), ({"partitions": ("square8|5",)}, "players"),
+                     ({"partitions": ("square8|2", "square8|2")}, "each partition once"),
+                     ({"partitions": ("square8|2",), "cpu_hours": 0}, "cpu_hours"),
+                     ({"partitions": ("square8|2",), "loop": (("gamez", 3),)}, "'gamez' is not a loop setting"),
+                     ({"partitions": ("square8|2",), "loop": (("games", 0),)}, "games must be positive")):
+        with pytest.raises(ValueError, match=why):
+            CampaignConfig(**bad)
+
+
+def test_campaign_spends_its_budget_evaluates_once_and_resumes(tmp_path, monkeypatch):
+    import ringrift_ml.arena as arena
+    import ringrift_ml.train.checkpoint as train_checkpoint
+
+    store = LakeStore.open(tmp_path)
+    real = loop_run.sequential_match
+    # Every gate passes and the held-out check is waived: this test is about the budget
+    # and the bookkeeping, not about what a 10-game network learns.
+    monkeypatch.setattr(loop_run, "sequential_match", lambda *a, **k: {**real(*a, **k), "decision": "H1"})
+    monkeypatch.setattr(train_checkpoint, "judge_checkpoint", lambda meta: [])
+    cfg = CampaignConfig(partitions=("square8|2",), cpu_hours=1e-6, eval_games=4, seed=3, loop=LOOP)
+    log = []
+    rows = run_campaign(store, cfg, progress=False, log=log.append)
+    # The budget is spent by the first generation: one generation, then the evaluation.
+    assert [r["generation"] for r in registry(store, "square8", 2)] == [0]
+    assert any("CPU hours spent after generation 0" in m for m in log)
+    ev = store.query("SELECT * FROM lake.evaluations").to_pylist()
+    assert len(ev) == 1 and ev[0]["games"] == 4 and ev[0]["subject"] == "nn:g0:4" and ev[0]["opponent"] == "heuristic"
+    assert ev[0]["wins"] + ev[0]["draws"] + ev[0]["losses"] == 4 and ev[0]["ci_low"] <= ev[0]["score"] <= ev[0]["ci_high"]
+    (row,) = rows
+    assert row["generations"] == 1 and row["promotions"] == 1 and row["selfplay_games"] == 10
+    assert row["games"] == 10 + registry(store, "square8", 2)[0]["gate_games"]
+    assert row["score"] == ev[0]["score"] and row["met"] == (ev[0]["score"] >= 0.65)
+    assert row["short_by"] == round(max(0.0, 0.65 - ev[0]["score"]), 3)
+    assert row["selfplay_games_per_cpu_hour"] > 0 and 0 < row["cpu_hours"]
+
+    # A rerun: the budget is spent and the evaluation is stored, so nothing is played.
+    monkeypatch.setattr(arena, "head_to_head", lambda *a, **k: pytest.fail("the evaluation was replayed"))
+    again = run_campaign(store, cfg, progress=False, log=lambda m: None)
+    assert again == rows and len(registry(store, "square8", 2)) == 1
+    assert store.query("SELECT count(*) AS n FROM lake.evaluations").to_pylist()[0]["n"] == 1
+    # Another evaluation size is another row, not the stored one.
+    assert summary(store, CampaignConfig(partitions=("square8|2",), eval_games=6, seed=3, loop=LOOP))[0]["score"] is None
+    table = summary_markdown(rows)
+    assert table.count("\n") == 2 and "| square8|2 |" in table and f"{ev[0]['score']:.1%}" in table
+
+
+def test_cli_campaign_reports_and_names_bad_input(tmp_path, capsys):
+    from ringrift_ml.cli import main
+
+    assert main(["campaign", "--partitions", "square8|5", "--storage", str(tmp_path)]) == 2
+    assert "players" in capsys.readouterr().err
+    assert main(["campaign", "--all", "--partitions", "square8|2", "--storage", str(tmp_path)]) == 2
+    assert "--all and --partitions" in capsys.readouterr().err
+    assert main(["campaign", "--partitions", "square8|2", "--loop", "[1]", "--storage", str(tmp_path)]) == 2
+    assert "--loop: expected a JSON object" in capsys.readouterr().err
+    assert main(["campaign", "--all", "--report", "--storage", str(tmp_path), "--no-progress"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    rows = [json.loads(x) for x in out if x.startswith("{")]
+    assert len(rows) == 12 and all(r["generations"] == 0 and r["score"] is None for r in rows)
+    # The cheapest partitions first, and each board's target named.
+    assert rows[0]["partition"] == "square8|2" and rows[-1]["partition"] == "hexagonal|4"
+    assert rows[-1]["target"] == "one complete generation" and rows[-1]["budget_cpu_hours"] == 3.0
