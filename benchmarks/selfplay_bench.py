@@ -7,8 +7,9 @@
    playout cap off), unbatched (one game at a time) and batched (``--batch`` games in
    flight, their leaves evaluated together), in the same run on the same games.
 
-The default network is the board's default preset, freshly initialised (its speed
-does not depend on its weights); ``--model`` measures a trained checkpoint instead.
+The default network is the board's default preset (``--preset``: another size),
+freshly initialised (its speed does not depend on its weights); ``--model`` measures a
+trained checkpoint instead.
 
     python benchmarks/selfplay_bench.py --boards square8,hex8 --sims 64 --games 4 --batch 32
 """
@@ -27,12 +28,12 @@ import numpy as np
 import torch
 
 
-def default_model(board: str, out: Path) -> Path:
+def default_model(board: str, out: Path, preset: str | None = None) -> Path:
     from ringrift_ml.nn.checkpoint import save_net
     from ringrift_ml.nn.net import RingNet, net_config
 
     torch.manual_seed(0)
-    return save_net(RingNet(net_config(board)), out / f"{board}_default.pt", {}, {})
+    return save_net(RingNet(net_config(board, preset)), out / f"{board}_{preset or 'default'}.pt", {}, {})
 
 
 def positions(board: str, n: int, seed: int = 0) -> list:
@@ -105,6 +106,8 @@ def main(argv=None) -> int:
     ap.add_argument("--batch", type=int, default=32, help="games in flight for the batched measurement")
     ap.add_argument("--sizes", default="1,2,4,8,16,32,64,128,256", help="batch sizes for the evaluation rates")
     ap.add_argument("--model", help="checkpoint to measure (default: each board's default network, untrained)")
+    ap.add_argument("--preset", help="without --model: this size preset instead of each board's default "
+                                     "(ringrift_ml.nn.net.PRESETS)")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     ap.add_argument("--min-seconds", type=float, default=2.0)
@@ -115,16 +118,19 @@ def main(argv=None) -> int:
     sizes = [int(x) for x in args.sizes.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
         for board in args.boards.split(","):
-            model = Path(args.model) if args.model else default_model(board, Path(tmp))
+            model = Path(args.model) if args.model else default_model(board, Path(tmp), args.preset)
+            from ringrift_ml.nn.net import BOARD_PRESET
+
+            net = {"model": str(args.model)} if args.model else {"preset": args.preset or BOARD_PRESET[board]}
             for row in eval_rates(board, model, sizes, args.device, args.min_seconds):
-                print(json.dumps(row), flush=True)
+                print(json.dumps({**row, **net}), flush=True)
             if args.skip_selfplay:
                 continue
             one = selfplay_rate(board, model, args.sims, args.games, 1, args.device, args.seed)
-            print(json.dumps(one), flush=True)
+            print(json.dumps({**one, **net}), flush=True)
             many = selfplay_rate(board, model, args.sims, max(args.games, args.batch), args.batch, args.device,
                                  args.seed)
-            print(json.dumps(many), flush=True)
+            print(json.dumps({**many, **net}), flush=True)
             print(json.dumps({"bench": "selfplay_speedup", "board": board, "sims": args.sims,
                               "batched_over_unbatched": round(many["games_per_hour"] / one["games_per_hour"], 2),
                               "cpu_count": os.cpu_count()}), flush=True)
