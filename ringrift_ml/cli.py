@@ -566,7 +566,94 @@ def build_parser() -> argparse.ArgumentParser:
     from .loop.commands import add_parsers as add_loop_parsers
 
     add_loop_parsers(sub, _store)
+    _add_nnue_parsers(sub)
     return ap
+
+
+def _nnue_train(args) -> int:
+    from .distill import distill
+    from .fields import arguments_to_fields
+    from .lake.layout import Layout
+    from .partition import Partition
+    from .train.nnue import NNUETrainConfig
+
+    try:
+        part = Partition.parse(args.partition)
+        cfg = NNUETrainConfig(**arguments_to_fields(args, NNUETrainConfig))
+        store = _store(args)
+        model = None
+        if args.model:
+            from .loop.run import is_registry_ref, resolve_ref
+
+            model = str(resolve_ref(store, part.board, part.players, args.model)) if is_registry_ref(args.model) \
+                else args.model
+        out = Path(args.out) if args.out else Layout(store.root).root / "nnue" / f"{part.stem}.nnue.npz"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        report = distill(store, part.board, part.players, out, model=model, mix=args.mix, max_games=args.max_games,
+                         every=args.every, branches=args.branches, cfg=cfg, device=args.device,
+                         log=lambda m: print(m, flush=True))
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(json.dumps(report), flush=True)
+    return 0
+
+
+def _nnue_info(args) -> int:
+    from .nnue import load_nnue
+
+    try:
+        w = load_nnue(args.file)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    meta = w.meta
+    if args.json:
+        print(json.dumps(meta))
+        return 0
+    rep = meta.get("report", {})
+    print(f"{args.file}: NNUE for {w.board}" + (f" {meta['players']}p" if meta.get("players") else "")
+          + f", features {meta['feature_set']['name']} v{meta['feature_set']['version']} "
+          f"({meta['feature_set']['hash']}), sizes {'x'.join(map(str, w.sizes))}")
+    if rep:
+        corr = rep.get("corr_with_network") or {}
+        print(f"  trained on {rep['positions']} positions of {rep['games']} games (mix {rep['mix']}); held out "
+              f"{rep['heldout_positions']} positions of {rep['heldout_games']} games")
+        if corr:
+            print(f"  correlation with the network's value: NNUE {corr.get('nnue')} (float {corr.get('nnue_float')}),"
+                  f" heuristic {corr.get('heuristic')}")
+        print(f"  MSE against the result: {rep['mse_result']}")
+    return 0
+
+
+def _add_nnue_parsers(sub) -> None:
+    from .fields import add_arguments
+    from .train.nnue import NNUETrainConfig
+
+    nu = sub.add_parser("nnue", help="NNUE evaluators: train one from the lake and the best network, inspect one")
+    nsub = nu.add_subparsers(dest="nnue_command", required=True)
+    tr = nsub.add_parser("train", help="distil an NNUE from a partition's games and its network's values")
+    tr.add_argument("--partition", required=True, help="BOARD|PLAYERS, e.g. 'square8|2'")
+    tr.add_argument("--model", help="the network to distil: a checkpoint file, or 'best' / g<N> of the partition's "
+                                    "loop registry; none: the target is the game result (needs --mix 1)")
+    tr.add_argument("--mix", type=float, default=0.0,
+                    help="the result's weight in the value target, the network's value the rest (default 0: "
+                         "pure distillation)")
+    tr.add_argument("--max-games", type=int, default=2000, help="games read from the lake (default 2000)")
+    tr.add_argument("--every", type=int, default=1, help="keep the decisions of every N-th ply (default 1)")
+    tr.add_argument("--branches", type=int, default=0,
+                    help="per kept position, this many more 1-4 random moves off the game's path, valued by the "
+                         "network only (needs --mix 0; default 0)")
+    add_arguments(tr, NNUETrainConfig)
+    tr.add_argument("--out", help="the NNUE file (default: <storage>/nnue/<board>_<n>p.nnue.npz)")
+    tr.add_argument("--device", default="cpu", help="where the network runs")
+    tr.add_argument("--storage", help="storage root (default: $RINGRIFT_STORAGE or ./storage)")
+    tr.add_argument("--catalog", help="'sqlite' (default) or 'postgres:<libpq string>'")
+    tr.set_defaults(func=_nnue_train)
+    info = nsub.add_parser("info", help="an NNUE file's feature set, sizes and distillation report")
+    info.add_argument("file")
+    info.add_argument("--json", action="store_true", help="the file's metadata as JSON")
+    info.set_defaults(func=_nnue_info)
 
 
 def main(argv=None) -> int:

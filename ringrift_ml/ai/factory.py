@@ -2,23 +2,26 @@
 
 Specs are ``engine[:budget]`` or, for networks, ``engine:<model>[:<simulations>]``:
 
-==================  =====================================================  ==========
-spec                player                                                 budget
-==================  =====================================================  ==========
-``random``          uniform over the legal moves                           -
-``heuristic``       one-ply greedy on the weighted features                 evaluations
-``mcts:N``          PUCT tree, heuristic evaluator                          simulations
-``gumbel:N``        Gumbel root + sequential halving, heuristic evaluator   simulations
-``minimax:N``       alpha-beta / paranoid, heuristic evaluator              nodes
-``descent:N``       unbounded best-first minimax, heuristic evaluator       evaluations
-``policy:M``        the network's most probable move, no search             -
-``policy-sym:M``    the same, averaged over the board's symmetries          -
-``nn:M:N``          Gumbel root search with the network (priors and values)  simulations
-``nn-puct:M:N``     PUCT search with the network                            simulations
-``nn-sym:M:N``      ``nn`` with symmetry-averaged network evaluations       simulations
-==================  =====================================================  ==========
+======================  =====================================================  ==========
+spec                    player                                                 budget
+======================  =====================================================  ==========
+``random``              uniform over the legal moves                           -
+``heuristic``           one-ply greedy on the weighted features                 evaluations
+``mcts:N``              PUCT tree, heuristic evaluator                          simulations
+``gumbel:N``            Gumbel root + sequential halving, heuristic evaluator   simulations
+``minimax:N``           alpha-beta / paranoid, heuristic evaluator              nodes
+``descent:N``           unbounded best-first minimax, heuristic evaluator       evaluations
+``policy:M``            the network's most probable move, no search             -
+``policy-sym:M``        the same, averaged over the board's symmetries          -
+``nn:M:N``              Gumbel root search with the network (priors and values)  simulations
+``nn-puct:M:N``         PUCT search with the network                            simulations
+``nn-sym:M:N``          ``nn`` with symmetry-averaged network evaluations       simulations
+``minimax-nnue:F:N``    alpha-beta / paranoid, NNUE evaluator                   nodes
+``descent-nnue:F:N``    unbounded best-first minimax, NNUE evaluator            evaluations
+======================  =====================================================  ==========
 
-``M`` is a checkpoint file (``ringrift train`` output).  Heuristic weights and model
+``M`` is a checkpoint file (``ringrift train`` output), ``F`` an NNUE file
+(``ringrift nnue train`` output).  Heuristic weights and model
 files are explicit arguments: nothing is looked up in the working directory or the
 environment.
 
@@ -39,8 +42,11 @@ from .base import Budget
 
 ENGINES = ("random", "heuristic", "mcts", "minimax", "gumbel", "descent")
 NET_ENGINES = ("policy", "policy-sym", "nn", "nn-puct", "nn-sym")
+NNUE_ENGINES = ("minimax-nnue", "descent-nnue")
+"""Engines with an NNUE file (built by :func:`ringrift_ml.nnue.players.make_nnue_player`)."""
 DEFAULT_BUDGET = {"random": 1, "heuristic": 100_000, "mcts": 200, "minimax": 2000, "gumbel": 64,
-                  "descent": 2000, "policy": 1, "policy-sym": 1, "nn": 64, "nn-puct": 64, "nn-sym": 64}
+                  "descent": 2000, "policy": 1, "policy-sym": 1, "nn": 64, "nn-puct": 64, "nn-sym": 64,
+                  "minimax-nnue": 2000, "descent-nnue": 2000}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,7 +57,13 @@ class PlayerSpec:
 
     @property
     def uses_network(self) -> bool:
-        return self.model is not None
+        """A network checkpoint (``NET_ENGINES``)."""
+        return self.engine in NET_ENGINES
+
+    @property
+    def uses_nnue(self) -> bool:
+        """An NNUE file (``NNUE_ENGINES``)."""
+        return self.engine in NNUE_ENGINES
 
 
 def _positive(spec: str, text: str) -> int:
@@ -69,7 +81,7 @@ def parse_player(spec: str) -> PlayerSpec:
     if not isinstance(spec, str) or not spec.strip():
         raise ValueError(f"player spec: expected a string like 'mcts:200' or 'nn:model.pt:64', got {spec!r}")
     engine, _, rest = spec.partition(":")
-    if engine in NET_ENGINES:
+    if engine in NET_ENGINES or engine in NNUE_ENGINES:
         if not rest:
             raise ValueError(f"player spec {spec!r}: expected {engine}:<model>"
                              + ("" if engine.startswith("policy") else "[:<simulations>]"))
@@ -83,7 +95,7 @@ def parse_player(spec: str) -> PlayerSpec:
         return PlayerSpec(engine, budget, model)
     if engine not in ENGINES:
         raise ValueError(f"player spec {spec!r}: unknown engine {engine!r}; expected one of "
-                         f"{', '.join(ENGINES + NET_ENGINES)}")
+                         f"{', '.join(ENGINES + NET_ENGINES + NNUE_ENGINES)}")
     return PlayerSpec(engine, _positive(spec, rest) if rest else DEFAULT_BUDGET[engine])
 
 
@@ -115,9 +127,9 @@ def make_engine_player(spec: str, board: str, num_players: int, weights: Optiona
     from .simple import RandomPlayer
 
     p = parse_player(spec)
-    if p.uses_network:
-        raise ValueError(f"player spec {spec!r}: a network player; build it with "
-                         "ringrift_ml.nn.players.make_player")
+    if p.uses_network or p.uses_nnue:
+        raise ValueError(f"player spec {spec!r}: {'a network' if p.uses_network else 'an NNUE'} player; build it "
+                         "with ringrift_ml.nn.players.make_player")
     budget = Budget(nodes=p.budget)
     if p.engine == "random":
         return RandomPlayer(), budget
@@ -132,5 +144,5 @@ def make_engine_player(spec: str, board: str, num_players: int, weights: Optiona
     return MinimaxPlayer(ev), budget
 
 
-__all__ = ["DEFAULT_BUDGET", "ENGINES", "NET_ENGINES", "PlayerSpec", "make_engine_player", "parse_player",
+__all__ = ["DEFAULT_BUDGET", "ENGINES", "NET_ENGINES", "NNUE_ENGINES", "PlayerSpec", "make_engine_player", "parse_player",
            "parse_spec", "resolve_model"]

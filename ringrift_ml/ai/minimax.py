@@ -79,6 +79,14 @@ class MinimaxPlayer(MovePlayer):
         return rows[best]
 
     # ---- search ------------------------------------------------------------------
+    def _leaf(self, g: FastGame) -> float:
+        """The root player's value of a leaf; an evaluator that can value one seat
+        alone (``value_of``, e.g. the NNUE's one head of several) is asked for just that."""
+        one = getattr(self.evaluator, "value_of", None)
+        if one is not None:
+            return float(one(g, self._me))
+        return float(self.evaluator.values(g)[self._me - 1])
+
     def _root(self, g: FastGame, rows, order, depth):
         alpha, beta = -np.inf, np.inf
         best_v, best_i = -np.inf, int(order[0])
@@ -106,7 +114,7 @@ class MinimaxPlayer(MovePlayer):
             if is_over(g):
                 return float(terminal_values(g)[self._me - 1]) * _WIN
             if depth <= 0:
-                return float(self.evaluator.values(g)[self._me - 1])
+                return self._leaf(g)
             key = int(state_hash(g.S))
             hit = self._tt.get(key)
             first = None

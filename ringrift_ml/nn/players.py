@@ -2,7 +2,7 @@
 
 :func:`make_player` turns any spec of :mod:`ringrift_ml.ai.factory` into
 ``(player, budget)``: ``policy``, ``policy-sym``, ``nn``, ``nn-puct`` and ``nn-sym``
-here, every other engine by :func:`ringrift_ml.ai.factory.make_engine_player`.  It
+here, the NNUE engines by :func:`ringrift_ml.nnue.players.make_nnue_player`, every other engine by :func:`ringrift_ml.ai.factory.make_engine_player`.  It
 lives in ``nn`` because a network player needs the network code and ``ai`` never
 imports it.
 
@@ -56,6 +56,10 @@ def make_player(spec: str, board: str, num_players: int, weights: str | None = N
     weights file; None: the packaged defaults); network players load ``<model>`` onto
     ``device`` and refuse a network of another board."""
     p = parse_player(spec)
+    if p.uses_nnue:
+        from ..nnue.players import make_nnue_player
+
+        return make_nnue_player(spec, board, num_players)
     if not p.uses_network:
         return make_engine_player(spec, board, num_players, weights=weights, dirichlet_alpha=dirichlet_alpha)
     from ..ai.mcts import SearchPlayer

@@ -12,6 +12,7 @@ from ._k_moves import capture_target, free_run, stack_has_action  # noqa: F401  
 from ._k_turn import apply_trusted as apply_row  # noqa: F401  (public here: apply a legal move row in place)
 from ._k_turn import legal_moves as legal_rows  # noqa: F401  (public here: fill a buffer, return the count)
 from ._layout import (
+    CL,
     CP,
     CT,
     H,
@@ -21,6 +22,7 @@ from ._layout import (
     M_LINELEN,
     M_NP,
     M_ONB,
+    M_PHASE,
     M_RPP,
     M_STATUS,
     M_TERR,
@@ -110,6 +112,18 @@ def marker_owner(S, c):
 
 
 @njit(cache=True, inline="always")
+def collapsed_owner(S, c):
+    """Player owning the collapsed cell ``c`` (0: not collapsed)."""
+    return S[CL, c]
+
+
+@njit(cache=True, inline="always")
+def phase_index(S):
+    """Index of the current phase in ``PHASE_NAMES``."""
+    return S[MT, M_PHASE]
+
+
+@njit(cache=True, inline="always")
 def ring_owner(S, c, i):
     """Owner of ring ``i`` of the stack on ``c``, counted from the bottom (0)."""
     return ((S[RG, c] >> (2 * i)) & 3) + 1
@@ -119,6 +133,7 @@ __all__ = [
     "apply_row",
     "capture_target",
     "cap_height",
+    "collapsed_owner",
     "controller",
     "current_player",
     "eliminated_rings",
@@ -129,6 +144,7 @@ __all__ = [
     "line_length",
     "marker_owner",
     "num_players",
+    "phase_index",
     "ring_owner",
     "rings_in_hand",
     "rings_on_board",

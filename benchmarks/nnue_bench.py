@@ -1,0 +1,171 @@
+"""NNUE evaluation speed against the network and the heuristic (JSON lines).
+
+1. ``kind: eval``: evaluations per second of each evaluator on the children of
+   positions from seeded random playouts, visited as a search visits leaves (every
+   child of a position in turn, so consecutive positions are siblings; the cost of
+   stepping to a child and back is measured alone and taken out): the NNUE (quantised,
+   float, and one seat's value alone as alpha-beta asks for it), the hand-weighted
+   heuristic, and the network at batch 1 (its cache off: every position a forward pass).
+2. ``kind: search``: ``minimax-nnue`` against ``minimax`` (heuristic) on the same
+   positions with the same node budget: nodes per second and the depth reached.
+3. ``kind: ratio``: the NNUE's evaluations per second over the network's and the
+   heuristic's.
+
+    python benchmarks/nnue_bench.py --boards square8 --nnue storage/nnue/square8_2p.nnue.npz \\
+        --model <checkpoint> [--positions 200] [--nodes 4000]
+
+Without ``--nnue`` / ``--model`` the board's default sizes are measured with random
+weights (speed does not depend on the weights, apart from how many hidden units the
+clipped ReLU zeroes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def _positions(board: str, players: int, n: int, seed: int) -> list:
+    from ringrift_ml.rules import new_game
+    from ringrift_ml.rules.fast import FastGame
+
+    rng = np.random.default_rng(seed)
+    out = []
+    while len(out) < n:
+        g = FastGame(new_game(board, players))
+        for _ in range(int(rng.integers(5, 80))):
+            if g.is_over:
+                break
+            rows = g.legal()
+            g.apply(rows[rng.integers(len(rows))])
+        if not g.is_over and len(g.legal()) > 1:
+            out.append(g)
+    return out
+
+
+def _children(games: list, limit: int) -> list:
+    """``[(game, rows)]``: each position with at most ``limit`` of its moves."""
+    return [(g, g.legal()[:limit]) for g in games]
+
+
+def _walk(values, items: list, min_seconds: float) -> tuple:
+    n, t = 0, time.perf_counter()
+    while True:
+        for g, rows in items:
+            for r in rows:
+                g.push(r)
+                values(g)
+                g.pop()
+                n += 1
+        dt = time.perf_counter() - t
+        if dt >= min_seconds:
+            return n, dt
+
+
+def eval_rate(values, items: list, min_seconds: float) -> float:
+    """Evaluations per second of ``values(game)`` over every child of every position,
+    the cost of stepping to the child and back (measured alone) taken out."""
+    g, rows = items[0]
+    g.push(rows[0])
+    values(g)  # compiles the kernels (numba) outside the measurement
+    g.pop()
+    n0, dt0 = _walk(lambda g: None, items, min(1.0, min_seconds))
+    n, dt = _walk(values, items, min_seconds)
+    return n / max(dt - n * dt0 / n0, 1e-9)
+
+
+def _random_nnue(board: str, out: Path) -> Path:
+    from ringrift_ml.nnue import NNUEWeights
+    from ringrift_ml.nnue.features import N_GLOBALS, n_features
+    from ringrift_ml.nnue.model import board_cells
+    from ringrift_ml.train.nnue import NNUETrainConfig
+
+    c = NNUETrainConfig()
+    rng = np.random.default_rng(0)
+    w = NNUEWeights(board, W1=rng.normal(0, 0.02, (n_features(board_cells(board)), c.hidden)),
+                    b1=np.full(c.hidden, 0.4), L1w=rng.normal(0, 0.2, (c.hidden + N_GLOBALS, c.l1)),
+                    L1b=np.zeros(c.l1), L2w=rng.normal(0, 0.2, (c.l1, c.l2)), L2b=np.zeros(c.l2),
+                    Ow=rng.normal(0, 0.3, c.l2), Ob=0.0)
+    return w.save(out / f"{board}_random.nnue.npz")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--boards", default="square8")
+    ap.add_argument("--players", type=int, default=2)
+    ap.add_argument("--nnue", help="an NNUE file (default: random weights of the default sizes)")
+    ap.add_argument("--model", help="a network checkpoint (default: the board's default network, untrained)")
+    ap.add_argument("--positions", type=int, default=100)
+    ap.add_argument("--children", type=int, default=16, help="moves per position evaluated in turn")
+    ap.add_argument("--nodes", type=int, default=4000, help="minimax node budget per search")
+    ap.add_argument("--searches", type=int, default=10)
+    ap.add_argument("--min-seconds", type=float, default=2.0)
+    ap.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(args.threads)
+    from ringrift_ml.ai import Budget
+    from ringrift_ml.ai.heuristic import HeuristicEvaluator
+    from ringrift_ml.ai.minimax import MinimaxPlayer
+    from ringrift_ml.nn.players import make_player
+    from ringrift_ml.nnue import NNUEEvaluator, load_nnue
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for board in args.boards.split(","):
+            nnue = Path(args.nnue) if args.nnue else _random_nnue(board, Path(tmp))
+            if args.model:
+                model = Path(args.model)
+            else:
+                sys.path.insert(0, str(Path(__file__).parent))
+                from selfplay_bench import default_model
+
+                model = default_model(board, Path(tmp))
+            w = load_nnue(nnue)
+            items = _children(_positions(board, args.players, args.positions, args.seed), args.children)
+            heur = HeuristicEvaluator.for_board(board, args.players)
+            from ringrift_ml.nn.checkpoint import load_net
+            from ringrift_ml.nn.evaluator import NetEvaluator
+            from ringrift_ml.nn.infer import NetRunner
+
+            net = NetEvaluator(NetRunner(load_net(model)[0]), cache_size=0)
+            rates = {}
+            me = NNUEEvaluator(w)
+            for name, fn in (("nnue", NNUEEvaluator(w).values), ("nnue_float", NNUEEvaluator(w, quantised=False).values),
+                             ("nnue_one_seat", lambda g: me.value_of(g, g.current_player)),
+                             ("heuristic", heur.values), ("network_batch1", net.values)):
+                seconds = args.min_seconds if name != "network_batch1" else max(args.min_seconds, 3.0)
+                rates[name] = eval_rate(fn, items if name != "network_batch1" else items[:20], seconds)
+                print(json.dumps({"bench": "nnue", "kind": "eval", "board": board, "players": args.players,
+                                  "evaluator": name, "evals_per_s": round(rates[name], 1),
+                                  "sizes": list(w.sizes) if name.startswith("nnue") else None}), flush=True)
+            print(json.dumps({"bench": "nnue", "kind": "ratio", "board": board,
+                              "nnue_over_network": round(rates["nnue"] / rates["network_batch1"], 1),
+                              "nnue_over_heuristic": round(rates["nnue"] / rates["heuristic"], 2),
+                              "one_seat_over_heuristic": round(rates["nnue_one_seat"] / rates["heuristic"], 2)}),
+                  flush=True)
+            searchers = {"minimax": MinimaxPlayer(heur), "minimax-nnue": make_player(f"minimax-nnue:{nnue}:1", board,
+                                                                                      args.players)[0]}
+            games = [g for g, _ in items[:args.searches]]
+            for name, player in searchers.items():
+                nodes, depth, t = 0, [], time.perf_counter()
+                for i, g in enumerate(games):
+                    player.think(g, Budget(nodes=args.nodes), seed=i)
+                    nodes += player.last_nodes
+                    depth.append(player.last_depth)
+                dt = time.perf_counter() - t
+                print(json.dumps({"bench": "nnue", "kind": "search", "board": board, "player": name,
+                                  "nodes": args.nodes, "searches": len(games), "nodes_per_s": round(nodes / dt, 1),
+                                  "mean_depth": round(float(np.mean(depth)), 2)}), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,237 @@
+"""An NNUE distilled from a partition's games and its best network (``ringrift nnue train``).
+
+1. **Positions**: the partition's games in the lake (merged and deduplicated when the
+   merge has run, else every game), replayed; every decision position (more than one
+   legal move) of every ``every``-th ply, with the game's final result per seat.
+2. **Targets**: per seat, ``mix`` times the game's result plus ``1 - mix`` times the
+   network's value of the position (distillation; ``mix`` 0 is pure distillation).
+   Without a network the target is the result alone.
+3. **Training** (:mod:`ringrift_ml.train.nnue`): split by game, the held-out games
+   never trained on; the epoch with the lowest held-out MSE kept.
+4. **Report**, on the held-out positions and every seat: the Pearson correlation with
+   the network's value of the NNUE (quantised, as search runs it, and float) and of the
+   hand-weighted heuristic beside it, and each one's MSE against the result.  The
+   report is stored in the NNUE file's metadata.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Callable, Optional
+
+import numpy as np
+
+from .lake import LakeStore
+from .nnue import _k_nnue as K
+from .nnue.features import N_GLOBALS
+from .nnue.model import board_cells
+
+
+def _rows(store: LakeStore, board: str, players: int, max_games: int) -> list:
+    for table in ("games_merged", "games"):
+        rows = store.query(f"SELECT * FROM lake.{table} WHERE board = ? AND players = ? ORDER BY game_id LIMIT ?",
+                           [board, players, max_games]).to_pylist()
+        if rows:
+            return rows
+    return []
+
+
+def positions(store: LakeStore, board: str, players: int, max_games: int = 2000, every: int = 1,
+              branches: int = 0, seed: int = 0) -> dict:
+    """``{"S": [state arrays], "result": [n, seats] (NaN for branches), "game": game
+    index, "branch": bool}`` of the decision positions of the partition's finished games
+    (``ValueError`` if it has none).  ``branches``: for each kept position, that many
+    more positions reached from it by 1-4 uniformly random moves (the off-path positions
+    a search visits; they have no game result, only the network's value)."""
+    from .lake.records import row_to_record
+    from .rules.records import start_state
+    from .rules.replay import Replayer
+
+    if every < 1 or max_games < 1:
+        raise ValueError(f"positions: every and max_games must be positive, got {every} and {max_games}")
+    rows = _rows(store, board, players, max_games)
+    rng = np.random.default_rng(seed)
+    states, results, games, branch = [], [], [], []
+    nan = np.full(players, np.nan, dtype=np.float32)
+    for gi, row in enumerate(rows):
+        rec = row_to_record(row)
+        ranks = json.loads(row["ranks"] or "{}")
+        if not ranks:
+            continue  # unfinished: no result to learn
+        util = np.array([1.0 - 2.0 * (int(ranks[str(p)]) - 1) / (players - 1) for p in range(1, players + 1)],
+                        dtype=np.float32)
+        r = Replayer(start_state(rec))
+        for ply, md in enumerate(rec["moves"]):
+            if ply % every == 0 and len(r.rows()) > 1:
+                states.append(r.S.copy())
+                results.append(util)
+                games.append(gi)
+                branch.append(False)
+                for _ in range(branches):
+                    S = _random_walk(r.S, r.spec, int(rng.integers(1, 5)), rng)
+                    if S is not None:
+                        states.append(S)
+                        results.append(nan)
+                        games.append(gi)
+                        branch.append(True)
+            r.advance(md)
+    if not states:
+        raise ValueError(f"{board}|{players}: no finished games with decisions in the lake")
+    return {"S": states, "result": np.stack(results), "game": np.asarray(games, dtype=np.int64),
+            "branch": np.asarray(branch, dtype=bool)}
+
+
+def _random_walk(S: np.ndarray, spec, moves: int, rng):
+    """The position ``moves`` uniformly random moves after ``S`` (a copy), or None if
+    the game ends or offers no choice there."""
+    from .rules.fast import FastGame
+    from .rules.state import GameState
+
+    g = FastGame(GameState(spec, S.copy()))
+    for _ in range(moves):
+        if g.is_over:
+            return None
+        rows = g.legal()
+        g.apply(rows[rng.integers(len(rows))])
+    if g.is_over or len(g.legal()) < 2:
+        return None
+    return g.S.copy()
+
+
+def network_values(model: str, board: str, states: list, device: str = "cpu", batch: int = 256) -> np.ndarray:
+    """``[positions, seats]`` the network's value of each position."""
+    from .nn.players import network_evaluator
+    from .rules import board_spec
+    from .rules.fast import FastGame
+    from .rules.state import GameState
+
+    ev = network_evaluator(model, device=device)
+    if ev.board != board:
+        raise ValueError(f"network {model!r} plays {ev.board}, not {board}")
+    spec = board_spec(board)
+    out = []
+    for i in range(0, len(states), batch):
+        items = []
+        for S in states[i:i + batch]:
+            g = FastGame(GameState(spec, S))
+            items.append((g, g.legal()))
+        out.extend(v for _, v in ev.evaluate(items))
+    ev.clear()
+    return np.asarray(out, dtype=np.float32)
+
+
+def heuristic_values(board: str, players: int, states: list) -> np.ndarray:
+    from .ai.heuristic import HeuristicEvaluator
+    from .rules import board_spec
+    from .rules.fast import FastGame
+    from .rules.state import GameState
+
+    ev = HeuristicEvaluator.for_board(board, players)
+    spec = board_spec(board)
+    return np.asarray([ev.values(FastGame(GameState(spec, S))) for S in states], dtype=np.float32)
+
+
+def samples(board: str, states: list, targets: np.ndarray, games: np.ndarray):
+    """:class:`ringrift_ml.train.nnue.NNUEData`: one sample per position and seat."""
+    from .train.nnue import NNUEData
+
+    ncells = board_cells(board)
+    buf = np.zeros(ncells, dtype=np.int64)
+    g = np.zeros(N_GLOBALS, dtype=np.float32)
+    feats, starts, glob, target, game = [], [0], [], [], []
+    for i, S in enumerate(states):
+        for p in range(1, targets.shape[1] + 1):
+            k = K.active_features(S, ncells, p, buf)
+            feats.append(buf[:k].copy())
+            starts.append(starts[-1] + k)
+            K.globals_into(S, p, g)
+            glob.append(g.copy())
+            target.append(targets[i, p - 1])
+            game.append(games[i])
+    return NNUEData(np.concatenate(feats) if feats else np.zeros(0, dtype=np.int64),
+                    np.asarray(starts, dtype=np.int64), np.asarray(glob, dtype=np.float32),
+                    np.asarray(target, dtype=np.float32), np.asarray(game, dtype=np.int64))
+
+
+def _corr(a: np.ndarray, b: np.ndarray) -> Optional[float]:
+    a, b = np.ravel(a).astype(np.float64), np.ravel(b).astype(np.float64)
+    if len(a) < 2 or a.std() == 0 or b.std() == 0:
+        return None
+    return round(float(np.corrcoef(a, b)[0, 1]), 4)
+
+
+def nnue_values(weights, board: str, states: list, quantised: bool) -> np.ndarray:
+    from .nnue.evaluator import NNUEEvaluator
+    from .rules import board_spec
+    from .rules.fast import FastGame
+    from .rules.state import GameState
+
+    ev = NNUEEvaluator(weights, quantised=quantised)
+    spec = board_spec(board)
+    return np.asarray([ev.values(FastGame(GameState(spec, S))) for S in states], dtype=np.float32)
+
+
+def distill(store: LakeStore, board: str, players: int, out: Path, model: Optional[str] = None,
+            mix: float = 0.0, max_games: int = 2000, every: int = 1, branches: int = 0, cfg=None,
+            device: str = "cpu", log: Callable[[str], None] = print) -> dict:
+    """Train an NNUE for a partition, write it to ``out`` and return its report."""
+    from .train.nnue import NNUETrainConfig, predict, train_nnue
+
+    cfg = cfg or NNUETrainConfig()
+    if not 0.0 <= mix <= 1.0:
+        raise ValueError(f"mix: the result's weight must be in [0, 1], got {mix}")
+    if model is None and mix != 1.0:
+        raise ValueError("mix: without a network to distil the target is the result alone (mix 1)")
+    if branches and mix != 0.0:
+        raise ValueError("branches: off-path positions have no game result, so they need mix 0")
+    t0 = time.time()
+    pos = positions(store, board, players, max_games=max_games, every=every, branches=branches, seed=cfg.seed)
+    states, result, games, branch = pos["S"], pos["result"], pos["game"], pos["branch"]
+    log(f"{board}|{players}: {len(states)} positions ({int(branch.sum())} off-path) from "
+        f"{len(np.unique(games))} games")
+    net = network_values(model, board, states, device=device) if model else None
+    target = result if net is None else (net if mix == 0.0 else mix * result + (1.0 - mix) * net)
+    rng = np.random.default_rng(cfg.seed)
+    ids = np.unique(games)
+    held_games = set(rng.choice(ids, size=max(1, int(round(cfg.holdout * len(ids)))), replace=False).tolist())
+    in_held = np.array([g in held_games for g in games])
+    held_pos = in_held & ~branch  # judged on the games' own positions only
+    train_pos = ~in_held
+    if not train_pos.any():
+        raise ValueError(f"{board}|{players}: too few games to hold some out ({len(ids)})")
+    data = samples(board, states, target, games)
+    held_rows = np.flatnonzero(np.repeat(held_pos, players))
+    train_rows = np.flatnonzero(np.repeat(train_pos, players))
+    tnet, history = train_nnue(board, data.take(train_rows), data.take(held_rows), cfg, log=log)
+    weights = tnet.export(board)
+    held_states = [s for s, h in zip(states, held_pos) if h]
+    hq = nnue_values(weights, board, held_states, quantised=True)
+    hf = nnue_values(weights, board, held_states, quantised=False)
+    hh = heuristic_values(board, players, held_states)
+    res = result[held_pos]
+    report = {
+        "board": board, "players": players, "positions": len(states), "branch_positions": int(branch.sum()),
+        "branches": branches, "games": len(ids),
+        "heldout_positions": int(held_pos.sum()), "heldout_games": len(held_games), "mix": mix,
+        "model": str(model) if model else None, "every": every, "epochs": history,
+        "sizes": [cfg.hidden, cfg.l1, cfg.l2],
+        "mse_result": {"nnue": round(float(np.mean((hq - res) ** 2)), 4),
+                       "heuristic": round(float(np.mean((hh - res) ** 2)), 4), "zero": round(float(np.mean(res ** 2)), 4)},
+        # The compiled float path against torch on the same samples (position-major, seat-minor).
+        "float_vs_torch_max_abs": round(float(np.max(np.abs(hf.ravel() - predict(tnet, data.take(held_rows))))), 5),
+        "quantised_vs_float_corr": _corr(hq, hf),
+        "seconds": round(time.time() - t0, 1),
+    }
+    if net is not None:
+        hn = net[held_pos]
+        report["corr_with_network"] = {"nnue": _corr(hq, hn), "nnue_float": _corr(hf, hn), "heuristic": _corr(hh, hn)}
+        report["mse_result"]["network"] = round(float(np.mean((hn - res) ** 2)), 4)
+    weights.meta.update({"players": players, "report": report})
+    weights.save(out)
+    report["path"] = str(out)
+    return report
+
+
+__all__ = ["distill", "heuristic_values", "network_values", "nnue_values", "positions", "samples"]

@@ -1,0 +1,236 @@
+"""Compiled NNUE inference: feature codes, the accumulator (full refresh and incremental
+update) and the head, in float and in quantised integers.
+
+One accumulator row per perspective (seat ``p`` at row ``p - 1``): ``b1`` plus the first
+layer's rows of the perspective's active features.  :func:`update` compares every
+cell's code with the code the accumulator last saw and applies only the differences
+(one row subtracted and one added per changed cell and perspective), so the cost of
+moving from one position to a nearby one (a search's next leaf) is the cells that
+differ, not the features that are active.  :func:`refresh` rebuilds it from nothing;
+the tests check that both agree.
+
+Quantisation (after the usual NNUE scheme): the accumulator and the first layer are
+int16 in units of ``1 / QA``; the head's inputs are clipped to ``[0, QA]`` (the float
+network's clipped ReLU on ``[0, 1]``), its weights int8 in units of ``1 / QB``, its
+biases int32 in units of ``1 / (QA * QB)``; each hidden layer's sum is divided by ``QB``
+back to units of ``1 / QA`` and clipped.  The output is ``tanh`` of the last sum.
+"""
+
+import numpy as np
+from numba import njit
+
+from ..rules.kernels import (
+    cap_height,
+    collapsed_owner,
+    controller,
+    current_player,
+    eliminated_rings,
+    elimination_threshold,
+    marker_owner,
+    num_players,
+    phase_index,
+    rings_in_hand,
+    rings_on_board,
+    rings_per_player,
+    stack_height,
+    territory,
+    territory_minimum,
+)
+from .features import CAP_BUCKETS, CODES, COLLAPSED_BASE, HEIGHT_BUCKETS, MARKER_BASE, MOVER_BASE, PHASE_BASE, \
+    PLAYERS_BASE
+
+QA = 127
+QB = 64
+
+
+@njit(cache=True, inline="always")
+def cell_code(S, c, p, n):
+    """The code of cell ``c`` seen from seat ``p`` of ``n`` (-1: an empty cell)."""
+    q = controller(S, c)
+    if q > 0:
+        h = min(stack_height(S, c), HEIGHT_BUCKETS) - 1
+        k = min(cap_height(S, c), CAP_BUCKETS) - 1
+        return ((q - p) % n) * (HEIGHT_BUCKETS * CAP_BUCKETS) + h * CAP_BUCKETS + k
+    m = marker_owner(S, c)
+    if m > 0:
+        return MARKER_BASE + (m - p) % n
+    o = collapsed_owner(S, c)
+    if o > 0:
+        return COLLAPSED_BASE + (o - p) % n
+    return -1
+
+
+@njit(cache=True)
+def active_features(S, ncells, p, out):
+    """The active feature indices of perspective ``p`` into ``out``; returns their count."""
+    n = num_players(S)
+    k = 0
+    for c in range(ncells):
+        code = cell_code(S, c, p, n)
+        if code >= 0:
+            out[k] = c * CODES + code
+            k += 1
+    return k
+
+
+@njit(cache=True)
+def globals_into(S, p, out):
+    """The dense inputs of perspective ``p`` (``features.GLOBAL_NAMES``), about [0, 1]."""
+    n = num_players(S)
+    out[:] = 0.0
+    rpp = max(rings_per_player(S), 1)
+    thr = max(elimination_threshold(S), 1)
+    tmin = max(territory_minimum(S), 1)
+    for r in range(n):
+        q = (p - 1 + r) % n + 1
+        b = r * 5
+        out[b] = 1.0
+        out[b + 1] = rings_in_hand(S, q) / rpp
+        out[b + 2] = eliminated_rings(S, q) / thr
+        out[b + 3] = territory(S, q) / tmin
+        out[b + 4] = rings_on_board(S, q) / rpp
+    out[MOVER_BASE + (current_player(S) - p) % n] = 1.0
+    out[PHASE_BASE + phase_index(S)] = 1.0
+    out[PLAYERS_BASE + n - 2] = 1.0
+
+
+@njit(cache=True)
+def refresh(S, ncells, W1, b1, acc, codes):
+    """Rebuild every perspective's accumulator row and remembered codes from nothing."""
+    n = num_players(S)
+    hidden = b1.shape[0]
+    for p in range(1, n + 1):
+        for j in range(hidden):
+            acc[p - 1, j] = b1[j]
+        for c in range(ncells):
+            code = cell_code(S, c, p, n)
+            codes[p - 1, c] = code
+            if code >= 0:
+                f = c * CODES + code
+                for j in range(hidden):
+                    acc[p - 1, j] += W1[f, j]
+
+
+@njit(cache=True)
+def update(S, ncells, W1, acc, codes):
+    """Bring the accumulator from the position it last saw to ``S`` (same game, same
+    player count): only cells whose code changed are touched.  Returns how many
+    (cell, perspective) pairs changed."""
+    n = num_players(S)
+    hidden = W1.shape[1]
+    changed = 0
+    for p in range(1, n + 1):
+        for c in range(ncells):
+            code = cell_code(S, c, p, n)
+            old = codes[p - 1, c]
+            if code == old:
+                continue
+            changed += 1
+            if old >= 0:
+                f = c * CODES + old
+                for j in range(hidden):
+                    acc[p - 1, j] -= W1[f, j]
+            if code >= 0:
+                f = c * CODES + code
+                for j in range(hidden):
+                    acc[p - 1, j] += W1[f, j]
+            codes[p - 1, c] = code
+    return changed
+
+
+@njit(cache=True)
+def head_float(acc_row, g, L1w, L1b, L2w, L2b, Ow, Ob, x, h1, h2):
+    """The float head of one perspective: ``tanh`` of the output for the accumulator row
+    (clipped to [0, 1]) and the globals ``g``."""
+    hidden = acc_row.shape[0]
+    for i in range(hidden):
+        x[i] = min(max(acc_row[i], 0.0), 1.0)
+    for i in range(g.shape[0]):
+        x[hidden + i] = g[i]
+    for j in range(h1.shape[0]):
+        h1[j] = L1b[j]
+    for i in range(x.shape[0]):
+        xi = x[i]
+        if xi != 0.0:
+            for j in range(h1.shape[0]):
+                h1[j] += xi * L1w[i, j]
+    for j in range(h2.shape[0]):
+        h2[j] = L2b[j]
+    for i in range(h1.shape[0]):
+        v = min(max(h1[i], 0.0), 1.0)
+        if v != 0.0:
+            for j in range(h2.shape[0]):
+                h2[j] += v * L2w[i, j]
+    out = Ob
+    for i in range(h2.shape[0]):
+        out += min(max(h2[i], 0.0), 1.0) * Ow[i]
+    return np.tanh(out)
+
+
+@njit(cache=True)
+def head_quantised(acc_row, g, L1w, L1b, L2w, L2b, Ow, Ob, x, h1, h2):
+    """The integer head of one perspective (int16 accumulator, int8 weights, int32
+    sums); ``tanh`` of the dequantised output."""
+    hidden = acc_row.shape[0]
+    for i in range(hidden):
+        v = acc_row[i]
+        x[i] = 0 if v < 0 else (QA if v > QA else v)
+    for i in range(g.shape[0]):
+        v = int(g[i] * QA + 0.5)
+        x[hidden + i] = 0 if v < 0 else (QA if v > QA else v)
+    for j in range(h1.shape[0]):
+        h1[j] = L1b[j]
+    for i in range(x.shape[0]):
+        xi = np.int32(x[i])
+        if xi != 0:
+            for j in range(h1.shape[0]):
+                h1[j] += xi * np.int32(L1w[i, j])
+    for j in range(h2.shape[0]):
+        h2[j] = L2b[j]
+    for i in range(h1.shape[0]):
+        v = h1[i] // QB
+        v = 0 if v < 0 else (QA if v > QA else v)
+        if v != 0:
+            for j in range(h2.shape[0]):
+                h2[j] += np.int32(v) * np.int32(L2w[i, j])
+    out = np.int64(Ob)
+    for i in range(h2.shape[0]):
+        v = h2[i] // QB
+        v = 0 if v < 0 else (QA if v > QA else v)
+        out += np.int64(v) * np.int64(Ow[i])
+    return np.tanh(out / (QA * QB))
+
+
+@njit(cache=True)
+def evaluate_float(S, ncells, W1, acc, codes, L1w, L1b, L2w, L2b, Ow, Ob, g, x, h1, h2, out):
+    """Every seat's value of ``S`` (float path): the accumulator brought up to date, then
+    each perspective's head."""
+    update(S, ncells, W1, acc, codes)
+    for p in range(1, num_players(S) + 1):
+        globals_into(S, p, g)
+        out[p - 1] = head_float(acc[p - 1], g, L1w, L1b, L2w, L2b, Ow, Ob, x, h1, h2)
+
+
+@njit(cache=True)
+def evaluate_quantised(S, ncells, W1, acc, codes, L1w, L1b, L2w, L2b, Ow, Ob, g, x, h1, h2, out):
+    """Every seat's value of ``S`` (quantised path)."""
+    update(S, ncells, W1, acc, codes)
+    for p in range(1, num_players(S) + 1):
+        globals_into(S, p, g)
+        out[p - 1] = head_quantised(acc[p - 1], g, L1w, L1b, L2w, L2b, Ow, Ob, x, h1, h2)
+
+
+@njit(cache=True)
+def evaluate_seat_quantised(S, ncells, W1, acc, codes, L1w, L1b, L2w, L2b, Ow, Ob, g, x, h1, h2, p):
+    """Seat ``p``'s value of ``S`` alone (quantised): what a two-sided search needs at a leaf."""
+    update(S, ncells, W1, acc, codes)
+    globals_into(S, p, g)
+    return head_quantised(acc[p - 1], g, L1w, L1b, L2w, L2b, Ow, Ob, x, h1, h2)
+
+
+@njit(cache=True)
+def evaluate_seat_float(S, ncells, W1, acc, codes, L1w, L1b, L2w, L2b, Ow, Ob, g, x, h1, h2, p):
+    """Seat ``p``'s value of ``S`` alone (float path)."""
+    update(S, ncells, W1, acc, codes)
+    globals_into(S, p, g)
+    return head_float(acc[p - 1], g, L1w, L1b, L2w, L2b, Ow, Ob, x, h1, h2)

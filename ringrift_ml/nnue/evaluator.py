@@ -1,0 +1,97 @@
+"""The NNUE as a search evaluator (``values`` per seat, no priors).
+
+The accumulator follows the positions it is asked about: each call brings it from the
+last evaluated position to the new one by the cells that differ
+(:func:`ringrift_ml.nnue._k_nnue.update`).  Alpha-beta visits leaves in depth-first
+order, so consecutive leaves are siblings or cousins a few moves apart and an update
+touches a handful of cells.  A position of another game or player count is simply
+refreshed: the update compares every cell, so it is right for any position of the board.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+
+from ..ai.base import terminal_values
+from ..rules.fast import FastGame
+from ..rules.kernels import num_players
+from . import _k_nnue as K
+from .features import N_GLOBALS
+from .model import NNUEWeights, board_cells
+
+
+class NNUEEvaluator:
+    """Seat values in ``[-1, 1]`` from an NNUE; ``quantised`` (default) runs the integer
+    path search uses, otherwise the float reference."""
+
+    def __init__(self, weights: NNUEWeights, quantised: bool = True):
+        self.weights = weights
+        self.board = weights.board
+        self.quantised = bool(quantised)
+        self.ncells = board_cells(weights.board)
+        hidden, l1, l2 = weights.sizes
+        if self.quantised:
+            q = weights.quantised()
+            self._W1, self._b1 = q["W1q"], q["b1q"]
+            self._head = (q["L1wq"], q["L1bq"], q["L2wq"], q["L2bq"], q["Owq"], np.int32(q["Obq"]))
+            self._acc = np.zeros((4, hidden), dtype=np.int16)
+            self._x = np.zeros(hidden + N_GLOBALS, dtype=np.int16)
+            self._h1, self._h2 = np.zeros(l1, dtype=np.int32), np.zeros(l2, dtype=np.int32)
+            self._run, self._seat = K.evaluate_quantised, K.evaluate_seat_quantised
+        else:
+            w = weights
+            self._W1, self._b1 = w.W1, w.b1
+            self._head = (w.L1w, w.L1b, w.L2w, w.L2b, w.Ow, np.float32(w.Ob))
+            self._acc = np.zeros((4, hidden), dtype=np.float32)
+            self._x = np.zeros(hidden + N_GLOBALS, dtype=np.float32)
+            self._h1, self._h2 = np.zeros(l1, dtype=np.float32), np.zeros(l2, dtype=np.float32)
+            self._run, self._seat = K.evaluate_float, K.evaluate_seat_float
+        self._g = np.zeros(N_GLOBALS, dtype=np.float32)
+        self._codes = np.full((4, self.ncells), -1, dtype=np.int64)
+        self._n = 0  # player count the accumulator was built for (0: never built)
+
+    def reset(self) -> None:
+        """Forget the last position: the next evaluation refreshes the accumulator."""
+        self._n = 0
+
+    def values(self, game: FastGame) -> np.ndarray:
+        if game.is_over:
+            return terminal_values(game)
+        if game.spec.name != self.board:
+            raise ValueError(f"nnue evaluator: the NNUE plays {self.board}, not {game.spec.name}")
+        S = game.S
+        n = int(num_players(S))
+        if n != self._n:
+            K.refresh(S, self.ncells, self._W1, self._b1, self._acc, self._codes)
+            self._n = n
+        out = np.zeros(n)
+        self._run(S, self.ncells, self._W1, self._acc, self._codes, *self._head, self._g, self._x, self._h1,
+                  self._h2, out)
+        return out
+
+    def value_of(self, game: FastGame, seat: int) -> float:
+        """Seat ``seat``'s value alone (``values(game)[seat - 1]``, one head instead of
+        one per seat): alpha-beta asks only for the root player's value."""
+        if game.is_over:
+            return float(terminal_values(game)[seat - 1])
+        if game.spec.name != self.board:
+            raise ValueError(f"nnue evaluator: the NNUE plays {self.board}, not {game.spec.name}")
+        S = game.S
+        n = int(num_players(S))
+        if n != self._n:
+            K.refresh(S, self.ncells, self._W1, self._b1, self._acc, self._codes)
+            self._n = n
+        return float(self._seat(S, self.ncells, self._W1, self._acc, self._codes, *self._head, self._g, self._x,
+                                self._h1, self._h2, seat))
+
+    def priors(self, game: FastGame, rows: np.ndarray) -> Optional[np.ndarray]:
+        return None
+
+    def accumulator(self) -> np.ndarray:
+        """The accumulator rows as last brought up to date (a copy; tests compare it)."""
+        return self._acc[: self._n].copy()
+
+
+__all__ = ["NNUEEvaluator"]

@@ -1,0 +1,136 @@
+"""An NNUE's weights and its file: float weights (the trained network, the reference
+path) and their quantised form (what search runs), with the feature set and board.
+
+The file is a NumPy ``.npz`` without pickles: the float arrays, the integer arrays and
+one JSON string of metadata (feature set, board, layer sizes, what it was trained on and
+how well it matches the network).  Loading checks the feature set (a file of another
+one is refused, naming both) and the shapes against the board.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ..rules.boards import BOARD_TYPES
+from ._k_nnue import QA, QB
+from .features import FEATURE_SET, N_GLOBALS, check_feature_set, n_features
+
+FLOAT_ARRAYS = ("W1", "b1", "L1w", "L1b", "L2w", "L2b", "Ow", "Ob")
+INT_LIMIT = {"W1": 32767, "b1": 32767, "L1w": 127, "L2w": 127, "Ow": 127}
+WEIGHT_BOUND = {"W1": 32767 / QA, "b1": 32767 / QA, "L1w": 127 / QB, "L2w": 127 / QB, "Ow": 127 / QB}
+"""Float ranges that quantise without overflow (training clamps its weights to them)."""
+
+
+def board_cells(board: str) -> int:
+    from ..rules.boards import board_spec
+
+    return board_spec(board).n_cells
+
+
+@dataclasses.dataclass
+class NNUEWeights:
+    """The float weights of an NNUE (``W1 [features, hidden]``, ``b1 [hidden]``, ``L1w
+    [hidden + globals, l1]``, ``L1b``, ``L2w [l1, l2]``, ``L2b``, ``Ow [l2]``, ``Ob``
+    scalar) for one board, and its metadata."""
+
+    board: str
+    W1: np.ndarray
+    b1: np.ndarray
+    L1w: np.ndarray
+    L1b: np.ndarray
+    L2w: np.ndarray
+    L2b: np.ndarray
+    Ow: np.ndarray
+    Ob: float
+    meta: dict = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.board not in BOARD_TYPES:
+            raise ValueError(f"nnue: board {self.board!r} is not one of {', '.join(BOARD_TYPES)}")
+        for name in FLOAT_ARRAYS[:-1]:
+            setattr(self, name, np.ascontiguousarray(getattr(self, name), dtype=np.float32))
+        self.Ob = float(self.Ob)
+        f, h = self.W1.shape
+        want = n_features(board_cells(self.board))
+        if f != want:
+            raise ValueError(f"nnue: W1 has {f} feature rows, the {self.board} board has {want}")
+        l1, l2 = self.L1w.shape[1], self.L2w.shape[1]
+        shapes = {"b1": (h,), "L1w": (h + N_GLOBALS, l1), "L1b": (l1,), "L2w": (l1, l2), "L2b": (l2,),
+                  "Ow": (l2,)}
+        for name, shape in shapes.items():
+            if getattr(self, name).shape != shape:
+                raise ValueError(f"nnue: {name} has shape {getattr(self, name).shape}, expected {shape}")
+        for name in FLOAT_ARRAYS[:-1]:
+            if not np.all(np.isfinite(getattr(self, name))):
+                raise ValueError(f"nnue: {name} holds values that are not finite")
+
+    @property
+    def hidden(self) -> int:
+        return int(self.W1.shape[1])
+
+    @property
+    def sizes(self) -> tuple:
+        return self.hidden, int(self.L1w.shape[1]), int(self.L2w.shape[1])
+
+    def quantised(self) -> dict:
+        """The integer arrays search runs (``W1q`` / ``b1q`` int16 in units of 1/QA, head
+        weights int8 in 1/QB, biases int32 in 1/(QA*QB)); ``ValueError`` naming the layer
+        if a weight falls outside what its integer type holds."""
+        out = {}
+        for name, dtype, scale in (("W1", np.int16, QA), ("b1", np.int16, QA), ("L1w", np.int8, QB),
+                                   ("L2w", np.int8, QB), ("Ow", np.int8, QB)):
+            q = np.rint(getattr(self, name) * scale)
+            if np.abs(q).max(initial=0) > INT_LIMIT[name]:
+                raise ValueError(f"nnue: {name} exceeds its quantised range (|w| <= {WEIGHT_BOUND[name]:.3f}); "
+                                 "train with weight clamping")
+            out[name + "q"] = q.astype(dtype)
+        for name in ("L1b", "L2b"):
+            out[name + "q"] = np.rint(getattr(self, name) * QA * QB).astype(np.int32)
+        out["Obq"] = np.int32(round(self.Ob * QA * QB))
+        return out
+
+    def save(self, path) -> Path:
+        """Write the file (float and quantised arrays, metadata); returns its path."""
+        from ..atomic import write_bytes
+
+        path = Path(path)
+        meta = {**self.meta, "feature_set": FEATURE_SET, "board": self.board, "sizes": list(self.sizes),
+                "qa": QA, "qb": QB}
+        import io
+
+        buf = io.BytesIO()
+        np.savez(buf, **{k: getattr(self, k) for k in FLOAT_ARRAYS[:-1]}, Ob=np.float32(self.Ob),
+                 **self.quantised(), meta=np.array(json.dumps(meta, sort_keys=True)))
+        write_bytes(path, buf.getvalue())
+        return path
+
+
+def load_nnue(path) -> NNUEWeights:
+    """Read an NNUE file; ``ValueError`` naming the file for anything it cannot use."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"nnue {str(path)!r}: no such file")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except (OSError, ValueError) as e:
+        raise ValueError(f"nnue {str(path)!r}: not an NNUE file ({e})") from None
+    if "meta" not in arrays:
+        raise ValueError(f"nnue {str(path)!r}: no metadata (not an NNUE file)")
+    meta = json.loads(str(arrays["meta"]))
+    check_feature_set(meta.get("feature_set"), f"nnue {str(path)!r}")
+    missing = [k for k in FLOAT_ARRAYS if k not in arrays]
+    if missing:
+        raise ValueError(f"nnue {str(path)!r}: missing arrays {missing}")
+    try:
+        return NNUEWeights(board=meta["board"], **{k: arrays[k] for k in FLOAT_ARRAYS[:-1]},
+                           Ob=float(arrays["Ob"]), meta=meta)
+    except ValueError as e:
+        raise ValueError(f"nnue {str(path)!r}: {e}") from None
+
+
+__all__ = ["NNUEWeights", "WEIGHT_BOUND", "load_nnue"]

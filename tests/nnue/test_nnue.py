@@ -1,0 +1,215 @@
+"""The NNUE: incremental accumulator against the full refresh, quantised against float,
+the compiled float path against PyTorch, its file, its players and the distillation."""
+
+import json
+
+import numpy as np
+import pytest
+
+from ringrift_ml.nnue import FEATURE_SET, NNUEEvaluator, NNUEWeights, load_nnue
+from ringrift_ml.nnue import _k_nnue as K
+from ringrift_ml.nnue.features import CODES, N_GLOBALS, n_features
+from ringrift_ml.nnue.model import board_cells
+from ringrift_ml.rules import BOARD_TYPES, new_game
+from ringrift_ml.rules.fast import FastGame
+
+
+def random_weights(board, seed=0, hidden=32, l1=8, l2=8) -> NNUEWeights:
+    rng = np.random.default_rng(seed)
+    return NNUEWeights(board, W1=rng.normal(0, 0.05, (n_features(board_cells(board)), hidden)),
+                       b1=rng.normal(0.3, 0.1, hidden), L1w=rng.normal(0, 0.3, (hidden + N_GLOBALS, l1)),
+                       L1b=rng.normal(0, 0.1, l1), L2w=rng.normal(0, 0.3, (l1, l2)), L2b=rng.normal(0, 0.1, l2),
+                       Ow=rng.normal(0, 0.5, l2), Ob=0.05)
+
+
+def random_games(board, n, games, seed, max_moves):
+    """Every position of ``games`` uniformly random games (capped at ``max_moves``)."""
+    rng = np.random.default_rng(seed)
+    for _ in range(games):
+        g = FastGame(new_game(board, n))
+        for _ in range(max_moves):
+            if g.is_over:
+                break
+            yield g
+            rows = g.legal()
+            g.apply(rows[rng.integers(len(rows))])
+
+
+def _check_incremental(board, n, games, max_moves, seed=0):
+    w = random_weights(board, seed)
+    q = w.quantised()
+    ncells = board_cells(board)
+    hidden = w.hidden
+    inc = {"q": (np.zeros((4, hidden), np.int16), np.full((4, ncells), -1, np.int64)),
+           "f": (np.zeros((4, hidden), np.float32), np.full((4, ncells), -1, np.int64))}
+    first = True
+    positions = changed = 0
+    for g in random_games(board, n, games, seed, max_moves):
+        for key, W1, b1 in (("q", q["W1q"], q["b1q"]), ("f", w.W1, w.b1)):
+            acc, codes = inc[key]
+            if first:
+                K.refresh(g.S, ncells, W1, b1, acc, codes)
+            else:
+                changed += K.update(g.S, ncells, W1, acc, codes)
+            ref_acc, ref_codes = np.zeros_like(acc), np.full_like(codes, -1)
+            K.refresh(g.S, ncells, W1, b1, ref_acc, ref_codes)
+            assert np.array_equal(codes[:n], ref_codes[:n])
+            if key == "q":
+                assert np.array_equal(acc[:n], ref_acc[:n])  # integers: exactly
+            else:
+                assert np.allclose(acc[:n], ref_acc[:n], atol=1e-4)
+        first = False
+        positions += 1
+    return positions, changed
+
+
+@pytest.mark.parametrize("board", BOARD_TYPES)
+@pytest.mark.parametrize("n", [2, 3, 4])
+def test_incremental_accumulator_equals_the_full_refresh(board, n):
+    """Every position of random games of every configuration (a few short games here;
+    the slow test below plays 1,000 whole games)."""
+    positions, changed = _check_incremental(board, n, games=2, max_moves=120, seed=n)
+    assert positions > 100
+    # Incremental: far fewer (cell, perspective) changes than cells times perspectives.
+    assert changed < positions * board_cells(board) * n / 4
+
+
+@pytest.mark.slow
+def test_incremental_accumulator_over_a_thousand_random_games():
+    configs = [(b, n) for b in BOARD_TYPES for n in (2, 3, 4)]
+    total = 0
+    for i, (board, n) in enumerate(configs):
+        games = 1000 // len(configs) + (1 if i < 1000 % len(configs) else 0)
+        positions, _ = _check_incremental(board, n, games=games, max_moves=20_000, seed=100 + i)
+        total += positions
+    assert total > 100_000
+
+
+def test_evaluator_values_follow_any_position_and_quantised_tracks_float():
+    w = random_weights("square8", 1)
+    evq, evf = NNUEEvaluator(w), NNUEEvaluator(w, quantised=False)
+    vq, vf = [], []
+    for g in random_games("square8", 2, 3, 5, 200):
+        a, b = evq.values(g), evf.values(g)
+        fresh = NNUEEvaluator(w, quantised=False).values(g)  # refreshed from nothing
+        assert np.allclose(b, fresh, atol=1e-5) and a.shape == (2,) and np.all(np.abs(a) <= 1)
+        vq.append(a)
+        vf.append(b)
+    vq, vf = np.ravel(vq), np.ravel(vf)
+    assert np.corrcoef(vq, vf)[0, 1] > 0.99 and np.abs(vq - vf).max() < 0.15
+    # Another player count on the same evaluator: refreshed, not corrupted.
+    g3 = FastGame(new_game("square8", 3))
+    assert np.allclose(evf.values(g3), NNUEEvaluator(w, quantised=False).values(g3), atol=1e-5)
+    with pytest.raises(ValueError, match="plays square8, not hex8"):
+        evq.values(FastGame(new_game("hex8", 2)))
+
+
+def test_torch_net_exports_the_function_the_compiled_path_computes(tmp_path):
+    torch = pytest.importorskip("torch")
+    from ringrift_ml.distill import samples
+    from ringrift_ml.train.nnue import NNUENet, predict
+
+    net = NNUENet(n_features(board_cells("hex8")), 16, 8, 8)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.uniform_(-0.2, 0.2)
+        net.b1.fill_(0.4)
+    states = [g.S.copy() for g in random_games("hex8", 3, 2, 9, 80)]
+    data = samples("hex8", states, np.zeros((len(states), 3), np.float32), np.zeros(len(states), np.int64))
+    torch_out = predict(net, data).reshape(-1, 3)
+    w = net.export("hex8", {"note": "test"})
+    from ringrift_ml.distill import nnue_values
+
+    assert np.allclose(nnue_values(w, "hex8", states, quantised=False), torch_out, atol=1e-4)
+    # The file keeps the function and the metadata.
+    w2 = load_nnue(w.save(tmp_path / "n.npz"))
+    assert np.array_equal(w2.W1, w.W1) and w2.meta["note"] == "test" and w2.meta["feature_set"] == FEATURE_SET
+    assert np.allclose(nnue_values(w2, "hex8", states, quantised=True), torch_out, atol=0.1)
+
+
+def test_nnue_file_refuses_what_it_cannot_use(tmp_path):
+    w = random_weights("square8")
+    path = w.save(tmp_path / "a.npz")
+    z = dict(np.load(path))
+    meta = json.loads(str(z["meta"]))
+    meta["feature_set"] = {**FEATURE_SET, "hash": "0000"}
+    np.savez(tmp_path / "b.npz", **{**z, "meta": np.array(json.dumps(meta))})
+    with pytest.raises(ValueError, match="made for NNUE features"):
+        load_nnue(tmp_path / "b.npz")
+    with pytest.raises(ValueError, match="no such file"):
+        load_nnue(tmp_path / "missing.npz")
+    (tmp_path / "c.npz").write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match="not an NNUE file"):
+        load_nnue(tmp_path / "c.npz")
+    with pytest.raises(ValueError, match="W1 has 4352 feature rows, the hex8 board has"):
+        NNUEWeights("hex8", w.W1, w.b1, w.L1w, w.L1b, w.L2w, w.L2b, w.Ow, w.Ob)
+    big = NNUEWeights("square8", w.W1, w.b1, w.L1w * 10, w.L1b, w.L2w, w.L2b, w.Ow, w.Ob)
+    with pytest.raises(ValueError, match="L1w exceeds its quantised range"):
+        big.quantised()
+    assert CODES * board_cells("square8") == w.W1.shape[0]
+
+
+def test_nnue_players_play_and_name_bad_specs(tmp_path):
+    from ringrift_ml.ai import Budget
+    from ringrift_ml.ai.factory import make_engine_player, parse_player
+    from ringrift_ml.nn.players import make_player
+
+    path = random_weights("square8", 3).save(tmp_path / "s8.npz")
+    assert parse_player(f"minimax-nnue:{path}:50").budget == 50 and parse_player(f"descent-nnue:{path}").uses_nnue
+    with pytest.raises(ValueError, match="expected minimax-nnue:<model>"):
+        parse_player("minimax-nnue")
+    with pytest.raises(ValueError, match="an NNUE player; build it"):
+        make_engine_player(f"minimax-nnue:{path}", "square8", 2)
+    with pytest.raises(ValueError, match="plays square8, not hex8"):
+        make_player(f"minimax-nnue:{path}", "hex8", 2)
+    for spec in (f"minimax-nnue:{path}:60", f"descent-nnue:{path}:60"):
+        player, budget = make_player(spec, "square8", 2)
+        g = FastGame(new_game("square8", 2))
+        for ply in range(30):
+            if g.is_over:
+                break
+            res = player.think(g, budget, seed=ply)
+            assert any(np.array_equal(res.row, r) for r in g.legal())
+            g.apply(res.row)
+    assert isinstance(budget, Budget) and isinstance(player.evaluator, NNUEEvaluator)
+
+
+def test_distill_from_the_lake(tmp_path, capsys):
+    pytest.importorskip("torch")
+    from ringrift_ml.cli import main
+    from ringrift_ml.lake import LakeStore
+    from ringrift_ml.lake.generated import write_generated
+    from ringrift_ml.nn.checkpoint import save_net
+    from ringrift_ml.nn.net import RingNet, net_config
+    from ringrift_ml.selfplay import SelfplayConfig, run_selfplay
+
+    store = LakeStore.open(tmp_path)
+    write_generated(store, run_selfplay(SelfplayConfig(board="square8", players=("heuristic", "random"), games=6,
+                                                       seed=1), progress=False), run_id="t")
+    import torch
+
+    torch.manual_seed(0)
+    model = save_net(RingNet(net_config("square8", "tiny")), tmp_path / "net.pt", {}, {})
+    args = ["nnue", "train", "--partition", "square8|2", "--storage", str(tmp_path), "--epochs", "2", "--hidden", "16",
+            "--l1", "8", "--l2", "8", "--holdout", "0.34"]
+    assert main(args + ["--out", str(tmp_path / "x.npz")]) == 2  # no network: needs --mix 1
+    assert "mix" in capsys.readouterr().err
+    assert main(args + ["--model", str(model), "--branches", "1", "--mix", "0.5"]) == 2
+    assert "branches" in capsys.readouterr().err
+    assert main(args + ["--model", str(model), "--branches", "1", "--out", str(tmp_path / "n.npz")]) == 0
+    report = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert report["games"] == 6 and report["heldout_games"] == 2 and report["branch_positions"] > 0
+    assert report["float_vs_torch_max_abs"] < 1e-3 and set(report["corr_with_network"]) == {"nnue", "nnue_float",
+                                                                                           "heuristic"}
+    assert report["mse_result"]["zero"] > 0 and len(report["epochs"]) == 2
+    assert main(["nnue", "info", str(tmp_path / "n.npz")]) == 0
+    out = capsys.readouterr().out
+    assert "NNUE for square8 2p" in out and "correlation with the network's value" in out
+    # Result-only targets need no network.
+    assert main(args + ["--mix", "1", "--out", str(tmp_path / "r.npz")]) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["model"] is None
+    from ringrift_ml.nn.players import make_player
+
+    make_player(f"minimax-nnue:{tmp_path / 'n.npz'}", "square8", 2)
+    with pytest.raises(ValueError, match="trained on 2-player games, not 3"):
+        make_player(f"minimax-nnue:{tmp_path / 'n.npz'}", "square8", 3)
