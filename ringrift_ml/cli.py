@@ -617,7 +617,7 @@ def _nnue_info(args) -> int:
           f"({meta['feature_set']['hash']}), sizes {'x'.join(map(str, w.sizes))}")
     if rep:
         corr = rep.get("corr_with_network") or {}
-        print(f"  trained on {rep['positions']} positions of {rep['games']} games (mix {rep['mix']}); held out "
+        print(f"  {rep['positions']} positions of {rep['games']} games (mix {rep['mix']}), of which held out "
               f"{rep['heldout_positions']} positions of {rep['heldout_games']} games")
         if corr:
             print(f"  correlation with the network's value: NNUE {corr.get('nnue')} (float {corr.get('nnue_float')}),"
