@@ -288,6 +288,16 @@ def add_selfplay_arguments(parser, boards) -> None:
 
     add_arguments(parser, SelfplayConfig, skip=_SELFPLAY_SKIP, aliases=_SELFPLAY_ALIASES,
                   choices={"board": boards})
+    _add_players_help(parser)
+
+
+def _add_players_help(parser) -> None:
+    """Append every engine (the factory's table) to the help of ``--players``."""
+    from .ai.factory import players_help
+
+    for action in parser._actions:
+        if "--players" in action.option_strings:
+            action.help = f"{action.help or ''} {players_help()}".strip().replace("%", "%%")
 
 
 def _selfplay(args) -> int:
@@ -402,7 +412,7 @@ def _arena(args) -> int:
     return 0
 
 
-_TUNE_ALIASES = {"players": ("--num-players",), "games_per_eval": ("--games",), "gate_simulations": ("--gate-sims",)}
+_TUNE_ALIASES = {"games_per_eval": ("--games",), "gate_simulations": ("--gate-sims",)}
 
 
 def add_tune_arguments(parser, boards) -> None:
@@ -411,7 +421,7 @@ def add_tune_arguments(parser, boards) -> None:
     from .fields import add_arguments
     from .tuning import ConfirmConfig, TuneConfig
 
-    add_arguments(parser, TuneConfig, aliases=_TUNE_ALIASES,
+    add_arguments(parser, TuneConfig, aliases=_TUNE_ALIASES, flags={"players": "--num-players"},
                   choices={"board": boards, "players": [2, 3, 4], "evaluator": ["games", "neural"]})
     # The confirming test the tuned weights must pass (--confirm-max-games 0: none).
     add_arguments(parser.add_argument_group("confirming test"), ConfirmConfig, prefix="confirm",
@@ -460,7 +470,7 @@ def build_parser() -> argparse.ArgumentParser:
     rp = rsub.add_parser("replay", help="replay game records and verify every move and result")
     rp.add_argument("files", nargs="+", help="record files (.json, .json.gz, .jsonl) or folders")
     rp.add_argument("--json", action="store_true", help="one JSON verdict per game")
-    rp.add_argument("--no-progress", dest="progress", action="store_false")
+    rp.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
     rp.add_argument("--rules", choices=["auto", "canonical", "golden"], default="auto",
                     help="rules to replay under: 'auto' (default) takes each record's own rules options, "
                          "and for RingRift's exported records (its golden games), which carry none, the rules "
@@ -472,19 +482,20 @@ def build_parser() -> argparse.ArgumentParser:
     cf = rsub.add_parser("conformance", help="replay all of RingRift's conformance data and summarise")
     cf.add_argument("--shared", help="the shared folder holding conformance/ (default: $RINGRIFT_SHARED or ../shared)")
     cf.add_argument("--workers", type=int, default=2, help="processes for the game replays")
-    cf.add_argument("--json", action="store_true")
+    cf.add_argument("--json", action="store_true", help="the summary as JSON")
     cf.set_defaults(func=_rules_conformance)
 
     sp = rsub.add_parser("selfplay", help="play random games and print outcome statistics")
-    sp.add_argument("--board", required=True, choices=BOARD_TYPES)
-    sp.add_argument("--players", type=int, default=2, choices=[2, 3, 4])
-    sp.add_argument("--games", type=int, default=100)
-    sp.add_argument("--seed", type=int, default=1)
+    sp.add_argument("--board", required=True, choices=BOARD_TYPES, help="the board")
+    sp.add_argument("--num-players", dest="players", type=int, default=2, choices=[2, 3, 4],
+                    help="players per game (default 2)")
+    sp.add_argument("--games", type=int, default=100, help="random games to play (default 100)")
+    sp.add_argument("--seed", type=int, default=1, help="seed of the first game; game i uses seed + i (default 1)")
     sp.add_argument("--max-moves", type=int, default=100_000, help="safety cap per game")
     sp.add_argument("--swap", action="store_true", help="enable the 2-player pie rule")
     sp.add_argument("--out", help="write game records (JSON Lines) here")
     sp.add_argument("--json", action="store_true", help="print the summary as JSON")
-    sp.add_argument("--no-progress", dest="progress", action="store_false")
+    sp.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
     sp.set_defaults(func=_rules_selfplay)
 
     lk = sub.add_parser("lake", help="the lakehouse: landing zone, audit, queries")
@@ -503,12 +514,12 @@ def build_parser() -> argparse.ArgumentParser:
                             help="do not rebuild games_merged of the partitions that received games")
             lp.set_defaults(func=_lake_ingest)
         elif name == "audit":
-            lp.add_argument("--json", action="store_true")
+            lp.add_argument("--json", action="store_true", help="the report as JSON")
             lp.set_defaults(func=_lake_audit)
         else:
-            lp.add_argument("query")
+            lp.add_argument("query", help="one read-only SQL statement; tables are lake.<name> (e.g. lake.games)")
             lp.add_argument("--json", action="store_true", help="one JSON object per row")
-            lp.add_argument("--max-rows", type=int, default=40)
+            lp.add_argument("--max-rows", type=int, default=40, help="rows printed (default 40)")
             lp.set_defaults(func=_lake_sql)
 
     so = sub.add_parser("selfplay", help="games between players, written as records with search policies")
@@ -518,15 +529,19 @@ def build_parser() -> argparse.ArgumentParser:
                                       "root's tuned file, or the packaged defaults)")
     so.add_argument("--storage", help="storage root whose tuned weights are the default (default: $RINGRIFT_STORAGE "
                                       "or ./storage)")
-    so.add_argument("--no-progress", dest="progress", action="store_false")
+    so.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
     so.set_defaults(func=_selfplay)
 
     ar = sub.add_parser("arena", help="matches between players: a score with its interval for two players, "
                                       "Elo by maximum likelihood for more")
-    ar.add_argument("--board", required=True, choices=BOARD_TYPES)
+    ar.add_argument("--board", required=True, choices=BOARD_TYPES, help="the board")
     ar.add_argument("--players", required=True,
-                    help="comma-separated specs, e.g. heuristic,mcts:64,nn:model.pt:64,policy:model.pt")
-    ar.add_argument("--num-players", type=int, default=2, choices=[2, 3, 4])
+                    help="comma-separated specs, e.g. heuristic,mcts:64,nn:model.pt:64,policy:model.pt (the player "
+                         "count is --num-players).")
+    _add_players_help(ar)
+    ar.add_argument("--num-players", type=int, default=2, choices=[2, 3, 4],
+                    help="players per game (default 2); with two specs and 3-4 players the first sits in one "
+                         "seat and the second in the others")
     ar.add_argument("--games", type=int, default=10, help="games per pairing (seats rotate)")
     ar.add_argument("--concurrency", type=int, default=8, help="games in flight (network evaluations are batched)")
     ar.add_argument("--random-opening", type=int, default=0,
@@ -537,11 +552,11 @@ def build_parser() -> argparse.ArgumentParser:
     ar.add_argument("--storage", help="storage root whose model registry resolves nn:best / nn:g<N> "
                                       "(default: $RINGRIFT_STORAGE or ./storage)")
     ar.add_argument("--catalog", help="'sqlite' (default) or 'postgres:<libpq string>'")
-    ar.add_argument("--seed", type=int, default=0)
+    ar.add_argument("--seed", type=int, default=0, help="seed of the first game; game i uses seed + i (default 0)")
     ar.add_argument("--sprt", help="ELO0,ELO1: test 'first player is stronger by ELO1' sequentially instead")
     ar.add_argument("--max-games", type=int, default=1000, help="cap for --sprt")
     ar.add_argument("--weights", help="heuristic weights file (default as for selfplay)")
-    ar.add_argument("--no-progress", dest="progress", action="store_false")
+    ar.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
     ar.set_defaults(func=_arena)
 
     tu = sub.add_parser("tune", help="CMA-ES tuning of the heuristic weights (resumable)")
@@ -557,7 +572,7 @@ def build_parser() -> argparse.ArgumentParser:
                                       "folder and loop registry (--model best / g<N>) (default: $RINGRIFT_STORAGE or "
                                       "./storage)")
     tu.add_argument("--catalog", help="'sqlite' (default) or 'postgres:<libpq string>'")
-    tu.add_argument("--no-progress", dest="progress", action="store_false")
+    tu.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
     tu.set_defaults(func=_tune)
 
     from .train.commands import add_parsers as add_train_parsers
@@ -651,7 +666,7 @@ def _add_nnue_parsers(sub) -> None:
     tr.add_argument("--catalog", help="'sqlite' (default) or 'postgres:<libpq string>'")
     tr.set_defaults(func=_nnue_train)
     info = nsub.add_parser("info", help="an NNUE file's feature set, sizes and distillation report")
-    info.add_argument("file")
+    info.add_argument("file", help="an NNUE file (ringrift nnue train output)")
     info.add_argument("--json", action="store_true", help="the file's metadata as JSON")
     info.set_defaults(func=_nnue_info)
 
@@ -662,7 +677,7 @@ def main(argv=None) -> int:
         print("error: --games must be at least 1", file=sys.stderr)
         return 2
     if getattr(args, "swap", False) and args.players != 2:
-        print("error: --swap needs --players 2 (the pie rule is 2-player only)", file=sys.stderr)
+        print("error: --swap needs --num-players 2 (the pie rule is 2-player only)", file=sys.stderr)
         return 2
     from .lake.store import LakeError
 

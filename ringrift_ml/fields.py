@@ -87,7 +87,7 @@ def _doc(cls, path: str) -> str:
 
 
 def add_arguments(parser, cls, *, skip=(), aliases=None, choices=None, json_fields=(), defaults=None,
-                  optional_defaults: bool = False, prefix: str = "") -> None:
+                  optional_defaults: bool = False, prefix: str = "", flags=None) -> None:
     """One flag per field of the dataclass ``cls`` (``--field-name``; a nested config
     dataclass ``temperature`` gives ``--temperature-<field>``), typed by the field,
     documented by its docstring with its default.
@@ -98,15 +98,17 @@ def add_arguments(parser, cls, *, skip=(), aliases=None, choices=None, json_fiel
     command's defaults where they differ from the dataclass's (shown in the help);
     ``optional_defaults``: flags that are not given stay out of the result of
     :func:`arguments_to_fields` (for commands that read a config file first);
-    ``prefix``: every flag as ``--<prefix>-<field>`` (two configs on one command).
+    ``prefix``: every flag as ``--<prefix>-<field>`` (two configs on one command);
+    ``flags``: ``{path: flag}`` where a field's flag is not its name (one spelling
+    across commands, e.g. ``--num-players`` for a player count).
     Paths in ``skip``, ``aliases`` ... never carry the prefix.
     A ``bool`` field gets ``--x`` / ``--no-x``; a ``tuple`` field a comma-separated list;
     ``Optional[X]`` an ``X``."""
-    aliases, choices, defaults = aliases or {}, choices or {}, defaults or {}
+    aliases, choices, defaults, flags = aliases or {}, choices or {}, defaults or {}, flags or {}
     pre = prefix + "." if prefix else ""
     for path, f, kind, default in _walk(cls, set(skip)):
         default = defaults.get(path, default)
-        names = (_flag(pre + path), *aliases.get(path, ()))
+        names = (flags.get(path) or _flag(pre + path), *aliases.get(path, ()))
         doc = _doc(cls, path).replace("%", "%%")
         required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING \
             and path not in defaults

@@ -119,7 +119,10 @@ class SelfplayConfig:
         if self.board not in BOARD_TYPES:
             raise ValueError(f"board: unknown board {self.board!r}")
         if not 2 <= len(self.players) <= 4:
-            raise ValueError(f"players: 2-4 player specs needed, got {len(self.players)}")
+            hint = (" (the player count is the number of specs, e.g. --players heuristic,heuristic)"
+                    if len(self.players) == 1 and str(self.players[0]).strip().isdigit() else "")
+            raise ValueError(f"players: 2-4 player specs needed, got {len(self.players)}: "
+                             f"{','.join(map(str, self.players))}{hint}")
         for spec in self.players:
             parse_spec(spec)
         if min(self.games, self.workers, self.max_moves, self.batch_games, self.threads) < 1:

@@ -3,6 +3,8 @@
 import gzip
 import json
 
+import pytest
+
 from ringrift_ml.cli import main
 
 from .conftest import CONFORMANCE
@@ -10,7 +12,7 @@ from .conftest import CONFORMANCE
 
 def test_selfplay_prints_statistics_and_writes_replayable_records(tmp_path, capsys):
     out = tmp_path / "games.jsonl"
-    assert main(["rules", "selfplay", "--board", "hex8", "--players", "3", "--games", "12", "--seed", "1",
+    assert main(["rules", "selfplay", "--board", "hex8", "--num-players", "3", "--games", "12", "--seed", "1",
                  "--out", str(out), "--json", "--no-progress"]) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["games"] == 12 and summary["finished"] == 12
@@ -26,7 +28,7 @@ def test_selfplay_prints_statistics_and_writes_replayable_records(tmp_path, caps
 
 
 def test_selfplay_is_deterministic_under_its_seed(tmp_path, capsys):
-    args = ["rules", "selfplay", "--board", "square8", "--players", "2", "--games", "5", "--seed", "9",
+    args = ["rules", "selfplay", "--board", "square8", "--num-players", "2", "--games", "5", "--seed", "9",
             "--json", "--no-progress"]
     main(args)
     first = json.loads(capsys.readouterr().out)
@@ -76,7 +78,7 @@ def test_replay_rules_profile_can_be_forced(capsys):
 
 
 def test_bad_arguments():
-    assert main(["rules", "selfplay", "--board", "square8", "--players", "3", "--swap", "--no-progress"]) == 2
+    assert main(["rules", "selfplay", "--board", "square8", "--num-players", "3", "--swap", "--no-progress"]) == 2
     assert main(["rules", "selfplay", "--board", "square8", "--games", "0", "--no-progress"]) == 2
 
 
@@ -112,3 +114,43 @@ def test_conformance_summarises_every_kind_of_data(capsys, tmp_path):
     assert main(["rules", "conformance", "--shared", str(tmp_path), "--workers", "1"]) == 1
     assert "square8_2p_seed0001" in capsys.readouterr().err
     assert main(["rules", "conformance", "--shared", str(tmp_path / "nowhere")]) == 2
+
+
+def _actions(parser, path):
+    import argparse
+
+    for a in parser._actions:
+        if isinstance(a, argparse._SubParsersAction):
+            for name, sub in a.choices.items():
+                yield from _actions(sub, path + [name])
+        elif not isinstance(a, argparse._HelpAction):
+            yield " ".join(path), a
+
+
+def test_every_option_of_every_command_has_help():
+    from ringrift_ml.cli import build_parser
+
+    missing = [(cmd, a.option_strings or [a.dest]) for cmd, a in _actions(build_parser(), ["ringrift"]) if not a.help]
+    assert missing == []
+    # One spelling of the player count: --num-players wherever a command takes a count.
+    counts = {cmd for cmd, a in _actions(build_parser(), ["ringrift"]) if "--num-players" in a.option_strings}
+    assert {"ringrift rules selfplay", "ringrift arena"} <= counts
+    assert not [cmd for cmd, a in _actions(build_parser(), ["ringrift"])
+                if "--players" in a.option_strings and a.type is int]
+
+
+def test_players_help_lists_every_engine_of_the_factory(capsys):
+    from ringrift_ml.ai.factory import ENGINE_TABLE, ENGINES, NET_ENGINES, NNUE_ENGINES
+    from ringrift_ml.cli import main
+
+    assert [e for e, *_ in ENGINE_TABLE] and {e for e, *_ in ENGINE_TABLE} == set(ENGINES + NET_ENGINES + NNUE_ENGINES)
+    for cmd in (["selfplay", "--help"], ["arena", "--help"]):
+        with pytest.raises(SystemExit):
+            main(cmd)
+        text = " ".join(capsys.readouterr().out.split())
+        for engine, form, what, budget in ENGINE_TABLE:
+            assert f"{form} (" in text, (cmd, form)
+            if budget:
+                assert f"N {budget}" in text
+    assert main(["selfplay", "--board", "square8", "--players", "2", "--games", "1", "--no-progress"]) == 2
+    assert "the player count is the number of specs" in capsys.readouterr().err

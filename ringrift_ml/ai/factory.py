@@ -1,24 +1,8 @@
 """Player specs: the one place that reads ``"nn:model.pt:64"``, and the players without a network.
 
-Specs are ``engine[:budget]`` or, for networks, ``engine:<model>[:<simulations>]``:
-
-======================  =====================================================  ==========
-spec                    player                                                 budget
-======================  =====================================================  ==========
-``random``              uniform over the legal moves                           -
-``heuristic``           one-ply greedy on the weighted features                 evaluations
-``mcts:N``              PUCT tree, heuristic evaluator                          simulations
-``gumbel:N``            Gumbel root + sequential halving, heuristic evaluator   simulations
-``minimax:N``           alpha-beta / paranoid, heuristic evaluator              nodes
-``descent:N``           unbounded best-first minimax, heuristic evaluator       evaluations
-``policy:M``            the network's most probable move, no search             -
-``policy-sym:M``        the same, averaged over the board's symmetries          -
-``nn:M:N``              Gumbel root search with the network (priors and values)  simulations
-``nn-puct:M:N``         PUCT search with the network                            simulations
-``nn-sym:M:N``          ``nn`` with symmetry-averaged network evaluations       simulations
-``minimax-nnue:F:N``    alpha-beta / paranoid, NNUE evaluator                   nodes
-``descent-nnue:F:N``    unbounded best-first minimax, NNUE evaluator            evaluations
-======================  =====================================================  ==========
+Specs are ``engine[:budget]`` or, for networks and NNUEs, ``engine:<file>[:<budget>]``;
+:data:`ENGINE_TABLE` lists every engine with what its budget counts (the command
+line's ``--players`` help is made from it).
 
 ``M`` is a checkpoint file (``ringrift train`` output), ``F`` an NNUE file
 (``ringrift nnue train`` output).  Heuristic weights and model
@@ -39,6 +23,25 @@ from pathlib import Path
 from typing import Optional
 
 from .base import Budget
+
+ENGINE_TABLE = (
+    # (engine, spec form, the player, what the budget counts)
+    ("random", "random", "uniform over the legal moves", None),
+    ("heuristic", "heuristic", "one-ply greedy on the weighted features", None),
+    ("mcts", "mcts:N", "PUCT tree search, heuristic evaluator and prior", "simulations"),
+    ("gumbel", "gumbel:N", "Gumbel root with sequential halving, heuristic evaluator", "simulations"),
+    ("minimax", "minimax:N", "alpha-beta (paranoid with 3-4 players), heuristic evaluator", "nodes"),
+    ("descent", "descent:N", "unbounded best-first minimax, heuristic evaluator", "evaluations"),
+    ("policy", "policy:M", "the network's most probable move, no search", None),
+    ("policy-sym", "policy-sym:M", "the same, averaged over the board's symmetries", None),
+    ("nn", "nn:M:N", "Gumbel root search with the network's priors and values", "simulations"),
+    ("nn-puct", "nn-puct:M:N", "PUCT search with the network", "simulations"),
+    ("nn-sym", "nn-sym:M:N", "nn with symmetry-averaged network evaluations", "simulations"),
+    ("minimax-nnue", "minimax-nnue:F:N", "alpha-beta (paranoid with 3-4 players), NNUE evaluator", "nodes"),
+    ("descent-nnue", "descent-nnue:F:N", "unbounded best-first minimax, NNUE evaluator", "evaluations"),
+)
+"""Every engine a spec may name: the one table of the engines (``ENGINES``,
+``NET_ENGINES`` and ``NNUE_ENGINES`` sort them by what builds them)."""
 
 ENGINES = ("random", "heuristic", "mcts", "minimax", "gumbel", "descent")
 NET_ENGINES = ("policy", "policy-sym", "nn", "nn-puct", "nn-sym")
@@ -99,6 +102,16 @@ def parse_player(spec: str) -> PlayerSpec:
     return PlayerSpec(engine, _positive(spec, rest) if rest else DEFAULT_BUDGET[engine])
 
 
+def players_help() -> str:
+    """The player specs, one clause per engine of :data:`ENGINE_TABLE`, for ``--players`` help."""
+    parts = []
+    for engine, form, what, budget in ENGINE_TABLE:
+        unit = f"; N {budget} (default {DEFAULT_BUDGET[engine]})" if budget else ""
+        parts.append(f"{form} ({what}{unit})")
+    return ("Engines: " + ", ".join(parts) + ". M is a network checkpoint, F an NNUE file (a loop's 'best' or "
+            "'g<N>' with --storage where a command reads the registry).")
+
+
 def parse_spec(spec: str) -> tuple:
     """``"mcts:200"`` -> ``("mcts", 200)`` (the engine and its budget)."""
     p = parse_player(spec)
@@ -144,5 +157,5 @@ def make_engine_player(spec: str, board: str, num_players: int, weights: Optiona
     return MinimaxPlayer(ev), budget
 
 
-__all__ = ["DEFAULT_BUDGET", "ENGINES", "NET_ENGINES", "NNUE_ENGINES", "PlayerSpec", "make_engine_player", "parse_player",
-           "parse_spec", "resolve_model"]
+__all__ = ["DEFAULT_BUDGET", "ENGINES", "ENGINE_TABLE", "NET_ENGINES", "NNUE_ENGINES", "PlayerSpec",
+           "make_engine_player", "parse_player", "parse_spec", "players_help", "resolve_model"]

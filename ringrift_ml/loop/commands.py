@@ -156,15 +156,15 @@ def _campaign(args, open_store) -> int:
 def add_parsers(sub, open_store) -> None:
     ld = sub.add_parser("ladder", help="rate a partition's loop generations and the baselines on one Elo scale; "
                                        "roll back a promotion that rates below its predecessor")
-    ld.add_argument("--partition", required=True)
+    ld.add_argument("--partition", required=True, help="BOARD|PLAYERS, e.g. 'square8|2'")
     ld.add_argument("--games", type=int, default=40, help="games per rung (missing ones are played)")
-    ld.add_argument("--sims", type=int, default=64)
-    ld.add_argument("--concurrency", type=int, default=16)
-    ld.add_argument("--threads", type=int, default=1)
-    ld.add_argument("--json", action="store_true")
+    ld.add_argument("--sims", type=int, default=64, help="simulations of every generation's search (default 64)")
+    ld.add_argument("--concurrency", type=int, default=16, help="games in flight (default 16)")
+    ld.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    ld.add_argument("--json", action="store_true", help="the ladder as JSON")
     ld.add_argument("--storage", help="storage root (default: $RINGRIFT_STORAGE or ./storage)")
     ld.add_argument("--catalog", help="'sqlite' (default) or 'postgres:<libpq string>'")
-    ld.add_argument("--no-progress", dest="progress", action="store_false")
+    ld.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
     ld.set_defaults(func=lambda args: _ladder(args, open_store))
 
     lp = sub.add_parser("loop", help="the closed loop of one partition: selfplay with the best model, train a "
@@ -186,7 +186,7 @@ def add_parsers(sub, open_store) -> None:
                          "has measured generations")
     lp.add_argument("--storage", help="storage root (default: $RINGRIFT_STORAGE or ./storage)")
     lp.add_argument("--catalog", help="'sqlite' (default) or 'postgres:<libpq string>'")
-    lp.add_argument("--no-progress", dest="progress", action="store_false")
+    lp.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
     lp.set_defaults(func=lambda args: _loop(args, open_store))
 
     from ..fields import add_arguments
@@ -204,7 +204,7 @@ def add_parsers(sub, open_store) -> None:
     cp.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     cp.add_argument("--storage", help="storage root (default: $RINGRIFT_STORAGE or ./storage)")
     cp.add_argument("--catalog", help="'sqlite' (default) or 'postgres:<libpq string>'")
-    cp.add_argument("--no-progress", dest="progress", action="store_false")
+    cp.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
     cp.set_defaults(func=lambda args: _campaign(args, open_store))
 
 

@@ -110,14 +110,14 @@ def add_parsers(sub, store_factory) -> None:
                   choices={"schedule": SCHEDULES, "amp": AMP_MODES, "device": DEVICES})
     tr.add_argument("--storage", help="storage root for a lake partition (default: $RINGRIFT_STORAGE or ./storage)")
     tr.add_argument("--catalog", help="lake catalog: 'sqlite' (default) or 'postgres:<libpq string>'")
-    tr.add_argument("--no-progress", dest="progress", action="store_false")
+    tr.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
     tr.set_defaults(func=lambda a: cmd_train(a, lambda: store_factory(a)))
 
     mo = sub.add_parser("model", help="network checkpoints")
     msub = mo.add_subparsers(dest="model_command", required=True)
     mi = msub.add_parser("info", help="what a checkpoint is, what it learned from, how it scored held out")
-    mi.add_argument("file")
-    mi.add_argument("--json", action="store_true")
+    mi.add_argument("file", help="a checkpoint (ringrift train output)")
+    mi.add_argument("--json", action="store_true", help="the checkpoint's metadata as JSON")
     mi.set_defaults(func=cmd_model_info)
 
 
