@@ -98,7 +98,7 @@ def _random_nnue(board: str, out: Path) -> Path:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--boards", default="square8")
-    ap.add_argument("--players", type=int, default=2)
+    ap.add_argument("--num-players", dest="players", type=int, default=2, help="players per game")
     ap.add_argument("--nnue", help="an NNUE file (default: random weights of the default sizes)")
     ap.add_argument("--model", help="a network checkpoint (default: the board's default network, untrained)")
     ap.add_argument("--positions", type=int, default=100)
