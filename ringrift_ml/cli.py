@@ -463,6 +463,8 @@ def build_parser() -> argparse.ArgumentParser:
     from .rules import BOARD_TYPES
 
     ap = argparse.ArgumentParser(prog="ringrift", description="RingRift Lab command line")
+    ap.add_argument("--debug", action="store_true",
+                    help="on an unexpected error, the Python traceback instead of one line")
     sub = ap.add_subparsers(dest="command", required=True)
     rules = sub.add_parser("rules", help="the rules engine")
     rsub = rules.add_subparsers(dest="rules_command", required=True)
@@ -684,7 +686,16 @@ def main(argv=None) -> int:
     try:
         return args.func(args)
     except LakeError as e:  # the lake cannot be opened or read: say why, no traceback
+        if args.debug:
+            raise
         print(f"error: {e}", file=sys.stderr)
+        return 1
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as e:  # noqa: BLE001 - one line for the user; --debug shows where
+        if args.debug:
+            raise
+        print(f"error: {type(e).__name__}: {e} (ringrift --debug ... shows the traceback)", file=sys.stderr)
         return 1
 
 

@@ -154,3 +154,17 @@ def test_players_help_lists_every_engine_of_the_factory(capsys):
                 assert f"N {budget}" in text
     assert main(["selfplay", "--board", "square8", "--players", "2", "--games", "1", "--no-progress"]) == 2
     assert "the player count is the number of specs" in capsys.readouterr().err
+
+
+def test_errors_are_one_line_and_debug_shows_the_traceback(tmp_path, capsys, monkeypatch):
+    from ringrift_ml import cli
+
+    assert main(["lake", "sql", "--storage", str(tmp_path), "SELECT nonsense FROM lake.model_registry"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and "nonsense" in err and "Traceback" not in err and len(err.splitlines()) <= 2
+    # An unexpected failure inside a command: one line, or the traceback with --debug.
+    monkeypatch.setattr(cli, "_nnue_info", lambda args: (_ for _ in ()).throw(RuntimeError("boom")))
+    assert main(["nnue", "info", "x"]) == 1
+    assert capsys.readouterr().err.strip() == "error: RuntimeError: boom (ringrift --debug ... shows the traceback)"
+    with pytest.raises(RuntimeError, match="boom"):
+        main(["--debug", "nnue", "info", "x"])
