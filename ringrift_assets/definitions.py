@@ -12,6 +12,7 @@ from .landing import (landed_files, landed_games_sensor, landing_job, landing_se
                       stage_job)
 from .loop import campaign_summary, loop_generation, loop_job, loop_sensor
 from .model import calibration_report, candidate_model, candidate_model_sanity
+from .nnue import nnue_model
 from .ratings import elo_ratings
 from .resources import LakeResource
 from .samples import games_merged_quality, training_samples, training_samples_quality
@@ -30,7 +31,8 @@ PARTITIONED_ASSETS = [
     heuristic_weights,
     elo_ratings,
 ]
-ASSETS = [*PARTITIONED_ASSETS, landing_zone, landed_files, lake_catalog, loop_generation, campaign_summary]
+ASSETS = [*PARTITIONED_ASSETS, landing_zone, landed_files, lake_catalog, loop_generation, campaign_summary,
+          nnue_model]
 CHECKS = [games_merged_quality, training_samples_quality, candidate_model_sanity]
 
 pipeline_job = dg.define_asset_job(

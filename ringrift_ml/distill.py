@@ -234,4 +234,43 @@ def distill(store: LakeStore, board: str, players: int, out: Path, model: Option
     return report
 
 
-__all__ = ["distill", "heuristic_values", "network_values", "nnue_values", "positions", "samples"]
+def nnue_gate(board: str, players: int, candidate: Path, current: Optional[Path], games: int, nodes: int,
+              seed: int = 0, progress: bool = False) -> dict:
+    """The candidate NNUE's match before it replaces the current one: ``minimax-nnue``
+    with the candidate against ``minimax-nnue`` with the current NNUE (or, before there
+    is one, ``minimax`` with the heuristic), equal node budgets, seats alternating or
+    rotated, 2 random opening decisions.  Accepted when it scores at least 50% (a new
+    NNUE may replace an equal one: its correlation is measured, its play is guarded)."""
+    from .arena import head_to_head
+    from .nn.players import make_player
+
+    if games < 1 or nodes < 1:
+        raise ValueError(f"nnue gate: games and nodes must be positive, got {games} and {nodes}")
+    a_spec = f"minimax-nnue:{candidate}:{nodes}"
+    b_spec = f"minimax-nnue:{current}:{nodes}" if current is not None else f"minimax:{nodes}"
+    (pa, ba), (pb, bb) = make_player(a_spec, board, players), make_player(b_spec, board, players)
+    pa.name, pb.name = "candidate", "current" if current is not None else f"minimax:{nodes}"
+    out = head_to_head(pa, pb, ba, bb, board, games, seed=seed, random_opening=2, progress=progress,
+                       num_players=players, concurrency=1)
+    return {"opponent": pb.name, "games": out["games"], "score": out["score"], "ci95": out["ci95"],
+            "nodes": nodes, "accepted": out["score"] >= 0.5}
+
+
+def evaluation_speed(weights, board: str, states: list) -> float:
+    """The NNUE's evaluations per second over ``states`` in turn (each a FastGame copy)."""
+    from .nnue.evaluator import NNUEEvaluator
+    from .rules import board_spec
+    from .rules.fast import FastGame
+    from .rules.state import GameState
+
+    spec = board_spec(board)
+    games = [FastGame(GameState(spec, S)) for S in states]
+    ev = NNUEEvaluator(weights)
+    ev.values(games[0])
+    t = time.perf_counter()
+    for g in games:
+        ev.values(g)
+    return len(games) / max(time.perf_counter() - t, 1e-9)
+
+
+__all__ = ["distill", "evaluation_speed", "nnue_gate", "heuristic_values", "network_values", "nnue_values", "positions", "samples"]

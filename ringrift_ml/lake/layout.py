@@ -119,6 +119,18 @@ class Layout:
         """A tuning run's result merged into a copy of the current weights (what its confirming test plays)."""
         return self.tuning_dir(p, config_hash) / "candidate_weights.json"
 
+    # ---- NNUE ------------------------------------------------------------------------------
+    def nnue_dir(self, p: Partition) -> Path:
+        return self.root / "nnue" / p.stem
+
+    def nnue_current(self, p: Partition) -> Path:
+        """The partition's accepted NNUE (what ``minimax-nnue`` players of the graph use)."""
+        return self.nnue_dir(p) / "current.nnue.npz"
+
+    def nnue_candidate(self, p: Partition) -> Path:
+        """The newest trained NNUE before its match (replaces the current one only if it passes)."""
+        return self.nnue_dir(p) / "candidate.nnue.npz"
+
     @property
     def loop_budget(self) -> Path:
         """The loop sensor's budget: ``{"<board>|<n>": {"generations": N, "hours": H, "config": {...}}}``."""

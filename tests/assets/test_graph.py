@@ -31,7 +31,8 @@ def test_graph_snapshot():
     repo = defs.get_repository_def()
     graph = repo.asset_graph
     keys = sorted(k.to_user_string() for k in graph.get_all_asset_keys())
-    assert keys == sorted(PARTITIONED + ["campaign_summary", "landed_files", "lake_catalog", "landing_zone"])
+    assert keys == sorted(PARTITIONED + ["campaign_summary", "landed_files", "lake_catalog", "landing_zone",
+                                         "nnue_model"])
     checks = sorted(f"{k.asset_key.to_user_string()}:{k.name}" for k in graph.asset_check_keys)
     assert checks == ["candidate_model:candidate_model_sanity", "games_merged:games_merged_quality",
                       "training_samples:training_samples_quality"]
@@ -62,7 +63,7 @@ def test_graph_snapshot():
                        "elo_ratings": ["candidate_model", "heuristic_weights"], "landed_files": [],
                        "lake_catalog": ["calibration_report", "candidate_model", "elo_ratings", "games_merged",
                                         "training_samples"], "loop_generation": [], "landing_zone": [],
-                       "campaign_summary": ["loop_generation"]}
+                       "campaign_summary": ["loop_generation"], "nnue_model": []}
     assert sorted(s.name for s in repo.sensor_defs) == ["landed_games_sensor", "landing_sensor", "loop_sensor"]
     assert sorted(j.name for j in repo.get_all_jobs() if not j.name.startswith("__")) == [
         "ingest_landed_file", "loop_generation_job", "merge_landed_games", "pipeline", "stage_landed_files"]
