@@ -150,6 +150,9 @@ def _lake_audit(args) -> int:
     from .lake import landing
 
     rep = landing.audit(_store(args))
+    from . import metrics
+
+    metrics.audit_done(rep["files"], rep["quarantined"], rep["lost"])
     if args.json:
         print(json.dumps(rep))
     else:
@@ -465,6 +468,9 @@ def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="ringrift", description="RingRift Lab command line")
     ap.add_argument("--debug", action="store_true",
                     help="on an unexpected error, the Python traceback instead of one line")
+    ap.add_argument("--metrics-port", type=int, default=0,
+                    help="serve Prometheus metrics (selfplay, loop, lake) on http://127.0.0.1:PORT/metrics while "
+                         "the command runs (deploy/prometheus.yml scrapes 9101)")
     sub = ap.add_subparsers(dest="command", required=True)
     rules = sub.add_parser("rules", help="the rules engine")
     rsub = rules.add_subparsers(dest="rules_command", required=True)
@@ -683,6 +689,14 @@ def main(argv=None) -> int:
         return 2
     from .lake.store import LakeError
 
+    if args.metrics_port:
+        from . import metrics
+
+        try:
+            metrics.serve(args.metrics_port)
+        except (ValueError, OSError) as e:
+            print(f"error: --metrics-port: {e}", file=sys.stderr)
+            return 2
     try:
         return args.func(args)
     except LakeError as e:  # the lake cannot be opened or read: say why, no traceback

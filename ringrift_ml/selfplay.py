@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 import multiprocessing as mp
 from pathlib import Path
 from typing import Callable, Optional
@@ -307,6 +308,16 @@ def _chunks(cfg: SelfplayConfig, batches: int) -> list:
     return [list(range(i, min(i + size, cfg.games))) for i in range(0, cfg.games, size)]
 
 
+def _evaluator_stats(cfg: SelfplayConfig) -> Optional[dict]:
+    """This process's network evaluators' counters when this run plays in-process with a
+    network (its batches and cache hits are then this process's), else None."""
+    if cfg.ray_address or cfg.workers != 1 or not any(parse_player(s).uses_network for s in cfg.players):
+        return None
+    from .nn.players import evaluator_stats
+
+    return evaluator_stats()
+
+
 def run_selfplay(
     cfg: SelfplayConfig,
     out: Optional[Path] = None,
@@ -318,6 +329,8 @@ def run_selfplay(
     bar = tqdm(total=cfg.games, desc=f"selfplay {cfg.board} {len(cfg.players)}p", unit="game",
                disable=not progress)
     done = []
+    t0 = time.time()
+    stats0 = _evaluator_stats(cfg)
 
     def keep(rec: dict) -> None:
         done.append(rec)
@@ -349,6 +362,11 @@ def run_selfplay(
     bar.close()
     order = {rec["seed"]: rec for rec in done}
     records = [order[cfg.seed + i] for i in range(cfg.games)]
+    from . import metrics
+
+    stats1 = _evaluator_stats(cfg)
+    metrics.selfplay_done(cfg.board, len(cfg.players), records, time.time() - t0,
+                          {k: stats1[k] - stats0[k] for k in stats1} if stats0 is not None else None)
     if out is not None:
         write_text(out, "".join(json.dumps(rec) + "\n" for rec in records))
     return records

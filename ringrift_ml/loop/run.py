@@ -101,11 +101,16 @@ def run_loop(store: LakeStore, cfg: LoopConfig, generations: int, hours: Optiona
         if row is None:
             row = record_failure(store, cfg, g, current_best(rows), error, retries + 1, log)
         written.append(row)
+        from .. import metrics
+
+        metrics.generation_done(row)
         if row["status"] == PROMOTED and cfg.ladder_games:
             from .ladder import loop_ladder
 
             out = loop_ladder(store, cfg, progress=progress, log=log)
             written.extend(out["rolled_back"])
+            for r in out["rolled_back"]:
+                metrics.generation_done(r)
     return written
 
 

@@ -50,6 +50,17 @@ def network_evaluator(model: str, symmetries: bool = False, device: str = "cpu")
     return ev
 
 
+def evaluator_stats() -> dict:
+    """``{batches, misses, hits}`` summed over this process's network evaluators (misses
+    are forward-pass positions, hits cache answers)."""
+    out = {"batches": 0, "misses": 0, "hits": 0}
+    for ev in _EVALUATORS.values():
+        out["batches"] += ev.batches
+        out["misses"] += ev.misses
+        out["hits"] += ev.hits
+    return out
+
+
 def make_player(spec: str, board: str, num_players: int, weights: str | None = None,
                 device: str = "cpu", leaves_per_eval: int = 1, dirichlet_alpha: float = 0.3):
     """``(player, budget)`` for a spec.  Heuristic-based players read ``weights`` (a
