@@ -56,9 +56,9 @@ class NNUEEvaluator:
         """Forget the last position: the next evaluation refreshes the accumulator."""
         self._n = 0
 
-    def values(self, game: FastGame) -> np.ndarray:
-        if game.is_over:
-            return terminal_values(game)
+    def _state(self, game: FastGame) -> np.ndarray:
+        """The state array of a running game of this board, the accumulator refreshed
+        when the player count changed (the update brings it the rest of the way)."""
         if game.spec.name != self.board:
             raise ValueError(f"nnue evaluator: the NNUE plays {self.board}, not {game.spec.name}")
         S = game.S
@@ -66,7 +66,13 @@ class NNUEEvaluator:
         if n != self._n:
             K.refresh(S, self.ncells, self._W1, self._b1, self._acc, self._codes)
             self._n = n
-        out = np.zeros(n)
+        return S
+
+    def values(self, game: FastGame) -> np.ndarray:
+        if game.is_over:
+            return terminal_values(game)
+        S = self._state(game)
+        out = np.zeros(self._n)
         self._run(S, self.ncells, self._W1, self._acc, self._codes, *self._head, self._g, self._x, self._h1,
                   self._h2, out)
         return out
@@ -76,13 +82,7 @@ class NNUEEvaluator:
         one per seat): alpha-beta asks only for the root player's value."""
         if game.is_over:
             return float(terminal_values(game)[seat - 1])
-        if game.spec.name != self.board:
-            raise ValueError(f"nnue evaluator: the NNUE plays {self.board}, not {game.spec.name}")
-        S = game.S
-        n = int(num_players(S))
-        if n != self._n:
-            K.refresh(S, self.ncells, self._W1, self._b1, self._acc, self._codes)
-            self._n = n
+        S = self._state(game)
         return float(self._seat(S, self.ncells, self._W1, self._acc, self._codes, *self._head, self._g, self._x,
                                 self._h1, self._h2, seat))
 
