@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from .alerts import candidate_model_divergence, failure_alert_sensor, freshness_checks, freshness_checks_sensor
 from .catalog import lake_catalog
 from .configs import LoopSettings
 from .games import games_merged, selfplay_games
@@ -33,7 +34,8 @@ PARTITIONED_ASSETS = [
 ]
 ASSETS = [*PARTITIONED_ASSETS, landing_zone, landed_files, lake_catalog, loop_generation, campaign_summary,
           nnue_model]
-CHECKS = [games_merged_quality, training_samples_quality, candidate_model_sanity]
+CHECKS = [games_merged_quality, training_samples_quality, candidate_model_sanity, candidate_model_divergence,
+          *freshness_checks]
 
 pipeline_job = dg.define_asset_job(
     "pipeline",
@@ -52,7 +54,7 @@ def build_definitions(root: str | None = None, catalog: str | None = None) -> dg
         assets=ASSETS,
         asset_checks=CHECKS,
         jobs=[pipeline_job, merge_job, landing_job, stage_job, loop_job],
-        sensors=[landing_sensor, landed_games_sensor, loop_sensor],
+        sensors=[landing_sensor, landed_games_sensor, loop_sensor, failure_alert_sensor, freshness_checks_sensor],
         resources={"lake_root": LakeResource(root=root, catalog=catalog), "loop": LoopSettings()},
     )
 

@@ -119,6 +119,11 @@ class Layout:
         """A tuning run's result merged into a copy of the current weights (what its confirming test plays)."""
         return self.tuning_dir(p, config_hash) / "candidate_weights.json"
 
+    @property
+    def alerts_log(self) -> Path:
+        """Every alert raised for this storage root, one JSON line each (``ringrift_ml.alerts``)."""
+        return self.root / "alerts" / "alerts.jsonl"
+
     # ---- NNUE ------------------------------------------------------------------------------
     def nnue_dir(self, p: Partition) -> Path:
         return self.root / "nnue" / p.stem

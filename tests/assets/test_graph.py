@@ -34,11 +34,15 @@ def test_graph_snapshot():
     assert keys == sorted(PARTITIONED + ["campaign_summary", "landed_files", "lake_catalog", "landing_zone",
                                          "nnue_model"])
     checks = sorted(f"{k.asset_key.to_user_string()}:{k.name}" for k in graph.asset_check_keys)
-    assert checks == ["candidate_model:candidate_model_sanity", "games_merged:games_merged_quality",
-                      "training_samples:training_samples_quality"]
-    assert all(graph.get_check_spec(k).blocking for k in graph.asset_check_keys)
-    # Checks are partitioned like their assets: each partition has its own check status.
-    assert all(graph.get_check_spec(k).partitions_def == board_players for k in graph.asset_check_keys)
+    assert checks == ["candidate_model:candidate_model_divergence", "candidate_model:candidate_model_sanity",
+                      "games_merged:games_merged_quality", "landed_files:freshness_check",
+                      "selfplay_games:freshness_check", "training_samples:training_samples_quality"]
+    quality = [k for k in graph.asset_check_keys if k.name.endswith(("_quality", "_sanity"))]
+    assert len(quality) == 3 and all(graph.get_check_spec(k).blocking for k in quality)
+    # Checks of a partition's data are partitioned like their assets: each partition has
+    # its own check status (the freshness checks look at the newest of any partition).
+    assert all(graph.get_check_spec(k).partitions_def == board_players for k in graph.asset_check_keys
+               if k.name != "freshness_check")
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
         assert node.code_version and node.owners == ["team:ringrift-lab"], key
@@ -64,7 +68,8 @@ def test_graph_snapshot():
                        "lake_catalog": ["calibration_report", "candidate_model", "elo_ratings", "games_merged",
                                         "training_samples"], "loop_generation": [], "landing_zone": [],
                        "campaign_summary": ["loop_generation"], "nnue_model": []}
-    assert sorted(s.name for s in repo.sensor_defs) == ["landed_games_sensor", "landing_sensor", "loop_sensor"]
+    assert sorted(s.name for s in repo.sensor_defs) == ["failure_alert_sensor", "freshness_checks_sensor",
+                                                        "landed_games_sensor", "landing_sensor", "loop_sensor"]
     assert sorted(j.name for j in repo.get_all_jobs() if not j.name.startswith("__")) == [
         "ingest_landed_file", "loop_generation_job", "merge_landed_games", "pipeline", "stage_landed_files"]
     assert partition_key(Partition("square8", 2)) == "square8|2"
