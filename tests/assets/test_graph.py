@@ -122,8 +122,11 @@ def test_square8_2p_end_to_end_with_lineage_in_sql(tmp_path, monkeypatch):
         assert "code_version" in md["games_merged"] and "input_data_versions" in md["games_merged"]
         assert md["training_samples"]["label"].value == "loop:square8|2:g0"
         checks = {e.asset_check_key.name: e.passed for e in r.get_asset_check_evaluations()}
+        # The quality checks, the divergence check on the candidate and the freshness
+        # check of the games just played (the landed files have none in this run).
         assert checks == {"games_merged_quality": True, "training_samples_quality": True,
-                          "candidate_model_sanity": True}
+                          "candidate_model_sanity": True, "candidate_model_divergence": True,
+                          "freshness_check": True}
         assert "reliability_diagram" in md["calibration_report"]
         # Tables (shown inline by the UI) with their schemas, not markdown.
         curve = md["candidate_model"]["training_curve"].value
