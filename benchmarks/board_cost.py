@@ -29,7 +29,7 @@ def main(argv=None) -> int:
     ap.add_argument("--sims", type=int, default=16)
     ap.add_argument("--games", type=int, default=2, help="games per partition")
     ap.add_argument("--boards", default=",".join(BOARD_TYPES))
-    ap.add_argument("--players", default="2,3,4")
+    ap.add_argument("--num-players", dest="players", default="2,3,4", help="player counts, comma-separated")
     ap.add_argument("--seed", type=int, default=7)
     args = ap.parse_args(argv)
     spec = f"mcts:{args.sims}"

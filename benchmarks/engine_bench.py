@@ -4,7 +4,7 @@ Prints one JSON line per configuration:
   applied moves/s (bookkeeping moves included), legal-move generations/s, games/s.
 
     python benchmarks/engine_bench.py                # all 12 configurations
-    python benchmarks/engine_bench.py --seconds 5 --boards square8 --players 2
+    python benchmarks/engine_bench.py --seconds 5 --boards square8 --num-players 2
     python benchmarks/engine_bench.py --layers       # also time FastGame and the public API
 
 The three paths share the same compiled rules kernels and differ in where the game
@@ -108,7 +108,8 @@ def bench_api(board: str, players: int, seconds: float, seed0: int) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--boards", nargs="*", default=list(BOARD_TYPES), choices=BOARD_TYPES)
-    ap.add_argument("--players", nargs="*", type=int, default=[2, 3, 4], choices=[2, 3, 4])
+    ap.add_argument("--num-players", dest="players", nargs="*", type=int, default=[2, 3, 4], choices=[2, 3, 4],
+                    help="player counts to measure")
     ap.add_argument("--seconds", type=float, default=3.0, help="time budget per configuration")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--api", action="store_true", help="also measure the public (validating) Python API")

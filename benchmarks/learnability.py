@@ -69,7 +69,7 @@ def value_search_mse(data, held_idx: np.ndarray) -> float:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--board", default="square8")
-    ap.add_argument("--players", type=int, default=2, help="player count")
+    ap.add_argument("--num-players", dest="players", type=int, default=2, help="player count")
     ap.add_argument("--player", default="mcts:64", help="the bootstrap player spec of every seat")
     ap.add_argument("--games", type=int, default=1000)
     ap.add_argument("--workers", type=int, default=2)

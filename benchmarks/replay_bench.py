@@ -12,7 +12,7 @@ Prints one JSON line per board x player count and path:
 The games are seeded random games (``rules.fast.playout``), the same on every run.
 
     python benchmarks/replay_bench.py                      # square8 and hexagonal, 2 players
-    python benchmarks/replay_bench.py --boards hex8 --players 2 3 4 --games 200
+    python benchmarks/replay_bench.py --boards hex8 --num-players 2 3 4 --games 200
 """
 
 from __future__ import annotations
@@ -82,7 +82,8 @@ def bench(board: str, players: int, games: int, seed: int, min_seconds: float) -
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--boards", nargs="*", default=["square8", "hexagonal"], choices=BOARD_TYPES)
-    ap.add_argument("--players", nargs="*", type=int, default=[2], choices=[2, 3, 4])
+    ap.add_argument("--num-players", dest="players", nargs="*", type=int, default=[2], choices=[2, 3, 4],
+                    help="player counts to measure")
     ap.add_argument("--games", type=int, default=50, help="distinct seeded games per configuration")
     ap.add_argument("--seconds", type=float, default=3.0, help="minimum timing per path")
     ap.add_argument("--seed", type=int, default=1)

@@ -1,6 +1,6 @@
 """How reproducible are a player's policy targets?  Searches of one position under several seeds.
 
-    python benchmarks/target_signal.py --board square8 --players 2 --specs mcts:64,gumbel:64 \
+    python benchmarks/target_signal.py --board square8 --num-players 2 --specs mcts:64,gumbel:64 \
         --positions 100 --seeds 9 --noise both
 
 Positions come from real games: ``--source-games`` selfplay games of ``--source``
@@ -122,7 +122,7 @@ def measure(player, budget: Budget, positions: list, seeds: int, explore: bool, 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--board", default="square8")
-    ap.add_argument("--players", type=int, default=2, help="player count")
+    ap.add_argument("--num-players", dest="players", type=int, default=2, help="player count")
     ap.add_argument("--specs", default="mcts:64,gumbel:64", help="comma-separated player specs to measure")
     ap.add_argument("--source", default="mcts:64", help="player spec of the games positions come from")
     ap.add_argument("--source-games", type=int, default=12)
