@@ -106,13 +106,11 @@ class CampaignSettings(_campaign_fields()):
 
     def campaign(self):
         """The ``CampaignConfig`` (a bad value raises ``ValueError`` naming the field)."""
-        from ringrift_ml.boards import game_cost
-        from ringrift_ml.loop.campaign import CampaignConfig
+        from ringrift_ml.loop.campaign import CampaignConfig, all_partitions
 
         fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(CampaignConfig)}
         keys = [k.strip() for k in fields["partitions"].split(",") if k.strip()]
-        fields["partitions"] = tuple(keys) if keys else tuple(
-            p.key for p in sorted(Partition.all(), key=lambda p: game_cost(p.board, p.players)))
+        fields["partitions"] = tuple(keys) if keys else all_partitions()
         try:
             loop = json.loads(fields["loop"] or "{}")
         except json.JSONDecodeError as e:

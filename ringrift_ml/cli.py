@@ -610,7 +610,7 @@ def _nnue_train(args) -> int:
 
             model = str(resolve_ref(store, part.board, part.players, args.model)) if is_registry_ref(args.model) \
                 else args.model
-        out = Path(args.out) if args.out else Layout(store.root).root / "nnue" / f"{part.stem}.nnue.npz"
+        out = Path(args.out) if args.out else Layout(store.root).nnue_candidate(part)
         out.parent.mkdir(parents=True, exist_ok=True)
         report = distill(store, part.board, part.players, out, model=model, mix=args.mix, max_games=args.max_games,
                          every=args.every, branches=args.branches, cfg=cfg, device=args.device,
@@ -668,7 +668,8 @@ def _add_nnue_parsers(sub) -> None:
                     help="per kept position, this many more 1-4 random moves off the game's path, valued by the "
                          "network only (needs --mix 0; default 0)")
     add_arguments(tr, NNUETrainConfig)
-    tr.add_argument("--out", help="the NNUE file (default: <storage>/nnue/<board>_<n>p.nnue.npz)")
+    tr.add_argument("--out", help="the NNUE file (default: the partition's candidate, "
+                                  "<storage>/nnue/<board>_<n>p/candidate.nnue.npz, which the nnue_model asset gates)")
     tr.add_argument("--device", default="cpu", help="where the network runs")
     tr.add_argument("--storage", help="storage root (default: $RINGRIFT_STORAGE or ./storage)")
     tr.add_argument("--catalog", help="'sqlite' (default) or 'postgres:<libpq string>'")

@@ -70,7 +70,7 @@ def positions(store: LakeStore, board: str, players: int, max_games: int = 2000,
                 games.append(gi)
                 branch.append(False)
                 for _ in range(branches):
-                    S = _random_walk(r.S, r.spec, int(rng.integers(1, 5)), rng)
+                    S = _random_walk(r.S, board, int(rng.integers(1, 5)), rng)
                     if S is not None:
                         states.append(S)
                         results.append(nan)
@@ -83,13 +83,20 @@ def positions(store: LakeStore, board: str, players: int, max_games: int = 2000,
             "branch": np.asarray(branch, dtype=bool)}
 
 
-def _random_walk(S: np.ndarray, spec, moves: int, rng):
-    """The position ``moves`` uniformly random moves after ``S`` (a copy), or None if
-    the game ends or offers no choice there."""
+def _games(board: str, states: list) -> list:
+    """A ``FastGame`` (its own copy of the array) of each state of the board."""
+    from .rules import board_spec
     from .rules.fast import FastGame
     from .rules.state import GameState
 
-    g = FastGame(GameState(spec, S.copy()))
+    spec = board_spec(board)
+    return [FastGame(GameState(spec, S)) for S in states]
+
+
+def _random_walk(S: np.ndarray, board: str, moves: int, rng):
+    """The position ``moves`` uniformly random moves after ``S`` (a copy), or None if
+    the game ends or offers no choice there."""
+    (g,) = _games(board, [S])
     for _ in range(moves):
         if g.is_over:
             return None
@@ -103,34 +110,22 @@ def _random_walk(S: np.ndarray, spec, moves: int, rng):
 def network_values(model: str, board: str, states: list, device: str = "cpu", batch: int = 256) -> np.ndarray:
     """``[positions, seats]`` the network's value of each position."""
     from .nn.players import network_evaluator
-    from .rules import board_spec
-    from .rules.fast import FastGame
-    from .rules.state import GameState
 
     ev = network_evaluator(model, device=device)
     if ev.board != board:
         raise ValueError(f"network {model!r} plays {ev.board}, not {board}")
-    spec = board_spec(board)
     out = []
     for i in range(0, len(states), batch):
-        items = []
-        for S in states[i:i + batch]:
-            g = FastGame(GameState(spec, S))
-            items.append((g, g.legal()))
-        out.extend(v for _, v in ev.evaluate(items))
+        out.extend(v for _, v in ev.evaluate([(g, g.legal()) for g in _games(board, states[i:i + batch])]))
     ev.clear()
     return np.asarray(out, dtype=np.float32)
 
 
 def heuristic_values(board: str, players: int, states: list) -> np.ndarray:
     from .ai.heuristic import HeuristicEvaluator
-    from .rules import board_spec
-    from .rules.fast import FastGame
-    from .rules.state import GameState
 
     ev = HeuristicEvaluator.for_board(board, players)
-    spec = board_spec(board)
-    return np.asarray([ev.values(FastGame(GameState(spec, S))) for S in states], dtype=np.float32)
+    return np.asarray([ev.values(g) for g in _games(board, states)], dtype=np.float32)
 
 
 def samples(board: str, states: list, targets: np.ndarray, games: np.ndarray):
@@ -164,13 +159,9 @@ def _corr(a: np.ndarray, b: np.ndarray) -> Optional[float]:
 
 def nnue_values(weights, board: str, states: list, quantised: bool) -> np.ndarray:
     from .nnue.evaluator import NNUEEvaluator
-    from .rules import board_spec
-    from .rules.fast import FastGame
-    from .rules.state import GameState
 
     ev = NNUEEvaluator(weights, quantised=quantised)
-    spec = board_spec(board)
-    return np.asarray([ev.values(FastGame(GameState(spec, S))) for S in states], dtype=np.float32)
+    return np.asarray([ev.values(g) for g in _games(board, states)], dtype=np.float32)
 
 
 def distill(store: LakeStore, board: str, players: int, out: Path, model: Optional[str] = None,
@@ -259,12 +250,8 @@ def nnue_gate(board: str, players: int, candidate: Path, current: Optional[Path]
 def evaluation_speed(weights, board: str, states: list) -> float:
     """The NNUE's evaluations per second over ``states`` in turn (each a FastGame copy)."""
     from .nnue.evaluator import NNUEEvaluator
-    from .rules import board_spec
-    from .rules.fast import FastGame
-    from .rules.state import GameState
 
-    spec = board_spec(board)
-    games = [FastGame(GameState(spec, S)) for S in states]
+    games = _games(board, states)
     ev = NNUEEvaluator(weights)
     ev.values(games[0])
     t = time.perf_counter()

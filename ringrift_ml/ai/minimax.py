@@ -60,6 +60,9 @@ class MinimaxPlayer(MovePlayer):
             return rows[0]
         rng = np.random.default_rng(seed)
         self._me = game.current_player
+        # An evaluator that can value one seat alone (``value_of``, e.g. the NNUE's one
+        # head of several) is asked for just the root player's value at the leaves.
+        self._one = getattr(self.evaluator, "value_of", None)
         self._clock = budget.clock()
         self._tt: dict = {}
         g = game.copy()
@@ -80,11 +83,9 @@ class MinimaxPlayer(MovePlayer):
 
     # ---- search ------------------------------------------------------------------
     def _leaf(self, g: FastGame) -> float:
-        """The root player's value of a leaf; an evaluator that can value one seat
-        alone (``value_of``, e.g. the NNUE's one head of several) is asked for just that."""
-        one = getattr(self.evaluator, "value_of", None)
-        if one is not None:
-            return float(one(g, self._me))
+        """The root player's value of a leaf."""
+        if self._one is not None:
+            return float(self._one(g, self._me))
         return float(self.evaluator.values(g)[self._me - 1])
 
     def _root(self, g: FastGame, rows, order, depth):

@@ -94,6 +94,14 @@ class CampaignConfig:
         return LoopConfig(board=part.board, players=part.players, **over)
 
 
+def all_partitions() -> tuple:
+    """The 12 partition keys, the cheapest first (``ringrift_ml.boards.game_cost``): what
+    ``--all`` and an empty ``partitions`` setting run."""
+    from ..boards import game_cost
+
+    return tuple(p.key for p in sorted(Partition.all(), key=lambda p: game_cost(p.board, p.players)))
+
+
 def _subject(best: dict, simulations: int) -> str:
     return f"nn:g{best['generation']}:{simulations}"
 
@@ -252,5 +260,5 @@ def run_campaign(store: LakeStore, cfg: CampaignConfig, progress: bool = True,
     return summary(store, cfg)
 
 
-__all__ = ["CampaignConfig", "OPPONENT", "TARGETS", "evaluate_best", "partition_summary", "run_campaign",
+__all__ = ["CampaignConfig", "OPPONENT", "TARGETS", "all_partitions", "evaluate_best", "partition_summary", "run_campaign",
            "sensor_budget", "stored_evaluation", "summary", "summary_markdown"]

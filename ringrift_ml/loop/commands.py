@@ -112,17 +112,14 @@ def _ladder(args, open_store) -> int:
 
 def _campaign(args, open_store) -> int:
     from ..fields import arguments_to_fields
-    from ..partition import Partition
-    from .campaign import CampaignConfig, run_campaign, summary, summary_markdown
+    from .campaign import CampaignConfig, all_partitions, run_campaign, summary, summary_markdown
 
     try:
         kw = arguments_to_fields(args, CampaignConfig, json_fields=("loop",))
         if args.all:
             if kw.get("partitions"):
                 raise ValueError("--all and --partitions: give one of them")
-            from ..boards import game_cost
-
-            kw["partitions"] = tuple(p.key for p in sorted(Partition.all(), key=lambda p: game_cost(p.board, p.players)))
+            kw["partitions"] = all_partitions()
         cfg = CampaignConfig(**kw)
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
@@ -135,11 +132,13 @@ def _campaign(args, open_store) -> int:
         from ..lake.layout import Layout
         from .campaign import sensor_budget
 
+        from ..atomic import write_text
+
         path = Layout(store.root).loop_budget
         budget = json.loads(path.read_text()) if path.is_file() else {}
         budget.update(sensor_budget(cfg))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(budget, indent=1, sort_keys=True))
+        # Whole or not at all: the sensor reads this file while it is rewritten.
+        write_text(path, json.dumps(budget, indent=1, sort_keys=True))
         print(f"{len(cfg.partitions)} partition(s) in the loop sensor's budget {path}; switch loop_sensor on in "
               "the Dagster UI, then materialize campaign_summary", flush=True)
         return 0
