@@ -174,8 +174,9 @@ def partition_summary(store: LakeStore, part: Partition, cfg: CampaignConfig) ->
     """One row of the campaign table, from the lake alone: the loop's CPU and games,
     promotions, selfplay games per CPU hour, the best's stored evaluation and whether
     the partition's target is met (and by how much it is missed)."""
+    from .run import registry_cpu_hours
+
     states = generation_states(registry(store, part.board, part.players))
-    cpu = sum((r["cpu_seconds"] or 0.0) for r in states.values())
     sp_cpu = sum((r.get("selfplay_cpu_seconds") or 0.0) for r in states.values())
     sp_games = sum(int(r["selfplay_games"] or 0) for r in states.values())
     gate_games = sum(int(r.get("gate_games") or 0) for r in states.values())
@@ -184,7 +185,8 @@ def partition_summary(store: LakeStore, part: Partition, cfg: CampaignConfig) ->
     promotions = sum(r["status"] in (PROMOTED, ROLLED_BACK) for r in states.values())
     best = current_best(list(states.values()))
     asked, want = _target(part)
-    row = {"partition": part.key, "budget_cpu_hours": cfg.budget(part), "cpu_hours": round(cpu / 3600, 3),
+    row = {"partition": part.key, "budget_cpu_hours": cfg.budget(part),
+           "cpu_hours": round(registry_cpu_hours(states), 3),
            "generations": len(states), "promotions": promotions, "selfplay_games": sp_games,
            "games": sp_games + gate_games + ladder_games,
            "selfplay_games_per_cpu_hour": round(sp_games / (sp_cpu / 3600), 1) if sp_cpu else None,
@@ -260,5 +262,5 @@ def run_campaign(store: LakeStore, cfg: CampaignConfig, progress: bool = True,
     return summary(store, cfg)
 
 
-__all__ = ["CampaignConfig", "OPPONENT", "TARGETS", "all_partitions", "evaluate_best", "partition_summary", "run_campaign",
-           "sensor_budget", "stored_evaluation", "summary", "summary_markdown"]
+__all__ = ["CampaignConfig", "OPPONENT", "TARGETS", "all_partitions", "evaluate_best", "partition_summary",
+           "run_campaign", "sensor_budget", "stored_evaluation", "summary", "summary_markdown"]

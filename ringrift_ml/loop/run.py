@@ -59,9 +59,10 @@ def run_loop(store: LakeStore, cfg: LoopConfig, generations: int, hours: Optiona
              cpu_hours: Optional[float] = None) -> list:
     """Run generations until the partition has ``generations`` of them (counting those
     of earlier runs: a rerun after a kill finishes the rest), ``hours`` of wall clock
-    pass, or the partition's registry holds ``cpu_hours`` of CPU (all its generations,
-    earlier runs included: a campaign's budget survives interruptions).  After each promotion the ladder gets the new generation's rungs and the
-    regression watch runs (``ladder_games`` > 0).  A generation that raises is retried
+    pass, or the partition's registry holds ``cpu_hours`` of CPU (:func:`registry_cpu_hours`:
+    all its generations and their ladder games, earlier runs included, so a campaign's
+    budget survives interruptions).  After each promotion the ladder gets the new
+    generation's rungs and the regression watch runs (``ladder_games`` > 0).  A generation that raises is retried
     ``retries`` times (each try resumes what the last one left); then it is recorded
     as ``failed`` with the error and the loop goes on with the next one (its games
     stay in the window).  Interrupts (a kill, Ctrl-C) are not caught.  Returns the
@@ -116,9 +117,10 @@ def run_loop(store: LakeStore, cfg: LoopConfig, generations: int, hours: Optiona
 
 def registry_cpu_hours(states: dict) -> float:
     """CPU hours of a partition's generations (``generation_states``): each row's
-    ``cpu_seconds`` (selfplay, training, gate, and the ladder games played since the
-    previous row)."""
-    return sum((r["cpu_seconds"] or 0.0) for r in states.values()) / 3600
+    ``cpu_seconds`` (selfplay, training, gate) plus its ``ladder_cpu_seconds`` (the
+    ladder games played since the previous row; a promotion's ladder is paid by the next
+    row, so the newest promotion's ladder is not counted yet)."""
+    return sum((r["cpu_seconds"] or 0.0) + (r.get("ladder_cpu_seconds") or 0.0) for r in states.values()) / 3600
 
 
 def next_generation(store: LakeStore, cfg: LoopConfig) -> tuple:

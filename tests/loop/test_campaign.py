@@ -88,3 +88,13 @@ def test_cli_campaign_reports_and_names_bad_input(tmp_path, capsys):
     # The cheapest partitions first, and each board's target named.
     assert rows[0]["partition"] == "square8|2" and rows[-1]["partition"] == "hexagonal|4"
     assert rows[-1]["target"] == "one complete generation" and rows[-1]["budget_cpu_hours"] == 3.0
+
+
+def test_a_partitions_cpu_counts_its_ladder_games():
+    """The budget is all the loop's CPU: each row's own and the ladder games it paid for."""
+    from ringrift_ml.loop.run import registry_cpu_hours
+
+    states = {0: {"cpu_seconds": 3600.0, "ladder_cpu_seconds": None},
+              1: {"cpu_seconds": 1800.0, "ladder_cpu_seconds": 1800.0},
+              2: {"cpu_seconds": None, "ladder_cpu_seconds": 900.0}}
+    assert registry_cpu_hours(states) == 2.25
