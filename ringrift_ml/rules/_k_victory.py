@@ -233,7 +233,10 @@ def lps_turn_start(S, G, q):
     is complete when the turn order next reaches the anchor again; it is exclusive when
     exactly one player who still has material had a real action available at the start
     of their own turn in it.  A player whose exclusive rounds reach
-    ``lpsRoundsRequired`` in a row wins at the start of their next turn, before acting.
+    ``lpsRoundsRequired`` in a row wins at the start of their next turn, before acting,
+    provided they still have a real action there (RR-CANON-R172: the winner is the one
+    player who acts; a streak holder left with only a forced elimination plays it, and
+    the round in progress, without them, ends the streak).
     """
     if S[MT, M_STATUS] != 0:
         return
@@ -243,12 +246,12 @@ def lps_turn_start(S, G, q):
     elif _passes_anchor(S[MT, M_LPS_LAST], q, S[MT, M_LPS_ANCHOR], n):
         _complete_round(S)
     S[MT, M_LPS_LAST] = q
-    if S[MT, M_LPS_LEADER] == q and S[MT, M_LPS_STREAK] >= S[MT, M_LPS_REQ]:
+    real = real_action_available(S, G, q)
+    if real and S[MT, M_LPS_LEADER] == q and S[MT, M_LPS_STREAK] >= S[MT, M_LPS_REQ]:
         # Declared by check_victory, after the victories that the move which ended
         # the previous turn may have won.
         S[MT, M_LPS_DUE] = q
         return
-    real = real_action_available(S, G, q)
     S[MT, M_TURN_REAL] = 1 if real else 0
     if real:
         S[MT, M_LPS_MASK] |= 1 << (q - 1)

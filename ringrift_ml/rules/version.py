@@ -6,4 +6,4 @@ version illegal or makes it end differently; ``docs/rules-engine.md`` lists what
 each version changed.
 """
 
-RULES_VERSION = 3
+RULES_VERSION = 4

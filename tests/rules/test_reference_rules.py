@@ -100,12 +100,15 @@ def test_the_golden_rules_keep_counting_every_ring_colour():
 
 
 # ---- last player standing: rounds anchored at one seat -----------------------------
-# Player 1 has a free single ring on (3,3) and, on (0,7), a six-ring stack that cannot
-# travel six cells (collapsed cells three away on each of its rays) holding five buried
-# rings of player 2.  Player 2 has nothing else, so it never has a placement, a move or
-# a capture (with ``marker``, it may recover by sliding its marker).
-def _lps_state(marker=False, **options):
-    stacks = {"3,3": [1], "0,7": [2, 2, 2, 2, 2, 1]}
+# Player 1 has free single rings on (3,3) and (7,0) and, on (0,7), a six-ring stack that
+# cannot travel six cells (collapsed cells three away on each of its rays) holding five
+# buried rings of player 2.  Player 2 has nothing else, so it never has a placement, a
+# move or a capture (with ``marker``, it may recover by sliding its marker).  Playing
+# the first legal move, player 1 walks (3,3) east into a line and loses that ring to
+# the line's elimination; the ring on (7,0) keeps it a real action
+# (``spare=False``: none, see the test of the streak holder that must still act).
+def _lps_state(marker=False, spare=True, **options):
+    stacks = {"3,3": [1], "0,7": [2, 2, 2, 2, 2, 1], **({"7,0": [1]} if spare else {})}
     walls = {"0,4": 1, "3,4": 1, "3,7": 1}
     return position("square8", stacks, {"6,0": 2} if marker else None, walls,
                     phase="ring_placement", hands=(0, 0), rules_options=options or None)
@@ -144,8 +147,17 @@ def test_a_recovery_slide_is_not_a_real_action():
 def test_a_recovery_slide_holds_off_last_player_standing_under_the_variant():
     starts, end = _turn_starts_until_over(_lps_state(marker=True, lpsCountsRecovery=True))
     # Player 2 recovers every turn, so no round is exclusive; the game runs past the
-    # ninth turn start and ends otherwise (here: player 2 runs out of buried rings).
+    # ninth turn start and ends otherwise.
     assert end.victory_reason != "last_player_standing" and len(starts) > 9
+
+
+def test_a_streak_holder_left_with_a_forced_elimination_does_not_win():
+    starts, end = _turn_starts_until_over(_lps_state(spare=False))
+    # At the turn start where player 1 would win it has only the buried stack, which
+    # cannot move: it must eliminate that stack's cap, player 2's rings come on top, and
+    # player 2, the only player left with rings, wins by early last player standing.
+    assert (end.winner, end.victory_reason) == (2, "early_last_player_standing")
+    assert starts[:9] == [1, 2, 1, 2, 1, 2, 1, 2, 1]
 
 
 def test_the_round_state_survives_json():
@@ -159,3 +171,34 @@ def test_the_round_state_survives_json():
 def test_a_new_game_does_not_count_its_opening_turn():
     s = new_game("square8", 2)
     assert s.to_json()["engineState"]["lpsAnchor"] == 0
+
+
+# ---- last player standing: the streak holder must still act -------------------------
+# Three players.  Player 3's only stack, on the corner (0,0), holds a ring of player 1
+# beneath player 3's one-ring cap and is walled in by collapsed cells; player 1 has
+# that buried ring and nothing else, player 2 no ring anywhere (out of the rotation).
+# Player 3 has been the only player with a real action for three rounds (rounds open
+# at player 1; the third closed at this turn of player 1, already counted), so the next
+# turn start, player 3's, is where the reference model declares the win.
+def _stuck_leader_state(leader_can_move):
+    walls = {"0,1": 3, "1,1": 3} if leader_can_move else {"1,0": 3, "0,1": 3, "1,1": 3}
+    engine = {**new_game("square8", 3).to_json()["engineState"],
+              "lpsAnchor": 1, "lpsLastSeat": 1, "lpsLeader": 3, "lpsStreak": 3, "lpsLastExclusive": 3}
+    return position("square8", {"0,0": [1, 3]}, None, walls, player=1, phase="ring_placement",
+                    hands=(0, 0, 0), eliminated=(0, 0, 0), engineState=engine)
+
+
+def test_a_streak_holder_without_a_real_action_does_not_win_by_last_player_standing():
+    starts, end = _turn_starts_until_over(_stuck_leader_state(leader_can_move=False))
+    # Player 3 starts its turn with nothing but a forced elimination: no win.  The
+    # elimination takes its cap, player 1's ring comes on top, and player 1, the one
+    # player left with rings, wins by early last player standing.
+    assert (end.winner, end.victory_reason) == (1, "early_last_player_standing")
+    assert starts[:2] == [1, 3]
+
+
+def test_a_streak_holder_with_a_real_action_wins_at_its_turn_start():
+    s = _stuck_leader_state(leader_can_move=True)  # (2,0) is open: a two-cell move east
+    starts, end = _turn_starts_until_over(s)
+    assert (end.winner, end.victory_reason) == (3, "last_player_standing")
+    assert starts == [1, 3]
