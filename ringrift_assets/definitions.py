@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dagster as dg
 
-from .alerts import candidate_model_divergence, failure_alert_sensor, freshness_checks, freshness_checks_sensor
+from .alerts import (candidate_model_divergence, failure_alert_sensor, freshness_alert_sensor, freshness_checks,
+                     freshness_checks_sensor)
 from .catalog import lake_catalog
 from .configs import LoopSettings
 from .games import games_merged, selfplay_games
@@ -54,7 +55,8 @@ def build_definitions(root: str | None = None, catalog: str | None = None) -> dg
         assets=ASSETS,
         asset_checks=CHECKS,
         jobs=[pipeline_job, merge_job, landing_job, stage_job, loop_job],
-        sensors=[landing_sensor, landed_games_sensor, loop_sensor, failure_alert_sensor, freshness_checks_sensor],
+        sensors=[landing_sensor, landed_games_sensor, loop_sensor, failure_alert_sensor, freshness_alert_sensor,
+                 freshness_checks_sensor],
         resources={"lake_root": LakeResource(root=root, catalog=catalog), "loop": LoopSettings()},
     )
 

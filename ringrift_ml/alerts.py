@@ -5,7 +5,9 @@ wrong; this module says it: :func:`emit` appends ``{alert, severity, message, la
 at}`` to ``<storage>/alerts/alerts.jsonl`` and, when a webhook URL is given (or
 ``$RINGRIFT_ALERT_WEBHOOK`` is set), POSTs the same JSON to it.  A webhook that does not
 answer is recorded in the log line (``webhook``), never raised: an alert must not fail
-the run that raised it.  :func:`diverging` is the training-divergence rule.
+the run that raised it.  :func:`diverging` is the training-divergence rule;
+:func:`registry_alerts` the alerts a loop registry row raises (written by the loop
+itself, so a loop run from a shell alerts as one run by Dagster does).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from pathlib import Path
 from typing import Optional
 
 SEVERITIES = ("info", "warning", "critical")
+GATE_REGRESSION = float(os.environ.get("RINGRIFT_ALERT_GATE", "0.45"))
+"""A candidate scoring below this against the best is a regression (RingRift's plan: 45%)."""
 
 
 def emit(name: str, message: str, log_path: Path, severity: str = "warning", labels: Optional[dict] = None,
@@ -66,4 +70,28 @@ def diverging(heldout_losses: list, epochs: int = 3) -> Optional[str]:
     return None
 
 
-__all__ = ["SEVERITIES", "diverging", "emit", "read_alerts"]
+def registry_alerts(row: dict, log_path: Path, webhook: Optional[str] = None) -> list:
+    """Record the alerts of one ``lake.model_registry`` row: ``GateRegression`` (its gate
+    scored below :data:`GATE_REGRESSION` against the best network, not against the
+    bootstrap player), ``PromotionRolledBack`` (the regression watch rolled a promotion
+    back) and ``GenerationFailed``; the same names as ``deploy/alerts.yml``.  Returns the
+    records written."""
+    part = f"{row['board']}|{row['players']}"
+    labels = {"partition": part, "generation": row.get("generation")}
+    out = []
+    score, opponent = row.get("gate_score"), row.get("gate_opponent") or ""
+    if row.get("status") != "rolled_back" and score is not None and opponent.startswith("nn:") \
+            and score < GATE_REGRESSION:
+        out.append(emit("GateRegression", f"{part} g{row.get('generation')} scored {score:.3f} over "
+                        f"{row.get('gate_games')} games against the best (below {GATE_REGRESSION:g})",
+                        log_path, labels=labels, webhook=webhook))
+    if row.get("status") == "rolled_back":
+        out.append(emit("PromotionRolledBack", f"{part} g{row.get('generation')}: {row.get('reason')}", log_path,
+                        severity="critical", labels=labels, webhook=webhook))
+    if row.get("status") == "failed":
+        out.append(emit("GenerationFailed", f"{part} g{row.get('generation')}: {row.get('reason')}", log_path,
+                        labels=labels, webhook=webhook))
+    return out
+
+
+__all__ = ["GATE_REGRESSION", "SEVERITIES", "diverging", "emit", "read_alerts", "registry_alerts"]

@@ -1,4 +1,7 @@
+import json
 import os
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
@@ -32,3 +35,23 @@ def conformance_dir() -> Path:
     if not CONFORMANCE.is_dir():
         pytest.fail(f"conformance data not found at {CONFORMANCE} (set RINGRIFT_SHARED)")
     return CONFORMANCE
+
+
+@pytest.fixture
+def webhook():
+    """A local HTTP server on 127.0.0.1 taking alert POSTs: ``(url, bodies received)``."""
+    got = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            got.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hook", got
+    server.shutdown()

@@ -1,34 +1,15 @@
-"""Alerts: the divergence rule, the log and the webhook (a local HTTP server), and the
-Dagster side: the run-failure sensor counting a partition's consecutive failures and the
-divergence check on the candidate."""
+"""Alerts: the divergence rule, the log and the webhook (a local HTTP server: the
+``webhook`` fixture), the loop's registry alerts (gate regression, failed generation;
+the rollback's in tests/loop/test_loop.py), and the Dagster side: the run-failure sensor
+counting a partition's consecutive failures, the divergence check on the candidate and
+the freshness checks' stalled-data alerts."""
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
+import time
 
 import dagster as dg
 import pytest
 
 from ringrift_ml.alerts import diverging, emit, read_alerts
-
-
-@pytest.fixture
-def webhook():
-    got = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):
-            got.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/hook", got
-    server.shutdown()
 
 
 def test_divergence_rule():
@@ -112,3 +93,75 @@ def test_divergence_check_on_the_candidate(tmp_path):
     save_net(RingNet(net_config("square8", "tiny")), lay.generation_dir(part, 1) / "model.pt", {},
              {"history": [{"epoch": i, "heldout": {"loss": x}} for i, x in enumerate([2.0, 1.7, 1.6])]})
     assert divergence_result(lay, part).passed and len(read_alerts(lay.alerts_log)) == 1
+
+
+def _gate_row(score, opponent="nn:models/g3.pt:64", status="rejected"):
+    return {"board": "square8", "players": 2, "generation": 4, "status": status, "reason": "gate failed",
+            "gate_score": score, "gate_games": 60, "gate_opponent": opponent}
+
+
+def test_a_gate_below_45_percent_against_the_best_alerts(tmp_path, webhook):
+    from ringrift_ml.alerts import registry_alerts
+
+    url, got = webhook
+    log = tmp_path / "alerts.jsonl"
+    (rec,) = registry_alerts(_gate_row(0.41), log, webhook=url)
+    assert rec["alert"] == "GateRegression" and "0.410 over 60 games" in rec["message"]
+    assert rec["labels"] == {"partition": "square8|2", "generation": 4} and got[-1]["alert"] == "GateRegression"
+    assert registry_alerts(_gate_row(0.47), log, webhook=url) == []  # a rejection, not a regression
+    assert registry_alerts(_gate_row(0.30, opponent="heuristic"), log, webhook=url) == []  # the bootstrap gate
+    # A rollback restates the promoted row (its gate included): the rollback alerts, not the gate.
+    assert [a["alert"] for a in registry_alerts(_gate_row(0.41, status="rolled_back"), log)] == ["PromotionRolledBack"]
+    assert [a["alert"] for a in read_alerts(log)] == ["GateRegression", "PromotionRolledBack"] and len(got) == 1
+
+
+def test_a_failed_generation_alerts_from_the_loop(tmp_path, webhook, monkeypatch):
+    from ringrift_ml.lake import LakeStore
+    from ringrift_ml.lake.layout import Layout
+    from ringrift_ml.loop import LoopConfig
+    from ringrift_ml.loop.run import record_failure
+
+    url, got = webhook
+    monkeypatch.setenv("RINGRIFT_ALERT_WEBHOOK", url)
+    store = LakeStore.open(tmp_path)
+    record_failure(store, LoopConfig(board="square8", players=2), 3, None, "RuntimeError: disk full", 2,
+                   log=lambda m: None)
+    (alert,) = read_alerts(Layout(tmp_path).alerts_log)
+    assert alert["alert"] == "GenerationFailed" and "disk full" in alert["message"]
+    assert got[-1]["message"] == alert["message"]
+
+
+def test_stalled_landing_alerts_once_and_again_when_data_resumes(tmp_path, webhook, monkeypatch):
+    from ringrift_assets.alerts import build_freshness_checks, freshness_alerts
+
+    url, got = webhook
+    monkeypatch.setenv("RINGRIFT_ALERT_WEBHOOK", url)
+    log = tmp_path / "alerts.jsonl"
+
+    @dg.asset(partitions_def=dg.StaticPartitionsDefinition(["square8|2"]))
+    def landed_files():
+        return None
+
+    checks = build_freshness_checks(1 / 3600, assets=[landed_files])  # stale after one second
+    with pytest.raises(ValueError, match="freshness hours"):
+        build_freshness_checks(0)
+    with dg.instance_for_test() as inst:
+        def evaluate():
+            r = dg.materialize(checks, instance=inst, selection=dg.AssetSelection.all_asset_checks())
+            return [e.passed for e in r.get_asset_check_evaluations()]
+
+        assert dg.materialize([landed_files], partition_key="square8|2", instance=inst).success
+        time.sleep(1.2)
+        assert evaluate() == [False]  # Dagster's verdict: overdue
+        alerts, cursor = freshness_alerts(inst, checks, log, {})
+        assert [a["alert"] for a in alerts] == ["LandingStalled"] and "overdue" in alerts[0]["message"]
+        assert got[-1]["alert"] == "LandingStalled" and cursor["landed_files"]["failed"]
+        assert freshness_alerts(inst, checks, log, cursor)[0] == []  # nothing new evaluated
+        assert evaluate() == [False]
+        alerts, cursor = freshness_alerts(inst, checks, log, cursor)
+        assert alerts == []  # still stalled: no second alert
+        assert dg.materialize([landed_files], partition_key="square8|2", instance=inst).success
+        assert evaluate() == [True]
+        alerts, cursor = freshness_alerts(inst, checks, log, cursor)
+        assert [(a["alert"], a["severity"]) for a in alerts] == [("LandingResumed", "info")]
+    assert [a["alert"] for a in read_alerts(log)] == ["LandingStalled", "LandingResumed"] and len(got) == 2

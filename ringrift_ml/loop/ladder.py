@@ -167,6 +167,7 @@ def regression_watch(store: LakeStore, board: str, players: int, z: float = 1.96
                      log: Callable[[str], None] = print) -> list:
     """Rate the ladder and roll back the newest promoted generation when it rates below
     its predecessor beyond the interval; returns the rollback rows written."""
+    from ..alerts import registry_alerts
     from ..lake.lineage import record_row
 
     rows = played(store, board, players)
@@ -191,6 +192,7 @@ def regression_watch(store: LakeStore, board: str, players: int, z: float = 1.96
                     if isinstance(row.get(k), str):
                         row[k] = json.loads(row[k])
                 record_row(store, "model_registry", [row], f"{board}|{players} generation {live[-1]} rolled back")
+                registry_alerts(row, Layout(store.root).alerts_log)
                 log(row["reason"])
                 out.append(row)
     return out

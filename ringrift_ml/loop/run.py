@@ -370,6 +370,7 @@ def record_generation(store: LakeStore, cfg: LoopConfig, g: int, *, model_path: 
         **{f"{k}_cpu_seconds": round(v, 1) for k, v in (step_cpu_seconds or {}).items()},
     }
     record_row(store, "model_registry", [row], f"{cfg.partition} generation {g}: {status}", run_id)
+    _alert(store, row)
     split = ", ".join(f"{k} {v:.0f}" for k, v in {**(step_cpu_seconds or {}),
                                                   "ladder": figures["ladder_cpu_seconds"]}.items() if v)
     log(f"{cfg.partition} g{g}: {status.upper()}: {reason} ({row['wall_seconds']:.0f} s, "
@@ -383,6 +384,14 @@ def record_generation(store: LakeStore, cfg: LoopConfig, g: int, *, model_path: 
             f"(uniform {_f(figures['heldout_policy_ce_uniform'])}, H {_f(figures['heldout_target_entropy'])}, "
             f"gap closed {_f(figures['heldout_gap_closed'])})")
     return row
+
+
+def _alert(store: LakeStore, row: dict) -> None:
+    """The alerts a registry row raises, in the storage root's alert log (and webhook)."""
+    from ..alerts import registry_alerts
+    from ..lake.layout import Layout
+
+    registry_alerts(row, Layout(store.root).alerts_log)
 
 
 def _f(x) -> str:
@@ -483,6 +492,7 @@ def record_failure(store: LakeStore, cfg: LoopConfig, g: int, best: Optional[dic
         "config": cfg.to_dict(), "run_id": label_of(cfg, g),
     }
     record_row(store, "model_registry", [row], f"{cfg.partition} generation {g}: failed", row["run_id"])
+    _alert(store, row)
     log(f"{cfg.partition} g{g}: FAILED: {row['reason']}")
     return row
 

@@ -68,8 +68,9 @@ def test_graph_snapshot():
                        "lake_catalog": ["calibration_report", "candidate_model", "elo_ratings", "games_merged",
                                         "training_samples"], "loop_generation": [], "landing_zone": [],
                        "campaign_summary": ["loop_generation"], "nnue_model": []}
-    assert sorted(s.name for s in repo.sensor_defs) == ["failure_alert_sensor", "freshness_checks_sensor",
-                                                        "landed_games_sensor", "landing_sensor", "loop_sensor"]
+    assert sorted(s.name for s in repo.sensor_defs) == ["failure_alert_sensor", "freshness_alert_sensor",
+                                                        "freshness_checks_sensor", "landed_games_sensor",
+                                                        "landing_sensor", "loop_sensor"]
     assert sorted(j.name for j in repo.get_all_jobs() if not j.name.startswith("__")) == [
         "ingest_landed_file", "loop_generation_job", "merge_landed_games", "pipeline", "stage_landed_files"]
     assert partition_key(Partition("square8", 2)) == "square8|2"

@@ -291,9 +291,14 @@ def _ladder_games(store, a, b, wins, losses, board="square8"):
     record_row(store, "ladder_games", rows, "test ladder")
 
 
-def test_ladder_guard_and_rollback_of_a_worse_promotion(tmp_path):
+def test_ladder_guard_and_rollback_of_a_worse_promotion(tmp_path, webhook, monkeypatch):
+    from ringrift_ml.alerts import read_alerts
+    from ringrift_ml.lake.layout import Layout
     from ringrift_ml.loop.ladder import fit_ladder, ladder_table, played, regression_watch
     from ringrift_ml.plots import ladder_plot
+
+    url, got = webhook
+    monkeypatch.setenv("RINGRIFT_ALERT_WEBHOOK", url)
 
     store = LakeStore.open(tmp_path)
     write_registry(store, [0, 1])
@@ -311,6 +316,9 @@ def test_ladder_guard_and_rollback_of_a_worse_promotion(tmp_path):
     assert [r["status"] for r in reg] == ["promoted", "promoted", "rolled_back"]
     assert current_best(reg)["generation"] == 0  # g0 is the best again
     assert regression_watch(store, "square8", 2, log=log.append) == []  # nothing more to roll back
+    (alert,) = read_alerts(Layout(tmp_path).alerts_log)  # the rollback, in the log and at the webhook
+    assert (alert["alert"], alert["severity"]) == ("PromotionRolledBack", "critical") and "g1" in alert["message"]
+    assert [a["alert"] for a in got] == ["PromotionRolledBack"]
     table = ladder_table(store, "square8", 2)
     by = {r["name"]: r for r in table}
     assert by["random"]["elo"] == 0 and by["g0"]["elo"] > by["heuristic"]["elo"] > by["g1"]["elo"]
