@@ -72,8 +72,10 @@ def test_failure_sensor_counts_a_partitions_consecutive_failures(tmp_path, webho
     assert len(got) == 3 and "square8|2" in got[-1]["message"] and "flaky_job" in got[-1]["message"]
 
 
-def test_divergence_check_on_the_candidate(tmp_path):
+def test_divergence_check_on_the_candidate(tmp_path, webhook, monkeypatch):
     torch = pytest.importorskip("torch")
+    url, got = webhook
+    monkeypatch.setenv("RINGRIFT_ALERT_WEBHOOK", url)
     from ringrift_assets.alerts import divergence_result
     from ringrift_ml.lake.layout import Layout, Partition
     from ringrift_ml.nn.checkpoint import save_net
@@ -90,6 +92,7 @@ def test_divergence_check_on_the_candidate(tmp_path):
     assert not result.passed and "rose in each of the last 3 epochs" in result.description
     (alert,) = read_alerts(lay.alerts_log)
     assert alert["alert"] == "TrainingDiverging" and alert["labels"] == {"partition": "square8|2"}
+    assert [a["alert"] for a in got] == ["TrainingDiverging"]
     save_net(RingNet(net_config("square8", "tiny")), lay.generation_dir(part, 1) / "model.pt", {},
              {"history": [{"epoch": i, "heldout": {"loss": x}} for i, x in enumerate([2.0, 1.7, 1.6])]})
     assert divergence_result(lay, part).passed and len(read_alerts(lay.alerts_log)) == 1
