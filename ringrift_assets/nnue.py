@@ -38,6 +38,8 @@ class NNUESettings(_train_fields()):
     max_games: int = pydantic.Field(default=4000, description="Games read from the lake.")
     branches: int = pydantic.Field(default=0, description="Off-path positions per game position (1-4 random "
                                    "moves), valued by the network only.")
+    symmetrise: bool = pydantic.Field(default=False, description="Targets: the network's value averaged over the "
+                                      "board's rules symmetries (labelling costs that many times more).")
     gate_games: int = pydantic.Field(default=40, description="Games of the candidate's match.")
     gate_nodes: int = pydantic.Field(default=1000, description="Alpha-beta nodes per move in the match.")
 
@@ -79,7 +81,8 @@ def nnue_model(context: dg.AssetExecutionContext, config: NNUESettings, lake_roo
     t0 = time.time()
     try:
         report = distill(store, part.board, part.players, cand, model=model, mix=config.mix,
-                         max_games=config.max_games, branches=config.branches, cfg=cfg, log=context.log.info)
+                         max_games=config.max_games, branches=config.branches, cfg=cfg,
+                         symmetrise=config.symmetrise, log=context.log.info)
         gate = nnue_gate(part.board, part.players, cand, cur if cur.is_file() else None, config.gate_games,
                          config.gate_nodes, seed=cfg.seed)
     except ValueError as e:
@@ -96,6 +99,7 @@ def nnue_model(context: dg.AssetExecutionContext, config: NNUESettings, lake_roo
         "gate": dg.MetadataValue.json(gate),
         "corr_with_network": corr.get("nnue"),
         "heuristic_corr_with_network": corr.get("heuristic"),
+        "corr_with_symmetrised_network": (report.get("corr_with_symmetrised_network") or {}).get("nnue"),
         "mse_result": dg.MetadataValue.json(report["mse_result"]),
         "positions": report["positions"],
         "heldout_positions": report["heldout_positions"],

@@ -614,7 +614,7 @@ def _nnue_train(args) -> int:
         out.parent.mkdir(parents=True, exist_ok=True)
         report = distill(store, part.board, part.players, out, model=model, mix=args.mix, max_games=args.max_games,
                          every=args.every, branches=args.branches, cfg=cfg, device=args.device,
-                         log=lambda m: print(m, flush=True))
+                         symmetrise=args.symmetrise, log=lambda m: print(m, flush=True))
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -667,6 +667,9 @@ def _add_nnue_parsers(sub) -> None:
     tr.add_argument("--branches", type=int, default=0,
                     help="per kept position, this many more 1-4 random moves off the game's path, valued by the "
                          "network only (needs --mix 0; default 0)")
+    tr.add_argument("--symmetrise", action="store_true",
+                    help="targets: the network's value averaged over the board's rules symmetries (the labelling "
+                         "costs that many times more)")
     add_arguments(tr, NNUETrainConfig)
     tr.add_argument("--out", help="the NNUE file (default: the partition's candidate, "
                                   "<storage>/nnue/<board>_<n>p/candidate.nnue.npz, which the nnue_model asset gates)")

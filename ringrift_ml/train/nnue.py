@@ -11,6 +11,16 @@ after every step to the ranges their integer types hold (``WEIGHT_BOUND``).
 Augmentation: each time a sample is drawn its cells may be mapped by a random symmetry
 of the board under which the rules are invariant (``nn.augment.symmetry_perms``): a
 feature ``cell * CODES + code`` becomes ``perm[cell] * CODES + code``.
+
+Factorisation (``factorise``; off by default, as it measured no gain: docs/nnue.md):
+in training every active feature also switches on two *virtual* features shared
+across many real ones, its code alone (a stack of this height and cap of this
+relative seat, anywhere) and its cell with the relative seat of whatever occupies it
+(this seat's piece here, of any kind).  Their rows learn from every position in which
+any of their real features occurs, so a real feature seen in few positions starts from
+what its code and cell say in general; at export each real row becomes its own row
+plus its two virtual rows, so the exported first layer and the compiled inference are
+unchanged (the factoriser of nnue-pytorch's HalfKA features, on this game's features).
 """
 
 from __future__ import annotations
@@ -23,7 +33,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..nnue.features import CODES, N_GLOBALS, n_features
+from ..nnue.features import CODES, COLLAPSED_BASE, MARKER_BASE, N_GLOBALS, SEATS, n_features
 from ..nnue.model import WEIGHT_BOUND, NNUEWeights, board_cells
 
 
@@ -45,6 +55,9 @@ class NNUETrainConfig:
     """Share of the games held out (split by game, never by position)."""
     symmetries: bool = True
     """Augment with the board's rules symmetries."""
+    factorise: bool = False
+    """Train with virtual features (code alone; cell and occupant's relative seat),
+    folded into the real rows at export."""
     seed: int = 0
     threads: int = 1
     """torch CPU threads."""
@@ -57,17 +70,43 @@ class NNUETrainConfig:
             raise ValueError("nnue train config: 0 < holdout < 1, lr > 0 and weight_decay >= 0 required")
 
 
-class NNUENet(nn.Module):
-    """The float NNUE: accumulator (sum of feature rows plus bias), clipped ReLU head."""
+def _relative_seat(codes: np.ndarray) -> np.ndarray:
+    """The relative seat of what a code shows: a stack's controller, a marker's or a
+    collapsed cell's owner."""
+    stack = codes // (MARKER_BASE // SEATS)
+    return np.where(codes < MARKER_BASE, stack, np.where(codes < COLLAPSED_BASE, codes - MARKER_BASE,
+                                                           codes - COLLAPSED_BASE))
 
-    def __init__(self, features: int, hidden: int, l1: int, l2: int):
+
+def virtual_features(feats: np.ndarray, n_real: int) -> np.ndarray:
+    """The two virtual features of each real feature, ``[2 * len(feats)]``: the code
+    alone (``n_real + code``) and the cell with the occupant's relative seat
+    (``n_real + CODES + cell * SEATS + seat``)."""
+    cells, codes = np.divmod(feats, CODES)
+    return np.concatenate([n_real + codes, n_real + CODES + cells * SEATS + _relative_seat(codes)])
+
+
+def n_virtual(n_cells: int) -> int:
+    return CODES + n_cells * SEATS
+
+
+class NNUENet(nn.Module):
+    """The float NNUE: accumulator (sum of feature rows plus bias), clipped ReLU head.
+    With ``virtual`` rows (factorisation) the bag holds them after the real ones; they
+    start at zero and are folded into the real rows by :meth:`export`."""
+
+    def __init__(self, features: int, hidden: int, l1: int, l2: int, virtual: int = 0):
         super().__init__()
-        self.ft = nn.EmbeddingBag(features, hidden, mode="sum")
+        self.features, self.virtual = features, virtual
+        self.ft = nn.EmbeddingBag(features + virtual, hidden, mode="sum")
         self.b1 = nn.Parameter(torch.full((hidden,), 0.5))
         self.l1 = nn.Linear(hidden + N_GLOBALS, l1)
         self.l2 = nn.Linear(l1, l2)
         self.out = nn.Linear(l2, 1)
         nn.init.normal_(self.ft.weight, 0.0, 0.01)
+        if virtual:
+            with torch.no_grad():
+                self.ft.weight[features:] = 0.0
 
     def forward(self, idx: torch.Tensor, offsets: torch.Tensor, glob: torch.Tensor) -> torch.Tensor:
         acc = (self.ft(idx, offsets) + self.b1).clamp(0.0, 1.0)
@@ -82,10 +121,20 @@ class NNUENet(nn.Module):
         for layer, key in ((self.l1, "L1w"), (self.l2, "L2w"), (self.out, "Ow")):
             layer.weight.clamp_(-WEIGHT_BOUND[key], WEIGHT_BOUND[key])
 
+    def first_layer(self) -> np.ndarray:
+        """The real features' rows, each with its virtual rows folded in (clamped to the
+        range the integer accumulator's rows hold)."""
+        w = self.ft.weight.detach().cpu().numpy()
+        real = w[: self.features].copy()
+        if self.virtual:
+            real += w[virtual_features(np.arange(self.features), self.features)].reshape(2, self.features, -1).sum(0)
+            np.clip(real, -WEIGHT_BOUND["W1"], WEIGHT_BOUND["W1"], out=real)
+        return real
+
     def export(self, board: str, meta: Optional[dict] = None) -> NNUEWeights:
         """The weights in :class:`NNUEWeights` layout (head matrices input-major)."""
         t = {k: v.detach().cpu().numpy() for k, v in self.state_dict().items()}
-        return NNUEWeights(board=board, W1=t["ft.weight"], b1=t["b1"], L1w=t["l1.weight"].T, L1b=t["l1.bias"],
+        return NNUEWeights(board=board, W1=self.first_layer(), b1=t["b1"], L1w=t["l1.weight"].T, L1b=t["l1.bias"],
                            L2w=t["l2.weight"].T, L2b=t["l2.bias"], Ow=t["out.weight"][0], Ob=float(t["out.bias"][0]),
                            meta=dict(meta or {}))
 
@@ -111,7 +160,9 @@ class NNUEData:
         return NNUEData(feats, starts, self.glob[rows], self.target[rows], self.game[rows])
 
 
-def _batch(data: NNUEData, rows: np.ndarray, perms: Optional[np.ndarray], rng) -> tuple:
+def _batch(data: NNUEData, rows: np.ndarray, perms: Optional[np.ndarray], rng, n_real: int = 0) -> tuple:
+    """A batch's bag: each sample's features (mapped by a random symmetry with
+    ``perms``), followed by their virtual features when ``n_real`` is given."""
     lens = data.starts[rows + 1] - data.starts[rows]
     feats = np.concatenate([data.feats[data.starts[r]:data.starts[r + 1]] for r in rows])
     if perms is not None:
@@ -119,6 +170,13 @@ def _batch(data: NNUEData, rows: np.ndarray, perms: Optional[np.ndarray], rng) -
         per = np.repeat(sym, lens)
         cells, codes = np.divmod(feats, CODES)
         feats = perms[per, cells] * CODES + codes
+    if n_real:
+        # Sample by sample: real features, then the two virtual ones of each.
+        owner = np.repeat(np.arange(len(rows)), lens)
+        virt = virtual_features(feats, n_real)
+        order = np.argsort(np.concatenate([owner, owner, owner]), kind="stable")
+        feats = np.concatenate([feats, virt])[order]
+        lens = lens * 3
     offsets = np.concatenate([[0], np.cumsum(lens)[:-1]])
     return (torch.from_numpy(feats.astype(np.int64)), torch.from_numpy(offsets.astype(np.int64)),
             torch.from_numpy(data.glob[rows]), torch.from_numpy(data.target[rows]))
@@ -130,7 +188,7 @@ def predict(net: NNUENet, data: NNUEData, batch: int = 4096) -> np.ndarray:
     with torch.no_grad():
         for i in range(0, len(data), batch):
             rows = np.arange(i, min(i + batch, len(data)))
-            idx, off, glob, _ = _batch(data, rows, None, None)
+            idx, off, glob, _ = _batch(data, rows, None, None, net.features if net.virtual else 0)
             out.append(net(idx, off, glob).numpy())
     return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
 
@@ -147,7 +205,8 @@ def train_nnue(board: str, train: NNUEData, held: NNUEData, cfg: NNUETrainConfig
         from ..nn.augment import symmetry_perms
 
         perms = symmetry_perms(board)
-    net = NNUENet(n_features(board_cells(board)), cfg.hidden, cfg.l1, cfg.l2)
+    n_real = n_features(board_cells(board))
+    net = NNUENet(n_real, cfg.hidden, cfg.l1, cfg.l2, n_virtual(board_cells(board)) if cfg.factorise else 0)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, cfg.epochs))
     best, best_state, history = np.inf, None, []
@@ -158,7 +217,7 @@ def train_nnue(board: str, train: NNUEData, held: NNUEData, cfg: NNUETrainConfig
         total, seen = 0.0, 0
         for i in range(0, len(order), cfg.batch_size):
             rows = order[i:i + cfg.batch_size]
-            idx, off, glob, y = _batch(train, rows, perms, rng)
+            idx, off, glob, y = _batch(train, rows, perms, rng, n_real if cfg.factorise else 0)
             loss = torch.mean((net(idx, off, glob) - y) ** 2)
             opt.zero_grad()
             loss.backward()
@@ -179,4 +238,4 @@ def train_nnue(board: str, train: NNUEData, held: NNUEData, cfg: NNUETrainConfig
     return net, history
 
 
-__all__ = ["NNUEData", "NNUENet", "NNUETrainConfig", "predict", "train_nnue"]
+__all__ = ["NNUEData", "NNUENet", "NNUETrainConfig", "n_virtual", "predict", "train_nnue", "virtual_features"]

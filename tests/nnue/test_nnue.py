@@ -127,6 +127,49 @@ def test_torch_net_exports_the_function_the_compiled_path_computes(tmp_path):
     assert np.allclose(nnue_values(w2, "hex8", states, quantised=True), torch_out, atol=0.1)
 
 
+def test_a_factorised_net_exports_the_function_it_trained():
+    torch = pytest.importorskip("torch")
+    from ringrift_ml.distill import nnue_values, samples
+    from ringrift_ml.train.nnue import NNUENet, n_virtual, predict, virtual_features
+
+    n = n_features(board_cells("square8"))
+    # Virtual features: the code alone, then the cell with the occupant's relative seat.
+    f = np.array([5 * 68 + 16, 7 * 68 + 61, 63 * 68 + 67])  # stack of seat 1, marker of 1, collapsed by 3
+    assert virtual_features(f, n).tolist() == [n + 16, n + 61, n + 67, n + 68 + 5 * 4 + 1, n + 68 + 7 * 4 + 1,
+                                               n + 68 + 63 * 4 + 3]
+    net = NNUENet(n, 16, 8, 8, n_virtual(64))
+    assert torch.count_nonzero(net.ft.weight[n:]) == 0  # virtual rows start at zero
+    with torch.no_grad():
+        for p in net.parameters():
+            p.uniform_(-0.05, 0.05)
+        net.b1.fill_(0.4)
+    states = [g.S.copy() for g in random_games("square8", 2, 2, 5, 60)]
+    data = samples("square8", states, np.zeros((len(states), 2), np.float32), np.zeros(len(states), np.int64))
+    torch_out = predict(net, data).reshape(-1, 2)  # real and virtual rows summed in the bag
+    w = net.export("square8")
+    assert w.W1.shape == (n, 16)  # only real rows: the compiled inference is unchanged
+    assert np.allclose(nnue_values(w, "square8", states, quantised=False), torch_out, atol=1e-4)
+
+
+def test_symmetrised_network_values_are_invariant(tmp_path):
+    torch = pytest.importorskip("torch")
+    from ringrift_ml.distill import network_values, symmetric_states
+    from ringrift_ml.nn.checkpoint import save_net
+    from ringrift_ml.nn.net import RingNet, net_config
+
+    torch.manual_seed(0)
+    model = str(save_net(RingNet(net_config("square8", "tiny")), tmp_path / "net.pt", {}, {}))
+    states = [g.S.copy() for g in random_games("square8", 2, 1, 7, 40)][15:]  # past the empty board
+    images = symmetric_states("square8", states[0])
+    assert len(images) == 8 and np.array_equal(images[0], states[0])
+    plain = network_values(model, "square8", images)
+    sym = network_values(model, "square8", images, symmetrise=True)
+    assert not np.allclose(plain, plain[0], atol=1e-4)  # an untrained network is not invariant ...
+    assert np.allclose(sym, sym[0], atol=1e-4)  # ... its mean over the images is
+    both = network_values(model, "square8", states, symmetrise=True)
+    assert both.shape == (len(states), 2) and np.allclose(both[0], sym[0], atol=1e-5)
+
+
 def test_nnue_file_refuses_what_it_cannot_use(tmp_path):
     w = random_weights("square8")
     path = w.save(tmp_path / "a.npz")
@@ -199,12 +242,19 @@ def test_distill_from_the_lake(tmp_path, capsys):
     assert main(args + ["--model", str(model), "--branches", "1", "--out", str(tmp_path / "n.npz")]) == 0
     report = json.loads(capsys.readouterr().out.splitlines()[-1])
     assert report["games"] == 6 and report["heldout_games"] == 2 and report["branch_positions"] > 0
-    assert report["float_vs_torch_max_abs"] < 1e-3 and set(report["corr_with_network"]) == {"nnue", "nnue_float",
-                                                                                           "heuristic"}
+    assert report["float_vs_torch_max_abs"] < 1e-3 and set(report["corr_with_network"]) == {
+        "nnue", "nnue_float", "heuristic", "symmetrised_network"}
+    assert set(report["corr_with_symmetrised_network"]) == {"nnue", "nnue_float", "heuristic"}
+    assert report["targets"] == "network"
     assert report["mse_result"]["zero"] > 0 and len(report["epochs"]) == 2
     assert main(["nnue", "info", str(tmp_path / "n.npz")]) == 0
     out = capsys.readouterr().out
     assert "NNUE for square8 2p" in out and "correlation with the network's value" in out
+    # Symmetrised targets: the report's references swap roles, nothing else changes.
+    assert main(args + ["--model", str(model), "--symmetrise", "--out", str(tmp_path / "s.npz")]) == 0
+    sym = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert sym["targets"] == "network, symmetrised"
+    assert sym["corr_with_network"]["symmetrised_network"] == report["corr_with_network"]["symmetrised_network"]
     # Result-only targets need no network.
     assert main(args + ["--mix", "1", "--out", str(tmp_path / "r.npz")]) == 0
     assert json.loads(capsys.readouterr().out.splitlines()[-1])["model"] is None
