@@ -575,7 +575,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="weights file that receives the tuned vector (default: the storage root's, "
                          "which heuristic players read)")
     tu.add_argument("--model", help="the neural evaluator's network: a checkpoint file, or 'best' / g<N> of the "
-                                    "partition's loop registry under --storage")
+                                    "partition's loop registry under --storage; or an NNUE file (.npz), tested with "
+                                    "alpha-beta against alpha-beta with the heuristic")
     tu.add_argument("--storage", help="storage root: its tuned weights file (the default --weights-out), tuning "
                                       "folder and loop registry (--model best / g<N>) (default: $RINGRIFT_STORAGE or "
                                       "./storage)")

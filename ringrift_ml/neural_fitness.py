@@ -11,7 +11,9 @@ the draw.
 
 The network must first have beaten the heuristic (``require_network_beats_heuristic``):
 fitting the heuristic to a network that plays worse would pull it towards the worse
-player.  The positions come from seeded games of the packaged heuristic against
+player.  The model may also be an NNUE file (``*.npz``, :mod:`ringrift_ml.nnue`): its
+values replace the network's, and its test is alpha-beta with it against alpha-beta
+with the heuristic at equal nodes.  The positions come from seeded games of the packaged heuristic against
 random play with random openings, so they cover openings, middle games and endings.
 """
 
@@ -62,20 +64,48 @@ def sample_positions(board: str, players: int, count: int, seed: int = 0, max_mo
     return out
 
 
+def is_nnue(model) -> bool:
+    """Is ``model`` an NNUE file (``.npz``) rather than a network checkpoint?"""
+    return Path(model).suffix == ".npz"
+
+
+class _NNUEValues:
+    """An NNUE behind the network evaluator's ``evaluate`` (values only, no priors)."""
+
+    def __init__(self, model: Path, board: str, players: int):
+        from .nnue import load_nnue
+        from .nnue.evaluator import NNUEEvaluator
+
+        w = load_nnue(model)
+        if w.board != board:
+            raise ValueError(f"neural fitness: {model} is a {w.board} NNUE, tuning is on {board}")
+        if w.meta.get("players") not in (None, players):
+            raise ValueError(f"neural fitness: {model} is an NNUE of {w.meta['players']}-player games, tuning is "
+                             f"on {players} players")
+        self.ev = NNUEEvaluator(w)
+
+    def evaluate(self, items):
+        return [(None, self.ev.values(g)) for g, _ in items]
+
+
 class NeuralFitness:
     """``score(weights)``: mean network value, for the mover, of the positions the
-    one-ply heuristic with ``weights`` moves to, over fixed positions (module docstring)."""
+    one-ply heuristic with ``weights`` moves to, over fixed positions (module docstring);
+    ``model``: a network checkpoint or an NNUE file."""
 
     def __init__(self, model: Path, board: str, players: int, positions: int = 256, seed: int = 0,
                  device: str = "cpu"):
-        from .nn.checkpoint import load_net
-        from .nn.evaluator import NetEvaluator
-        from .nn.infer import NetRunner
+        if is_nnue(model):
+            self.evaluator = _NNUEValues(Path(model), board, players)
+        else:
+            from .nn.checkpoint import load_net
+            from .nn.evaluator import NetEvaluator
+            from .nn.infer import NetRunner
 
-        net, _ = load_net(Path(model))
-        if net.cfg.board != board:
-            raise ValueError(f"neural fitness: {model} is a {net.cfg.board} network, tuning is on {board}")
-        self.evaluator = NetEvaluator(NetRunner(net, device=device))
+            net, _ = load_net(Path(model))
+            if net.cfg.board != board:
+                raise ValueError(f"neural fitness: {model} is a {net.cfg.board} network, tuning is on {board}")
+            self.evaluator = NetEvaluator(NetRunner(net, device=device))
         self.board, self.players = board, players
         self.positions = sample_positions(board, players, positions, seed=seed)
         self.seed = seed
@@ -111,21 +141,27 @@ def require_network_beats_heuristic(model: Path, board: str, players: int, simul
                                     games: int = 100, seed: int = 0, concurrency: int = 16,
                                     weights: Optional[Path] = None) -> dict:
     """Play the network (its policy, or ``nn`` search with ``simulations``) against the
-    heuristic; ``ValueError`` unless the 95% interval of its score lies above 0.5."""
+    heuristic; ``ValueError`` unless the 95% interval of its score lies above 0.5.  An
+    NNUE plays alpha-beta (``minimax-nnue``) against alpha-beta with the heuristic
+    (``minimax``), ``simulations`` nodes per move each (default 1000)."""
     from .arena import head_to_head
     from .nn.players import make_player
 
-    spec = f"nn:{model}:{simulations}" if simulations else f"policy:{model}"
+    if is_nnue(model):
+        nodes = simulations or 1000
+        spec, other = f"minimax-nnue:{model}:{nodes}", f"minimax:{nodes}"
+    else:
+        spec, other = (f"nn:{model}:{simulations}" if simulations else f"policy:{model}"), "heuristic"
     a, ab = make_player(spec, board, players)
-    b, bb = make_player("heuristic", board, players, weights=str(weights) if weights else None)
+    b, bb = make_player(other, board, players, weights=str(weights) if weights else None)
     a.name, b.name = "network", "heuristic"
     out = head_to_head(a, b, ab, bb, board, games, seed=seed, concurrency=concurrency, random_opening=2,
                        progress=False, num_players=players)
     if not out["ci95"][0] > 0.5:
         raise ValueError(f"neural fitness refused: {spec} scored {out['score']:.3f} "
                          f"(95% CI {out['ci95'][0]:.3f}-{out['ci95'][1]:.3f}) over {out['games']} games against the "
-                         "heuristic; the network must beat it first")
+                         f"heuristic ({other}); the {'NNUE' if is_nnue(model) else 'network'} must beat it first")
     return out
 
 
-__all__ = ["NeuralFitness", "require_network_beats_heuristic", "sample_positions"]
+__all__ = ["NeuralFitness", "is_nnue", "require_network_beats_heuristic", "sample_positions"]

@@ -103,3 +103,24 @@ def test_cli_neural_evaluator_errors(tmp_path, untrained, capsys):
     assert "no promoted model" in capsys.readouterr().err
     assert main(args + ["--model", str(untrained)]) == 2
     assert "neural fitness refused" in capsys.readouterr().err
+
+
+def test_an_nnue_serves_as_the_neural_evaluator(tmp_path):
+    from ringrift_ml.neural_fitness import is_nnue, require_network_beats_heuristic
+
+    from .nnue.test_nnue import random_weights
+
+    w = random_weights("square8")
+    w.meta["players"] = 2
+    path = w.save(tmp_path / "x.nnue.npz")
+    assert is_nnue(path) and not is_nnue(tmp_path / "net.pt")
+    nf = NeuralFitness(path, "square8", 2, positions=24, seed=1)
+    s = nf.score(weight_vector(load_weights("square8", 2)))
+    assert -1 <= s <= 1 and nf.score(weight_vector(load_weights("square8", 2))) == s
+    with pytest.raises(ValueError, match="NNUE of 2-player games, tuning is on 3 players"):
+        NeuralFitness(path, "square8", 3, positions=4)
+    with pytest.raises(ValueError, match="square8 NNUE, tuning is on hex8"):
+        NeuralFitness(path, "hex8", 2, positions=4)
+    # Its test: alpha-beta with it against alpha-beta with the heuristic, equal nodes.
+    with pytest.raises(ValueError, match=r"minimax-nnue:.*:30 scored .* against the heuristic \(minimax:30\)"):
+        require_network_beats_heuristic(path, "square8", 2, simulations=30, games=4)

@@ -6,7 +6,9 @@ for all searching entrants; in 3-4 player partitions one entrant against copies 
 other, scored pairwise from the final ranks): each promoted generation against the previous one and
 against ``heuristic``, and the baselines against each other (``random`` -
 ``heuristic`` - ``mcts``, and the partition's tuned heuristic weights against the
-packaged ones once a tuned version has been accepted), so the comparison graph is connected with a number of
+packaged ones once a tuned version has been accepted; once the partition has an accepted
+NNUE, alpha-beta with it against alpha-beta with the heuristic at equal nodes, and the
+latter against ``heuristic``), so the comparison graph is connected with a number of
 matches linear in the generations.  Every game is kept in ``lake.ladder_games`` with
 its partition; ratings are the maximum-likelihood fit over all of them, anchored at
 ``random`` = 0, with standard errors.  The fit refuses any game of another partition
@@ -31,6 +33,11 @@ LADDER_TABLE = "ladder_games"
 
 TUNED = "heuristic-tuned@"
 """Entrant name prefix of the tuned heuristic: ``heuristic-tuned@<weights version>``."""
+NNUE = "minimax-nnue@"
+"""Entrant name prefix of the partition's accepted NNUE: ``minimax-nnue@<file digest>``."""
+NNUE_NODES = 1000
+"""Alpha-beta nodes per move of the NNUE entrant and of its reference ``minimax``
+(the ``nnue_model`` gate's default budget)."""
 
 
 def baselines(simulations: int) -> list:
@@ -42,6 +49,15 @@ def tuned_entrant(store: LakeStore, board: str, players: int) -> Optional[str]:
     rows = store.query("SELECT weights_version FROM lake.heuristic_weights WHERE board = ? AND players = ? "
                        "AND accepted ORDER BY created_at DESC LIMIT 1", [board, players]).to_pylist()
     return TUNED + rows[0]["weights_version"] if rows else None
+
+
+def nnue_entrant(store: LakeStore, board: str, players: int) -> Optional[str]:
+    """The accepted NNUE's entrant name (its file's digest: a newly accepted NNUE is a
+    new entrant), or None when the partition has none."""
+    from ..version import file_digest
+
+    path = Layout(store.root).nnue_current(Partition(board, players))
+    return NNUE + file_digest(path)[:12] if path.is_file() else None
 
 
 def _is_generation(name: str) -> bool:
@@ -57,15 +73,21 @@ def _entrant(name: str, rows_by_gen: dict, store: LakeStore, board: str, players
         return "heuristic", str(weights_file(store, board, players, name[len(TUNED):]))
     if _is_generation(name):
         return f"nn:{store.root / rows_by_gen[int(name[1:])]['path']}:{simulations}", None
+    if name.startswith(NNUE):
+        if nnue_entrant(store, board, players) != name:
+            raise ValueError(f"ladder entrant {name}: the partition's current NNUE is another file now")
+        return f"minimax-nnue:{Layout(store.root).nnue_current(Partition(board, players))}:{NNUE_NODES}", None
     return name, None
 
 
-def rungs(promoted: list, simulations: int, tuned: Optional[str] = None) -> list:
+def rungs(promoted: list, simulations: int, tuned: Optional[str] = None, nnue: Optional[str] = None) -> list:
     """The matches that connect the promoted generations and the baselines."""
     base = baselines(simulations)
     out = [(base[0], base[1]), (base[1], base[2])]
     if tuned:
         out.append((tuned, base[1]))
+    if nnue:
+        out += [(f"minimax:{NNUE_NODES}", base[1]), (nnue, f"minimax:{NNUE_NODES}")]
     prev = None
     for g in promoted:
         name = f"g{g}"
@@ -108,7 +130,8 @@ def play_ladder(store: LakeStore, board: str, players: int, simulations: int = 6
     for r in played(store, board, players):
         have[(r["a"], r["b"])] = have.get((r["a"], r["b"]), 0) + 1
     total = 0
-    for a, b in rungs(promoted, simulations, tuned_entrant(store, board, players)):
+    for a, b in rungs(promoted, simulations, tuned_entrant(store, board, players),
+                      nnue_entrant(store, board, players)):
         missing = games - have.get((a, b), 0)
         if missing <= 0:
             continue
@@ -269,7 +292,7 @@ def ladder_table(store: LakeStore, board: str, players: int) -> list:
     return sorted(out, key=lambda r: -r["elo"])
 
 
-__all__ = ["LADDER_TABLE", "TUNED", "baselines", "fit_ladder", "ladder_label", "ladder_table", "loop_ladder",
-           "play_ladder", "played",
+__all__ = ["LADDER_TABLE", "NNUE", "NNUE_NODES", "TUNED", "baselines", "fit_ladder", "ladder_label", "ladder_table",
+           "loop_ladder", "nnue_entrant", "play_ladder", "played",
            "record_ratings",
            "regression_watch", "rungs", "tuned_entrant", "update_ladder"]

@@ -451,6 +451,33 @@ def test_ladder_adds_the_accepted_tuned_heuristic(tmp_path):
     assert sum(r["cpu_seconds"] for r in played(store, "square8", 2)) > 0  # what the next generation pays
 
 
+def test_ladder_adds_the_accepted_nnue_under_alpha_beta(tmp_path, monkeypatch):
+    from ringrift_ml.lake.layout import Layout, Partition
+    from ringrift_ml.loop import ladder
+    from ringrift_ml.loop.ladder import NNUE, nnue_entrant, play_ladder, played, rungs
+
+    from ..nnue.test_nnue import random_weights
+
+    store = LakeStore.open(tmp_path)
+    assert nnue_entrant(store, "square8", 2) is None
+    monkeypatch.setattr(ladder, "NNUE_NODES", 40)  # a short match
+    path = Layout(tmp_path).nnue_current(Partition("square8", 2))
+    path.parent.mkdir(parents=True)
+    random_weights("square8").save(path)
+    name = nnue_entrant(store, "square8", 2)
+    assert name.startswith(NNUE) and nnue_entrant(store, "square8", 3) is None  # per partition
+    assert rungs([], 4, nnue=name)[-2:] == [("minimax:40", "heuristic"), (name, "minimax:40")]
+    log = []
+    play_ladder(store, "square8", 2, simulations=4, games=1, progress=False, log=log.append)
+    assert {(r["a"], r["b"]) for r in played(store, "square8", 2)} == {
+        ("random", "heuristic"), ("heuristic", "mcts:4"), ("minimax:40", "heuristic"), (name, "minimax:40")}
+    # A newly accepted NNUE is a new entrant with its own rung; the old one keeps its games.
+    random_weights("square8", seed=1).save(path)
+    assert nnue_entrant(store, "square8", 2) not in (None, name)
+    play_ladder(store, "square8", 2, simulations=4, games=1, progress=False, log=log.append)
+    assert len(played(store, "square8", 2)) == 5
+
+
 def test_a_drop_within_the_interval_is_not_rolled_back(tmp_path):
     from ringrift_ml.loop.ladder import regression_watch
 
