@@ -104,19 +104,29 @@ def test_evaluator_values_follow_any_position_and_quantised_tracks_float():
         evq.values(FastGame(new_game("hex8", 2)))
 
 
-def test_torch_net_exports_the_function_the_compiled_path_computes(tmp_path):
-    torch = pytest.importorskip("torch")
-    from ringrift_ml.distill import samples
-    from ringrift_ml.train.nnue import NNUENet, predict
+def _torch_outputs(net, board, n, spread, seed, moves):
+    """``(states, torch values [positions, seats])`` of ``net`` with uniform weights in
+    ``[-spread, spread]`` over the positions of two random games."""
+    import torch
 
-    net = NNUENet(n_features(board_cells("hex8")), 16, 8, 8)
+    from ringrift_ml.distill import samples
+    from ringrift_ml.train.nnue import predict
+
     with torch.no_grad():
         for p in net.parameters():
-            p.uniform_(-0.2, 0.2)
+            p.uniform_(-spread, spread)
         net.b1.fill_(0.4)
-    states = [g.S.copy() for g in random_games("hex8", 3, 2, 9, 80)]
-    data = samples("hex8", states, np.zeros((len(states), 3), np.float32), np.zeros(len(states), np.int64))
-    torch_out = predict(net, data).reshape(-1, 3)
+    states = [g.S.copy() for g in random_games(board, n, 2, seed, moves)]
+    data = samples(board, states, np.zeros((len(states), n), np.float32), np.zeros(len(states), np.int64))
+    return states, predict(net, data).reshape(-1, n)
+
+
+def test_torch_net_exports_the_function_the_compiled_path_computes(tmp_path):
+    pytest.importorskip("torch")
+    from ringrift_ml.train.nnue import NNUENet
+
+    net = NNUENet(n_features(board_cells("hex8")), 16, 8, 8)
+    states, torch_out = _torch_outputs(net, "hex8", 3, 0.2, 9, 80)
     w = net.export("hex8", {"note": "test"})
     from ringrift_ml.distill import nnue_values
 
@@ -129,8 +139,8 @@ def test_torch_net_exports_the_function_the_compiled_path_computes(tmp_path):
 
 def test_a_factorised_net_exports_the_function_it_trained():
     torch = pytest.importorskip("torch")
-    from ringrift_ml.distill import nnue_values, samples
-    from ringrift_ml.train.nnue import NNUENet, n_virtual, predict, virtual_features
+    from ringrift_ml.distill import nnue_values
+    from ringrift_ml.train.nnue import NNUENet, n_virtual, virtual_features
 
     n = n_features(board_cells("square8"))
     # Virtual features: the code alone, then the cell with the occupant's relative seat.
@@ -139,13 +149,8 @@ def test_a_factorised_net_exports_the_function_it_trained():
                                                n + 68 + 63 * 4 + 3]
     net = NNUENet(n, 16, 8, 8, n_virtual(64))
     assert torch.count_nonzero(net.ft.weight[n:]) == 0  # virtual rows start at zero
-    with torch.no_grad():
-        for p in net.parameters():
-            p.uniform_(-0.05, 0.05)
-        net.b1.fill_(0.4)
-    states = [g.S.copy() for g in random_games("square8", 2, 2, 5, 60)]
-    data = samples("square8", states, np.zeros((len(states), 2), np.float32), np.zeros(len(states), np.int64))
-    torch_out = predict(net, data).reshape(-1, 2)  # real and virtual rows summed in the bag
+    # Torch sums real and virtual rows in the bag; the export folds them together.
+    states, torch_out = _torch_outputs(net, "square8", 2, 0.05, 5, 60)
     w = net.export("square8")
     assert w.W1.shape == (n, 16)  # only real rows: the compiled inference is unchanged
     assert np.allclose(nnue_values(w, "square8", states, quantised=False), torch_out, atol=1e-4)
