@@ -10,6 +10,10 @@
    positions with the same node budget: nodes per second and the depth reached.
 3. ``kind: ratio``: the NNUE's evaluations per second over the network's and the
    heuristic's.
+4. ``kind: depth`` / ``depth_speedup``: the time of alpha-beta searches to each of
+   ``--depths`` with either evaluator, and the heuristic's time over the NNUE's.
+   Both searches run compiled (``ai._k_alphabeta``), as ``minimax`` does with a node
+   budget.
 
     python benchmarks/nnue_bench.py --boards square8 --nnue storage/nnue/square8_2p.nnue.npz \\
         --model <checkpoint> [--positions 200] [--nodes 4000]
@@ -105,6 +109,8 @@ def main(argv=None) -> int:
     ap.add_argument("--children", type=int, default=16, help="moves per position evaluated in turn")
     ap.add_argument("--nodes", type=int, default=4000, help="minimax node budget per search")
     ap.add_argument("--searches", type=int, default=10)
+    ap.add_argument("--depths", type=lambda v: [int(x) for x in v.split(",") if x], default=[4, 5],
+                    help="comma-separated depths: time of a search to each with either evaluator (default 4,5)")
     ap.add_argument("--min-seconds", type=float, default=2.0)
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     ap.add_argument("--seed", type=int, default=0)
@@ -114,7 +120,7 @@ def main(argv=None) -> int:
     torch.set_num_threads(args.threads)
     from ringrift_ml.ai import Budget
     from ringrift_ml.ai.heuristic import HeuristicEvaluator
-    from ringrift_ml.ai.minimax import MinimaxPlayer
+    from ringrift_ml.ai.minimax import MinimaxConfig, MinimaxPlayer
     from ringrift_ml.nn.players import make_player
     from ringrift_ml.nnue import NNUEEvaluator, load_nnue
 
@@ -164,6 +170,23 @@ def main(argv=None) -> int:
                 print(json.dumps({"bench": "nnue", "kind": "search", "board": board, "player": name,
                                   "nodes": args.nodes, "searches": len(games), "nodes_per_s": round(nodes / dt, 1),
                                   "mean_depth": round(float(np.mean(depth)), 2)}), flush=True)
+            # Time to a fixed depth: the trees differ (other values prune other branches),
+            # so this, not nodes per second, is what an evaluator buys a search.
+            for d in args.depths:
+                secs = {}
+                for name, ev in (("minimax", heur), ("minimax-nnue", NNUEEvaluator(w))):
+                    player = MinimaxPlayer(ev, MinimaxConfig(max_depth=d))
+                    nodes, t = 0, time.perf_counter()
+                    for i, g in enumerate(games):
+                        player.think(g, Budget(nodes=10**9), seed=i)
+                        nodes += player.last_nodes
+                    secs[name] = time.perf_counter() - t
+                    print(json.dumps({"bench": "nnue", "kind": "depth", "board": board, "player": name, "depth": d,
+                                      "searches": len(games), "seconds": round(secs[name], 3), "nodes": nodes}),
+                          flush=True)
+                print(json.dumps({"bench": "nnue", "kind": "depth_speedup", "board": board, "depth": d,
+                                  "heuristic_over_nnue_time": round(secs["minimax"] / secs["minimax-nnue"], 2)}),
+                      flush=True)
     return 0
 
 

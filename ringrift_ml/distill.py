@@ -24,7 +24,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from .lake import LakeStore
-from .nnue import _k_nnue as K
+from .ai import _k_nnue as K
 from .nnue.features import N_GLOBALS
 from .nnue.model import board_cells
 

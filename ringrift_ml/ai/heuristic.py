@@ -100,6 +100,14 @@ class HeuristicEvaluator:
         heuristic_values(game.S, game.spec.geo, self.w, self.scale, out, self._scratch)
         return out
 
+    def compiled_leaf(self, game: FastGame) -> tuple:
+        """``(kind, heuristic arguments, NNUE arguments)`` of a compiled search's leaf
+        (``ai._k_alphabeta``)."""
+        from . import _k_alphabeta as A
+        from ._k_nnue import no_args
+
+        return A.HEURISTIC, (self.w, self.scale, np.zeros(game.num_players), self._scratch), no_args()
+
     def child_values(self, game: FastGame, rows: np.ndarray) -> np.ndarray:
         """``(K,)`` the mover's value of the position after each move (and the
         mover's forced follow-ups); exact for moves that end the game."""

@@ -38,6 +38,9 @@ class MinimaxConfig:
     """Deepening stops here even with budget left."""
     tt_size: int = 1 << 18
     """Transposition-table entries kept (oldest dropped first)."""
+    compiled: bool = True
+    """Search in compiled code (``_k_alphabeta``) when the evaluator offers a compiled
+    leaf and the budget counts nodes only; the same search, node for node."""
 
     def __post_init__(self):
         if self.max_depth < 1 or self.tt_size < 1:
@@ -59,6 +62,15 @@ class MinimaxPlayer(MovePlayer):
         if len(rows) == 1:
             return rows[0]
         rng = np.random.default_rng(seed)
+        compiled_leaf = getattr(self.evaluator, "compiled_leaf", None)
+        if self.cfg.compiled and compiled_leaf is not None and budget.seconds is None:
+            from ._k_alphabeta import search
+
+            kind, hargs, nargs = compiled_leaf(game)
+            best, self.last_depth, self.last_nodes = search(game.S, game.spec.geo, rows, _order(rows, rng),
+                                                            self.cfg.max_depth, budget.nodes, self.cfg.tt_size,
+                                                            kind, hargs, nargs)
+            return rows[int(best)]
         self._me = game.current_player
         # An evaluator that can value one seat alone (``value_of``, e.g. the NNUE's one
         # head of several) is asked for just the root player's value at the leaves.

@@ -3,7 +3,7 @@ updated by the cells a move changes, run in quantised integers in compiled code.
 
 * :mod:`.features`: the sparse per-cell features of each seat's perspective and the
   dense globals, with the feature set's name and hash;
-* :mod:`._k_nnue`: the compiled accumulator (refresh and incremental update) and heads;
+* :mod:`ringrift_ml.ai._k_nnue`: the compiled accumulator (refresh and incremental update) and heads;
 * :mod:`.model`: the weights, their quantisation and the file;
 * :mod:`.evaluator`: :class:`NNUEEvaluator` (the search evaluator protocol);
 * :mod:`.players`: ``minimax-nnue:<file>[:nodes]`` and ``descent-nnue:<file>[:nodes]``.

@@ -2,7 +2,7 @@
 
 The accumulator follows the positions it is asked about: each call brings it from the
 last evaluated position to the new one by the cells that differ
-(:func:`ringrift_ml.nnue._k_nnue.update`).  Alpha-beta visits leaves in depth-first
+(:func:`ringrift_ml.ai._k_nnue.update`).  Alpha-beta visits leaves in depth-first
 order, so consecutive leaves are siblings or cousins a few moves apart and an update
 touches a handful of cells.  A position of another game or player count is simply
 refreshed: the update compares every cell, so it is right for any position of the board.
@@ -17,7 +17,7 @@ import numpy as np
 from ..ai.base import terminal_values
 from ..rules.fast import FastGame
 from ..rules.kernels import num_players
-from . import _k_nnue as K
+from ..ai import _k_nnue as K
 from .features import N_GLOBALS
 from .model import NNUEWeights, board_cells
 
@@ -85,6 +85,17 @@ class NNUEEvaluator:
         S = self._state(game)
         return float(self._seat(S, self.ncells, self._W1, self._acc, self._codes, *self._head, self._g, self._x,
                                 self._h1, self._h2, seat))
+
+    def compiled_leaf(self, game: FastGame) -> tuple:
+        """``(kind, heuristic arguments, NNUE arguments)`` of a compiled search's leaf
+        (``ai._k_alphabeta``): one seat's value, the accumulator carried from leaf to
+        leaf as in Python."""
+        from ..ai import _k_alphabeta as A
+
+        self._state(game)
+        return ((A.NNUE_QUANTISED if self.quantised else A.NNUE_FLOAT), A.NO_HEURISTIC,
+                (np.int64(self.ncells), self._W1, self._acc, self._codes, *self._head, self._g, self._x, self._h1,
+                 self._h2))
 
     def priors(self, game: FastGame, rows: np.ndarray) -> Optional[np.ndarray]:
         return None

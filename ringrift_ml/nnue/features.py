@@ -12,7 +12,7 @@ active feature per perspective, its *code*:
 
 The feature index is ``cell * CODES + code``.  A move changes the codes of a few cells
 only (the stacks and markers it touches), which is what lets the first layer be an
-accumulator updated incrementally (:mod:`ringrift_ml.nnue._k_nnue`).
+accumulator updated incrementally (:mod:`ringrift_ml.ai._k_nnue`).
 
 The globals of perspective ``p`` (not incremental, cheap): per relative seat whether it
 plays, rings in hand, eliminated rings, territory and rings on the board (each
@@ -30,23 +30,27 @@ import json
 
 from ..rules.view import PHASE_NAMES
 
-HEIGHT_BUCKETS = 5
-CAP_BUCKETS = 3
-SEATS = 4
-STACK_CODES = SEATS * HEIGHT_BUCKETS * CAP_BUCKETS  # 60
-MARKER_BASE = STACK_CODES
-COLLAPSED_BASE = MARKER_BASE + SEATS
-CODES = COLLAPSED_BASE + SEATS  # 68 per cell
+# The numeric layout lives beside the compiled inference that reads it.
+from ..ai._k_nnue import (  # noqa: E402,F401  (public here)
+    CAP_BUCKETS,
+    CODES,
+    COLLAPSED_BASE,
+    HEIGHT_BUCKETS,
+    MARKER_BASE,
+    MOVER_BASE,
+    N_GLOBALS,
+    PHASE_BASE,
+    PLAYERS_BASE,
+    SEAT_GLOBALS,
+    SEATS,
+    STACK_CODES,
+)
 
-SEAT_GLOBALS = ("present", "hand", "eliminated", "territory", "on_board")
 GLOBAL_NAMES = (tuple(f"rel{r}_{g}" for r in range(SEATS) for g in SEAT_GLOBALS)
                 + tuple(f"mover_rel{r}" for r in range(SEATS))
                 + tuple(f"phase_{p}" for p in PHASE_NAMES)
                 + ("players_2", "players_3", "players_4"))
-N_GLOBALS = len(GLOBAL_NAMES)
-MOVER_BASE = SEATS * len(SEAT_GLOBALS)
-PHASE_BASE = MOVER_BASE + SEATS
-PLAYERS_BASE = PHASE_BASE + len(PHASE_NAMES)
+assert len(GLOBAL_NAMES) == N_GLOBALS
 
 
 def _identity() -> str:

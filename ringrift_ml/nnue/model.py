@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..rules.boards import BOARD_TYPES
-from ._k_nnue import QA, QB
+from ..ai._k_nnue import QA, QB
 from .features import FEATURE_SET, N_GLOBALS, check_feature_set, n_features
 
 FLOAT_ARRAYS = ("W1", "b1", "L1w", "L1b", "L2w", "L2b", "Ow", "Ob")

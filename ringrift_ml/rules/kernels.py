@@ -8,10 +8,16 @@ the state layout private to the rules package.  ``G`` is ``BoardSpec.geo``.
 
 from numba import njit
 
+from ._k_board import state_hash  # noqa: F401  (public here: equal positions hash equally)
 from ._k_moves import capture_target, free_run, stack_has_action  # noqa: F401  (public here)
 from ._k_turn import apply_trusted as apply_row  # noqa: F401  (public here: apply a legal move row in place)
 from ._k_turn import legal_moves as legal_rows  # noqa: F401  (public here: fill a buffer, return the count)
 from ._layout import (
+    F_TYPE,
+    M_RANK,
+    MOVE_WIDTH,
+    MV_CONTINUE_CAPTURE,
+    MV_OVERTAKING_CAPTURE,
     CL,
     CP,
     CT,
@@ -124,12 +130,30 @@ def phase_index(S):
 
 
 @njit(cache=True, inline="always")
+def final_rank(S, p):
+    """Player ``p``'s final rank (1 = winner, ties share a rank; 0 while the game runs)."""
+    return S[MT, M_RANK + p - 1]
+
+
+@njit(cache=True, inline="always")
+def is_capture_row(row):
+    """Is the move row a capture segment (first or continued)?"""
+    t = row[F_TYPE]
+    return t == MV_OVERTAKING_CAPTURE or t == MV_CONTINUE_CAPTURE
+
+
+ROW_WIDTH = MOVE_WIDTH
+"""Columns of a move row (the buffers ``legal_rows`` fills are ``(n, ROW_WIDTH)`` int64)."""
+
+
+@njit(cache=True, inline="always")
 def ring_owner(S, c, i):
     """Owner of ring ``i`` of the stack on ``c``, counted from the bottom (0)."""
     return ((S[RG, c] >> (2 * i)) & 3) + 1
 
 
 __all__ = [
+    "ROW_WIDTH",
     "apply_row",
     "capture_target",
     "cap_height",
@@ -138,7 +162,9 @@ __all__ = [
     "current_player",
     "eliminated_rings",
     "elimination_threshold",
+    "final_rank",
     "free_run",
+    "is_capture_row",
     "is_finished",
     "legal_rows",
     "line_length",
@@ -151,6 +177,7 @@ __all__ = [
     "rings_per_player",
     "stack_has_action",
     "stack_height",
+    "state_hash",
     "territory",
     "territory_minimum",
 ]

@@ -1,10 +1,10 @@
 """Training an NNUE in PyTorch from prepared positions, and its export.
 
 A position seen from one seat is a *sample*: the active feature indices of that
-perspective (:func:`ringrift_ml.nnue._k_nnue.active_features`), its globals and a value
+perspective (:func:`ringrift_ml.ai._k_nnue.active_features`), its globals and a value
 target in ``[-1, 1]``.  The first layer is an ``EmbeddingBag`` summing the rows of the
 active features (the accumulator); the head is two clipped-ReLU layers and a ``tanh``
-output, the same function :mod:`ringrift_ml.nnue._k_nnue` computes in float, so the
+output, the same function :mod:`ringrift_ml.ai._k_nnue` computes in float, so the
 exported weights evaluate exactly as trained (up to quantisation).  Weights are clamped
 after every step to the ranges their integer types hold (``WEIGHT_BOUND``).
 

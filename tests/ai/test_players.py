@@ -149,6 +149,51 @@ def test_minimax_deepens_and_is_deterministic():
         MinimaxConfig(max_depth=0)
 
 
+def _random_positions(board, n, count, seed):
+    rng = np.random.default_rng(seed)
+    out = []
+    while len(out) < count:
+        g = FastGame(new_game(board, n))
+        for _ in range(int(rng.integers(5, 80))):
+            if g.is_over:
+                break
+            rows = g.legal()
+            g.apply(rows[rng.integers(len(rows))])
+        if not g.is_over and len(g.legal()) > 1:
+            out.append(g)
+    return out
+
+
+@pytest.mark.parametrize("board,n,evaluator,nodes", [("square8", 2, "heuristic", 400), ("hex8", 3, "heuristic", 400),
+                                                     ("square8", 4, "heuristic", 400), ("square8", 2, "nnue", 400),
+                                                     ("hexagonal", 2, "heuristic", 60)])
+def test_compiled_alpha_beta_is_the_python_search_node_for_node(board, n, evaluator, nodes):
+    """The compiled search (``ai._k_alphabeta``) chooses the move, completes the depth and
+    counts the nodes of the Python search on the same positions, budgets and seeds (on
+    the hexagonal board positions have more legal moves than its buffers first hold); a
+    time budget keeps the Python search."""
+    if evaluator == "nnue":
+        from ringrift_ml.nnue.evaluator import NNUEEvaluator
+
+        from ..nnue.test_nnue import random_weights
+
+        make = lambda: NNUEEvaluator(random_weights(board))  # noqa: E731 - one per search: the accumulator is state
+    else:
+        make = lambda: HeuristicEvaluator.for_board(board, n)  # noqa: E731
+    fast = MinimaxPlayer(make())
+    slow = MinimaxPlayer(make(), MinimaxConfig(compiled=False))
+    for k, g in enumerate(_random_positions(board, n, 8, seed=11)):
+        before = g.S.copy()
+        a = fast.choose_row(g, Budget(nodes=nodes), seed=k)
+        b = slow.choose_row(g, Budget(nodes=nodes), seed=k)
+        assert np.array_equal(a, b) and (fast.last_depth, fast.last_nodes) == (slow.last_depth, slow.last_nodes)
+        assert np.array_equal(g.S, before)  # the root is left as it was
+    assert fast.last_nodes == nodes and fast.last_depth >= 1
+    # A time budget: the Python search answers (one node past the budget's check at most).
+    fast.choose_row(g, Budget(seconds=0.05), seed=0)
+    assert fast.last_nodes > 0
+
+
 def test_gumbel_policy_and_determinism():
     g = FastGame(new_game("hex8", 2))
     s = GumbelPlayer(EVAL, GumbelConfig(max_considered=8))

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from ringrift_ml.nnue import FEATURE_SET, NNUEEvaluator, NNUEWeights, load_nnue
-from ringrift_ml.nnue import _k_nnue as K
+from ringrift_ml.ai import _k_nnue as K
 from ringrift_ml.nnue.features import CODES, N_GLOBALS, n_features
 from ringrift_ml.nnue.model import board_cells
 from ringrift_ml.rules import BOARD_TYPES, new_game

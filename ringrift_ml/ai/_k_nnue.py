@@ -1,5 +1,8 @@
 """Compiled NNUE inference: feature codes, the accumulator (full refresh and incremental
-update) and the head, in float and in quantised integers.
+update) and the head, in float and in quantised integers.  It sits with the players'
+other compiled evaluator (the heuristic's features) so that the compiled alpha-beta
+(``_k_alphabeta``) can call either; the NNUE's file, feature-set identity, evaluator
+class, players and training live in :mod:`ringrift_ml.nnue`.
 
 One accumulator row per perspective (seat ``p`` at row ``p - 1``): ``b1`` plus the first
 layer's rows of the perspective's active features.  :func:`update` compares every
@@ -36,8 +39,21 @@ from ..rules.kernels import (
     territory,
     territory_minimum,
 )
-from .features import CAP_BUCKETS, CODES, COLLAPSED_BASE, HEIGHT_BUCKETS, MARKER_BASE, MOVER_BASE, PHASE_BASE, \
-    PLAYERS_BASE
+from ..rules.view import PHASE_NAMES
+
+# The feature layout (``ringrift_ml.nnue.features`` names it and hashes it).
+HEIGHT_BUCKETS = 5
+CAP_BUCKETS = 3
+SEATS = 4
+STACK_CODES = SEATS * HEIGHT_BUCKETS * CAP_BUCKETS  # 60
+MARKER_BASE = STACK_CODES
+COLLAPSED_BASE = MARKER_BASE + SEATS
+CODES = COLLAPSED_BASE + SEATS  # 68 per cell
+SEAT_GLOBALS = ("present", "hand", "eliminated", "territory", "on_board")
+MOVER_BASE = SEATS * len(SEAT_GLOBALS)
+PHASE_BASE = MOVER_BASE + SEATS
+PLAYERS_BASE = PHASE_BASE + len(PHASE_NAMES)
+N_GLOBALS = PLAYERS_BASE + 3
 
 QA = 127
 QB = 64
@@ -234,3 +250,13 @@ def evaluate_seat_float(S, ncells, W1, acc, codes, L1w, L1b, L2w, L2b, Ow, Ob, g
     update(S, ncells, W1, acc, codes)
     globals_into(S, p, g)
     return head_float(acc[p - 1], g, L1w, L1b, L2w, L2b, Ow, Ob, x, h1, h2)
+
+
+
+def no_args() -> tuple:
+    """The NNUE's arguments of a compiled search led by another evaluator (never read):
+    the quantised path's types, so that search shares its compiled code."""
+    return (np.int64(0), np.zeros((1, 1), np.int16), np.zeros((4, 1), np.int16), np.zeros((4, 1), np.int64),
+            np.zeros((1, 1), np.int8), np.zeros(1, np.int32), np.zeros((1, 1), np.int8), np.zeros(1, np.int32),
+            np.zeros(1, np.int8), np.int32(0), np.zeros(1, np.float32), np.zeros(1, np.int16), np.zeros(1, np.int32),
+            np.zeros(1, np.int32))
