@@ -7,6 +7,10 @@ depth.  Leaves are valued by the evaluator from the root player's view.  The
 transposition table is keyed by the position's Zobrist hash (board, counters, player
 to act and phase) and stores depth, value, bound type and the best move index.
 
+With a node budget and an evaluator that has compiled kernels (``compiled_leaf``: the
+heuristic, the NNUE) the same search runs in compiled code (``_k_alphabeta``), node for
+node; a time budget, or any other evaluator, keeps this Python search.
+
 Knuth & Moore, "An analysis of alpha-beta pruning" (1975); Sturtevant & Korf,
 "On pruning techniques for multi-player games" (AAAI 2000) for paranoid search.
 """
