@@ -36,21 +36,9 @@ import numpy as np
 
 
 def _positions(board: str, players: int, n: int, seed: int) -> list:
-    from ringrift_ml.rules import new_game
-    from ringrift_ml.rules.fast import FastGame
+    from ringrift_ml.ai.games import random_positions
 
-    rng = np.random.default_rng(seed)
-    out = []
-    while len(out) < n:
-        g = FastGame(new_game(board, players))
-        for _ in range(int(rng.integers(5, 80))):
-            if g.is_over:
-                break
-            rows = g.legal()
-            g.apply(rows[rng.integers(len(rows))])
-        if not g.is_over and len(g.legal()) > 1:
-            out.append(g)
-    return out
+    return random_positions(board, players, n, seed=seed)
 
 
 def _children(games: list, limit: int) -> list:

@@ -157,4 +157,26 @@ def play_games(jobs: list, concurrency: int = 1, on_done: Optional[Callable[[Pla
     return out
 
 
-__all__ = ["GameJob", "PlayedGame", "play_games"]
+def random_positions(board: str, players: int, count: int, seed: int = 0, min_moves: int = 5,
+                     max_moves: int = 80) -> list:
+    """``count`` positions (a :class:`FastGame` each) reached by ``min_moves`` to
+    ``max_moves`` uniformly random moves from the start, seeded, each unfinished and with
+    a choice for the player to act (benchmarks and tests of searches and evaluators)."""
+    if count < 1 or not 0 <= min_moves < max_moves:
+        raise ValueError(f"random positions: count >= 1 and 0 <= min_moves < max_moves required, got {count}, "
+                         f"{min_moves}, {max_moves}")
+    rng = np.random.default_rng(seed)
+    out: list = []
+    while len(out) < count:
+        g = FastGame(new_game(board, players))
+        for _ in range(int(rng.integers(min_moves, max_moves))):
+            if g.is_over:
+                break
+            rows = g.legal()
+            g.apply(rows[rng.integers(len(rows))])
+        if not g.is_over and len(g.legal()) > 1:
+            out.append(g)
+    return out
+
+
+__all__ = ["GameJob", "PlayedGame", "play_games", "random_positions"]

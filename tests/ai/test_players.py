@@ -149,21 +149,6 @@ def test_minimax_deepens_and_is_deterministic():
         MinimaxConfig(max_depth=0)
 
 
-def _random_positions(board, n, count, seed):
-    rng = np.random.default_rng(seed)
-    out = []
-    while len(out) < count:
-        g = FastGame(new_game(board, n))
-        for _ in range(int(rng.integers(5, 80))):
-            if g.is_over:
-                break
-            rows = g.legal()
-            g.apply(rows[rng.integers(len(rows))])
-        if not g.is_over and len(g.legal()) > 1:
-            out.append(g)
-    return out
-
-
 @pytest.mark.parametrize("board,n,evaluator,nodes", [("square8", 2, "heuristic", 400), ("hex8", 3, "heuristic", 400),
                                                      ("square8", 4, "heuristic", 400), ("square8", 2, "nnue", 400),
                                                      ("hexagonal", 2, "heuristic", 60)])
@@ -182,7 +167,9 @@ def test_compiled_alpha_beta_is_the_python_search_node_for_node(board, n, evalua
         make = lambda: HeuristicEvaluator.for_board(board, n)  # noqa: E731
     fast = MinimaxPlayer(make())
     slow = MinimaxPlayer(make(), MinimaxConfig(compiled=False))
-    for k, g in enumerate(_random_positions(board, n, 8, seed=11)):
+    from ringrift_ml.ai.games import random_positions
+
+    for k, g in enumerate(random_positions(board, n, 8, seed=11)):
         before = g.S.copy()
         a = fast.choose_row(g, Budget(nodes=nodes), seed=k)
         b = slow.choose_row(g, Budget(nodes=nodes), seed=k)
