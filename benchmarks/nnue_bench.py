@@ -35,12 +35,6 @@ from pathlib import Path
 import numpy as np
 
 
-def _positions(board: str, players: int, n: int, seed: int) -> list:
-    from ringrift_ml.ai.games import random_positions
-
-    return random_positions(board, players, n, seed=seed)
-
-
 def _children(games: list, limit: int) -> list:
     """``[(game, rows)]``: each position with at most ``limit`` of its moves."""
     return [(g, g.legal()[:limit]) for g in games]
@@ -107,6 +101,7 @@ def main(argv=None) -> int:
 
     torch.set_num_threads(args.threads)
     from ringrift_ml.ai import Budget
+    from ringrift_ml.ai.games import random_positions
     from ringrift_ml.ai.heuristic import HeuristicEvaluator
     from ringrift_ml.ai.minimax import MinimaxConfig, MinimaxPlayer
     from ringrift_ml.nn.players import make_player
@@ -123,7 +118,7 @@ def main(argv=None) -> int:
 
                 model = default_model(board, Path(tmp))
             w = load_nnue(nnue)
-            items = _children(_positions(board, args.players, args.positions, args.seed), args.children)
+            items = _children(random_positions(board, args.players, args.positions, seed=args.seed), args.children)
             heur = HeuristicEvaluator.for_board(board, args.players)
             from ringrift_ml.nn.checkpoint import load_net
             from ringrift_ml.nn.evaluator import NetEvaluator

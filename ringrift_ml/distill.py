@@ -126,14 +126,14 @@ def network_values(model: str, board: str, states: list, device: str = "cpu", ba
     and a student with symmetric features can only follow the invariant part."""
     from .nn.players import network_evaluator
 
-    ev = network_evaluator(model, device=device)
-    if ev.board != board:
-        raise ValueError(f"network {model!r} plays {ev.board}, not {board}")
-    if symmetrise:
+    if symmetrise:  # every image valued by one call (which loads the network and checks its board)
         images = [symmetric_states(board, S) for S in states]
         k = len(images[0]) if images else 1
         flat = network_values(model, board, [x for im in images for x in im], device=device, batch=batch)
         return flat.reshape(len(states), k, -1).mean(axis=1) if len(states) else flat
+    ev = network_evaluator(model, device=device)
+    if ev.board != board:
+        raise ValueError(f"network {model!r} plays {ev.board}, not {board}")
     out = []
     for i in range(0, len(states), batch):
         out.extend(v for _, v in ev.evaluate([(g, g.legal()) for g in _games(board, states[i:i + batch])]))

@@ -14,7 +14,7 @@ of a recursive function crashes when it is loaded again).
 The leaf is chosen by ``kind`` (:data:`HEURISTIC`, :data:`NNUE_QUANTISED`,
 :data:`NNUE_FLOAT`) and reads its arrays from ``hargs`` (the heuristic's) or ``nargs``
 (the NNUE's); the other tuple is a placeholder of the right types
-(:data:`NO_HEURISTIC`, ``_k_nnue.no_args``).  One signature per NNUE number type, no
+(:data:`NO_HEURISTIC`, :data:`NO_NNUE`).  One signature per NNUE number type, no
 function-typed argument: numba caches the compiled search on disk, as it does the
 rules' kernels (a search that took its leaf as a function argument compiled anew in
 every process, half a minute each).  The tests check that it chooses the move, reaches
@@ -37,6 +37,7 @@ from ..rules.kernels import (
     state_hash,
 )
 from ._k_features import N_FEATURES, heuristic_values
+from .base import rank_value
 from ._k_nnue import evaluate_seat_float, evaluate_seat_quantised
 
 WIN = 1_000.0
@@ -48,6 +49,12 @@ legal moves gets a buffer of its own)."""
 HEURISTIC, NNUE_QUANTISED, NNUE_FLOAT = 0, 1, 2
 NO_HEURISTIC = (np.zeros(N_FEATURES), 1.0, np.zeros(4), np.zeros((4, N_FEATURES)))
 """The heuristic's arguments when another evaluator leads (never read)."""
+NO_NNUE = (np.int64(0), np.zeros((1, 1), np.int16), np.zeros((4, 1), np.int16), np.zeros((4, 1), np.int64),
+           np.zeros((1, 1), np.int8), np.zeros(1, np.int32), np.zeros((1, 1), np.int8), np.zeros(1, np.int32),
+           np.zeros(1, np.int8), np.int32(0), np.zeros(1, np.float32), np.zeros(1, np.int16), np.zeros(1, np.int32),
+           np.zeros(1, np.int32))
+"""The NNUE's arguments when another evaluator leads (never read): the quantised path's
+types, so that such a search shares the NNUE search's compiled code."""
 
 _TT_VALUE = types.Tuple((types.int64, types.float64, types.int64, types.int64))
 
@@ -67,11 +74,11 @@ def _leaf(S, G, me, kind, hargs, nargs):
 
 @njit(cache=True)
 def terminal_value(S, me):
-    """Seat ``me``'s value of a finished game: first +1, last -1, linear between."""
+    """Seat ``me``'s value of a finished game (``base.rank_value`` of its final rank)."""
     n = num_players(S)
     if n == 1:
         return 1.0
-    return 1.0 - 2.0 * (final_rank(S, me) - 1) / (n - 1)
+    return rank_value(final_rank(S, me), n)
 
 
 @njit(cache=True)

@@ -250,13 +250,3 @@ def evaluate_seat_float(S, ncells, W1, acc, codes, L1w, L1b, L2w, L2b, Ow, Ob, g
     update(S, ncells, W1, acc, codes)
     globals_into(S, p, g)
     return head_float(acc[p - 1], g, L1w, L1b, L2w, L2b, Ow, Ob, x, h1, h2)
-
-
-
-def no_args() -> tuple:
-    """The NNUE's arguments of a compiled search led by another evaluator (never read):
-    the quantised path's types, so that search shares its compiled code."""
-    return (np.int64(0), np.zeros((1, 1), np.int16), np.zeros((4, 1), np.int16), np.zeros((4, 1), np.int64),
-            np.zeros((1, 1), np.int8), np.zeros(1, np.int32), np.zeros((1, 1), np.int8), np.zeros(1, np.int32),
-            np.zeros(1, np.int8), np.int32(0), np.zeros(1, np.float32), np.zeros(1, np.int16), np.zeros(1, np.int32),
-            np.zeros(1, np.int32))

@@ -104,9 +104,8 @@ class HeuristicEvaluator:
         """``(kind, heuristic arguments, NNUE arguments)`` of a compiled search's leaf
         (``ai._k_alphabeta``)."""
         from . import _k_alphabeta as A
-        from ._k_nnue import no_args
 
-        return A.HEURISTIC, (self.w, self.scale, np.zeros(game.num_players), self._scratch), no_args()
+        return A.HEURISTIC, (self.w, self.scale, np.zeros(game.num_players), self._scratch), A.NO_NNUE
 
     def child_values(self, game: FastGame, rows: np.ndarray) -> np.ndarray:
         """``(K,)`` the mover's value of the position after each move (and the

@@ -129,10 +129,9 @@ def _campaign(args, open_store) -> int:
     torch.set_num_threads(args.threads)
     store = open_store(args)
     if args.to_sensor:
+        from ..atomic import write_text
         from ..lake.layout import Layout
         from .campaign import sensor_budget
-
-        from ..atomic import write_text
 
         path = Layout(store.root).loop_budget
         budget = json.loads(path.read_text()) if path.is_file() else {}

@@ -1,8 +1,9 @@
-"""The model registry as the loop reads it: the status of a generation, its newest row, the best.
+"""The model registry as the loop reads and writes it: the status of a generation, its
+newest row, the best, and :func:`write_registry_row`.
 
 Both the loop's steps (``run``) and the ladder's regression watch (``ladder``) read the
 registry; the ladder also rolls promotions back, which the loop reacts to.  The reading
-lives here, below both, so that neither imports the other for it.
+and the one writing path live here, below both, so that neither imports the other for it.
 """
 
 from __future__ import annotations
@@ -22,6 +23,19 @@ def process_cpu_seconds() -> float:
     me = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime + remote_cpu_seconds()
+
+
+def write_registry_row(store: LakeStore, row: dict, message: str, run_id=None) -> None:
+    """Commit one ``lake.model_registry`` row and record the alerts it raises
+    (``ringrift_ml.alerts.registry_alerts``: a gate regression, a rollback, a failed
+    generation) in the storage root's alert log: every row the loop writes goes through
+    here, from a shell as from Dagster."""
+    from ..alerts import registry_alerts
+    from ..lake.layout import Layout
+    from ..lake.lineage import record_row
+
+    record_row(store, "model_registry", [row], message, run_id)
+    registry_alerts(row, Layout(store.root).alerts_log)
 
 
 def registry(store: LakeStore, board: str, players: int) -> list:

@@ -26,7 +26,8 @@ from ..arena import PairRecord, fit_elo, head_to_head
 from ..lake import LakeStore
 from ..lake.layout import Layout, Partition
 from ..plots import ladder_plot
-from .generations import PROMOTED, ROLLED_BACK, generation_states, process_cpu_seconds, registry
+from .generations import (PROMOTED, ROLLED_BACK, generation_states, process_cpu_seconds, registry,
+                          write_registry_row)
 
 LADDER_TABLE = "ladder_games"
 
@@ -190,9 +191,6 @@ def regression_watch(store: LakeStore, board: str, players: int, z: float = 1.96
                      log: Callable[[str], None] = print) -> list:
     """Rate the ladder and roll back the newest promoted generation when it rates below
     its predecessor beyond the interval; returns the rollback rows written."""
-    from ..alerts import registry_alerts
-    from ..lake.lineage import record_row
-
     rows = played(store, board, players)
     elo, se = fit_ladder(rows, board, players)
     states = generation_states(registry(store, board, players))
@@ -214,8 +212,7 @@ def regression_watch(store: LakeStore, board: str, players: int, z: float = 1.96
                 for k in ("window", "gate", "config"):
                     if isinstance(row.get(k), str):
                         row[k] = json.loads(row[k])
-                record_row(store, "model_registry", [row], f"{board}|{players} generation {live[-1]} rolled back")
-                registry_alerts(row, Layout(store.root).alerts_log)
+                write_registry_row(store, row, f"{board}|{players} generation {live[-1]} rolled back")
                 log(row["reason"])
                 out.append(row)
     return out

@@ -37,7 +37,7 @@ from ..lake import LakeStore
 from ..version import code_version, file_digest
 from .config import LoopConfig
 from .generations import (FAILED, PROMOTED, REJECTED, ROLLED_BACK, current_best, generation_states,
-                          process_cpu_seconds, registry)
+                          process_cpu_seconds, registry, write_registry_row)
 
 
 def label_of(cfg: LoopConfig, g: int) -> str:
@@ -352,8 +352,6 @@ def record_generation(store: LakeStore, cfg: LoopConfig, g: int, *, model_path: 
     """Step 5: the generation's registry row (its commit point); returns it.
     ``step_cpu_seconds``: CPU seconds of the steps that ran in this call (``selfplay``,
     ``train``, ``gate``; a step a resumed generation found done counts what was left)."""
-    from ..lake.lineage import record_row
-
     unknown = set(step_cpu_seconds or {}) - set(STEPS)
     if unknown:
         raise ValueError(f"step_cpu_seconds: unknown step(s) {sorted(unknown)}; expected {', '.join(STEPS)}")
@@ -369,8 +367,7 @@ def record_generation(store: LakeStore, cfg: LoopConfig, g: int, *, model_path: 
         "config": cfg.to_dict(), "run_id": run_id, **figures,
         **{f"{k}_cpu_seconds": round(v, 1) for k, v in (step_cpu_seconds or {}).items()},
     }
-    record_row(store, "model_registry", [row], f"{cfg.partition} generation {g}: {status}", run_id)
-    _alert(store, row)
+    write_registry_row(store, row, f"{cfg.partition} generation {g}: {status}", run_id)
     split = ", ".join(f"{k} {v:.0f}" for k, v in {**(step_cpu_seconds or {}),
                                                   "ladder": figures["ladder_cpu_seconds"]}.items() if v)
     log(f"{cfg.partition} g{g}: {status.upper()}: {reason} ({row['wall_seconds']:.0f} s, "
@@ -384,14 +381,6 @@ def record_generation(store: LakeStore, cfg: LoopConfig, g: int, *, model_path: 
             f"(uniform {_f(figures['heldout_policy_ce_uniform'])}, H {_f(figures['heldout_target_entropy'])}, "
             f"gap closed {_f(figures['heldout_gap_closed'])})")
     return row
-
-
-def _alert(store: LakeStore, row: dict) -> None:
-    """The alerts a registry row raises, in the storage root's alert log (and webhook)."""
-    from ..alerts import registry_alerts
-    from ..lake.layout import Layout
-
-    registry_alerts(row, Layout(store.root).alerts_log)
 
 
 def _f(x) -> str:
@@ -482,8 +471,6 @@ def generation_figures(store: LakeStore, model_path: Optional[Path], sample_set_
 def record_failure(store: LakeStore, cfg: LoopConfig, g: int, best: Optional[dict], error: str, attempts: int,
                    log: Callable[[str], None] = print) -> dict:
     """The registry row of a generation whose every attempt raised (no model)."""
-    from ..lake.lineage import record_row
-
     row = {
         "board": cfg.board, "players": cfg.players, "generation": g, "model_id": None,
         "parent_id": best["model_id"] if best else None, "path": None, "sample_set_id": None, "window": [],
@@ -491,8 +478,7 @@ def record_failure(store: LakeStore, cfg: LoopConfig, g: int, best: Optional[dic
         "gate": {}, "rating": None, "rating_se": None, "cpu_seconds": 0.0, "wall_seconds": 0.0,
         "config": cfg.to_dict(), "run_id": label_of(cfg, g),
     }
-    record_row(store, "model_registry", [row], f"{cfg.partition} generation {g}: failed", row["run_id"])
-    _alert(store, row)
+    write_registry_row(store, row, f"{cfg.partition} generation {g}: failed", row["run_id"])
     log(f"{cfg.partition} g{g}: FAILED: {row['reason']}")
     return row
 

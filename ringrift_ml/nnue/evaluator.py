@@ -51,6 +51,10 @@ class NNUEEvaluator:
         self._g = np.zeros(N_GLOBALS, dtype=np.float32)
         self._codes = np.full((4, self.ncells), -1, dtype=np.int64)
         self._n = 0  # player count the accumulator was built for (0: never built)
+        # What every compiled evaluation reads after the state (the arrays change in
+        # place, so one tuple serves every call and the compiled search).
+        self._args = (np.int64(self.ncells), self._W1, self._acc, self._codes, *self._head, self._g, self._x,
+                      self._h1, self._h2)
 
     def reset(self) -> None:
         """Forget the last position: the next evaluation refreshes the accumulator."""
@@ -73,8 +77,7 @@ class NNUEEvaluator:
             return terminal_values(game)
         S = self._state(game)
         out = np.zeros(self._n)
-        self._run(S, self.ncells, self._W1, self._acc, self._codes, *self._head, self._g, self._x, self._h1,
-                  self._h2, out)
+        self._run(S, *self._args, out)
         return out
 
     def value_of(self, game: FastGame, seat: int) -> float:
@@ -83,8 +86,7 @@ class NNUEEvaluator:
         if game.is_over:
             return float(terminal_values(game)[seat - 1])
         S = self._state(game)
-        return float(self._seat(S, self.ncells, self._W1, self._acc, self._codes, *self._head, self._g, self._x,
-                                self._h1, self._h2, seat))
+        return float(self._seat(S, *self._args, seat))
 
     def compiled_leaf(self, game: FastGame) -> tuple:
         """``(kind, heuristic arguments, NNUE arguments)`` of a compiled search's leaf
@@ -93,9 +95,7 @@ class NNUEEvaluator:
         from ..ai import _k_alphabeta as A
 
         self._state(game)
-        return ((A.NNUE_QUANTISED if self.quantised else A.NNUE_FLOAT), A.NO_HEURISTIC,
-                (np.int64(self.ncells), self._W1, self._acc, self._codes, *self._head, self._g, self._x, self._h1,
-                 self._h2))
+        return (A.NNUE_QUANTISED if self.quantised else A.NNUE_FLOAT), A.NO_HEURISTIC, self._args
 
     def priors(self, game: FastGame, rows: np.ndarray) -> Optional[np.ndarray]:
         return None

@@ -31,7 +31,7 @@ import json
 from ..rules.view import PHASE_NAMES
 
 # The numeric layout lives beside the compiled inference that reads it.
-from ..ai._k_nnue import (  # noqa: E402,F401  (public here)
+from ..ai._k_nnue import (  # noqa: F401  (public here)
     CAP_BUCKETS,
     CODES,
     COLLAPSED_BASE,

@@ -33,7 +33,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..nnue.features import CODES, COLLAPSED_BASE, MARKER_BASE, N_GLOBALS, SEATS, n_features
+from ..nnue.features import (CAP_BUCKETS, CODES, COLLAPSED_BASE, HEIGHT_BUCKETS, MARKER_BASE, N_GLOBALS, SEATS,
+                             n_features)
 from ..nnue.model import WEIGHT_BOUND, NNUEWeights, board_cells
 
 
@@ -73,7 +74,7 @@ class NNUETrainConfig:
 def _relative_seat(codes: np.ndarray) -> np.ndarray:
     """The relative seat of what a code shows: a stack's controller, a marker's or a
     collapsed cell's owner."""
-    stack = codes // (MARKER_BASE // SEATS)
+    stack = codes // (HEIGHT_BUCKETS * CAP_BUCKETS)  # stack codes: seat * 15 + height and cap buckets
     return np.where(codes < MARKER_BASE, stack, np.where(codes < COLLAPSED_BASE, codes - MARKER_BASE,
                                                            codes - COLLAPSED_BASE))
 
