@@ -10,6 +10,13 @@
    positions with the same node budget: nodes per second and the depth reached.
 3. ``kind: ratio``: the NNUE's evaluations per second over the network's and the
    heuristic's.
+3b. ``kind: leaf``: the same siblings valued inside compiled code by the compiled
+   search's own leaf (``_k_alphabeta._leaf``: one seat's value, the NNUE's accumulator
+   carried from sibling to sibling), heuristic and NNUE: evaluations per second in
+   search without Python's call in between, and their ratio.
+3c. ``kind: timed``: alpha-beta with either evaluator for ``--seconds`` of wall clock
+   per search (compiled, the clock looked at every 256 nodes): the mean depth completed
+   and the nodes per second.
 4. ``kind: depth`` / ``depth_speedup``: the time of alpha-beta searches to each of
    ``--depths`` with either evaluator, and the heuristic's time over the NNUE's.
    Both searches run compiled (``ai._k_alphabeta``), as ``minimax`` does with a node
@@ -66,6 +73,53 @@ def eval_rate(values, items: list, min_seconds: float) -> float:
     return n / max(dt - n * dt0 / n0, 1e-9)
 
 
+def leaf_rates(evaluators: dict, items: list, min_seconds: float, rounds: int = 5) -> dict:
+    """``{name: evaluations per second}`` of the compiled search's leaf over the children
+    of every position in turn (siblings consecutive), timed inside one compiled loop.
+    The evaluators take turns for ``rounds`` rounds and each keeps its fastest round, so
+    a load spike on a shared machine does not land on one of them alone."""
+    from numba import njit
+
+    from ringrift_ml.ai import _k_alphabeta as A
+    from ringrift_ml.rules.kernels import apply_row
+
+    kids, mes = [], []
+    for g, rows in items:
+        for r in rows:
+            c = g.S.copy()
+            apply_row(c, g.spec.geo, r)
+            kids.append(c)
+            mes.append(g.current_player)
+    kids, mes = np.stack(kids), np.asarray(mes, dtype=np.int64)
+    G = items[0][0].spec.geo
+
+    @njit
+    def run(kids, mes, G, reps, kind, hargs, nargs):
+        s = 0.0
+        for _ in range(reps):
+            for i in range(kids.shape[0]):
+                s += A._leaf(kids[i], G, mes[i], kind, hargs, nargs)
+        return s
+
+    leaves = {name: ev.compiled_leaf(items[0][0]) for name, ev in evaluators.items()}
+    reps = {}
+    for name, args in leaves.items():
+        run(kids[:2], mes[:2], G, 1, *args)  # compiles outside the measurement
+        r, t = 1, time.perf_counter()
+        while time.perf_counter() - t < min_seconds / rounds / 4:
+            r *= 2
+            t = time.perf_counter()
+            run(kids, mes, G, r, *args)
+        reps[name] = r
+    best = {name: 0.0 for name in leaves}
+    for _ in range(rounds):
+        for name, args in leaves.items():
+            t = time.perf_counter()
+            run(kids, mes, G, reps[name], *args)
+            best[name] = max(best[name], reps[name] * len(kids) / (time.perf_counter() - t))
+    return best
+
+
 def _random_nnue(board: str, out: Path) -> Path:
     from ringrift_ml.nnue import NNUEWeights
     from ringrift_ml.nnue.features import N_GLOBALS, n_features
@@ -94,6 +148,7 @@ def main(argv=None) -> int:
     ap.add_argument("--depths", type=lambda v: [int(x) for x in v.split(",") if x], default=[4, 5],
                     help="comma-separated depths: time of a search to each with either evaluator (default 4,5)")
     ap.add_argument("--min-seconds", type=float, default=2.0)
+    ap.add_argument("--seconds", type=float, default=1.0, help="wall clock per search of the timed searches")
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
@@ -140,10 +195,17 @@ def main(argv=None) -> int:
                               "nnue_over_heuristic": round(rates["nnue"] / rates["heuristic"], 2),
                               "one_seat_over_heuristic": round(rates["nnue_one_seat"] / rates["heuristic"], 2)}),
                   flush=True)
+            leaf = leaf_rates({"heuristic": heur, "nnue": NNUEEvaluator(w)}, items, 2 * args.min_seconds)
+            print(json.dumps({"bench": "nnue", "kind": "leaf", "board": board, "players": args.players,
+                              "heuristic_evals_per_s": round(leaf["heuristic"], 1),
+                              "nnue_evals_per_s": round(leaf["nnue"], 1),
+                              "nnue_over_heuristic": round(leaf["nnue"] / leaf["heuristic"], 2),
+                              "sizes": list(w.sizes)}), flush=True)
             searchers = {"minimax": MinimaxPlayer(heur), "minimax-nnue": make_player(f"minimax-nnue:{nnue}:1", board,
                                                                                       args.players)[0]}
             games = [g for g, _ in items[:args.searches]]
             for name, player in searchers.items():
+                player.think(games[0], Budget(nodes=16), seed=0)  # loads or compiles the search off the clock
                 nodes, depth, t = 0, [], time.perf_counter()
                 for i, g in enumerate(games):
                     player.think(g, Budget(nodes=args.nodes), seed=i)
@@ -153,12 +215,26 @@ def main(argv=None) -> int:
                 print(json.dumps({"bench": "nnue", "kind": "search", "board": board, "player": name,
                                   "nodes": args.nodes, "searches": len(games), "nodes_per_s": round(nodes / dt, 1),
                                   "mean_depth": round(float(np.mean(depth)), 2)}), flush=True)
+            for name, ev in (("minimax", heur), ("minimax-nnue", NNUEEvaluator(w))):
+                player = MinimaxPlayer(ev)
+                player.think(games[0], Budget(nodes=16), seed=0)
+                depth, nodes = [], 0
+                for i, g in enumerate(games):
+                    player.think(g, Budget(seconds=args.seconds), seed=i)
+                    depth.append(player.last_depth)
+                    nodes += player.last_nodes
+                print(json.dumps({"bench": "nnue", "kind": "timed", "board": board, "player": name,
+                                  "seconds": args.seconds, "searches": len(games),
+                                  "mean_depth": round(float(np.mean(depth)), 2), "min_depth": int(min(depth)),
+                                  "max_depth": int(max(depth)),
+                                  "nodes_per_s": round(nodes / (args.seconds * len(games)), 1)}), flush=True)
             # Time to a fixed depth: the trees differ (other values prune other branches),
             # so this, not nodes per second, is what an evaluator buys a search.
             for d in args.depths:
                 secs = {}
                 for name, ev in (("minimax", heur), ("minimax-nnue", NNUEEvaluator(w))):
                     player = MinimaxPlayer(ev, MinimaxConfig(max_depth=d))
+                    player.think(games[0], Budget(nodes=16), seed=0)
                     nodes, t = 0, time.perf_counter()
                     for i, g in enumerate(games):
                         player.think(g, Budget(nodes=10**9), seed=i)

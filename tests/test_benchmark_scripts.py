@@ -151,9 +151,13 @@ def test_loop_runs_keeps_final_matches_per_best(tmp_path, monkeypatch):
 def test_nnue_bench_prints_every_kind_on_a_tiny_setting(capsys):
     bench = _load("nnue_bench")
     assert bench.main(["--positions", "4", "--children", "2", "--nodes", "60", "--searches", "2", "--depths", "2",
-                       "--min-seconds", "0.05"]) == 0
+                       "--min-seconds", "0.05", "--seconds", "0.02"]) == 0
     lines = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.startswith("{")]
     kinds = {x["kind"] for x in lines}
-    assert kinds == {"eval", "ratio", "search", "depth", "depth_speedup"}, kinds
+    assert kinds == {"eval", "ratio", "leaf", "search", "timed", "depth", "depth_speedup"}, kinds
     depth = [x for x in lines if x["kind"] == "depth"]
     assert {x["player"] for x in depth} == {"minimax", "minimax-nnue"} and all(x["nodes"] > 0 for x in depth)
+    (leaf,) = [x for x in lines if x["kind"] == "leaf"]
+    assert leaf["heuristic_evals_per_s"] > 0 and leaf["nnue_evals_per_s"] > 0
+    timed = [x for x in lines if x["kind"] == "timed"]
+    assert {x["player"] for x in timed} == {"minimax", "minimax-nnue"} and all(x["min_depth"] >= 1 for x in timed)

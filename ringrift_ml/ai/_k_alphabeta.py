@@ -21,8 +21,10 @@ every process, half a minute each).  The tests check that it chooses the move, r
 the depth and counts the nodes of the Python search on the same positions.
 """
 
+import time
+
 import numpy as np
-from numba import njit, types
+from numba import njit, objmode, types
 from numba.typed import Dict
 
 from ..rules.kernels import (
@@ -57,6 +59,17 @@ NO_NNUE = (np.int64(0), np.zeros((1, 1), np.int16), np.zeros((4, 1), np.int16), 
 types, so that such a search shares the NNUE search's compiled code."""
 
 _TT_VALUE = types.Tuple((types.int64, types.float64, types.int64, types.int64))
+CLOCK_EVERY = 256
+"""Nodes between two looks at the clock under a time budget (a look leaves compiled
+code for ``time.perf_counter_ns``, a few microseconds; 256 nodes take 1-3 ms)."""
+
+
+@njit(cache=True)
+def now_ns():
+    """``time.perf_counter_ns()`` from compiled code."""
+    with objmode(t="int64"):
+        t = time.perf_counter_ns()
+    return t
 
 
 @njit(cache=True)
@@ -115,8 +128,9 @@ _ENTER, _NEXT, _RETURN = 0, 1, 2
 def _value(child, G, me, depth, alpha, ctx, kind, hargs, nargs, tt, tt_size, counters):
     """The root player's value of ``child`` (a root move played), searched ``depth``
     decisions deep with the window ``(alpha, +inf)``, and the move and order buffers
-    (grown if a position needed more room).  ``counters[2]`` is set when the node budget
-    ran out (the value is then meaningless)."""
+    (grown if a position needed more room).  ``counters``: nodes visited, the node
+    budget, set when the budget ran out (the value is then meaningless), the deadline
+    in ``perf_counter_ns`` (0: none)."""
     St, bufs, order, D, A, B, A0, B0, best, best_i, cur, pos, nrows, keys, maxing = ctx
     p = 1
     St[1] = child
@@ -127,7 +141,8 @@ def _value(child, G, me, depth, alpha, ctx, kind, hargs, nargs, tt, tt_size, cou
     ret = 0.0
     while True:
         if mode == _ENTER:
-            if counters[0] >= counters[1]:
+            if counters[0] >= counters[1] or (counters[3] != 0 and counters[0] % CLOCK_EVERY == 0
+                                              and now_ns() >= counters[3]):
                 counters[2] = 1
                 return 0.0, bufs, order
             counters[0] += 1
@@ -216,9 +231,11 @@ def _value(child, G, me, depth, alpha, ctx, kind, hargs, nargs, tt, tt_size, cou
 
 
 @njit(cache=True)
-def search(S, G, rows, order, max_depth, nodes, tt_size, kind, hargs, nargs):
+def search(S, G, rows, order, max_depth, nodes, tt_size, kind, hargs, nargs, deadline_ns):
     """Iterative deepening from the root ``S`` over ``rows`` in ``order`` (the root
-    player is the one to act) until ``nodes`` node visits or ``max_depth``.  Returns
+    player is the one to act) until ``nodes`` node visits, ``max_depth``, or the
+    clock (``perf_counter_ns``) passes ``deadline_ns`` (0: no deadline; looked at
+    every :data:`CLOCK_EVERY` nodes, as the Python search looks at every node).  Returns
     ``(index of the chosen row, depth completed, nodes visited)``."""
     me = current_player(S)
     tt = Dict.empty(key_type=types.int64, value_type=_TT_VALUE)
@@ -228,8 +245,9 @@ def search(S, G, rows, order, max_depth, nodes, tt_size, kind, hargs, nargs):
            np.zeros(frames), np.zeros(frames), np.zeros(frames), np.zeros(frames), np.zeros(frames, np.int64),
            np.zeros(frames, np.int64), np.zeros(frames, np.int64), np.zeros(frames, np.int64),
            np.zeros(frames, np.int64), np.zeros(frames, np.bool_))
-    counters = np.zeros(3, dtype=np.int64)
+    counters = np.zeros(4, dtype=np.int64)
     counters[1] = nodes
+    counters[3] = deadline_ns
     order = order.copy()
     best = order[0]
     done = 0

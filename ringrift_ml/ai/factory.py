@@ -47,6 +47,11 @@ ENGINES = ("random", "heuristic", "mcts", "minimax", "gumbel", "descent")
 NET_ENGINES = ("policy", "policy-sym", "nn", "nn-puct", "nn-sym")
 NNUE_ENGINES = ("minimax-nnue", "descent-nnue")
 """Engines with an NNUE file (built by :func:`ringrift_ml.nnue.players.make_nnue_player`)."""
+TIMED_ENGINES = ("minimax", "descent", "minimax-nnue", "descent-nnue")
+"""Engines that also take a wall-clock budget per decision (``minimax:0.2s``,
+``minimax-nnue:F:150ms``): the one-at-a-time searches.  The batched searches (``mcts``,
+``gumbel``, the network engines) advance many games per network call, where a clock per
+decision has no meaning."""
 DEFAULT_BUDGET = {"random": 1, "heuristic": 100_000, "mcts": 200, "minimax": 2000, "gumbel": 64,
                   "descent": 2000, "policy": 1, "policy-sym": 1, "nn": 64, "nn-puct": 64, "nn-sym": 64,
                   "minimax-nnue": 2000, "descent-nnue": 2000}
@@ -57,6 +62,17 @@ class PlayerSpec:
     engine: str
     budget: int
     model: Optional[str] = None
+    seconds: Optional[float] = None
+    """A wall-clock budget per decision instead of ``budget`` (:data:`TIMED_ENGINES`)."""
+
+    def as_budget(self) -> Budget:
+        """The budget of one decision."""
+        return Budget(seconds=self.seconds) if self.seconds is not None else Budget(nodes=self.budget)
+
+    @property
+    def budget_text(self) -> str:
+        """The budget as a spec writes it (``64``, ``0.2s``)."""
+        return f"{self.seconds:g}s" if self.seconds is not None else str(self.budget)
 
     @property
     def uses_network(self) -> bool:
@@ -79,8 +95,35 @@ def _positive(spec: str, text: str) -> int:
     return n
 
 
+def _seconds(spec: str, text: str) -> Optional[float]:
+    """``"0.2s"`` / ``"200ms"`` -> 0.2; None when ``text`` is not a time."""
+    t = text.strip().lower()
+    for suffix, scale in (("ms", 1e-3), ("s", 1.0)):
+        if t.endswith(suffix):
+            try:
+                x = float(t[:-len(suffix)]) * scale
+            except ValueError:
+                return None
+            if not x > 0:
+                raise ValueError(f"player spec {spec!r}: a time budget must be positive, got {text!r}")
+            return x
+    return None
+
+
 def parse_player(spec: str) -> PlayerSpec:
     """Parse a spec; ValueError names what is wrong."""
+    p = _parse_player(spec)
+    if p.seconds is not None and p.engine not in TIMED_ENGINES:
+        raise ValueError(f"player spec {spec!r}: a time budget per decision is taken by "
+                         f"{', '.join(TIMED_ENGINES)} only; {p.engine} counts {_unit(p.engine)}")
+    return p
+
+
+def _unit(engine: str) -> str:
+    return next((u for e, _, _, u in ENGINE_TABLE if e == engine), None) or "nothing"
+
+
+def _parse_player(spec: str) -> PlayerSpec:
     if not isinstance(spec, str) or not spec.strip():
         raise ValueError(f"player spec: expected a string like 'mcts:200' or 'nn:model.pt:64', got {spec!r}")
     engine, _, rest = spec.partition(":")
@@ -88,17 +131,21 @@ def parse_player(spec: str) -> PlayerSpec:
         if not rest:
             raise ValueError(f"player spec {spec!r}: expected {engine}:<model>"
                              + ("" if engine.startswith("policy") else "[:<simulations>]"))
-        model, budget = rest, DEFAULT_BUDGET[engine]
+        model, budget, seconds = rest, DEFAULT_BUDGET[engine], None
         if not engine.startswith("policy"):
             head, sep, tail = rest.rpartition(":")
             if sep and tail.strip().lstrip("-").isdigit():
                 model, budget = head, _positive(spec, tail)
+            elif sep and _seconds(spec, tail) is not None:
+                model, seconds = head, _seconds(spec, tail)
         if not model:
             raise ValueError(f"player spec {spec!r}: the model is missing")
-        return PlayerSpec(engine, budget, model)
+        return PlayerSpec(engine, budget, model, seconds)
     if engine not in ENGINES:
         raise ValueError(f"player spec {spec!r}: unknown engine {engine!r}; expected one of "
                          f"{', '.join(ENGINES + NET_ENGINES + NNUE_ENGINES)}")
+    if rest and _seconds(spec, rest) is not None:
+        return PlayerSpec(engine, DEFAULT_BUDGET[engine], seconds=_seconds(spec, rest))
     return PlayerSpec(engine, _positive(spec, rest) if rest else DEFAULT_BUDGET[engine])
 
 
@@ -109,7 +156,8 @@ def players_help() -> str:
         unit = f"; N {budget} (default {DEFAULT_BUDGET[engine]})" if budget else ""
         parts.append(f"{form} ({what}{unit})")
     return ("Engines: " + ", ".join(parts) + ". M is a network checkpoint, F an NNUE file (a loop's 'best' or "
-            "'g<N>' with --storage where a command reads the registry).")
+            "'g<N>' with --storage where a command reads the registry). " + ", ".join(TIMED_ENGINES)
+            + " also take a time per decision instead of N (e.g. minimax:0.2s, minimax-nnue:F:150ms).")
 
 
 def parse_spec(spec: str) -> tuple:
@@ -143,7 +191,7 @@ def make_engine_player(spec: str, board: str, num_players: int, weights: Optiona
     if p.uses_network or p.uses_nnue:
         raise ValueError(f"player spec {spec!r}: {'a network' if p.uses_network else 'an NNUE'} player; build it "
                          "with ringrift_ml.nn.players.make_player")
-    budget = Budget(nodes=p.budget)
+    budget = p.as_budget()
     if p.engine == "random":
         return RandomPlayer(), budget
     ev = HeuristicEvaluator.for_board(board, num_players, Path(weights) if weights else packaged_weights_path())
@@ -157,5 +205,5 @@ def make_engine_player(spec: str, board: str, num_players: int, weights: Optiona
     return MinimaxPlayer(ev), budget
 
 
-__all__ = ["DEFAULT_BUDGET", "ENGINES", "ENGINE_TABLE", "NET_ENGINES", "NNUE_ENGINES", "PlayerSpec",
+__all__ = ["DEFAULT_BUDGET", "ENGINES", "ENGINE_TABLE", "NET_ENGINES", "NNUE_ENGINES", "PlayerSpec", "TIMED_ENGINES",
            "make_engine_player", "parse_player", "parse_spec", "players_help", "resolve_model"]

@@ -7,9 +7,10 @@ depth.  Leaves are valued by the evaluator from the root player's view.  The
 transposition table is keyed by the position's Zobrist hash (board, counters, player
 to act and phase) and stores depth, value, bound type and the best move index.
 
-With a node budget and an evaluator that has compiled kernels (``compiled_leaf``: the
-heuristic, the NNUE) the same search runs in compiled code (``_k_alphabeta``), node for
-node; a time budget, or any other evaluator, keeps this Python search.
+With an evaluator that has compiled kernels (``compiled_leaf``: the heuristic, the NNUE)
+the same search runs in compiled code (``_k_alphabeta``), node for node under a node
+budget; under a time budget it looks at the clock every 256 nodes instead of at every
+node.  Any other evaluator keeps this Python search.
 
 Knuth & Moore, "An analysis of alpha-beta pruning" (1975); Sturtevant & Korf,
 "On pruning techniques for multi-player games" (AAAI 2000) for paranoid search.
@@ -18,6 +19,7 @@ Knuth & Moore, "An analysis of alpha-beta pruning" (1975); Sturtevant & Korf,
 from __future__ import annotations
 
 import dataclasses
+import time
 
 import numpy as np
 
@@ -28,6 +30,8 @@ from .base import Budget, Evaluator, is_over, terminal_values, MovePlayer
 
 _EXACT, _LOWER, _UPPER = 0, 1, 2
 _WIN = 1_000.0  # terminal scores dwarf evaluator values in [-1, 1]
+_NO_NODE_LIMIT = 1 << 62  # a time budget alone: the clock ends the search
+_WARM: set = set()  # evaluator kinds whose compiled search this process has loaded
 
 
 class _OutOfBudget(Exception):
@@ -44,7 +48,7 @@ class MinimaxConfig:
     """Transposition-table entries kept (oldest dropped first)."""
     compiled: bool = True
     """Search in compiled code (``_k_alphabeta``) when the evaluator offers a compiled
-    leaf and the budget counts nodes only; the same search, node for node."""
+    leaf; the same search, node for node."""
 
     def __post_init__(self):
         if self.max_depth < 1 or self.tt_size < 1:
@@ -67,13 +71,23 @@ class MinimaxPlayer(MovePlayer):
             return rows[0]
         rng = np.random.default_rng(seed)
         compiled_leaf = getattr(self.evaluator, "compiled_leaf", None)
-        if self.cfg.compiled and compiled_leaf is not None and budget.seconds is None:
-            from ._k_alphabeta import search
+        if self.cfg.compiled and compiled_leaf is not None:
+            from ._k_alphabeta import now_ns, search
 
+            start = time.perf_counter_ns()
             kind, hargs, nargs = compiled_leaf(game)
+            if budget.seconds is not None and kind not in _WARM:
+                # Loading (or compiling) the search and its clock would otherwise eat
+                # the first timed decision of the process: one node first, off the clock.
+                search(game.S, game.spec.geo, rows, np.arange(len(rows)), 1, 1, 16, kind, hargs, nargs, 0)
+                now_ns()
+                _WARM.add(kind)
+                start = time.perf_counter_ns()
+            deadline = 0 if budget.seconds is None else start + max(1, int(budget.seconds * 1e9))
+            nodes = budget.nodes if budget.nodes is not None else _NO_NODE_LIMIT
             best, self.last_depth, self.last_nodes = search(game.S, game.spec.geo, rows, _order(rows, rng),
-                                                            self.cfg.max_depth, budget.nodes, self.cfg.tt_size,
-                                                            kind, hargs, nargs)
+                                                            self.cfg.max_depth, nodes, self.cfg.tt_size,
+                                                            kind, hargs, nargs, deadline)
             return rows[int(best)]
         self._me = game.current_player
         # An evaluator that can value one seat alone (``value_of``, e.g. the NNUE's one

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 
-from ..ai.base import Budget
 from ..ai.factory import make_engine_player, parse_player, resolve_model
 
 _EVALUATORS: dict = {}
@@ -76,7 +75,7 @@ def make_player(spec: str, board: str, num_players: int, weights: str | None = N
     from ..ai.mcts import SearchPlayer
     from ..ai.search import SearchConfig
 
-    budget = Budget(nodes=p.budget)
+    budget = p.as_budget()
     ev = network_evaluator(p.model, symmetries=p.engine.endswith("-sym"), device=device)
     if ev.board != board:
         raise ValueError(f"player spec {spec!r}: the network plays {ev.board}, not {board}")

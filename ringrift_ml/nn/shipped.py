@@ -1,11 +1,12 @@
 """Player specs that travel to another host: the bytes of the files they name.
 
-A spec such as ``nn:/runs/g5/model.pt:64`` names a checkpoint on the driver's disk; a
-Ray actor on another host has no such path.  :class:`ShippedSpecs` reads every file the
-specs need where they are (the checkpoint pair of :mod:`ringrift_ml.nn.checkpoint` and
-the heuristic weights file), travels pickled with the actor's factory, and writes them
-into the actor's own directory, giving the specs that name the copies there.  The
-files are read without torch; loading the copies validates them as usual.
+A spec such as ``nn:/runs/g5/model.pt:64`` or ``minimax-nnue:/runs/nnue/current.nnue.npz:1000``
+names a file on the driver's disk; a Ray actor on another host has no such path.
+:class:`ShippedSpecs` reads every file the specs need where they are (the checkpoint
+pair of :mod:`ringrift_ml.nn.checkpoint`, an NNUE file, the heuristic weights file),
+travels pickled with the actor's factory, and writes them into the actor's own
+directory, giving the specs that name the copies there.  The files are read without
+torch; loading the copies validates them as usual.
 """
 
 from __future__ import annotations
@@ -38,9 +39,9 @@ def checkpoint_files(path: Path) -> dict:
 def local_spec(spec: str, models: dict) -> str:
     """``spec`` with its model replaced by ``models[model]`` (a local copy's path)."""
     p = parse_player(spec)
-    if not p.uses_network:
+    if not (p.uses_network or p.uses_nnue):
         return spec
-    return f"{p.engine}:{models[p.model]}" + ("" if p.engine.startswith("policy") else f":{p.budget}")
+    return f"{p.engine}:{models[p.model]}" + ("" if p.engine.startswith("policy") else f":{p.budget_text}")
 
 
 class ShippedSpecs:
@@ -51,9 +52,11 @@ class ShippedSpecs:
         self.models: dict = {}
         for spec in self.specs:
             p = parse_player(spec)
-            if p.uses_network and p.model not in self.models:
+            if (p.uses_network or p.uses_nnue) and p.model not in self.models:
                 path = resolve_model(p.model)
-                self.models[p.model] = (path.name, checkpoint_files(path))
+                # An NNUE is one self-describing file; a checkpoint has its sidecars.
+                files = checkpoint_files(path) if p.uses_network else {path.name: path.read_bytes()}
+                self.models[p.model] = (path.name, files)
         self.weights = Path(weights).read_bytes() if weights else None
 
     def unpack(self) -> tuple:

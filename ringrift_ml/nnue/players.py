@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 
-from ..ai.base import Budget
 from ..ai.factory import parse_player, resolve_model
 from .evaluator import NNUEEvaluator
 from .model import load_nnue
@@ -37,7 +36,7 @@ def make_nnue_player(spec: str, board: str, num_players: int):
     if players is not None and int(players) != num_players:
         raise ValueError(f"player spec {spec!r}: the NNUE was trained on {players}-player games, not {num_players}")
     ev = NNUEEvaluator(w)
-    budget = Budget(nodes=p.budget)
+    budget = p.as_budget()
     if p.engine == "descent-nnue":
         return DescentPlayer(ev, name=spec), budget
     return MinimaxPlayer(ev, name=spec), budget

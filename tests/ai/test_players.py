@@ -155,8 +155,8 @@ def test_minimax_deepens_and_is_deterministic():
 def test_compiled_alpha_beta_is_the_python_search_node_for_node(board, n, evaluator, nodes):
     """The compiled search (``ai._k_alphabeta``) chooses the move, completes the depth and
     counts the nodes of the Python search on the same positions, budgets and seeds (on
-    the hexagonal board positions have more legal moves than its buffers first hold); a
-    time budget keeps the Python search."""
+    the hexagonal board positions have more legal moves than its buffers first hold);
+    under a time budget it stops at the clock."""
     if evaluator == "nnue":
         from ringrift_ml.nnue.evaluator import NNUEEvaluator
 
@@ -176,9 +176,16 @@ def test_compiled_alpha_beta_is_the_python_search_node_for_node(board, n, evalua
         assert np.array_equal(a, b) and (fast.last_depth, fast.last_nodes) == (slow.last_depth, slow.last_nodes)
         assert np.array_equal(g.S, before)  # the root is left as it was
     assert fast.last_nodes == nodes and fast.last_depth >= 1
-    # A time budget: the Python search answers (one node past the budget's check at most).
-    fast.choose_row(g, Budget(seconds=0.05), seed=0)
-    assert fast.last_nodes > 0
+    # A time budget: the compiled search stops at the clock (looked at every CLOCK_EVERY
+    # nodes) with a complete depth; without the clock it would deepen to max_depth.
+    from ringrift_ml.ai._k_alphabeta import CLOCK_EVERY
+
+    deep = MinimaxPlayer(make(), MinimaxConfig(max_depth=40))
+    deep.choose_row(g, Budget(seconds=0.05), seed=0)
+    assert deep.last_nodes > 0 and deep.last_nodes % CLOCK_EVERY == 0 and 1 <= deep.last_depth < 40
+    # Both limits: whichever comes first.
+    deep.choose_row(g, Budget(nodes=nodes, seconds=60.0), seed=0)
+    assert deep.last_nodes == nodes
 
 
 def test_gumbel_policy_and_determinism():

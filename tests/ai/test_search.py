@@ -349,6 +349,27 @@ def test_player_specs_name_model_and_simulations(tiny_models, tmp_path):
     assert a.evaluator is b.evaluator  # one network (and cache) per file per process
 
 
+def test_time_budgets_for_the_one_at_a_time_searches(tiny_models):
+    """``minimax:0.2s`` / ``...:150ms``: a clock per decision for the engines of
+    TIMED_ENGINES; every other engine refuses one, naming what its budget counts."""
+    from ringrift_ml.ai import parse_player
+    from ringrift_ml.ai.factory import TIMED_ENGINES
+
+    assert parse_player("minimax:0.2s").seconds == 0.2 and parse_player("descent:150ms").seconds == 0.15
+    assert parse_player("minimax:0.2s").as_budget() == Budget(seconds=0.2)
+    assert parse_player("minimax:300").as_budget() == Budget(nodes=300) and parse_player("minimax:300").seconds is None
+    p = parse_player("minimax-nnue:dir/f.nnue.npz:0.05s")
+    assert (p.model, p.seconds, p.budget_text) == ("dir/f.nnue.npz", 0.05, "0.05s")
+    for bad, why in (("mcts:0.2s", "mcts counts simulations"), (f"nn:{tiny_models['square8']}:1s", "nn counts"),
+                     ("heuristic:1s", "heuristic counts nothing"), ("minimax:0s", "must be positive"),
+                     ("minimax:-5ms", "must be positive"), ("minimax:2x", "integer")):
+        with pytest.raises(ValueError, match=why):
+            parse_player(bad)
+    assert set(TIMED_ENGINES) == {"minimax", "descent", "minimax-nnue", "descent-nnue"}
+    player, budget = make_engine_player("minimax:0.05s", "square8", 2)
+    assert budget == Budget(seconds=0.05)
+
+
 def test_engine_players_need_no_network_and_refuse_network_specs(tiny_models):
     """ai makes every engine without a network (and never imports the network code);
     nn.players.make_player makes the same players for those specs."""

@@ -2,6 +2,7 @@
 the compiled float path against PyTorch, its file, its players and the distillation."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -220,6 +221,33 @@ def test_nnue_players_play_and_name_bad_specs(tmp_path):
             assert any(np.array_equal(res.row, r) for r in g.legal())
             g.apply(res.row)
     assert isinstance(budget, Budget) and isinstance(player.evaluator, NNUEEvaluator)
+
+
+def test_nnue_files_travel_with_their_specs(tmp_path):
+    """A spec naming an NNUE file reaches a Ray actor on another host as bytes
+    (``nn.shipped``): the copy has the same bytes, the spec names it and keeps its
+    budget (a count or a time), and the player built from it plays."""
+    from ringrift_ml.nn.players import make_player
+    from ringrift_ml.nn.shipped import ShippedSpecs
+
+    (tmp_path / "driver").mkdir()
+    path = random_weights("square8", 5).save(tmp_path / "driver" / "current.nnue.npz")
+    specs = [f"minimax-nnue:{path}:40", f"descent-nnue:{path}:0.05s", "minimax:30"]
+    shipped = ShippedSpecs(specs)
+    handle, local, weights = shipped.unpack()
+    with handle:
+        assert local["minimax:30"] == "minimax:30" and weights is None
+        copies = set()
+        for spec in specs[:2]:
+            engine, rest = local[spec].split(":", 1)
+            copy, budget = rest.rsplit(":", 1)
+            assert engine == spec.split(":", 1)[0] and budget == spec.rsplit(":", 1)[1]
+            assert Path(copy).read_bytes() == path.read_bytes() and not Path(copy).is_relative_to(tmp_path)
+            copies.add(copy)
+        assert len(copies) == 1  # one file shipped once for both specs
+        player, budget = make_player(local[specs[0]], "square8", 2)
+        g = FastGame(new_game("square8", 2))
+        assert any(np.array_equal(player.think(g, budget, seed=0).row, r) for r in g.legal())
 
 
 def test_distill_from_the_lake(tmp_path, capsys):
