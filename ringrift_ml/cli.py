@@ -615,7 +615,8 @@ def _nnue_train(args) -> int:
         out.parent.mkdir(parents=True, exist_ok=True)
         report = distill(store, part.board, part.players, out, model=model, mix=args.mix, max_games=args.max_games,
                          every=args.every, branches=args.branches, cfg=cfg, device=args.device,
-                         symmetrise=args.symmetrise, log=lambda m: print(m, flush=True))
+                         symmetrise=args.symmetrise, extra_games=args.extra_games, extra_player=args.extra_player,
+                         log=lambda m: print(m, flush=True))
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -671,6 +672,12 @@ def _add_nnue_parsers(sub) -> None:
     tr.add_argument("--symmetrise", action="store_true",
                     help="targets: the network's value averaged over the board's rules symmetries (the labelling "
                          "costs that many times more)")
+    tr.add_argument("--extra-games", type=int, default=0,
+                    help="also play this many games of --extra-player here and train on their positions, labelled "
+                         "by the network (never held out; needs a network and --mix 0; default 0)")
+    tr.add_argument("--extra-player", default="heuristic",
+                    help="the player spec of every seat of those games, each opened by 8 random decisions "
+                         "(default heuristic)")
     add_arguments(tr, NNUETrainConfig)
     tr.add_argument("--out", help="the NNUE file (default: the partition's candidate, "
                                   "<storage>/nnue/<board>_<n>p/candidate.nnue.npz, which the nnue_model asset gates)")

@@ -83,6 +83,35 @@ def positions(store: LakeStore, board: str, players: int, max_games: int = 2000,
             "branch": np.asarray(branch, dtype=bool)}
 
 
+def played_positions(board: str, players: int, games: int, player: str = "heuristic", seed: int = 0,
+                     random_opening: int = 8) -> list:
+    """The decision positions (state arrays) of ``games`` games of ``player`` in every
+    seat, each opened by ``random_opening`` uniformly random decisions (so that a
+    deterministic player's games differ): more distinct positions than the lake holds,
+    for the network to label.  ``player`` is any player spec (``heuristic``,
+    ``minimax:200``, ``minimax-nnue:<file>:200``)."""
+    from .ai.games import GameJob, play_games
+    from .nn.players import make_player
+    from .rules import new_game
+    from .rules.fast import FastGame
+
+    if games < 0 or random_opening < 0:
+        raise ValueError(f"played positions: games and random_opening must be >= 0, got {games}, {random_opening}")
+    if games == 0:
+        return []
+    pl, budget = make_player(player, board, players)
+    jobs = [GameJob(board, [pl] * players, [budget] * players, seed + i, random_opening=random_opening)
+            for i in range(games)]
+    out = []
+    for pg in play_games(jobs):
+        g = FastGame(new_game(board, players))
+        for row in pg.moves:
+            if len(g.legal()) > 1:
+                out.append(g.S.copy())
+            g.apply(row)
+    return out
+
+
 def _games(board: str, states: list) -> list:
     """A ``FastGame`` (its own copy of the array) of each state of the board."""
     from .rules import board_spec
@@ -186,12 +215,15 @@ def nnue_values(weights, board: str, states: list, quantised: bool) -> np.ndarra
 
 def distill(store: LakeStore, board: str, players: int, out: Path, model: Optional[str] = None,
             mix: float = 0.0, max_games: int = 2000, every: int = 1, branches: int = 0, cfg=None,
-            device: str = "cpu", symmetrise: bool = False, log: Callable[[str], None] = print) -> dict:
+            device: str = "cpu", symmetrise: bool = False, extra_games: int = 0, extra_player: str = "heuristic",
+            log: Callable[[str], None] = print) -> dict:
     """Train an NNUE for a partition, write it to ``out`` and return its report.
     ``symmetrise``: the training targets are the network's values averaged over the
     rules' symmetries (:func:`network_values`; the labelling costs as many times more).
     The report correlates the held-out positions with both the network's value and its
-    symmetrised value."""
+    symmetrised value.  ``extra_games``: that many games of ``extra_player`` played
+    here (:func:`played_positions`), their positions labelled by the network and
+    trained on only (like the off-path branches: no result, never held out)."""
     from .train.nnue import NNUETrainConfig, predict, train_nnue
 
     cfg = cfg or NNUETrainConfig()
@@ -201,15 +233,26 @@ def distill(store: LakeStore, board: str, players: int, out: Path, model: Option
         raise ValueError("mix: without a network to distil the target is the result alone (mix 1)")
     if branches and mix != 0.0:
         raise ValueError("branches: off-path positions have no game result, so they need mix 0")
+    if extra_games and (mix != 0.0 or model is None):
+        raise ValueError("extra_games: played positions have no result in the lake; they need a network and mix 0")
     t0 = time.time()
     pos = positions(store, board, players, max_games=max_games, every=every, branches=branches, seed=cfg.seed)
     states, result, games, branch = pos["S"], pos["result"], pos["game"], pos["branch"]
+    lake_ids = np.unique(games)
     log(f"{board}|{players}: {len(states)} positions ({int(branch.sum())} off-path) from "
-        f"{len(np.unique(games))} games")
+        f"{len(lake_ids)} games")
+    extra = played_positions(board, players, extra_games, extra_player, seed=cfg.seed + 1_000_003)
+    if extra:
+        # Training-only positions, under one game id past the lake's (never held out).
+        states = list(states) + extra
+        result = np.concatenate([result, np.full((len(extra), players), np.nan, dtype=np.float32)])
+        games = np.concatenate([games, np.full(len(extra), int(games.max()) + 1, dtype=np.int64)])
+        branch = np.concatenate([branch, np.ones(len(extra), dtype=bool)])
+        log(f"{board}|{players}: {len(extra)} more positions from {extra_games} games of {extra_player}")
     net = network_values(model, board, states, device=device, symmetrise=symmetrise) if model else None
     target = result if net is None else (net if mix == 0.0 else mix * result + (1.0 - mix) * net)
     rng = np.random.default_rng(cfg.seed)
-    ids = np.unique(games)
+    ids = lake_ids  # held out among the lake's games only
     held_games = set(rng.choice(ids, size=max(1, int(round(cfg.holdout * len(ids)))), replace=False).tolist())
     in_held = np.array([g in held_games for g in games])
     held_pos = in_held & ~branch  # judged on the games' own positions only
@@ -228,7 +271,8 @@ def distill(store: LakeStore, board: str, players: int, out: Path, model: Option
     res = result[held_pos]
     report = {
         "board": board, "players": players, "positions": len(states), "branch_positions": int(branch.sum()),
-        "branches": branches, "games": len(ids),
+        "branches": branches, "games": len(ids), "extra_games": extra_games,
+        "extra_player": extra_player if extra_games else None, "extra_positions": len(extra),
         "heldout_positions": int(held_pos.sum()), "heldout_games": len(held_games), "mix": mix,
         "model": str(model) if model else None, "every": every, "epochs": history,
         "sizes": [cfg.hidden, cfg.l1, cfg.l2],

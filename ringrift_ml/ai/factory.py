@@ -19,6 +19,7 @@ and every other spec, by way of :func:`make_engine_player`.
 from __future__ import annotations
 
 import dataclasses
+import math
 from pathlib import Path
 from typing import Optional
 
@@ -104,8 +105,8 @@ def _seconds(spec: str, text: str) -> Optional[float]:
                 x = float(t[:-len(suffix)]) * scale
             except ValueError:
                 return None
-            if not x > 0:
-                raise ValueError(f"player spec {spec!r}: a time budget must be positive, got {text!r}")
+            if not (x > 0 and math.isfinite(x)):
+                raise ValueError(f"player spec {spec!r}: a time budget must be a positive number, got {text!r}")
             return x
     return None
 

@@ -361,8 +361,9 @@ def test_time_budgets_for_the_one_at_a_time_searches(tiny_models):
     p = parse_player("minimax-nnue:dir/f.nnue.npz:0.05s")
     assert (p.model, p.seconds, p.budget_text) == ("dir/f.nnue.npz", 0.05, "0.05s")
     for bad, why in (("mcts:0.2s", "mcts counts simulations"), (f"nn:{tiny_models['square8']}:1s", "nn counts"),
-                     ("heuristic:1s", "heuristic counts nothing"), ("minimax:0s", "must be positive"),
-                     ("minimax:-5ms", "must be positive"), ("minimax:2x", "integer")):
+                     ("heuristic:1s", "heuristic counts nothing"), ("minimax:0s", "must be a positive"),
+                     ("minimax:-5ms", "must be a positive"), ("minimax:infs", "must be a positive"),
+                     ("minimax:2x", "integer")):
         with pytest.raises(ValueError, match=why):
             parse_player(bad)
     assert set(TIMED_ENGINES) == {"minimax", "descent", "minimax-nnue", "descent-nnue"}

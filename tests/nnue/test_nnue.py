@@ -288,6 +288,15 @@ def test_distill_from_the_lake(tmp_path, capsys):
     sym = json.loads(capsys.readouterr().out.splitlines()[-1])
     assert sym["targets"] == "network, symmetrised"
     assert sym["corr_with_network"]["symmetrised_network"] == report["corr_with_network"]["symmetrised_network"]
+    # Positions of games played here: trained on, never held out.
+    assert main(args + ["--mix", "1", "--extra-games", "2", "--out", str(tmp_path / "e.npz")]) == 2
+    assert "extra_games" in capsys.readouterr().err
+    assert main(args + ["--model", str(model), "--extra-games", "2", "--out", str(tmp_path / "e.npz")]) == 0
+    extra = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert extra["extra_games"] == 2 and extra["extra_player"] == "heuristic" and extra["extra_positions"] > 10
+    assert extra["positions"] == report["positions"] - report["branch_positions"] + extra["extra_positions"]
+    assert (extra["games"], extra["heldout_games"], extra["heldout_positions"]) == (
+        report["games"], report["heldout_games"], report["heldout_positions"])
     # Result-only targets need no network.
     assert main(args + ["--mix", "1", "--out", str(tmp_path / "r.npz")]) == 0
     assert json.loads(capsys.readouterr().out.splitlines()[-1])["model"] is None
