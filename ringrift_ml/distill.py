@@ -252,13 +252,14 @@ def distill(store: LakeStore, board: str, players: int, out: Path, model: Option
     net = network_values(model, board, states, device=device, symmetrise=symmetrise) if model else None
     target = result if net is None else (net if mix == 0.0 else mix * result + (1.0 - mix) * net)
     rng = np.random.default_rng(cfg.seed)
-    ids = lake_ids  # held out among the lake's games only
-    held_games = set(rng.choice(ids, size=max(1, int(round(cfg.holdout * len(ids)))), replace=False).tolist())
+    # Held out among the lake's games only (extra positions are trained on).
+    held_games = set(rng.choice(lake_ids, size=max(1, int(round(cfg.holdout * len(lake_ids)))),
+                                replace=False).tolist())
     in_held = np.array([g in held_games for g in games])
     held_pos = in_held & ~branch  # judged on the games' own positions only
     train_pos = ~in_held
     if not train_pos.any():
-        raise ValueError(f"{board}|{players}: too few games to hold some out ({len(ids)})")
+        raise ValueError(f"{board}|{players}: too few games to hold some out ({len(lake_ids)})")
     data = samples(board, states, target, games)
     held_rows = np.flatnonzero(np.repeat(held_pos, players))
     train_rows = np.flatnonzero(np.repeat(train_pos, players))
@@ -271,7 +272,7 @@ def distill(store: LakeStore, board: str, players: int, out: Path, model: Option
     res = result[held_pos]
     report = {
         "board": board, "players": players, "positions": len(states), "branch_positions": int(branch.sum()),
-        "branches": branches, "games": len(ids), "extra_games": extra_games,
+        "branches": branches, "games": len(lake_ids), "extra_games": extra_games,
         "extra_player": extra_player if extra_games else None, "extra_positions": len(extra),
         "heldout_positions": int(held_pos.sum()), "heldout_games": len(held_games), "mix": mix,
         "model": str(model) if model else None, "every": every, "epochs": history,

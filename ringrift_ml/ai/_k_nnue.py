@@ -60,27 +60,28 @@ QB = 64
 
 
 @njit(cache=True, inline="always")
+def _relative(q, p, n):
+    """Seat ``q`` relative to seat ``p`` of ``n``, ``(q - p) mod n`` for seats in 1..n,
+    without a division: a leaf computes it for every cell and perspective, and the
+    division was a tenth of a leaf's time."""
+    d = q - p
+    return d + n if d < 0 else d
+
+
+@njit(cache=True, inline="always")
 def cell_code(S, c, p, n):
-    """The code of cell ``c`` seen from seat ``p`` of ``n`` (-1: an empty cell).  The
-    seat relative to ``p`` is ``(q - p) mod n``, computed without a division: a leaf
-    computes it for every cell and perspective, and the division was a tenth of a
-    leaf's time."""
+    """The code of cell ``c`` seen from seat ``p`` of ``n`` (-1: an empty cell)."""
     q = controller(S, c)
     if q > 0:
         h = min(stack_height(S, c), HEIGHT_BUCKETS) - 1
         k = min(cap_height(S, c), CAP_BUCKETS) - 1
-        d = q - p
-        if d < 0:
-            d += n
-        return d * (HEIGHT_BUCKETS * CAP_BUCKETS) + h * CAP_BUCKETS + k
+        return _relative(q, p, n) * (HEIGHT_BUCKETS * CAP_BUCKETS) + h * CAP_BUCKETS + k
     m = marker_owner(S, c)
     if m > 0:
-        d = m - p
-        return MARKER_BASE + (d + n if d < 0 else d)
+        return MARKER_BASE + _relative(m, p, n)
     o = collapsed_owner(S, c)
     if o > 0:
-        d = o - p
-        return COLLAPSED_BASE + (d + n if d < 0 else d)
+        return COLLAPSED_BASE + _relative(o, p, n)
     return -1
 
 

@@ -137,16 +137,19 @@ def _parse_player(spec: str) -> PlayerSpec:
             head, sep, tail = rest.rpartition(":")
             if sep and tail.strip().lstrip("-").isdigit():
                 model, budget = head, _positive(spec, tail)
-            elif sep and _seconds(spec, tail) is not None:
-                model, seconds = head, _seconds(spec, tail)
+            elif sep:
+                seconds = _seconds(spec, tail)
+                if seconds is not None:
+                    model = head
         if not model:
             raise ValueError(f"player spec {spec!r}: the model is missing")
         return PlayerSpec(engine, budget, model, seconds)
     if engine not in ENGINES:
         raise ValueError(f"player spec {spec!r}: unknown engine {engine!r}; expected one of "
                          f"{', '.join(ENGINES + NET_ENGINES + NNUE_ENGINES)}")
-    if rest and _seconds(spec, rest) is not None:
-        return PlayerSpec(engine, DEFAULT_BUDGET[engine], seconds=_seconds(spec, rest))
+    seconds = _seconds(spec, rest) if rest else None
+    if seconds is not None:
+        return PlayerSpec(engine, DEFAULT_BUDGET[engine], seconds=seconds)
     return PlayerSpec(engine, _positive(spec, rest) if rest else DEFAULT_BUDGET[engine])
 
 
