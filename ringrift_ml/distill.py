@@ -84,12 +84,12 @@ def positions(store: LakeStore, board: str, players: int, max_games: int = 2000,
 
 
 def played_positions(board: str, players: int, games: int, player: str = "heuristic", seed: int = 0,
-                     random_opening: int = 8) -> list:
+                     random_opening: int = 8, log: Callable[[str], None] = print) -> list:
     """The decision positions (state arrays) of ``games`` games of ``player`` in every
     seat, each opened by ``random_opening`` uniformly random decisions (so that a
     deterministic player's games differ): more distinct positions than the lake holds,
     for the network to label.  ``player`` is any player spec (``heuristic``,
-    ``minimax:200``, ``minimax-nnue:<file>:200``)."""
+    ``minimax:200``, ``minimax-nnue:<file>:200``).  ``log`` hears every tenth of the games."""
     from .ai.games import GameJob, play_games
     from .nn.players import make_player
     from .rules import new_game
@@ -103,7 +103,15 @@ def played_positions(board: str, players: int, games: int, player: str = "heuris
     jobs = [GameJob(board, [pl] * players, [budget] * players, seed + i, random_opening=random_opening)
             for i in range(games)]
     out = []
-    for pg in play_games(jobs):
+    done = [0]
+    step = max(1, games // 10)
+
+    def progress(_):
+        done[0] += 1
+        if done[0] % step == 0 or done[0] == games:
+            log(f"{board}|{players}: played {done[0]}/{games} games of {player}")
+
+    for pg in play_games(jobs, on_done=progress):
         g = FastGame(new_game(board, players))
         for row in pg.moves:
             if len(g.legal()) > 1:
@@ -241,7 +249,7 @@ def distill(store: LakeStore, board: str, players: int, out: Path, model: Option
     lake_ids = np.unique(games)
     log(f"{board}|{players}: {len(states)} positions ({int(branch.sum())} off-path) from "
         f"{len(lake_ids)} games")
-    extra = played_positions(board, players, extra_games, extra_player, seed=cfg.seed + 1_000_003)
+    extra = played_positions(board, players, extra_games, extra_player, seed=cfg.seed + 1_000_003, log=log)
     if extra:
         # Training-only positions, under one game id past the lake's (never held out).
         states = list(states) + extra

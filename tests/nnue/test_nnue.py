@@ -292,7 +292,9 @@ def test_distill_from_the_lake(tmp_path, capsys):
     assert main(args + ["--mix", "1", "--extra-games", "2", "--out", str(tmp_path / "e.npz")]) == 2
     assert "extra_games" in capsys.readouterr().err
     assert main(args + ["--model", str(model), "--extra-games", "2", "--out", str(tmp_path / "e.npz")]) == 0
-    extra = json.loads(capsys.readouterr().out.splitlines()[-1])
+    out = capsys.readouterr().out
+    assert "played 2/2 games of heuristic" in out  # progress of the games played here
+    extra = json.loads(out.splitlines()[-1])
     assert extra["extra_games"] == 2 and extra["extra_player"] == "heuristic" and extra["extra_positions"] > 10
     assert extra["positions"] == report["positions"] - report["branch_positions"] + extra["extra_positions"]
     assert (extra["games"], extra["heldout_games"], extra["heldout_positions"]) == (
