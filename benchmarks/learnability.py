@@ -19,7 +19,9 @@ Prints JSON lines:
   same held-out positions: a ridge regression on the scalar inputs (the globals and each
   plane's count over the board), fitted on the training positions (``value_probe_mse``:
   what a linear function of material and phase reaches), and the root value the search
-  recorded (``value_search_mse``: what the player that made the games knew).
+  recorded (``value_search_mse``: what the player that made the games knew); and the three
+  value MSEs by quarter of the game (``value_mse_by_quarter``), to set beside
+  ``value_floor.py``'s floor for the same games.
 """
 
 from __future__ import annotations
@@ -46,14 +48,28 @@ def value_probe(data, train_idx: np.ndarray, held_idx: np.ndarray, ridge: float 
     """Held-out MSE against the outcome (slot 0) of a ridge regression on the scalar
     inputs: the globals and each plane's count over the board, standardised on the
     training positions, prediction clipped to [-1, 1]."""
+    z = data.value[held_idx, 0].astype(np.float64)
+    return float(np.mean((probe_values(data, train_idx, held_idx, ridge) - z) ** 2))
+
+
+def probe_values(data, train_idx: np.ndarray, held_idx: np.ndarray, ridge: float = 100.0) -> np.ndarray:
+    """The ridge regression of :func:`value_probe`: its predictions on ``held_idx``."""
     x = np.concatenate([data.globals, data.planes.astype(np.float32).sum(axis=2)], axis=1).astype(np.float64)
     z = data.value[:, 0].astype(np.float64)
     mu, sd = x[train_idx].mean(0), x[train_idx].std(0) + 1e-6
     design = lambda i: np.c_[(x[i] - mu) / sd, np.ones(len(i))]  # noqa: E731
     a = design(train_idx)
     w = np.linalg.solve(a.T @ a + ridge * np.eye(a.shape[1]), a.T @ z[train_idx])
-    pred = np.clip(design(held_idx) @ w, -1.0, 1.0)
-    return float(np.mean((pred - z[held_idx]) ** 2))
+    return np.clip(design(held_idx) @ w, -1.0, 1.0)
+
+
+def by_quarter(pred: np.ndarray, z: np.ndarray, quarter: np.ndarray) -> list:
+    """MSE of ``pred`` against ``z`` in each quarter of the game (NaN predictions left out)."""
+    out = []
+    for q in range(4):
+        m = (quarter == q) & ~np.isnan(pred)
+        out.append(round(float(np.mean((pred[m] - z[m]) ** 2)), 4) if m.any() else None)
+    return out
 
 
 def value_search_mse(data, held_idx: np.ndarray) -> float:
@@ -88,7 +104,7 @@ def main(argv=None) -> int:
     from ringrift_ml.nn.samples import SAMPLE_SCHEMA, game_samples
     from ringrift_ml.selfplay import SelfplayConfig, generator_config, run_selfplay
     from ringrift_ml.train.dataset import from_table
-    from ringrift_ml.train.evaluate import evaluate
+    from ringrift_ml.train.evaluate import evaluate, predict
     from ringrift_ml.train.loop import fit
 
     try:
@@ -112,10 +128,16 @@ def main(argv=None) -> int:
         records = run_selfplay(sp, games_file, progress=not args.no_progress)
         conf_file.write_text(json.dumps(conf, sort_keys=True))
         played = True
-    rows = []
+    rows, quarter = [], []
     for rec in records:
-        rows.extend(game_samples(rec))
+        got = game_samples(rec)
+        rows.extend(got)
+        # The quarter of the game each position falls in (its ply over the game's length).
+        quarter.extend(min(3, 4 * r["ply"] // len(rec["moves"])) for r in got)
+    quarter = np.asarray(quarter)
     data = from_table(pa.Table.from_pylist(rows, schema=SAMPLE_SCHEMA), args.board)
+    if len(data) != len(quarter):
+        raise RuntimeError(f"learnability: {len(data)} samples from {len(quarter)} rows; the quarters would not line up")
     print(json.dumps({"bench": "learnability", "kind": "selfplay", "player": args.player, "games": len(records),
                       "positions": len(data), "played_now": played, "seconds": round(time.time() - t0, 1),
                       **_round(columns(summarize(records)))}), flush=True)
@@ -137,6 +159,13 @@ def main(argv=None) -> int:
     sub = np.sort(rng.choice(train_idx, size=min(len(train_idx), len(held_idx)), replace=False))
     on_train = evaluate(net, data, sub, weights, with_calibration=False)
     held = meta["heldout"]
+    import torch
+
+    with torch.no_grad():
+        net_v = np.concatenate([out["value"][:, 0].float().numpy() for _, _, out in predict(net, data, held_idx)])
+    z_held, q_held = data.value[held_idx, 0].astype(np.float64), quarter[held_idx]
+    search_v = (data.search_value[held_idx, 0] if data.search_value is not None
+                else np.full(len(held_idx), np.nan))
     print(json.dumps({"bench": "learnability", "kind": "result", "player": args.player, "games": len(records),
                       "best_epoch": meta["best_epoch"], "epochs": len(res.history),
                       "train_seconds": round(time.time() - t1, 1),
@@ -144,6 +173,12 @@ def main(argv=None) -> int:
                       "heldout_policy_below_uniform": round(held["policy_ce_uniform"] - held["policy_ce"], 4),
                       "value_probe_mse": round(value_probe(data, train_idx, held_idx), 4),
                       "value_search_mse": round(value_search_mse(data, held_idx), 4),
+                      # By quarter of the game: the network, the ridge probe, the search's value.
+                      "value_mse_by_quarter": {
+                          "positions": [int((q_held == q).sum()) for q in range(4)],
+                          "network": by_quarter(net_v, z_held, q_held),
+                          "probe": by_quarter(probe_values(data, train_idx, held_idx), z_held, q_held),
+                          "search": by_quarter(search_v.astype(np.float64), z_held, q_held)},
                       "train": {k: round(on_train[k], 4) for k in FIGS},
                       "train_policy_below_uniform": round(on_train["policy_ce_uniform"] - on_train["policy_ce"], 4),
                       "model": str(res.model_path)}), flush=True)

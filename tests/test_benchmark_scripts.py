@@ -161,3 +161,70 @@ def test_nnue_bench_prints_every_kind_on_a_tiny_setting(capsys):
     assert leaf["heuristic_evals_per_s"] > 0 and leaf["nnue_evals_per_s"] > 0
     timed = [x for x in lines if x["kind"] == "timed"]
     assert {x["player"] for x in timed} == {"minimax", "minimax-nnue"} and all(x["min_depth"] >= 1 for x in timed)
+
+
+def test_value_floor_is_the_outcomes_variance_given_the_position():
+    """Outcomes fixed by the position have floor 0; fair coins have floor 1; the
+    interval covers a known variance; one continuation per position is refused."""
+    bench = _load("value_floor")
+    assert bench.floor_stats(np.array([[1.0, 1.0, 1.0], [-1.0, -1.0, -1.0]]))["floor"] == 0.0
+    rng = np.random.default_rng(0)
+    coins = rng.choice([-1.0, 1.0], size=(4000, 8))
+    st = bench.floor_stats(coins)
+    assert st["floor_ci"][0] < 1.0 < st["floor_ci"][1] and abs(st["floor"] - 1.0) < 0.03
+    # A position won 3 times in 4: variance 1 - 0.5^2 = 0.75.
+    biased = np.where(rng.random((4000, 8)) < 0.75, 1.0, -1.0)
+    st = bench.floor_stats(biased)
+    assert st["floor_ci"][0] < 0.75 < st["floor_ci"][1]
+    with pytest.raises(ValueError, match="at least 2 continuations"):
+        bench.floor_stats(np.ones((3, 1)))
+
+
+def test_value_floor_runs_on_a_few_games(tmp_path, capsys):
+    bench = _load("value_floor")
+    args = ["--player", "mcts:4", "--games", "2", "--positions", "3", "--continuations", "2", "--workers", "1",
+            "--out", str(tmp_path), "--no-progress", "--verbose"]
+    assert bench.main(args) == 0
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    positions = [x for x in lines if x["kind"] == "position"]
+    assert len(positions) == 3 and all(len(x["outcomes"]) == 2 and set(x["outcomes"]) <= {-1.0, 1.0}
+                                       for x in positions)
+    whole = next(x for x in lines if x["kind"] == "floor" and x["part"] == "all")
+    assert whole["positions"] == 3 and 0 <= whole["floor"] <= 2 and 0 <= whole["zero_mse"] <= 1
+    assert bench.main(args[:-1] + ["--positions", "100000"]) == 2
+    assert "the games hold" in capsys.readouterr().err
+    assert bench.main(args[:-1] + ["--continuations", "1"]) == 2
+    assert "--continuations >= 2" in capsys.readouterr().err
+
+
+def test_value_floor_continues_a_lake_run_with_its_recorded_config(tmp_path, capsys):
+    """Games of one labelled selfplay run in the lake: the continuations use the recorded
+    players and settings; a label with no games, mixed configs and a config this machine
+    cannot reproduce are refused by name."""
+    from ringrift_ml.lake import LakeStore
+    from ringrift_ml.lake.generated import write_generated
+    from ringrift_ml.selfplay import SelfplayConfig, TemperatureSchedule, run_selfplay
+
+    bench = _load("value_floor")
+    sp = SelfplayConfig(board="square8", players=("mcts:4", "mcts:4"), games=2, seed=5, label="floor-test",
+                        temperature=TemperatureSchedule(opening_moves=6))
+    recs = run_selfplay(sp, progress=False)
+    store = LakeStore.open(tmp_path / "lake")
+    write_generated(store, recs, run_id="floor-test")
+    cfg = bench.config_of(recs)
+    assert cfg.players == sp.players and cfg.temperature.opening_moves == 6 and cfg.label == "floor-test"
+    args = ["--storage", str(tmp_path / "lake"), "--positions", "2", "--continuations", "2", "--workers", "1",
+            "--no-progress"]
+    assert bench.main(args + ["--label", "floor-test"]) == 0
+    whole = json.loads(capsys.readouterr().out.splitlines()[0])
+    assert whole["part"] == "all" and whole["positions"] == 2 and whole["games"] == 2 and whole["player"] == "mcts:4"
+    assert bench.main(args + ["--label", "nothing"]) == 2
+    assert "no finished games labelled 'nothing'" in capsys.readouterr().err
+    other = json.loads(json.dumps(recs[1]))
+    other["generatorConfig"]["dirichlet_alpha"] = 0.1
+    with pytest.raises(ValueError, match="2 different generator configs"):
+        bench.config_of([recs[0], other])
+    other = json.loads(json.dumps(recs[0]))
+    other["generatorConfig"]["generator_version"] = -1
+    with pytest.raises(ValueError, match="generatorConfig.generator_version"):
+        bench.config_of([other])

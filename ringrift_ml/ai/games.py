@@ -54,6 +54,10 @@ class GameJob:
     """Fast-search budget per seat (used when ``full_search_prob < 1``)."""
     tag: object = None
     """Anything the caller wants back with the result (an index, a pairing)."""
+    prefix: tuple = ()
+    """Move rows played before the players take over (a continuation of a recorded
+    game); its choices count as decisions, so the temperature schedule and the random
+    opening go on where the recorded game stood."""
 
 
 @dataclasses.dataclass
@@ -87,6 +91,12 @@ class _Live:
         self.results: list = []
         self.fast: list = []
         self.decision = 0
+        for row in job.prefix:
+            if self.game.is_over:
+                raise ValueError(f"game job: the prefix goes on after the game ended (move {len(self.moves) + 1})")
+            if len(self.game.legal()) > 1:
+                self.decision += 1
+            self.play(np.asarray(row), None)
 
     def play(self, row: np.ndarray, result: Optional[SearchResult], fast: bool = False) -> None:
         self.moves.append(row.copy())

@@ -321,6 +321,32 @@ def test_game_driver_plays_many_games_like_one():
         assert a.game.is_over and a.results[0] is None  # the random opening is no decision of a player
 
 
+def test_a_job_with_a_prefix_continues_the_game_where_it_stood():
+    """A continuation (``GameJob.prefix``) starts from the prefix's position: its first
+    moves are the prefix, its decisions are numbered on from the prefix's choices (the
+    temperature schedule sees them), and a prefix past the game's end is refused."""
+    p, b = make_player("mcts:8", "square8", 2)
+    whole = play_games([GameJob("square8", [p, p], [b, b], seed=3, random_opening=4)])[0]
+    k = 30
+    choices = 0
+    g = FastGame(new_game("square8", 2))
+    for row in whole.moves[:k]:
+        choices += len(g.legal()) > 1
+        g.apply(row)
+    seen = []
+    temp = lambda d: seen.append(d) or 0.0  # noqa: E731
+    cont = play_games([GameJob("square8", [p, p], [b, b], seed=4, prefix=tuple(whole.moves[:k]), temperature=temp)])[0]
+    assert all(np.array_equal(x, y) for x, y in zip(cont.moves[:k], whole.moves[:k]))
+    assert cont.results[:k] == [None] * k and cont.game.is_over and len(cont.moves) > k
+    assert seen[0] == choices and seen == sorted(seen)
+    # A random opening already played by the prefix is not played again.
+    again = play_games([GameJob("square8", [p, p], [b, b], seed=4, prefix=tuple(whole.moves[:k]), random_opening=4,
+                                temperature=temp)])[0]
+    assert len(again.moves) == len(cont.moves) and all(np.array_equal(x, y) for x, y in zip(again.moves, cont.moves))
+    with pytest.raises(ValueError, match="prefix goes on after the game ended"):
+        play_games([GameJob("square8", [p, p], [b, b], seed=4, prefix=tuple(whole.moves) + (whole.moves[-1],))])
+
+
 def test_player_specs_name_model_and_simulations(tiny_models, tmp_path):
     from ringrift_ml.ai import parse_player
 
