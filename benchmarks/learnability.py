@@ -18,7 +18,8 @@ Prints JSON lines:
   whether the value beats predicting 0; beside them two references for the value on the
   same held-out positions: a ridge regression on the scalar inputs (the globals and each
   plane's count over the board), fitted on the training positions (``value_probe_mse``:
-  what a linear function of material and phase reaches), and the root value the search
+  what a linear function of material and phase reaches; ``value_mlp_probe_mse``: a small
+  nonlinear one on the same inputs), and the root value the search
   recorded (``value_search_mse``: what the player that made the games knew); and the three
   value MSEs by quarter of the game (``value_mse_by_quarter``), to set beside
   ``value_floor.py``'s floor for the same games.
@@ -61,6 +62,49 @@ def probe_values(data, train_idx: np.ndarray, held_idx: np.ndarray, ridge: float
     a = design(train_idx)
     w = np.linalg.solve(a.T @ a + ridge * np.eye(a.shape[1]), a.T @ z[train_idx])
     return np.clip(design(held_idx) @ w, -1.0, 1.0)
+
+
+def mlp_probe_values(data, train_idx: np.ndarray, held_idx: np.ndarray, hidden: int = 128, dropout: float = 0.5,
+                     weight_decay: float = 1e-2, epochs: int = 40, seed: int = 0) -> np.ndarray:
+    """A small nonlinear probe on the same inputs as :func:`probe_values` (two hidden
+    layers, dropout, AdamW), stopped at its best epoch on a tenth of the training games;
+    its predictions on ``held_idx``.  Whether a nonlinear function of the counts beats
+    the linear one."""
+    import torch
+
+    x = np.concatenate([data.globals, data.planes.astype(np.float32).mean(axis=2)], axis=1).astype(np.float32)
+    mu, sd = x[train_idx].mean(0), x[train_idx].std(0) + 1e-6
+    xt, zt = torch.from_numpy((x - mu) / sd), torch.from_numpy(data.value[:, 0].astype(np.float32))
+    rng = np.random.default_rng(seed)
+    games = np.unique(data.game[train_idx])
+    val_games = rng.choice(games, size=max(1, len(games) // 10), replace=False)
+    is_val = np.isin(data.game[train_idx], val_games)
+    val, fit_idx = train_idx[is_val], train_idx[~is_val]
+    torch.manual_seed(seed)
+    layers = [torch.nn.Linear(x.shape[1], hidden), torch.nn.ReLU(), torch.nn.Dropout(dropout),
+              torch.nn.Linear(hidden, hidden), torch.nn.ReLU(), torch.nn.Dropout(dropout), torch.nn.Linear(hidden, 1),
+              torch.nn.Tanh()]
+    net = torch.nn.Sequential(*layers)
+    opt = torch.optim.AdamW(net.parameters(), 1e-3, weight_decay=weight_decay)
+    best, state = float("inf"), None
+    for _ in range(epochs):
+        net.train()
+        order = rng.permutation(fit_idx)
+        for a in range(0, len(order), 256):
+            b = order[a:a + 256]
+            loss = ((net(xt[b])[:, 0] - zt[b]) ** 2).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        net.eval()
+        with torch.no_grad():
+            v = float(((net(xt[val])[:, 0] - zt[val]) ** 2).mean())
+        if v < best:
+            best, state = v, {k: t.clone() for k, t in net.state_dict().items()}
+    net.load_state_dict(state)
+    net.eval()
+    with torch.no_grad():
+        return net(xt[held_idx])[:, 0].double().numpy()
 
 
 def by_quarter(pred: np.ndarray, z: np.ndarray, quarter: np.ndarray) -> list:
@@ -164,6 +208,7 @@ def main(argv=None) -> int:
     with torch.no_grad():
         net_v = np.concatenate([out["value"][:, 0].float().numpy() for _, _, out in predict(net, data, held_idx)])
     z_held, q_held = data.value[held_idx, 0].astype(np.float64), quarter[held_idx]
+    mlp_v = mlp_probe_values(data, train_idx, held_idx)
     search_v = (data.search_value[held_idx, 0] if data.search_value is not None
                 else np.full(len(held_idx), np.nan))
     print(json.dumps({"bench": "learnability", "kind": "result", "player": args.player, "games": len(records),
@@ -173,11 +218,13 @@ def main(argv=None) -> int:
                       "heldout_policy_below_uniform": round(held["policy_ce_uniform"] - held["policy_ce"], 4),
                       "value_probe_mse": round(value_probe(data, train_idx, held_idx), 4),
                       "value_search_mse": round(value_search_mse(data, held_idx), 4),
+                      "value_mlp_probe_mse": round(float(np.mean((mlp_v - z_held) ** 2)), 4),
                       # By quarter of the game: the network, the ridge probe, the search's value.
                       "value_mse_by_quarter": {
                           "positions": [int((q_held == q).sum()) for q in range(4)],
                           "network": by_quarter(net_v, z_held, q_held),
                           "probe": by_quarter(probe_values(data, train_idx, held_idx), z_held, q_held),
+                          "mlp_probe": by_quarter(mlp_v, z_held, q_held),
                           "search": by_quarter(search_v.astype(np.float64), z_held, q_held)},
                       "train": {k: round(on_train[k], 4) for k in FIGS},
                       "train_policy_below_uniform": round(on_train["policy_ce_uniform"] - on_train["policy_ce"], 4),
