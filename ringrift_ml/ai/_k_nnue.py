@@ -164,6 +164,34 @@ def update(S, ncells, W1, acc, codes):
 
 
 @njit(cache=True)
+def update_seat(S, ncells, W1, acc, codes, p):
+    """:func:`update` for perspective ``p`` alone: what a leaf that asks one seat's value
+    needs.  Each perspective's row keeps its own remembered codes, so the rows of the
+    other perspectives stay valid for the positions they last saw and catch up when
+    asked (alpha-beta asks the root seat at every leaf: half the work in two-player
+    games, a quarter in four)."""
+    n = num_players(S)
+    hidden = W1.shape[1]
+    changed = 0
+    for c in range(ncells):
+        code = cell_code(S, c, p, n)
+        old = codes[p - 1, c]
+        if code == old:
+            continue
+        changed += 1
+        if old >= 0:
+            f = c * CODES + old
+            for j in range(hidden):
+                acc[p - 1, j] -= W1[f, j]
+        if code >= 0:
+            f = c * CODES + code
+            for j in range(hidden):
+                acc[p - 1, j] += W1[f, j]
+        codes[p - 1, c] = code
+    return changed
+
+
+@njit(cache=True)
 def head_float(acc_row, g, L1w, L1b, L2w, L2b, Ow, Ob, x, h1, h2):
     """The float head of one perspective: ``tanh`` of the output for the accumulator row
     (clipped to [0, 1]) and the globals ``g``."""
@@ -248,7 +276,7 @@ def evaluate_quantised(S, ncells, W1, acc, codes, L1w, L1b, L2w, L2b, Ow, Ob, g,
 @njit(cache=True)
 def evaluate_seat_quantised(S, ncells, W1, acc, codes, L1w, L1b, L2w, L2b, Ow, Ob, g, x, h1, h2, p):
     """Seat ``p``'s value of ``S`` alone (quantised): what a two-sided search needs at a leaf."""
-    update(S, ncells, W1, acc, codes)
+    update_seat(S, ncells, W1, acc, codes, p)
     globals_into(S, p, g)
     return head_quantised(acc[p - 1], g, L1w, L1b, L2w, L2b, Ow, Ob, x, h1, h2)
 
@@ -256,6 +284,6 @@ def evaluate_seat_quantised(S, ncells, W1, acc, codes, L1w, L1b, L2w, L2b, Ow, O
 @njit(cache=True)
 def evaluate_seat_float(S, ncells, W1, acc, codes, L1w, L1b, L2w, L2b, Ow, Ob, g, x, h1, h2, p):
     """Seat ``p``'s value of ``S`` alone (float path)."""
-    update(S, ncells, W1, acc, codes)
+    update_seat(S, ncells, W1, acc, codes, p)
     globals_into(S, p, g)
     return head_float(acc[p - 1], g, L1w, L1b, L2w, L2b, Ow, Ob, x, h1, h2)

@@ -43,6 +43,8 @@ def _check_incremental(board, n, games, max_moves, seed=0):
     hidden = w.hidden
     inc = {"q": (np.zeros((4, hidden), np.int16), np.full((4, ncells), -1, np.int64)),
            "f": (np.zeros((4, hidden), np.float32), np.full((4, ncells), -1, np.int64))}
+    seat = (np.zeros((4, hidden), np.int16), np.full((4, ncells), -1, np.int64))
+    rng = np.random.default_rng(seed + 1)
     first = True
     positions = changed = 0
     for g in random_games(board, n, games, seed, max_moves):
@@ -59,6 +61,17 @@ def _check_incremental(board, n, games, max_moves, seed=0):
                 assert np.array_equal(acc[:n], ref_acc[:n])  # integers: exactly
             else:
                 assert np.allclose(acc[:n], ref_acc[:n], atol=1e-4)
+        # One perspective at a time (``update_seat``, what a search's leaf asks): the row
+        # asked for is exact, whichever rows were brought up to date before it.
+        p = int(rng.integers(1, n + 1))
+        acc, codes = seat
+        if first:
+            K.refresh(g.S, ncells, q["W1q"], q["b1q"], acc, codes)
+        else:
+            K.update_seat(g.S, ncells, q["W1q"], acc, codes, p)
+        ref_acc, ref_codes = np.zeros_like(acc), np.full_like(codes, -1)
+        K.refresh(g.S, ncells, q["W1q"], q["b1q"], ref_acc, ref_codes)
+        assert np.array_equal(acc[p - 1], ref_acc[p - 1]) and np.array_equal(codes[p - 1], ref_codes[p - 1])
         first = False
         positions += 1
     return positions, changed
