@@ -34,6 +34,16 @@ class LoopConfig:
     """Training budget as a reuse ratio: the candidate draws about ``reuse`` times its
     window's training positions (its ``max_steps``; early stopping may end it sooner);
     0: the training config's epochs decide.  Caps training's share of a generation's CPU."""
+    train_share: float = 0.25
+    """Training's share of a generation's CPU, at most: its step budget is what the
+    partition's last measured training rate (positions per CPU second) does in
+    ``train_share / (1 - train_share)`` times the CPU the generation spent on data before
+    training (its selfplay, and the ladder games kept as data since the previous
+    generation), less the ladder's CPU on games not kept.  The gate's games, when they
+    join the training data (``gate_games_train``), only add to the data side, so
+    ``data_share`` stays at about ``1 - train_share`` or above whatever the gate does.
+    0: no cap (``reuse`` and the epochs decide).  Needs the generation's selfplay CPU
+    (``ringrift loop`` and the ``loop_generation`` asset measure it)."""
     train: tuple = ()
     """TrainConfig overrides as ``(name, value)`` pairs (e.g. ``(("epochs", 12),)``)."""
     warm_train: tuple = ()
@@ -107,6 +117,8 @@ class LoopConfig:
                              f"got {self.gate_truncation!r}")
         if self.window < 0 or not 0 < self.recency <= 1 or not 0 < self.full_search_prob <= 1:
             raise ValueError("loop config: window >= 0, 0 < recency <= 1 and 0 < full_search_prob <= 1 required")
+        if not 0 <= self.train_share < 1:
+            raise ValueError(f"loop config: train_share must be in [0, 1), got {self.train_share}")
         if self.window_positions < 0 or self.reuse < 0:
             raise ValueError(f"loop config: window_positions and reuse must be >= 0, got {self.window_positions} "
                              f"and {self.reuse}")
@@ -124,19 +136,27 @@ class LoopConfig:
 
         return Partition(self.board, self.players).key
 
-    def train_config(self, seed: Optional[int], warm: bool = False, window_positions: int = 0):
+    def train_config(self, seed: Optional[int], warm: bool = False, window_positions: int = 0,
+                     budget_positions: Optional[float] = None):
         """The candidate's TrainConfig (``warm``: it starts from the best's weights;
         ``window_positions``: its window's positions, of which the training share
-        (``1 - holdout``) times ``reuse`` becomes ``max_steps`` x batch)."""
+        (``1 - holdout``) times ``reuse`` becomes ``max_steps`` x batch;
+        ``budget_positions``: the positions ``train_share``'s CPU budget pays for, which
+        caps ``max_steps`` x batch too).  A ``max_steps`` among the overrides wins."""
         from ..train.config import TrainConfig
 
         over = {**dict(self.train), **(dict(self.warm_train) if warm else {})}
         if seed is not None:
             over.setdefault("seed", seed)
+        batch = int(over.get("batch_size", TrainConfig.batch_size))
+        caps = []
         if self.reuse and window_positions:
-            batch = int(over.get("batch_size", TrainConfig.batch_size))
             train = window_positions * (1 - float(over.get("holdout", TrainConfig.holdout)))
-            over.setdefault("max_steps", max(1, int(round(self.reuse * train / batch))))
+            caps.append(max(1, int(round(self.reuse * train / batch))))
+        if budget_positions is not None:
+            caps.append(max(1, int(budget_positions // batch)))
+        if caps:
+            over.setdefault("max_steps", min(caps))
         try:
             return TrainConfig(**{"tensorboard": False, **over})
         except TypeError as e:

@@ -10,7 +10,7 @@ Two bases, the better one first:
   gate between ``gate_min_games`` and ``gate_max_games`` games at the same cost per game
   (both sides search at ``simulations``), the training steps the config implies over
   the window (from ``early_stopping + 1`` epochs to all ``epochs``, within the reuse
-  budget), and after a promotion ``2 x ladder_games`` ladder games.
+  budget and, after generation 0, ``train_share``'s share of the selfplay's CPU), and after a promotion ``2 x ladder_games`` ladder games.
 
 The result is a range (``low``: the gate decides at its minimum, training stops as
 early as it can, no ladder; ``high``: the gate runs to its horizon, training runs every
@@ -105,6 +105,11 @@ def calibrate(store: LakeStore, cfg: LoopConfig, games: int = 2, train_steps: in
         steps = tuple(min(x, tcfg.max_steps) for x in steps)
     selfplay = per_game * cfg.games
     train = (per_step * steps[0], per_step * steps[1])
+    if cfg.train_share and g > 0:
+        # train_share caps training at a share of the data CPU (generation 0 has no
+        # measured training rate, so no cap); the selfplay alone is its lowest basis.
+        cap = cfg.train_share / (1 - cfg.train_share) * selfplay
+        train = (min(train[0], cap), min(train[1], cap))
     gate = (per_game * cfg.gate_min_games, per_game * cfg.gate_max_games)
     ladder = per_game * 2 * cfg.ladder_games
     return _result(cfg, "calibration", selfplay + train[0] + gate[0], selfplay + train[1] + gate[1] + ladder,

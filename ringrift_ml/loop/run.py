@@ -254,11 +254,13 @@ class Candidate:
 
 
 def train_candidate(store: LakeStore, cfg: LoopConfig, g: int, best: Optional[dict], sid: str,
-                    progress: bool = True, log: Callable[[str], None] = print, run_id: Optional[str] = None
-                    ) -> Candidate:
+                    progress: bool = True, log: Callable[[str], None] = print, run_id: Optional[str] = None,
+                    selfplay_cpu: Optional[float] = None) -> Candidate:
     """Step 3: the candidate of generation ``g`` trained on the replay window ending at
     sample set ``sid``, warm-started from ``best`` (its registry row; None: from
-    scratch); resumes a killed run.  Its ``lake.models`` row is written here."""
+    scratch); resumes a killed run.  Its ``lake.models`` row is written here.
+    ``selfplay_cpu``: the CPU seconds of the generation's selfplay, which with
+    ``train_share`` caps the training steps (:func:`train_budget`; None: no such cap)."""
     from ..lake.layout import Layout, Partition
     from ..lake.lineage import record_model
     from ..nn.checkpoint import read_net
@@ -270,9 +272,14 @@ def train_candidate(store: LakeStore, cfg: LoopConfig, g: int, best: Optional[di
                      window_positions=cfg.window_positions)
     run_dir = Layout(root).generation_dir(Partition(cfg.board, cfg.players), g)
     init = root / best["path"] if best else None
-    tcfg = cfg.train_config(seed=cfg.seed + g, warm=best is not None, window_positions=len(data))
+    budget = train_budget(store, cfg, g, selfplay_cpu)
+    tcfg = cfg.train_config(seed=cfg.seed + g, warm=best is not None, window_positions=len(data),
+                            budget_positions=budget["positions"] if budget else None)
     log(f"{cfg.partition} g{g}: training on {len(data.value)} samples of {len(data.source['sample_sets'])} "
-        f"generation(s){', warm start from g' + str(best['generation']) if best else ''}")
+        f"generation(s){', warm start from g' + str(best['generation']) if best else ''}"
+        + (f"; at most {tcfg.max_steps} steps" if tcfg.max_steps else "")
+        + (f" (train_share {cfg.train_share}: {budget['cpu_seconds']:.0f} CPU s at {budget['rate']:.0f} "
+           "positions/s)" if budget else ""))
     res = fit(data, tcfg, run_dir, resume=True, progress=progress, init=init,
               extra_meta={"loop_generation": g, "sample_set_id": sid})
     path = Path(res.model_path)
@@ -410,13 +417,9 @@ candidate's held-out evaluation, and where its CPU went (positions made and used
 COUNTS = ("targets", "best_epoch", "positions", "window_positions", "trained_positions")
 
 
-def compute_figures(store: LakeStore, cfg: LoopConfig, g: int, step_cpu_seconds: dict) -> dict:
-    """Where generation ``g``'s CPU went: ``ladder_cpu_seconds`` (the ladder games played
-    since the partition's previous generation row: a promotion's ladder is paid by the
-    next generation), ``data_cpu_seconds`` (selfplay, plus the gate when its games join
-    the training data, plus the ladder games kept as training data) and ``data_share``,
-    that over all the CPU (selfplay, training, gate, ladder; None when nothing was
-    measured)."""
+def ladder_cpu_since(store: LakeStore, cfg: LoopConfig, g: int) -> tuple:
+    """``(all, kept as data)``: CPU seconds of the partition's ladder games played since
+    its previous generation row (what generation ``g`` pays for)."""
     since = store.query("SELECT max(created_at) AS t FROM lake.model_registry WHERE board = ? AND players = ? "
                         "AND generation < ? AND status <> ?", [cfg.board, cfg.players, g, ROLLED_BACK]
                         ).to_pylist()[0]["t"]
@@ -424,7 +427,37 @@ def compute_figures(store: LakeStore, cfg: LoopConfig, g: int, step_cpu_seconds:
            "FROM lake.ladder_games WHERE board = ? AND players = ?" + (" AND created_at > ?" if since is not None else ""))
     params = [cfg.board, cfg.players] + ([since] if since is not None else [])
     got = store.query(sql, params).to_pylist()[0]
-    ladder, ladder_data = float(got["c"] or 0.0), float(got["d"] or 0.0)
+    return float(got["c"] or 0.0), float(got["d"] or 0.0)
+
+
+def train_budget(store: LakeStore, cfg: LoopConfig, g: int, selfplay_cpu: Optional[float]) -> Optional[dict]:
+    """The training budget of ``train_share`` for generation ``g`` (None when there is
+    none: the share is 0, the generation's selfplay CPU is unknown, or no earlier
+    generation measured a training rate): ``{cpu_seconds, positions, rate}``, the CPU
+    allowed and the positions the partition's newest training rate draws in it."""
+    if not cfg.train_share or selfplay_cpu is None:
+        return None
+    rows = store.query("SELECT train_cpu_seconds AS c, trained_positions AS n FROM lake.model_registry "
+                       "WHERE board = ? AND players = ? AND generation < ? AND train_cpu_seconds > 0 "
+                       "AND trained_positions > 0 ORDER BY generation DESC LIMIT 1",
+                       [cfg.board, cfg.players, g]).to_pylist()
+    if not rows:
+        return None
+    rate = float(rows[0]["n"]) / float(rows[0]["c"])
+    ladder, ladder_data = ladder_cpu_since(store, cfg, g)
+    cpu = cfg.train_share / (1 - cfg.train_share) * (selfplay_cpu + ladder_data) - (ladder - ladder_data)
+    cpu = max(cpu, 0.0)
+    return {"cpu_seconds": round(cpu, 1), "positions": cpu * rate, "rate": round(rate, 1)}
+
+
+def compute_figures(store: LakeStore, cfg: LoopConfig, g: int, step_cpu_seconds: dict) -> dict:
+    """Where generation ``g``'s CPU went: ``ladder_cpu_seconds`` (the ladder games played
+    since the partition's previous generation row: a promotion's ladder is paid by the
+    next generation), ``data_cpu_seconds`` (selfplay, plus the gate when its games join
+    the training data, plus the ladder games kept as training data) and ``data_share``,
+    that over all the CPU (selfplay, training, gate, ladder; None when nothing was
+    measured)."""
+    ladder, ladder_data = ladder_cpu_since(store, cfg, g)
     data = (step_cpu_seconds.get("selfplay", 0.0) + (step_cpu_seconds.get("gate", 0.0) if cfg.gate_games_train else 0.0)
             + ladder_data)
     total = sum(step_cpu_seconds.values()) + ladder
@@ -509,10 +542,14 @@ def run_generation(store: LakeStore, cfg: LoopConfig, g: int, rows: list, progre
     """One generation (see the module docstring); returns its registry row."""
     t0, c0 = time.time(), process_cpu_seconds()
     best = current_best(rows)
-    games = play_generation(store, cfg, g, best, progress, log)["games"]
+    played = play_generation(store, cfg, g, best, progress, log)
+    games = played["games"]
     sid = generation_samples(store, cfg, g, log)
     c1 = process_cpu_seconds()
-    cand = train_candidate(store, cfg, g, best, sid, progress, log)
+    # A resumed generation whose games an earlier attempt played has no selfplay CPU to
+    # budget training against: no train_share cap then.
+    cand = train_candidate(store, cfg, g, best, sid, progress, log,
+                           selfplay_cpu=c1 - c0 if played["records"] else None)
     c2 = process_cpu_seconds()
     return finish_generation(store, cfg, g, best, cand.path, sid, cand.window, games, label_of(cfg, g),
                              progress, log, step_cpu_seconds={"selfplay": c1 - c0, "train": c2 - c1},
@@ -564,6 +601,6 @@ def resolve_specs(specs: list, store: LakeStore, board: str, players: int) -> li
 # too, and run imports the ladder); they stay importable from here.
 __all__ = ["FAILED", "PROMOTED", "REJECTED", "REGISTRY_FIGURES", "ROLLED_BACK", "current_best", "failure_rate",
            "Candidate", "finish_generation", "gate_candidate", "generation_figures", "generation_samples",
-           "generation_games", "generation_sample_set", "newest_candidate", "next_generation", "play_generation", "selfplay_player", "generation_states", "is_registry_ref", "label_of", "process_cpu_seconds", "record_failure",
+           "generation_games", "generation_sample_set", "ladder_cpu_since", "train_budget", "newest_candidate", "next_generation", "play_generation", "selfplay_player", "generation_states", "is_registry_ref", "label_of", "process_cpu_seconds", "record_failure",
            "record_generation", "registry", "resolve_ref", "resolve_specs", "run_generation", "run_loop",
            "train_candidate"]

@@ -176,6 +176,36 @@ def test_ladder_cpu_is_paid_by_the_next_generation_and_gate_games_count_as_data(
                                                      "data_share": pytest.approx(36 / 68, abs=1e-4)}
 
 
+def test_train_share_budgets_training_against_the_generations_data_cpu(tmp_path):
+    """``train_budget``: the CPU allowed is train_share / (1 - train_share) of the
+    selfplay's CPU plus the ladder's kept games, less the ladder's other games, at the
+    newest measured training rate; nothing to budget without a rate, without the
+    selfplay's CPU or with the share at 0."""
+    import time
+
+    from ringrift_ml.lake.lineage import record_row
+    from ringrift_ml.loop.run import train_budget
+    from tests.registry_rows import write_registry
+
+    store = LakeStore.open(tmp_path)
+    cfg = LoopConfig(**{**SMALL, "train_share": 0.25})
+    assert train_budget(store, cfg, 0, 90.0) is None  # no generation has measured a training rate
+    rows = write_registry(store, [0])
+    assert train_budget(store, cfg, 1, 90.0) is None  # a row without the training figures
+    record_row(store, "model_registry", [{**rows[0], "generation": 1, "train_cpu_seconds": 50.0,
+                                          "trained_positions": 100_000}], "g1")
+    time.sleep(0.01)
+    record_row(store, "ladder_games", [{"board": "square8", "players": 2, "a": "g1", "b": b, "score": 1.0, "seed": 1,
+                                        "cpu_seconds": cpu, "training": kept}
+                                       for b, cpu, kept in (("g0", 30.0, True), ("heuristic", 6.0, False))], "ladder")
+    got = train_budget(store, cfg, 2, 90.0)
+    cpu = (90.0 + 30.0) / 3 - 6.0
+    assert got == {"cpu_seconds": cpu, "positions": pytest.approx(cpu * 2_000), "rate": 2000.0}
+    assert train_budget(store, cfg, 2, None) is None
+    assert train_budget(store, LoopConfig(**{**SMALL, "train_share": 0.0}), 2, 90.0) is None
+    assert train_budget(store, cfg, 2, 0.0)["cpu_seconds"] == 4.0  # 30 / 3 - 6
+
+
 @pytest.mark.parametrize("truncation, llr, status, says", [
     ("llr", 0.8, "promoted", "passed at its horizon"), ("llr", -0.2, "rejected", "leans to no gain"),
     ("reject", 0.8, "rejected", "must reach the H1 bound")])

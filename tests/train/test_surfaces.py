@@ -125,6 +125,14 @@ def test_the_loops_reuse_ratio_sets_the_candidates_training_steps():
     assert fixed.train_config(seed=1, window_positions=10_000).max_steps == 7  # an explicit budget wins
     with pytest.raises(ValueError, match="reuse"):
         LoopConfig(board="square8", players=2, reuse=-1.0)
+    # train_share's budget caps the steps too; the smaller cap wins, an explicit one wins over both.
+    assert cfg.train_config(seed=1, window_positions=10_000, budget_positions=2_560).max_steps == 2_560 // t.batch_size
+    assert cfg.train_config(seed=1, window_positions=10_000, budget_positions=1e9).max_steps == t.max_steps
+    assert fixed.train_config(seed=1, window_positions=10_000, budget_positions=10.0).max_steps == 7
+    assert cfg.train_config(seed=1, window_positions=10_000, budget_positions=0.0).max_steps == 1
+    for bad in (-0.1, 1.0):
+        with pytest.raises(ValueError, match="train_share"):
+            LoopConfig(board="square8", players=2, train_share=bad)
 
 
 def test_dagster_loop_settings_are_derived_from_the_loop_config():
