@@ -141,25 +141,9 @@ def update(S, ncells, W1, acc, codes):
     """Bring the accumulator from the position it last saw to ``S`` (same game, same
     player count): only cells whose code changed are touched.  Returns how many
     (cell, perspective) pairs changed."""
-    n = num_players(S)
-    hidden = W1.shape[1]
     changed = 0
-    for p in range(1, n + 1):
-        for c in range(ncells):
-            code = cell_code(S, c, p, n)
-            old = codes[p - 1, c]
-            if code == old:
-                continue
-            changed += 1
-            if old >= 0:
-                f = c * CODES + old
-                for j in range(hidden):
-                    acc[p - 1, j] -= W1[f, j]
-            if code >= 0:
-                f = c * CODES + code
-                for j in range(hidden):
-                    acc[p - 1, j] += W1[f, j]
-            codes[p - 1, c] = code
+    for p in range(1, num_players(S) + 1):
+        changed += update_seat(S, ncells, W1, acc, codes, p)
     return changed
 
 
