@@ -25,6 +25,9 @@
     python benchmarks/nnue_bench.py --boards square8 --nnue storage/nnue/square8_2p.nnue.npz \\
         --model <checkpoint> [--positions 200] [--nodes 4000]
 
+``--kinds leaf,depth`` runs only those measurements (of ``eval``, ``leaf``, ``search``,
+``timed``, ``depth``; default all).
+
 Without ``--nnue`` / ``--model`` the board's default sizes are measured with random
 weights (speed does not depend on the weights, apart from how many hidden units the
 clipped ReLU zeroes).
@@ -135,6 +138,10 @@ def _random_nnue(board: str, out: Path) -> Path:
     return w.save(out / f"{board}_random.nnue.npz")
 
 
+KINDS = ("eval", "leaf", "search", "timed", "depth")
+"""The measurements, in the order they run (``eval`` includes the ``ratio`` line)."""
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--boards", default="square8")
@@ -151,7 +158,15 @@ def main(argv=None) -> int:
     ap.add_argument("--seconds", type=float, default=1.0, help="wall clock per search of the timed searches")
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--kinds", default=",".join(KINDS),
+                    help=f"comma-separated measurements to run, of {','.join(KINDS)} (default: all)")
     args = ap.parse_args(argv)
+    kinds = [k for k in args.kinds.split(",") if k]
+    bad = sorted(set(kinds) - set(KINDS))
+    if bad or not kinds:
+        print(f"nnue_bench: --kinds: unknown {', '.join(bad) or '(none given)'}; expected some of {', '.join(KINDS)}",
+              file=sys.stderr)
+        return 2
     import torch
 
     torch.set_num_threads(args.threads)
@@ -179,58 +194,64 @@ def main(argv=None) -> int:
             from ringrift_ml.nn.evaluator import NetEvaluator
             from ringrift_ml.nn.infer import NetRunner
 
-            net = NetEvaluator(NetRunner(load_net(model)[0]), cache_size=0)
-            rates = {}
-            me = NNUEEvaluator(w)
-            for name, fn in (("nnue", NNUEEvaluator(w).values), ("nnue_float", NNUEEvaluator(w, quantised=False).values),
-                             ("nnue_one_seat", lambda g: me.value_of(g, g.current_player)),
-                             ("heuristic", heur.values), ("network_batch1", net.values)):
-                seconds = args.min_seconds if name != "network_batch1" else max(args.min_seconds, 3.0)
-                rates[name] = eval_rate(fn, items if name != "network_batch1" else items[:20], seconds)
-                print(json.dumps({"bench": "nnue", "kind": "eval", "board": board, "players": args.players,
-                                  "evaluator": name, "evals_per_s": round(rates[name], 1),
-                                  "sizes": list(w.sizes) if name.startswith("nnue") else None}), flush=True)
-            print(json.dumps({"bench": "nnue", "kind": "ratio", "board": board,
-                              "nnue_over_network": round(rates["nnue"] / rates["network_batch1"], 1),
-                              "nnue_over_heuristic": round(rates["nnue"] / rates["heuristic"], 2),
-                              "one_seat_over_heuristic": round(rates["nnue_one_seat"] / rates["heuristic"], 2)}),
-                  flush=True)
-            leaf = leaf_rates({"heuristic": heur, "nnue": NNUEEvaluator(w)}, items, 2 * args.min_seconds)
-            print(json.dumps({"bench": "nnue", "kind": "leaf", "board": board, "players": args.players,
-                              "heuristic_evals_per_s": round(leaf["heuristic"], 1),
-                              "nnue_evals_per_s": round(leaf["nnue"], 1),
-                              "nnue_over_heuristic": round(leaf["nnue"] / leaf["heuristic"], 2),
-                              "sizes": list(w.sizes)}), flush=True)
-            searchers = {"minimax": MinimaxPlayer(heur), "minimax-nnue": make_player(f"minimax-nnue:{nnue}:1", board,
-                                                                                      args.players)[0]}
+            if "eval" in kinds:
+                net = NetEvaluator(NetRunner(load_net(model)[0]), cache_size=0)
+                rates = {}
+                me = NNUEEvaluator(w)
+                for name, fn in (("nnue", NNUEEvaluator(w).values),
+                                 ("nnue_float", NNUEEvaluator(w, quantised=False).values),
+                                 ("nnue_one_seat", lambda g: me.value_of(g, g.current_player)),
+                                 ("heuristic", heur.values), ("network_batch1", net.values)):
+                    seconds = args.min_seconds if name != "network_batch1" else max(args.min_seconds, 3.0)
+                    rates[name] = eval_rate(fn, items if name != "network_batch1" else items[:20], seconds)
+                    print(json.dumps({"bench": "nnue", "kind": "eval", "board": board, "players": args.players,
+                                      "evaluator": name, "evals_per_s": round(rates[name], 1),
+                                      "sizes": list(w.sizes) if name.startswith("nnue") else None}), flush=True)
+                print(json.dumps({"bench": "nnue", "kind": "ratio", "board": board,
+                                  "nnue_over_network": round(rates["nnue"] / rates["network_batch1"], 1),
+                                  "nnue_over_heuristic": round(rates["nnue"] / rates["heuristic"], 2),
+                                  "one_seat_over_heuristic": round(rates["nnue_one_seat"] / rates["heuristic"], 2)}),
+                      flush=True)
+            if "leaf" in kinds:
+                leaf = leaf_rates({"heuristic": heur, "nnue": NNUEEvaluator(w)}, items, 2 * args.min_seconds)
+                print(json.dumps({"bench": "nnue", "kind": "leaf", "board": board, "players": args.players,
+                                  "heuristic_evals_per_s": round(leaf["heuristic"], 1),
+                                  "nnue_evals_per_s": round(leaf["nnue"], 1),
+                                  "nnue_over_heuristic": round(leaf["nnue"] / leaf["heuristic"], 2),
+                                  "sizes": list(w.sizes)}), flush=True)
             games = [g for g, _ in items[:args.searches]]
-            for name, player in searchers.items():
-                player.think(games[0], Budget(nodes=16), seed=0)  # loads or compiles the search off the clock
-                nodes, depth, t = 0, [], time.perf_counter()
-                for i, g in enumerate(games):
-                    player.think(g, Budget(nodes=args.nodes), seed=i)
-                    nodes += player.last_nodes
-                    depth.append(player.last_depth)
-                dt = time.perf_counter() - t
-                print(json.dumps({"bench": "nnue", "kind": "search", "board": board, "player": name,
-                                  "nodes": args.nodes, "searches": len(games), "nodes_per_s": round(nodes / dt, 1),
-                                  "mean_depth": round(float(np.mean(depth)), 2)}), flush=True)
-            for name, ev in (("minimax", heur), ("minimax-nnue", NNUEEvaluator(w))):
-                player = MinimaxPlayer(ev)
-                player.think(games[0], Budget(nodes=16), seed=0)
-                depth, nodes = [], 0
-                for i, g in enumerate(games):
-                    player.think(g, Budget(seconds=args.seconds), seed=i)
-                    depth.append(player.last_depth)
-                    nodes += player.last_nodes
-                print(json.dumps({"bench": "nnue", "kind": "timed", "board": board, "player": name,
-                                  "seconds": args.seconds, "searches": len(games),
-                                  "mean_depth": round(float(np.mean(depth)), 2), "min_depth": int(min(depth)),
-                                  "max_depth": int(max(depth)),
-                                  "nodes_per_s": round(nodes / (args.seconds * len(games)), 1)}), flush=True)
+            if "search" in kinds:
+                searchers = {"minimax": MinimaxPlayer(heur),
+                             "minimax-nnue": make_player(f"minimax-nnue:{nnue}:1", board, args.players)[0]}
+                for name, player in searchers.items():
+                    player.think(games[0], Budget(nodes=16), seed=0)  # loads or compiles the search off the clock
+                    nodes, depth, t = 0, [], time.perf_counter()
+                    for i, g in enumerate(games):
+                        player.think(g, Budget(nodes=args.nodes), seed=i)
+                        nodes += player.last_nodes
+                        depth.append(player.last_depth)
+                    dt = time.perf_counter() - t
+                    print(json.dumps({"bench": "nnue", "kind": "search", "board": board, "player": name,
+                                      "nodes": args.nodes, "searches": len(games),
+                                      "nodes_per_s": round(nodes / dt, 1),
+                                      "mean_depth": round(float(np.mean(depth)), 2)}), flush=True)
+            if "timed" in kinds:
+                for name, ev in (("minimax", heur), ("minimax-nnue", NNUEEvaluator(w))):
+                    player = MinimaxPlayer(ev)
+                    player.think(games[0], Budget(nodes=16), seed=0)
+                    depth, nodes = [], 0
+                    for i, g in enumerate(games):
+                        player.think(g, Budget(seconds=args.seconds), seed=i)
+                        depth.append(player.last_depth)
+                        nodes += player.last_nodes
+                    print(json.dumps({"bench": "nnue", "kind": "timed", "board": board, "player": name,
+                                      "seconds": args.seconds, "searches": len(games),
+                                      "mean_depth": round(float(np.mean(depth)), 2), "min_depth": int(min(depth)),
+                                      "max_depth": int(max(depth)),
+                                      "nodes_per_s": round(nodes / (args.seconds * len(games)), 1)}), flush=True)
             # Time to a fixed depth: the trees differ (other values prune other branches),
             # so this, not nodes per second, is what an evaluator buys a search.
-            for d in args.depths:
+            for d in (args.depths if "depth" in kinds else []):
                 secs = {}
                 for name, ev in (("minimax", heur), ("minimax-nnue", NNUEEvaluator(w))):
                     player = MinimaxPlayer(ev, MinimaxConfig(max_depth=d))

@@ -161,6 +161,11 @@ def test_nnue_bench_prints_every_kind_on_a_tiny_setting(capsys):
     assert leaf["heuristic_evals_per_s"] > 0 and leaf["nnue_evals_per_s"] > 0
     timed = [x for x in lines if x["kind"] == "timed"]
     assert {x["player"] for x in timed} == {"minimax", "minimax-nnue"} and all(x["min_depth"] >= 1 for x in timed)
+    # A chosen subset runs alone; an unknown kind is named.
+    assert bench.main(["--positions", "4", "--children", "2", "--min-seconds", "0.05", "--kinds", "leaf"]) == 0
+    assert {json.loads(x)["kind"] for x in capsys.readouterr().out.splitlines() if x.startswith("{")} == {"leaf"}
+    assert bench.main(["--kinds", "leaf,speed"]) == 2
+    assert "--kinds: unknown speed" in capsys.readouterr().err
 
 
 def test_value_floor_is_the_outcomes_variance_given_the_position():
