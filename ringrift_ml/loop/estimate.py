@@ -10,7 +10,8 @@ Two bases, the better one first:
   gate between ``gate_min_games`` and ``gate_max_games`` games at the same cost per game
   (both sides search at ``simulations``), the training steps the config implies over
   the window (from ``early_stopping + 1`` epochs to all ``epochs``, within the reuse
-  budget and, after generation 0, ``train_share``'s share of the selfplay's CPU), and after a promotion ``2 x ladder_games`` ladder games.
+  budget and, after generation 0, ``train_share``'s share of the selfplay's CPU), and
+  after a promotion ``2 x ladder_games`` ladder games.
 
 The result is a range (``low``: the gate decides at its minimum, training stops as
 early as it can, no ladder; ``high``: the gate runs to its horizon, training runs every
