@@ -37,6 +37,22 @@ from pathlib import Path
 import numpy as np
 
 
+def cached_games(sp, out: Path, progress: bool = True) -> tuple:
+    """``(records, played now)``: the games of selfplay run ``sp``, played once into
+    ``<out>/games.jsonl`` and read back by later runs with the same generator config,
+    games, seed and board (``value_floor.py`` shares the file)."""
+    from ringrift_ml.selfplay import generator_config, run_selfplay
+
+    out.mkdir(parents=True, exist_ok=True)
+    games_file, conf_file = out / "games.jsonl", out / "games.config.json"
+    conf = {"selfplay": generator_config(sp), "games": sp.games, "seed": sp.seed, "board": sp.board}
+    if games_file.is_file() and conf_file.is_file() and json.loads(conf_file.read_text()) == conf:
+        return [json.loads(line) for line in games_file.open()], False
+    records = run_selfplay(sp, games_file, progress=progress)
+    conf_file.write_text(json.dumps(conf, sort_keys=True))
+    return records, True
+
+
 def _round(d: dict) -> dict:
     return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in d.items()}
 
@@ -53,12 +69,18 @@ def value_probe(data, train_idx: np.ndarray, held_idx: np.ndarray, ridge: float 
     return float(np.mean((probe_values(data, train_idx, held_idx, ridge) - z) ** 2))
 
 
+def scalar_inputs(data, train_idx: np.ndarray) -> np.ndarray:
+    """The probes' inputs for every position: the globals and each plane's count over
+    the board, standardised on the training positions ``train_idx``."""
+    x = np.concatenate([data.globals, data.planes.astype(np.float32).sum(axis=2)], axis=1).astype(np.float64)
+    return (x - x[train_idx].mean(0)) / (x[train_idx].std(0) + 1e-6)
+
+
 def probe_values(data, train_idx: np.ndarray, held_idx: np.ndarray, ridge: float = 100.0) -> np.ndarray:
     """The ridge regression of :func:`value_probe`: its predictions on ``held_idx``."""
-    x = np.concatenate([data.globals, data.planes.astype(np.float32).sum(axis=2)], axis=1).astype(np.float64)
+    x = scalar_inputs(data, train_idx)
     z = data.value[:, 0].astype(np.float64)
-    mu, sd = x[train_idx].mean(0), x[train_idx].std(0) + 1e-6
-    design = lambda i: np.c_[(x[i] - mu) / sd, np.ones(len(i))]  # noqa: E731
+    design = lambda i: np.c_[x[i], np.ones(len(i))]  # noqa: E731
     a = design(train_idx)
     w = np.linalg.solve(a.T @ a + ridge * np.eye(a.shape[1]), a.T @ z[train_idx])
     return np.clip(design(held_idx) @ w, -1.0, 1.0)
@@ -72,9 +94,8 @@ def mlp_probe_values(data, train_idx: np.ndarray, held_idx: np.ndarray, hidden: 
     the linear one."""
     import torch
 
-    x = np.concatenate([data.globals, data.planes.astype(np.float32).mean(axis=2)], axis=1).astype(np.float32)
-    mu, sd = x[train_idx].mean(0), x[train_idx].std(0) + 1e-6
-    xt, zt = torch.from_numpy((x - mu) / sd), torch.from_numpy(data.value[:, 0].astype(np.float32))
+    x = scalar_inputs(data, train_idx).astype(np.float32)
+    xt, zt = torch.from_numpy(x), torch.from_numpy(data.value[:, 0].astype(np.float32))
     rng = np.random.default_rng(seed)
     games = np.unique(data.game[train_idx])
     val_games = rng.choice(games, size=max(1, len(games) // 10), replace=False)
@@ -146,7 +167,7 @@ def main(argv=None) -> int:
     from ringrift_ml.loop import LoopConfig
     from ringrift_ml.nn.checkpoint import load_net
     from ringrift_ml.nn.samples import SAMPLE_SCHEMA, game_samples
-    from ringrift_ml.selfplay import SelfplayConfig, generator_config, run_selfplay
+    from ringrift_ml.selfplay import SelfplayConfig
     from ringrift_ml.train.dataset import from_table
     from ringrift_ml.train.evaluate import evaluate, predict
     from ringrift_ml.train.loop import fit
@@ -160,18 +181,8 @@ def main(argv=None) -> int:
     except (ValueError, json.JSONDecodeError) as e:
         print(f"learnability: {e}", file=sys.stderr)
         return 2
-    args.out.mkdir(parents=True, exist_ok=True)
-    games_file = args.out / "games.jsonl"
-    conf_file = args.out / "games.config.json"
-    conf = {"selfplay": generator_config(sp), "games": args.games, "seed": args.seed, "board": args.board}
     t0 = time.time()
-    if games_file.is_file() and conf_file.is_file() and json.loads(conf_file.read_text()) == conf:
-        records = [json.loads(line) for line in games_file.open()]
-        played = False
-    else:
-        records = run_selfplay(sp, games_file, progress=not args.no_progress)
-        conf_file.write_text(json.dumps(conf, sort_keys=True))
-        played = True
+    records, played = cached_games(sp, args.out, progress=not args.no_progress)
     rows, quarter = [], []
     for rec in records:
         got = game_samples(rec)
@@ -181,7 +192,8 @@ def main(argv=None) -> int:
     quarter = np.asarray(quarter)
     data = from_table(pa.Table.from_pylist(rows, schema=SAMPLE_SCHEMA), args.board)
     if len(data) != len(quarter):
-        raise RuntimeError(f"learnability: {len(data)} samples from {len(quarter)} rows; the quarters would not line up")
+        raise RuntimeError(f"learnability: {len(data)} samples from {len(quarter)} rows; "
+                           "the quarters would not line up")
     print(json.dumps({"bench": "learnability", "kind": "selfplay", "player": args.player, "games": len(records),
                       "positions": len(data), "played_now": played, "seconds": round(time.time() - t0, 1),
                       **_round(columns(summarize(records)))}), flush=True)

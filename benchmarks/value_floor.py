@@ -82,23 +82,12 @@ def record_rows(rec: dict) -> list:
 
 
 def training_positions(rec: dict) -> list:
-    """``(ply, mover, search value of the mover or None)`` of each training position of a
-    record: a choice of moves and no fast search, as ``game_samples`` keeps them."""
-    from ringrift_ml.rules.fast import FastGame
-    from ringrift_ml.rules.records import start_state
+    """``(ply, mover, search value of the mover or None, the mover's result)`` of each
+    training position of a finished record, as ``game_samples`` makes them."""
+    from ringrift_ml.nn.samples import game_samples
 
-    g = FastGame(start_state(rec))
-    searches = rec.get("search") or []
-    out = []
-    for ply, row in enumerate(record_rows(rec)):
-        entry = searches[ply] if ply < len(searches) else None
-        fast = entry is not None and not entry["full"]
-        if len(g.legal()) > 1 and not fast:
-            mover = g.current_player
-            values = (entry or {}).get("values")
-            out.append((ply, mover, float(values[mover - 1]) if values else None))
-        g.apply(row)
-    return out
+    return [(r["ply"], r["player"], float(r["search_value"][0]) if len(r["search_value"]) else None,
+             float(r["value"][0])) for r in game_samples(rec, symmetries=False)]
 
 
 def config_of(records: list):
@@ -201,7 +190,7 @@ def main(argv=None) -> int:
     ap.add_argument("--no-progress", action="store_true")
     args = ap.parse_args(argv)
 
-    from ringrift_ml.selfplay import SelfplayConfig, generator_config, run_selfplay
+    from ringrift_ml.selfplay import SelfplayConfig
 
     try:
         if (args.storage is None) != (args.label is None):
@@ -223,16 +212,12 @@ def main(argv=None) -> int:
             print(f"value_floor: {e}", file=sys.stderr)
             return 2
     else:
-        args.out.mkdir(parents=True, exist_ok=True)
-        games_file, conf_file = args.out / "games.jsonl", args.out / "games.config.json"
-        conf = {"selfplay": generator_config(sp), "games": args.games, "seed": args.seed, "board": args.board}
-        if games_file.is_file() and conf_file.is_file() and json.loads(conf_file.read_text()) == conf:
-            records = [json.loads(line) for line in games_file.open()]
-        else:
-            records = run_selfplay(sp, games_file, progress=not args.no_progress)
-            conf_file.write_text(json.dumps(conf, sort_keys=True))
+        sys.path.insert(0, str(Path(__file__).parent))
+        from learnability import cached_games
+
+        records, _ = cached_games(sp, args.out, progress=not args.no_progress)
     n = len(sp.players)
-    pool = [(gi, ply, mover, sv) for gi, rec in enumerate(records) for ply, mover, sv in training_positions(rec)]
+    pool = [(gi, *pos) for gi, rec in enumerate(records) for pos in training_positions(rec)]
     if len(pool) < args.positions:
         print(f"value_floor: --positions {args.positions} asked, the games hold {len(pool)}", file=sys.stderr)
         return 2
@@ -240,7 +225,7 @@ def main(argv=None) -> int:
     picked = [pool[i] for i in np.sort(rng.choice(len(pool), size=args.positions, replace=False))]
     rows_of = {}
     tasks = []
-    for j, (gi, ply, mover, _) in enumerate(picked):
+    for j, (gi, ply, mover, _, _) in enumerate(picked):
         if gi not in rows_of:
             rows_of[gi] = record_rows(records[gi])
         tasks.append((rows_of[gi][:ply], mover, CONTINUATION_SEED + j * args.continuations, args.continuations))
@@ -254,12 +239,12 @@ def main(argv=None) -> int:
                 print(f"value_floor: {k + 1}/{len(tasks)} positions, {time.time() - t1:.0f} s", file=sys.stderr,
                       flush=True)
     z = np.asarray(results, dtype=np.float64)
-    recorded = np.array([outcome(records[gi]["ranks"], mover, n) for gi, _, mover, _ in picked])
-    search = np.array([np.nan if sv is None else sv for *_, sv in picked])
-    frac = np.array([ply / len(records[gi]["moves"]) for gi, ply, _, _ in picked])
+    recorded = np.array([z_rec for *_, z_rec in picked])
+    search = np.array([np.nan if sv is None else sv for _, _, _, sv, _ in picked])
+    frac = np.array([ply / len(records[gi]["moves"]) for gi, ply, *_ in picked])
     quarter = np.minimum((frac * 4).astype(int), 3)
     if args.verbose:
-        for (gi, ply, mover, _), zs, rz in zip(picked, results, recorded):
+        for (gi, ply, mover, _, _), zs, rz in zip(picked, results, recorded):
             print(json.dumps({"bench": "value_floor", "kind": "position", "game": records[gi]["gameId"], "ply": ply,
                               "length": len(records[gi]["moves"]), "mover": mover, "recorded": rz, "outcomes": zs}))
 
