@@ -20,7 +20,8 @@ Prints JSON lines:
   plane's count over the board), fitted on the training positions (``value_probe_mse``:
   what a linear function of material and phase reaches; ``value_mlp_probe_mse``: a small
   nonlinear one on the same inputs), and the root value the search
-  recorded (``value_search_mse``: what the player that made the games knew); and the three
+  recorded (``value_search_mse``: what the player that made the games knew), and the
+  mean of the MLP probe and the search's value (``value_blend_mse``); and the
   value MSEs by quarter of the game (``value_mse_by_quarter``), to set beside
   ``value_floor.py``'s floor for the same games.
 """
@@ -231,13 +232,17 @@ def main(argv=None) -> int:
                       "value_probe_mse": round(value_probe(data, train_idx, held_idx), 4),
                       "value_search_mse": round(value_search_mse(data, held_idx), 4),
                       "value_mlp_probe_mse": round(float(np.mean((mlp_v - z_held) ** 2)), 4),
-                      # By quarter of the game: the network, the ridge probe, the search's value.
+                      # Two learners with different information (material counts; a 64-simulation
+                      # lookahead) averaged: how far below either the outcome can be predicted here.
+                      "value_blend_mse": round(float(np.mean((0.5 * (mlp_v + search_v) - z_held) ** 2)), 4),
+                      # By quarter of the game: the network, the probes, the search's value, the blend.
                       "value_mse_by_quarter": {
                           "positions": [int((q_held == q).sum()) for q in range(4)],
                           "network": by_quarter(net_v, z_held, q_held),
                           "probe": by_quarter(probe_values(data, train_idx, held_idx), z_held, q_held),
                           "mlp_probe": by_quarter(mlp_v, z_held, q_held),
-                          "search": by_quarter(search_v.astype(np.float64), z_held, q_held)},
+                          "search": by_quarter(search_v.astype(np.float64), z_held, q_held),
+                          "blend": by_quarter(0.5 * (mlp_v + search_v.astype(np.float64)), z_held, q_held)},
                       "train": {k: round(on_train[k], 4) for k in FIGS},
                       "train_policy_below_uniform": round(on_train["policy_ce_uniform"] - on_train["policy_ce"], 4),
                       "model": str(res.model_path)}), flush=True)
