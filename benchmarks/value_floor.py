@@ -143,23 +143,23 @@ def _init(cfg) -> None:
     global _CFG, _SEATS
     import torch
 
-    from ringrift_ml.selfplay import _seats
+    from ringrift_ml.selfplay import make_seats
 
     torch.set_num_threads(1)
-    _CFG, _SEATS = cfg, _seats(cfg)  # players (and their networks) once per process
+    _CFG, _SEATS = cfg, make_seats(cfg)  # players (and their networks) once per process
 
 
 def _continue(task: tuple) -> list:
     """Outcomes (for the mover) of the continuations of one position: ``task`` is
     ``(prefix rows, mover, first seed, count)``."""
     from ringrift_ml.ai.games import play_games
-    from ringrift_ml.selfplay import _job
+    from ringrift_ml.selfplay import game_job
 
     prefix, mover, seed, count = task
     jobs = []
     for k in range(count):
-        job = _job(_CFG, 0, _SEATS)
-        job.seed, job.prefix, job.tag = seed + k, tuple(prefix), k
+        job = game_job(_CFG, 0, _SEATS, prefix=prefix)
+        job.seed, job.tag = seed + k, k
         jobs.append(job)
     played = play_games(jobs, concurrency=_CFG.batch_games)
     n = len(_CFG.players)

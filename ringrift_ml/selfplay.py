@@ -134,15 +134,22 @@ class SelfplayConfig:
             raise ValueError(f"fast_fraction: must be in (0, 1], got {self.fast_fraction}")
 
 
-def _job(cfg: SelfplayConfig, index: int, seats: list) -> GameJob:
+def game_job(cfg: SelfplayConfig, index: int, seats: list, prefix: tuple = ()) -> GameJob:
+    """Game ``index`` of run ``cfg`` as a :class:`GameJob` for ``seats`` (from
+    :func:`make_seats`): seed ``cfg.seed + index``, selfplay's exploration, temperature
+    schedule and playout caps.  ``prefix``: legal-move rows of a recorded game to replay
+    first; the game goes on from there with its decisions numbered on (a continuation,
+    as ``benchmarks/value_floor.py`` plays them)."""
     budgets = [b for _, b in seats]
     fast = [Budget(nodes=max(1, int(round(b.nodes * cfg.fast_fraction)))) if b.nodes else b for b in budgets]
     return GameJob(board=cfg.board, players=[p for p, _ in seats], budgets=budgets, seed=cfg.seed + index,
                    max_moves=cfg.max_moves, temperature=cfg.temperature.at, explore=True,
-                   full_search_prob=cfg.full_search_prob, fast_budgets=fast, tag=index)
+                   full_search_prob=cfg.full_search_prob, fast_budgets=fast, tag=index, prefix=tuple(prefix))
 
 
-def _seats(cfg: SelfplayConfig) -> list:
+def make_seats(cfg: SelfplayConfig) -> list:
+    """The ``(player, budget)`` of every seat of run ``cfg``, networks loaded once (build
+    them once per process and reuse them for every game)."""
     n = len(cfg.players)
     if any(parse_player(s).uses_network for s in cfg.players):
         import torch
@@ -159,10 +166,10 @@ def play_batch(cfg: SelfplayConfig, indices: list, on_batch: Optional[Callable[[
     return their records in order; ``on_record`` sees each record as its game ends.
     ``seats`` and ``config``: the players and generator config, when built elsewhere
     (a Ray actor builds its players once, from its own copies of the model files)."""
-    seats = _seats(cfg) if seats is None else seats
+    seats = make_seats(cfg) if seats is None else seats
     config = generator_config(cfg) if config is None else config
     done = None if on_record is None else (lambda pg: on_record(played_record(cfg, pg, config)))
-    played = play_games([_job(cfg, i, seats) for i in indices], concurrency=cfg.batch_games,
+    played = play_games([game_job(cfg, i, seats) for i in indices], concurrency=cfg.batch_games,
                         on_done=done, on_batch=on_batch)
     return [played_record(cfg, pg, config) for pg in played]
 
@@ -290,7 +297,7 @@ class _RayWorker:
 
     def __call__(self) -> Callable[[list], list]:
         tmp, local, weights = self.files.unpack()
-        seats = _seats(dataclasses.replace(self.cfg, players=tuple(local[s] for s in self.cfg.players),
+        seats = make_seats(dataclasses.replace(self.cfg, players=tuple(local[s] for s in self.cfg.players),
                                            weights=weights))
         cfg, config = self.cfg, self.config
 

@@ -76,3 +76,23 @@ def test_cli_selfplay_and_arena(tmp_path, capsys):
     assert table["anchor"] == "random" and {r["player"] for r in table["elo"]} == {"random", "heuristic", "mcts:8"}
     assert all(r["ci95"][0] <= r["elo"] <= r["ci95"][1] for r in table["elo"])
     assert main(["arena", "--board", "square8", "--players", "random,bogus", "--no-progress"]) == 2
+
+
+def test_game_job_replays_its_index_and_continues_a_prefix():
+    """``game_job`` with the run's seats plays game ``index`` of the run exactly as the run
+    does, and with a prefix of that game's moves starts where the prefix left it."""
+    import numpy as np
+
+    from ringrift_ml.ai.games import play_games
+    from ringrift_ml.selfplay import game_job, make_seats, play_batch
+
+    cfg = SelfplayConfig(board="square8", players=("mcts:8", "mcts:8"), games=1, seed=5,
+                         temperature=TemperatureSchedule(opening_moves=4))
+    seats = make_seats(cfg)
+    rec = play_batch(cfg, [0], seats=seats)[0]
+    whole = play_games([game_job(cfg, 0, seats)])[0]
+    assert len(whole.moves) == len(rec["moves"]) and whole.game.is_over
+    k = 20
+    cont = play_games([game_job(cfg, 0, seats, prefix=whole.moves[:k])])[0]
+    assert all(np.array_equal(a, b) for a, b in zip(cont.moves[:k], whole.moves[:k]))
+    assert cont.results[:k] == [None] * k and cont.game.is_over and len(cont.moves) > k
