@@ -18,6 +18,7 @@ from numba import njit
 
 from ..rules import GameState
 from ..rules.fast import FastGame
+from ._k_win import winning_move
 from .result import SearchResult, row_index
 
 
@@ -140,21 +141,12 @@ def play_forced(game: FastGame, limit: int = 64) -> int:
 
 def immediate_win(game: FastGame, rows: np.ndarray):
     """Index of a move that wins on the spot for the player to act (forced follow-ups
-    included), or None.  Cheap enough to run before any search."""
-    me = game.current_player
-    for i in range(len(rows)):
-        g = game.copy()
-        g.apply(rows[i])
-        for _ in range(16):
-            if g.is_over or g.current_player != me:
-                break
-            nxt = g.legal()
-            if len(nxt) != 1:
-                break
-            g.apply(nxt[0])
-        if is_over(g) and g.state().winner == me:
-            return i
-    return None
+    included), or None.  Cheap enough to run before any search (compiled:
+    ``_k_win.winning_move``)."""
+    if len(rows) == 0 or game.is_over:
+        return None
+    i = winning_move(game.S, game.spec.geo, np.ascontiguousarray(rows, dtype=np.int64))
+    return None if i < 0 else int(i)
 
 
 def obvious_move(game: FastGame):

@@ -34,6 +34,7 @@ from ._layout import (
     M_TERR,
     M_TMIN,
     M_VTHRESH,
+    M_WINNER,
     MK,
     MT,
     RG,
@@ -136,6 +137,12 @@ def final_rank(S, p):
 
 
 @njit(cache=True, inline="always")
+def winner(S):
+    """The winner of a finished game (0: none yet, or no single winner)."""
+    return S[MT, M_WINNER]
+
+
+@njit(cache=True, inline="always")
 def is_capture_row(row):
     """Is the move row a capture segment (first or continued)?"""
     t = row[F_TYPE]
@@ -180,4 +187,5 @@ __all__ = [
     "state_hash",
     "territory",
     "territory_minimum",
+    "winner",
 ]

@@ -68,6 +68,11 @@ def forced_wins(state: GameState) -> tuple:
     return rows, wins
 
 
+# Player 1 is one ring short of victory: moving the stack at 3,2 onto its marker at 3,0
+# eliminates a ring and wins; none of the other 16 moves wins.
+ONE_MOVE = position("square8", {"3,2": [1, 1], "7,7": [2, 2], "0,7": [2]}, markers={"3,0": 1}, hands=(0, 0),
+                    eliminated=(17, 0))
+
 # Player 1 is two rings short of victory: no move wins at once, and only 5 of the 33
 # moves (all of the stack at 3,3) win by the end of player 1's next turn whatever
 # player 2 does (the oracle below enumerates every decision).
@@ -425,3 +430,47 @@ def test_arena_cli_plays_a_network_with_intervals(tiny_models, capsys):
     assert 0 <= lo <= out["score"] <= hi <= 1
     assert main(["arena", "--board", "hex8", "--players", f"nn:{m}:8,random", "--no-progress"]) == 2
     assert "plays square8" in capsys.readouterr().err
+
+
+def _python_immediate_win(game: FastGame, rows) -> int:
+    """The reference: every move applied to a copy, then the mover's forced follow-ups."""
+    me = game.current_player
+    for i, r in enumerate(rows):
+        g = game.copy()
+        g.apply(r)
+        for _ in range(16):
+            if g.is_over or g.current_player != me:
+                break
+            nxt = g.legal()
+            if len(nxt) != 1:
+                break
+            g.apply(nxt[0])
+        if g.is_over and g.winner == me:
+            return i
+    return None
+
+
+@pytest.mark.parametrize("board,players", [("square8", 2), ("square8", 4), ("hex8", 3), ("square19", 2)])
+def test_compiled_immediate_win_agrees_with_the_python_reference(board, players):
+    """``immediate_win`` (compiled) names the same move as the plain loop on the last
+    positions of random games, where winning moves are common, and on a constructed one."""
+    from ringrift_ml.rules import new_game
+
+    rng = np.random.default_rng(7)
+    checked = wins = 0
+    for game_no in range(6 if board != "square19" else 2):
+        g = FastGame(new_game(board, players))
+        history = []
+        while not g.is_over and len(history) < 3000:
+            rows = g.legal()
+            history.append(g.copy())
+            g.apply(rows[rng.integers(len(rows))])
+        for h in history[-12:]:
+            rows = h.legal()
+            expect = _python_immediate_win(h, rows)
+            assert immediate_win(h, rows) == expect
+            checked += 1
+            wins += expect is not None
+    g = FastGame(ONE_MOVE)
+    assert immediate_win(g, g.legal()) == _python_immediate_win(g, g.legal()) is not None
+    assert checked >= 24 and wins >= 1

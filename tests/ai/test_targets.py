@@ -15,12 +15,7 @@ from ringrift_ml.rules import new_game
 from ringrift_ml.rules.fast import FastGame
 
 from ..positions import position
-from .test_search import TWO_MOVE
-
-# Player 1 is one ring short of victory: moving the stack at 3,2 onto its marker at 3,0
-# eliminates a ring and wins; none of the other 16 moves wins.
-ONE_MOVE = position("square8", {"3,2": [1, 1], "7,7": [2, 2], "0,7": [2]}, markers={"3,0": 1}, hands=(0, 0),
-                    eliminated=(17, 0))
+from .test_search import ONE_MOVE, TWO_MOVE
 
 
 def _midgame(board="square8", players=2, plies=40, seed=0) -> FastGame:

@@ -1,0 +1,37 @@
+"""The network's pooling: the unmasked mean and max equal the board-masked ones."""
+
+import pytest
+import torch
+
+from ringrift_ml.nn import net as net_mod
+from ringrift_ml.nn.features import FEATURES
+from ringrift_ml.nn.grid import grid_for
+
+
+def _masked_pool(mask):
+    def pool(x, count):
+        mean = (x * mask).sum(dim=(2, 3)) / count
+        mx = x.masked_fill(mask == 0, float("-inf")).amax(dim=(2, 3))
+        return torch.cat([mean, mx], dim=1)
+    return pool
+
+
+@pytest.mark.parametrize("board", ["square8", "hex8"])
+def test_pooling_without_the_mask_gives_the_masked_forward_pass(board, monkeypatch):
+    """Every pooled tensor is a ReLU output times the board mask, so pooling over the
+    whole grid equals pooling over the board's cells (hex8 has off-board grid points;
+    the inputs carry noise there, which the stem's mask must remove)."""
+    torch.manual_seed(0)
+    net = net_mod.RingNet(net_mod.net_config(board, "tiny")).eval()
+    grid = grid_for(board)
+    planes = torch.rand(3, FEATURES.n_planes, *grid.valid.shape)
+    glob = torch.rand(3, FEATURES.n_globals)
+    with torch.no_grad():
+        fast = net(planes, glob)
+        mask = net.board_mask.to(planes.dtype)
+        monkeypatch.setattr(net_mod, "_pool", _masked_pool(mask))
+        ref = net(planes, glob)
+    if board == "hex8":
+        assert (mask == 0).any()
+    for k in ("policy", "value", "score", "ownership"):
+        assert torch.allclose(fast[k], ref[k], atol=1e-6), k
