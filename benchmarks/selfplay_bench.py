@@ -77,7 +77,8 @@ def eval_rates(board: str, model: Path, sizes: list, device: str, min_seconds: f
     return rows
 
 
-def selfplay_rate(board: str, model: Path, sims: int, games: int, batch: int, device: str, seed: int) -> dict:
+def selfplay_rate(board: str, model: Path, sims: int, games: int, batch: int, device: str, seed: int,
+                  max_moves: int = 0) -> dict:
     from ringrift_ml.nn.players import network_evaluator
     from ringrift_ml.selfplay import SelfplayConfig, run_selfplay
 
@@ -86,15 +87,20 @@ def selfplay_rate(board: str, model: Path, sims: int, games: int, batch: int, de
     # measurement replaying an earlier one's games (same seeds) would be served from it.
     network_evaluator(str(model), device=device).clear()
     cfg = SelfplayConfig(board=board, players=(spec, spec), games=games, seed=seed, batch_games=batch,
-                         device=device, threads=torch.get_num_threads())
-    t = time.perf_counter()
+                         device=device, threads=torch.get_num_threads(),
+                         **({"max_moves": max_moves} if max_moves else {}))
+    t, c = time.perf_counter(), time.process_time()
     recs = run_selfplay(cfg, progress=False)
-    dt = time.perf_counter() - t
+    dt, cpu = time.perf_counter() - t, time.process_time() - c
     moves = sum(r["length"] for r in recs)
     searched = sum(1 for r in recs for s in r["search"] if s)
     return {"bench": "selfplay", "board": board, "players": 2, "sims": sims, "device": device,
             "batch_games": batch, "games": games, "seconds": round(dt, 1),
             "games_per_hour": round(games * 3600 / dt, 1), "moves": moves, "searches": searched,
+            # Process CPU: what a loaded machine's wall clock hides (games capped by
+            # --max-moves are no whole games; moves per CPU second compares them).
+            "cpu_seconds": round(cpu, 2), "games_per_cpu_hour": round(games * 3600 / max(cpu, 1e-9), 1),
+            "moves_per_cpu_s": round(moves / max(cpu, 1e-9), 2), "max_moves": cfg.max_moves,
             "searches_per_s": round(searched / dt, 2), "threads": torch.get_num_threads()}
 
 
@@ -113,6 +119,9 @@ def main(argv=None) -> int:
     ap.add_argument("--min-seconds", type=float, default=2.0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--skip-selfplay", action="store_true")
+    ap.add_argument("--batched-only", action="store_true", help="skip the one-game-at-a-time selfplay measurement")
+    ap.add_argument("--max-moves", type=int, default=0,
+                    help="cap each selfplay game at this many moves (0: selfplay's default cap)")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     sizes = [int(x) for x in args.sizes.split(",")]
@@ -126,11 +135,13 @@ def main(argv=None) -> int:
                 print(json.dumps({**row, **net}), flush=True)
             if args.skip_selfplay:
                 continue
-            one = selfplay_rate(board, model, args.sims, args.games, 1, args.device, args.seed)
-            print(json.dumps({**one, **net}), flush=True)
             many = selfplay_rate(board, model, args.sims, max(args.games, args.batch), args.batch, args.device,
-                                 args.seed)
+                                 args.seed, args.max_moves)
             print(json.dumps({**many, **net}), flush=True)
+            if args.batched_only:
+                continue
+            one = selfplay_rate(board, model, args.sims, args.games, 1, args.device, args.seed, args.max_moves)
+            print(json.dumps({**one, **net}), flush=True)
             print(json.dumps({"bench": "selfplay_speedup", "board": board, "sims": args.sims,
                               "batched_over_unbatched": round(many["games_per_hour"] / one["games_per_hour"], 2),
                               "cpu_count": os.cpu_count()}), flush=True)

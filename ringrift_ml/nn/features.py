@@ -22,7 +22,8 @@ import json
 
 import numpy as np
 
-from ..rules.view import PHASE_NAMES, StateView
+from ..rules.view import PHASE_NAMES
+from ._k_encode import encode_into
 from .grid import Grid
 
 SLOTS = 4
@@ -80,49 +81,13 @@ def slot_of_players(n: int, mover: int) -> np.ndarray:
 
 
 def encode(S: np.ndarray, n_cells: int) -> tuple:
-    """``(planes uint8 [C, n_cells], globals float32 [G])`` of a state array."""
-    v = StateView(S, n_cells)
-    n, mover = v.num_players, v.current_player
-    slot = slot_of_players(n, mover)
-    planes = np.zeros((len(PLANES), n_cells), dtype=np.uint8)
-    ctrl, heights, caps = v.controllers, v.stack_heights, v.cap_heights
-    marks, coll = v.marker_owners, v.collapsed_owners
-    rings = v.ring_counts()
-    k = len(_SLOT_PLANES)
-    for p in range(1, n + 1):
-        b = slot[p] * k
-        mine = ctrl == p
-        planes[b + 0] = np.where(mine, heights, 0)
-        planes[b + 1] = np.where(mine, caps, 0)
-        planes[b + 2] = rings[p - 1]
-        planes[b + 3] = marks == p
-        planes[b + 4] = coll == p
-    base = SLOTS * k
-    if 0 <= v.must_act_cell < n_cells:
-        planes[base, v.must_act_cell] = 1
-    planes[base + 1] = (heights == 0) & (marks == 0) & (coll == 0)
-    planes[base + 2] = 1
-    g = np.zeros(len(GLOBALS), dtype=np.float32)
-    g[v.phase_index] = 1.0
-    o = len(PHASE_NAMES)
-    g[o + min(v.pending_index, 2)] = 1.0
-    o += 3
-    rpp = max(1, v.rings_per_player)
-    for p in range(1, n + 1):
-        b = o + slot[p] * 5
-        g[b] = 1.0
-        g[b + 1] = v.rings_in_hand(p) / rpp
-        g[b + 2] = v.eliminated_rings(p) / max(1, v.elimination_threshold)
-        g[b + 3] = v.territory(p) / max(1, v.territory_minimum)
-        g[b + 4] = v.rings_on_board(p) / rpp
-    o += SLOTS * 5
-    g[o + n - 2] = 1.0
-    o += 3
-    g[o] = 1.0 if v.swap_available else 0.0
-    g[o + 1] = v.lps_streak / max(1, v.lps_rounds_required)
-    o += 2
-    if v.lps_leader:
-        g[o + slot[v.lps_leader]] = 1.0
+    """``(planes uint8 [C, n_cells], globals float32 [G])`` of a state array: per seat
+    slot (the mover is slot 0) the controlled stacks' heights and caps, the seat's rings
+    in each stack, its markers and collapsed cells; must-act, empty and valid; the
+    globals in :data:`GLOBALS`' order (compiled: ``_k_encode.encode_into``)."""
+    planes = np.empty((len(PLANES), n_cells), dtype=np.uint8)
+    g = np.empty(len(GLOBALS), dtype=np.float32)
+    encode_into(S, n_cells, len(_SLOT_PLANES), len(PHASE_NAMES), SLOTS, planes, g)
     return planes, g
 
 

@@ -16,6 +16,7 @@ import torch
 
 from ..rules.fast import FastGame
 from ..rules.view import StateView
+from ._k_encode import unique_inverse
 from .augment import sym_legal_indices, symmetry_perms
 from .features import encode, slot_of_players, to_grid
 from .grid import grid_for
@@ -47,7 +48,7 @@ class NetRunner:
             if state.spec.name != self.board:
                 raise ValueError(f"network for {self.board} asked about a {state.spec.name} position")
             idx = move_indices(self.board, S, rows)
-            legal, inverse = np.unique(idx, return_inverse=True)
+            legal, inverse = unique_inverse(idx)
             p, g = encode(S, n_cells)
             if self.symmetries:
                 gs = state.state() if isinstance(state, FastGame) else state

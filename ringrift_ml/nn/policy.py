@@ -39,6 +39,7 @@ import numpy as np
 
 from ..rules.boards import board_spec
 from ..rules.view import MOVE_TYPE_NAMES, ROW_FIELDS, StateView
+from ._k_encode import fast_move_indices
 from .features import slot_of_players
 from .grid import Grid, grid_for
 
@@ -149,29 +150,18 @@ for _i, _name in enumerate(GLOBAL_MOVES):
 
 def move_indices(board: str, S: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """Policy index of every legal move row of state array ``S`` (see the module
-    docstring); equal decisions get equal indices.  Placements, movements, captures
-    and eliminations (nearly all rows) are indexed with array lookups; the other
-    types one by one."""
-    rows = np.asarray(rows)
+    docstring); equal decisions get equal indices.  Placements, movements, captures,
+    eliminations and the cell-free moves (nearly all rows) are indexed with table
+    lookups in compiled code (``_k_encode.fast_move_indices``); the other types one by
+    one."""
+    rows = np.ascontiguousarray(rows, dtype=np.int64)
     dir_of, move_ch, cap_ch, place_ch, flat, elim_ch, size = _fast_tables(board)
-    t = rows[:, _T]
-    to = rows[:, _TO]
-    glob = _GLOBAL_OF[t]
-    out = np.where(glob >= 0, len(layout_for(board).channels) * size + glob, -1)
-    m = t == _MOVE
-    if m.any():
-        out[m] = move_ch[dir_of[rows[m, _FROM], to[m]]] * size + flat[to[m]]
-    m = (t == _CAPTURE) | (t == _CONTINUE)
-    if m.any():
-        out[m] = cap_ch[dir_of[rows[m, _FROM], to[m]]] * size + flat[to[m]]
-    m = (t == _PLACE) & (rows[:, _B] >= 1) & (rows[:, _B] <= 3)
-    if m.any():
-        out[m] = place_ch[rows[m, _B]] * size + flat[to[m]]
-    m = (t == _ELIM) | (t == _FORCED)
-    if m.any():
-        out[m] = elim_ch * size + flat[to[m]]
-    rest = np.flatnonzero(out < 0)
-    if len(rest):
+    out = np.empty(len(rows), dtype=np.int64)
+    left = fast_move_indices(rows, _T, _FROM, _TO, _B, _MOVE, _CAPTURE, _CONTINUE, _PLACE, _ELIM, _FORCED,
+                             dir_of, move_ch, cap_ch, place_ch, flat, elim_ch, size, _GLOBAL_OF,
+                             len(layout_for(board).channels) * size, out)
+    if left:
+        rest = np.flatnonzero(out < 0)
         out[rest] = _slow_indices(board, S, rows[rest], rows)
     return out
 

@@ -24,13 +24,19 @@ from ._layout import (
     H,
     M_CUR,
     M_ELIM,
+    M_FROM,
     M_HAND,
     M_LINELEN,
+    M_LPS_LEADER,
+    M_LPS_REQ,
+    M_LPS_STREAK,
     M_NP,
     M_ONB,
+    M_PENDING,
     M_PHASE,
     M_RPP,
     M_STATUS,
+    M_SWAP_AVAIL,
     M_TERR,
     M_TMIN,
     M_VTHRESH,
@@ -137,6 +143,42 @@ def final_rank(S, p):
 
 
 @njit(cache=True, inline="always")
+def pending_index(S):
+    """The pending elimination decision (``StateView.pending_index``)."""
+    return S[MT, M_PENDING]
+
+
+@njit(cache=True, inline="always")
+def must_act_cell(S):
+    """The cell whose stack must act (a placed stack, a capture's origin); -1: none."""
+    return S[MT, M_FROM]
+
+
+@njit(cache=True, inline="always")
+def swap_available(S):
+    """Whether the player to act may play ``swap_sides`` now (``StateView.swap_available``)."""
+    return S[MT, M_SWAP_AVAIL] == 2 and S[MT, M_CUR] == 2
+
+
+@njit(cache=True, inline="always")
+def lps_leader(S):
+    """The player alone with a real action in the last completed rounds (0: none)."""
+    return S[MT, M_LPS_LEADER]
+
+
+@njit(cache=True, inline="always")
+def lps_streak(S):
+    """How many consecutive completed rounds :func:`lps_leader` alone had a real action."""
+    return S[MT, M_LPS_STREAK]
+
+
+@njit(cache=True, inline="always")
+def lps_rounds_required(S):
+    """Rounds of last player standing needed to win."""
+    return S[MT, M_LPS_REQ]
+
+
+@njit(cache=True, inline="always")
 def winner(S):
     """The winner of a finished game (0: none yet, or no single winner)."""
     return S[MT, M_WINNER]
@@ -175,8 +217,13 @@ __all__ = [
     "is_finished",
     "legal_rows",
     "line_length",
+    "lps_leader",
+    "lps_rounds_required",
+    "lps_streak",
     "marker_owner",
+    "must_act_cell",
     "num_players",
+    "pending_index",
     "phase_index",
     "ring_owner",
     "rings_in_hand",
@@ -185,6 +232,7 @@ __all__ = [
     "stack_has_action",
     "stack_height",
     "state_hash",
+    "swap_available",
     "territory",
     "territory_minimum",
     "winner",
