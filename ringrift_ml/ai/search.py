@@ -106,12 +106,14 @@ class Node:
         """Plays the forced moves of ``game`` (modified) through and records the
         position; a non-terminal node waits for :meth:`evaluated`."""
         forced = 0
+        rows = None  # the last move list generated, kept when it is the node's own
         while not is_over(game) and forced < max_forced:
             rows = game.legal()
             if len(rows) != 1:
                 break
             game.apply(rows[0])
             forced += 1
+            rows = None
         self.S = game.S.copy()
         self.terminal = is_over(game)
         self.children: dict = {}
@@ -120,7 +122,7 @@ class Node:
             self.rows = None
             self.pending = False
             return
-        self.rows = game.legal()
+        self.rows = game.legal() if rows is None else rows
         self.mover = game.current_player - 1
         self.pending = True
 
