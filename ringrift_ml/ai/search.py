@@ -142,7 +142,10 @@ class Node:
 
 
 def _leaf_game(template: FastGame, S: np.ndarray) -> FastGame:
-    g = template.copy()
+    """A game at state ``S`` for an evaluation request.  It shares the template's move
+    buffer (``FastGame.scratch``: ``legal()`` copies its rows out), so a request costs
+    no fresh move buffer, a large allocation per leaf."""
+    g = template.scratch()
     g.S = S.copy()
     return g
 
