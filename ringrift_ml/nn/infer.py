@@ -20,12 +20,14 @@ from ._k_encode import unique_inverse
 from .augment import sym_legal_indices, symmetry_perms
 from .features import encode, slot_of_players, to_grid
 from .grid import grid_for
+from .net import RingNet, folded
 from .policy import move_indices
 
 
 class NetRunner:
     def __init__(self, net, symmetries: bool = False, device: str = "cpu", temperature: float = 1.0):
-        self.net = net.eval().to(device)
+        # Inference only: batch norms folded into the layers before them (nn.net.folded).
+        self.net = (folded(net) if isinstance(net, RingNet) else net.eval()).to(device)
         self.board = net.cfg.board
         self.grid = grid_for(self.board)
         self.symmetries = symmetries

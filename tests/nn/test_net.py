@@ -35,3 +35,28 @@ def test_pooling_without_the_mask_gives_the_masked_forward_pass(board, monkeypat
         assert (mask == 0).any()
     for k in ("policy", "value", "score", "ownership"):
         assert torch.allclose(fast[k], ref[k], atol=1e-6), k
+
+
+@pytest.mark.parametrize("board", ["square8", "hex8"])
+def test_folded_batch_norms_compute_the_same_function(board):
+    """``folded`` (inference copy) equals the network in eval mode, with batch-norm
+    statistics far from the identity, and leaves the original's modules alone."""
+    torch.manual_seed(1)
+    net = net_mod.RingNet(net_mod.net_config(board, "tiny"))
+    for m in net.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-1, 1)
+            m.running_var.uniform_(0.2, 3)
+            m.weight.data.uniform_(0.5, 2)
+            m.bias.data.uniform_(-1, 1)
+    net.eval()
+    fold = net_mod.folded(net)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in fold.modules())
+    assert sum(isinstance(m, torch.nn.BatchNorm2d) for m in net.modules()) == 2 + 2 * len(net.blocks)
+    grid = grid_for(board)
+    planes = torch.rand(4, FEATURES.n_planes, *grid.valid.shape)
+    glob = torch.rand(4, FEATURES.n_globals)
+    with torch.no_grad():
+        a, b = net(planes, glob), fold(planes, glob)
+    for k in ("policy", "value", "score", "ownership"):
+        assert torch.allclose(a[k], b[k], atol=1e-4, rtol=1e-4), (k, (a[k] - b[k]).abs().max())
