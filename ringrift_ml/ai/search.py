@@ -41,6 +41,7 @@ from typing import Callable, Generator, Optional
 import numpy as np
 
 from ..rules.fast import FastGame
+from ._k_search import puct_best
 from .base import Budget, is_over, terminal_values
 from .result import SearchResult
 
@@ -180,14 +181,16 @@ class _Tree:
     def __init__(self, root: Node, template: FastGame, cfg: SearchConfig, rng):
         self.root, self.template, self.cfg, self.rng = root, template, cfg, rng
         self.scratch = template.copy()
+        self._ties = np.empty(0, dtype=np.int64)  # grown to the widest node seen
 
     # ---- selection and backup -------------------------------------------------------
     def _pick(self, node: Node) -> int:
-        sq = math.sqrt(node.N.sum() + 1.0)
-        q = np.where(node.N > 0, node.W / np.maximum(node.N, 1), 0.0)
-        u = q + self.cfg.c_puct * node.P * sq / (1.0 + node.N)
-        best = np.flatnonzero(u == u.max())
-        return int(best[self.rng.integers(len(best))]) if len(best) > 1 else int(best[0])
+        """The PUCT action of an interior node (compiled: ``_k_search.puct_best``); exact
+        ties are broken by the search's generator."""
+        if len(self._ties) < len(node.N):
+            self._ties = np.empty(2 * len(node.N), dtype=np.int64)
+        n = puct_best(node.N, node.W, node.P, self.cfg.c_puct, self._ties)
+        return int(self._ties[self.rng.integers(n)]) if n > 1 else int(self._ties[0])
 
     def _descend(self, first: int):
         """Select down to a new leaf or a finished game, adding virtual loss on the way.

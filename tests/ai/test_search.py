@@ -2,6 +2,7 @@
 SearchResult contract, determinism, and batched evaluation equal to unbatched."""
 
 import dataclasses
+import math
 
 import numpy as np
 import pytest
@@ -474,3 +475,23 @@ def test_compiled_immediate_win_agrees_with_the_python_reference(board, players)
     g = FastGame(ONE_MOVE)
     assert immediate_win(g, g.legal()) == _python_immediate_win(g, g.legal()) is not None
     assert checked >= 24 and wins >= 1
+
+
+def test_compiled_puct_choice_equals_the_numpy_rule():
+    """``puct_best`` finds exactly the maximisers of the PUCT formula as numpy
+    computes it, ties included (whole-number visits, as in the tree)."""
+    from ringrift_ml.ai._k_search import puct_best
+
+    rng = np.random.default_rng(5)
+    ties = np.empty(64, dtype=np.int64)
+    for trial in range(300):
+        k = int(rng.integers(1, 40))
+        N = rng.integers(0, 6, k).astype(np.float64) * (rng.random(k) < 0.7)
+        W = np.round(rng.uniform(-1, 1, k) * N, 1)
+        P = np.full(k, 1.0 / k) if trial % 3 == 0 else rng.dirichlet(np.ones(k))
+        c = float(rng.choice([0.5, 1.25, 2.0]))
+        sq = math.sqrt(N.sum() + 1.0)
+        u = np.where(N > 0, W / np.maximum(N, 1), 0.0) + c * P * sq / (1.0 + N)
+        expect = np.flatnonzero(u == u.max())
+        n = puct_best(N, W, P, c, ties)
+        assert list(ties[:n]) == list(expect)
