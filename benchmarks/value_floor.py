@@ -238,6 +238,11 @@ def main(argv=None) -> int:
             if not args.no_progress and (k + 1) % max(1, len(tasks) // 20) == 0:
                 print(f"value_floor: {k + 1}/{len(tasks)} positions, {time.time() - t1:.0f} s", file=sys.stderr,
                       flush=True)
+        # Let the workers leave on their own (as selfplay's pool does): the with-block's
+        # terminate() relies on SIGTERM, which a process started with it ignored (nohup,
+        # some job runners) passes on to its workers, and join() then waits forever.
+        workers.close()
+        workers.join()
     z = np.asarray(results, dtype=np.float64)
     recorded = np.array([z_rec for *_, z_rec in picked])
     search = np.array([np.nan if sv is None else sv for _, _, _, sv, _ in picked])

@@ -145,7 +145,10 @@ def test_stalled_landing_alerts_once_and_again_when_data_resumes(tmp_path, webho
     def landed_files():
         return None
 
-    checks = build_freshness_checks(1 / 3600, assets=[landed_files])  # stale after one second
+    # Stale after six seconds: long enough that the check right after a fresh
+    # materialization still sees it fresh on a loaded machine (a one-second window
+    # failed there), short enough to wait out once.
+    checks = build_freshness_checks(6 / 3600, assets=[landed_files])
     with pytest.raises(ValueError, match="freshness hours"):
         build_freshness_checks(0)
     with dg.instance_for_test() as inst:
@@ -154,7 +157,7 @@ def test_stalled_landing_alerts_once_and_again_when_data_resumes(tmp_path, webho
             return [e.passed for e in r.get_asset_check_evaluations()]
 
         assert dg.materialize([landed_files], partition_key="square8|2", instance=inst).success
-        time.sleep(1.2)
+        time.sleep(6.3)
         assert evaluate() == [False]  # Dagster's verdict: overdue
         alerts, cursor = freshness_alerts(inst, checks, log, {})
         assert [a["alert"] for a in alerts] == ["LandingStalled"] and "overdue" in alerts[0]["message"]
