@@ -224,6 +224,9 @@ def main(argv=None) -> int:
     mlp_v = mlp_probe_values(data, train_idx, held_idx)
     search_v = (data.search_value[held_idx, 0] if data.search_value is not None
                 else np.full(len(held_idx), np.nan))
+    # Two learners with different information (material counts; a 64-simulation
+    # lookahead) averaged: how far below either the outcome can be predicted here.
+    blend_v = 0.5 * (mlp_v + search_v.astype(np.float64))
     print(json.dumps({"bench": "learnability", "kind": "result", "player": args.player, "games": len(records),
                       "best_epoch": meta["best_epoch"], "epochs": len(res.history),
                       "train_seconds": round(time.time() - t1, 1),
@@ -232,9 +235,7 @@ def main(argv=None) -> int:
                       "value_probe_mse": round(value_probe(data, train_idx, held_idx), 4),
                       "value_search_mse": round(value_search_mse(data, held_idx), 4),
                       "value_mlp_probe_mse": round(float(np.mean((mlp_v - z_held) ** 2)), 4),
-                      # Two learners with different information (material counts; a 64-simulation
-                      # lookahead) averaged: how far below either the outcome can be predicted here.
-                      "value_blend_mse": round(float(np.mean((0.5 * (mlp_v + search_v) - z_held) ** 2)), 4),
+                      "value_blend_mse": round(float(np.mean((blend_v - z_held) ** 2)), 4),
                       # By quarter of the game: the network, the probes, the search's value, the blend.
                       "value_mse_by_quarter": {
                           "positions": [int((q_held == q).sum()) for q in range(4)],
@@ -242,7 +243,7 @@ def main(argv=None) -> int:
                           "probe": by_quarter(probe_values(data, train_idx, held_idx), z_held, q_held),
                           "mlp_probe": by_quarter(mlp_v, z_held, q_held),
                           "search": by_quarter(search_v.astype(np.float64), z_held, q_held),
-                          "blend": by_quarter(0.5 * (mlp_v + search_v.astype(np.float64)), z_held, q_held)},
+                          "blend": by_quarter(blend_v, z_held, q_held)},
                       "train": {k: round(on_train[k], 4) for k in FIGS},
                       "train_policy_below_uniform": round(on_train["policy_ce_uniform"] - on_train["policy_ce"], 4),
                       "model": str(res.model_path)}), flush=True)

@@ -298,7 +298,7 @@ class _RayWorker:
     def __call__(self) -> Callable[[list], list]:
         tmp, local, weights = self.files.unpack()
         seats = make_seats(dataclasses.replace(self.cfg, players=tuple(local[s] for s in self.cfg.players),
-                                           weights=weights))
+                                               weights=weights))
         cfg, config = self.cfg, self.config
 
         def run(indices: list) -> list:

@@ -165,6 +165,13 @@ def _fold_bn(weight: torch.Tensor, bias: Optional[torch.Tensor], bn: nn.BatchNor
     return w, b
 
 
+def _fold_into(layer: nn.Module, bn: nn.BatchNorm2d) -> None:
+    """Fold ``bn`` into ``layer`` (a convolution or a linear layer) in place."""
+    w, b = _fold_bn(layer.weight, layer.bias, bn)
+    layer.weight.copy_(w)
+    layer.bias = nn.Parameter(b)
+
+
 def folded(net: "RingNet") -> "RingNet":
     """An inference copy of ``net`` with every batch norm folded into the convolution
     (or, for the stem's globals, the linear layer) before it: the same function in
@@ -174,26 +181,16 @@ def folded(net: "RingNet") -> "RingNet":
 
     out = copy.deepcopy(net).eval()
     with torch.no_grad():
-        # Stem: bn(conv(planes) + globals) = s * conv + s * globals + (beta - s * mean).
-        bn = out.stem_bn
-        w, b = _fold_bn(out.stem.weight, None, bn)
-        out.stem.weight.copy_(w)
-        s = bn.weight / torch.sqrt(bn.running_var + bn.eps)
-        lin = out.stem_globals
-        lin.weight.mul_(s[:, None])
-        lin.bias.copy_(lin.bias * s + bn.bias - bn.running_mean * s)
+        # Stem: bn(conv(planes) + globals) = s * conv + (s * globals + beta - s * mean):
+        # the conv (no bias) takes the scale, the globals' linear layer scale and shift.
+        out.stem.weight.copy_(_fold_bn(out.stem.weight, None, out.stem_bn)[0])
+        _fold_into(out.stem_globals, out.stem_bn)
         out.stem_bn = nn.Identity()
         for block in out.blocks:
-            for conv_name, bn_name in (("c1", "b1"), ("c2", "b2")):
-                conv, bn = getattr(block, conv_name), getattr(block, bn_name)
-                w, b = _fold_bn(conv.weight, conv.bias, bn)
-                conv.weight.copy_(w)
-                conv.bias = nn.Parameter(b)
-                setattr(block, bn_name, nn.Identity())
-        conv, bn = out.policy_conv[0], out.policy_conv[1]
-        w, b = _fold_bn(conv.weight, conv.bias, bn)
-        conv.weight.copy_(w)
-        conv.bias = nn.Parameter(b)
+            _fold_into(block.c1, block.b1)
+            _fold_into(block.c2, block.b2)
+            block.b1 = block.b2 = nn.Identity()
+        _fold_into(out.policy_conv[0], out.policy_conv[1])
         out.policy_conv[1] = nn.Identity()
     return out
 
