@@ -246,6 +246,80 @@ def sensor_budget(cfg: CampaignConfig) -> dict:
     return out
 
 
+def plan(store: LakeStore, cfg: CampaignConfig, calibrate_games: int = 2,
+         log: Callable[[str], None] = print) -> list:
+    """What the campaign would still cost, before any of it runs: per partition its
+    budget, the CPU its registry already holds, one generation's CPU range
+    (:func:`ringrift_ml.loop.estimate.estimate`: the partition's recent generations, or a
+    calibration of ``calibrate_games`` games on this machine, whose games are not kept),
+    the generations that still fit and the CPU they would take, and the final
+    evaluation's.
+
+    The loop starts a generation while the partition's CPU is under its budget, so it
+    runs ``ceil(left / per generation)`` more and may overrun the budget by up to one
+    generation: ``cpu_hours`` is ``[left, left + one generation at its highest]``.  The
+    evaluation is costed at half a selfplay game per game (one seat is the one-ply
+    heuristic, whose moves cost next to nothing); a stored one costs nothing.
+    """
+    import math
+
+    from .estimate import estimate
+    from .run import registry_cpu_hours
+
+    rows = []
+    for key in cfg.partitions:
+        part = Partition.parse(key)
+        loop = cfg.loop_config(part)
+        states = generation_states(registry(store, part.board, part.players))
+        spent = registry_cpu_hours(states)
+        left = max(0.0, cfg.budget(part) - spent)
+        row = {"partition": part.key, "budget_cpu_hours": cfg.budget(part), "spent_cpu_hours": round(spent, 3),
+               "left_cpu_hours": round(left, 3), "basis": None, "generation_cpu_hours": None,
+               "generation_cpu_seconds": None,
+               "generations": [0, 0], "cpu_hours": [0.0, 0.0]}
+        est = None
+        if left > 0 or (cfg.eval_games and not states):
+            if not states:
+                log(f"{part}: no generations yet: calibrating ({calibrate_games} games of its first selfplay "
+                    f"player, a few training steps)")
+            est = estimate(store, loop, calibrate_games=calibrate_games)
+            lo, hi = est["cpu_hours"]
+            row.update(basis=est["basis"], generation_cpu_hours=[lo, hi], generation_cpu_seconds=est["cpu_seconds"])
+        if left > 0 and est is not None:
+            lo, hi = (max(x / 3600, 1e-9) for x in est["cpu_seconds"])  # unrounded: tiny loops cost < 0.001 h
+            row["generations"] = [math.ceil(left / hi), math.ceil(left / lo)]
+            row["cpu_hours"] = [round(left, 3), round(left + hi, 3)]
+        eval_hours = 0.0
+        if cfg.eval_games:
+            best = current_best(list(states.values()))
+            stored = best is not None and stored_evaluation(
+                store, part, best["model_id"], _subject(best, loop.simulations), cfg.eval_games,
+                10_000 + cfg.seed) is not None
+            if not (stored and left == 0):
+                per_game = _selfplay_cpu_per_game(states, loop, est)
+                eval_hours = cfg.eval_games * per_game / 2 / 3600 if per_game is not None else None
+        row["eval_cpu_hours"] = round(eval_hours, 3) if eval_hours is not None else None
+        rows.append(row)
+        log(f"{part}: budget {row['budget_cpu_hours']:g} CPU h, spent {spent:.2f}, left {left:.2f}"
+            + (f"; one generation {row['generation_cpu_hours'][0]:.3f}-{row['generation_cpu_hours'][1]:.3f} "
+               f"CPU h ({row['basis']}): {row['generations'][0]}-{row['generations'][1]} more, "
+               f"{row['cpu_hours'][0]:.2f}-{row['cpu_hours'][1]:.2f} CPU h" if row["basis"] and left > 0 else "")
+            + (f"; evaluation {row['eval_cpu_hours']:.2f} CPU h" if row["eval_cpu_hours"] else ""))
+    return rows
+
+
+def _selfplay_cpu_per_game(states: dict, loop: LoopConfig, est: Optional[dict]) -> Optional[float]:
+    """Selfplay CPU seconds per game: the registry's newest measured generation after the
+    bootstrap (the network's games), else the estimate's."""
+    measured = [r for g, r in sorted(states.items()) if g > 0 and r.get("selfplay_cpu_seconds")
+                and r.get("selfplay_games")]
+    if measured:
+        return float(measured[-1]["selfplay_cpu_seconds"]) / int(measured[-1]["selfplay_games"])
+    if est is not None:
+        return est.get("cpu_seconds_per_game") or est["steps"]["selfplay_cpu_seconds"] / max(1, loop.games)
+    return None
+
+
 def run_campaign(store: LakeStore, cfg: CampaignConfig, progress: bool = True,
                  log: Callable[[str], None] = print) -> list:
     """Every partition in order: its loop until its CPU budget is spent, then its final
@@ -262,5 +336,5 @@ def run_campaign(store: LakeStore, cfg: CampaignConfig, progress: bool = True,
     return summary(store, cfg)
 
 
-__all__ = ["CampaignConfig", "OPPONENT", "TARGETS", "all_partitions", "evaluate_best", "partition_summary",
+__all__ = ["CampaignConfig", "OPPONENT", "TARGETS", "all_partitions", "evaluate_best", "partition_summary", "plan",
            "run_campaign", "sensor_budget", "stored_evaluation", "summary", "summary_markdown"]

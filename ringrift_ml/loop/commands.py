@@ -40,6 +40,10 @@ def _loop(args, open_store) -> int:
     try:
         part = Partition.parse(args.partition)
         cfg = loop_config_from_args(args, part)
+        if args.generations is None:
+            if not args.dry_run:
+                raise ValueError("--generations: required (how many generations the partition should have)")
+            args.generations = 1
         if args.generations < 1 or any(x is not None and not x > 0 for x in (args.hours, args.cpu_hours)):
             raise ValueError("--generations must be positive and --hours and --cpu-hours, when given, too")
     except ValueError as e:
@@ -112,7 +116,7 @@ def _ladder(args, open_store) -> int:
 
 def _campaign(args, open_store) -> int:
     from ..fields import arguments_to_fields
-    from .campaign import CampaignConfig, all_partitions, run_campaign, summary, summary_markdown
+    from .campaign import CampaignConfig, all_partitions, plan, run_campaign, summary, summary_markdown
 
     try:
         kw = arguments_to_fields(args, CampaignConfig, json_fields=("loop",))
@@ -141,6 +145,17 @@ def _campaign(args, open_store) -> int:
         print(f"{len(cfg.partitions)} partition(s) in the loop sensor's budget {path}; switch loop_sensor on in "
               "the Dagster UI, then materialize campaign_summary", flush=True)
         return 0
+    if args.dry_run:
+        rows = plan(store, cfg, log=lambda m: print(m, flush=True))
+        for r in rows:
+            print(json.dumps({"kind": "plan", **r}), flush=True)
+        known = [r for r in rows if r["eval_cpu_hours"] is not None]
+        total = [round(sum(r["cpu_hours"][i] + (r["eval_cpu_hours"] or 0.0) for r in rows), 3) for i in (0, 1)]
+        print(json.dumps({"kind": "total", "partitions": len(rows), "cpu_hours": total,
+                          "evaluations_costed": len(known)}), flush=True)
+        print(f"campaign: {total[0]:.2f}-{total[1]:.2f} CPU hours still to spend on {len(rows)} partition(s), "
+              "evaluations included", flush=True)
+        return 0
     if args.report:
         rows = summary(store, cfg)
     else:
@@ -168,8 +183,9 @@ def add_parsers(sub, open_store) -> None:
     lp = sub.add_parser("loop", help="the closed loop of one partition: selfplay with the best model, train a "
                                      "candidate, gate it, promote or reject; resumable")
     lp.add_argument("--partition", required=True, help="BOARD|PLAYERS, e.g. 'square8|2'")
-    lp.add_argument("--generations", type=int, required=True,
-                    help="total generations of the partition (a rerun after a kill finishes the rest)")
+    lp.add_argument("--generations", type=int,
+                    help="total generations of the partition (a rerun after a kill finishes the rest); "
+                         "required but with --dry-run (default there: 1)")
     lp.add_argument("--hours", type=float, help="stop starting generations after this much wall clock")
     lp.add_argument("--cpu-hours", type=float,
                     help="stop starting generations once the partition's registry holds this much CPU (all its "
@@ -196,6 +212,9 @@ def add_parsers(sub, open_store) -> None:
     cp.add_argument("--all", action="store_true", help="all 12 partitions, the cheapest first")
     cp.add_argument("--report", action="store_true",
                     help="run and evaluate nothing: the table of what the lake holds")
+    cp.add_argument("--dry-run", action="store_true",
+                    help="run nothing: per partition the CPU hours its budget has left, what a generation "
+                         "costs (its registry, or a short calibration on this machine) and the evaluation's")
     cp.add_argument("--to-sensor", action="store_true",
                     help="run nothing: write the partitions' budgets and loop settings into the loop sensor's "
                          "budget file, for the Dagster daemon to run")

@@ -3,7 +3,9 @@
 Two bases, the better one first:
 
 * ``registry``: the partition's own recent generations (median of the newest three
-  that ran their steps here): selfplay, training, gate and ladder CPU as measured.
+  that ran their steps here, after the first promotion once there is one: a network's
+  selfplay costs what the bootstrap player's does not): selfplay, training, gate and
+  ladder CPU as measured.
 * ``calibration``: a few games of the generation's own selfplay player on this machine
   (their CPU per game and positions per game) and a few real training steps on their
   samples (CPU per step), scaled to the configuration: ``games`` selfplay games, the
@@ -30,7 +32,7 @@ from typing import Optional
 
 from ..lake import LakeStore
 from .config import LoopConfig
-from .generations import FAILED, ROLLED_BACK, generation_states, process_cpu_seconds, registry
+from .generations import FAILED, PROMOTED, ROLLED_BACK, generation_states, process_cpu_seconds, registry
 from .run import next_generation, selfplay_player
 
 STEPS = ("selfplay", "train", "gate", "ladder")
@@ -41,7 +43,14 @@ def from_registry(store: LakeStore, cfg: LoopConfig, newest: int = 3) -> Optiona
     with measured steps."""
     states = generation_states(registry(store, cfg.board, cfg.players))
     rows = [r for g, r in sorted(states.items()) if r["status"] not in (FAILED, ROLLED_BACK)
-            and r.get("selfplay_cpu_seconds") is not None][-newest:]
+            and r.get("selfplay_cpu_seconds") is not None]
+    # Once a network is the best, selfplay and the gate search with it, at another cost
+    # than the bootstrap player's: only generations played after the first promotion
+    # speak for the next one (none yet: calibrate with the network).
+    promoted = [g for g, r in states.items() if r["status"] in (PROMOTED, ROLLED_BACK)]
+    if promoted:
+        rows = [r for r in rows if r["generation"] > min(promoted)]
+    rows = rows[-newest:]
     if not rows:
         return None
     med = {s: statistics.median(float(r.get(f"{s}_cpu_seconds") or 0.0) for r in rows) for s in STEPS}

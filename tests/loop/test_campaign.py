@@ -98,3 +98,60 @@ def test_a_partitions_cpu_counts_its_ladder_games():
               1: {"cpu_seconds": 1800.0, "ladder_cpu_seconds": 1800.0},
               2: {"cpu_seconds": None, "ladder_cpu_seconds": 900.0}}
     assert registry_cpu_hours(states) == 2.25
+
+
+def test_dry_run_plans_what_each_partition_has_left(tmp_path, capsys):
+    """``ringrift campaign --dry-run`` runs nothing: per partition the budget left, a
+    generation's CPU from the registry (or a calibration on a fresh partition), how many
+    generations still fit and the evaluation's CPU."""
+    from ringrift_ml.cli import main
+    from ringrift_ml.lake.lineage import record_row
+    from ringrift_ml.loop.campaign import plan
+    from tests.registry_rows import write_registry
+
+    store = LakeStore.open(tmp_path / "lake")
+    rows = write_registry(store, [0, 1, 2, 3], cpu_seconds=600.0)
+    steps = [(900, 90, 900, 900), (300, 100, 200, 300), (300, 60, 240, 0), (200, 100, 300, 0)]
+    for r, (sp, tr, ga, la) in zip(rows, steps):
+        r.update(selfplay_cpu_seconds=sp, train_cpu_seconds=tr, gate_cpu_seconds=ga, ladder_cpu_seconds=la,
+                 selfplay_games=100)
+    record_row(store, "model_registry", rows, "measured")
+    write_registry(store, [0], board="hex8", cpu_seconds=6000.0)  # its budget is spent
+    cfg = CampaignConfig(partitions=("square8|2", "hex8|2"), cpu_hours=1.5, eval_games=200)
+    before = len(registry(store, "square8", 2))  # append-only: eight rows, four generations
+    sq, hx = plan(store, cfg, log=lambda m: None)
+    # Spent: four rows of 600 s plus 1,200 s of ladder.  A generation: the median steps of
+    # the generations after the first promotion (g0, the bootstrap's, is no guide),
+    # 300 + 100 + 240 = 640 s, at most 940 s with their largest ladder.
+    assert sq["spent_cpu_hours"] == 1.0 and sq["left_cpu_hours"] == 0.5
+    assert sq["basis"] == "registry" and sq["generation_cpu_hours"] == [round(640 / 3600, 3), round(940 / 3600, 3)]
+    assert sq["generations"] == [2, 3]  # ceil(1800 / 940), ceil(1800 / 640)
+    assert sq["cpu_hours"] == [0.5, round(2740 / 3600, 3)]
+    assert sq["eval_cpu_hours"] == round(200 * 2.0 / 2 / 3600, 3)  # the newest selfplay: 2 CPU s a game
+    assert hx["left_cpu_hours"] == 0 and hx["generations"] == [0, 0] and hx["basis"] is None
+    assert hx["eval_cpu_hours"] is None  # nothing measured to cost it by
+
+    assert main(["campaign", "--partitions", "square8|2,hex8|2", "--cpu-hours", "1.5", "--dry-run",
+                 "--storage", str(tmp_path / "lake"), "--no-progress"]) == 0
+    out = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.startswith("{")]
+    assert [r for r in out if r["kind"] == "plan"] == [{"kind": "plan", **sq}, {"kind": "plan", **hx}]
+    total = out[-1]
+    assert total["kind"] == "total" and total["cpu_hours"] == [round(sq["cpu_hours"][i] + sq["eval_cpu_hours"], 3)
+                                                               for i in (0, 1)]
+    assert len(registry(store, "square8", 2)) == before and store.query("SELECT count(*) AS n FROM lake.games").to_pylist()[0]["n"] == 0
+
+    # Only the bootstrap generation measured: the network's selfplay is calibrated instead.
+    from ringrift_ml.loop.estimate import from_registry
+
+    only_g0 = LakeStore.open(tmp_path / "g0")
+    (r0,) = write_registry(only_g0, [0], cpu_seconds=600.0)
+    record_row(only_g0, "model_registry", [{**r0, "selfplay_cpu_seconds": 500.0}], "measured")
+    assert from_registry(only_g0, cfg.loop_config(Partition("square8", 2))) is None
+    # A fresh partition is calibrated on this machine; its games are not kept.
+    fresh = LakeStore.open(tmp_path / "fresh")
+    (row,) = plan(fresh, CampaignConfig(partitions=("square8|2",), cpu_hours=0.5, loop=LOOP), log=lambda m: None)
+    assert row["basis"] == "calibration" and row["spent_cpu_hours"] == 0 and row["generations"][0] >= 1
+    lo, hi = row["generation_cpu_seconds"]
+    assert 0 < lo <= hi and 0 <= row["generations"][1] - 1800 / lo < 1 and row["eval_cpu_hours"] > 0
+    assert fresh.query("SELECT count(*) AS n FROM lake.games").to_pylist()[0]["n"] == 0
+    assert registry(fresh, "square8", 2) == []

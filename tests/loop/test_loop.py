@@ -639,3 +639,11 @@ def test_dry_run_estimates_a_generation_before_any_work(tmp_path, capsys):
     assert got["steps"] == {"selfplay_cpu_seconds": 110.0, "train_cpu_seconds": 20.0, "gate_cpu_seconds": 60.0,
                             "ladder_cpu_seconds": 0.0}
     assert got["cpu_seconds"] == [190.0, 230.0]
+    # Without --generations: one generation's estimate; a run (no --dry-run) needs it.
+    capsys.readouterr()
+    base = ["loop", "--partition", "square8|2", "--storage", str(tmp_path), "--no-progress"]
+    assert main(base + ["--dry-run"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert "1 generation(s)" in out[-2] and json.loads(out[-1])["generations"] == 1
+    assert main(base) == 2
+    assert "--generations: required" in capsys.readouterr().err
