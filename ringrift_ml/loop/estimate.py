@@ -5,7 +5,9 @@ Two bases, the better one first:
 * ``registry``: the partition's own recent generations (median of the newest three
   that ran their steps here, after the first promotion once there is one: a network's
   selfplay costs what the bootstrap player's does not): selfplay, training, gate and
-  ladder CPU as measured.
+  ladder CPU as measured.  (``registry-bootstrap``: only the bootstrap's generations
+  measured although a network is now the best; the Dagster sensor shows it as a rough
+  figure, ``estimate`` calibrates instead.)
 * ``calibration``: a few games of the generation's own selfplay player on this machine
   (their CPU per game and positions per game) and a few real training steps on their
   samples (CPU per step), scaled to the configuration: ``games`` selfplay games, the
@@ -45,18 +47,24 @@ def from_registry(store: LakeStore, cfg: LoopConfig, newest: int = 3) -> Optiona
     rows = [r for g, r in sorted(states.items()) if r["status"] not in (FAILED, ROLLED_BACK)
             and r.get("selfplay_cpu_seconds") is not None]
     # Once a network is the best, selfplay and the gate search with it, at another cost
-    # than the bootstrap player's: only generations played after the first promotion
-    # speak for the next one (none yet: calibrate with the network).
+    # than the bootstrap player's: generations played after the first promotion speak
+    # for the next one.  Without any, the bootstrap's figures are all there is (basis
+    # ``registry-bootstrap``: a rough guide, which ``estimate`` replaces by a calibration).
+    basis = "registry"
     promoted = [g for g, r in states.items() if r["status"] in (PROMOTED, ROLLED_BACK)]
     if promoted:
-        rows = [r for r in rows if r["generation"] > min(promoted)]
+        later = [r for r in rows if r["generation"] > min(promoted)]
+        if later or not rows:
+            rows = later
+        else:
+            basis = "registry-bootstrap"
     rows = rows[-newest:]
     if not rows:
         return None
     med = {s: statistics.median(float(r.get(f"{s}_cpu_seconds") or 0.0) for r in rows) for s in STEPS}
     low = med["selfplay"] + med["train"] + med["gate"]
     high = low + max(float(r.get("ladder_cpu_seconds") or 0.0) for r in rows)
-    return _result(cfg, "registry", low, high, {f"{s}_cpu_seconds": round(v, 1) for s, v in med.items()},
+    return _result(cfg, basis, low, high, {f"{s}_cpu_seconds": round(v, 1) for s, v in med.items()},
                    {"generations": [r["generation"] for r in rows]})
 
 
@@ -133,10 +141,13 @@ def calibrate(store: LakeStore, cfg: LoopConfig, games: int = 2, train_steps: in
 
 
 def estimate(store: LakeStore, cfg: LoopConfig, calibrate_games: int = 2, force_calibration: bool = False) -> dict:
-    """The registry's estimate when the partition has measured generations (unless
-    ``force_calibration``), else a calibration of ``calibrate_games`` games."""
+    """The registry's estimate when the partition has measured generations of the kind
+    the next one is (unless ``force_calibration``), else a calibration of
+    ``calibrate_games`` games."""
     found = None if force_calibration else from_registry(store, cfg)
-    return found or calibrate(store, cfg, games=calibrate_games)
+    if found is not None and found["basis"] == "registry":
+        return found
+    return calibrate(store, cfg, games=calibrate_games)
 
 
 def _result(cfg: LoopConfig, basis: str, low: float, high: float, steps: dict, detail: dict) -> dict:

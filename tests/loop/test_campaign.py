@@ -100,7 +100,7 @@ def test_a_partitions_cpu_counts_its_ladder_games():
     assert registry_cpu_hours(states) == 2.25
 
 
-def test_dry_run_plans_what_each_partition_has_left(tmp_path, capsys):
+def test_dry_run_plans_what_each_partition_has_left(tmp_path, capsys, monkeypatch):
     """``ringrift campaign --dry-run`` runs nothing: per partition the budget left, a
     generation's CPU from the registry (or a calibration on a fresh partition), how many
     generations still fit and the evaluation's CPU."""
@@ -146,7 +146,13 @@ def test_dry_run_plans_what_each_partition_has_left(tmp_path, capsys):
     only_g0 = LakeStore.open(tmp_path / "g0")
     (r0,) = write_registry(only_g0, [0], cpu_seconds=600.0)
     record_row(only_g0, "model_registry", [{**r0, "selfplay_cpu_seconds": 500.0}], "measured")
-    assert from_registry(only_g0, cfg.loop_config(Partition("square8", 2))) is None
+    assert from_registry(only_g0, cfg.loop_config(Partition("square8", 2)))["basis"] == "registry-bootstrap"
+    import ringrift_ml.loop.estimate as estimate_mod
+
+    monkeypatch.setattr(estimate_mod, "calibrate", lambda store, loop, games: {"basis": "calibration", "games": games})
+    assert estimate_mod.estimate(only_g0, cfg.loop_config(Partition("square8", 2))) == {"basis": "calibration",
+                                                                                       "games": 2}
+    monkeypatch.undo()
     # A fresh partition is calibrated on this machine; its games are not kept.
     fresh = LakeStore.open(tmp_path / "fresh")
     (row,) = plan(fresh, CampaignConfig(partitions=("square8|2",), cpu_hours=0.5, loop=LOOP), log=lambda m: None)
