@@ -18,7 +18,7 @@ Elo next to ``heuristic``'s.  With ``--eval-games N``: the final best network al
 (``policy:best``) and under search (``nn:best:64``) against ``heuristic``, and
 ``nn:best:64`` against ``mcts:512``, N games each (seats alternating, 4 random opening
 decisions), each with its 95% interval, kept in ``<out>/seed<k>/eval.json`` (replayed
-only when the seed has a new best).  ``kind: summary``: the median and range over
+only when the seed has a new best; ``--parallel`` seeds' matches at a time).  ``kind: summary``: the median and range over
 the seeds of every number.  The seeds' ladders are drawn on one plot
 (``<out>/runs.svg``: Elo ±1 SE against CPU hours).
 """
@@ -218,11 +218,20 @@ def main(argv=None) -> int:
 
     per_seed, tables = {}, {}
     for s in seeds:
-        figures, table = seed_figures(args.out / f"seed{s}", part)
-        if args.eval_games and figures.get("best_generation") is not None:
-            figures["eval"] = cached_evaluate(args.out / f"seed{s}", part, args.eval_games, 10_000 + s,
-                                              figures["best_generation"])
-        per_seed[s], tables[f"seed {s}"] = figures, table
+        per_seed[s], tables[f"seed {s}"] = seed_figures(args.out / f"seed{s}", part)
+    if args.eval_games:
+        # The seeds' final matches side by side (``--parallel`` at a time; each match is
+        # its own ``ringrift arena`` process with one thread).
+        from concurrent.futures import ThreadPoolExecutor
+
+        todo = [s for s in seeds if per_seed[s].get("best_generation") is not None]
+        with ThreadPoolExecutor(max_workers=args.parallel) as pool:
+            done = pool.map(lambda s: cached_evaluate(args.out / f"seed{s}", part, args.eval_games, 10_000 + s,
+                                                      per_seed[s]["best_generation"]), todo)
+            for s, ev in zip(todo, done):
+                per_seed[s]["eval"] = ev
+    for s in seeds:
+        figures = per_seed[s]
         print(json.dumps({"bench": "loop_runs", "kind": "run", "partition": part.key, "seed": s, **figures}),
               flush=True)
     keys = sorted({k for f in per_seed.values() for k, v in f.items() if isinstance(v, (int, float))

@@ -87,7 +87,7 @@ def test_learnability_value_probe_finds_a_linear_outcome_and_not_noise():
     assert bench.value_search_mse(SimpleNamespace(search_value=search, value=value), held) == 0.0
 
 
-def test_loop_runs_reports_each_seed_and_the_median(tmp_path, capsys):
+def test_loop_runs_reports_each_seed_and_the_median(tmp_path, capsys, monkeypatch):
     """``loop_runs.py --no-run`` on roots that hold a registry and a ladder: one line per
     seed (an empty root counts zero generations), the summary's median and range, and
     the seeds' plot."""
@@ -117,6 +117,30 @@ def test_loop_runs_reports_each_seed_and_the_median(tmp_path, capsys):
     assert summary["data_share_median"] == {"median": 0.7, "min": 0.5, "max": 0.9, "n": 2}
     assert summary["generations"]["n"] == 3 and summary["generations"]["median"] == 3
     assert "<svg" in (tmp_path / "runs.svg").read_text()
+
+    # With --eval-games: each seed with a best is evaluated (its own seed, its best), the
+    # seeds side by side with --parallel, and every result reaches its seed's line.
+    import threading
+    import time
+
+    seen, inside = [], []
+
+    def fake(root, part, games, seed):
+        inside.append(1)
+        time.sleep(0.3)
+        seen.append((root.name, games, seed, len(inside), threading.get_ident()))
+        inside.pop()
+        return {"x vs y": {"score": seed / 20_000, "ci95": [0, 1], "games": games}}
+
+    monkeypatch.setattr(bench, "evaluate", fake)
+    assert bench.main(["--seeds", "1,2,3", "--no-run", "--eval-games", "6", "--parallel", "2",
+                       "--out", str(tmp_path)]) == 0
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    runs = {x["seed"]: x for x in lines if x["kind"] == "run"}
+    assert sorted(x[:3] for x in seen) == [("seed1", 6, 10_001), ("seed3", 6, 10_003)]  # seed 2 has no best
+    assert max(x[3] for x in seen) == 2  # the two ran at once
+    assert runs[1]["eval"] == {"x vs y": {"score": 10_001 / 20_000, "ci95": [0, 1], "games": 6}}
+    assert "eval" not in runs[2] and runs[3]["eval"]["x vs y"]["score"] == 10_003 / 20_000
 
 
 @pytest.mark.parametrize("args,why", [(["--seeds", "1,1"], "--seeds"), (["--partition", "square8|5"], "players"),
