@@ -49,6 +49,21 @@ def _hours_spent(root: Path, board: str, players: int) -> tuple:
     return sum((r["wall_seconds"] or 0.0) for r in states.values()) / 3600, len(states)
 
 
+FINISHED = "finished.json"
+"""Written in a seed's root when its loop ended by itself (its ``--hours`` or
+``--generations`` reached), with the budget it ran under.  The loop's own clock also
+counts the ladder games that the registry's generation wall seconds leave out, so
+without it a rerun would start another generation on a finished seed."""
+
+
+def _finished(root: Path, hours: float, generations: int) -> bool:
+    path = root / FINISHED
+    if not path.is_file():
+        return False
+    kept = json.loads(path.read_text())
+    return kept["hours"] >= hours and kept["generations"] >= generations  # no larger budget asked
+
+
 def _loop_command(part, seed: int, root: Path, hours: float, generations: int, extra: list) -> list:
     return [sys.executable, "-m", "ringrift_ml.cli", "loop", "--partition", part.key, "--seed", str(seed),
             "--generations", str(generations), "--hours", f"{hours:.4f}", "--threads", "1", "--storage", str(root),
@@ -61,6 +76,10 @@ def run_seeds(part, seeds: list, out: Path, hours: float, generations: int, para
     for s in seeds:
         root = out / f"seed{s}"
         spent, done = _hours_spent(root, part.board, part.players)
+        if _finished(root, hours, generations):
+            print(json.dumps({"bench": "loop_runs", "kind": "skip", "seed": s, "hours_spent": round(spent, 3),
+                              "generations": done, "why": "its loop ended within this budget"}), flush=True)
+            continue
         if spent >= hours or done >= generations:
             print(json.dumps({"bench": "loop_runs", "kind": "skip", "seed": s, "hours_spent": round(spent, 3),
                               "generations": done}), flush=True)
@@ -89,6 +108,7 @@ def run_seeds(part, seeds: list, out: Path, hours: float, generations: int, para
                     if proc.returncode:
                         raise SystemExit(f"seed {s}: ringrift loop exited {proc.returncode}; "
                                          f"see {out}/seed{s}/loop.log")
+                    (out / f"seed{s}" / FINISHED).write_text(json.dumps({"hours": hours, "generations": generations}))
     finally:
         # A failed seed or an interrupt ends the others too (each resumes on the next call).
         for s, proc, log in running:

@@ -151,6 +151,33 @@ def test_loop_runs_names_bad_input(tmp_path, args, why, capsys):
     assert why in capsys.readouterr().err
 
 
+def test_loop_runs_does_not_restart_a_seed_whose_loop_ended(tmp_path, monkeypatch, capsys):
+    """A seed whose loop exited by itself is finished for that budget (the registry's
+    wall seconds leave the ladder out, so they alone would start it again); a larger
+    budget runs it on."""
+    import sys
+
+    from ringrift_ml.partition import Partition
+
+    bench = _load("loop_runs")
+    started = []
+
+    def command(part, seed, root, hours, generations, extra):
+        started.append((seed, round(hours, 3)))
+        return [sys.executable, "-c", "pass"]
+
+    monkeypatch.setattr(bench, "_loop_command", command)
+    part = Partition.parse("square8|2")
+    bench.run_seeds(part, [1, 2], tmp_path, 2.0, 50, 2, [])
+    assert sorted(started) == [(1, 2.0), (2, 2.0)] and (tmp_path / "seed1" / bench.FINISHED).is_file()
+    capsys.readouterr()
+    bench.run_seeds(part, [1, 2], tmp_path, 2.0, 50, 2, [])
+    skips = [json.loads(x) for x in capsys.readouterr().out.splitlines() if '"skip"' in x]
+    assert len(started) == 2 and [x["seed"] for x in skips] == [1, 2]
+    bench.run_seeds(part, [1], tmp_path, 3.0, 50, 1, [])
+    assert started[-1] == (1, 3.0)
+
+
 def test_loop_runs_keeps_final_matches_per_best(tmp_path, monkeypatch):
     """The final matches are replayed only for a new best, other games or seed; a failed
     match is not kept."""
