@@ -278,14 +278,13 @@ def plan(store: LakeStore, cfg: CampaignConfig, calibrate_games: int = 2,
                "generation_cpu_seconds": None,
                "generations": [0, 0], "cpu_hours": [0.0, 0.0]}
         est = None
-        if left > 0 or (cfg.eval_games and not states):
+        if left > 0:
             if not states:
                 log(f"{part}: no generations yet: calibrating ({calibrate_games} games of its first selfplay "
                     f"player, a few training steps)")
             est = estimate(store, loop, calibrate_games=calibrate_games)
             lo, hi = est["cpu_hours"]
             row.update(basis=est["basis"], generation_cpu_hours=[lo, hi], generation_cpu_seconds=est["cpu_seconds"])
-        if left > 0 and est is not None:
             lo, hi = (max(x / 3600, 1e-9) for x in est["cpu_seconds"])  # unrounded: tiny loops cost < 0.001 h
             row["generations"] = [math.ceil(left / hi), math.ceil(left / lo)]
             row["cpu_hours"] = [round(left, 3), round(left + hi, 3)]
@@ -303,7 +302,7 @@ def plan(store: LakeStore, cfg: CampaignConfig, calibrate_games: int = 2,
         log(f"{part}: budget {row['budget_cpu_hours']:g} CPU h, spent {spent:.2f}, left {left:.2f}"
             + (f"; one generation {row['generation_cpu_hours'][0]:.3f}-{row['generation_cpu_hours'][1]:.3f} "
                f"CPU h ({row['basis']}): {row['generations'][0]}-{row['generations'][1]} more, "
-               f"{row['cpu_hours'][0]:.2f}-{row['cpu_hours'][1]:.2f} CPU h" if row["basis"] and left > 0 else "")
+               f"{row['cpu_hours'][0]:.2f}-{row['cpu_hours'][1]:.2f} CPU h" if row["basis"] else "")
             + (f"; evaluation {row['eval_cpu_hours']:.2f} CPU h" if row["eval_cpu_hours"] else ""))
     return rows
 
