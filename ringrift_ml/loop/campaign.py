@@ -283,8 +283,8 @@ def plan(store: LakeStore, cfg: CampaignConfig, calibrate_games: int = 2,
                 log(f"{part}: no generations yet: calibrating ({calibrate_games} games of its first selfplay "
                     f"player, a few training steps)")
             est = estimate(store, loop, calibrate_games=calibrate_games)
-            lo, hi = est["cpu_hours"]
-            row.update(basis=est["basis"], generation_cpu_hours=[lo, hi], generation_cpu_seconds=est["cpu_seconds"])
+            row.update(basis=est["basis"], generation_cpu_hours=est["cpu_hours"],
+                       generation_cpu_seconds=est["cpu_seconds"])
             lo, hi = (max(x / 3600, 1e-9) for x in est["cpu_seconds"])  # unrounded: tiny loops cost < 0.001 h
             row["generations"] = [math.ceil(left / hi), math.ceil(left / lo)]
             row["cpu_hours"] = [round(left, 3), round(left + hi, 3)]
@@ -309,9 +309,12 @@ def plan(store: LakeStore, cfg: CampaignConfig, calibrate_games: int = 2,
 
 def _selfplay_cpu_per_game(states: dict, loop: LoopConfig, est: Optional[dict]) -> Optional[float]:
     """Selfplay CPU seconds per game: the registry's newest measured generation after the
-    bootstrap (the network's games), else the estimate's."""
-    measured = [r for g, r in sorted(states.items()) if g > 0 and r.get("selfplay_cpu_seconds")
-                and r.get("selfplay_games")]
+    first promotion (a network's games, as the estimate counts them), else the estimate's."""
+    from .estimate import first_promotion
+
+    first = first_promotion(states)
+    measured = [r for g, r in sorted(states.items()) if first is not None and g > first
+                and r.get("selfplay_cpu_seconds") and r.get("selfplay_games")]
     if measured:
         return float(measured[-1]["selfplay_cpu_seconds"]) / int(measured[-1]["selfplay_games"])
     if est is not None:

@@ -40,6 +40,13 @@ from .run import next_generation, selfplay_player
 STEPS = ("selfplay", "train", "gate", "ladder")
 
 
+def first_promotion(states: dict) -> Optional[int]:
+    """The partition's first promoted generation (``generation_states``), or None: the
+    generations after it played their selfplay and gates with a network."""
+    promoted = [g for g, r in states.items() if r["status"] in (PROMOTED, ROLLED_BACK)]
+    return min(promoted) if promoted else None
+
+
 def from_registry(store: LakeStore, cfg: LoopConfig, newest: int = 3) -> Optional[dict]:
     """The estimate from the partition's recent generations, or None when it has none
     with measured steps."""
@@ -51,12 +58,12 @@ def from_registry(store: LakeStore, cfg: LoopConfig, newest: int = 3) -> Optiona
     # for the next one.  Without any, the bootstrap's figures are all there is (basis
     # ``registry-bootstrap``: a rough guide, which ``estimate`` replaces by a calibration).
     basis = "registry"
-    promoted = [g for g, r in states.items() if r["status"] in (PROMOTED, ROLLED_BACK)]
-    if promoted:
-        later = [r for r in rows if r["generation"] > min(promoted)]
-        if later or not rows:
+    first = first_promotion(states)
+    if first is not None:
+        later = [r for r in rows if r["generation"] > first]
+        if later:
             rows = later
-        else:
+        elif rows:
             basis = "registry-bootstrap"
     rows = rows[-newest:]
     if not rows:
@@ -155,4 +162,4 @@ def _result(cfg: LoopConfig, basis: str, low: float, high: float, steps: dict, d
             "cpu_hours": [round(low / 3600, 3), round(high / 3600, 3)], "steps": steps, **detail}
 
 
-__all__ = ["calibrate", "estimate", "from_registry"]
+__all__ = ["calibrate", "estimate", "first_promotion", "from_registry"]
