@@ -9,7 +9,8 @@ Two bases, the better one first:
   measured although a network is now the best; the Dagster sensor shows it as a rough
   figure, ``estimate`` calibrates instead.)
 * ``calibration``: a few games of the generation's own selfplay player on this machine
-  (their CPU per game and positions per game) and a few real training steps on their
+  (their CPU per game and positions per game; a network plays one batch of the loop's
+  ``batch_games`` games in flight, since its cost per game depends on the batch) and a few real training steps on their
   samples (CPU per step), scaled to the configuration: ``games`` selfplay games, the
   gate between ``gate_min_games`` and ``gate_max_games`` games at the same cost per game
   (both sides search at ``simulations``), the training steps the config implies over
@@ -76,7 +77,8 @@ def from_registry(store: LakeStore, cfg: LoopConfig, newest: int = 3) -> Optiona
 
 
 def calibrate(store: LakeStore, cfg: LoopConfig, games: int = 2, train_steps: int = 16) -> dict:
-    """The estimate from ``games`` games of the next generation's selfplay player and
+    """The estimate from ``games`` games of the next generation's selfplay player (a
+    network: at least one batch of ``cfg.batch_games``, all in flight) and
     ``train_steps`` training steps on their samples (both timed in CPU seconds)."""
     import pyarrow as pa
 
@@ -88,8 +90,15 @@ def calibrate(store: LakeStore, cfg: LoopConfig, games: int = 2, train_steps: in
 
     g, best = next_generation(store, cfg)
     spec = selfplay_player(store, cfg, best)
+    if best is not None:
+        # A network shares its forward passes among the games in flight: two games at a
+        # time cost several times more per game than the loop's ``batch_games`` (square8
+        # 4p: 0.91-2.49 CPU h a generation calibrated with two, 0.13 measured).
+        # So the calibration plays one full batch, at the loop's rate.
+        games = max(games, min(cfg.games, cfg.batch_games))
     sp = SelfplayConfig(board=cfg.board, players=(spec,) * cfg.players, games=games, seed=987_654_321,
-                        batch_games=games, device=cfg.device, label="dry-run")
+                        batch_games=games, full_search_prob=cfg.full_search_prob if best else 1.0,
+                        device=cfg.device, label="dry-run")
     c0 = process_cpu_seconds()
     records = run_selfplay(sp, progress=False)
     per_game = (process_cpu_seconds() - c0) / games
@@ -130,13 +139,15 @@ def calibrate(store: LakeStore, cfg: LoopConfig, games: int = 2, train_steps: in
         steps = tuple(min(x, tcfg.max_steps) for x in steps)
     selfplay = per_game * cfg.games
     train = (per_step * steps[0], per_step * steps[1])
-    if cfg.train_share and g > 0:
-        # train_share caps training at a share of the data CPU (generation 0 has no
-        # measured training rate, so no cap); the selfplay alone is its lowest basis.
-        cap = cfg.train_share / (1 - cfg.train_share) * selfplay
-        train = (min(train[0], cap), min(train[1], cap))
     gate = (per_game * cfg.gate_min_games, per_game * cfg.gate_max_games)
     ladder = per_game * 2 * cfg.ladder_games
+    if cfg.train_share and g > 0:
+        # train_share caps training at a share of the data CPU (generation 0 has no
+        # measured training rate, so no cap): the selfplay alone at the lowest, with a
+        # promotion's ladder games kept as data (the loop's ``train_budget``) at the highest.
+        ratio = cfg.train_share / (1 - cfg.train_share)
+        kept_ladder = ladder if cfg.ladder_games_train else 0.0
+        train = (min(train[0], ratio * selfplay), min(train[1], ratio * (selfplay + kept_ladder)))
     return _result(cfg, "calibration", selfplay + train[0] + gate[0], selfplay + train[1] + gate[1] + ladder,
                    {"selfplay_cpu_seconds": round(selfplay, 1),
                     "train_cpu_seconds": [round(train[0], 1), round(train[1], 1)],

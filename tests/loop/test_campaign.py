@@ -1,6 +1,7 @@
 """A campaign: each partition's loop within its CPU budget, the final best evaluated once
 and read back on a rerun, and the summary table from the lake."""
 
+import dataclasses
 import json
 
 import pytest
@@ -152,6 +153,33 @@ def test_dry_run_plans_what_each_partition_has_left(tmp_path, capsys, monkeypatc
     monkeypatch.setattr(estimate_mod, "calibrate", lambda store, loop, games: {"basis": "calibration", "games": games})
     assert estimate_mod.estimate(only_g0, cfg.loop_config(Partition("square8", 2))) == {"basis": "calibration",
                                                                                        "games": 2}
+    monkeypatch.undo()
+    # Its calibration plays the network as the loop does: a full batch of games in flight
+    # (two at a time would cost several times more per game), with the loop's playout cap.
+    import ringrift_ml.selfplay as selfplay_mod
+
+    seen = []
+
+    class Stop(Exception):
+        pass
+
+    def capture(sp, progress=True):
+        seen.append(sp)
+        raise Stop
+
+    monkeypatch.setattr(selfplay_mod, "run_selfplay", capture)
+    loop = dataclasses.replace(cfg.loop_config(Partition("square8", 2)), batch_games=12, full_search_prob=0.5)
+    with pytest.raises(Stop):
+        estimate_mod.calibrate(only_g0, loop, games=2)
+    assert seen[-1].games == seen[-1].batch_games == 12 and seen[-1].full_search_prob == 0.5
+    assert seen[-1].players == (f"nn:{only_g0.root / 'models/g0.pt'}:{loop.simulations}",) * 2
+    with pytest.raises(Stop):  # never more games than a generation plays
+        estimate_mod.calibrate(only_g0, dataclasses.replace(loop, games=5), games=2)
+    assert seen[-1].games == seen[-1].batch_games == 5
+    with pytest.raises(Stop):  # the bootstrap player (no network): the games asked for, full searches
+        estimate_mod.calibrate(LakeStore.open(tmp_path / "none"), loop, games=2)
+    assert seen[-1].games == seen[-1].batch_games == 2 and seen[-1].full_search_prob == 1.0
+    assert seen[-1].players == (loop.bootstrap,) * 2
     monkeypatch.undo()
     # A fresh partition is calibrated on this machine; its games are not kept.
     fresh = LakeStore.open(tmp_path / "fresh")
