@@ -29,6 +29,7 @@ exist on another host).
 
 from __future__ import annotations
 
+import gc
 import os
 import time
 from typing import Any, Callable, Optional
@@ -81,6 +82,7 @@ ACTOR_CLASS = "RingriftActor"
 """The actors' class name: Ray titles their processes ``ray::RingriftActor`` (and
 ``ray::RingriftActor.run`` while a task runs), which is how an operator finds them."""
 
+_RELEASE_TIMEOUT = 30.0  # seconds the actors get to release their states before they are killed
 _KEEP = 2  # states an actor keeps built (e.g. a gate's players while the next selfplay's load)
 
 
@@ -101,6 +103,14 @@ def _worker_class(ray, max_restarts: int, max_task_retries: int):
                     self._built.pop(next(iter(self._built)))
             out = self._built[key](task)
             return out, time.process_time() - t0
+
+        def release(self) -> int:
+            """Drop every built state (players, and the directories of the model files
+            shipped to them, which go with their handles); returns how many there were."""
+            n = len(self._built)
+            self._built.clear()
+            gc.collect()
+            return n
 
         def pid(self) -> int:
             return os.getpid()
@@ -204,9 +214,17 @@ class ActorPool:
         return [results[t] for t in range(len(tasks))]
 
     def close(self) -> None:
-        """Stop the actors (and forget the pool if it is the shared one)."""
+        """Stop the actors (and forget the pool if it is the shared one).  Each is first
+        asked to release what it built: ``ray.kill`` ends the process without running
+        finalizers, which would leave the copies of shipped model files on its host's
+        disk, one set per actor and pool (an actor that does not answer in time is
+        killed all the same)."""
         import ray
 
+        try:
+            ray.get([a.release.remote() for a in self.actors], timeout=_RELEASE_TIMEOUT)
+        except Exception:  # noqa: BLE001 - a dead or stuck actor must not keep the others alive
+            pass
         for a in self.actors:
             ray.kill(a)
         self.actors = []

@@ -62,7 +62,10 @@ class ShippedSpecs:
     def unpack(self) -> tuple:
         """Write the copies into a new temporary directory: ``(directory handle, {spec:
         local spec}, local weights path or None)``.  Keep the handle as long as the
-        players: the directory goes with it."""
+        players: the directory goes with it.  Specs that read no file need no directory
+        (the handle is None)."""
+        if not self.models and self.weights is None:
+            return None, {s: s for s in self.specs}, None
         tmp = tempfile.TemporaryDirectory(prefix="ringrift-shipped-")
         models = {}
         for i, (ref, (name, files)) in enumerate(sorted(self.models.items())):

@@ -93,6 +93,34 @@ def test_a_bad_address_is_a_clear_error():
         connect("")
 
 
+def test_a_closed_pool_leaves_no_shipped_files_behind(address, tmp_path):
+    """Each actor writes the model files shipped to it into a temporary directory;
+    closing the pool releases them before the actors are killed (a killed process runs
+    no finalizers), so nothing is left on the hosts' disks."""
+    import tempfile
+    from pathlib import Path
+
+    from ringrift_ml.nn.checkpoint import save_net
+    from ringrift_ml.nn.net import RingNet, net_config
+
+    close_pools()  # the shared pool's actors hold the cluster's two CPUs
+    save_net(RingNet(net_config("square8", "tiny")), tmp_path / "release-probe.pt", {}, {})
+    cfg = dataclasses.replace(CFG, players=(f"nn:{tmp_path / 'release-probe.pt'}:4", "heuristic"), games=2)
+
+    def copies() -> set:  # the actors run on this machine, with its temporary directory
+        return {p.parent.parent for p in Path(tempfile.gettempdir()).glob("ringrift-shipped-*/model*/release-probe.pt")}
+
+    before = copies()
+    pool = ActorPool(address, workers=2)
+    try:
+        assert len(pool.map(_RayWorker(cfg), [[0], [1]])) == 2
+        made = copies() - before
+        assert len(made) == 2  # one copy per actor, kept while its players live
+    finally:
+        pool.close()
+    assert not any(d.exists() for d in made)
+
+
 def test_more_workers_than_cpus_is_a_clear_error(address):
     with pytest.raises(ClusterError, match="3 actors of one CPU each asked for.*2 CPU"):
         ActorPool(address, workers=3)

@@ -261,6 +261,10 @@ def test_nnue_files_travel_with_their_specs(tmp_path):
         player, budget = make_player(local[specs[0]], "square8", 2)
         g = FastGame(new_game("square8", 2))
         assert any(np.array_equal(player.think(g, budget, seed=0).row, r) for r in g.legal())
+    assert not Path(handle.name).exists()  # the copies go with their handle
+    # Specs that read no file need no directory on the actor's host.
+    assert ShippedSpecs(["minimax:30", "heuristic"]).unpack() == (None, {"minimax:30": "minimax:30",
+                                                                         "heuristic": "heuristic"}, None)
 
 
 def test_distill_from_the_lake(tmp_path, capsys):
