@@ -57,7 +57,7 @@ def test_campaign_sensor_budget_and_summary_asset(tmp_path, monkeypatch, capsys)
     md = r.asset_materializations_for_node("campaign_summary")[0].metadata
     (rec,) = md["summary"].value.records
     assert rec.data["partition"] == "square8|2" and rec.data["generations"] == 1 and rec.data["eval_games"] == 2
-    assert 0 <= rec.data["score"] <= 1 and "square8|2" in md["summary_markdown"].value
+    assert 0 <= rec.data["score"] <= 1 and "square8\\|2" in md["summary_markdown"].value
     assert store.query("SELECT count(*) AS n FROM lake.evaluations").to_pylist()[0]["n"] == 1
     dg.materialize([campaign_summary], resources=res, run_config={"ops": {"campaign_summary": {"config": conf}}})
     assert store.query("SELECT count(*) AS n FROM lake.evaluations").to_pylist()[0]["n"] == 1

@@ -3,6 +3,7 @@ and read back on a rerun, and the summary table from the lake."""
 
 import dataclasses
 import json
+import re
 
 import pytest
 
@@ -70,7 +71,9 @@ def test_campaign_spends_its_budget_evaluates_once_and_resumes(tmp_path, monkeyp
     # Another evaluation size is another row, not the stored one.
     assert summary(store, CampaignConfig(partitions=("square8|2",), eval_games=6, seed=3, loop=LOOP))[0]["score"] is None
     table = summary_markdown(rows)
-    assert table.count("\n") == 2 and "| square8|2 |" in table and f"{ev[0]['score']:.1%}" in table
+    assert table.count("\n") == 2 and "| square8\\|2 |" in table and f"{ev[0]['score']:.1%}" in table
+    # Every line has the header's cells (the key's pipe is escaped, not a cell border).
+    assert len({len(re.findall(r"(?<!\\)\|", line)) for line in table.splitlines()}) == 1
 
 
 def test_cli_campaign_reports_and_names_bad_input(tmp_path, capsys):
