@@ -453,10 +453,22 @@ def _tune(args) -> int:
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    version = None
+    if not args.weights_out:
+        # The storage root's weights: kept as a version in its lake, accepted or not, as
+        # the heuristic_weights asset keeps them (the same record, the same config keys).
+        import dataclasses
+
+        from .lake.weights import record_weights_version
+
+        config = {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(cfg).items()
+                  if k not in ("board", "players")}
+        config.update({f"confirm_{k}": v for k, v in dataclasses.asdict(confirm).items()})
+        version = record_weights_version(_store(args), cfg.board, cfg.players, out, config)["weights_version"]
     result, confirm, written = out["result"], out["confirmation"], out["accepted"]
     print(json.dumps({"best_score": round(result["best_score"], 4), "generations": result["generations"],
-                      "weights_file": str(target) if written else None, "confirmation": confirm,
-                      "history": result["history"]}))
+                      "weights_file": str(target) if written else None, "weights_version": version,
+                      "confirmation": confirm, "history": result["history"]}))
     if not written:
         print(f"the tuned weights did not pass the confirming test; {target} is unchanged", file=sys.stderr)
     return 0

@@ -55,6 +55,30 @@ def test_cli_tune(tmp_path, capsys):
     assert conf["games"] <= 20 and (out["weights_file"] is not None) == conf["accepted"]
     if not conf["accepted"]:
         assert (tmp_path / "w.json").read_bytes() == before  # noise does not overwrite the current weights
+    assert out["weights_version"] is None  # a file of the caller's: no lake to record it in
+
+
+def test_cli_tune_keeps_each_result_as_a_version_in_the_storage_roots_lake(tmp_path, capsys):
+    """Without ``--weights-out`` the tuned weights go to the storage root, and each result,
+    accepted or not, is a ``lake.heuristic_weights`` row with its version file, as the
+    ``heuristic_weights`` asset records it."""
+    from ringrift_ml.lake import LakeStore
+
+    root = tmp_path / "root"
+    args = ["tune", "--board", "hex8", "--generations", "1", "--popsize", "2", "--games", "1", "--opponents",
+            "random", "--storage", str(root), "--no-progress"]
+    assert main(args + ["--confirm-games", "0"]) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert first["weights_file"] == str(root / "weights" / "heuristic.json")
+    rows = LakeStore.open(root).query("SELECT * FROM lake.heuristic_weights").to_pylist()
+    assert len(rows) == 1 and rows[0]["weights_version"] == first["weights_version"]
+    assert (rows[0]["board"], rows[0]["players"], rows[0]["accepted"]) == ("hex8", 2, True)
+    config = json.loads(rows[0]["config"])  # a JSON column
+    assert (root / rows[0]["path"]).is_file() and config["confirm_max_games"] == 0
+    assert config["popsize"] == 2 and config["opponents"] == ["random"]
+    from ringrift_ml.lake.weights import weights_file
+
+    assert weights_file(LakeStore.open(root), "hex8", 2, "tuned") == root / rows[0]["path"]
 
 
 def test_the_shell_plays_the_storage_roots_tuned_file_and_the_library_the_file_it_is_given(tmp_path, monkeypatch):
