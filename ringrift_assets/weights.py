@@ -34,7 +34,7 @@ class HeuristicWeightsConfig(config_from_dataclass("HeuristicWeightsFields", Con
 
 
 @dg.asset(
-    code_version="cmaes-3",
+    code_version="cmaes-4",
     metadata=column_schema("heuristic_weights"),
     owners=["team:ringrift-lab"],
     tags={"stage": "tuning"},

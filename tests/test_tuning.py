@@ -35,7 +35,45 @@ def test_resume_refuses_a_different_config(tmp_path):
         tune(TuneConfig(**{**cfg.__dict__, "popsize": 3}), tmp_path, progress=False)
 
 
+def test_fitness_games_open_at_random_and_old_logs_resume_as_played(tmp_path, monkeypatch):
+    """Every fitness game opens with ``random_opening`` random decisions, so a candidate
+    meets the nearly deterministic heuristic in different games, not the same few lines
+    (its scores over many games vary); a log written before the field existed (no
+    ``random_opening`` in its config) resumes only as it was played, without them."""
+    import ringrift_ml.tuning as tuning
+
+    seen = []
+    real = tuning.play_game
+
+    def spy(*a, **k):
+        seen.append(k.get("random_opening"))
+        return real(*a, **k)
+
+    monkeypatch.setattr(tuning, "play_game", spy)
+    cfg = TuneConfig(board="square8", players=2, generations=1, popsize=2, games_per_eval=8,
+                     opponents=("heuristic",))
+    w = tuning.weight_vector(load_weights("square8", 2, packaged_weights_path()))
+    # The packaged vector against itself: with openings its games differ and the score
+    # is not that of two repeated lines.
+    assert tuning.score_weights(w, cfg, seed=1) not in (0.0, 1.0)
+    assert seen and set(seen) == {2}
+    monkeypatch.undo()
+
+    old = TuneConfig(board="hex8", generations=1, popsize=2, games_per_eval=1, opponents=("random",),
+                     random_opening=0)
+    tune(old, tmp_path, progress=False)
+    state = tmp_path / "cma_hex8_2p_state.json"
+    doc = json.loads(state.read_text())
+    del doc["config"]["random_opening"]  # as written before the field existed
+    state.write_text(json.dumps(doc))
+    assert len(tune(TuneConfig(**{**old.__dict__, "generations": 2}), tmp_path, progress=False)["history"]) == 2
+    with pytest.raises(ValueError, match="different configuration"):
+        tune(TuneConfig(**{**old.__dict__, "generations": 3, "random_opening": 2}), tmp_path, progress=False)
+
+
 def test_bad_config():
+    with pytest.raises(ValueError, match="random_opening"):
+        TuneConfig(board="hex8", random_opening=-1)
     with pytest.raises(ValueError, match="opponents"):
         TuneConfig(board="hex8", opponents=("stockfish",))
     with pytest.raises(ValueError, match="popsize"):
