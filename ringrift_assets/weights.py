@@ -4,6 +4,7 @@ import time
 
 import dagster as dg
 
+from ringrift_ml.fields import field_docs
 from ringrift_ml.lake.layout import Partition
 from ringrift_ml.tuning import ConfirmConfig, TuneConfig
 
@@ -17,8 +18,7 @@ from .resources import LakeResource
 # its run config).
 _TuneFields = config_from_dataclass(
     "TuneFields", TuneConfig, {}, exclude=("board", "players"),
-    retype={"opponents": (list[str], list(TuneConfig.opponents),
-                          "Opponent pool: ``random`` and/or ``heuristic`` (the default weights).")})
+    retype={"opponents": (list[str], list(TuneConfig.opponents), field_docs(TuneConfig)["opponents"])})
 _CONFIRM = "confirm_"
 
 

@@ -86,7 +86,12 @@ class TuneConfig:
     seed: int = 0
     """Seeds CMA-ES and, with the generation, every game."""
     opponents: tuple = ("random", "heuristic")
-    """Opponent pool: ``random`` and/or ``heuristic`` (the default weights)."""
+    """Opponent pool: ``random``, ``heuristic`` (the weights the tuned ones would
+    replace: the weights file's entry for the partition, else the packaged defaults)
+    and ``packaged`` (the packaged defaults always).  One-ply heuristics are far from
+    transitive (docs/pipeline.md), so a second round tuned against the first round's
+    weights alone can beat them without beating the defaults: ``heuristic,packaged``
+    keeps both in view."""
     random_opening: int = 2
     """Decisions played at random (from each game's seed) before the players take over
     in every fitness game.  The one-ply heuristic is nearly deterministic: without them
@@ -115,9 +120,9 @@ class TuneConfig:
         if self.seed < 0:
             # cma treats seed + 1 == 0 as "seed from the clock", which no run could resume.
             raise ValueError(f"seed: must be >= 0, got {self.seed}")
-        bad = set(self.opponents) - {"random", "heuristic"}
+        bad = set(self.opponents) - {"random", "heuristic", "packaged"}
         if bad or not self.opponents:
-            raise ValueError(f"opponents: choose from random, heuristic; got {self.opponents}")
+            raise ValueError(f"opponents: choose from random, heuristic, packaged; got {self.opponents}")
         if self.evaluator not in ("games", "neural"):
             raise ValueError(f"evaluator: 'games' or 'neural', got {self.evaluator!r}")
         if self.random_opening < 0:
@@ -129,6 +134,8 @@ class TuneConfig:
 def _opponent(name: str, board: str, n: int, weights: Path):
     if name == "random":
         return RandomPlayer()
+    if name == "packaged":
+        return HeuristicPlayer(HeuristicEvaluator.for_board(board, n, path=packaged_weights_path()), name="packaged")
     return HeuristicPlayer(HeuristicEvaluator.for_board(board, n, path=weights), name="heuristic")
 
 

@@ -71,7 +71,27 @@ def test_fitness_games_open_at_random_and_old_logs_resume_as_played(tmp_path, mo
         tune(TuneConfig(**{**old.__dict__, "generations": 3, "random_opening": 2}), tmp_path, progress=False)
 
 
+def test_the_packaged_opponent_plays_the_packaged_weights_whatever_the_file(tmp_path):
+    """``packaged`` in the pool is the packaged defaults; ``heuristic`` the weights the
+    tuned ones would replace (the file's entry)."""
+    from ringrift_ml.tuning import _opponent
+
+    result = {"board": "hex8", "players": 2, "generations": 1, "best_score": 0.5,
+              "mean_weights": {"eliminated": 7.0}}
+    tuned = save_tuned(result, tmp_path / "w.json", version="mine", base=packaged_weights_path())
+    packaged = load_weights("hex8", 2, packaged_weights_path())
+    cur = _opponent("heuristic", "hex8", 2, tuned).evaluator
+    pk = _opponent("packaged", "hex8", 2, tuned).evaluator
+    from ringrift_ml.ai._k_features import FEATURE_NAMES
+
+    i = list(FEATURE_NAMES).index("eliminated")
+    assert cur.version == "mine" and pk.version == packaged["version"]
+    assert pk.w[i] == packaged["weights"].get("eliminated", 0.0) != cur.w[i] == 7.0
+
+
 def test_bad_config():
+    with pytest.raises(ValueError, match="random, heuristic, packaged"):
+        TuneConfig(board="hex8", opponents=("minimax",))
     with pytest.raises(ValueError, match="random_opening"):
         TuneConfig(board="hex8", random_opening=-1)
     with pytest.raises(ValueError, match="opponents"):
