@@ -284,3 +284,24 @@ def test_value_floor_continues_a_lake_run_with_its_recorded_config(tmp_path, cap
     other["generatorConfig"]["generator_version"] = -1
     with pytest.raises(ValueError, match="generatorConfig.generator_version"):
         bench.config_of([other])
+
+
+def test_weights_match_plays_every_game_of_each_pair_and_names_bad_input(tmp_path, capsys):
+    """``weights_match.py``: each pair plays all its games (no early stop) through the
+    confirming test's code; a vector against itself scores one half on average, a
+    missing file or a malformed pair is one clear error."""
+    from ringrift_ml.ai.heuristic import packaged_weights_path
+    from ringrift_ml.tuning import save_tuned
+
+    bench = _load("weights_match")
+    result = {"board": "hex8", "players": 2, "generations": 1, "best_score": 0.5,
+              "mean_weights": {"eliminated": -5.0}}  # rewards losing rings: a weak vector
+    weak = save_tuned(result, tmp_path / "weak.json", version="weak", base=packaged_weights_path())
+    assert bench.main(["--board", "hex8", "--games", "6", "--pairs", f"packaged:packaged,packaged:{weak}"]) == 0
+    same, strong = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert same["games"] == strong["games"] == 6 and same["b"] == "packaged" and strong["b"] == str(weak)
+    assert 0 < same["score"] < 1 and strong["score"] > 0.5 and strong["ci95"][0] <= strong["score"] <= strong["ci95"][1]
+    assert bench.main(["--pairs", f"{tmp_path / 'none.json'}:packaged"]) == 2
+    assert "is not a file" in capsys.readouterr().err
+    assert bench.main(["--pairs", "packaged"]) == 2
+    assert "is not A:B" in capsys.readouterr().err
