@@ -121,14 +121,20 @@ class _Live:
 
 
 def play_games(jobs: list, concurrency: int = 1, on_done: Optional[Callable[[PlayedGame], None]] = None,
-               on_batch: Optional[Callable[[int], None]] = None) -> list:
-    """Play every job; returns :class:`PlayedGame` in job order."""
+               on_batch: Optional[Callable[[int], None]] = None,
+               stop: Optional[Callable[[], bool]] = None) -> list:
+    """Play every job; returns :class:`PlayedGame` in job order.  ``stop``: asked before
+    every round of decisions; once it answers true the games in flight are abandoned
+    and no more start (their entries stay None): a caller that has what it needs (a
+    sequential test that decided) wastes no more work."""
     if concurrency < 1:
         raise ValueError(f"concurrency: must be positive, got {concurrency}")
     out: list = [None] * len(jobs)
     queue = list(range(len(jobs)))[::-1]
     live: dict = {}
     while queue or live:
+        if stop is not None and stop():
+            break
         while queue and len(live) < concurrency:
             i = queue.pop()
             live[i] = _Live(jobs[i])

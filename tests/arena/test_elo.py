@@ -78,6 +78,49 @@ def test_sequential_match_stops_early_against_a_much_weaker_player():
     assert out["decision"] == "H1" and out["games"] < 200 and out["score"] > 0.6
 
 
+@pytest.mark.parametrize("players,opponent,reverse,elo1,decision", [
+    (2, "random", False, 200, "H1"), (2, "random", True, 200, "H0"), (3, "random", False, 200, "H1"),
+    (2, "same", False, 35, None)])
+def test_sequential_match_in_process_counts_what_the_chunked_path_counts(players, opponent, reverse, elo1,
+                                                                         decision):
+    """The in-process path (a finished game replaced at once, play stopped when the test
+    decides) counts the same games in the same order, with the same decision, as the
+    chunked path a runner gets: H1 and H0 decided with games still in flight, and the
+    horizon reached undecided."""
+    from ringrift_ml.ai import Budget, HeuristicEvaluator, HeuristicPlayer, RandomPlayer
+    from ringrift_ml.ai.games import play_games
+    from ringrift_ml.arena import sequential_match
+
+    strong = (HeuristicPlayer(HeuristicEvaluator.for_board("hex8", players), name="heuristic"), Budget(nodes=100_000))
+    other = ((RandomPlayer(), Budget(nodes=1)) if opponent == "random" else
+             (HeuristicPlayer(HeuristicEvaluator.for_board("hex8", players), name="same"), Budget(nodes=100_000)))
+    (a, ab), (b, bb) = (other, strong) if reverse else (strong, other)
+    outs, seen = [], []
+    for runner in (None, play_games):
+        kept: list = []
+        outs.append(sequential_match(a, b, ab, bb, "hex8", SPRT(0, elo1), max_games=30, min_games=4, seed=5,
+                                     progress=False, concurrency=3, random_opening=2, num_players=players,
+                                     on_played=lambda pg, seat: kept.append((pg.job.seed, seat, len(pg.moves))),
+                                     runner=runner))
+        seen.append(kept)
+    games = outs[0]["games"]
+    assert outs[0]["decision"] == decision and (games < 30 if decision else games == 30)
+    assert outs[0] == outs[1] and seen[0] == seen[1] and len(seen[0]) == games
+    assert [s for s, _, _ in seen[0]] == list(range(5, 5 + games))  # in game order
+
+
+def test_play_games_stops_when_asked():
+    from ringrift_ml.ai import Budget, RandomPlayer
+    from ringrift_ml.ai.games import GameJob, play_games
+
+    jobs = [GameJob("square8", [RandomPlayer(), RandomPlayer()], [Budget(nodes=1)] * 2, seed=i) for i in range(6)]
+    done: list = []
+    out = play_games(jobs, concurrency=2, on_done=done.append, stop=lambda: len(done) >= 1)
+    # Two games in flight: the first to end stops play, the other is abandoned (or ends
+    # in the same round); the four never started stay None.
+    assert 1 <= len(done) <= 2 and sum(x is not None for x in out) == len(done) and out[2:] == [None] * 4
+
+
 def test_llr_path_is_the_statistic_after_each_game():
     rng = np.random.default_rng(3)
     scores = rng.choice([0.0, 0.5, 1.0], size=(3, 30))
