@@ -93,7 +93,7 @@ def calibrate(store: LakeStore, cfg: LoopConfig, games: int = 2, train_steps: in
     if best is not None:
         # A network shares its forward passes among the games in flight: two games at a
         # time cost several times more per game than the loop's ``batch_games`` (square8
-        # 4p: 0.91-2.49 CPU h a generation calibrated with two, 0.13 measured).
+        # 4p: 0.91-2.49 CPU h a generation calibrated with two games, 0.13-0.22 measured).
         # So the calibration plays one full batch, at the loop's rate.
         games = max(games, min(cfg.games, cfg.batch_games))
     sp = SelfplayConfig(board=cfg.board, players=(spec,) * cfg.players, games=games, seed=987_654_321,
