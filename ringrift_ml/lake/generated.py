@@ -11,12 +11,16 @@ from .store import LakeStore
 SOURCE_KEY = "selfplay"
 
 
-def write_generated(store: LakeStore, records: list, run_id: Optional[str] = None) -> dict:
+def write_generated(store: LakeStore, records: list, run_id: Optional[str] = None,
+                    cpu_seconds: Optional[float] = None) -> dict:
     """Append generated game records to ``lake.games`` in one commit.
 
     Generated ids are unique by construction (``game_id_for``), so a row whose
     ``entry_id`` is already in the lake is the same game generated again (a rerun after
-    a crash, or the same config and inputs): it is skipped, never doubled."""
+    a crash, or the same config and inputs): it is skipped, never doubled.
+    ``cpu_seconds``: what playing them cost, kept in the commit's extra info with the
+    run id (:func:`commit_cpu_seconds` reads it back), so the CPU of games a stopped
+    process landed is not lost to the process that resumes the work."""
     if not records:
         raise ValueError("write_generated: no records")
     converted = [convert_record(r, source="selfplay", source_key=SOURCE_KEY, source_name=f"selfplay run {run_id}",
@@ -32,9 +36,30 @@ def write_generated(store: LakeStore, records: list, run_id: Optional[str] = Non
                 "moves": sum(g["length"] for g in fresh),
                 "partitions": sorted({f"{g['board']}|{g['players']}" for g in converted})}
 
-    out, snap = store.write(insert, f"selfplay: {len(records)} games", {"run_id": run_id})
+    extra = {"run_id": run_id, **({"cpu_seconds": round(float(cpu_seconds), 3)} if cpu_seconds is not None else {})}
+    out, snap = store.write(insert, f"selfplay: {len(records)} games", extra)
     out["snapshot"] = snap
     return out
 
 
-__all__ = ["write_generated"]
+def commit_cpu_seconds(store: LakeStore, run_id: str, exclude: tuple = ()) -> float:
+    """CPU seconds recorded by the selfplay commits of ``run_id`` (:func:`write_generated`),
+    leaving out the snapshots in ``exclude``; commits without a figure count 0."""
+    import json
+
+    rows = store.query("SELECT snapshot_id, commit_extra_info FROM lake.snapshots() WHERE commit_message LIKE "
+                       "'selfplay:%'").to_pylist()
+    total = 0.0
+    for r in rows:
+        if r["snapshot_id"] in exclude or not r["commit_extra_info"]:
+            continue
+        try:
+            info = json.loads(r["commit_extra_info"])
+        except ValueError:
+            continue
+        if isinstance(info, dict) and info.get("run_id") == run_id:
+            total += float(info.get("cpu_seconds") or 0.0)
+    return total
+
+
+__all__ = ["commit_cpu_seconds", "write_generated"]

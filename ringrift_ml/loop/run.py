@@ -146,7 +146,7 @@ def play_generation(store: LakeStore, cfg: LoopConfig, g: int, best: Optional[di
     ``games`` (game ids are content hashes: a replay adds nothing).  Returns ``{label,
     player, games and game_ids (the generation's in the lake), records (played by this
     call), new_in_lake}``."""
-    from ..lake.generated import write_generated
+    from ..lake.generated import commit_cpu_seconds, write_generated
     from ..lake.merge import merge_partition
     from ..selfplay import SelfplayConfig, run_selfplay
 
@@ -159,12 +159,19 @@ def play_generation(store: LakeStore, cfg: LoopConfig, g: int, best: Optional[di
                             full_search_prob=cfg.full_search_prob if best else 1.0, device=cfg.device,
                             label=label, workers=cfg.workers, ray_address=cfg.ray_address)
         log(f"{cfg.partition} g{g}: selfplay {cfg.games} games with {spec}")
+        c0 = process_cpu_seconds()
         records = run_selfplay(sp, progress=progress)
-        new = write_generated(store, records, run_id=label)["games"]
+        wrote = write_generated(store, records, run_id=label, cpu_seconds=process_cpu_seconds() - c0)
+        new, snapshot = wrote["games"], wrote["snapshot"]
+    else:
+        snapshot = None
     merge_partition(store, cfg.board, cfg.players, run_id=label)
     ids = generation_games(store, cfg, g)
+    # The selfplay CPU of earlier attempts at this generation whose games landed before
+    # their process stopped: this call did not spend it, but the generation did.
+    earlier = commit_cpu_seconds(store, label, exclude=(snapshot,) if snapshot is not None else ())
     return {"label": label, "player": spec, "games": len(ids), "game_ids": ids, "records": records,
-            "new_in_lake": new}
+            "new_in_lake": new, "earlier_cpu_seconds": earlier}
 
 
 def generation_games(store: LakeStore, cfg: LoopConfig, g: int) -> list:
@@ -546,14 +553,17 @@ def run_generation(store: LakeStore, cfg: LoopConfig, g: int, rows: list, progre
     games = played["games"]
     sid = generation_samples(store, cfg, g, log)
     c1 = process_cpu_seconds()
-    # A resumed generation whose games an earlier attempt played has no selfplay CPU to
-    # budget training against: no train_share cap then.
-    cand = train_candidate(store, cfg, g, best, sid, progress, log,
-                           selfplay_cpu=c1 - c0 if played["records"] else None)
+    # A resumed generation whose games an earlier attempt landed counts that attempt's
+    # selfplay CPU (recorded with its games' commit) with this call's.  Games landed by
+    # a version that recorded no CPU leave nothing to budget training against: no
+    # train_share cap then.
+    selfplay = c1 - c0 + played["earlier_cpu_seconds"]
+    unknown = not played["records"] and not played["earlier_cpu_seconds"]
+    cand = train_candidate(store, cfg, g, best, sid, progress, log, selfplay_cpu=None if unknown else selfplay)
     c2 = process_cpu_seconds()
     return finish_generation(store, cfg, g, best, cand.path, sid, cand.window, games, label_of(cfg, g),
-                             progress, log, step_cpu_seconds={"selfplay": c1 - c0, "train": c2 - c1},
-                             cpu_seconds=c2 - c0, wall_seconds=time.time() - t0)
+                             progress, log, step_cpu_seconds={"selfplay": selfplay, "train": c2 - c1},
+                             cpu_seconds=c2 - c0 + played["earlier_cpu_seconds"], wall_seconds=time.time() - t0)
 
 
 def is_registry_ref(model: str) -> bool:

@@ -76,6 +76,14 @@ def test_promotion_warm_start_and_resume_after_a_kill(tmp_path, monkeypatch):
         run_loop(store, cfg, generations=2, progress=False, log=lambda m: None)
     assert registry(store, "square8", 2) == []  # the registry row is the commit point
     assert _counts(store, "loop:square8|2:g0") == (10, 1)
+    # The killed attempt's selfplay CPU travelled with its games' commit: the resumed
+    # generation, which plays nothing, finds it there.
+    from ringrift_ml.lake.generated import commit_cpu_seconds
+
+    spent = commit_cpu_seconds(store, "loop:square8|2:g0")
+    assert spent > 0 and commit_cpu_seconds(store, "loop:square8|2:g9") == 0
+    again = loop_run.play_generation(store, cfg, 0, None, progress=False, log=lambda m: None)
+    assert again["records"] == [] and again["earlier_cpu_seconds"] == spent
     log = []
     rows = run_loop(store, cfg, generations=2, progress=False, log=log.append)
     # Resumed: generation 0's games and samples were reused, nothing doubled or lost.
@@ -85,6 +93,7 @@ def test_promotion_warm_start_and_resume_after_a_kill(tmp_path, monkeypatch):
     assert [r["generation"] for r in reg] == [0, 1]
     g0, g1 = reg
     assert g0["parent_id"] is None and g1["parent_id"] == g0["model_id"]
+    assert g0["selfplay_cpu_seconds"] >= spent and g0["cpu_seconds"] >= spent  # counted once, not lost
     assert any("selfplay 10 games with nn:" in m and g0["path"] in m for m in log)  # the best plays generation 1
     assert any("warm start from g0" in m for m in log)
     gate1 = json.loads(g1["gate"])
