@@ -51,7 +51,7 @@ class HeuristicWeightsConfig(config_from_dataclass("HeuristicWeightsFields", Con
 )
 def heuristic_weights(context: dg.AssetExecutionContext, config: HeuristicWeightsConfig, lake_root: LakeResource):
     from ringrift_ml.lake.weights import record_weights_version
-    from ringrift_ml.tuning import tune_and_accept
+    from ringrift_ml.tuning import recorded_config, tune_and_accept
 
     board, n = split_key(context)
     try:
@@ -80,7 +80,8 @@ def heuristic_weights(context: dg.AssetExecutionContext, config: HeuristicWeight
                          f"mean {h['mean_score']:.3f}")
     context.log.info(f"{part}: confirming test of the tuned weights: {confirm['score']:.3f} over "
                      f"{confirm['games']} games -> {'accepted' if out['accepted'] else 'rejected'}")
-    rec = record_weights_version(lake_root.store(), board, n, out, config.model_dump(), context.run.run_id)
+    rec = record_weights_version(lake_root.store(), board, n, out, recorded_config(cfg, config.confirm_config()),
+                                 context.run.run_id)
     version, vfile = rec["weights_version"], rec["path"]
     return dg.MaterializeResult(
         metadata={

@@ -457,14 +457,11 @@ def _tune(args) -> int:
     if not args.weights_out:
         # The storage root's weights: kept as a version in its lake, accepted or not, as
         # the heuristic_weights asset keeps them (the same record, the same config keys).
-        import dataclasses
-
         from .lake.weights import record_weights_version
+        from .tuning import recorded_config
 
-        config = {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(cfg).items()
-                  if k not in ("board", "players")}
-        config.update({f"confirm_{k}": v for k, v in dataclasses.asdict(confirm).items()})
-        version = record_weights_version(_store(args), cfg.board, cfg.players, out, config)["weights_version"]
+        version = record_weights_version(_store(args), cfg.board, cfg.players, out,
+                                         recorded_config(cfg, confirm))["weights_version"]
     result, confirm, written = out["result"], out["confirmation"], out["accepted"]
     print(json.dumps({"best_score": round(result["best_score"], 4), "generations": result["generations"],
                       "weights_file": str(target) if written else None, "weights_version": version,

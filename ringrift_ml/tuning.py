@@ -451,6 +451,16 @@ class ConfirmConfig:
             raise ValueError("confirm: max_games >= 0, min_games >= 1 and elo1 > 0 required")
 
 
+def recorded_config(cfg: TuneConfig, confirm: ConfirmConfig) -> dict:
+    """A run's settings as ``lake.heuristic_weights`` records them (JSON values): every
+    ``TuneConfig`` field but the partition's, then ``ConfirmConfig``'s as
+    ``confirm_<field>`` (the ``heuristic_weights`` asset's config has these keys)."""
+    out = {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(cfg).items()
+           if k not in ("board", "players")}
+    out.update({f"confirm_{k}": v for k, v in dataclasses.asdict(confirm).items()})
+    return out
+
+
 def tune_and_accept(cfg: TuneConfig, workdir: Path, target: Path, *, confirm: ConfirmConfig = ConfirmConfig(),
                     model: Optional[Path] = None, progress: bool = True) -> dict:
     """Tune, then let the tuned weights replace the partition's entry of the weights file

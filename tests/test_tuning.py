@@ -134,6 +134,12 @@ def test_cli_tune_keeps_each_result_as_a_version_in_the_storage_roots_lake(tmp_p
     config = json.loads(rows[0]["config"])  # a JSON column
     assert (root / rows[0]["path"]).is_file() and config["confirm_max_games"] == 0
     assert config["popsize"] == 2 and config["opponents"] == ["random"]
+    # ... the keys the heuristic_weights asset records for the same settings.
+    from ringrift_assets.weights import HeuristicWeightsConfig
+
+    asset = HeuristicWeightsConfig(generations=1, popsize=2, games_per_eval=1, opponents=["random"],
+                                   confirm_max_games=0)
+    assert config == asset.model_dump()
     from ringrift_ml.lake.weights import weights_file
 
     assert weights_file(LakeStore.open(root), "hex8", 2, "tuned") == root / rows[0]["path"]

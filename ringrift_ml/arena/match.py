@@ -225,9 +225,9 @@ def sequential_match(a, b, budget_a: Budget, budget_b: Budget, board: str, sprt,
         # once (chunks that wait for their longest game leave the network's batches
         # half empty: 3-7% more CPU on the same 64 games of a 4-player gate of networks,
         # 64 simulations, 16 in flight), the test fed in game order as the prefix of
-        # finished games grows, and the games in flight abandoned
-        # when it decides.  The counted games and the decision are the chunked path's:
-        # each game is a function of its job.
+        # finished games grows, and the games in flight abandoned when it decides.  The
+        # counted games and the decision are the chunked path's: each game is a function
+        # of its job.
         jobs, seats = zip(*(job(k) for k in range(max_games)))
         finished: dict = {}
         state = {"decision": None}

@@ -221,8 +221,8 @@ def summary_markdown(rows: list) -> str:
         score = (f"{r['score']:.1%} [{r['ci95'][0]:.1%}, {r['ci95'][1]:.1%}] over {r['eval_games']}"
                  if r["score"] is not None else "not evaluated")
         met = "yes" if r["met"] else ("no" + (f", short by {r['short_by']:.1%}" if r.get("short_by") else ""))
-        # A partition key holds a pipe, which would end its Markdown cell: escaped.
-        lines.append(f"| {r['partition'].replace('|', chr(92) + '|')} | {r['cpu_hours']:.2f} ({r['budget_cpu_hours']:g}) | {r['generations']} "
+        key = r["partition"].replace("|", "\\|")  # the key's pipe would end its Markdown cell
+        lines.append(f"| {key} | {r['cpu_hours']:.2f} ({r['budget_cpu_hours']:g}) | {r['generations']} "
                      f"| {r['promotions']} | {r['games']} ({r['selfplay_games']}) "
                      f"| {r['selfplay_games_per_cpu_hour'] if r['selfplay_games_per_cpu_hour'] is not None else '-'} "
                      f"| {('g' + str(r['best_generation'])) if r['best_generation'] is not None else '-'} "
