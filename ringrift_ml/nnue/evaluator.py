@@ -35,10 +35,12 @@ class NNUEEvaluator:
         if self.quantised:
             q = weights.quantised()
             self._W1, self._b1 = q["W1q"], q["b1q"]
-            self._head = (q["L1wq"], q["L1bq"], q["L2wq"], q["L2bq"], q["Owq"], np.int32(q["Obq"]))
+            # The head's int8 weights in the lane layout the compiled head sums exactly
+            # in float32 lanes (``K.lane_layout``), with its buffers.
+            WT1, b1, WT2, b2, Ow, self._x, self._h1, self._h2 = K.lane_layout(
+                q["L1wq"], q["L1bq"], q["L2wq"], q["L2bq"], q["Owq"])
+            self._head = (WT1, b1, WT2, b2, Ow, np.int32(q["Obq"]))
             self._acc = np.zeros((4, hidden), dtype=np.int16)
-            self._x = np.zeros(hidden + N_GLOBALS, dtype=np.int16)
-            self._h1, self._h2 = np.zeros(l1, dtype=np.int32), np.zeros(l2, dtype=np.int32)
             self._run, self._seat = K.evaluate_quantised, K.evaluate_seat_quantised
         else:
             w = weights

@@ -99,6 +99,38 @@ def test_incremental_accumulator_over_a_thousand_random_games():
     assert total > 100_000
 
 
+@pytest.mark.parametrize("hidden,l1,l2", [(128, 32, 32), (100, 30, 17), (8, 3, 1)])
+def test_lane_head_equals_the_integer_head_bit_for_bit(hidden, l1, l2):
+    """The search's head sums int8 weights in float32 lanes (``K.lane_layout``); at the
+    extremes of every range (inputs clipped at QA, weights at +-127) and with ordinary
+    weights, at sizes that need padding, it must give the integer reference's value
+    exactly."""
+    rng = np.random.default_rng(hidden + l1)
+    nin = hidden + N_GLOBALS
+    x, h1, h2 = np.zeros(nin, np.int16), np.zeros(l1, np.int32), np.zeros(l2, np.int32)
+    extremes = lambda shape: rng.choice(np.array([-127, 127, -1, 0, 5], np.int8), size=shape)  # noqa: E731
+    ordinary = lambda shape: np.clip(rng.normal(0, 12, shape), -127, 127).astype(np.int8)  # noqa: E731
+    for weights in (extremes, ordinary):
+        L1w, L2w, Ow = weights((nin, l1)), weights((l1, l2)), weights(l2)
+        L1b = rng.integers(-30_000, 30_000, l1).astype(np.int32)
+        L2b = rng.integers(-3_000, 3_000, l2).astype(np.int32)
+        lanes = K.lane_layout(L1w, L1b, L2w, L2b, Ow)
+        values = []
+        for t in range(300):
+            acc = rng.integers(-60, 200, hidden).astype(np.int16)
+            if t % 4 == 0:
+                acc[:] = K.QA  # every input at its largest: the biggest sums there are
+            g = (rng.random(N_GLOBALS) * (rng.random(N_GLOBALS) < 0.6)).astype(np.float32)
+            ref = K.head_quantised(acc, g, L1w, L1b, L2w, L2b, Ow, np.int32(-33), x, h1, h2)
+            assert K.head_quantised_lanes(acc, g, *lanes[:5], np.int32(-33), *lanes[5:]) == ref
+            values.append(ref)
+        if weights is ordinary:
+            assert len(set(values)) > 3  # the cases differ: not one saturated value
+    with pytest.raises(ValueError, match=f"up to {K.EXACT_INPUTS} inputs"):
+        K.lane_layout(np.zeros((K.EXACT_INPUTS + 1, 4), np.int8), np.zeros(4, np.int32),
+                      np.zeros((4, 4), np.int8), np.zeros(4, np.int32), np.zeros(4, np.int8))
+
+
 def test_evaluator_values_follow_any_position_and_quantised_tracks_float():
     w = random_weights("square8", 1)
     evq, evf = NNUEEvaluator(w), NNUEEvaluator(w, quantised=False)
