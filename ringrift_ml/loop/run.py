@@ -561,9 +561,12 @@ def run_generation(store: LakeStore, cfg: LoopConfig, g: int, rows: list, progre
     unknown = not played["records"] and not played["earlier_cpu_seconds"]
     cand = train_candidate(store, cfg, g, best, sid, progress, log, selfplay_cpu=None if unknown else selfplay)
     c2 = process_cpu_seconds()
+    # Likewise the training of earlier attempts (the training state records its CPU).
+    train = c2 - c1 + cand.result.earlier_cpu_seconds
+    earlier = played["earlier_cpu_seconds"] + cand.result.earlier_cpu_seconds
     return finish_generation(store, cfg, g, best, cand.path, sid, cand.window, games, label_of(cfg, g),
-                             progress, log, step_cpu_seconds={"selfplay": selfplay, "train": c2 - c1},
-                             cpu_seconds=c2 - c0 + played["earlier_cpu_seconds"], wall_seconds=time.time() - t0)
+                             progress, log, step_cpu_seconds={"selfplay": selfplay, "train": train},
+                             cpu_seconds=c2 - c0 + earlier, wall_seconds=time.time() - t0)
 
 
 def is_registry_ref(model: str) -> bool:

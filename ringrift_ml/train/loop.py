@@ -53,6 +53,7 @@ class FitResult:
     steps: int
     samples_per_second: float
     stopped_early: bool
+    earlier_cpu_seconds: float = 0.0  # CPU of the attempts a resumed run continued (its state's record)
 
 
 def pick_device(name: str) -> str:
@@ -236,6 +237,10 @@ def fit(data: SampleData, cfg: TrainConfig, out: Optional[Path], resume: bool = 
     sums: dict = {}
     count = 0
     state_path = out / STATE_FILE if out is not None else None
+    # This process's CPU from here on, plus what the state says earlier attempts spent:
+    # the loop counts a resumed generation's training once, not only the part that ran
+    # after the kill.
+    cpu0, earlier_cpu = time.process_time(), 0.0
     if resume and state_exists(state_path):
         tensors, info = load_state(state_path)
         if info.get("train_config") != cfg.to_dict():
@@ -255,6 +260,7 @@ def fit(data: SampleData, cfg: TrainConfig, out: Optional[Path], resume: bool = 
         ema_steps, swa_count, best_epoch, bad_epochs = (info["ema_steps"], info["swa_count"], info["best_epoch"],
                                                        info["bad_epochs"])
         history, best, stopped_early = info["history"], info["best"], info["stopped_early"]
+        earlier_cpu = float(info.get("cpu_seconds", 0.0))
         resumed_sums = (info["epoch_sums"], info["epoch_count"]) if step_in_epoch else None
     model = dist.wrap(net, device)
     autocast = autocast_for(cfg.amp, device)
@@ -281,7 +287,7 @@ def fit(data: SampleData, cfg: TrainConfig, out: Optional[Path], resume: bool = 
             "train_config": cfg.to_dict(), "data": fingerprint, "epoch": at_epoch, "step_in_epoch": at_step,
             "global_step": global_step, "ema_steps": ema_steps, "swa_count": swa_count, "best_epoch": best_epoch,
             "bad_epochs": bad_epochs, "history": history, "best": best, "stopped_early": stopped_early,
-            "epoch_sums": sums, "epoch_count": count})
+            "epoch_sums": sums, "epoch_count": count, "cpu_seconds": earlier_cpu + time.process_time() - cpu0})
 
     def judge(state: dict, label) -> dict:
         eval_net.load_state_dict(state)
@@ -424,7 +430,7 @@ def fit(data: SampleData, cfg: TrainConfig, out: Optional[Path], resume: bool = 
         best = _brief(final)
     return FitResult(model_path=model_path, best=best or {}, history=history, steps=global_step,
                      samples_per_second=samples_seen / t_train if t_train > 0 else 0.0,
-                     stopped_early=stopped_early)
+                     stopped_early=stopped_early, earlier_cpu_seconds=earlier_cpu)
 
 
 def _brief(held: dict) -> dict:

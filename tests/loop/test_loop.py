@@ -84,6 +84,13 @@ def test_promotion_warm_start_and_resume_after_a_kill(tmp_path, monkeypatch):
     assert spent > 0 and commit_cpu_seconds(store, "loop:square8|2:g9") == 0
     again = loop_run.play_generation(store, cfg, 0, None, progress=False, log=lambda m: None)
     assert again["records"] == [] and again["earlier_cpu_seconds"] == spent
+    # ... and its training CPU with the training state it left.
+    from ringrift_ml.lake.layout import Layout, Partition
+    from ringrift_ml.train.checkpoint import load_state
+    from ringrift_ml.train.loop import STATE_FILE
+
+    trained = load_state(Layout(store.root).generation_dir(Partition("square8", 2), 0) / STATE_FILE)[1]["cpu_seconds"]
+    assert trained > 0
     log = []
     rows = run_loop(store, cfg, generations=2, progress=False, log=log.append)
     # Resumed: generation 0's games and samples were reused, nothing doubled or lost.
@@ -93,7 +100,8 @@ def test_promotion_warm_start_and_resume_after_a_kill(tmp_path, monkeypatch):
     assert [r["generation"] for r in reg] == [0, 1]
     g0, g1 = reg
     assert g0["parent_id"] is None and g1["parent_id"] == g0["model_id"]
-    assert g0["selfplay_cpu_seconds"] >= spent and g0["cpu_seconds"] >= spent  # counted once, not lost
+    assert g0["selfplay_cpu_seconds"] >= spent and g0["cpu_seconds"] >= spent + trained  # counted, not lost
+    assert g0["train_cpu_seconds"] >= trained
     assert any("selfplay 10 games with nn:" in m and g0["path"] in m for m in log)  # the best plays generation 1
     assert any("warm start from g0" in m for m in log)
     gate1 = json.loads(g1["gate"])
