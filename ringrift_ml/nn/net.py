@@ -137,7 +137,10 @@ class RingNet(nn.Module):
         self.score = nn.Sequential(nn.Linear(2 * ch, cfg.value_hidden), nn.ReLU(), nn.Linear(cfg.value_hidden, SLOTS))
         self.ownership = nn.Conv2d(ch, OWNER_CLASSES, 1)
 
-    def forward(self, planes: torch.Tensor, glob: torch.Tensor) -> dict:
+    def forward(self, planes: torch.Tensor, glob: torch.Tensor, value_trunk_grad: float = 1.0) -> dict:
+        """``value_trunk_grad`` (training only): the share of the value, score and
+        ownership heads' gradient that flows back into the trunk; the outputs are the same
+        whatever it is."""
         mask = self.board_mask.to(planes.dtype)
         count = mask.sum(dim=(2, 3))
         x = self.stem(planes) + self.stem_globals(glob)[:, :, None, None]
@@ -147,6 +150,9 @@ class RingNet(nn.Module):
         p = self.policy_conv(x) * mask
         cells = self.policy_cells(p).flatten(1)
         policy = torch.cat([cells, self.policy_global(_pool(p, count))], dim=1)
+        if value_trunk_grad != 1.0:
+            # The same values forward; backward, only this share of the gradient.
+            x = x.detach() + value_trunk_grad * (x - x.detach()) if value_trunk_grad else x.detach()
         pooled = _pool(x, count)
         return {
             "policy": policy,

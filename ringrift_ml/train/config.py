@@ -53,6 +53,10 @@ class TrainConfig:
     position has one (the rest: the game's outcome).  The outcome of one game is a noisy
     label shared by all its positions; the search's value is a less noisy one.  Held-out
     value figures are always against the outcome."""
+    value_trunk_grad: float = 1.0
+    """Share of the value, score and ownership heads' gradient that reaches the shared
+    trunk (0: those heads learn on the features the policy trains, and cannot make the
+    trunk memorise each game's one outcome; 1: ordinary joint training)."""
     ownership_weight: float = 0.1
     """Weight of the auxiliary final-ownership loss (who owns each cell at the end)."""
     score_weight: float = 0.1
@@ -104,6 +108,7 @@ class TrainConfig:
             ("grad_clip", self.grad_clip >= 0), ("label_smoothing", 0 <= self.label_smoothing < 1),
             ("policy_weight", self.policy_weight >= 0), ("value_weight", self.value_weight >= 0),
             ("value_target_mix", 0 <= self.value_target_mix <= 1),
+            ("value_trunk_grad", 0 <= self.value_trunk_grad <= 1),
             ("ownership_weight", self.ownership_weight >= 0), ("score_weight", self.score_weight >= 0),
             ("ema_decay", 0 < self.ema_decay < 1), ("swa_start", 0 <= self.swa_start < 1),
             ("early_stopping", self.early_stopping >= 0), ("holdout", 0 < self.holdout < 1),

@@ -243,7 +243,9 @@ def fit(data: SampleData, cfg: TrainConfig, out: Optional[Path], resume: bool = 
     cpu0, earlier_cpu = time.process_time(), 0.0
     if resume and state_exists(state_path):
         tensors, info = load_state(state_path)
-        if info.get("train_config") != cfg.to_dict():
+        # Compared as configs, so that a state saved before an option existed resumes
+        # when the option is at its default.
+        if TrainConfig.from_dict(info.get("train_config") or {}, f"resume {state_path}") != cfg:
             raise ValueError(f"resume {state_path}: the run was started with another training config")
         if info.get("data") != fingerprint:
             raise ValueError(f"resume {state_path}: the run was started on other samples "
@@ -332,7 +334,7 @@ def fit(data: SampleData, cfg: TrainConfig, out: Optional[Path], resume: bool = 
                     m = cfg.value_target_mix
                     b["value"] = (1 - m) * b["value"] + m * b["search_value"]
                 with autocast():
-                    outp = model(b["planes"], b["globals"])
+                    outp = model(b["planes"], b["globals"], value_trunk_grad=cfg.value_trunk_grad)
                 terms = sample_losses(outp, b, cfg.soft_targets, cfg.label_smoothing)
                 per_sample = total_loss(terms, weights)
                 loss = per_sample.mean()

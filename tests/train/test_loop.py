@@ -98,6 +98,17 @@ def test_resume_refuses_other_data_or_config(tmp_path, square8_data):
     other = samples_for("square8", 3)
     with pytest.raises(ValueError, match="other samples"):
         fit(other, cfg, tmp_path, resume=True)
+    # A state saved before an option existed resumes when the option is at its default
+    # (and is refused when it is not).
+    from ringrift_ml.train.checkpoint import load_state, save_state
+    from ringrift_ml.train.loop import STATE_FILE
+
+    tensors, info = load_state(tmp_path / STATE_FILE)
+    del info["train_config"]["value_trunk_grad"]
+    save_state(tmp_path / STATE_FILE, tensors, info)
+    assert fit(square8_data, cfg, tmp_path, resume=True).model_path is not None
+    with pytest.raises(ValueError, match="another training config"):
+        fit(square8_data, _quick(epochs=1, value_trunk_grad=0.5), tmp_path, resume=True)
 
 
 def test_learning_rate_schedules():
