@@ -394,7 +394,8 @@ def _arena(args) -> int:
         else:
             print(f"{out['a']} vs {out['b']} on {args.board}: score {out['score']:.3f} "
                   f"(95% CI {out['ci95'][0]:.3f}-{out['ci95'][1]:.3f}) over {out['games']} games: "
-                  f"{out['wins']} wins, {out['draws']} draws, {out['losses']} losses")
+                  f"{out['wins']} wins, {out['draws']} draws, {out['losses']} losses"
+                  + (f", {out['middle']} other finishes (pairwise)" if out["middle"] else ""))
         return 0
     players = {s: b[0] for s, b in built.items()}
     budgets = {s: b[1] for s, b in built.items()}

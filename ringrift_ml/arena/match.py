@@ -153,7 +153,9 @@ def head_to_head(a, b, budget_a: Budget, budget_b: Budget, board: str, games: in
     of them), a's seat rotating (in 2-player games game ``g`` puts ``a`` in seat 1
     when ``g`` is even).  A game scores a's mean pairwise result against the other
     seats from the final ranks.  Returns a's score with its 95% interval, the
-    win/draw/loss counts, per-seat scores and the mean game length; with ``details``
+    win/draw/loss counts (with 3-4 players: first place, a score of exactly one half, last
+    place, and ``middle`` for every other finish, so the four add up to ``games``),
+    per-seat scores and the mean game length; with ``details``
     also ``games_played``: per game its seed, a's seat, a's score, moves and the hash
     of its move sequence.  ``on_played(played_game, a_seat)`` sees every game in game
     order (its moves and search results, e.g. to keep it as training data).
@@ -178,7 +180,7 @@ def head_to_head(a, b, budget_a: Budget, budget_b: Budget, board: str, games: in
         "a": a.name, "b": b.name, "board": board, "players": num_players, "games": games,
         "score": round(points / games, 4), "ci95": [round(lo, 4), round(hi, 4)],
         "wins": sum(x == 1.0 for x in scores), "draws": sum(x == 0.5 for x in scores),
-        "losses": sum(x == 0.0 for x in scores),
+        "losses": sum(x == 0.0 for x in scores), "middle": sum(x not in (0.0, 0.5, 1.0) for x in scores),
         **{f"score_as_seat{s}": round(sum(v) / max(1, len(v)), 4) for s, v in by_seat.items()},
         "mean_moves": round(sum(r.moves for r in results) / games, 1),
         "distinct_games": len({r.digest for r in results}),

@@ -167,3 +167,22 @@ def test_head_to_head_hands_over_every_game_in_order_with_its_seat():
     assert [pg.job.seed for pg, _ in seen] == [g["seed"] for g in out["games_played"]]
     assert all(pg.job.players[s - 1] is a for pg, s in seen)
     assert [len(pg.moves) for pg, _ in seen] == [g["moves"] for g in out["games_played"]]
+    # every game falls in exactly one count: first, exactly half, last or a finish between
+    scores = [g["score"] for g in out["games_played"]]
+    assert out["wins"] + out["draws"] + out["losses"] + out["middle"] == 4
+    assert out["middle"] == sum(x not in (0.0, 0.5, 1.0) for x in scores)
+
+
+def test_head_to_head_counts_every_four_player_finish_once():
+    """Second and third places of a 4-player game score 2/3 and 1/3 pairwise: neither a
+    win, a draw nor a loss, so they have their own count and the counts add up."""
+    from ringrift_ml.ai.factory import make_engine_player
+    from ringrift_ml.arena import head_to_head
+
+    a, ab = make_engine_player("random", "square8", 4)
+    b, bb = make_engine_player("random", "square8", 4)
+    out = head_to_head(a, b, ab, bb, "square8", 8, seed=3, progress=False, details=True, num_players=4)
+    scores = [g["score"] for g in out["games_played"]]
+    assert out["middle"] == sum(x not in (0.0, 0.5, 1.0) for x in scores) > 0
+    assert out["wins"] + out["draws"] + out["losses"] + out["middle"] == 8
+    assert out["wins"] == scores.count(1.0) and out["losses"] == scores.count(0.0)
