@@ -159,6 +159,8 @@ def main(argv=None) -> int:
     ap.add_argument("--train", default="{}", help="TrainConfig overrides as JSON (default: the loop's config)")
     ap.add_argument("--out", type=Path, default=Path("storage/bench/learn"))
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    ap.add_argument("--dirichlet-alpha", type=float, default=None,
+                    help="root noise of the selfplay's PUCT searches (default: selfplay's own; 0 disables)")
     ap.add_argument("--no-progress", action="store_true")
     args = ap.parse_args(argv)
 
@@ -175,7 +177,8 @@ def main(argv=None) -> int:
 
     try:
         sp = SelfplayConfig(board=args.board, players=(args.player,) * args.players, games=args.games, seed=args.seed,
-                            workers=args.workers, batch_games=8)
+                            workers=args.workers, batch_games=8,
+                            **({} if args.dirichlet_alpha is None else {"dirichlet_alpha": args.dirichlet_alpha}))
         tcfg = LoopConfig(board=args.board, players=args.players,
                           train=tuple(json.loads(args.train).items())).train_config(args.seed)
         tcfg = dataclasses.replace(tcfg, threads=args.threads)

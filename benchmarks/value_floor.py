@@ -187,6 +187,8 @@ def main(argv=None) -> int:
     ap.add_argument("--storage", type=Path, help="a lake root to take the games from (with --label)")
     ap.add_argument("--label", help="the selfplay run's label in the lake, e.g. 'loop:square8|2:g5'")
     ap.add_argument("--verbose", action="store_true", help="print every position's outcomes")
+    ap.add_argument("--dirichlet-alpha", type=float, default=None,
+                    help="root noise of the selfplay's PUCT searches (default: selfplay's own; 0 disables)")
     ap.add_argument("--no-progress", action="store_true")
     args = ap.parse_args(argv)
 
@@ -199,7 +201,8 @@ def main(argv=None) -> int:
             raise ValueError("--positions >= 1, --continuations >= 2 and --workers >= 1 required, got "
                              f"{args.positions}, {args.continuations}, {args.workers}")
         sp = SelfplayConfig(board=args.board, players=(args.player,) * args.players, games=args.games, seed=args.seed,
-                            workers=args.workers, batch_games=8)
+                            workers=args.workers, batch_games=8,
+                            **({} if args.dirichlet_alpha is None else {"dirichlet_alpha": args.dirichlet_alpha}))
     except ValueError as e:
         print(f"value_floor: {e}", file=sys.stderr)
         return 2

@@ -79,11 +79,17 @@ def loop_defaults(board: str, players: int) -> dict:
     16 simulations instead of 64 (Gumbel's policy improvement holds at few
     simulations), a quarter of the games, and the small network; a gate of 16-48 games
     and 8-game ladder rungs, since each of their games costs as much as the selfplay's.
+    With 24 games a generation the value head has a few dozen results to learn from and
+    memorises them within a few epochs, which stops the training early; half of its
+    target is the search's root value instead (``value_target_mix``), a target per
+    position.  square19 2p's first generation, retrained on its own 24 games and
+    replaying its gate's 36 games against ``mcts:16``: 11.1% with the results alone,
+    44.4% with the mix at 0.5, 33.3% at 1.0 (``benchmarks/retrain_gate.py``, docs/loop.md).
     """
     if not is_big(board, players):
         return {}
     return {"simulations": 16, "games": 24, "batch_games": 8, "gate_min_games": 16, "gate_max_games": 48,
-            "ladder_games": 8, "train": {"preset": "small"}}
+            "ladder_games": 8, "train": {"preset": "small", "value_target_mix": 0.5}}
 
 
 __all__ = ["BIG", "GAME_COST", "game_cost", "is_big", "loop_defaults", "quick_config"]

@@ -132,6 +132,8 @@ class SelfplayConfig:
             raise ValueError(f"full_search_prob: must be in (0, 1], got {self.full_search_prob}")
         if not 0 < self.fast_fraction <= 1:
             raise ValueError(f"fast_fraction: must be in (0, 1], got {self.fast_fraction}")
+        if not self.dirichlet_alpha >= 0:  # also refuses NaN
+            raise ValueError(f"dirichlet_alpha: must be >= 0 (0 disables the root noise), got {self.dirichlet_alpha}")
 
 
 def game_job(cfg: SelfplayConfig, index: int, seats: list, prefix: tuple = ()) -> GameJob:

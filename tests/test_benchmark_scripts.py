@@ -305,3 +305,31 @@ def test_weights_match_plays_every_game_of_each_pair_and_names_bad_input(tmp_pat
     assert "is not a file" in capsys.readouterr().err
     assert bench.main(["--pairs", "packaged"]) == 2
     assert "is not A:B" in capsys.readouterr().err
+
+
+def test_retrain_gate_replays_a_generations_candidate_and_its_gate(tmp_path, capsys):
+    """With no training overrides the retrained candidate is the loop's own and its gate's
+    games are replayed: the same score over the games the gate played.  Other options train
+    another candidate on the same window; bad input is named."""
+    from ringrift_ml.lake import LakeStore
+    from ringrift_ml.loop import LoopConfig, registry, run_loop
+
+    store = LakeStore.open(tmp_path / "root")
+    cfg = LoopConfig(board="square8", players=2, games=10, simulations=4, bootstrap="mcts:4", gate_min_games=2,
+                     gate_max_games=4, batch_games=10, train=(("epochs", 3), ("preset", "tiny")), ladder_games=0,
+                     gate_games_train=False)
+    run_loop(store, cfg, generations=1, progress=False, log=lambda m: None)
+    row = registry(store, "square8", 2)[0]
+    bench = _load("retrain_gate")
+    base = ["--storage", str(tmp_path / "root"), "--partition", "square8|2", "--generation", "0"]
+    assert bench.main(base + ["--games", str(row["gate_games"]), "--out", str(tmp_path / "same")]) == 0
+    same = json.loads(capsys.readouterr().out)
+    assert same["score"] == pytest.approx(row["gate_score"], abs=1e-4) and same["games"] == row["gate_games"]
+    assert same["opponent"] == "mcts:4" and same["samples"] == row["window_positions"]
+    assert bench.main(base + ["--train", '{"epochs": 1}', "--games", "2", "--out", str(tmp_path / "other")]) == 0
+    other = json.loads(capsys.readouterr().out)
+    assert other["epochs"] == 1 and other["train"] == {"epochs": 1} and other["wins"] + other["losses"] + other["draws"] == 2
+    assert bench.main(base[:-1] + ["7", "--out", str(tmp_path / "x")]) == 2
+    assert "no registry row" in capsys.readouterr().err
+    assert bench.main(base + ["--train", '{"epochs": 0}', "--out", str(tmp_path / "y")]) == 2
+    assert "epochs" in capsys.readouterr().err

@@ -62,3 +62,5 @@ def test_loop_defaults_are_valid_and_scale_with_the_board():
         # stays within a small multiple of a small one's.
         assert game_cost(board, n) * cfg.games * cfg.simulations / 64 < 30 * base.games
         assert cfg.gate_max_games < base.gate_max_games and cfg.simulations < base.simulations
+        # Few results a generation: half the value target is the search's, per position.
+        assert cfg.train_config(seed=0).value_target_mix == 0.5

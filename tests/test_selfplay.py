@@ -41,6 +41,8 @@ def test_reproducible_and_parallel_equals_serial(tmp_path):
         (dict(board="square8", players=("random", "alphazero")), "unknown engine"),
         (dict(board="square8", players=("random", "mcts:x")), "integer"),
         (dict(board="square8", players=("random", "random"), games=0), "positive"),
+        (dict(board="square8", players=("random", "random"), dirichlet_alpha=-0.3), "dirichlet_alpha"),
+        (dict(board="square8", players=("random", "random"), dirichlet_alpha=float("nan")), "dirichlet_alpha"),
     ],
 )
 def test_bad_config(kwargs, msg):

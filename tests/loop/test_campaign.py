@@ -27,7 +27,7 @@ def test_campaign_config_sizes_each_board_and_names_bad_input():
     assert dict(big.train)["preset"] == "small" and small.seed == big.seed == 1
     over = CampaignConfig(partitions=("square19|2",), loop=(("games", 3), ("train", {"epochs": 2})))
     got = over.loop_config(Partition("square19", 2))
-    assert got.games == 3 and dict(got.train) == {"preset": "small", "epochs": 2}  # merged, not replaced
+    assert got.games == 3 and dict(got.train) == {"preset": "small", "value_target_mix": 0.5, "epochs": 2}  # merged
     for bad, why in (({"partitions": ()}, "at least one"), ({"partitions": ("square8|5",)}, "players"),
                      ({"partitions": ("square8|2", "square8|2")}, "each partition once"),
                      ({"partitions": ("square8|2",), "cpu_hours": 0}, "cpu_hours"),
