@@ -34,7 +34,7 @@ def test_campaign_sensor_budget_and_summary_asset(tmp_path, monkeypatch, capsys)
     budget = json.loads(Layout(tmp_path).loop_budget.read_text())
     assert budget["square8|2"]["cpu_hours"] == 0.5 and budget["square19|2"]["cpu_hours"] == 3.0
     assert budget["square8|2"]["config"]["games"] == 10
-    assert json.loads(budget["square19|2"]["config"]["train"]) == {"epochs": 4, "preset": "tiny"}
+    assert json.loads(budget["square19|2"]["config"]["train"]) == {"epochs": 4, "preset": "tiny", "value_target_mix": 0.5}
     instance = dg.DagsterInstance.ephemeral()
     reqs = loop_sensor(dg.build_sensor_context(instance=instance, resources=res))
     assert sorted(q.partition_key for q in reqs) == ["square19|2", "square8|2"]
