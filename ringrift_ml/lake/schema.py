@@ -289,8 +289,8 @@ EVALUATIONS_SCHEMA = pa.schema([
     ("score", pa.float64()),  # the subject's score (mean pairwise from the ranks with 3-4 players)
     ("ci_low", pa.float64()),  # 95% interval
     ("ci_high", pa.float64()),
-    # first place, exactly half, last place; with 4 players the other finishes (2nd, 3rd)
-    # are games - wins - draws - losses
+    # first place, a score of exactly half, last place; with 3-4 players the other finishes
+    # (2nd and 3rd of four, shared places) are games - wins - draws - losses
     ("wins", pa.int32()),
     ("draws", pa.int32()),
     ("losses", pa.int32()),
