@@ -258,6 +258,7 @@ class Candidate:
     init: Optional[Path]  # the checkpoint it started from (None: from scratch)
     result: object  # train.loop.FitResult (history, best held-out figures)
     config: object  # the TrainConfig it trained with
+    set_aside_cpu_seconds: float = 0.0  # training CPU of an earlier attempt that could not be resumed
 
 
 def train_candidate(store: LakeStore, cfg: LoopConfig, g: int, best: Optional[dict], sid: str,
@@ -272,7 +273,7 @@ def train_candidate(store: LakeStore, cfg: LoopConfig, g: int, best: Optional[di
     from ..lake.lineage import record_model
     from ..nn.checkpoint import read_net
     from ..train.dataset import from_lake
-    from ..train.loop import fit
+    from ..train.loop import fit, resume_conflict
 
     root = store.root
     data = from_lake(store, cfg.board, cfg.players, window=cfg.window, recency=cfg.recency, upto=sid,
@@ -282,6 +283,17 @@ def train_candidate(store: LakeStore, cfg: LoopConfig, g: int, best: Optional[di
     budget = train_budget(store, cfg, g, selfplay_cpu)
     tcfg = cfg.train_config(seed=cfg.seed + g, warm=best is not None, window_positions=len(data),
                             budget_positions=budget["positions"] if budget else None)
+    # An attempt killed under another configuration (the loop's or the board's defaults
+    # changed before the rerun) cannot be resumed: keep it beside the run and train
+    # afresh, counting its CPU, instead of failing the generation on every retry.
+    conflict = resume_conflict(run_dir, tcfg, data)
+    set_aside_cpu = 0.0
+    if conflict is not None:
+        aside = run_dir.with_name(f"{run_dir.name}.set-aside-{time.strftime('%Y%m%dT%H%M%S')}")
+        run_dir.rename(aside)
+        set_aside_cpu = conflict[1]
+        log(f"{cfg.partition} g{g}: {conflict[0]}; that attempt is kept in {aside.name} "
+            f"({set_aside_cpu:.0f} CPU s) and the training starts afresh")
     log(f"{cfg.partition} g{g}: training on {len(data.value)} samples of {len(data.source['sample_sets'])} "
         f"generation(s){', warm start from g' + str(best['generation']) if best else ''}"
         + (f"; at most {tcfg.max_steps} steps" if tcfg.max_steps else "")
@@ -295,7 +307,7 @@ def train_candidate(store: LakeStore, cfg: LoopConfig, g: int, best: Optional[di
                  best=res.best, meta=read_net(path)[1], config=tcfg.to_dict(), code_version=code_version(),
                  run_id=run_id or label_of(cfg, g))
     return Candidate(path=path, window=list(data.source["sample_sets"]), samples=len(data), init=init,
-                     result=res, config=tcfg)
+                     result=res, config=tcfg, set_aside_cpu_seconds=set_aside_cpu)
 
 
 def gate_candidate(store: LakeStore, cfg: LoopConfig, g: int, model_path: Path, best: Optional[dict],
@@ -562,8 +574,8 @@ def run_generation(store: LakeStore, cfg: LoopConfig, g: int, rows: list, progre
     cand = train_candidate(store, cfg, g, best, sid, progress, log, selfplay_cpu=None if unknown else selfplay)
     c2 = process_cpu_seconds()
     # Likewise the training of earlier attempts (the training state records its CPU).
-    train = c2 - c1 + cand.result.earlier_cpu_seconds
-    earlier = played["earlier_cpu_seconds"] + cand.result.earlier_cpu_seconds
+    train = c2 - c1 + cand.result.earlier_cpu_seconds + cand.set_aside_cpu_seconds
+    earlier = played["earlier_cpu_seconds"] + cand.result.earlier_cpu_seconds + cand.set_aside_cpu_seconds
     return finish_generation(store, cfg, g, best, cand.path, sid, cand.window, games, label_of(cfg, g),
                              progress, log, step_cpu_seconds={"selfplay": selfplay, "train": train},
                              cpu_seconds=c2 - c0 + earlier, wall_seconds=time.time() - t0)

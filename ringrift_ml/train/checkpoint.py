@@ -34,6 +34,15 @@ def state_exists(path: Path) -> bool:
     return metadata_path(Path(path)).is_file()
 
 
+def state_record(path: Path) -> dict:
+    """The saved training state's record (config, data fingerprint, CPU spent, ...)
+    without its tensors."""
+    import json
+
+    doc = json.loads(metadata_path(Path(path)).read_text())
+    return {k: v for k, v in doc.items() if k not in ("format", "format_version", "weights")}
+
+
 def load_state(path: Path) -> tuple:
     obj, doc = read_pair(Path(path), STATE_FORMAT, STATE_FORMAT_VERSION)
     return obj, {k: v for k, v in doc.items() if k not in ("format", "format_version", "weights")}

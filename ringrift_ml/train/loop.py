@@ -35,7 +35,7 @@ import torch
 
 from ..nn.checkpoint import save_net
 from ..nn.net import RingNet, count_parameters, net_config
-from .checkpoint import load_state, save_state, state_exists
+from .checkpoint import load_state, save_state, state_exists, state_record
 from .config import TrainConfig
 from .dataset import SampleData
 from .evaluate import TERMS, evaluate, sample_losses, total_loss
@@ -185,6 +185,28 @@ def epoch_order(data: SampleData, train_idx: np.ndarray, cfg: TrainConfig, epoch
     return order, syms
 
 
+def _resume_conflict(info: dict, cfg: TrainConfig, fingerprint, where) -> Optional[str]:
+    # Compared as configs, so that a state saved before an option existed resumes
+    # when the option is at its default.
+    if TrainConfig.from_dict(info.get("train_config") or {}, f"resume {where}") != cfg:
+        return f"resume {where}: the run was started with another training config"
+    if info.get("data") != fingerprint:
+        return f"resume {where}: the run was started on other samples (data {info.get('data')}, now {fingerprint})"
+    return None
+
+
+def resume_conflict(out: Path, cfg: TrainConfig, data: SampleData) -> Optional[tuple]:
+    """Why the training state saved in run folder ``out`` cannot be resumed with ``cfg``
+    on ``data``, with the CPU seconds that state records: ``(reason, cpu_seconds)``;
+    None when there is no state or ``fit(..., resume=True)`` would continue it."""
+    path = Path(out) / STATE_FILE
+    if not state_exists(path):
+        return None
+    info = state_record(path)
+    why = _resume_conflict(info, cfg, data_fingerprint(data), path)
+    return None if why is None else (why, float(info.get("cpu_seconds", 0.0)))
+
+
 def fit(data: SampleData, cfg: TrainConfig, out: Optional[Path], resume: bool = False,
         extra_meta: Optional[dict] = None, progress: bool = False,
         on_step: Optional[Callable[[int], None]] = None, init: Optional[Path] = None) -> FitResult:
@@ -243,13 +265,9 @@ def fit(data: SampleData, cfg: TrainConfig, out: Optional[Path], resume: bool = 
     cpu0, earlier_cpu = time.process_time(), 0.0
     if resume and state_exists(state_path):
         tensors, info = load_state(state_path)
-        # Compared as configs, so that a state saved before an option existed resumes
-        # when the option is at its default.
-        if TrainConfig.from_dict(info.get("train_config") or {}, f"resume {state_path}") != cfg:
-            raise ValueError(f"resume {state_path}: the run was started with another training config")
-        if info.get("data") != fingerprint:
-            raise ValueError(f"resume {state_path}: the run was started on other samples "
-                             f"(data {info.get('data')}, now {fingerprint})")
+        why = _resume_conflict(info, cfg, fingerprint, state_path)
+        if why is not None:
+            raise ValueError(why)
         net.load_state_dict(tensors["model"])
         opt.load_state_dict(tensors["opt"])
         ema = tensors.get("ema")
@@ -487,4 +505,4 @@ def describe(meta: dict) -> str:
 
 
 __all__ = ["FitResult", "MODEL_FILE", "STATE_FILE", "autocast_for", "data_fingerprint", "describe", "epoch_order",
-           "fit", "lr_at", "pick_device"]
+           "fit", "lr_at", "pick_device", "resume_conflict"]

@@ -117,6 +117,40 @@ def test_promotion_warm_start_and_resume_after_a_kill(tmp_path, monkeypatch):
     assert run_loop(store, cfg, generations=2, progress=False, log=lambda m: None) == []
 
 
+def test_a_rerun_under_another_training_config_sets_the_old_attempt_aside(tmp_path, monkeypatch):
+    """A generation killed after its training, rerun once the training options changed:
+    its state cannot be resumed, so the attempt is moved beside the run (kept, its CPU
+    counted) and the candidate trains afresh, instead of the generation failing."""
+    from ringrift_ml.lake.layout import Layout, Partition
+    from ringrift_ml.train.checkpoint import state_record
+    from ringrift_ml.train.loop import STATE_FILE
+
+    store = LakeStore.open(tmp_path / "root")
+    real = loop_run.sequential_match
+    killed = []
+
+    def gate(*args, **kw):
+        if not killed:
+            killed.append(1)
+            raise KeyboardInterrupt("killed during generation 0's gate")
+        return real(*args, **kw)
+
+    monkeypatch.setattr(loop_run, "sequential_match", gate)
+    with pytest.raises(KeyboardInterrupt):
+        run_loop(store, LoopConfig(**SMALL), generations=1, progress=False, log=lambda m: None)
+    run_dir = Layout(store.root).generation_dir(Partition("square8", 2), 0)
+    spent = state_record(run_dir / STATE_FILE)["cpu_seconds"]
+    other = LoopConfig(**{**SMALL, "train": (("epochs", 2), ("preset", "tiny"))})
+    log = []
+    rows = run_loop(store, other, generations=1, progress=False, log=log.append)
+    assert [r["generation"] for r in rows] == [0] and rows[0]["status"] != "failed", rows[0]["reason"]
+    aside = [p for p in run_dir.parent.iterdir() if p.name.startswith(run_dir.name + ".set-aside-")]
+    assert len(aside) == 1 and state_record(aside[0] / STATE_FILE)["cpu_seconds"] == spent  # kept whole
+    assert any("another training config" in m and aside[0].name in m for m in log)
+    assert state_record(run_dir / STATE_FILE)["train_config"]["epochs"] == 2  # the fresh run's
+    assert rows[0]["train_cpu_seconds"] >= spent > 0  # the set-aside attempt's CPU is counted
+
+
 def test_a_failed_gate_keeps_the_best(tmp_path, monkeypatch):
     store = LakeStore.open(tmp_path / "root")
     cfg = LoopConfig(**SMALL)
