@@ -23,15 +23,6 @@ from pathlib import Path
 import numpy as np
 
 
-def _loop_config(d: dict):
-    from ringrift_ml.loop import LoopConfig
-
-    d = dict(d)
-    d["train"] = tuple((d.get("train") or {}).items())
-    d["warm_train"] = tuple((d.get("warm_train") or {}).items())
-    return LoopConfig(**d)
-
-
 def per_position(net, data, idx: np.ndarray) -> tuple:
     """Per-position policy CE and value MSE of ``net`` on samples ``idx``."""
     from ringrift_ml.train.evaluate import predict, sample_losses
@@ -56,7 +47,7 @@ def main(argv=None) -> int:
 
     torch.set_num_threads(args.threads)
     from ringrift_ml.lake import LakeStore
-    from ringrift_ml.loop import registry
+    from ringrift_ml.loop import LoopConfig, registry
     from ringrift_ml.loop.run import PROMOTED
     from ringrift_ml.nn.checkpoint import load_net
     from ringrift_ml.train.dataset import from_lake
@@ -80,7 +71,7 @@ def main(argv=None) -> int:
     by_id = {r["model_id"]: r for r in promoted}
     for r in promoted:
         g = r["generation"]
-        cfg = _loop_config(json.loads(r["config"]))
+        cfg = LoopConfig.from_dict(json.loads(r["config"]))
         prev = by_id.get(r["parent_id"])
         tcfg = cfg.train_config(seed=cfg.seed + g, warm=prev is not None)
         # The candidate's training data and split, exactly as it was trained ...

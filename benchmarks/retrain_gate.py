@@ -38,15 +38,13 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, required=True, help="directory of the retrained candidate")
     args = ap.parse_args(argv)
 
-    from ringrift_ml.ai.base import Budget
     from ringrift_ml.arena.match import head_to_head
     from ringrift_ml.lake.layout import Partition
     from ringrift_ml.lake.store import LakeStore
     from ringrift_ml.loop import LoopConfig, registry
     from ringrift_ml.loop.generations import generation_states
-    from ringrift_ml.loop.run import train_budget
+    from ringrift_ml.loop.run import gate_players, gate_seed, train_budget
     from ringrift_ml.nn.checkpoint import read_net
-    from ringrift_ml.nn.players import make_player
     from ringrift_ml.train.dataset import from_lake
     from ringrift_ml.train.loop import fit
 
@@ -62,9 +60,7 @@ def main(argv=None) -> int:
         if row is None or not row.get("sample_set_id") or not row.get("gate_opponent"):
             raise ValueError(f"{args.partition} g{args.generation}: no registry row with a sample set and a gate")
         d = json.loads(row["config"])
-        d["train"] = tuple({**(d.get("train") or {}), **over}.items())
-        d["warm_train"] = tuple((d.get("warm_train") or {}).items())
-        cfg = LoopConfig(**d)
+        cfg = LoopConfig.from_dict({**d, "train": {**(d.get("train") or {}), **over}})
     except (ValueError, json.JSONDecodeError) as e:
         print(f"retrain_gate: {e}", file=sys.stderr)
         return 2
@@ -87,11 +83,8 @@ def main(argv=None) -> int:
     best_epoch = read_net(res.model_path)[1].get("best_epoch")
 
     t1 = time.process_time()
-    cand, cb = make_player(f"nn:{res.model_path}:{cfg.simulations}", cfg.board, cfg.players)
-    opp, ob = make_player(row["gate_opponent"], cfg.board, cfg.players)
-    if best is None and ob.nodes and ob.nodes > 1:  # the bootstrap searches at the loop's simulations, as in the gate
-        ob = Budget(nodes=cfg.simulations)
-    out = head_to_head(cand, opp, cb, ob, cfg.board, args.games, seed=cfg.seed * 7919 + g * 10_007,
+    (cand, cb), (opp, ob), opp_spec = gate_players(store, cfg, g, Path(res.model_path), best)
+    out = head_to_head(cand, opp, cb, ob, cfg.board, args.games, seed=gate_seed(cfg, g),
                        concurrency=cfg.batch_games, random_opening=cfg.gate_random_opening, progress=False,
                        num_players=cfg.players)
     print(json.dumps({
@@ -101,7 +94,7 @@ def main(argv=None) -> int:
         "heldout_value_mse": round(held.get("value_mse", float("nan")), 4),
         "heldout_policy_ce": round(held.get("policy_ce", float("nan")), 4),
         "heldout_gap_closed": round(held.get("policy_gap_closed", float("nan")), 4),
-        "opponent": row["gate_opponent"], "games": args.games, "score": out["score"], "ci95": out["ci95"],
+        "opponent": opp_spec, "games": args.games, "score": out["score"], "ci95": out["ci95"],
         "wins": out["wins"], "draws": out["draws"], "losses": out["losses"],
         "loop_gate": {"games": row["gate_games"], "score": round(row["gate_score"], 4)},
         "match_cpu_seconds": round(time.process_time() - t1, 1),

@@ -168,5 +168,16 @@ class LoopConfig:
         d["warm_train"] = dict(self.warm_train)
         return d
 
+    @classmethod
+    def from_dict(cls, d: dict) -> "LoopConfig":
+        """The config :meth:`to_dict` wrote (e.g. a registry row's ``config``)."""
+        d = dict(d)
+        d["train"] = tuple((d.get("train") or {}).items())
+        d["warm_train"] = tuple((d.get("warm_train") or {}).items())
+        try:
+            return cls(**d)
+        except TypeError as e:
+            raise ValueError(f"loop config: {e}") from None
+
 
 __all__ = ["LoopConfig"]

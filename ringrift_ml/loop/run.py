@@ -310,26 +310,40 @@ def train_candidate(store: LakeStore, cfg: LoopConfig, g: int, best: Optional[di
                      result=res, config=tcfg, set_aside_cpu_seconds=set_aside_cpu)
 
 
-def gate_candidate(store: LakeStore, cfg: LoopConfig, g: int, model_path: Path, best: Optional[dict],
-                   progress: bool = True, log: Callable[[str], None] = print) -> tuple:
-    """Step 4: the held-out check, then the sequential match of the candidate against
-    ``best`` (or the bootstrap player) at equal simulations.  Returns (status, reason,
-    gate figures)."""
-    from ..ai.base import Budget
-    from ..nn.checkpoint import read_net
-    from ..nn.players import make_player
-    from ..train.checkpoint import judge_checkpoint
+def gate_seed(cfg: LoopConfig, g: int) -> int:
+    """The seed of generation ``g``'s first gate game (game ``i`` plays seed + ``i``)."""
+    return cfg.seed * 7919 + g * 10_007
 
-    _, meta = read_net(model_path)
-    problems = judge_checkpoint(meta)
-    if problems:
-        return REJECTED, "candidate fails its held-out check: " + "; ".join(problems), {}
+
+def gate_players(store: LakeStore, cfg: LoopConfig, g: int, model_path: Path, best: Optional[dict]) -> tuple:
+    """The gate's two sides at equal simulations, ``((cand, budget), (opp, budget),
+    opp_spec)``: the candidate ``g<g>`` against ``best`` (its registry row) or, without
+    one, the bootstrap player."""
+    from ..ai.base import Budget
+    from ..nn.players import make_player
+
     opp_spec = f"nn:{store.root / best['path']}:{cfg.simulations}" if best else cfg.bootstrap
     cand, cb = make_player(f"nn:{model_path}:{cfg.simulations}", cfg.board, cfg.players, device=cfg.device)
     opp, ob = make_player(opp_spec, cfg.board, cfg.players, device=cfg.device)
     cand.name, opp.name = f"g{g}", (f"g{best['generation']}" if best else cfg.bootstrap)
     if not best:  # the bootstrap player searches with its own budget unit: give it the same simulations
         ob = Budget(nodes=cfg.simulations) if ob.nodes and ob.nodes > 1 else ob
+    return (cand, cb), (opp, ob), opp_spec
+
+
+def gate_candidate(store: LakeStore, cfg: LoopConfig, g: int, model_path: Path, best: Optional[dict],
+                   progress: bool = True, log: Callable[[str], None] = print) -> tuple:
+    """Step 4: the held-out check, then the sequential match of the candidate against
+    ``best`` (or the bootstrap player) at equal simulations.  Returns (status, reason,
+    gate figures)."""
+    from ..nn.checkpoint import read_net
+    from ..train.checkpoint import judge_checkpoint
+
+    _, meta = read_net(model_path)
+    problems = judge_checkpoint(meta)
+    if problems:
+        return REJECTED, "candidate fails its held-out check: " + "; ".join(problems), {}
+    (cand, cb), (opp, ob), opp_spec = gate_players(store, cfg, g, model_path, best)
     test = SPRT(elo0=cfg.elo0, elo1=cfg.elo1)
     log(f"{cfg.partition} g{g}: gate {cand.name} vs {opp.name} (SPRT {cfg.elo0}/{cfg.elo1} Elo, "
         f"{cfg.gate_min_games}-{cfg.gate_max_games} games)")
@@ -342,7 +356,7 @@ def gate_candidate(store: LakeStore, cfg: LoopConfig, g: int, model_path: Path, 
                             {cand.name: (f"nn:{model_path}:{cfg.simulations}", None), opp.name: (opp_spec, None)},
                             device=cfg.device)
     out = sequential_match(cand, opp, cb, ob, cfg.board, test, max_games=cfg.gate_max_games,
-                           min_games=cfg.gate_min_games, seed=cfg.seed * 7919 + g * 10_007,
+                           min_games=cfg.gate_min_games, seed=gate_seed(cfg, g),
                            progress=progress, concurrency=cfg.batch_games,
                            random_opening=cfg.gate_random_opening, num_players=cfg.players,
                            on_played=(lambda pg, seat: played.append((pg, seat))) if cfg.gate_games_train else None,
@@ -628,4 +642,4 @@ __all__ = ["FAILED", "PROMOTED", "REJECTED", "REGISTRY_FIGURES", "ROLLED_BACK", 
            "Candidate", "finish_generation", "gate_candidate", "generation_figures", "generation_samples",
            "generation_games", "generation_sample_set", "ladder_cpu_since", "train_budget", "newest_candidate", "next_generation", "play_generation", "selfplay_player", "generation_states", "is_registry_ref", "label_of", "process_cpu_seconds", "record_failure",
            "record_generation", "registry", "resolve_ref", "resolve_specs", "run_generation", "run_loop",
-           "train_candidate"]
+           "train_candidate", "gate_players", "gate_seed"]

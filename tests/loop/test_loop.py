@@ -44,6 +44,12 @@ def test_loop_config_names_bad_fields():
                      (dict(bootstrap="nn:x.pt:4"), "bootstrap"), (dict(train=(("epochz", 3),)), "train")):
         with pytest.raises(ValueError, match=why):
             LoopConfig(**{**SMALL, **bad})
+    # A registry row's config reads back as the config that wrote it; a field no
+    # LoopConfig has is named.
+    cfg = LoopConfig(**{**SMALL, "warm_train": (("lr", 1e-4),)})
+    assert LoopConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
+    with pytest.raises(ValueError, match="gate_scor"):
+        LoopConfig.from_dict({**cfg.to_dict(), "gate_scor": 0.5})
 
 
 def _counts(store, label):
