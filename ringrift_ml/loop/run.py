@@ -283,6 +283,10 @@ def train_candidate(store: LakeStore, cfg: LoopConfig, g: int, best: Optional[di
     budget = train_budget(store, cfg, g, selfplay_cpu)
     tcfg = cfg.train_config(seed=cfg.seed + g, warm=best is not None, window_positions=len(data),
                             budget_positions=budget["positions"] if budget else None)
+    if budget and "max_steps" not in {**dict(cfg.train), **dict(cfg.warm_train)}:
+        tcfg, kept = keep_saved_steps(run_dir, tcfg)
+        if kept:
+            log(f"{cfg.partition} g{g}: resuming with the step budget of its first attempt ({tcfg.max_steps} steps)")
     # An attempt killed under another configuration (the loop's or the board's defaults
     # changed before the rerun) cannot be resumed: keep it beside the run and train
     # afresh, counting its CPU, instead of failing the generation on every retry.
@@ -308,6 +312,25 @@ def train_candidate(store: LakeStore, cfg: LoopConfig, g: int, best: Optional[di
                  run_id=run_id or label_of(cfg, g))
     return Candidate(path=path, window=list(data.source["sample_sets"]), samples=len(data), init=init,
                      result=res, config=tcfg, set_aside_cpu_seconds=set_aside_cpu)
+
+
+def keep_saved_steps(run_dir: Path, tcfg) -> tuple:
+    """``(tcfg, kept)``: ``tcfg`` with the ``max_steps`` of the training state saved in
+    ``run_dir`` when that is all the two configs differ in.  ``train_share``'s step cap
+    derives from the CPU its generation measured (selfplay, the sample set), which a
+    rerun that finds those steps done measures again differently; without this every
+    restart during a training would set the attempt aside and train afresh."""
+    from ..train.checkpoint import state_exists, state_record
+    from ..train.config import TrainConfig
+    from ..train.loop import STATE_FILE
+
+    path = Path(run_dir) / STATE_FILE
+    if not state_exists(path):
+        return tcfg, False
+    saved = TrainConfig.from_dict(state_record(path).get("train_config") or {}, f"resume {path}")
+    if saved.max_steps != tcfg.max_steps and dataclasses.replace(saved, max_steps=tcfg.max_steps) == tcfg:
+        return dataclasses.replace(tcfg, max_steps=saved.max_steps), True
+    return tcfg, False
 
 
 def gate_seed(cfg: LoopConfig, g: int) -> int:
@@ -642,4 +665,4 @@ __all__ = ["FAILED", "PROMOTED", "REJECTED", "REGISTRY_FIGURES", "ROLLED_BACK", 
            "Candidate", "finish_generation", "gate_candidate", "generation_figures", "generation_samples",
            "generation_games", "generation_sample_set", "ladder_cpu_since", "train_budget", "newest_candidate", "next_generation", "play_generation", "selfplay_player", "generation_states", "is_registry_ref", "label_of", "process_cpu_seconds", "record_failure",
            "record_generation", "registry", "resolve_ref", "resolve_specs", "run_generation", "run_loop",
-           "train_candidate", "gate_players", "gate_seed"]
+           "train_candidate", "gate_players", "gate_seed", "keep_saved_steps"]

@@ -114,12 +114,14 @@ def game_samples(rec: dict, symmetries: bool = True) -> list:
             target = np.zeros(len(legal), dtype=np.float32)
             searched = ply < len(policies) and policies[ply] is not None
             if searched:
-                for mj, p in policies[ply]:
-                    try:
-                        target[inverse[game.match(mj)]] += p
-                    except ReplayError as e:
-                        raise SampleError(f"game {gid}, ply {ply}: policy names an illegal move: "
-                                          f"{str(e).split(': ', 1)[1]}") from None
+                entries = policies[ply]
+                try:
+                    at = game.match_all([mj for mj, _ in entries])
+                except ReplayError as e:
+                    raise SampleError(f"game {gid}, ply {ply}: policy names an illegal move: "
+                                      f"{str(e).split(': ', 1)[1]}") from None
+                for j, (_, p) in zip(at, entries):
+                    target[inverse[j]] += p
                 total = float(target.sum())
                 if not total > 0:
                     raise SampleError(f"game {gid}, ply {ply}: search policy sums to {total}")

@@ -24,12 +24,15 @@ import numpy as np
 from ._k_replay import replay_fields, replay_step
 from ._k_turn import apply_trusted
 from ._k_turn import legal_moves as _k_legal_moves
-from ._layout import EC_LINE, EC_RECOVERY, EC_TERRITORY, M_CUR, M_PHASE, MAX_MOVES, MOVE_TYPE_NAMES, MOVE_WIDTH, MT, PHASE_NAMES
+from ._layout import F_A, F_B, F_FROM, F_PLAYER, F_TO, F_TYPE, EC_LINE, EC_RECOVERY, EC_TERRITORY, M_CUR, M_PHASE, MAX_MOVES, MOVE_TYPE_NAMES, MOVE_WIDTH, MT, PHASE_NAMES
 from ._match import IllegalMoveError, match_index
 from .boards import BoardSpec
 from ._check import INT_LIMIT
 from .move import NO_TARGET_TYPES, Move, fast_path_ok, fast_place_fields_ok
 from .state import GameState
+
+# The row columns of _quick_fields' (type, player, from, to, F_A, F_B).
+_QUICK_COLS = (F_TYPE, F_PLAYER, F_FROM, F_TO, F_A, F_B)
 
 
 class ReplayError(IllegalMoveError):
@@ -102,6 +105,33 @@ class Replayer:
             raise ReplayError(self.ply, str(e), getattr(e, "move", None)) from None
         except ValueError as e:
             raise ReplayError(self.ply, f"malformed move: {e}") from None
+
+    def match_all(self, moves: Iterable) -> list:
+        """Row indices of many recorded moves of the current position (a search
+        policy's entries), as :meth:`match` would give them: the moves whose JSON names
+        a common type by its row fields (:func:`_quick_fields`) are looked up in a
+        table of the rows, built once per field pattern (the first matching row, as
+        the compiled replay takes it); the others, and any that the table does not
+        find, go through :meth:`match` (with its error)."""
+        rows = self.rows()
+        tables: dict = {}
+        out = []
+        for md in moves:
+            quick = None if isinstance(md, Move) else _quick_fields(self.spec, md)
+            if quick is None:
+                out.append(self.match(md))
+                continue
+            pattern = tuple(v >= 0 for v in quick[2:])
+            table = tables.get(pattern)
+            if table is None:
+                cols = [_QUICK_COLS[0], _QUICK_COLS[1]] + [c for c, on in zip(_QUICK_COLS[2:], pattern) if on]
+                table = {}
+                for i, key in enumerate(map(tuple, rows[:, cols].tolist())):
+                    table.setdefault(key, i)
+                tables[pattern] = table
+            i = table.get(quick[:2] + tuple(v for v in quick[2:] if v >= 0))
+            out.append(self.match(md) if i is None else i)
+        return out
 
     def advance(self, md: Any) -> None:
         """Apply recorded move ``md`` (JSON or Move): the compiled path for the common

@@ -72,6 +72,41 @@ def test_replayer_matches_extra_moves_without_moving():
     assert r.ply == 1 and r.state() == apply_move(start, Move.from_json(moves[0]))
 
 
+@pytest.mark.parametrize("board,n", [("square8", 2), ("hex8", 3), ("square19", 4), ("hexagonal", 2)])
+def test_match_all_finds_every_legal_move_as_match_does(board, n):
+    """A search policy names many moves of one position: ``match_all`` (a table of the
+    rows per field pattern, the general matcher for the rest) gives each the row
+    ``match`` gives, for every legal move of positions of a random game, as JSON and as
+    Move objects, in any order and with repeats."""
+    start, moves, _ = _random_moves(board, n, seed=21, limit=300)
+    r = Replayer(start)
+    seen_types = set()
+    for ply, md in enumerate(moves):
+        if ply % 7 == 0:
+            g = FastGame(r.state())
+            names = [g.move(row).to_json() for row in r.rows()]
+            names = names[::-1] + names[:3]
+            want = [r.match(m) for m in names]
+            assert r.match_all(names) == want
+            assert r.match_all([Move.from_json(m) for m in names]) == want
+            seen_types |= {m["type"] for m in names}
+        r.advance(md)
+    assert {"place_ring", "move_stack"} <= seen_types
+
+
+def test_match_all_refuses_an_illegal_move_as_match_does():
+    start, moves, _ = _random_moves("square8", 2, seed=3, limit=30)
+    r = Replayer(start)
+    for md in moves[:7]:
+        r.advance(md)
+    bad = dict(moves[7], player=3 - moves[7]["player"])
+    with pytest.raises(ReplayError) as err:
+        r.match_all([moves[7], bad])
+    with pytest.raises(ReplayError) as one:
+        r.match(bad)
+    assert str(err.value) == str(one.value)
+
+
 def test_record_replay_uses_the_fast_path_and_keeps_its_verdicts():
     start, moves, final = _random_moves("square8", 3, seed=9)
     rec = make_record([Move.from_json(m) for m in moves], final, game_id="g", board_type="square8", num_players=3)
