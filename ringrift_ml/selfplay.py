@@ -219,7 +219,7 @@ def played_record(cfg: SelfplayConfig, pg, config: dict, searched_only: bool = F
     seed = pg.job.seed
     return {
         "schema": RECORD_SCHEMA,
-        "gameId": game_id_for(cfg.board, n, "selfplay", config, seed, moves),
+        "gameId": game_id_for(cfg.board, n, "selfplay", identity_config(config), seed, moves),
         "boardType": cfg.board,
         "numPlayers": n,
         "rulesOptions": {"swapRuleEnabled": False},
@@ -269,6 +269,22 @@ def generator_config(cfg: SelfplayConfig) -> dict:
         "weights_version": weights_version(cfg.weights),
         "generator_version": GENERATOR_VERSION,
     }
+
+
+def identity_config(config: dict) -> dict:
+    """The generator config as a game's id hashes it: a network player names its model
+    by the file's content digest (``models``), not by its path, so the same command and
+    seeds give the same game ids under any storage root (the ids decide the training's
+    held-out split).  The record keeps the paths in ``generatorConfig``."""
+    models = config.get("models") or {}
+    if not models:
+        return config
+
+    def named(spec: str) -> str:
+        digest = models.get(spec)
+        return spec if digest is None else spec.replace(parse_player(spec).model, f"model:{digest}", 1)
+
+    return {**config, "players": [named(s) for s in config["players"]], "models": sorted(set(models.values()))}
 
 
 _WORKER_CFG: Optional[SelfplayConfig] = None

@@ -98,3 +98,33 @@ def test_game_job_replays_its_index_and_continues_a_prefix():
     cont = play_games([game_job(cfg, 0, seats, prefix=whole.moves[:k])])[0]
     assert all(np.array_equal(a, b) for a, b in zip(cont.moves[:k], whole.moves[:k]))
     assert cont.results[:k] == [None] * k and cont.game.is_over and len(cont.moves) > k
+
+
+def test_game_ids_name_a_network_by_its_content_not_its_path(tmp_path):
+    """The same network at two paths plays the same games under the same ids (ids
+    decide the training's held-out split, so a lake under another root must not train
+    differently); the records keep each path for provenance; another network, other ids."""
+    import shutil
+
+    import torch
+
+    from ringrift_ml.nn.checkpoint import save_net
+    from ringrift_ml.nn.net import RingNet, net_config
+
+    torch.manual_seed(0)
+    a = save_net(RingNet(net_config("square8", "tiny")), tmp_path / "a" / "model.pt", {}, {})
+    b = tmp_path / "b" / "model.pt"
+    b.parent.mkdir()
+    shutil.copytree(a.parent, b.parent, dirs_exist_ok=True)
+    torch.manual_seed(1)
+    c = save_net(RingNet(net_config("square8", "tiny")), tmp_path / "c" / "model.pt", {}, {})
+
+    def play(path):
+        return run_selfplay(SelfplayConfig(board="square8", players=(f"nn:{path}:4",) * 2, games=2, seed=5,
+                                           max_moves=40), progress=False)
+
+    ra, rb, rc = play(a), play(b), play(c)
+    assert [r["gameId"] for r in ra] == [r["gameId"] for r in rb]
+    assert [r["moves"] for r in ra] == [r["moves"] for r in rb]
+    assert str(a) in ra[0]["generatorConfig"]["players"][0] and str(b) in rb[0]["generatorConfig"]["players"][0]
+    assert not {r["gameId"] for r in ra} & {r["gameId"] for r in rc}
