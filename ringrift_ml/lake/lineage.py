@@ -47,9 +47,11 @@ def sample_set_id_for(board: str, players: int, snapshot: int, config: dict, run
 
 def write_sample_set(store: LakeStore, *, board: str, players: int, games_snapshot: int, games: list,
                      samples: pa.Table, config: dict, run_id: Optional[str], code_version: str,
-                     npz_path: Optional[str] = None, npz_sha256: Optional[str] = None) -> tuple:
+                     npz_path: Optional[str] = None, npz_sha256: Optional[str] = None,
+                     cpu_seconds: Optional[float] = None) -> tuple:
     """Record a sample set, its games (``[(game_id, entry_id)]``) and its samples in one
-    commit; returns ``(sample_set_id, snapshot)``."""
+    commit; returns ``(sample_set_id, snapshot)``.  ``cpu_seconds``: what building it
+    cost, kept in the commit's extra info (:func:`sample_set_cpu_seconds`)."""
     sid = sample_set_id_for(board, players, games_snapshot, config, run_id)
     meta = {"sample_set_id": sid, "board": board, "players": players, "games_snapshot": games_snapshot,
             "games": len(games), "samples": samples.num_rows, "config": canonical_json(config),
@@ -71,8 +73,26 @@ def write_sample_set(store: LakeStore, *, board: str, players: int, games_snapsh
         append(con, "samples", samples)
         return "written"
 
-    _, snap = store.write(insert, f"sample set {sid} ({board}|{players})", {"run_id": run_id})
+    extra_info = {"run_id": run_id, **({"cpu_seconds": round(float(cpu_seconds), 3)} if cpu_seconds is not None else {})}
+    _, snap = store.write(insert, f"sample set {sid} ({board}|{players})", extra_info)
     return sid, snap
+
+
+def sample_set_cpu_seconds(store: LakeStore, sample_set_id: str) -> float:
+    """The CPU seconds that building sample set ``sample_set_id`` cost, as its commit
+    recorded them (0 when it recorded none): a loop generation resumed after its sample
+    set was built counts them with its selfplay."""
+    rows = store.query("SELECT commit_extra_info FROM lake.snapshots() WHERE commit_message LIKE ?",
+                       [f"sample set {sample_set_id} (%"]).to_pylist()
+    total = 0.0
+    for r in rows:
+        try:
+            info = json.loads(r["commit_extra_info"] or "{}")
+        except ValueError:
+            continue
+        if isinstance(info, dict):
+            total += float(info.get("cpu_seconds") or 0.0)
+    return total
 
 
 def sample_set(store: LakeStore, board: str, players: int, run_id: Optional[str] = None) -> Optional[dict]:
@@ -138,4 +158,4 @@ def record_model(store: LakeStore, *, board: str, players: int, model_id: str, p
     return row
 
 
-__all__ = ["read_partition", "record_model", "record_row", "sample_set", "sample_set_by_id", "sample_set_samples", "sample_set_stats", "sample_set_id_for", "write_sample_set"]
+__all__ = ["read_partition", "record_model", "record_row", "sample_set", "sample_set_by_id", "sample_set_samples", "sample_set_stats", "sample_set_cpu_seconds", "sample_set_id_for", "write_sample_set"]

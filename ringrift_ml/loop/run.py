@@ -206,6 +206,7 @@ def generation_samples(store: LakeStore, cfg: LoopConfig, g: int, log: Callable[
     old = generation_sample_set(store, cfg, g)
     if old:
         return old["sample_set_id"]
+    c0 = process_cpu_seconds()
     games, snap = read_partition(store, "games_merged", cfg.board, cfg.players)
     seen = {r["game_id"] for r in store.query(
         "SELECT DISTINCT game_id FROM lake.sample_set_games WHERE board = ? AND players = ?",
@@ -221,7 +222,8 @@ def generation_samples(store: LakeStore, cfg: LoopConfig, g: int, log: Callable[
     if export_npz:
         npz = _export_npz(store, cfg, table, sample_set_id_for(cfg.board, cfg.players, snap, conf, label), snap)
     sid, _ = write_sample_set(store, board=cfg.board, players=cfg.players, games_snapshot=snap, games=used,
-                              samples=table, config=conf, run_id=label, code_version=code_version(), **npz)
+                              samples=table, config=conf, run_id=label, code_version=code_version(),
+                              cpu_seconds=process_cpu_seconds() - c0, **npz)
     log(f"{cfg.partition} g{g}: sample set {sid}: {table.num_rows} samples from {len(used)} games")
     return sid
 
@@ -291,13 +293,13 @@ def train_candidate(store: LakeStore, cfg: LoopConfig, g: int, best: Optional[di
     # changed before the rerun) cannot be resumed: keep it beside the run and train
     # afresh, counting its CPU, instead of failing the generation on every retry.
     conflict = resume_conflict(run_dir, tcfg, data)
-    set_aside_cpu = 0.0
     if conflict is not None:
         aside = run_dir.with_name(f"{run_dir.name}.set-aside-{time.strftime('%Y%m%dT%H%M%S')}")
         run_dir.rename(aside)
-        set_aside_cpu = conflict[1]
         log(f"{cfg.partition} g{g}: {conflict[0]}; that attempt is kept in {aside.name} "
-            f"({set_aside_cpu:.0f} CPU s) and the training starts afresh")
+            f"({conflict[1]:.0f} CPU s) and the training starts afresh")
+    # Every attempt set aside so far counts, also those an earlier process set aside.
+    set_aside_cpu = set_aside_cpu_seconds(run_dir)
     log(f"{cfg.partition} g{g}: training on {len(data.value)} samples of {len(data.source['sample_sets'])} "
         f"generation(s){', warm start from g' + str(best['generation']) if best else ''}"
         + (f"; at most {tcfg.max_steps} steps" if tcfg.max_steps else "")
@@ -312,6 +314,21 @@ def train_candidate(store: LakeStore, cfg: LoopConfig, g: int, best: Optional[di
                  run_id=run_id or label_of(cfg, g))
     return Candidate(path=path, window=list(data.source["sample_sets"]), samples=len(data), init=init,
                      result=res, config=tcfg, set_aside_cpu_seconds=set_aside_cpu)
+
+
+def set_aside_cpu_seconds(run_dir: Path) -> float:
+    """The training CPU recorded by the attempts set aside beside ``run_dir``
+    (``<run dir>.set-aside-<time>``, :func:`train_candidate`)."""
+    from ..train.checkpoint import state_exists, state_record
+    from ..train.loop import STATE_FILE
+
+    run_dir = Path(run_dir)
+    total = 0.0
+    if run_dir.parent.is_dir():
+        for d in sorted(run_dir.parent.glob(f"{run_dir.name}.set-aside-*")):
+            if state_exists(d / STATE_FILE):
+                total += float(state_record(d / STATE_FILE).get("cpu_seconds") or 0.0)
+    return total
 
 
 def keep_saved_steps(run_dir: Path, tcfg) -> tuple:
@@ -596,23 +613,29 @@ def finish_generation(store: LakeStore, cfg: LoopConfig, g: int, best: Optional[
 def run_generation(store: LakeStore, cfg: LoopConfig, g: int, rows: list, progress: bool = True,
                    log: Callable[[str], None] = print) -> dict:
     """One generation (see the module docstring); returns its registry row."""
+    from ..lake.lineage import sample_set_cpu_seconds
+
     t0, c0 = time.time(), process_cpu_seconds()
     best = current_best(rows)
     played = play_generation(store, cfg, g, best, progress, log)
     games = played["games"]
+    built = generation_sample_set(store, cfg, g)
     sid = generation_samples(store, cfg, g, log)
     c1 = process_cpu_seconds()
     # A resumed generation whose games an earlier attempt landed counts that attempt's
-    # selfplay CPU (recorded with its games' commit) with this call's.  Games landed by
-    # a version that recorded no CPU leave nothing to budget training against: no
-    # train_share cap then.
-    selfplay = c1 - c0 + played["earlier_cpu_seconds"]
+    # selfplay CPU (recorded with its games' commit) with this call's, and likewise the
+    # CPU of a sample set an earlier attempt built (recorded with its commit).  Games
+    # landed by a version that recorded no CPU leave nothing to budget training against:
+    # no train_share cap then.
+    earlier_samples = sample_set_cpu_seconds(store, sid) if built else 0.0
+    selfplay = c1 - c0 + played["earlier_cpu_seconds"] + earlier_samples
     unknown = not played["records"] and not played["earlier_cpu_seconds"]
     cand = train_candidate(store, cfg, g, best, sid, progress, log, selfplay_cpu=None if unknown else selfplay)
     c2 = process_cpu_seconds()
     # Likewise the training of earlier attempts (the training state records its CPU).
     train = c2 - c1 + cand.result.earlier_cpu_seconds + cand.set_aside_cpu_seconds
-    earlier = played["earlier_cpu_seconds"] + cand.result.earlier_cpu_seconds + cand.set_aside_cpu_seconds
+    earlier = (played["earlier_cpu_seconds"] + earlier_samples + cand.result.earlier_cpu_seconds
+               + cand.set_aside_cpu_seconds)
     return finish_generation(store, cfg, g, best, cand.path, sid, cand.window, games, label_of(cfg, g),
                              progress, log, step_cpu_seconds={"selfplay": selfplay, "train": train},
                              cpu_seconds=c2 - c0 + earlier, wall_seconds=time.time() - t0)
@@ -665,4 +688,5 @@ __all__ = ["FAILED", "PROMOTED", "REJECTED", "REGISTRY_FIGURES", "ROLLED_BACK", 
            "Candidate", "finish_generation", "gate_candidate", "generation_figures", "generation_samples",
            "generation_games", "generation_sample_set", "ladder_cpu_since", "train_budget", "newest_candidate", "next_generation", "play_generation", "selfplay_player", "generation_states", "is_registry_ref", "label_of", "process_cpu_seconds", "record_failure",
            "record_generation", "registry", "resolve_ref", "resolve_specs", "run_generation", "run_loop",
-           "train_candidate", "gate_players", "gate_seed", "keep_saved_steps"]
+           "train_candidate", "gate_players", "gate_seed", "keep_saved_steps",
+           "set_aside_cpu_seconds"]

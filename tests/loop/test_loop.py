@@ -90,6 +90,11 @@ def test_promotion_warm_start_and_resume_after_a_kill(tmp_path, monkeypatch):
     assert spent > 0 and commit_cpu_seconds(store, "loop:square8|2:g9") == 0
     again = loop_run.play_generation(store, cfg, 0, None, progress=False, log=lambda m: None)
     assert again["records"] == [] and again["earlier_cpu_seconds"] == spent
+    # So did the CPU of building its sample set, with the set's commit.
+    from ringrift_ml.lake.lineage import sample_set_cpu_seconds
+
+    built = sample_set_cpu_seconds(store, loop_run.generation_sample_set(store, cfg, 0)["sample_set_id"])
+    assert built > 0 and sample_set_cpu_seconds(store, "ss-none") == 0
     # ... and its training CPU with the training state it left.
     from ringrift_ml.lake.layout import Layout, Partition
     from ringrift_ml.train.checkpoint import load_state
@@ -106,7 +111,7 @@ def test_promotion_warm_start_and_resume_after_a_kill(tmp_path, monkeypatch):
     assert [r["generation"] for r in reg] == [0, 1]
     g0, g1 = reg
     assert g0["parent_id"] is None and g1["parent_id"] == g0["model_id"]
-    assert g0["selfplay_cpu_seconds"] >= spent and g0["cpu_seconds"] >= spent + trained  # counted, not lost
+    assert g0["selfplay_cpu_seconds"] >= spent + built and g0["cpu_seconds"] >= spent + built + trained  # counted
     assert g0["train_cpu_seconds"] >= trained
     assert any("selfplay 10 games with nn:" in m and g0["path"] in m for m in log)  # the best plays generation 1
     assert any("warm start from g0" in m for m in log)
@@ -148,6 +153,17 @@ def test_a_rerun_under_another_training_config_sets_the_old_attempt_aside(tmp_pa
     spent = state_record(run_dir / STATE_FILE)["cpu_seconds"]
     other = LoopConfig(**{**SMALL, "train": (("epochs", 2), ("preset", "tiny"))})
     log = []
+    # The process that sets the attempt aside is killed too, as its own training starts:
+    # the next one still counts the set-aside attempt's CPU (it reads it from the folder).
+    import ringrift_ml.train.loop as train_loop
+
+    def dead_fit(*args, **kw):
+        raise KeyboardInterrupt("killed as its training starts")
+
+    monkeypatch.setattr(train_loop, "fit", dead_fit)
+    with pytest.raises(KeyboardInterrupt):
+        run_loop(store, other, generations=1, progress=False, log=log.append)
+    monkeypatch.undo()
     rows = run_loop(store, other, generations=1, progress=False, log=log.append)
     assert [r["generation"] for r in rows] == [0] and rows[0]["status"] != "failed", rows[0]["reason"]
     aside = [p for p in run_dir.parent.iterdir() if p.name.startswith(run_dir.name + ".set-aside-")]
