@@ -95,7 +95,7 @@ def _games_version(game_ids: list) -> str:
     kinds={"duckdb", "ducklake"},
     deps=[selfplay_games],
     description="Every distinct game of the partition (generated and landed), one row per move sequence "
-    "(dbt_like_sql/games_merged.sql), rebuilt in one lake transaction.  Landed files reach it through the "
+    "(dbt_like_sql/games_merged.sql), brought up to date in one lake transaction (only the sequences that changed).  Landed files reach it through the "
     "landed_files asset and the landed_games_sensor.",
 )
 def games_merged(context: dg.AssetExecutionContext, lake_root: LakeResource):

@@ -203,7 +203,7 @@ def _estimate_tag(store, board: str, n: int) -> str:
     if est is None:  # a sensor never plays calibration games; `ringrift loop --dry-run` does
         return "unknown: no generation measured yet"
     lo, hi = est["cpu_hours"]
-    return f"{lo:.3f}-{hi:.3f}"
+    return f"{lo:.4f}-{hi:.4f}"  # four places: a tiny test loop costs under 0.001 h
 
 
 @dg.sensor(job=loop_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.STOPPED,

@@ -2,8 +2,9 @@
 
 Append-only facts (``games``, ``landing_events``, ``sample_sets``,
 ``sample_set_games``, ``samples``, ``models``, ``calibration``, ``elo``,
-``heuristic_weights``) are never rewritten; ``games_merged`` is rebuilt per partition
-by ``dbt_like_sql/games_merged.sql`` in one transaction.  Every table carries
+``heuristic_weights``) are never rewritten; ``games_merged`` is brought up to date per
+partition by ``dbt_like_sql/games_merged.sql`` in one transaction (only the move
+sequences that changed, ``games_merged_changes.sql``).  Every table carries
 ``board`` and ``players`` where it has a partition, and DuckLake partitions the large
 ones by them.
 """

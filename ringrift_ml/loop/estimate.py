@@ -170,7 +170,7 @@ def estimate(store: LakeStore, cfg: LoopConfig, calibrate_games: int = 2, force_
 
 def _result(cfg: LoopConfig, basis: str, low: float, high: float, steps: dict, detail: dict) -> dict:
     return {"partition": cfg.partition, "basis": basis, "cpu_seconds": [round(low, 1), round(high, 1)],
-            "cpu_hours": [round(low / 3600, 3), round(high / 3600, 3)], "steps": steps, **detail}
+            "cpu_hours": [round(low / 3600, 5), round(high / 3600, 5)], "steps": steps, **detail}
 
 
 __all__ = ["calibrate", "estimate", "first_promotion", "from_registry"]

@@ -128,7 +128,7 @@ def test_dry_run_plans_what_each_partition_has_left(tmp_path, capsys, monkeypatc
     # the generations after the first promotion (g0, the bootstrap's, is no guide),
     # 300 + 100 + 240 = 640 s, at most 940 s with their largest ladder.
     assert sq["spent_cpu_hours"] == 1.0 and sq["left_cpu_hours"] == 0.5
-    assert sq["basis"] == "registry" and sq["generation_cpu_hours"] == [round(640 / 3600, 3), round(940 / 3600, 3)]
+    assert sq["basis"] == "registry" and sq["generation_cpu_hours"] == [round(640 / 3600, 5), round(940 / 3600, 5)]
     assert sq["generations"] == [2, 3]  # ceil(1800 / 940), ceil(1800 / 640)
     assert sq["cpu_hours"] == [0.5, round(2740 / 3600, 3)]
     assert sq["eval_cpu_hours"] == round(200 * 2.0 / 2 / 3600, 3)  # the newest selfplay: 2 CPU s a game
