@@ -282,7 +282,7 @@ def identity_config(config: dict) -> dict:
 
     def named(spec: str) -> str:
         digest = models.get(spec)
-        return spec if digest is None else spec.replace(parse_player(spec).model, f"model:{digest}", 1)
+        return spec if digest is None else spec.replace(f":{parse_player(spec).model}", f":model:{digest}", 1)
 
     return {**config, "players": [named(s) for s in config["players"]], "models": sorted(set(models.values()))}
 
