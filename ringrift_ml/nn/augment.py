@@ -71,7 +71,7 @@ def sym_legal_indices(state: GameState, rows: np.ndarray, legal: np.ndarray, inv
     legal = np.asarray(legal, dtype=np.int64)
     out = index_perms(state.board_type)[:, legal]
     out[0] = legal
-    ask = np.flatnonzero(out[1] < 0)
+    ask = np.flatnonzero(out[1] < 0) if len(out) > 1 else ()  # uncarried columns are -1 in every row
     if len(ask):
         out[1:, ask] = engine_sym_legal_indices(state, rows, legal, inverse, only=ask)[1:, ask]
     return out
