@@ -128,15 +128,8 @@ def test_promotion_warm_start_and_resume_after_a_kill(tmp_path, monkeypatch):
     assert run_loop(store, cfg, generations=2, progress=False, log=lambda m: None) == []
 
 
-def test_a_rerun_under_another_training_config_sets_the_old_attempt_aside(tmp_path, monkeypatch):
-    """A generation killed after its training, rerun once the training options changed:
-    its state cannot be resumed, so the attempt is moved beside the run (kept, its CPU
-    counted) and the candidate trains afresh, instead of the generation failing."""
-    from ringrift_ml.lake.layout import Layout, Partition
-    from ringrift_ml.train.checkpoint import state_record
-    from ringrift_ml.train.loop import STATE_FILE
-
-    store = LakeStore.open(tmp_path / "root")
+def _kill_the_first_gate(monkeypatch):
+    """The loop's first gate raises as a kill would; later gates play."""
     real = loop_run.sequential_match
     killed = []
 
@@ -147,6 +140,18 @@ def test_a_rerun_under_another_training_config_sets_the_old_attempt_aside(tmp_pa
         return real(*args, **kw)
 
     monkeypatch.setattr(loop_run, "sequential_match", gate)
+
+
+def test_a_rerun_under_another_training_config_sets_the_old_attempt_aside(tmp_path, monkeypatch):
+    """A generation killed after its training, rerun once the training options changed:
+    its state cannot be resumed, so the attempt is moved beside the run (kept, its CPU
+    counted) and the candidate trains afresh, instead of the generation failing."""
+    from ringrift_ml.lake.layout import Layout, Partition
+    from ringrift_ml.train.checkpoint import state_record
+    from ringrift_ml.train.loop import STATE_FILE
+
+    store = LakeStore.open(tmp_path / "root")
+    _kill_the_first_gate(monkeypatch)
     with pytest.raises(KeyboardInterrupt):
         run_loop(store, LoopConfig(**SMALL), generations=1, progress=False, log=lambda m: None)
     run_dir = Layout(store.root).generation_dir(Partition("square8", 2), 0)
@@ -188,16 +193,7 @@ def test_a_rerun_keeps_the_step_budget_of_its_first_attempt(tmp_path, monkeypatc
     steps = iter([3, 2, 2])  # the first attempt's cap, then what each rerun measures
     monkeypatch.setattr(loop_run, "train_budget",
                         lambda *a, **k: {"cpu_seconds": 1.0, "positions": next(steps) * batch, "rate": 1.0})
-    real = loop_run.sequential_match
-    killed = []
-
-    def gate(*args, **kw):
-        if not killed:
-            killed.append(1)
-            raise KeyboardInterrupt("killed during generation 0's gate")
-        return real(*args, **kw)
-
-    monkeypatch.setattr(loop_run, "sequential_match", gate)
+    _kill_the_first_gate(monkeypatch)
     with pytest.raises(KeyboardInterrupt):
         run_loop(store, cfg, generations=1, progress=False, log=lambda m: None)
     run_dir = Layout(store.root).generation_dir(Partition("square8", 2), 0)
