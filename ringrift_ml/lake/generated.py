@@ -6,7 +6,7 @@ from typing import Optional
 
 from .io import append
 from .records import convert_record
-from .store import LakeStore
+from .store import LakeStore, cpu_extra_info, recorded_cpu_seconds
 
 SOURCE_KEY = "selfplay"
 
@@ -36,8 +36,7 @@ def write_generated(store: LakeStore, records: list, run_id: Optional[str] = Non
                 "moves": sum(g["length"] for g in fresh),
                 "partitions": sorted({f"{g['board']}|{g['players']}" for g in converted})}
 
-    extra = {"run_id": run_id, **({"cpu_seconds": round(float(cpu_seconds), 3)} if cpu_seconds is not None else {})}
-    out, snap = store.write(insert, f"selfplay: {len(records)} games", extra)
+    out, snap = store.write(insert, f"selfplay: {len(records)} games", cpu_extra_info(run_id, cpu_seconds))
     out["snapshot"] = snap
     return out
 
@@ -45,21 +44,7 @@ def write_generated(store: LakeStore, records: list, run_id: Optional[str] = Non
 def commit_cpu_seconds(store: LakeStore, run_id: str, exclude: tuple = ()) -> float:
     """CPU seconds recorded by the selfplay commits of ``run_id`` (:func:`write_generated`),
     leaving out the snapshots in ``exclude``; commits without a figure count 0."""
-    import json
-
-    rows = store.query("SELECT snapshot_id, commit_extra_info FROM lake.snapshots() WHERE commit_message LIKE "
-                       "'selfplay:%'").to_pylist()
-    total = 0.0
-    for r in rows:
-        if r["snapshot_id"] in exclude or not r["commit_extra_info"]:
-            continue
-        try:
-            info = json.loads(r["commit_extra_info"])
-        except ValueError:
-            continue
-        if isinstance(info, dict) and info.get("run_id") == run_id:
-            total += float(info.get("cpu_seconds") or 0.0)
-    return total
+    return recorded_cpu_seconds(store, "selfplay:%", run_id, exclude)
 
 
 __all__ = ["commit_cpu_seconds", "write_generated"]

@@ -23,7 +23,7 @@ import pyarrow as pa
 
 from .io import append
 from .records import canonical_json
-from .store import LakeStore
+from .store import LakeStore, cpu_extra_info, recorded_cpu_seconds
 
 
 def _now() -> _dt.datetime:
@@ -73,8 +73,7 @@ def write_sample_set(store: LakeStore, *, board: str, players: int, games_snapsh
         append(con, "samples", samples)
         return "written"
 
-    extra_info = {"run_id": run_id, **({"cpu_seconds": round(float(cpu_seconds), 3)} if cpu_seconds is not None else {})}
-    _, snap = store.write(insert, f"sample set {sid} ({board}|{players})", extra_info)
+    _, snap = store.write(insert, f"sample set {sid} ({board}|{players})", cpu_extra_info(run_id, cpu_seconds))
     return sid, snap
 
 
@@ -82,17 +81,7 @@ def sample_set_cpu_seconds(store: LakeStore, sample_set_id: str) -> float:
     """The CPU seconds that building sample set ``sample_set_id`` cost, as its commit
     recorded them (0 when it recorded none): a loop generation resumed after its sample
     set was built counts them with its selfplay."""
-    rows = store.query("SELECT commit_extra_info FROM lake.snapshots() WHERE commit_message LIKE ?",
-                       [f"sample set {sample_set_id} (%"]).to_pylist()
-    total = 0.0
-    for r in rows:
-        try:
-            info = json.loads(r["commit_extra_info"] or "{}")
-        except ValueError:
-            continue
-        if isinstance(info, dict):
-            total += float(info.get("cpu_seconds") or 0.0)
-    return total
+    return recorded_cpu_seconds(store, f"sample set {sample_set_id} (%")
 
 
 def sample_set(store: LakeStore, board: str, players: int, run_id: Optional[str] = None) -> Optional[dict]:

@@ -311,5 +311,32 @@ def drop_postgres_schema(catalog: str, schema: str) -> None:
         con.close()
 
 
-__all__ = ["ALIAS", "DATA_PATH_ENV", "DUCKDB_VERSION", "LakeError", "LakeStore", "drop_postgres_schema",
-           "is_retryable"]
+def cpu_extra_info(run_id: Optional[str], cpu_seconds: Optional[float]) -> dict:
+    """A commit's extra info carrying its run id and, when measured, the CPU seconds the
+    committed work cost (:func:`recorded_cpu_seconds` reads them back), so the work of a
+    process stopped after the commit is not lost to the one that resumes it."""
+    return {"run_id": run_id, **({"cpu_seconds": round(float(cpu_seconds), 3)} if cpu_seconds is not None else {})}
+
+
+def recorded_cpu_seconds(store: "LakeStore", message_like: str, run_id: Optional[str] = None,
+                         exclude: tuple = ()) -> float:
+    """The CPU seconds recorded (:func:`cpu_extra_info`) by the commits whose message
+    matches ``message_like`` (SQL ``LIKE``) and, when given, whose run id is ``run_id``,
+    leaving out the snapshots in ``exclude``; commits without a figure count 0."""
+    rows = store.query("SELECT snapshot_id, commit_extra_info FROM lake.snapshots() WHERE commit_message LIKE ?",
+                       [message_like]).to_pylist()
+    total = 0.0
+    for r in rows:
+        if r["snapshot_id"] in exclude or not r["commit_extra_info"]:
+            continue
+        try:
+            info = json.loads(r["commit_extra_info"])
+        except ValueError:
+            continue
+        if isinstance(info, dict) and (run_id is None or info.get("run_id") == run_id):
+            total += float(info.get("cpu_seconds") or 0.0)
+    return total
+
+
+__all__ = ["ALIAS", "DATA_PATH_ENV", "DUCKDB_VERSION", "LakeError", "LakeStore", "cpu_extra_info", "drop_postgres_schema",
+           "is_retryable", "recorded_cpu_seconds"]

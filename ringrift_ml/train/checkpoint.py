@@ -39,13 +39,17 @@ def state_record(path: Path) -> dict:
     without its tensors."""
     import json
 
-    doc = json.loads(metadata_path(Path(path)).read_text())
-    return {k: v for k, v in doc.items() if k not in ("format", "format_version", "weights")}
+    return _record(json.loads(metadata_path(Path(path)).read_text()))
 
 
 def load_state(path: Path) -> tuple:
     obj, doc = read_pair(Path(path), STATE_FORMAT, STATE_FORMAT_VERSION)
-    return obj, {k: v for k, v in doc.items() if k not in ("format", "format_version", "weights")}
+    return obj, _record(doc)
+
+
+def _record(doc: dict) -> dict:
+    """A state's metadata without the file format's own fields."""
+    return {k: v for k, v in doc.items() if k not in ("format", "format_version", "weights")}
 
 
 def judge_checkpoint(meta: dict, tol: float = 1e-6) -> list:
