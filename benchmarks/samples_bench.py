@@ -19,29 +19,39 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from pathlib import Path
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--storage", required=True, help="lake root holding the games")
+    ap.add_argument("--storage", type=Path, required=True, help="lake root holding the games")
     ap.add_argument("--partitions", required=True, help="comma-separated board|players, e.g. 'square19|2,hex8|3'")
     ap.add_argument("--games", type=int, default=10, help="newest merged games per partition")
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads (the build itself uses none)")
     args = ap.parse_args(argv)
     if args.games < 1:
         ap.error("--games: must be at least 1")
+    from ringrift_ml.partition import Partition
+
+    try:  # every key checked before any work
+        parts = [Partition.parse(p.strip()) for p in args.partitions.split(",") if p.strip()]
+    except ValueError as e:
+        ap.error(f"--partitions: {e}")
+    if not parts:
+        ap.error("--partitions: no partition given")
+    if not args.storage.is_dir():
+        ap.error(f"--storage: {args.storage} is not a folder")
 
     import torch
 
-    from ringrift_ml.partition import Partition
     from ringrift_ml.lake.lineage import read_partition
     from ringrift_ml.lake.samples import build_samples
     from ringrift_ml.lake.store import LakeStore
 
     torch.set_num_threads(args.threads)
     store = LakeStore(args.storage)
-    for key in [p.strip() for p in args.partitions.split(",") if p.strip()]:
-        part = Partition.parse(key)
+    for part in parts:
+        key = part.key
         games, _ = read_partition(store, "games_merged", part.board, part.players)
         rows = sorted(games.to_pylist(), key=lambda r: (str(r.get("created_at") or ""), r["game_id"]))[-args.games:]
         if not rows:
