@@ -44,6 +44,14 @@ class LoopConfig:
     ``data_share`` stays at about ``1 - train_share`` or above whatever the gate does.
     0: no cap (``reuse`` and the epochs decide).  Needs the generation's selfplay CPU
     (``ringrift loop`` and the ``loop_generation`` asset measure it)."""
+    continue_rejected: bool = True
+    """While no network is promoted, each candidate starts from the newest gated
+    candidate's weights (a rejected one) instead of from scratch, so training
+    accumulates across generations as AlphaGo Zero's trainer does (its optimiser never
+    restarts; the gate only decides which network plays selfplay).  On the big boards a
+    generation's training share buys under one pass over the window, and candidates
+    trained from scratch each time never got past the bootstrap search (docs/loop.md).
+    False: from scratch until the first promotion."""
     train: tuple = ()
     """TrainConfig overrides as ``(name, value)`` pairs (e.g. ``(("epochs", 12),)``)."""
     warm_train: tuple = ()

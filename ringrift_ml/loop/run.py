@@ -281,9 +281,20 @@ def train_candidate(store: LakeStore, cfg: LoopConfig, g: int, best: Optional[di
     data = from_lake(store, cfg.board, cfg.players, window=cfg.window, recency=cfg.recency, upto=sid,
                      window_positions=cfg.window_positions)
     run_dir = Layout(root).generation_dir(Partition(cfg.board, cfg.players), g)
-    init = root / best["path"] if best else None
+    start = best if best is not None else (previous_candidate(store, cfg, g) if cfg.continue_rejected else None)
+    if start is not None and best is None:
+        # A rejected candidate of another network size (the board's or the loop's
+        # defaults changed since) cannot be continued; the best always can, or fails loudly.
+        from ..nn.net import net_config
+
+        size = cfg.train_config(seed=None).preset
+        if read_net(root / start["path"])[1]["net_config"] != net_config(cfg.board, size):
+            log(f"{cfg.partition} g{g}: g{start['generation']}'s network has another size than this run "
+                f"trains; from scratch")
+            start = None
+    init = root / start["path"] if start else None
     budget = train_budget(store, cfg, g, selfplay_cpu)
-    tcfg = cfg.train_config(seed=cfg.seed + g, warm=best is not None, window_positions=len(data),
+    tcfg = cfg.train_config(seed=cfg.seed + g, warm=start is not None, window_positions=len(data),
                             budget_positions=budget["positions"] if budget else None)
     if budget and "max_steps" not in {**dict(cfg.train), **dict(cfg.warm_train)}:
         tcfg, kept = keep_saved_steps(run_dir, tcfg)
@@ -301,7 +312,8 @@ def train_candidate(store: LakeStore, cfg: LoopConfig, g: int, best: Optional[di
     # Every attempt set aside so far counts, also those an earlier process set aside.
     set_aside_cpu = set_aside_cpu_seconds(run_dir)
     log(f"{cfg.partition} g{g}: training on {len(data.value)} samples of {len(data.source['sample_sets'])} "
-        f"generation(s){', warm start from g' + str(best['generation']) if best else ''}"
+        f"generation(s){', warm start from g' + str(start['generation']) if start else ''}"
+        + (f" ({start['status']}: no network promoted yet)" if start is not None and best is None else "")
         + (f"; at most {tcfg.max_steps} steps" if tcfg.max_steps else "")
         + (f" (train_share {cfg.train_share}: {budget['cpu_seconds']:.0f} CPU s at {budget['rate']:.0f} "
            "positions/s)" if budget else ""))
@@ -314,6 +326,18 @@ def train_candidate(store: LakeStore, cfg: LoopConfig, g: int, best: Optional[di
                  run_id=run_id or label_of(cfg, g))
     return Candidate(path=path, window=list(data.source["sample_sets"]), samples=len(data), init=init,
                      result=res, config=tcfg, set_aside_cpu_seconds=set_aside_cpu)
+
+
+def previous_candidate(store: LakeStore, cfg: LoopConfig, g: int) -> Optional[dict]:
+    """The registry row of the newest generation before ``g`` whose candidate was gated
+    and kept its checkpoint (rejected or rolled back), or None: where a candidate
+    continues from while no network is promoted (``LoopConfig.continue_rejected``)."""
+    states = generation_states(registry(store, cfg.board, cfg.players))
+    for prev in sorted((k for k in states if k < g), reverse=True):
+        row = states[prev]
+        if row["status"] in (REJECTED, ROLLED_BACK, PROMOTED) and row["path"] and (store.root / row["path"]).is_file():
+            return row
+    return None
 
 
 def set_aside_cpu_seconds(run_dir: Path) -> float:
@@ -686,7 +710,7 @@ def resolve_specs(specs: list, store: LakeStore, board: str, players: int) -> li
 # too, and run imports the ladder); they stay importable from here.
 __all__ = ["FAILED", "PROMOTED", "REJECTED", "REGISTRY_FIGURES", "ROLLED_BACK", "current_best", "failure_rate",
            "Candidate", "finish_generation", "gate_candidate", "generation_figures", "generation_samples",
-           "generation_games", "generation_sample_set", "ladder_cpu_since", "train_budget", "newest_candidate", "next_generation", "play_generation", "selfplay_player", "generation_states", "is_registry_ref", "label_of", "process_cpu_seconds", "record_failure",
+           "generation_games", "generation_sample_set", "ladder_cpu_since", "train_budget", "newest_candidate", "next_generation", "previous_candidate", "play_generation", "selfplay_player", "generation_states", "is_registry_ref", "label_of", "process_cpu_seconds", "record_failure",
            "record_generation", "registry", "resolve_ref", "resolve_specs", "run_generation", "run_loop",
            "train_candidate", "gate_players", "gate_seed", "keep_saved_steps",
            "set_aside_cpu_seconds"]
