@@ -55,8 +55,9 @@ class LoopConfig:
     train: tuple = ()
     """TrainConfig overrides as ``(name, value)`` pairs (e.g. ``(("epochs", 12),)``)."""
     warm_train: tuple = ()
-    """Further TrainConfig overrides when the candidate starts from the best's weights
-    (e.g. a lower learning rate; docs/loop.md has what a lower rate did)."""
+    """Further TrainConfig overrides when the candidate starts from trained weights (the
+    best's, or a rejected candidate's under ``continue_rejected``; e.g. a lower learning
+    rate; docs/loop.md has what a lower rate did)."""
     gate_min_games: int = 40
     """The gate decides no earlier (seats rotate; KataGo's gatekeeper played 200).  In
     3-4 player games the candidate sits in one seat and the best in the others; a game

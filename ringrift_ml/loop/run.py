@@ -369,7 +369,8 @@ def keep_saved_steps(run_dir: Path, tcfg) -> tuple:
     if not state_exists(path):
         return tcfg, False
     saved = TrainConfig.from_dict(state_record(path).get("train_config") or {}, f"resume {path}")
-    if saved.max_steps != tcfg.max_steps and dataclasses.replace(saved, max_steps=tcfg.max_steps) == tcfg:
+    if saved.max_steps != tcfg.max_steps and dataclasses.replace(saved, max_steps=tcfg.max_steps,
+                                                                 threads=tcfg.threads) == tcfg:
         return dataclasses.replace(tcfg, max_steps=saved.max_steps), True
     return tcfg, False
 

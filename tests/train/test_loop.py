@@ -11,7 +11,7 @@ import torch
 from ringrift_ml.nn.checkpoint import load_net, read_net
 from ringrift_ml.train.checkpoint import state_exists
 from ringrift_ml.train.config import TrainConfig
-from ringrift_ml.train.loop import MODEL_FILE, STATE_FILE, epoch_order, fit, lr_at
+from ringrift_ml.train.loop import MODEL_FILE, STATE_FILE, epoch_order, fit, lr_at, resume_conflict
 
 from .conftest import CONFIG_IDS, CONFIGS, samples_for, states_equal
 
@@ -109,6 +109,9 @@ def test_resume_refuses_other_data_or_config(tmp_path, square8_data):
     assert fit(square8_data, cfg, tmp_path, resume=True).model_path is not None
     with pytest.raises(ValueError, match="another training config"):
         fit(square8_data, _quick(epochs=1, value_trunk_grad=0.5), tmp_path, resume=True)
+    # The thread count is how fast, not what, a run trains: a rerun with more continues.
+    assert resume_conflict(tmp_path, _quick(epochs=1, threads=2), square8_data) is None
+    assert resume_conflict(tmp_path, _quick(epochs=2, threads=2), square8_data)[0].endswith("another training config")
 
 
 def test_learning_rate_schedules():
