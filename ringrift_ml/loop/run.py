@@ -335,7 +335,7 @@ def previous_candidate(store: LakeStore, cfg: LoopConfig, g: int) -> Optional[di
     states = generation_states(registry(store, cfg.board, cfg.players))
     for prev in sorted((k for k in states if k < g), reverse=True):
         row = states[prev]
-        if row["status"] in (REJECTED, ROLLED_BACK, PROMOTED) and row["path"] and (store.root / row["path"]).is_file():
+        if row["status"] in (REJECTED, ROLLED_BACK) and row["path"] and (store.root / row["path"]).is_file():
             return row
     return None
 
@@ -369,8 +369,7 @@ def keep_saved_steps(run_dir: Path, tcfg) -> tuple:
     if not state_exists(path):
         return tcfg, False
     saved = TrainConfig.from_dict(state_record(path).get("train_config") or {}, f"resume {path}")
-    if saved.max_steps != tcfg.max_steps and dataclasses.replace(saved, max_steps=tcfg.max_steps,
-                                                                 threads=tcfg.threads) == tcfg:
+    if saved.max_steps != tcfg.max_steps and saved.same_training(tcfg, "max_steps"):
         return dataclasses.replace(tcfg, max_steps=saved.max_steps), True
     return tcfg, False
 

@@ -127,6 +127,12 @@ class TrainConfig:
             if self.preset not in PRESETS:
                 raise ValueError(f"train config: preset must be one of {sorted(PRESETS)} or null, got {self.preset!r}")
 
+    def same_training(self, other: "TrainConfig", *ignore: str) -> bool:
+        """Whether ``other`` trains what this config trains: equal but for the thread
+        count (it decides how fast, not what, a run trains) and the fields in ``ignore``.
+        What a saved training state may be resumed under."""
+        return dataclasses.replace(self, **{name: getattr(other, name) for name in ("threads", *ignore)}) == other
+
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 

@@ -187,10 +187,8 @@ def epoch_order(data: SampleData, train_idx: np.ndarray, cfg: TrainConfig, epoch
 
 def _resume_conflict(info: dict, cfg: TrainConfig, fingerprint, where) -> Optional[str]:
     # Compared as configs, so that a state saved before an option existed resumes
-    # when the option is at its default; the thread count decides how fast, not what,
-    # a run trains, so a rerun with more or fewer threads continues it.
-    saved = TrainConfig.from_dict(info.get("train_config") or {}, f"resume {where}")
-    if dataclasses.replace(saved, threads=cfg.threads) != cfg:
+    # when the option is at its default (and under another thread count).
+    if not TrainConfig.from_dict(info.get("train_config") or {}, f"resume {where}").same_training(cfg):
         return f"resume {where}: the run was started with another training config"
     if info.get("data") != fingerprint:
         return f"resume {where}: the run was started on other samples (data {info.get('data')}, now {fingerprint})"

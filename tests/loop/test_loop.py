@@ -250,14 +250,14 @@ def test_while_nothing_is_promoted_a_candidate_continues_from_the_rejected_one(t
     real_fit = train_loop.fit
 
     def spy(data, tcfg, run_dir, **kw):
-        inits.append((kw.get("init"), tcfg.max_steps))
+        inits.append(kw.get("init"))
         return real_fit(data, tcfg, run_dir, **kw)
 
     monkeypatch.setattr(train_loop, "fit", spy)
     log = []
     rows = run_loop(store, LoopConfig(**SMALL), generations=2, progress=False, log=log.append)
     assert [r["status"] for r in rows] == ["rejected", "rejected"]
-    assert inits[0][0] is None and inits[1][0] == store.root / rows[0]["path"]  # g0's weights, not random ones
+    assert inits[0] is None and inits[1] == store.root / rows[0]["path"]  # g0's weights, not random ones
     assert any("warm start from g0 (rejected: no network promoted yet)" in m for m in log)
     assert rows[1]["parent_id"] is None  # the bootstrap search is still the best
     # The candidate it continued from is the newest gated one, not a failed generation's.
@@ -267,14 +267,14 @@ def test_while_nothing_is_promoted_a_candidate_continues_from_the_rejected_one(t
     cfg = LoopConfig(**{**SMALL, "train": (("epochs", 2), ("preset", "small"))})
     log.clear()
     rows = run_loop(store, cfg, generations=3, progress=False, log=log.append)
-    assert [r["generation"] for r in rows] == [2] and inits[2][0] is None
+    assert [r["generation"] for r in rows] == [2] and inits[2] is None
     assert any("g2: g1's network has another size than this run trains; from scratch" in m for m in log)
     # And off, every candidate before the first promotion trains from scratch.
     store2 = LakeStore.open(tmp_path / "root2")
     inits.clear()
     run_loop(store2, LoopConfig(**{**SMALL, "continue_rejected": False}), generations=2, progress=False,
              log=lambda m: None)
-    assert [i for i, _ in inits] == [None, None]
+    assert inits == [None, None]
 
 
 def test_ladder_cpu_is_paid_by_the_next_generation_and_gate_games_count_as_data(tmp_path):
