@@ -370,6 +370,19 @@ def _arena(args) -> int:
         torch.set_num_threads(args.threads)
     common = dict(seed=args.seed, progress=args.progress, concurrency=args.concurrency,
                   random_opening=args.random_opening)
+    if args.ray_address:  # the games on Ray's actors; scores, tests and tables here, as in-process
+        from .cluster import ClusterError
+        from .loop.remote import RayMatches
+
+        try:
+            if args.workers < 1:
+                raise ValueError(f"--workers: must be at least 1, got {args.workers}")
+            common["runner"] = RayMatches(args.ray_address, args.workers, args.board, args.num_players,
+                                          {s: (f, _weights_arg(args)) for s, f in zip(specs, files)},
+                                          device=args.device)
+        except (ValueError, ClusterError) as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
     if args.sprt:
         from .arena import SPRT, sequential_match
 
@@ -566,6 +579,12 @@ def build_parser() -> argparse.ArgumentParser:
                     help="decisions played at random from each game's seed before the players take over")
     ar.add_argument("--device", default="cpu", help="where networks run: cpu, cuda, mps")
     ar.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: leave torch's default)")
+    ar.add_argument("--ray-address", default="",
+                    help="play the games on Ray actors: 'local' starts Ray on this machine, 'auto' or HOST:PORT "
+                         "joins a running cluster (default: in this process); the results are those of the same "
+                         "games played in-process")
+    ar.add_argument("--workers", type=int, default=2,
+                    help="Ray actors that play the games with --ray-address (default 2), each --concurrency at a time")
     ar.add_argument("--json", action="store_true", help="machine-readable results (with 95%% intervals)")
     ar.add_argument("--storage", help="storage root whose model registry resolves nn:best / nn:g<N> "
                                       "(default: $RINGRIFT_STORAGE or ./storage)")

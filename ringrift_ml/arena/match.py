@@ -79,9 +79,11 @@ def round_robin(
     on_game: Optional[Callable] = None,
     concurrency: int = 1,
     random_opening: int = 0,
+    runner: Optional[Callable] = None,
 ):
     """Every combination of ``num_players`` entrants plays ``games_per_pairing`` games,
-    rotating seats.  Returns (game results, pairwise records)."""
+    rotating seats.  Returns (game results, pairwise records).  ``runner``: plays the
+    games instead of :func:`ringrift_ml.ai.games.play_games` (as for :func:`head_to_head`)."""
     names = sorted(players)
     if len(names) < num_players:
         raise ValueError(f"round robin: need at least {num_players} players, got {len(names)}")
@@ -92,7 +94,7 @@ def round_robin(
             seats = list(combo[k:] + combo[:k])
             jobs.append(GameJob(board, [players[s] for s in seats], [budgets[s] for s in seats],
                                 seed + len(jobs), max_moves=MAX_MOVES, random_opening=random_opening, tag=seats))
-    results = _play(jobs, concurrency, f"arena {board} {num_players}p", progress, on_game)
+    results = _play(jobs, concurrency, f"arena {board} {num_players}p", progress, on_game, runner=runner)
     records = []
     for job, res in zip(jobs, results):
         res.seats = list(job.tag)

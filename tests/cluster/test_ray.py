@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import signal
 import time
@@ -177,3 +178,24 @@ def test_matches_on_the_cluster_play_the_in_process_games(address, tmp_path):
     with pytest.raises(ValueError, match="not entrants"):
         c, cb = make_player("random", "square8", 2)
         head_to_head(c, b, cb, bb, "square8", 1, runner=runner, progress=False)
+
+
+def test_arena_command_on_the_cluster_prints_the_in_process_result(address, capsys):
+    """``ringrift arena --ray-address``: a head-to-head and a round robin of three played
+    on the cluster's actors print what the same command prints in-process; a bad
+    ``--workers`` is one clear line."""
+    from ringrift_ml.cli import main
+
+    def arena(*extra) -> dict:
+        assert main(["arena", "--board", "square8", "--games", "4", "--seed", "7", "--random-opening", "2",
+                     "--concurrency", "2", "--json", "--no-progress", *extra]) == 0
+        return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+
+    for players in ("mcts:4,heuristic", "mcts:4,heuristic,random"):
+        here = arena("--players", players)
+        there = arena("--players", players, "--ray-address", address, "--workers", "2")
+        assert there == here
+    assert sorted(r["player"] for r in here["elo"]) == ["heuristic", "mcts:4", "random"]
+    assert main(["arena", "--board", "square8", "--players", "heuristic,random", "--ray-address", address,
+                 "--workers", "0", "--no-progress"]) == 2
+    assert "--workers: must be at least 1" in capsys.readouterr().err
