@@ -85,16 +85,17 @@ def loop_defaults(board: str, players: int) -> dict:
     position.  square19 2p's first generation, retrained on its own 24 games and
     replaying its gate's 36 games against ``mcts:16``: 11.1% with the results alone,
     44.4% with the mix at 0.5, 33.3% at 1.0 (``benchmarks/retrain_gate.py``, docs/loop.md).
-    Training may take three quarters of a generation's CPU (``train_share`` 0.75): at a
-    quarter, hexagonal 2p's candidates trained on less than one pass over their window
-    (about 140 CPU s at 154-172 positions/s) and four generations lost their gates at
-    9-18%; at a half, continued candidates climbed to 27-33% with their best held-out epoch
-    the last; the generation given 0.75 scored 52% (docs/loop.md, "hexagonal 2p again").
+    Training may take half of a generation's CPU (``train_share`` 0.5): at a quarter,
+    hexagonal 2p's candidates trained on less than one pass over their window (about 140
+    CPU s at 154-172 positions/s) and four generations lost their gates at 9-18%; at a
+    half, continued candidates went 3-33% in four gates, and three quarters from the first
+    generation on (another seed) 13-35% in four, the same gates at 1.5 times a
+    generation's CPU (docs/loop.md, "hexagonal 2p again").
     """
     if not is_big(board, players):
         return {}
     return {"simulations": 16, "games": 24, "batch_games": 8, "gate_min_games": 16, "gate_max_games": 48,
-            "ladder_games": 8, "train_share": 0.75, "train": {"preset": "small", "value_target_mix": 0.5}}
+            "ladder_games": 8, "train_share": 0.5, "train": {"preset": "small", "value_target_mix": 0.5}}
 
 
 __all__ = ["BIG", "GAME_COST", "game_cost", "is_big", "loop_defaults", "quick_config"]

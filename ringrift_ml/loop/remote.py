@@ -79,8 +79,10 @@ class RayMatches:
                 raise ValueError(f"remote matches: players {unknown} are not entrants ({sorted(self.names)})")
             descs.append({"seats": seats, "budgets": list(j.budgets), "seed": j.seed, "swap_rule": j.swap_rule,
                           "max_moves": j.max_moves, "random_opening": j.random_opening})
-        # Contiguous shares, one task per actor (each plays its share ``concurrency`` at a time).
-        per = -(-len(descs) // self.workers) if descs else 1
+        # Contiguous shares of at most two batches each (each task plays ``concurrency``
+        # games at a time): a free actor takes the next share, so actors whose games ran
+        # short are not left idle, and a long match's progress moves share by share.
+        per = max(1, min(-(-len(descs) // self.workers), 2 * max(1, concurrency)))
         spans = [(i, min(i + per, len(descs))) for i in range(0, len(descs), per)]
 
         def back(t: int, played: list) -> None:
