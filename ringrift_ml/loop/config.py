@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from typing import Optional
 
+from ..cluster import LOCAL
 from ..rules import BOARD_TYPES
 
 
@@ -166,6 +168,11 @@ class LoopConfig:
             caps.append(max(1, int(budget_positions // batch)))
         if caps:
             over.setdefault("max_steps", min(caps))
+        if "threads" not in over and self.workers > 1 and self.ray_address in ("", LOCAL):
+            # The worker processes (or this machine's actors) idle while the candidate
+            # trains: its torch threads take their cores, at most the machine's.  Threads
+            # decide how fast, not what, it trains (TrainConfig.same_training).
+            over["threads"] = max(1, min(self.workers, os.cpu_count() or 1))
         try:
             return TrainConfig(**{"tensorboard": False, **over})
         except TypeError as e:

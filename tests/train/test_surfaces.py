@@ -255,3 +255,20 @@ def test_dagster_tuning_config_is_derived_from_the_tune_config():
     cfg = HeuristicWeightsConfig(opponents=["random"], sigma0=0.3, confirm_elo1=50.0)
     assert cfg.tune_config("hex8", 3) == TuneConfig(board="hex8", players=3, sigma0=0.3, opponents=("random",))
     assert cfg.confirm_config() == ConfirmConfig(elo1=50.0)
+
+
+def test_a_loops_training_takes_the_idle_workers_cores(monkeypatch):
+    """While the candidate trains, the loop's local workers idle: training takes their
+    cores (at most the machine's) unless the train config names its threads; on a
+    cluster the actors are elsewhere and training keeps one thread."""
+    import ringrift_ml.loop.config as config
+    from ringrift_ml.loop import LoopConfig
+
+    monkeypatch.setattr(config.os, "cpu_count", lambda: 2)
+    base = dict(board="square8", players=2)
+    assert LoopConfig(**base).train_config(seed=1).threads == 1
+    assert LoopConfig(**base, workers=2).train_config(seed=1).threads == 2
+    assert LoopConfig(**base, workers=8).train_config(seed=1).threads == 2
+    assert LoopConfig(**base, workers=2, ray_address="local").train_config(seed=1).threads == 2
+    assert LoopConfig(**base, workers=2, ray_address="head:6379").train_config(seed=1).threads == 1
+    assert LoopConfig(**base, workers=2, train=(("threads", 1),)).train_config(seed=1).threads == 1
