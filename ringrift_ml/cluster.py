@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import gc
 import os
+import socket
 import time
 from typing import Any, Callable, Optional
 
@@ -53,6 +54,23 @@ class ClusterError(RuntimeError):
     """The cluster could not run the work (no Ray, no reachable head, every actor gone)."""
 
 
+_PROBE_SECONDS = 5.0  # how long a head's port may take to accept a connection
+
+
+def _reachable(address: str) -> None:
+    """Raise :class:`ClusterError` when ``address`` names a host and port (``HOST:PORT``
+    or ``ray://HOST:PORT``) on which nothing accepts a connection: ``ray.init`` would
+    wait for such a head for minutes.  Other forms (``auto``) are left to Ray."""
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not host or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=_PROBE_SECONDS).close()
+    except OSError as e:
+        raise ClusterError(f"ray_address {address!r}: cannot connect: nothing accepts connections at "
+                           f"{host}:{port} ({e})") from None
+
+
 def connect(address: str, num_cpus: Optional[int] = None) -> dict:
     """Join (or, for :data:`LOCAL`, start) Ray; returns the cluster's resources.  A
     second call in the same process reuses the connection."""
@@ -66,6 +84,8 @@ def connect(address: str, num_cpus: Optional[int] = None) -> dict:
     if ray.is_initialized() and _joined is not None and _joined != address:
         ray.shutdown()  # a run names another cluster than the one joined before
     if not ray.is_initialized():
+        if address != LOCAL:
+            _reachable(address)
         kw: dict = {"log_to_driver": False, "include_dashboard": False}
         try:
             if address == LOCAL:

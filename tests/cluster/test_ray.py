@@ -90,8 +90,17 @@ def test_an_actor_killed_mid_run_costs_no_game(address, restarts):
 
 
 def test_a_bad_address_is_a_clear_error():
+    import socket
+
     with pytest.raises(ClusterError, match="ray_address: empty"):
         connect("")
+    # A head that does not answer is named at once (Ray itself would wait for minutes).
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # bound, not listening: connections are refused
+        for address in (f"127.0.0.1:{port}", f"ray://127.0.0.1:{port}"):
+            with pytest.raises(ClusterError, match=f"cannot connect: nothing accepts connections at 127.0.0.1:{port}"):
+                connect(address)
 
 
 def test_a_closed_pool_leaves_no_shipped_files_behind(address, tmp_path):
