@@ -90,7 +90,7 @@ def loop_defaults(board: str, players: int) -> dict:
     CPU s at 154-172 positions/s) and four generations lost their gates at 9-18%; at a
     half, continued candidates went 3-33% in four gates, and three quarters from the first
     generation on (another seed) 13-35% in four, the same gates at 1.5 times a
-    generation's CPU (docs/loop.md, "hexagonal 2p again").
+    generation's CPU (docs/loop.md, "hexagonal 2p again" and "a third time").
     """
     if not is_big(board, players):
         return {}
