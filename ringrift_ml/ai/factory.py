@@ -120,8 +120,14 @@ def parse_player(spec: str) -> PlayerSpec:
     return p
 
 
+def engine_unit(engine: str) -> Optional[str]:
+    """What an engine's budget counts (``simulations``, ``nodes``, ``evaluations``), or
+    None for the engines without one (``heuristic``, ``random``, ``policy``)."""
+    return next((u for e, _, _, u in ENGINE_TABLE if e == engine), None)
+
+
 def _unit(engine: str) -> str:
-    return next((u for e, _, _, u in ENGINE_TABLE if e == engine), None) or "nothing"
+    return engine_unit(engine) or "nothing"
 
 
 def _parse_player(spec: str) -> PlayerSpec:
@@ -209,5 +215,5 @@ def make_engine_player(spec: str, board: str, num_players: int, weights: Optiona
     return MinimaxPlayer(ev), budget
 
 
-__all__ = ["DEFAULT_BUDGET", "ENGINES", "ENGINE_TABLE", "NET_ENGINES", "NNUE_ENGINES", "PlayerSpec", "TIMED_ENGINES",
+__all__ = ["DEFAULT_BUDGET", "engine_unit", "ENGINES", "ENGINE_TABLE", "NET_ENGINES", "NNUE_ENGINES", "PlayerSpec", "TIMED_ENGINES",
            "make_engine_player", "parse_player", "parse_spec", "players_help", "resolve_model"]

@@ -383,16 +383,28 @@ def gate_players(store: LakeStore, cfg: LoopConfig, g: int, model_path: Path, be
     """The gate's two sides at equal simulations, ``((cand, budget), (opp, budget),
     opp_spec)``: the candidate ``g<g>`` against ``best`` (its registry row) or, without
     one, the bootstrap player."""
-    from ..ai.base import Budget
     from ..nn.players import make_player
 
-    opp_spec = f"nn:{store.root / best['path']}:{cfg.simulations}" if best else cfg.bootstrap
+    opp_spec = f"nn:{store.root / best['path']}:{cfg.simulations}" if best else gate_bootstrap_spec(cfg)
     cand, cb = make_player(f"nn:{model_path}:{cfg.simulations}", cfg.board, cfg.players, device=cfg.device)
     opp, ob = make_player(opp_spec, cfg.board, cfg.players, device=cfg.device)
-    cand.name, opp.name = f"g{g}", (f"g{best['generation']}" if best else cfg.bootstrap)
-    if not best:  # the bootstrap player searches with its own budget unit: give it the same simulations
-        ob = Budget(nodes=cfg.simulations) if ob.nodes and ob.nodes > 1 else ob
+    cand.name, opp.name = f"g{g}", (f"g{best['generation']}" if best else opp_spec)
     return (cand, cb), (opp, ob), opp_spec
+
+
+def gate_bootstrap_spec(cfg: LoopConfig) -> str:
+    """The bootstrap player as the gate plays it.  A search that counts simulations
+    (``mcts``, ``gumbel``) searches at the loop's ``simulations``, the candidate's budget,
+    whatever budget its selfplay spec names (a cheap ``mcts:4`` plays more selfplay
+    games, but the candidate must beat the heuristic search at equal simulations);
+    engines with another budget unit play as named (``heuristic`` evaluates every legal
+    move, ``minimax:N`` its N nodes)."""
+    from ..ai.factory import engine_unit, parse_player
+
+    p = parse_player(cfg.bootstrap)
+    if p.seconds is None and engine_unit(p.engine) == "simulations":
+        return f"{p.engine}:{cfg.simulations}"
+    return cfg.bootstrap
 
 
 def gate_candidate(store: LakeStore, cfg: LoopConfig, g: int, model_path: Path, best: Optional[dict],
@@ -712,5 +724,5 @@ __all__ = ["FAILED", "PROMOTED", "REJECTED", "REGISTRY_FIGURES", "ROLLED_BACK", 
            "Candidate", "finish_generation", "gate_candidate", "generation_figures", "generation_samples",
            "generation_games", "generation_sample_set", "ladder_cpu_since", "train_budget", "newest_candidate", "next_generation", "previous_candidate", "play_generation", "selfplay_player", "generation_states", "is_registry_ref", "label_of", "process_cpu_seconds", "record_failure",
            "record_generation", "registry", "resolve_ref", "resolve_specs", "run_generation", "run_loop",
-           "train_candidate", "gate_players", "gate_seed", "keep_saved_steps",
+           "train_candidate", "gate_bootstrap_spec", "gate_players", "gate_seed", "keep_saved_steps",
            "set_aside_cpu_seconds"]

@@ -10,7 +10,8 @@ from ringrift_ml.arena import SPRT, sequential_match
 from ringrift_ml.lake import LakeStore
 from ringrift_ml.loop import LoopConfig, current_best, registry, run_loop
 from ringrift_ml.loop import run as loop_run
-from ringrift_ml.nn.checkpoint import read_net
+from ringrift_ml.nn.checkpoint import read_net, save_net
+from ringrift_ml.nn.net import RingNet, net_config
 
 from ..registry_rows import write_registry
 
@@ -795,3 +796,19 @@ def test_dry_run_estimates_a_generation_before_any_work(tmp_path, capsys):
     assert "1 generation(s)" in out[-2] and json.loads(out[-1])["generations"] == 1
     assert main(base) == 2
     assert "--generations: required" in capsys.readouterr().err
+
+
+def test_the_gate_plays_a_cheap_bootstrap_search_at_the_loops_simulations(tmp_path):
+    # A bootstrap whose selfplay searches 4 simulations is gated at the candidate's 16,
+    # and named as it plays; engines with another budget unit play as named.
+    store = LakeStore.open(tmp_path / "root")
+    cfg = LoopConfig(**{**SMALL, "simulations": 16, "bootstrap": "mcts:4"})
+    assert loop_run.gate_bootstrap_spec(cfg) == "mcts:16"
+    assert loop_run.selfplay_player(store, cfg, None) == "mcts:4"
+    assert loop_run.gate_bootstrap_spec(LoopConfig(**{**SMALL, "bootstrap": "heuristic"})) == "heuristic"
+    assert loop_run.gate_bootstrap_spec(LoopConfig(**{**SMALL, "bootstrap": "minimax:300"})) == "minimax:300"
+    model = save_net(RingNet(net_config("square8", "tiny")), tmp_path / "m.pt", {}, {})
+    (_, cb), (opp, ob), spec = loop_run.gate_players(store, cfg, 0, model, None)
+    assert (spec, opp.name, ob.nodes, cb.nodes) == ("mcts:16", "mcts:16", 16, 16)
+    (_, _), (opp, ob), spec = loop_run.gate_players(store, LoopConfig(**{**SMALL, "bootstrap": "heuristic"}), 0, model, None)
+    assert spec == "heuristic" and ob.nodes == 100_000  # every legal move evaluated, not 4 of them
