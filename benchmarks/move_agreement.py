@@ -29,34 +29,10 @@ import time
 import numpy as np
 from tqdm import tqdm
 
-from ringrift_ml.ai.base import immediate_win
 from ringrift_ml.ai.factory import parse_player
 from ringrift_ml.arena import wilson
 from ringrift_ml.nn.players import make_player
-from ringrift_ml.rules import new_game
-from ringrift_ml.rules.fast import FastGame
-from ringrift_ml.rules.replay import iter_replay
-from ringrift_ml.selfplay import SelfplayConfig, play_batch
-
-
-def sample_positions(board: str, players: int, source: str, games: int, count: int, min_legal: int,
-                     seed: int) -> list:
-    """``count`` FastGames at decisions of ``games`` selfplay games of ``source``."""
-    cfg = SelfplayConfig(board=board, players=(source,) * players, games=games, seed=seed,
-                         batch_games=min(16, games))
-    pool = []
-    for rec in play_batch(cfg, list(range(games))):
-        g = FastGame(new_game(board, players))
-        for step in iter_replay(new_game(board, players), rec["moves"]):
-            rows = g.legal()
-            if len(rows) >= min_legal and immediate_win(g, rows) is None:
-                pool.append(g.copy())
-            g.apply(step.row)
-    if len(pool) < count:
-        raise ValueError(f"--positions: only {len(pool)} decisions with >= {min_legal} legal moves in "
-                         f"{games} games of {source}; play more --source-games")
-    pick = np.random.default_rng(seed).choice(len(pool), size=count, replace=False)
-    return [pool[i] for i in sorted(pick)]
+from ringrift_ml.selfplay import sample_decisions
 
 
 def decide(spec: str, board: str, players: int, positions: list, progress: bool) -> tuple:
@@ -106,7 +82,7 @@ def main(argv=None) -> int:
             import torch
 
             torch.set_num_threads(args.threads)
-        positions = sample_positions(args.board, args.players, args.source, args.source_games, args.positions,
+        positions = sample_decisions(args.board, args.players, args.source, args.source_games, args.positions,
                                      args.min_legal, args.seed)
     except ValueError as e:
         print(f"move_agreement: {e}", file=sys.stderr)

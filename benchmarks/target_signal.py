@@ -39,15 +39,11 @@ import numpy as np
 from tqdm import tqdm
 
 from ringrift_ml.ai import Budget
-from ringrift_ml.ai.base import immediate_win
 from ringrift_ml.ai.factory import parse_player
 from ringrift_ml.ai.search import SearchConfig
 from ringrift_ml.ai.signal import target_stats
 from ringrift_ml.nn.players import make_player
-from ringrift_ml.rules import new_game
-from ringrift_ml.rules.fast import FastGame
-from ringrift_ml.rules.replay import iter_replay
-from ringrift_ml.selfplay import SelfplayConfig, play_batch
+from ringrift_ml.selfplay import sample_decisions
 
 
 def _setting(text: str) -> tuple:
@@ -65,28 +61,6 @@ def _setting(text: str) -> tuple:
         return key, float(value)
     except ValueError:
         return key, value
-
-
-def positions_from_games(board: str, players: int, source: str, games: int, count: int, min_legal: int,
-                         seed: int) -> list:
-    """``count`` FastGames at decisions of ``games`` selfplay games of ``source``."""
-    cfg = SelfplayConfig(board=board, players=(source,) * players, games=games, seed=seed,
-                         batch_games=min(16, games))
-    recs = play_batch(cfg, list(range(games)))
-    pool = []
-    for rec in recs:
-        g = FastGame(new_game(board, players))
-        for step in iter_replay(new_game(board, players), rec["moves"]):
-            rows = g.legal()
-            if len(rows) >= min_legal and immediate_win(g, rows) is None:
-                pool.append(g.copy())
-            g.apply(step.row)
-    rng = np.random.default_rng(seed)
-    if len(pool) < count:
-        raise ValueError(f"only {len(pool)} positions with >= {min_legal} legal moves in {games} games; "
-                         f"play more --source-games")
-    pick = rng.choice(len(pool), size=count, replace=False)
-    return [pool[i] for i in sorted(pick)]
 
 
 def measure(player, budget: Budget, positions: list, seeds: int, explore: bool, smoothing: float,
@@ -151,8 +125,8 @@ def main(argv=None) -> int:
             import torch
 
             torch.set_num_threads(args.threads)
-        positions = positions_from_games(args.board, args.players, args.source, args.source_games,
-                                         args.positions, args.min_legal, args.seed)
+        positions = sample_decisions(args.board, args.players, args.source, args.source_games,
+                                     args.positions, args.min_legal, args.seed)
     except ValueError as e:
         print(f"target_signal: {e}", file=sys.stderr)
         return 2

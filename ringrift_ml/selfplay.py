@@ -181,6 +181,35 @@ def play_one(cfg: SelfplayConfig, index: int) -> dict:
     return play_batch(cfg, [index])[0]
 
 
+def sample_decisions(board: str, players: int, source: str, games: int, count: int, min_legal: int,
+                     seed: int) -> list:
+    """``count`` positions (FastGames, seeded draw, in game order) at decisions of
+    ``games`` selfplay games of ``source`` in every seat: decisions with at least
+    ``min_legal`` legal moves that no move wins on the spot (a search player answers
+    those without searching).  What the benchmarks that compare players' decisions on
+    real positions draw from."""
+    import numpy as np
+
+    from .ai.base import immediate_win
+    from .rules.replay import iter_replay
+
+    cfg = SelfplayConfig(board=board, players=(source,) * players, games=games, seed=seed,
+                         batch_games=min(16, games))
+    pool = []
+    for rec in play_batch(cfg, list(range(games))):
+        g = FastGame(new_game(board, players))
+        for step in iter_replay(new_game(board, players), rec["moves"]):
+            rows = g.legal()
+            if len(rows) >= min_legal and immediate_win(g, rows) is None:
+                pool.append(g.copy())
+            g.apply(step.row)
+    if len(pool) < count:
+        raise ValueError(f"only {len(pool)} decisions with >= {min_legal} legal moves in {games} games of "
+                         f"{source}; play more games")
+    pick = np.random.default_rng(seed).choice(len(pool), size=count, replace=False)
+    return [pool[i] for i in sorted(pick)]
+
+
 def played_record(cfg: SelfplayConfig, pg, config: dict, searched_only: bool = False) -> dict:
     """The game record of one played game (``arena.match`` output) under run config
     ``cfg``, with the search target of every fully searched decision; ``config`` is
