@@ -21,9 +21,9 @@ import sys
 
 import numpy as np
 
+from ringrift_ml.ai.heuristic import HeuristicEvaluator, packaged_weights_path
 from ringrift_ml.arena import wilson
 from ringrift_ml.lake import LakeStore
-from ringrift_ml.nn.players import make_player
 from ringrift_ml.rules import new_game
 from ringrift_ml.rules.fast import FastGame
 from ringrift_ml.rules.replay import iter_replay
@@ -51,7 +51,8 @@ def main(argv=None) -> int:
         print(f"prior_top1: no {args.board}|{args.players} games labelled {args.label!r} in {args.storage}",
               file=sys.stderr)
         return 2
-    evaluator = make_player("mcts:16", args.board, args.players)[0].evaluator
+    # The evaluator whose prior the heuristic searches (mcts, gumbel) search from.
+    evaluator = HeuristicEvaluator.for_board(args.board, args.players, packaged_weights_path())
     rng = np.random.default_rng(args.seed)
     hits = n = 0
     for r in rows:
