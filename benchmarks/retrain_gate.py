@@ -6,7 +6,8 @@ retrained on the same window, then its gate's games replayed.
 
 The generation's registry row gives everything but the training options: the loop
 configuration it ran with, its sample set (the window ends there), the training seed,
-the ``train_share`` step cap (from its recorded selfplay CPU), the gate's opponent (the
+the ``train_share`` step cap (the one its candidate trained with, as positions; from
+the recorded selfplay CPU where the candidate is gone), the gate's opponent (the
 bootstrap player or the best network of the time) and the gate's game seeds.  The
 candidate is trained with the row's configuration plus ``--train`` (TrainConfig
 overrides) in ``DIR``, and plays ``--games`` games against the gate's opponent at the
@@ -71,9 +72,19 @@ def main(argv=None) -> int:
                      if r["model_id"] == row["parent_id"]), None)
     data = from_lake(store, cfg.board, cfg.players, window=cfg.window, recency=cfg.recency,
                      upto=row["sample_set_id"], window_positions=cfg.window_positions)
-    budget = train_budget(store, cfg, g, row.get("selfplay_cpu_seconds"))
+    # The loop's candidate trained within a budget measured in CPU (``train_share``),
+    # which a rerun would measure differently: its recorded step budget is the budget
+    # here (in positions, so that another batch size draws as many), and only without a
+    # candidate checkpoint is the budget recomputed from the registry.
+    saved = (read_net(store.root / row["path"])[1].get("train_config") or {}) if row.get("path") and (
+        store.root / row["path"]).is_file() else None
+    if saved is not None:
+        positions = saved["max_steps"] * saved["batch_size"] if saved.get("max_steps") else None
+    else:
+        budget = train_budget(store, cfg, g, row.get("selfplay_cpu_seconds"))
+        positions = budget["positions"] if budget else None
     tcfg = cfg.train_config(seed=cfg.seed + g, warm=best is not None, window_positions=len(data),
-                            budget_positions=budget["positions"] if budget else None)
+                            budget_positions=positions)
     tcfg = dataclasses.replace(tcfg, threads=args.threads)
     t0 = time.process_time()
     res = fit(data, tcfg, args.out, resume=True, progress=False,

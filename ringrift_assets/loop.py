@@ -263,7 +263,8 @@ def loop_sensor(context: dg.SensorEvaluationContext, lake_root: LakeResource):
 
 CAMPAIGN_COLUMNS = [("partition", "text"), ("cpu_hours", "float"), ("budget_cpu_hours", "float"),
                     ("generations", "int"), ("promotions", "int"), ("games", "int"), ("selfplay_games", "int"),
-                    ("selfplay_games_per_cpu_hour", "float"), ("best_generation", "int"), ("score", "float"),
+                    ("selfplay_games_per_cpu_hour", "float"), ("best_generation", "int"), ("best_cpu_hours", "float"),
+                    ("score", "float"),
                     ("ci_low", "float"), ("ci_high", "float"), ("eval_games", "int"), ("target", "text"),
                     ("met", "bool")]
 
@@ -271,6 +272,7 @@ CAMPAIGN_COLUMNS = [("partition", "text"), ("cpu_hours", "float"), ("budget_cpu_
 def campaign_table(rows: list) -> dg.MetadataValue:
     nan = float("nan")
     return table([{**r, "best_generation": -1 if r["best_generation"] is None else r["best_generation"],
+                   "best_cpu_hours": nan if r["best_cpu_hours"] is None else r["best_cpu_hours"],
                    "score": nan if r["score"] is None else r["score"],
                    "ci_low": nan if r["ci95"] is None else r["ci95"][0],
                    "ci_high": nan if r["ci95"] is None else r["ci95"][1],

@@ -173,7 +173,11 @@ def _target(part: Partition) -> tuple:
 def partition_summary(store: LakeStore, part: Partition, cfg: CampaignConfig) -> dict:
     """One row of the campaign table, from the lake alone: the loop's CPU and games,
     promotions, selfplay games per CPU hour, the best's stored evaluation and whether
-    the partition's target is met (and by how much it is missed)."""
+    the partition's target is met (and by how much it is missed).  A score target is
+    met within the budget: ``best_cpu_hours``, the CPU of the generations up to the
+    best's, must not exceed it (``over_budget_by`` says by how much it did; a later
+    generation that ran past the budget without a promotion does not count against the
+    best)."""
     from .run import registry_cpu_hours
 
     states = generation_states(registry(store, part.board, part.players))
@@ -190,20 +194,26 @@ def partition_summary(store: LakeStore, part: Partition, cfg: CampaignConfig) ->
            "generations": len(states), "promotions": promotions, "selfplay_games": sp_games,
            "games": sp_games + gate_games + ladder_games,
            "selfplay_games_per_cpu_hour": round(sp_games / (sp_cpu / 3600), 1) if sp_cpu else None,
-           "best_generation": best["generation"] if best else None, "target": asked}
+           "best_generation": best["generation"] if best else None,
+           "best_cpu_hours": None, "target": asked}
+    if best is not None:
+        spent = registry_cpu_hours({g: r for g, r in states.items() if g <= best["generation"]})
+        row["best_cpu_hours"] = round(spent, 4)
     ev = None
     if best is not None and cfg.eval_games:
         ev = stored_evaluation(store, part, best["model_id"], _subject(best, cfg.loop_config(part).simulations),
                                cfg.eval_games, 10_000 + cfg.seed)
     row.update({"subject": ev["subject"] if ev else None, "score": ev["score"] if ev else None,
                 "ci95": [ev["ci_low"], ev["ci_high"]] if ev else None, "eval_games": ev["games"] if ev else None})
+    over = max(0.0, spent - row["budget_cpu_hours"]) if best is not None and want is not None else None
+    row["over_budget_by"] = round(over, 4) if over is not None else None
     if want is None:
         row["met"] = any(r["status"] != "failed" for r in states.values())
         row["short_by"] = None
     elif ev is None:
         row["met"], row["short_by"] = False, None
     else:
-        row["met"] = ev["score"] >= want and (promotions > 0)
+        row["met"] = ev["score"] >= want and (promotions > 0) and not over
         row["short_by"] = round(max(0.0, want - ev["score"]), 3)
     return row
 
@@ -220,7 +230,9 @@ def summary_markdown(rows: list) -> str:
     for r in rows:
         score = (f"{r['score']:.1%} [{r['ci95'][0]:.1%}, {r['ci95'][1]:.1%}] over {r['eval_games']}"
                  if r["score"] is not None else "not evaluated")
-        met = "yes" if r["met"] else ("no" + (f", short by {r['short_by']:.1%}" if r.get("short_by") else ""))
+        why = ([f"short by {r['short_by']:.1%}"] if r.get("short_by") else []) + (
+            [f"best found {r['over_budget_by']:.2f} CPU h over budget"] if r.get("over_budget_by") else [])
+        met = "yes" if r["met"] else ", ".join(["no"] + why)
         key = r["partition"].replace("|", "\\|")  # the key's pipe would end its Markdown cell
         lines.append(f"| {key} | {r['cpu_hours']:.2f} ({r['budget_cpu_hours']:g}) | {r['generations']} "
                      f"| {r['promotions']} | {r['games']} ({r['selfplay_games']}) "

@@ -15,7 +15,7 @@ Two bases, the better one first:
   gate between ``gate_min_games`` and ``gate_max_games`` games at the same cost per game
   (both sides search at ``simulations``), the training steps the config implies over
   the window (from ``early_stopping + 1`` epochs to all ``epochs``, within the reuse
-  budget and, after generation 0, ``train_share``'s share of the selfplay's CPU), and
+  budget and ``train_share``'s share of the selfplay's CPU), and
   after a promotion ``2 x ladder_games`` ladder games.
 
 The result is a range (``low``: the gate decides at its minimum, training stops as
@@ -27,10 +27,7 @@ the loop sensor tags each run with it.
 
 from __future__ import annotations
 
-import dataclasses
 import statistics
-import tempfile
-from pathlib import Path
 from typing import Optional
 
 from ..lake import LakeStore
@@ -86,7 +83,7 @@ def calibrate(store: LakeStore, cfg: LoopConfig, games: int = 2, train_steps: in
     from ..nn.samples import SAMPLE_SCHEMA, game_samples
     from ..selfplay import SelfplayConfig, run_selfplay
     from ..train.dataset import from_table
-    from ..train.loop import fit
+    from ..train.loop import cpu_per_step
 
     g, best = next_generation(store, cfg)
     spec = selfplay_player(store, cfg, best)
@@ -122,14 +119,7 @@ def calibrate(store: LakeStore, cfg: LoopConfig, games: int = 2, train_steps: in
     rows = rows * max(1, -(-need // max(1, len(rows))))
     data = from_table(pa.Table.from_pylist(rows, schema=SAMPLE_SCHEMA), cfg.board,
                       sym_perms=symmetry_perms(cfg.board))
-    probe = dataclasses.replace(tcfg, max_steps=train_steps + 4, epochs=max(2, tcfg.epochs), early_stopping=0,
-                                checkpoint_every=10**9, holdout=0.05)
-    marks: dict = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        fit(data, probe, Path(tmp) / "probe", progress=False,
-            on_step=lambda step: marks.setdefault(step, process_cpu_seconds()))
-    first, last = 4, max(marks)
-    per_step = (marks[last] - marks[first]) / max(1, last - first)
+    per_step = cpu_per_step(data, tcfg, steps=train_steps)
     # Early stopping ends training after ``early_stopping`` epochs without a better one;
     # the epochs, or the step budget (reuse), end it at the latest.
     per_epoch = window * (1 - tcfg.holdout) / tcfg.batch_size
@@ -141,10 +131,10 @@ def calibrate(store: LakeStore, cfg: LoopConfig, games: int = 2, train_steps: in
     train = (per_step * steps[0], per_step * steps[1])
     gate = (per_game * cfg.gate_min_games, per_game * cfg.gate_max_games)
     ladder = per_game * 2 * cfg.ladder_games
-    if cfg.train_share and g > 0:
-        # train_share caps training at a share of the data CPU (generation 0 has no
-        # measured training rate, so no cap): the selfplay alone at the lowest, with a
-        # promotion's ladder games kept as data (the loop's ``train_budget``) at the highest.
+    if cfg.train_share:
+        # train_share caps training at a share of the data CPU (the loop's
+        # ``train_budget``): the selfplay alone at the lowest, with a promotion's ladder
+        # games kept as data at the highest.
         ratio = cfg.train_share / (1 - cfg.train_share)
         kept_ladder = ladder if cfg.ladder_games_train else 0.0
         train = (min(train[0], ratio * selfplay), min(train[1], ratio * (selfplay + kept_ladder)))

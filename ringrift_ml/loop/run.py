@@ -293,7 +293,12 @@ def train_candidate(store: LakeStore, cfg: LoopConfig, g: int, best: Optional[di
                 f"trains; from scratch")
             start = None
     init = root / start["path"] if start else None
-    budget = train_budget(store, cfg, g, selfplay_cpu)
+    # Before any generation measured a training rate, a few timed steps of this very
+    # training (its config, its window) give one, so the first generation keeps to its
+    # share too (hexagonal 2p's first generation trained 2,972 CPU s uncapped against 532
+    # of selfplay, and put the partition 13% over its campaign budget).
+    budget = train_budget(store, cfg, g, selfplay_cpu, probe=lambda: rate_probe(
+        data, cfg.train_config(seed=cfg.seed + g, warm=start is not None, window_positions=len(data))))
     tcfg = cfg.train_config(seed=cfg.seed + g, warm=start is not None, window_positions=len(data),
                             budget_positions=budget["positions"] if budget else None)
     if budget and "max_steps" not in {**dict(cfg.train), **dict(cfg.warm_train)}:
@@ -316,7 +321,7 @@ def train_candidate(store: LakeStore, cfg: LoopConfig, g: int, best: Optional[di
         + (f" ({start['status']}: no network promoted yet)" if start is not None and best is None else "")
         + (f"; at most {tcfg.max_steps} steps" if tcfg.max_steps else "")
         + (f" (train_share {cfg.train_share}: {budget['cpu_seconds']:.0f} CPU s at {budget['rate']:.0f} "
-           "positions/s)" if budget else ""))
+           f"positions/s, rate of {budget['rate_from']})" if budget else ""))
     res = fit(data, tcfg, run_dir, resume=True, progress=progress, init=init,
               extra_meta={"loop_generation": g, "sample_set_id": sid})
     path = Path(res.model_path)
@@ -326,6 +331,14 @@ def train_candidate(store: LakeStore, cfg: LoopConfig, g: int, best: Optional[di
                  run_id=run_id or label_of(cfg, g))
     return Candidate(path=path, window=list(data.source["sample_sets"]), samples=len(data), init=init,
                      result=res, config=tcfg, set_aside_cpu_seconds=set_aside_cpu)
+
+
+def rate_probe(data, tcfg) -> float:
+    """Training positions per CPU second of ``tcfg`` on ``data``, from a few timed
+    optimiser steps (:func:`ringrift_ml.train.loop.cpu_per_step`)."""
+    from ..train.loop import cpu_per_step
+
+    return tcfg.batch_size / cpu_per_step(data, tcfg)
 
 
 def previous_candidate(store: LakeStore, cfg: LoopConfig, g: int) -> Optional[dict]:
@@ -539,24 +552,34 @@ def ladder_cpu_since(store: LakeStore, cfg: LoopConfig, g: int) -> tuple:
     return float(got["c"] or 0.0), float(got["d"] or 0.0)
 
 
-def train_budget(store: LakeStore, cfg: LoopConfig, g: int, selfplay_cpu: Optional[float]) -> Optional[dict]:
+def train_budget(store: LakeStore, cfg: LoopConfig, g: int, selfplay_cpu: Optional[float],
+                 probe: Optional[Callable[[], float]] = None) -> Optional[dict]:
     """The training budget of ``train_share`` for generation ``g`` (None when there is
-    none: the share is 0, the generation's selfplay CPU is unknown, or no earlier
-    generation measured a training rate): ``{cpu_seconds, positions, rate}``, the CPU
-    allowed and the positions the partition's newest training rate draws in it."""
+    none: the share is 0 or the generation's selfplay CPU is unknown):
+    ``{cpu_seconds, positions, rate, rate_from}``, the CPU allowed and the positions the
+    partition's training rate draws in it.  The rate (positions per CPU second) is the
+    newest earlier generation's; before any generation measured one (the first), it is
+    ``probe()``'s, a few timed steps on the generation's own window, whose CPU the
+    budget has already spent (no probe: no budget)."""
     if not cfg.train_share or selfplay_cpu is None:
         return None
-    rows = store.query("SELECT train_cpu_seconds AS c, trained_positions AS n FROM lake.model_registry "
-                       "WHERE board = ? AND players = ? AND generation < ? AND train_cpu_seconds > 0 "
-                       "AND trained_positions > 0 ORDER BY generation DESC LIMIT 1",
+    rows = store.query("SELECT generation AS g, train_cpu_seconds AS c, trained_positions AS n "
+                       "FROM lake.model_registry WHERE board = ? AND players = ? AND generation < ? "
+                       "AND train_cpu_seconds > 0 AND trained_positions > 0 ORDER BY generation DESC LIMIT 1",
                        [cfg.board, cfg.players, g]).to_pylist()
-    if not rows:
+    spent = 0.0
+    if rows:
+        rate, rate_from = float(rows[0]["n"]) / float(rows[0]["c"]), f"g{rows[0]['g']}"
+    elif probe is not None:
+        c0 = process_cpu_seconds()
+        rate, rate_from = probe(), "probe"
+        spent = process_cpu_seconds() - c0
+    else:
         return None
-    rate = float(rows[0]["n"]) / float(rows[0]["c"])
     ladder, ladder_data = ladder_cpu_since(store, cfg, g)
-    cpu = cfg.train_share / (1 - cfg.train_share) * (selfplay_cpu + ladder_data) - (ladder - ladder_data)
+    cpu = cfg.train_share / (1 - cfg.train_share) * (selfplay_cpu + ladder_data) - (ladder - ladder_data) - spent
     cpu = max(cpu, 0.0)
-    return {"cpu_seconds": round(cpu, 1), "positions": cpu * rate, "rate": round(rate, 1)}
+    return {"cpu_seconds": round(cpu, 1), "positions": cpu * rate, "rate": round(rate, 1), "rate_from": rate_from}
 
 
 def compute_figures(store: LakeStore, cfg: LoopConfig, g: int, step_cpu_seconds: dict) -> dict:
@@ -722,7 +745,7 @@ def resolve_specs(specs: list, store: LakeStore, board: str, players: int) -> li
 # too, and run imports the ladder); they stay importable from here.
 __all__ = ["FAILED", "PROMOTED", "REJECTED", "REGISTRY_FIGURES", "ROLLED_BACK", "current_best", "failure_rate",
            "Candidate", "finish_generation", "gate_candidate", "generation_figures", "generation_samples",
-           "generation_games", "generation_sample_set", "ladder_cpu_since", "train_budget", "newest_candidate", "next_generation", "previous_candidate", "play_generation", "selfplay_player", "generation_states", "is_registry_ref", "label_of", "process_cpu_seconds", "record_failure",
+           "generation_games", "generation_sample_set", "ladder_cpu_since", "train_budget", "rate_probe", "newest_candidate", "next_generation", "previous_candidate", "play_generation", "selfplay_player", "generation_states", "is_registry_ref", "label_of", "process_cpu_seconds", "record_failure",
            "record_generation", "registry", "resolve_ref", "resolve_specs", "run_generation", "run_loop",
            "train_candidate", "gate_bootstrap_spec", "gate_players", "gate_seed", "keep_saved_steps",
            "set_aside_cpu_seconds"]

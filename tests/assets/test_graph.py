@@ -211,12 +211,14 @@ def test_square8_2p_end_to_end_with_lineage_in_sql(tmp_path, monkeypatch):
 def test_a_generation_through_the_graph_is_the_generation_of_ringrift_loop(tmp_path):
     """The same settings and seed on two empty lakes: one generation through the asset
     graph, one through ``ringrift loop``.  Same games, same samples, same training, and
-    a gate of real games with the same decision: the registry rows agree."""
+    a gate of real games with the same decision: the registry rows agree.  ``train_share``
+    is off: its step cap comes from CPU measured in the run, which differs between two
+    runs of the same settings."""
     from ringrift_ml.cli import main as cli_main
     from ringrift_ml.loop import registry
 
     settings = {"games": 4, "bootstrap": "heuristic", "simulations": 4, "gate_min_games": 2, "gate_max_games": 6,
-                "batch_games": 4, "ladder_games": 0, "seed": 3,
+                "batch_games": 4, "ladder_games": 0, "seed": 3, "train_share": 0.0,
                 "train": json.dumps({"epochs": 2, "preset": "tiny", "early_stopping": 0})}
     chain = [_asset(k) for k in ("best_model", "selfplay_games", "games_merged", "training_samples",
                                  "candidate_model", "gate_match")]
@@ -225,7 +227,7 @@ def test_a_generation_through_the_graph_is_the_generation_of_ringrift_loop(tmp_p
     assert r.success
     assert cli_main(["loop", "--partition", "square8|2", "--generations", "1", "--games", "4", "--sims", "4",
                      "--bootstrap", "heuristic", "--gate-min", "2", "--gate-max", "6", "--batch-games", "4",
-                     "--ladder-games", "0", "--seed", "3", "--train", settings["train"],
+                     "--ladder-games", "0", "--seed", "3", "--train-share", "0", "--train", settings["train"],
                      "--storage", str(tmp_path / "cli"), "--no-progress"]) == 0
     rows = {}
     for side in ("graph", "cli"):

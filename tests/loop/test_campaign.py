@@ -59,8 +59,14 @@ def test_campaign_spends_its_budget_evaluates_once_and_resumes(tmp_path, monkeyp
     (row,) = rows
     assert row["generations"] == 1 and row["promotions"] == 1 and row["selfplay_games"] == 10
     assert row["games"] == 10 + registry(store, "square8", 2)[0]["gate_games"]
-    assert row["score"] == ev[0]["score"] and row["met"] == (ev[0]["score"] >= 0.65)
-    assert row["short_by"] == round(max(0.0, 0.65 - ev[0]["score"]), 3)
+    assert row["score"] == ev[0]["score"] and row["short_by"] == round(max(0.0, 0.65 - ev[0]["score"]), 3)
+    # The best came after the (tiny) budget was spent: not met whatever it scores.
+    assert row["best_cpu_hours"] == pytest.approx(row["cpu_hours"], abs=1e-3) and not row["met"]
+    assert row["over_budget_by"] == pytest.approx(row["best_cpu_hours"] - 1e-6, abs=1e-4)
+    assert "CPU h over budget" in summary_markdown(rows)
+    # Within a budget that covers it, the score decides.
+    (roomy,) = summary(store, dataclasses.replace(cfg, cpu_hours=10.0))
+    assert roomy["over_budget_by"] == 0 and roomy["met"] == (ev[0]["score"] >= 0.65)
     assert row["selfplay_games_per_cpu_hour"] > 0 and 0 < row["cpu_hours"]
 
     # A rerun: the budget is spent and the evaluation is stored, so nothing is played.

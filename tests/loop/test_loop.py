@@ -193,7 +193,8 @@ def test_a_rerun_keeps_the_step_budget_of_its_first_attempt(tmp_path, monkeypatc
     batch = cfg.train_config(seed=0).batch_size
     steps = iter([3, 2, 2])  # the first attempt's cap, then what each rerun measures
     monkeypatch.setattr(loop_run, "train_budget",
-                        lambda *a, **k: {"cpu_seconds": 1.0, "positions": next(steps) * batch, "rate": 1.0})
+                        lambda *a, **k: {"cpu_seconds": 1.0, "positions": next(steps) * batch, "rate": 1.0,
+                                         "rate_from": "g0"})
     _kill_the_first_gate(monkeypatch)
     with pytest.raises(KeyboardInterrupt):
         run_loop(store, cfg, generations=1, progress=False, log=lambda m: None)
@@ -251,7 +252,8 @@ def test_while_nothing_is_promoted_a_candidate_continues_from_the_rejected_one(t
     real_fit = train_loop.fit
 
     def spy(data, tcfg, run_dir, **kw):
-        inits.append(kw.get("init"))
+        if tmp_path in run_dir.parents:  # a candidate's training, not a rate probe's throwaway run
+            inits.append(kw.get("init"))
         return real_fit(data, tcfg, run_dir, **kw)
 
     monkeypatch.setattr(train_loop, "fit", spy)
@@ -334,7 +336,7 @@ def test_train_share_budgets_training_against_the_generations_data_cpu(tmp_path)
 
     store = LakeStore.open(tmp_path)
     cfg = LoopConfig(**{**SMALL, "train_share": 0.25})
-    assert train_budget(store, cfg, 0, 90.0) is None  # no generation has measured a training rate
+    assert train_budget(store, cfg, 0, 90.0) is None  # no generation has measured a training rate, no probe
     rows = write_registry(store, [0])
     assert train_budget(store, cfg, 1, 90.0) is None  # a row without the training figures
     record_row(store, "model_registry", [{**rows[0], "generation": 1, "train_cpu_seconds": 50.0,
@@ -345,10 +347,37 @@ def test_train_share_budgets_training_against_the_generations_data_cpu(tmp_path)
                                        for b, cpu, kept in (("g0", 30.0, True), ("heuristic", 6.0, False))], "ladder")
     got = train_budget(store, cfg, 2, 90.0)
     cpu = (90.0 + 30.0) / 3 - 6.0
-    assert got == {"cpu_seconds": cpu, "positions": pytest.approx(cpu * 2_000), "rate": 2000.0}
+    assert got == {"cpu_seconds": cpu, "positions": pytest.approx(cpu * 2_000), "rate": 2000.0, "rate_from": "g1"}
     assert train_budget(store, cfg, 2, None) is None
     assert train_budget(store, LoopConfig(**{**SMALL, "train_share": 0.0}), 2, 90.0) is None
     assert train_budget(store, cfg, 2, 0.0)["cpu_seconds"] == 4.0  # 30 / 3 - 6
+    # A measured rate wins over the probe, which does not run then.
+    assert train_budget(store, cfg, 2, 90.0, probe=lambda: pytest.fail("probed"))["rate_from"] == "g1"
+
+
+def test_the_first_generation_budgets_its_training_by_a_probe_of_its_own_steps(tmp_path, monkeypatch):
+    """Before any generation measured a training rate, ``train_budget`` takes the
+    probe's, and the CPU the probe spent comes off the budget; the loop's first
+    generation probes its own window and trains within the cap."""
+    from ringrift_ml.loop.run import train_budget
+
+    store = LakeStore.open(tmp_path / "root")
+    cfg = LoopConfig(**{**SMALL, "train_share": 0.25})
+    clock = iter([100.0, 102.5])
+    monkeypatch.setattr(loop_run, "process_cpu_seconds", lambda: next(clock))
+    got = train_budget(store, cfg, 0, 90.0, probe=lambda: 400.0)
+    assert got == {"cpu_seconds": 27.5, "positions": pytest.approx(27.5 * 400), "rate": 400.0, "rate_from": "probe"}
+    monkeypatch.undo()
+
+    log = []
+    row = run_loop(store, cfg, generations=1, progress=False, log=log.append)[0]
+    assert row["status"] != "failed", row["reason"]
+    said = [m for m in log if "rate of probe" in m]
+    assert len(said) == 1 and "at most" in said[0], log
+    steps = read_net(store.root / row["path"])[1]["train_config"]["max_steps"]
+    assert steps > 0 and f"at most {steps} steps" in said[0]
+    # The cap holds: the training's positions fit the probe's rate times the budget.
+    assert row["trained_positions"] <= steps * cfg.train_config(seed=0).batch_size
 
 
 @pytest.mark.parametrize("truncation, llr, status, says", [
