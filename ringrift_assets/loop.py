@@ -211,7 +211,8 @@ def _estimate_tag(store, board: str, n: int) -> str:
            "previous generation has finished, until the partition's generation or hour budget is spent.")
 def loop_sensor(context: dg.SensorEvaluationContext, lake_root: LakeResource):
     from ringrift_ml.loop import registry
-    from ringrift_ml.loop.run import generation_states, registry_cpu_hours
+    from ringrift_ml.loop import LoopConfig
+    from ringrift_ml.loop.run import budget_spent, generation_states
 
     path = lake_root.layout().loop_budget
     if not path.is_file():
@@ -240,7 +241,8 @@ def loop_sensor(context: dg.SensorEvaluationContext, lake_root: LakeResource):
         done = len(states)
         hours = sum((r["wall_seconds"] or 0) for r in states.values()) / 3600
         if done >= int(b.get("generations", 0)) or ("hours" in b and hours >= float(b["hours"])) or \
-                ("cpu_hours" in b and registry_cpu_hours(states) >= float(b["cpu_hours"])):
+                ("cpu_hours" in b and budget_spent(store, LoopConfig(board=board, players=n),
+                                                   float(b["cpu_hours"])) is not None):
             continue
         failed = len(context.instance.get_run_records(dg.RunsFilter(
             job_name=loop_job.name, tags={"dagster/partition": str(pk), "ringrift/generation": str(done)},

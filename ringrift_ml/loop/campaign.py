@@ -268,9 +268,12 @@ def plan(store: LakeStore, cfg: CampaignConfig, calibrate_games: int = 2,
     the generations that still fit and the CPU they would take, and the final
     evaluation's.
 
-    The loop starts a generation while the partition's CPU is under its budget, so it
-    runs ``ceil(left / per generation)`` more and may overrun the budget by up to one
-    generation: ``cpu_hours`` is ``[left, left + one generation at its highest]``.  The
+    The loop starts a generation while what is left of the budget holds one at the low
+    end of its estimate (``lo``; :func:`ringrift_ml.loop.run.budget_spent`), and a
+    partition without generations starts its first whatever it costs.  With generations
+    of ``lo`` to ``hi`` each, that is ``floor((left - lo) / hi) + 1`` to
+    ``floor(left / lo)`` more, and ``cpu_hours`` is ``[left - lo, left - lo + hi]``: the
+    budget is overrun only where generations cost more than the low end.  The
     evaluation is costed at half a selfplay game per game (one seat is the one-ply
     heuristic, whose moves cost next to nothing); a stored one costs nothing.
     """
@@ -299,8 +302,11 @@ def plan(store: LakeStore, cfg: CampaignConfig, calibrate_games: int = 2,
             row.update(basis=est["basis"], generation_cpu_hours=est["cpu_hours"],
                        generation_cpu_seconds=est["cpu_seconds"])
             lo, hi = (max(x / 3600, 1e-9) for x in est["cpu_seconds"])  # unrounded: tiny loops cost < 0.001 h
-            row["generations"] = [math.ceil(left / hi), math.ceil(left / lo)]
-            row["cpu_hours"] = [round(left, 3), round(left + hi, 3)]
+            if left >= lo:
+                row["generations"] = [math.floor((left - lo) / hi) + 1, math.floor(left / lo)]
+                row["cpu_hours"] = [round(left - lo, 3), round(left - lo + hi, 3)]
+            elif not states:
+                row["generations"], row["cpu_hours"] = [1, 1], [round(lo, 3), round(hi, 3)]
         eval_hours = 0.0
         if cfg.eval_games:
             best = current_best(list(states.values()))

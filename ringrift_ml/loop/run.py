@@ -61,7 +61,8 @@ def run_loop(store: LakeStore, cfg: LoopConfig, generations: int, hours: Optiona
     of earlier runs: a rerun after a kill finishes the rest), ``hours`` of wall clock
     pass, or the partition's registry holds ``cpu_hours`` of CPU (:func:`registry_cpu_hours`:
     all its generations and their ladder games, earlier runs included, so a campaign's
-    budget survives interruptions).  After each promotion the ladder gets the new
+    budget survives interruptions) or would hold more after the next generation
+    (:func:`budget_spent`).  After each promotion the ladder gets the new
     generation's rungs and the regression watch runs (``ladder_games`` > 0).  A generation that raises is retried
     ``retries`` times (each try resumes what the last one left); then it is recorded
     as ``failed`` with the error and the loop goes on with the next one (its games
@@ -87,9 +88,9 @@ def run_loop(store: LakeStore, cfg: LoopConfig, generations: int, hours: Optiona
         if hours is not None and time.time() - t0 >= hours * 3600:
             log(f"{cfg.partition}: the {hours} h budget is spent after generation {g - 1}")
             break
-        spent = registry_cpu_hours(done)
-        if cpu_hours is not None and spent >= cpu_hours:
-            log(f"{cfg.partition}: {spent:.2f} of {cpu_hours} CPU hours spent after generation {g - 1}")
+        why = budget_spent(store, cfg, cpu_hours) if cpu_hours is not None else None
+        if why is not None:
+            log(f"{cfg.partition}: {why} after generation {g - 1}")
             break
         row = None
         for attempt in range(retries + 1):
@@ -121,6 +122,27 @@ def registry_cpu_hours(states: dict) -> float:
     ladder games played since the previous row; a promotion's ladder is paid by the next
     row, so the newest promotion's ladder is not counted yet)."""
     return sum((r["cpu_seconds"] or 0.0) + (r.get("ladder_cpu_seconds") or 0.0) for r in states.values()) / 3600
+
+
+def budget_spent(store: LakeStore, cfg: LoopConfig, cpu_hours: float) -> Optional[str]:
+    """Why the partition should start no further generation within ``cpu_hours`` of CPU,
+    or None when the next one fits: the registry already holds the budget
+    (:func:`registry_cpu_hours`), or it holds less but the next generation would end
+    past it, at the low end of the partition's registry estimate
+    (:func:`ringrift_ml.loop.estimate.from_registry`: the medians of its recent
+    generations' selfplay, training and gate, without a ladder).  Without measured
+    generations the next one starts: nothing says what it costs."""
+    from .estimate import from_registry
+
+    spent = registry_cpu_hours(generation_states(registry(store, cfg.board, cfg.players)))
+    if spent >= cpu_hours:
+        return f"{spent:.2f} of {cpu_hours:g} CPU hours spent"
+    est = from_registry(store, cfg)
+    if est is not None and spent + est["cpu_hours"][0] > cpu_hours:
+        return (f"{spent:.2f} of {cpu_hours:g} CPU hours spent, and the next generation would take about "
+                f"{est['cpu_hours'][0]:.2f} more ({est['basis']} estimate of generations "
+                f"{', '.join(map(str, est['generations']))})")
+    return None
 
 
 def next_generation(store: LakeStore, cfg: LoopConfig) -> tuple:
@@ -745,7 +767,7 @@ def resolve_specs(specs: list, store: LakeStore, board: str, players: int) -> li
 # too, and run imports the ladder); they stay importable from here.
 __all__ = ["FAILED", "PROMOTED", "REJECTED", "REGISTRY_FIGURES", "ROLLED_BACK", "current_best", "failure_rate",
            "Candidate", "finish_generation", "gate_candidate", "generation_figures", "generation_samples",
-           "generation_games", "generation_sample_set", "ladder_cpu_since", "train_budget", "rate_probe", "newest_candidate", "next_generation", "previous_candidate", "play_generation", "selfplay_player", "generation_states", "is_registry_ref", "label_of", "process_cpu_seconds", "record_failure",
+           "generation_games", "generation_sample_set", "ladder_cpu_since", "train_budget", "rate_probe", "budget_spent", "newest_candidate", "next_generation", "previous_candidate", "play_generation", "selfplay_player", "generation_states", "is_registry_ref", "label_of", "process_cpu_seconds", "record_failure",
            "record_generation", "registry", "resolve_ref", "resolve_specs", "run_generation", "run_loop",
            "train_candidate", "gate_bootstrap_spec", "gate_players", "gate_seed", "keep_saved_steps",
            "set_aside_cpu_seconds"]

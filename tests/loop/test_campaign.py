@@ -135,9 +135,14 @@ def test_dry_run_plans_what_each_partition_has_left(tmp_path, capsys, monkeypatc
     # 300 + 100 + 240 = 640 s, at most 940 s with their largest ladder.
     assert sq["spent_cpu_hours"] == 1.0 and sq["left_cpu_hours"] == 0.5
     assert sq["basis"] == "registry" and sq["generation_cpu_hours"] == [round(640 / 3600, 5), round(940 / 3600, 5)]
-    assert sq["generations"] == [2, 3]  # ceil(1800 / 940), ceil(1800 / 640)
-    assert sq["cpu_hours"] == [0.5, round(2740 / 3600, 3)]
+    # A generation starts while 640 CPU s are left: floor((1800 - 640) / 940) + 1 at 940
+    # a generation, floor(1800 / 640) at 640; the CPU they leave unspent or overrun by.
+    assert sq["generations"] == [2, 2]
+    assert sq["cpu_hours"] == [round(1160 / 3600, 3), round(2100 / 3600, 3)]
     assert sq["eval_cpu_hours"] == round(200 * 2.0 / 2 / 3600, 3)  # the newest selfplay: 2 CPU s a game
+    # 360 s left holds no generation of 640: none starts.
+    (short,) = plan(store, CampaignConfig(partitions=("square8|2",), cpu_hours=1.1), log=lambda m: None)
+    assert short["left_cpu_hours"] == 0.1 and short["generations"] == [0, 0] and short["cpu_hours"] == [0.0, 0.0]
     assert hx["left_cpu_hours"] == 0 and hx["generations"] == [0, 0] and hx["basis"] is None
     assert hx["eval_cpu_hours"] is None  # nothing measured to cost it by
 

@@ -827,6 +827,28 @@ def test_dry_run_estimates_a_generation_before_any_work(tmp_path, capsys):
     assert "--generations: required" in capsys.readouterr().err
 
 
+def test_a_cpu_budget_starts_no_generation_that_would_end_past_it(tmp_path):
+    """``budget_spent``: spent, or the next generation (the registry estimate's low end)
+    would end past the budget, says why; ``run_loop`` then starts nothing."""
+    from ringrift_ml.lake.lineage import record_row
+
+    store = LakeStore.open(tmp_path)
+    cfg = LoopConfig(**SMALL)
+    assert loop_run.budget_spent(store, cfg, 1.0) is None  # nothing measured: the first generation starts
+    rows = write_registry(store, [0, 1], status="rejected", cpu_seconds=1800.0)
+    for r in rows:
+        r.update(selfplay_cpu_seconds=900.0, train_cpu_seconds=300.0, gate_cpu_seconds=600.0)
+    record_row(store, "model_registry", rows, "measured")
+    # 1.0 h spent, a generation about 0.5 h: 1.5 fits it, 1.4 does not, 1.0 is spent.
+    assert loop_run.budget_spent(store, cfg, 1.5) is None
+    why = loop_run.budget_spent(store, cfg, 1.4)
+    assert why is not None and "1.00 of 1.4 CPU hours spent" in why and "about 0.50 more" in why
+    assert loop_run.budget_spent(store, cfg, 1.0) == "1.00 of 1 CPU hours spent"
+    log = []
+    assert run_loop(store, cfg, generations=5, progress=False, log=log.append, cpu_hours=1.4) == []
+    assert any("would take about 0.50 more" in m and "after generation 1" in m for m in log), log
+
+
 def test_the_gate_plays_a_cheap_bootstrap_search_at_the_loops_simulations(tmp_path):
     # A bootstrap whose selfplay searches 4 simulations is gated at the candidate's 16,
     # and named as it plays; engines with another budget unit play as named.
