@@ -11,12 +11,14 @@ Two bases, the better one first:
 * ``calibration``: a few games of the generation's own selfplay player on this machine
   (their CPU per game and positions per game; a network plays one batch of the loop's
   ``batch_games`` games in flight, since its cost per game depends on the batch) and a few real training steps on their
-  samples (CPU per step), scaled to the configuration: ``games`` selfplay games, the
-  gate between ``gate_min_games`` and ``gate_max_games`` games at the same cost per game
-  (both sides search at ``simulations``), the training steps the config implies over
+  samples (CPU per step), and the gate's cost per game (:func:`gate_cpu_per_game`: a
+  game of its opponent against itself, the selfplay's figure where that is the same
+  player), scaled to the configuration: ``games`` selfplay games, the
+  gate between ``gate_min_games`` and ``gate_max_games`` games (both sides search at
+  ``simulations``), the training steps the config implies over
   the window (from ``early_stopping + 1`` epochs to all ``epochs``, within the reuse
   budget and ``train_share``'s share of the selfplay's CPU), and
-  after a promotion ``2 x ladder_games`` ladder games.
+  after a promotion ``2 x ladder_games`` ladder games at the gate's cost per game.
 
 The result is a range (``low``: the gate decides at its minimum, training stops as
 early as it can, no ladder; ``high``: the gate runs to its horizon, training runs every
@@ -129,8 +131,12 @@ def calibrate(store: LakeStore, cfg: LoopConfig, games: int = 2, train_steps: in
         steps = tuple(min(x, tcfg.max_steps) for x in steps)
     selfplay = per_game * cfg.games
     train = (per_step * steps[0], per_step * steps[1])
-    gate = (per_game * cfg.gate_min_games, per_game * cfg.gate_max_games)
-    ladder = per_game * 2 * cfg.ladder_games
+    # The gate's games are the candidate against the best (or the bootstrap at the
+    # loop's simulations), not selfplay: a cheap bootstrap (``mcts:4``) plays its
+    # selfplay at a third of a gate game's cost.  The ladder's rungs are priced alike.
+    per_gate = gate_cpu_per_game(store, cfg, best, games, selfplay=(spec, sp.full_search_prob, per_game))
+    gate = (per_gate * cfg.gate_min_games, per_gate * cfg.gate_max_games)
+    ladder = per_gate * 2 * cfg.ladder_games
     if cfg.train_share:
         # train_share caps training at a share of the data CPU (the loop's
         # ``train_budget``): the selfplay alone at the lowest, with a promotion's ladder
@@ -144,8 +150,36 @@ def calibrate(store: LakeStore, cfg: LoopConfig, games: int = 2, train_steps: in
                     "gate_cpu_seconds": [round(gate[0], 1), round(gate[1], 1)],
                     "ladder_cpu_seconds": round(ladder, 1)},
                    {"generation": g, "player": spec, "games": games, "cpu_seconds_per_game": round(per_game, 3),
+                    "cpu_seconds_per_gate_game": round(per_gate, 3),
                     "positions_per_game": round(positions_per_game, 1), "cpu_seconds_per_train_step": round(per_step, 4),
                     "train_steps": [int(steps[0]), int(steps[1])], "window_positions": int(window)})
+
+
+def gate_cpu_per_game(store: LakeStore, cfg: LoopConfig, best: Optional[dict], games: int = 2,
+                      selfplay: Optional[tuple] = None) -> float:
+    """CPU seconds per game of the next generation's gate, priced as a game of the gate's
+    opponent against itself: the best network at full search (or, before a promotion, the
+    bootstrap player at the loop's simulations, ``loop.run.gate_bootstrap_spec``).  The
+    candidate is of the best's kind and size, so the two sides cost alike; before a
+    promotion, the candidate's network side is priced like the bootstrap's (an untrained
+    stand-in would play games of another length: on hexagonal 2p it priced a gate game
+    at 125 CPU s where the loop measured 18.6-20.5).  ``selfplay``: ``(spec, full_search_prob,
+    CPU per game)`` of the selfplay calibration, reused when it is the same player;
+    otherwise ``games`` games are played (a network: one batch of ``min(gate_min_games,
+    batch_games)`` in flight, as the gate plays them)."""
+    from ..selfplay import SelfplayConfig, run_selfplay
+    from .run import gate_bootstrap_spec
+
+    spec = selfplay_player(store, cfg, best) if best is not None else gate_bootstrap_spec(cfg)
+    if selfplay is not None and selfplay[0] == spec and selfplay[1] == 1.0:
+        return selfplay[2]
+    if best is not None:
+        games = max(games, min(cfg.gate_min_games, cfg.batch_games))
+    sp = SelfplayConfig(board=cfg.board, players=(spec,) * cfg.players, games=games, seed=987_654_321,
+                        batch_games=games, full_search_prob=1.0, device=cfg.device, label="dry-run-gate")
+    c0 = process_cpu_seconds()
+    run_selfplay(sp, progress=False)
+    return (process_cpu_seconds() - c0) / games
 
 
 def estimate(store: LakeStore, cfg: LoopConfig, calibrate_games: int = 2, force_calibration: bool = False) -> dict:

@@ -801,6 +801,12 @@ def test_dry_run_estimates_a_generation_before_any_work(tmp_path, capsys):
     assert 0 < lo <= hi and est["cpu_seconds_per_game"] > 0 and est["cpu_seconds_per_train_step"] > 0
     # Both figures are rounded (0.1 s and 1 ms): compare within the rounding.
     assert est["steps"]["selfplay_cpu_seconds"] == pytest.approx(10 * est["cpu_seconds_per_game"], abs=0.06)
+    # The gate is priced as a game of its opponent: here the bootstrap at the loop's
+    # simulations, the selfplay's own player, whose figure is reused.
+    assert est["cpu_seconds_per_gate_game"] == est["cpu_seconds_per_game"]
+    # (the rate is rounded to 1 ms: within that per game)
+    assert est["steps"]["gate_cpu_seconds"] == [pytest.approx(n * est["cpu_seconds_per_gate_game"], abs=0.06 + n * 5e-4)
+                                                for n in (LoopConfig.gate_min_games, LoopConfig.gate_max_games)]
     assert est["total_cpu_hours"] == [pytest.approx(3 * x, abs=0.002) for x in est["cpu_hours"]]
     store = LakeStore.open(tmp_path)
     assert store.query("SELECT count(*) AS n FROM lake.games").to_pylist() == [{"n": 0}]  # nothing written
@@ -825,6 +831,28 @@ def test_dry_run_estimates_a_generation_before_any_work(tmp_path, capsys):
     assert "1 generation(s)" in out[-2] and json.loads(out[-1])["generations"] == 1
     assert main(base) == 2
     assert "--generations: required" in capsys.readouterr().err
+
+
+def test_a_cheap_bootstraps_gate_is_priced_at_the_loops_simulations(tmp_path, monkeypatch):
+    """With ``mcts:4`` selfplay and 16 simulations, the gate's opponent is ``mcts:16``:
+    the calibration plays its games for the gate's price instead of reusing the
+    selfplay's; a network's gate plays one batch at full search."""
+    from ringrift_ml.loop import estimate as est_mod
+    from ringrift_ml.selfplay import run_selfplay
+
+    played = []
+
+    def spy(sp, **kw):
+        played.append((sp.players, sp.games, sp.full_search_prob))
+        return run_selfplay(sp, **kw)
+
+    monkeypatch.setattr("ringrift_ml.selfplay.run_selfplay", spy)
+    store = LakeStore.open(tmp_path)
+    cfg = LoopConfig(**{**SMALL, "simulations": 16, "bootstrap": "mcts:4"})
+    assert est_mod.gate_cpu_per_game(store, cfg, None, 2, selfplay=("mcts:4", 1.0, 0.5)) > 0
+    assert played == [(("mcts:16", "mcts:16"), 2, 1.0)]
+    assert est_mod.gate_cpu_per_game(store, cfg, None, 2, selfplay=("mcts:16", 1.0, 0.5)) == 0.5  # the same player
+    assert len(played) == 1
 
 
 def test_a_cpu_budget_starts_no_generation_that_would_end_past_it(tmp_path):
