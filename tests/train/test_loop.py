@@ -274,3 +274,31 @@ def test_value_target_mix_learns_the_search_value_and_evaluates_against_the_outc
     assert mean_v[0.0] > 0.3 and mean_v[1.0] < -0.3
     with pytest.raises(ValueError, match="value_target_mix"):
         TrainConfig(value_target_mix=1.5)
+
+
+def test_cpu_per_step_times_real_steps_and_writes_nothing(tmp_path, square8_data, monkeypatch):
+    """A positive CPU figure per step, from steps after the warm-up (the clock read at
+    the steps' marks: here a fake clock of 0.5 s a step, 3 s of start-up); nothing is
+    left behind; bad step counts say why."""
+    import os
+
+    from ringrift_ml.train import loop as train_loop
+    from ringrift_ml.train.config import TrainConfig
+
+    cfg = TrainConfig(preset="tiny", batch_size=16, epochs=1, tensorboard=False)
+    monkeypatch.chdir(tmp_path)
+    assert train_loop.cpu_per_step(square8_data, cfg, steps=3, warmup=2) > 0
+    assert not list(tmp_path.iterdir())
+    ticks = iter(range(100))
+
+    class Clock:  # os.times() as the marks read it: start-up then 0.5 s per step
+        def __init__(self):
+            n = next(ticks)
+            self.user, self.system = (3.0 if n else 0.0) + 0.5 * n, 0.0
+
+    monkeypatch.setattr(os, "times", Clock)
+    assert train_loop.cpu_per_step(square8_data, cfg, steps=4, warmup=2) == pytest.approx(0.5)
+    monkeypatch.undo()
+    for bad in ({"steps": 0}, {"warmup": 0}):
+        with pytest.raises(ValueError, match="steps and warmup must be >= 1"):
+            train_loop.cpu_per_step(square8_data, cfg, **bad)
