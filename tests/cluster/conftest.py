@@ -1,44 +1,29 @@
 """A Ray cluster of two nodes on this machine (``ray start --head`` plus ``ray start
 --address``), one CPU each, started once for the tests of this package and stopped
-after them (``ray stop``), also when a test fails."""
+after them, also when a test fails.  Only that cluster is stopped
+(:mod:`tests.cluster.raycluster`), not every Ray process of the machine as ``ray stop``
+would: a loop or campaign running beside the tests keeps its cluster."""
 
 from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
 
 import pytest
 
-ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from .raycluster import ENV, LocalCluster
 
 
 @pytest.fixture(scope="package")
-def ray_cluster():
+def local_cluster():
     pytest.importorskip("ray")
-    ray_cli = shutil.which("ray")
-    if ray_cli is None:
+    if shutil.which("ray") is None:
         pytest.skip("the ray command is not installed")
-    env = {**os.environ, **ENV}
     os.environ.update(ENV)  # this process joins the same cluster
-    port = _free_port()
-    address = f"127.0.0.1:{port}"
-
-    def run(*args):
-        subprocess.run([ray_cli, *args], env=env, check=True, capture_output=True, timeout=180)
-
+    cluster = LocalCluster(num_cpus=1)
     try:
-        run("start", "--head", "--num-cpus", "1", "--port", str(port), "--include-dashboard=false",
-            "--disable-usage-stats")
-        run("start", "--address", address, "--num-cpus", "1")
-        yield address
+        cluster.start()
+        yield cluster
     finally:
         import ray
 
@@ -47,4 +32,10 @@ def ray_cluster():
         if ray.is_initialized():
             close_pools()
             ray.shutdown()
-        subprocess.run([ray_cli, "stop", "--force"], env=env, capture_output=True, timeout=180)
+        cluster.remove()
+
+
+@pytest.fixture(scope="package")
+def ray_cluster(local_cluster):
+    """The test cluster's address."""
+    return local_cluster.address

@@ -2,22 +2,19 @@
 driver whose head is gone), the cluster comes back at the same address, and the same
 command resumes the generation without losing or doubling a game.
 
-The cluster is the package's (``ray_cluster``); the test stops every Ray process and
-starts the head and the second node again on the same port, so later tests find it as
-before.  The driver runs in a subprocess: this process must not be joined to a head
+The cluster is the package's (``local_cluster``); the test kills its processes (only
+that cluster's) and starts the head and the second node again on the same port, so
+later tests find it as before.  The driver runs in a subprocess: this process must not be joined to a head
 that is about to die."""
 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time
 
-import pytest
-
-from .conftest import ENV
+from .raycluster import ENV
 
 DRIVER = """
 import sys
@@ -34,15 +31,7 @@ print("STATUS", rows[0]["status"], flush=True)
 GAMES = 60
 
 
-def _restart(address: str, env: dict) -> None:
-    ray_cli = shutil.which("ray")
-    port = address.rsplit(":", 1)[1]
-    for args in (["start", "--head", "--num-cpus", "1", "--port", port, "--include-dashboard=false",
-                  "--disable-usage-stats"], ["start", "--address", address, "--num-cpus", "1"]):
-        subprocess.run([ray_cli, *args], env=env, check=True, capture_output=True, timeout=180)
-
-
-def test_a_head_restart_mid_generation_resumes_without_loss(ray_cluster, tmp_path):
+def test_a_head_restart_mid_generation_resumes_without_loss(local_cluster, tmp_path):
     import ray
 
     from ringrift_ml.cluster import close_pools
@@ -55,7 +44,7 @@ def test_a_head_restart_mid_generation_resumes_without_loss(ray_cluster, tmp_pat
         ray.shutdown()
     # A driver without its head gives up after this long (Ray's default: 60 s).
     env = {**os.environ, **ENV, "RAY_gcs_rpc_server_reconnect_timeout_s": "5", "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-c", DRIVER, ray_cluster, str(tmp_path), str(GAMES)]
+    cmd = [sys.executable, "-c", DRIVER, local_cluster.address, str(tmp_path), str(GAMES)]
     first = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines = []
     try:
@@ -64,13 +53,13 @@ def test_a_head_restart_mid_generation_resumes_without_loss(ray_cluster, tmp_pat
             if "selfplay" in line:
                 break
         time.sleep(4)  # the actors are playing
-        subprocess.run([shutil.which("ray"), "stop", "--force"], env=env, capture_output=True, timeout=180)
+        assert local_cluster.stop() > 0
         out, _ = first.communicate(timeout=240)
         lines.append(out)
     finally:
         if first.poll() is None:
             first.kill()
-        _restart(ray_cluster, env)
+        local_cluster.start()
     log = "".join(lines)
     assert first.returncode != 0 and "STATUS" not in log, log[-3000:]
     store = LakeStore.open(tmp_path)
