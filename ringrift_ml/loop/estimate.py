@@ -34,46 +34,10 @@ from typing import Optional
 
 from ..lake import LakeStore
 from .config import LoopConfig
-from .generations import FAILED, PROMOTED, ROLLED_BACK, generation_states, process_cpu_seconds, registry
+# The registry basis lives with the registry's reading (``generations``), below the
+# loop's run, whose CPU budget asks it what the next generation costs.
+from .generations import estimate_result as _result, first_promotion, from_registry, process_cpu_seconds
 from .run import next_generation, selfplay_player
-
-STEPS = ("selfplay", "train", "gate", "ladder")
-
-
-def first_promotion(states: dict) -> Optional[int]:
-    """The partition's first promoted generation (``generation_states``), or None: the
-    generations after it played their selfplay and gates with a network."""
-    promoted = [g for g, r in states.items() if r["status"] in (PROMOTED, ROLLED_BACK)]
-    return min(promoted) if promoted else None
-
-
-def from_registry(store: LakeStore, cfg: LoopConfig, newest: int = 3) -> Optional[dict]:
-    """The estimate from the partition's recent generations, or None when it has none
-    with measured steps."""
-    states = generation_states(registry(store, cfg.board, cfg.players))
-    rows = [r for g, r in sorted(states.items()) if r["status"] not in (FAILED, ROLLED_BACK)
-            and r.get("selfplay_cpu_seconds") is not None]
-    # Once a network is the best, selfplay and the gate search with it, at another cost
-    # than the bootstrap player's: generations played after the first promotion speak
-    # for the next one.  Without any, the bootstrap's figures are all there is (basis
-    # ``registry-bootstrap``: a rough guide, which ``estimate`` replaces by a calibration).
-    basis = "registry"
-    first = first_promotion(states)
-    if first is not None:
-        later = [r for r in rows if r["generation"] > first]
-        if later:
-            rows = later
-        elif rows:
-            basis = "registry-bootstrap"
-    rows = rows[-newest:]
-    if not rows:
-        return None
-    med = {s: statistics.median(float(r.get(f"{s}_cpu_seconds") or 0.0) for r in rows) for s in STEPS}
-    low = med["selfplay"] + med["train"] + med["gate"]
-    high = low + max(float(r.get("ladder_cpu_seconds") or 0.0) for r in rows)
-    return _result(cfg, basis, low, high, {f"{s}_cpu_seconds": round(v, 1) for s, v in med.items()},
-                   {"generations": [r["generation"] for r in rows]})
-
 
 def calibrate(store: LakeStore, cfg: LoopConfig, games: int = 2, train_steps: int = 16) -> dict:
     """The estimate from ``games`` games of the next generation's selfplay player (a
@@ -190,11 +154,6 @@ def estimate(store: LakeStore, cfg: LoopConfig, calibrate_games: int = 2, force_
     if found is not None and found["basis"] == "registry":
         return found
     return calibrate(store, cfg, games=calibrate_games)
-
-
-def _result(cfg: LoopConfig, basis: str, low: float, high: float, steps: dict, detail: dict) -> dict:
-    return {"partition": cfg.partition, "basis": basis, "cpu_seconds": [round(low, 1), round(high, 1)],
-            "cpu_hours": [round(low / 3600, 5), round(high / 3600, 5)], "steps": steps, **detail}
 
 
 __all__ = ["calibrate", "estimate", "first_promotion", "from_registry"]

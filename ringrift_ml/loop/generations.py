@@ -1,5 +1,7 @@
 """The model registry as the loop reads and writes it: the status of a generation, its
-newest row, the best, and :func:`write_registry_row`.
+newest row, the best, :func:`write_registry_row`, and what the recent generations say
+the next one will cost (:func:`from_registry`, the estimate's registry basis, which the
+loop's CPU budget asks before it starts a generation).
 
 Both the loop's steps (``run``) and the ladder's regression watch (``ladder``) read the
 registry; the ladder also rolls promotions back, which the loop reacts to.  The reading
@@ -9,6 +11,8 @@ and the one writing path live here, below both, so that neither imports the othe
 from __future__ import annotations
 
 import resource
+import statistics
+from typing import Optional
 
 from ..lake import LakeStore
 
@@ -58,5 +62,51 @@ def current_best(rows: list) -> dict | None:
     return max(promoted, key=lambda r: r["generation"]) if promoted else None
 
 
-__all__ = ["FAILED", "PROMOTED", "REJECTED", "ROLLED_BACK", "current_best", "generation_states",
-           "process_cpu_seconds", "registry"]
+_COST_STEPS = ("selfplay", "train", "gate", "ladder")  # the steps a generation's CPU is split into
+
+
+def first_promotion(states: dict) -> Optional[int]:
+    """The partition's first promoted generation (``generation_states``), or None: the
+    generations after it played their selfplay and gates with a network."""
+    promoted = [g for g, r in states.items() if r["status"] in (PROMOTED, ROLLED_BACK)]
+    return min(promoted) if promoted else None
+
+
+def from_registry(store: LakeStore, cfg: "LoopConfig", newest: int = 3) -> Optional[dict]:
+    """The estimate of the next generation's CPU from the partition's recent generations
+    (``loop.estimate``'s ``registry`` basis), or None when it has none with measured
+    steps."""
+    states = generation_states(registry(store, cfg.board, cfg.players))
+    rows = [r for g, r in sorted(states.items()) if r["status"] not in (FAILED, ROLLED_BACK)
+            and r.get("selfplay_cpu_seconds") is not None]
+    # Once a network is the best, selfplay and the gate search with it, at another cost
+    # than the bootstrap player's: generations played after the first promotion speak
+    # for the next one.  Without any, the bootstrap's figures are all there is (basis
+    # ``registry-bootstrap``: a rough guide, which ``estimate`` replaces by a calibration).
+    basis = "registry"
+    first = first_promotion(states)
+    if first is not None:
+        later = [r for r in rows if r["generation"] > first]
+        if later:
+            rows = later
+        elif rows:
+            basis = "registry-bootstrap"
+    rows = rows[-newest:]
+    if not rows:
+        return None
+    med = {s: statistics.median(float(r.get(f"{s}_cpu_seconds") or 0.0) for r in rows) for s in _COST_STEPS}
+    low = med["selfplay"] + med["train"] + med["gate"]
+    high = low + max(float(r.get("ladder_cpu_seconds") or 0.0) for r in rows)
+    return estimate_result(cfg, basis, low, high, {f"{s}_cpu_seconds": round(v, 1) for s, v in med.items()},
+                           {"generations": [r["generation"] for r in rows]})
+
+
+def estimate_result(cfg: "LoopConfig", basis: str, low: float, high: float, steps: dict, detail: dict) -> dict:
+    """An estimate as ``loop.estimate`` returns it: the CPU range in seconds and hours,
+    the basis, the steps' figures and ``detail``."""
+    return {"partition": cfg.partition, "basis": basis, "cpu_seconds": [round(low, 1), round(high, 1)],
+            "cpu_hours": [round(low / 3600, 5), round(high / 3600, 5)], "steps": steps, **detail}
+
+
+__all__ = ["FAILED", "PROMOTED", "REJECTED", "ROLLED_BACK", "current_best", "estimate_result",
+           "first_promotion", "from_registry", "generation_states", "process_cpu_seconds", "registry"]

@@ -129,10 +129,10 @@ def budget_spent(store: LakeStore, cfg: LoopConfig, cpu_hours: float) -> Optiona
     or None when the next one fits: the registry already holds the budget
     (:func:`registry_cpu_hours`), or it holds less but the next generation would end
     past it, at the low end of the partition's registry estimate
-    (:func:`ringrift_ml.loop.estimate.from_registry`: the medians of its recent
+    (:func:`ringrift_ml.loop.generations.from_registry`: the medians of its recent
     generations' selfplay, training and gate, without a ladder).  Without measured
     generations the next one starts: nothing says what it costs."""
-    from .estimate import from_registry
+    from .generations import from_registry
 
     spent = registry_cpu_hours(generation_states(registry(store, cfg.board, cfg.players)))
     if spent >= cpu_hours:
