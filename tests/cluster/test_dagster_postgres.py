@@ -15,17 +15,22 @@ from pathlib import Path
 
 import pytest
 
+from .raycluster import cluster_pids
+
 DAGSTER_DB = os.environ.get("RINGRIFT_TEST_DAGSTER_DB")
 LAKE_PG = os.environ.get("RINGRIFT_TEST_POSTGRES")  # libpq key=value pairs: host, user, password too
 
 
-def _actor_pids(running: bool) -> list:
-    """Process ids of this project's Ray actors (running a task, or any)."""
+def _actor_pids(running: bool, cluster) -> list:
+    """Process ids of this project's Ray actors (running a task, or any) in the test
+    cluster ``cluster`` (``raycluster.LocalCluster``), never those of another cluster on
+    the machine."""
     from ringrift_ml.cluster import ACTOR_CLASS
 
+    ours = cluster_pids(cluster.temp_dir)
     out = []
     for d in Path("/proc").iterdir():
-        if not d.name.isdigit():
+        if not d.name.isdigit() or int(d.name) not in ours:
             continue
         try:
             title = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
@@ -38,7 +43,7 @@ def _actor_pids(running: bool) -> list:
 
 @pytest.mark.skipif(not (DAGSTER_DB and LAKE_PG), reason="RINGRIFT_TEST_DAGSTER_DB and "
                     "RINGRIFT_TEST_POSTGRES are not set (.ci/run starts PostgreSQL and sets them)")
-def test_selfplay_through_dagster_on_postgres_and_ray_survives_a_killed_worker(ray_cluster, tmp_path, monkeypatch):
+def test_selfplay_through_dagster_on_postgres_and_ray_survives_a_killed_worker(local_cluster, tmp_path, monkeypatch):
     import dagster as dg
 
     import ringrift_assets
@@ -60,14 +65,14 @@ def test_selfplay_through_dagster_on_postgres_and_ray_survives_a_killed_worker(r
     lake = LakeResource(root=str(tmp_path / "root"), catalog=catalog, lake_schema=schema)
     games = 12
     settings = {"games": games, "bootstrap": "mcts:16", "simulations": 16, "batch_games": 2, "workers": 2,
-                "ray_address": ray_cluster, "seed": 5}
+                "ray_address": local_cluster.address, "seed": 5}
     selfplay = next(a for a in ASSETS if a.key.to_user_string() == "selfplay_games")
     killed: list = []
 
     def kill_a_running_worker():
         t0 = time.time()
         while time.time() - t0 < 120 and not killed:
-            pids = _actor_pids(running=True)
+            pids = _actor_pids(running=True, cluster=local_cluster)
             if pids:
                 time.sleep(0.5)  # well inside its task
                 os.kill(pids[0], signal.SIGKILL)
