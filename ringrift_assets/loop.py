@@ -242,7 +242,7 @@ def loop_sensor(context: dg.SensorEvaluationContext, lake_root: LakeResource):
         hours = sum((r["wall_seconds"] or 0) for r in states.values()) / 3600
         if done >= int(b.get("generations", 0)) or ("hours" in b and hours >= float(b["hours"])) or \
                 ("cpu_hours" in b and budget_spent(store, LoopConfig(board=board, players=n),
-                                                   float(b["cpu_hours"])) is not None):
+                                                   float(b["cpu_hours"]), states=states) is not None):
             continue
         failed = len(context.instance.get_run_records(dg.RunsFilter(
             job_name=loop_job.name, tags={"dagster/partition": str(pk), "ringrift/generation": str(done)},

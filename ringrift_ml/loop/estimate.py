@@ -29,7 +29,6 @@ the loop sensor tags each run with it.
 
 from __future__ import annotations
 
-import statistics
 from typing import Optional
 
 from ..lake import LakeStore

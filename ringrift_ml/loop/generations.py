@@ -72,11 +72,14 @@ def first_promotion(states: dict) -> Optional[int]:
     return min(promoted) if promoted else None
 
 
-def from_registry(store: LakeStore, cfg: "LoopConfig", newest: int = 3) -> Optional[dict]:
+def from_registry(store: LakeStore, cfg: "LoopConfig", newest: int = 3,
+                  states: Optional[dict] = None) -> Optional[dict]:
     """The estimate of the next generation's CPU from the partition's recent generations
     (``loop.estimate``'s ``registry`` basis), or None when it has none with measured
-    steps."""
-    states = generation_states(registry(store, cfg.board, cfg.players))
+    steps.  ``states``: the partition's ``generation_states`` where the caller has
+    them (None: read here)."""
+    if states is None:
+        states = generation_states(registry(store, cfg.board, cfg.players))
     rows = [r for g, r in sorted(states.items()) if r["status"] not in (FAILED, ROLLED_BACK)
             and r.get("selfplay_cpu_seconds") is not None]
     # Once a network is the best, selfplay and the gate search with it, at another cost

@@ -88,7 +88,7 @@ def run_loop(store: LakeStore, cfg: LoopConfig, generations: int, hours: Optiona
         if hours is not None and time.time() - t0 >= hours * 3600:
             log(f"{cfg.partition}: the {hours} h budget is spent after generation {g - 1}")
             break
-        why = budget_spent(store, cfg, cpu_hours) if cpu_hours is not None else None
+        why = budget_spent(store, cfg, cpu_hours, states=done) if cpu_hours is not None else None
         if why is not None:
             log(f"{cfg.partition}: {why} after generation {g - 1}")
             break
@@ -124,20 +124,24 @@ def registry_cpu_hours(states: dict) -> float:
     return sum((r["cpu_seconds"] or 0.0) + (r.get("ladder_cpu_seconds") or 0.0) for r in states.values()) / 3600
 
 
-def budget_spent(store: LakeStore, cfg: LoopConfig, cpu_hours: float) -> Optional[str]:
+def budget_spent(store: LakeStore, cfg: LoopConfig, cpu_hours: float,
+                 states: Optional[dict] = None) -> Optional[str]:
     """Why the partition should start no further generation within ``cpu_hours`` of CPU,
     or None when the next one fits: the registry already holds the budget
     (:func:`registry_cpu_hours`), or it holds less but the next generation would end
     past it, at the low end of the partition's registry estimate
     (:func:`ringrift_ml.loop.generations.from_registry`: the medians of its recent
     generations' selfplay, training and gate, without a ladder).  Without measured
-    generations the next one starts: nothing says what it costs."""
+    generations the next one starts: nothing says what it costs.  ``states``: the
+    partition's ``generation_states`` where the caller has them (None: read here)."""
     from .generations import from_registry
 
-    spent = registry_cpu_hours(generation_states(registry(store, cfg.board, cfg.players)))
+    if states is None:
+        states = generation_states(registry(store, cfg.board, cfg.players))
+    spent = registry_cpu_hours(states)
     if spent >= cpu_hours:
         return f"{spent:.2f} of {cpu_hours:g} CPU hours spent"
-    est = from_registry(store, cfg)
+    est = from_registry(store, cfg, states=states)
     if est is not None and spent + est["cpu_hours"][0] > cpu_hours:
         return (f"{spent:.2f} of {cpu_hours:g} CPU hours spent, and the next generation would take about "
                 f"{est['cpu_hours'][0]:.2f} more ({est['basis']} estimate of generations "
@@ -319,10 +323,10 @@ def train_candidate(store: LakeStore, cfg: LoopConfig, g: int, best: Optional[di
     # training (its config, its window) give one, so the first generation keeps to its
     # share too (hexagonal 2p's first generation trained 2,972 CPU s uncapped against 532
     # of selfplay, and put the partition 13% over its campaign budget).
-    budget = train_budget(store, cfg, g, selfplay_cpu, probe=lambda: rate_probe(
-        data, cfg.train_config(seed=cfg.seed + g, warm=start is not None, window_positions=len(data))))
-    tcfg = cfg.train_config(seed=cfg.seed + g, warm=start is not None, window_positions=len(data),
-                            budget_positions=budget["positions"] if budget else None)
+    train_args = {"seed": cfg.seed + g, "warm": start is not None, "window_positions": len(data)}
+    budget = train_budget(store, cfg, g, selfplay_cpu,
+                          probe=lambda: rate_probe(data, cfg.train_config(**train_args)))
+    tcfg = cfg.train_config(**train_args, budget_positions=budget["positions"] if budget else None)
     if budget and "max_steps" not in {**dict(cfg.train), **dict(cfg.warm_train)}:
         tcfg, kept = keep_saved_steps(run_dir, tcfg)
         if kept:
