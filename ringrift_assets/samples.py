@@ -3,7 +3,7 @@
 import dagster as dg
 
 from ringrift_ml import quality
-from ringrift_ml.lake.lineage import read_partition
+from ringrift_ml.lake.lineage import read_games, read_partition_light
 from ringrift_ml.lake.merge import id_conflicts
 
 from .configs import LoopSettings
@@ -47,10 +47,20 @@ def games_merged_quality(context: dg.AssetCheckExecutionContext, config: GamesQu
     store = lake_root.store()
     clashes = [f"game id {c['game_id']!r} names {c['sequences']} different move sequences: {c['sources']}"
                for c in id_conflicts(store, board, n)]
-    table, snap = read_partition(store, "games_merged", board, n)
+    # The small columns of every game, the whole rows of the replayed sample only: a big
+    # partition's moves and targets overflow one Arrow read.
+    table, snap = read_partition_light(store, "games_merged", board, n)
     if table.num_rows == 0:
         return dg.AssetCheckResult(passed=False, description=f"partition {board}|{n}: lake.games_merged is empty")
-    report = quality.validate_games(table, replay_sample=config.replay_sample)
+
+    def whole(entries: list):
+        import pyarrow as pa
+
+        if not entries:
+            return table.slice(0, 0)
+        return pa.concat_tables(read_games(store, "games_merged", board, n, snap, [(e, e, 0) for e in entries]))
+
+    report = quality.validate_games(table, replay_sample=config.replay_sample, fetch=whole)
     res = _check_result(report, clashes)
     return dg.AssetCheckResult(passed=res.passed, severity=res.severity, description=res.description,
                                metadata={**res.metadata, "lake_snapshot": snap})

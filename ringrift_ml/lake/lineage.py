@@ -23,6 +23,7 @@ import pyarrow as pa
 
 from .io import append
 from .records import canonical_json
+from .schema import BIG_GAME_COLUMNS
 from .store import LakeStore, cpu_extra_info, recorded_cpu_seconds
 
 
@@ -38,6 +39,67 @@ def read_partition(store: LakeStore, table: str, board: str, players: int) -> tu
         rows = con.execute(f'SELECT * FROM lake."{table}" AT (VERSION => {snap}) WHERE board = ? AND players = ? '
                            f"ORDER BY game_id, entry_id", [board, players]).to_arrow_table()
     return rows, snap
+
+
+def read_partition_light(store: LakeStore, table: str, board: str, players: int) -> tuple:
+    """``(rows, snapshot)`` as :func:`read_partition`, without the
+    :data:`BIG_GAME_COLUMNS`: for checks of every game's small columns."""
+    with store.connect(read_only=True) as con:
+        snap = int(con.execute("SELECT id FROM lake.current_snapshot()").fetchone()[0])
+        skip = ", ".join(BIG_GAME_COLUMNS)
+        rows = con.execute(f'SELECT * EXCLUDE ({skip}) FROM lake."{table}" AT (VERSION => {snap}) '
+                           f"WHERE board = ? AND players = ? ORDER BY game_id, entry_id",
+                           [board, players]).to_arrow_table()
+    return rows, snap
+
+
+def unsampled_games(store: LakeStore, board: str, players: int) -> tuple:
+    """``(games, snapshot)``: the partition's merged games that no sample set of the
+    partition holds yet, as of one snapshot, each ``(game_id, entry_id, bytes)`` (bytes:
+    the size of its :data:`BIG_GAME_COLUMNS`), ordered by game id.  Only ids and sizes are
+    read; :func:`read_games` reads the games themselves in bounded batches."""
+    size = " + ".join(f"coalesce(strlen({c}), 0)" for c in BIG_GAME_COLUMNS)
+    with store.connect(read_only=True) as con:
+        snap = int(con.execute("SELECT id FROM lake.current_snapshot()").fetchone()[0])
+        rows = con.execute(
+            f"SELECT game_id, entry_id, {size} FROM lake.games_merged AT (VERSION => {snap}) "
+            f"WHERE board = $board AND players = $players AND game_id NOT IN ("
+            f"SELECT game_id FROM lake.sample_set_games AT (VERSION => {snap}) "
+            f"WHERE board = $board AND players = $players) ORDER BY game_id, entry_id",
+            {"board": board, "players": players}).fetchall()
+    return [(g, e, int(b)) for g, e, b in rows], snap
+
+
+def read_games(store: LakeStore, table: str, board: str, players: int, snapshot: int, games: list,
+               max_bytes: int = 256 << 20):
+    """Yield ``games`` (``(game_id, entry_id, bytes)``, as :func:`unsampled_games` gives
+    them) from the partition of ``lake.<table>`` at ``snapshot`` as Arrow tables, in
+    the order given and in batches whose :data:`BIG_GAME_COLUMNS` hold at most
+    ``max_bytes`` (a single bigger game is a batch of its own).  ``LookupError`` if a
+    game is not there."""
+    if max_bytes < 1:
+        raise ValueError(f"max_bytes: must be positive, got {max_bytes}")
+    batches, batch, size = [], [], 0
+    for key in games:
+        if batch and size + key[2] > max_bytes:
+            batches.append(batch)
+            batch, size = [], 0
+        batch.append(key)
+        size += key[2]
+    if batch:
+        batches.append(batch)
+    for batch in batches:
+        entries = [e for _, e, _ in batch]
+        with store.connect(read_only=True) as con:
+            got = con.execute(f'SELECT * FROM lake."{table}" AT (VERSION => {int(snapshot)}) '
+                              f"WHERE board = $board AND players = $players AND list_contains($entries, entry_id)",
+                              {"board": board, "players": players, "entries": entries}).to_arrow_table()
+        where = {e: i for i, e in enumerate(got.column("entry_id").to_pylist())}
+        missing = [g for g, e, _ in batch if e not in where]
+        if missing:
+            raise LookupError(f"read_games: {len(missing)} game(s) not in lake.{table} at snapshot {snapshot}, "
+                              f"e.g. {missing[:3]}")
+        yield got.take([where[e] for e in entries])
 
 
 def sample_set_id_for(board: str, players: int, snapshot: int, config: dict, run_id: Optional[str]) -> str:
@@ -147,4 +209,4 @@ def record_model(store: LakeStore, *, board: str, players: int, model_id: str, p
     return row
 
 
-__all__ = ["read_partition", "record_model", "record_row", "sample_set", "sample_set_by_id", "sample_set_samples", "sample_set_stats", "sample_set_cpu_seconds", "sample_set_id_for", "write_sample_set"]
+__all__ = ["read_games", "read_partition", "read_partition_light", "unsampled_games", "record_model", "record_row", "sample_set", "sample_set_by_id", "sample_set_samples", "sample_set_stats", "sample_set_cpu_seconds", "sample_set_id_for", "write_sample_set"]

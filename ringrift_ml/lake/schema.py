@@ -82,6 +82,12 @@ _SQL_TYPES = {
 DERIVED = ("samples",)
 
 
+BIG_GAME_COLUMNS = ("moves_json", "policy_json")
+"""The columns that hold most of a game's bytes: a network's selfplay game records a
+target over hundreds of moves at every decision (hexagonal 2p: about 9 MB a game), so
+a partition read whole overflows DuckDB's 2 GiB Arrow string buffers."""
+
+
 def _columns(schema: pa.Schema) -> str:
     return ", ".join(f'"{f.name}" {_SQL_TYPES[f.type]}' for f in schema)
 
@@ -411,6 +417,7 @@ def ensure_tables(con) -> list:
 
 
 __all__ = [
+    "BIG_GAME_COLUMNS",
     "LAKE_INFO_SCHEMA",
     "CALIBRATION_SCHEMA",
     "ELO_SCHEMA",

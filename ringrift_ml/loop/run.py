@@ -93,6 +93,10 @@ def run_loop(store: LakeStore, cfg: LoopConfig, generations: int, hours: Optiona
             log(f"{cfg.partition}: {why} after generation {g - 1}")
             break
         row = None
+        # A generation whose every attempt fails still spent CPU (its selfplay games may
+        # be in the lake): the failed row counts what the lake recorded for it before
+        # these attempts and what they spent.
+        spent_before, c0 = recorded_generation_cpu(store, cfg, g), process_cpu_seconds()
         for attempt in range(retries + 1):
             try:
                 row = run_generation(store, cfg, g, rows, progress=progress, log=log)
@@ -101,7 +105,8 @@ def run_loop(store: LakeStore, cfg: LoopConfig, generations: int, hours: Optiona
                 error = f"{type(e).__name__}: {e}"
                 log(f"{cfg.partition} g{g}: attempt {attempt + 1} of {retries + 1} failed: {error}")
         if row is None:
-            row = record_failure(store, cfg, g, current_best(rows), error, retries + 1, log)
+            row = record_failure(store, cfg, g, current_best(rows), error, retries + 1, log,
+                                 cpu_seconds=spent_before + process_cpu_seconds() - c0)
         written.append(row)
         from .. import metrics
 
@@ -216,6 +221,10 @@ def generation_sample_set(store: LakeStore, cfg: LoopConfig, g: int) -> Optional
     return rows[0] if rows else None
 
 
+SAMPLE_READ_BYTES = 256 << 20
+"""At most this many bytes of moves and targets per read of a sample set's games."""
+
+
 def generation_samples(store: LakeStore, cfg: LoopConfig, g: int, log: Callable[[str], None] = print,
                        export_npz: bool = False) -> str:
     """Step 2: generation ``g``'s sample set (``run_id`` = its label; an existing one is
@@ -225,7 +234,9 @@ def generation_samples(store: LakeStore, cfg: LoopConfig, g: int, log: Callable[
     one generation's set.  ``export_npz``: also write the set as
     ``exports/<partition>/<sample set>.npz`` (recorded with its digest).  Returns the
     sample set id."""
-    from ..lake.lineage import read_partition, sample_set_id_for, write_sample_set
+    import pyarrow as pa
+
+    from ..lake.lineage import read_games, sample_set_id_for, unsampled_games, write_sample_set
     from ..lake.samples import build_samples
 
     label = label_of(cfg, g)
@@ -233,16 +244,24 @@ def generation_samples(store: LakeStore, cfg: LoopConfig, g: int, log: Callable[
     if old:
         return old["sample_set_id"]
     c0 = process_cpu_seconds()
-    games, snap = read_partition(store, "games_merged", cfg.board, cfg.players)
-    seen = {r["game_id"] for r in store.query(
-        "SELECT DISTINCT game_id FROM lake.sample_set_games WHERE board = ? AND players = ?",
-        [cfg.board, cfg.players]).to_pylist()}
-    rows = [r for r in games.to_pylist() if r["game_id"] not in seen]
-    table, stats = build_samples(rows)
+    # Only the unseen games are read, and in batches of bounded size: a partition's
+    # merged games can hold more than DuckDB's 2 GiB Arrow string buffers allow
+    # (hexagonal 2p: 344 games, 3.1 GB of moves and targets).
+    keys, snap = unsampled_games(store, cfg.board, cfg.players)
+    tables, used, stats = [], [], {}
+    for batch in read_games(store, "games_merged", cfg.board, cfg.players, snap, keys, SAMPLE_READ_BYTES):
+        rows = batch.to_pylist()
+        part, st = build_samples(rows)
+        tables.append(part)
+        in_part = set(part.column("game_id").to_pylist())
+        used.extend((r["game_id"], r["entry_id"]) for r in rows if r["game_id"] in in_part)
+        for k, v in st.items():
+            stats[k] = stats.get(k, 0) + v if isinstance(v, int) else v
+    table = pa.concat_tables(tables) if tables else build_samples([])[0]
     if table.num_rows == 0:
-        raise RuntimeError(f"{cfg.partition} g{g}: no new games gave samples ({stats})")
-    in_table = set(table.column("game_id").to_pylist())
-    used = sorted({(r["game_id"], r["entry_id"]) for r in rows if r["game_id"] in in_table})
+        raise RuntimeError(f"{cfg.partition} g{g}: no new games gave samples "
+                           f"({stats or {'games': len(keys)}})")
+    used.sort()
     conf = {"loop_generation": g, "features": stats["features"]}
     npz = {}
     if export_npz:
@@ -659,18 +678,48 @@ def generation_figures(store: LakeStore, model_path: Optional[Path], sample_set_
     return out
 
 
+def recorded_generation_cpu(store: LakeStore, cfg: LoopConfig, g: int) -> float:
+    """The CPU seconds the lake and the run directory record for generation ``g``'s steps
+    so far: its selfplay commits, its sample set's commit, and its training state (and
+    the attempts set aside beside it)."""
+    from ..lake.generated import commit_cpu_seconds
+    from ..lake.layout import Layout, Partition
+    from ..lake.lineage import sample_set_cpu_seconds
+    from ..train.checkpoint import state_exists, state_record
+    from ..train.loop import STATE_FILE
+
+    total = commit_cpu_seconds(store, label_of(cfg, g))
+    built = generation_sample_set(store, cfg, g)
+    if built:
+        total += sample_set_cpu_seconds(store, built["sample_set_id"])
+    run_dir = Layout(store.root).generation_dir(Partition(cfg.board, cfg.players), g)
+    if state_exists(run_dir / STATE_FILE):
+        total += float(state_record(run_dir / STATE_FILE).get("cpu_seconds") or 0.0)
+    return total + set_aside_cpu_seconds(run_dir)
+
+
 def record_failure(store: LakeStore, cfg: LoopConfig, g: int, best: Optional[dict], error: str, attempts: int,
-                   log: Callable[[str], None] = print) -> dict:
-    """The registry row of a generation whose every attempt raised (no model)."""
+                   log: Callable[[str], None] = print, cpu_seconds: Optional[float] = None) -> dict:
+    """The registry row of a generation whose every attempt raised (no model).
+    ``cpu_seconds``: what the attempts cost (None: what the lake records for the
+    generation, :func:`recorded_generation_cpu`); its selfplay share, as the lake
+    records it, is the row's ``selfplay_cpu_seconds``."""
+    from ..lake.generated import commit_cpu_seconds
+
+    selfplay = commit_cpu_seconds(store, label_of(cfg, g))
+    if cpu_seconds is None:
+        cpu_seconds = recorded_generation_cpu(store, cfg, g)
     row = {
         "board": cfg.board, "players": cfg.players, "generation": g, "model_id": None,
         "parent_id": best["model_id"] if best else None, "path": None, "sample_set_id": None, "window": [],
-        "selfplay_games": 0, "status": FAILED, "reason": f"{attempts} attempt(s) failed; last: {error}",
-        "gate": {}, "rating": None, "rating_se": None, "cpu_seconds": 0.0, "wall_seconds": 0.0,
+        "selfplay_games": len(generation_games(store, cfg, g)), "status": FAILED,
+        "reason": f"{attempts} attempt(s) failed; last: {error}",
+        "gate": {}, "rating": None, "rating_se": None, "cpu_seconds": round(max(cpu_seconds, selfplay), 1),
+        "selfplay_cpu_seconds": round(selfplay, 1), "wall_seconds": 0.0,
         "config": cfg.to_dict(), "run_id": label_of(cfg, g),
     }
     write_registry_row(store, row, f"{cfg.partition} generation {g}: failed", row["run_id"])
-    log(f"{cfg.partition} g{g}: FAILED: {row['reason']}")
+    log(f"{cfg.partition} g{g}: FAILED: {row['reason']} ({row['cpu_seconds']:.0f} CPU s spent)")
     return row
 
 
@@ -771,7 +820,7 @@ def resolve_specs(specs: list, store: LakeStore, board: str, players: int) -> li
 # too, and run imports the ladder); they stay importable from here.
 __all__ = ["FAILED", "PROMOTED", "REJECTED", "REGISTRY_FIGURES", "ROLLED_BACK", "current_best", "failure_rate",
            "Candidate", "finish_generation", "gate_candidate", "generation_figures", "generation_samples",
-           "generation_games", "generation_sample_set", "ladder_cpu_since", "train_budget", "rate_probe", "budget_spent", "newest_candidate", "next_generation", "previous_candidate", "play_generation", "selfplay_player", "generation_states", "is_registry_ref", "label_of", "process_cpu_seconds", "record_failure",
+           "generation_games", "generation_sample_set", "ladder_cpu_since", "train_budget", "rate_probe", "budget_spent", "newest_candidate", "next_generation", "previous_candidate", "play_generation", "selfplay_player", "generation_states", "is_registry_ref", "label_of", "process_cpu_seconds", "record_failure", "recorded_generation_cpu",
            "record_generation", "registry", "resolve_ref", "resolve_specs", "run_generation", "run_loop",
            "train_candidate", "gate_bootstrap_spec", "gate_players", "gate_seed", "keep_saved_steps",
            "set_aside_cpu_seconds"]

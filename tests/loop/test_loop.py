@@ -418,6 +418,13 @@ def test_a_failing_step_is_retried_then_recorded_and_the_loop_goes_on(tmp_path, 
     assert tries == [0, 0, 0, 1, 1]
     assert [(r["generation"], r["status"]) for r in rows] == [(0, FAILED), (1, "rejected")]
     assert "3 attempt(s) failed; last: RuntimeError: disk full during g0" == rows[0]["reason"]
+    # The failed row counts what its attempts spent: the selfplay whose games landed (as
+    # the lake recorded it), the sample set, the training started.
+    from ringrift_ml.lake.generated import commit_cpu_seconds
+
+    selfplay = commit_cpu_seconds(store, loop_run.label_of(cfg, 0))
+    assert selfplay > 0 and rows[0]["selfplay_cpu_seconds"] == pytest.approx(selfplay, abs=0.1)
+    assert rows[0]["cpu_seconds"] > selfplay and rows[0]["selfplay_games"] == cfg.games
     assert sum("failed: RuntimeError" in m for m in log) == 4
     reg = registry(store, "square8", 2)
     assert failure_rate(reg) == (1, 2)
@@ -427,6 +434,50 @@ def test_a_failing_step_is_retried_then_recorded_and_the_loop_goes_on(tmp_path, 
         resolve_ref(store, "square8", 2, "g0")
     with pytest.raises(ValueError, match="retries"):
         run_loop(store, cfg, generations=3, retries=-1)
+
+
+def test_the_sample_set_reads_only_unsampled_games_in_bounded_batches(tmp_path, monkeypatch):
+    """``generation_samples`` reads the games no sample set holds, in batches of at most
+    ``SAMPLE_READ_BYTES`` of moves and targets (a big partition overflows one Arrow
+    read), and builds the same sample set as one read would."""
+    from ringrift_ml.lake import lineage
+    from ringrift_ml.lake.lineage import read_games, sample_set_samples, unsampled_games
+    from ringrift_ml.lake.samples import build_samples
+
+    store = LakeStore.open(tmp_path / "root")
+    cfg = LoopConfig(**SMALL)
+    loop_run.play_generation(store, cfg, 0, None, progress=False, log=lambda m: None)
+    keys, snap = unsampled_games(store, "square8", 2)
+    assert len(keys) == cfg.games and all(b > 0 for _, _, b in keys)
+    whole = store.query("SELECT * FROM lake.games_merged WHERE board = 'square8' AND players = 2 "
+                        "ORDER BY game_id, entry_id").to_pylist()
+    expected, _ = build_samples(whole)
+    batches = []
+    real = lineage.read_games
+
+    def counted(*a, **k):
+        for b in real(*a, **k):
+            batches.append(b.num_rows)
+            yield b
+
+    monkeypatch.setattr(lineage, "read_games", counted)
+    monkeypatch.setattr(loop_run, "SAMPLE_READ_BYTES", 1)  # one game per read
+    sid = loop_run.generation_samples(store, cfg, 0, log=lambda m: None)
+    assert batches == [1] * cfg.games
+    got = sample_set_samples(store, sid)
+    assert got.num_rows == expected.num_rows
+    assert got.column("policy").to_pylist() == expected.column("policy").to_pylist()
+    # Every game is now in a sample set: none is left unsampled, and the next generation
+    # without new games has nothing to build from.
+    assert unsampled_games(store, "square8", 2)[0] == []
+    with pytest.raises(RuntimeError, match="no new games gave samples"):
+        loop_run.generation_samples(store, cfg, 1, log=lambda m: None)
+    # A byte bound over the games' sizes reads them in one batch; a missing game is named.
+    assert [b.num_rows for b in read_games(store, "games_merged", "square8", 2, snap, keys)] == [cfg.games]
+    with pytest.raises(LookupError, match="not in lake.games_merged"):
+        list(read_games(store, "games_merged", "square8", 2, snap, [("nope", "nope", 1)]))
+    with pytest.raises(ValueError, match="max_bytes"):
+        list(read_games(store, "games_merged", "square8", 2, snap, keys, 0))
 
 
 def test_gate_games_become_the_next_generations_training_data(tmp_path, monkeypatch):

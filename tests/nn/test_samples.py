@@ -119,3 +119,33 @@ def test_search_values_follow_the_movers_slot(searched_games):
         if e is not None:
             del e["values"]
     assert all(len(o["search_value"]) == 0 for o in game_samples(old, symmetries=False))
+
+
+def test_games_check_replays_whole_rows_read_apart_from_the_small_columns(searched_games):
+    """``validate_games`` on the small columns only reads the replayed games whole
+    through ``fetch``: their moves are replayed and the big columns' types checked;
+    without ``fetch`` it refuses, naming the column."""
+    whole = games_table(searched_games)
+    light = whole.drop_columns(["moves_json", "policy_json"])
+    asked = []
+
+    def fetch(entries):
+        asked.append(entries)
+        return whole.filter(pa.compute.is_in(whole.column("entry_id"), pa.array(entries)))
+
+    report = quality.validate_games(light, replay_sample=2, fetch=fetch)
+    assert report.success, report.summary()
+    assert sorted(asked[0]) == sorted(whole.column("entry_id").to_pylist())
+    # A replayed game whose moves were cut short fails the replay; a big column of the
+    # wrong type fails the schema.
+    cut = whole.to_pylist()
+    cut[0]["moves_json"] = json.dumps(json.loads(cut[0]["moves_json"])[:3])
+    report = quality.validate_games(light, replay_sample=2, fetch=lambda e: pa.Table.from_pylist(cut, whole.schema))
+    assert not report.success and any("replay" in f for f in report.failures)
+    retyped = whole.set_column(whole.schema.get_field_index("policy_json"), "policy_json",
+                               pa.array([b"x"] * whole.num_rows, pa.binary()))
+    report = quality.validate_games(light, replay_sample=2, fetch=lambda e: retyped)
+    assert not report.success and any("column policy_json is binary" in f for f in report.failures)
+    assert any("unreadable: JSONDecodeError" in f for f in report.failures)
+    with pytest.raises(ValueError, match="moves_json"):
+        quality.validate_games(light)
