@@ -30,8 +30,11 @@ from .nnue.model import board_cells
 
 
 def _rows(store: LakeStore, board: str, players: int, max_games: int) -> list:
+    # Without the search targets: positions need the moves only, and a big board's
+    # targets (hundreds of moves at every decision) overflow one Arrow read.
     for table in ("games_merged", "games"):
-        rows = store.query(f"SELECT * FROM lake.{table} WHERE board = ? AND players = ? ORDER BY game_id LIMIT ?",
+        rows = store.query(f"SELECT * EXCLUDE (policy_json) FROM lake.{table} WHERE board = ? AND players = ? "
+                           "ORDER BY game_id LIMIT ?",
                            [board, players, max_games]).to_pylist()
         if rows:
             return rows

@@ -31,7 +31,7 @@ class SampleData:
     board: str
     planes: np.ndarray  # uint8 [S, C, N]
     globals: np.ndarray  # float32 [S, G]
-    legal: np.ndarray  # int64 [M] flat
+    legal: np.ndarray  # int32 or int64 [M] flat
     offsets: np.ndarray  # int64 [S + 1]
     policy: np.ndarray  # float32 [M]
     played: np.ndarray  # int64 [S]
@@ -42,7 +42,7 @@ class SampleData:
     players: np.ndarray  # int64 [S]
     searched: np.ndarray  # bool [S]
     weight: np.ndarray  # float64 [S]: sampling weight (recency)
-    sym_legal: Optional[np.ndarray] = None  # int64 [n_sym, M]: legal indices under each symmetry
+    sym_legal: Optional[np.ndarray] = None  # int32 or int64 [n_sym, M]: legal indices under each symmetry
     sym_perms: Optional[np.ndarray] = None  # int64 [n_sym, N]: cell c -> perm[c]
     source: dict = dataclasses.field(default_factory=dict)  # what the data is (sample sets, snapshot ...)
     game_ids: Optional[list] = None  # game number -> its game id (data built from samples; None from an NPZ)
@@ -145,7 +145,10 @@ class _Builder:
         if isinstance(legal_col, pa.ChunkedArray):
             legal_col = legal_col.combine_chunks()
         lens = np.diff(np.asarray(legal_col.offsets))
-        legal = np.asarray(legal_col.flatten(), dtype=np.int64)
+        # int32: a big board's window holds hundreds of legal moves per position, 13
+        # times over with the symmetries' images (hexagonal: 2.2 GB per 82k positions
+        # as int64); batch() widens them for torch.
+        legal = np.asarray(legal_col.flatten(), dtype=np.int32)
         if legal.size and (legal.min() < 0 or legal.max() >= self.size):
             raise ValueError(f"{self.board}: legal move indices outside the policy layout (0..{self.size - 1})")
         P["legal"].append(legal)
@@ -165,11 +168,11 @@ class _Builder:
         P["sets"].extend(batch.column("sample_set_id").to_pylist() if "sample_set_id" in batch.column_names
                          else [None] * s)
         if self.sym_ok and "sym_legal" in batch.column_names:
-            flat_sym = np.asarray(_flat(batch.column("sym_legal")), dtype=np.int64)
+            flat_sym = np.asarray(_flat(batch.column("sym_legal")), dtype=np.int32)
             if flat_sym.size != self.n_sym * legal.size:
                 self.sym_ok = False  # a set without symmetry tables: train without augmentation
             else:
-                sym = np.empty((self.n_sym, legal.size), dtype=np.int64)
+                sym = np.empty((self.n_sym, legal.size), dtype=np.int32)
                 pos = a = 0
                 for k in lens:
                     sym[:, a:a + k] = flat_sym[pos: pos + self.n_sym * k].reshape(self.n_sym, k)
@@ -183,22 +186,30 @@ class _Builder:
         P = self.parts
         if not P["played"]:
             raise ValueError(f"{self.board}: no samples")
-        lens = np.concatenate(P["lens"])
+
+        def cat(key: str, axis: int = 0) -> np.ndarray:
+            # one array at a time, its parts dropped at once: the peak is the data plus
+            # its largest array, not twice the data
+            out = np.concatenate(P[key], axis=axis)
+            P[key] = []
+            return out
+
+        lens = cat("lens")
         games = P["games"]
         codes = {g: i for i, g in enumerate(dict.fromkeys(games))}
-        glob = np.concatenate(P["glob"])
+        glob = cat("glob")
         players = glob[:, FEATURES.globals.index("players_2"):FEATURES.globals.index("players_4") + 1].argmax(1) + 2
         weight = (np.ones(len(games)) if set_weight is None
                   else np.array([set_weight[x] for x in P["sets"]], dtype=np.float64))
-        sym = np.concatenate(P["sym"], axis=1) if self.sym_ok and P["sym"] else None
+        sym = cat("sym", axis=1) if self.sym_ok and P["sym"] else None
         return SampleData(
-            board=self.board, planes=np.concatenate(P["planes"]), globals=glob, legal=np.concatenate(P["legal"]),
-            offsets=np.concatenate([[0], np.cumsum(lens)]).astype(np.int64), policy=np.concatenate(P["policy"]),
-            played=np.concatenate(P["played"]), value=np.concatenate(P["value"]), score=np.concatenate(P["score"]),
-            ownership=np.concatenate(P["own"]), game=np.array([codes[g] for g in games], dtype=np.int64),
-            players=players.astype(np.int64), searched=np.concatenate(P["searched"]), weight=weight,
+            board=self.board, planes=cat("planes"), globals=glob, legal=cat("legal"),
+            offsets=np.concatenate([[0], np.cumsum(lens)]).astype(np.int64), policy=cat("policy"),
+            played=cat("played"), value=cat("value"), score=cat("score"),
+            ownership=cat("own"), game=np.array([codes[g] for g in games], dtype=np.int64),
+            players=players.astype(np.int64), searched=cat("searched"), weight=weight,
             sym_legal=sym, sym_perms=sym_perms if sym is not None else None, source=source, game_ids=list(codes),
-            search_value=np.concatenate(P["q"]))
+            search_value=cat("q"))
 
 
 def _search_values(batch, s: int) -> np.ndarray:
@@ -287,18 +298,49 @@ def from_lake(store, board: str, players: int, window: int = 0, recency: float =
     keep = set(zip(chosen.get_column("sample_set_id").to_list(), chosen.get_column("game_id").to_list()))
     perms = symmetry_perms(board)
     builder = _Builder(board, int(perms.shape[0]))
+    # In the order (sample set, game, ply), sorted a range of games at a time: DuckDB
+    # cannot spill a sort of these list columns, and one sort of a big board's window
+    # held some 3 GB (hexagonal, 82k positions) beside the arrays being built.
     with store.connect(read_only=True) as con:
-        reader = con.execute(
-            "SELECT * EXCLUDE (board, players) FROM lake.samples WHERE board = ? AND players = ? "
-            "AND list_contains(?, sample_set_id) ORDER BY sample_set_id, game_id, ply",
-            [board, players, ids]).to_arrow_reader(batch_rows)
-        for batch in reader:
-            mask = [(s, g) in keep for s, g in zip(batch.column("sample_set_id").to_pylist(),
-                                                    batch.column("game_id").to_pylist())]
-            builder.add(batch.filter(pa.array(mask)))
+        for sid in sorted(ids):
+            counts = con.execute(
+                "SELECT game_id, count(*) FROM lake.samples WHERE board = ? AND players = ? AND sample_set_id = ? "
+                "GROUP BY game_id ORDER BY game_id", [board, players, sid]).fetchall()
+            for lo, hi in _game_ranges(counts, {g for g, _ in counts if (sid, g) in keep}, RANGE_ROWS):
+                reader = con.execute(
+                    "SELECT * EXCLUDE (board, players) FROM lake.samples WHERE board = ? AND players = ? "
+                    "AND sample_set_id = ? AND game_id BETWEEN ? AND ? ORDER BY game_id, ply",
+                    [board, players, sid, lo, hi]).to_arrow_reader(batch_rows)
+                for batch in reader:
+                    mask = [(sid, g) in keep for g in batch.column("game_id").to_pylist()]
+                    builder.add(batch.filter(pa.array(mask)))
     weights = dict(zip(ids, sets.get_column("weight").to_list()))
     return builder.finish(weights, {"sample_sets": ids, "snapshots": sets.get_column("games_snapshot").to_list(),
                                     "games": chosen.height}, perms)
+
+
+RANGE_ROWS = 16384
+"""Positions per sorted read of :func:`from_lake` (its memory, against one query per range)."""
+
+
+def _game_ranges(games: list, want: set, rows: int) -> list:
+    """``[(first, last)]`` game-id ranges over ``games`` (``(game_id, positions)``,
+    sorted by id) that cover the ids in ``want``, each of at most ``rows`` positions of
+    wanted games (a bigger game is a range of its own); unwanted games fall in a range
+    only between wanted ones."""
+    out, first, last, size = [], None, None, 0
+    for g, n in games:
+        if g not in want:
+            continue
+        if first is not None and size + n > rows:
+            out.append((first, last))
+            first, size = None, 0
+        if first is None:
+            first = g
+        last, size = g, size + n
+    if first is not None:
+        out.append((first, last))
+    return out
 
 
 def save_npz(data: SampleData, path: Path, meta: dict) -> Path:
@@ -309,10 +351,12 @@ def save_npz(data: SampleData, path: Path, meta: dict) -> Path:
     schema = {"format": "ringrift-lab/samples-npz", "version": 2, "board": data.board, "features": FEATURES.identity,
               "planes": list(FEATURES.planes), "globals": list(FEATURES.globals), **meta}
     with atomic_path(path, suffix=".tmp.npz") as tmp:  # np.savez keeps a name that ends in .npz
-        np.savez_compressed(tmp, planes=data.planes, globals=data.globals, legal=data.legal, offsets=data.offsets,
+        # legal indices as int64 whatever width holds them in memory: the format's type
+        np.savez_compressed(tmp, planes=data.planes, globals=data.globals, legal=data.legal.astype(np.int64),
+                            offsets=data.offsets,
                             policy=data.policy, played=data.played, value=data.value, score=data.score,
                             ownership=data.ownership, game=data.game, players=data.players, searched=data.searched,
-                            **({"sym_legal": data.sym_legal} if data.sym_legal is not None else {}),
+                            **({"sym_legal": data.sym_legal.astype(np.int64)} if data.sym_legal is not None else {}),
                             schema=np.array(json.dumps(schema, sort_keys=True)))
     return path
 

@@ -97,7 +97,9 @@ def data_fingerprint(data: SampleData) -> str:
     """A digest of what is learned (so a resume on other data is refused)."""
     h = hashlib.sha256()
     for a in (data.planes, data.legal, data.policy, data.played, data.value, data.game, data.weight):
-        h.update(np.ascontiguousarray(a).tobytes())
+        # legal indices hash as int64 whichever width holds them (the lake's windows
+        # keep them as int32), so a digest does not change with the storage
+        h.update(np.ascontiguousarray(a, dtype=np.int64 if a is data.legal else None).tobytes())
     h.update(data.board.encode())
     return h.hexdigest()[:16]
 

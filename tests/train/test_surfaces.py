@@ -112,6 +112,38 @@ def test_replay_window_from_the_lake(tmp_path):
         from_lake(store, "hex8", 2)
 
 
+def test_the_window_is_read_a_range_of_games_at_a_time_in_one_order(tmp_path, monkeypatch):
+    """``from_lake`` sorts a range of games at a time (one sort of a big board's window
+    did not fit in memory): whatever the range size, the same positions in the order
+    (sample set, game, ply), the shared game once, legal indices kept as int32 and the
+    data's digest that of the same indices as int64."""
+    from ringrift_ml.lake import LakeStore
+    from ringrift_ml.selfplay import SelfplayConfig, run_selfplay
+    from ringrift_ml.train import dataset
+    from ringrift_ml.train.loop import data_fingerprint
+
+    store = LakeStore.open(tmp_path)
+    recs = run_selfplay(SelfplayConfig(board="square8", players=("heuristic", "random"), games=5, seed=4),
+                        progress=False)
+    a = _write_set(store, "square8", 2, recs[:3], "a")
+    b = _write_set(store, "square8", 2, recs[2:], "b")
+    whole = from_lake(store, "square8", 2)
+    monkeypatch.setattr(dataset, "RANGE_ROWS", 1)  # one game per read
+    ranged = from_lake(store, "square8", 2, batch_rows=5)
+    assert whole.legal.dtype == np.int32 and whole.sym_legal.dtype == np.int32
+    for k in ("planes", "legal", "offsets", "policy", "played", "value", "game", "sym_legal"):
+        assert np.array_equal(getattr(whole, k), getattr(ranged, k)), k
+    assert data_fingerprint(whole) == data_fingerprint(dataclasses.replace(whole, legal=whole.legal.astype(np.int64)))
+    # The order: the sets by id, each set's games by id, the shared game from the newest set.
+    rows = store.query("SELECT sample_set_id, game_id, ply FROM lake.samples ORDER BY ALL").to_pylist()
+    in_b = {r["game_id"] for r in rows if r["sample_set_id"] == b}
+    want = [r["game_id"] for r in rows if r["sample_set_id"] == b or r["game_id"] not in in_b]
+    assert len(in_b & {r["game_id"] for r in rows if r["sample_set_id"] == a}) == 1
+    assert [whole.game_ids[i] for i in whole.game] == want
+    assert dataset._game_ranges([("a", 3), ("b", 2), ("c", 4), ("d", 1)], {"a", "c", "d"}, 5) == [("a", "a"), ("c", "d")]
+    assert dataset._game_ranges([("a", 9)], {"a"}, 5) == [("a", "a")] and dataset._game_ranges([("a", 1)], set(), 5) == []
+
+
 def test_the_loops_reuse_ratio_sets_the_candidates_training_steps():
     from ringrift_ml.loop import LoopConfig
 
