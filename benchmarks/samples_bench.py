@@ -44,7 +44,7 @@ def main(argv=None) -> int:
 
     import torch
 
-    from ringrift_ml.lake.lineage import read_partition
+    from ringrift_ml.lake.lineage import read_games
     from ringrift_ml.lake.samples import build_samples
     from ringrift_ml.lake.store import LakeStore
 
@@ -52,8 +52,16 @@ def main(argv=None) -> int:
     store = LakeStore(args.storage)
     for part in parts:
         key = part.key
-        games, _ = read_partition(store, "games_merged", part.board, part.players)
-        rows = sorted(games.to_pylist(), key=lambda r: (str(r.get("created_at") or ""), r["game_id"]))[-args.games:]
+        # the newest games' ids first, then those games whole (a big partition's moves and
+        # targets do not fit one Arrow read)
+        with store.connect(read_only=True) as con:
+            snap = int(con.execute("SELECT id FROM lake.current_snapshot()").fetchone()[0])
+            keys = con.execute(
+                f"SELECT game_id, entry_id, 0 FROM lake.games_merged AT (VERSION => {snap}) WHERE board = ? "
+                "AND players = ? ORDER BY CAST(created_at AS VARCHAR) DESC, game_id DESC LIMIT ?",
+                [part.board, part.players, args.games]).fetchall()[::-1]
+        rows = [r for t in read_games(store, "games_merged", part.board, part.players, snap, keys)
+                for r in t.to_pylist()]
         if not rows:
             print(json.dumps({"bench": "samples", "partition": key, "error": "no merged games"}), flush=True)
             continue

@@ -333,3 +333,30 @@ def test_retrain_gate_replays_a_generations_candidate_and_its_gate(tmp_path, cap
     assert "no registry row" in capsys.readouterr().err
     assert bench.main(base + ["--train", '{"epochs": 0}', "--out", str(tmp_path / "y")]) == 2
     assert "epochs" in capsys.readouterr().err
+
+
+def test_sample_and_window_benchmarks_read_a_lake_in_bounded_pieces(tmp_path, capsys):
+    """``samples_bench`` reads the newest games by id, then whole; ``window_memory``
+    loads a replay window and reports its memory; both name a bad partition."""
+    from ringrift_ml.lake import LakeStore
+    from ringrift_ml.lake.generated import write_generated
+    from ringrift_ml.lake.merge import merge_partition
+    from ringrift_ml.loop import LoopConfig
+    from ringrift_ml.loop.run import generation_samples
+    from ringrift_ml.selfplay import SelfplayConfig, run_selfplay
+
+    store = LakeStore.open(tmp_path)
+    recs = run_selfplay(SelfplayConfig(board="square8", players=("mcts:4", "random"), games=3, seed=5), progress=False)
+    write_generated(store, recs, run_id="bench")
+    merge_partition(store, "square8", 2, run_id="bench")
+    assert _load("samples_bench").main(["--storage", str(tmp_path), "--partitions", "square8|2", "--games", "2"]) == 0
+    line = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert line["partition"] == "square8|2" and line["games"] == 2 and line["samples"] > 0
+    generation_samples(store, LoopConfig(board="square8", players=2), 0, log=lambda m: None)
+    window = _load("window_memory")
+    assert window.main(["--storage", str(tmp_path), "--partition", "square8|2"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert got["sample_sets"] == 1 and got["positions"] > 0 and got["peak_gb"] >= got["array_gb"]["planes"]
+    with pytest.raises(SystemExit):
+        window.main(["--storage", str(tmp_path), "--partition", "square8|5"])
+    assert "--partition" in capsys.readouterr().err
