@@ -703,19 +703,22 @@ def record_failure(store: LakeStore, cfg: LoopConfig, g: int, best: Optional[dic
     """The registry row of a generation whose every attempt raised (no model).
     ``cpu_seconds``: what the attempts cost (None: what the lake records for the
     generation, :func:`recorded_generation_cpu`); its selfplay share, as the lake
-    records it, is the row's ``selfplay_cpu_seconds``."""
+    records it, is the row's ``selfplay_cpu_seconds``, and the ladder games played since
+    the previous row are its ``ladder_cpu_seconds``, as for any generation."""
     from ..lake.generated import commit_cpu_seconds
 
     selfplay = commit_cpu_seconds(store, label_of(cfg, g))
     if cpu_seconds is None:
         cpu_seconds = recorded_generation_cpu(store, cfg, g)
+    # the ladder of the promotion before it, which the next generation's row pays
+    ladder, _ = ladder_cpu_since(store, cfg, g)
     row = {
         "board": cfg.board, "players": cfg.players, "generation": g, "model_id": None,
         "parent_id": best["model_id"] if best else None, "path": None, "sample_set_id": None, "window": [],
         "selfplay_games": len(generation_games(store, cfg, g)), "status": FAILED,
         "reason": f"{attempts} attempt(s) failed; last: {error}",
         "gate": {}, "rating": None, "rating_se": None, "cpu_seconds": round(max(cpu_seconds, selfplay), 1),
-        "selfplay_cpu_seconds": round(selfplay, 1), "wall_seconds": 0.0,
+        "selfplay_cpu_seconds": round(selfplay, 1), "ladder_cpu_seconds": round(ladder, 1), "wall_seconds": 0.0,
         "config": cfg.to_dict(), "run_id": label_of(cfg, g),
     }
     write_registry_row(store, row, f"{cfg.partition} generation {g}: failed", row["run_id"])

@@ -413,6 +413,10 @@ def test_a_failing_step_is_retried_then_recorded_and_the_loop_goes_on(tmp_path, 
     monkeypatch.setattr(loop_run, "train_candidate", flaky)
     monkeypatch.setattr(loop_run, "sequential_match",
                         lambda *a, **k: {"decision": "H0", "score": 0.4, "games": 2, "ci95": (0.1, 0.9)})
+    from ringrift_ml.lake.lineage import record_row
+
+    record_row(store, "ladder_games", [{"board": "square8", "players": 2, "a": "g0", "b": "heuristic", "score": 1.0,
+                                        "seed": 1, "cpu_seconds": 12.5, "training": False}], "ladder")
     log = []
     rows = run_loop(store, cfg, generations=2, progress=False, log=log.append, retries=2)
     assert tries == [0, 0, 0, 1, 1]
@@ -425,6 +429,8 @@ def test_a_failing_step_is_retried_then_recorded_and_the_loop_goes_on(tmp_path, 
     selfplay = commit_cpu_seconds(store, loop_run.label_of(cfg, 0))
     assert selfplay > 0 and rows[0]["selfplay_cpu_seconds"] == pytest.approx(selfplay, abs=0.1)
     assert rows[0]["cpu_seconds"] > selfplay and rows[0]["selfplay_games"] == cfg.games
+    # and the ladder games played before it, as a generation that succeeds would
+    assert rows[0]["ladder_cpu_seconds"] == 12.5 and rows[1]["ladder_cpu_seconds"] == 0.0
     assert sum("failed: RuntimeError" in m for m in log) == 4
     reg = registry(store, "square8", 2)
     assert failure_rate(reg) == (1, 2)
