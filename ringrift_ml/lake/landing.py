@@ -42,6 +42,7 @@ import json
 import os
 import stat as _stat
 import time
+import uuid
 from pathlib import Path
 from typing import Iterator, Optional
 
@@ -363,7 +364,7 @@ def count_records(path: Path) -> int:
 class IngestResult:
     file: str  # the name it arrived under
     sha: str
-    status: str  # ingested | quarantined | done-before
+    status: str  # ingested | quarantined | done-before | duplicate (ingested meanwhile by another host)
     games: int = 0
     partitions: list = dataclasses.field(default_factory=list)  # ["board|players"]
     reason: Optional[str] = None
@@ -407,6 +408,10 @@ def ingest(store: LakeStore, path: Path, run_id: Optional[str] = None, batch: in
         # One small transaction makes the whole file visible at once: its Parquet
         # files (written above, one per partition, memory flat in the file's size)
         # join lake.games together with the ledger event.
+        _one_ingest_at_a_time(con)
+        if con.execute("SELECT count(*) FROM lake.landing_events WHERE file_hash = ? AND event = 'ingested'",
+                       [sha]).fetchone()[0]:
+            raise _IngestedElsewhere()
         for f in files:
             con.execute("CALL ducklake_add_data_files('lake', 'games', ?)", [str(f)])
         clash = _id_clashes(con, sha)
@@ -420,9 +425,32 @@ def ingest(store: LakeStore, path: Path, run_id: Optional[str] = None, batch: in
     except _Rejected as e:
         _remove(files)
         return _quarantine(store, path, sha, name, size, str(e)[:2000], run_id, t0)
+    except _IngestedElsewhere:
+        # Another host of this lake staged the same bytes at the same time and
+        # committed them first: its games stand, this copy adds nothing.
+        _remove(files)
+        _, snap = store.write(lambda con: append(con, "landing_events", [_event(
+            sha, name, size, "duplicate", "same content ingested meanwhile by another host of this lake", 0, 0, 0,
+            [], None, run_id)]), f"duplicate {name}", {"file_hash": sha})
+        os.remove(path)
+        return IngestResult(name, sha, "duplicate", snapshot=snap, seconds=time.time() - t0)
     _finish(store.root, path, "ingested")
     return IngestResult(name, sha, "ingested", games=games, partitions=sorted(parts), stored_path=str(stored),
                         snapshot=snap, seconds=time.time() - t0)
+
+
+class _IngestedElsewhere(Exception):
+    """The file's content was ingested by another writer after this one staged it."""
+
+
+def _one_ingest_at_a_time(con) -> None:
+    """Make concurrent ingest commits conflict.  DuckLake merges concurrent appends
+    without a conflict, so two hosts that staged the same bytes at once would both add
+    its games; two transactions that rewrite the same row do conflict, and the loser
+    is retried from the start (``LakeStore.write``), when it sees the winner's ledger
+    event.  Every ingest rewrites the lake's identity row (values unchanged): ingest
+    commits land one at a time, other writers are not held up."""
+    con.execute("UPDATE lake.lake_info SET lake_id = lake_id")
 
 
 def _convert_file(store: LakeStore, path: Path, sha: str, name: str, run_id: Optional[str], batch: int) -> tuple:
@@ -458,7 +486,9 @@ def _convert_file(store: LakeStore, path: Path, sha: str, name: str, run_id: Opt
             if key not in writers:
                 d = store.data_path / "main" / "games" / f"board={g['board']}" / f"players={g['players']}"
                 d.mkdir(parents=True, exist_ok=True)
-                f = d / f"landed-{sha[:32]}.parquet"
+                # a name of this attempt's own: two hosts may convert the same file at
+                # once into one shared data path, and neither may overwrite the other's
+                f = d / f"landed-{sha[:32]}-{uuid.uuid4().hex[:12]}.parquet"
                 writers[key] = (pq.ParquetWriter(f, GAMES_SCHEMA), f, [])
             writers[key][2].append(g)
             games += 1

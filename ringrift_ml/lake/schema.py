@@ -11,6 +11,8 @@ ones by them.
 
 from __future__ import annotations
 
+from typing import Optional
+
 import pyarrow as pa
 
 from ..nn.samples import SAMPLE_SCHEMA
@@ -348,13 +350,15 @@ def _moves_view(games: str) -> str:
 
 
 # Views for researchers: every move (of all games, of the merged games), and the landing
-# ledger (one row per file hash: its latest event).
+# ledger (one row per file hash: its terminal event, ingested or quarantined, else its
+# latest: another host may stage the same bytes after one ingested them).
 VIEWS = {
     "moves": _moves_view("games"),
     "moves_merged": _moves_view("games_merged"),
     "landed_files": (
-        "SELECT * EXCLUDE (rn) FROM (SELECT *, row_number() OVER (PARTITION BY file_hash ORDER BY event_at DESC, "
-        "CASE event WHEN 'ingested' THEN 0 WHEN 'quarantined' THEN 0 WHEN 'staged' THEN 1 ELSE 2 END) AS rn "
+        "SELECT * EXCLUDE (rn) FROM (SELECT *, row_number() OVER (PARTITION BY file_hash ORDER BY "
+        "CASE event WHEN 'ingested' THEN 0 WHEN 'quarantined' THEN 0 WHEN 'staged' THEN 1 ELSE 2 END, "
+        "event_at DESC) AS rn "
         "FROM lake.landing_events WHERE event <> 'duplicate') WHERE rn = 1"
     ),
 }
@@ -387,12 +391,26 @@ def _migrate(con, name: str, schema: pa.Schema) -> bool:
     return True
 
 
+def _normal_view_sql(con, body: str) -> str:
+    """DuckDB's stored form of a view on ``body`` (it rewrites what it stores), to
+    compare with a stored view's."""
+    con.execute(f"CREATE OR REPLACE TEMP VIEW _ringrift_view_probe AS {body}")
+    sql = con.execute("SELECT sql FROM duckdb_views() WHERE view_name = '_ringrift_view_probe' AND temporary"
+                      ).fetchone()[0]
+    con.execute("DROP VIEW _ringrift_view_probe")
+    return sql
+
+
+def _view_body(sql: Optional[str]) -> str:
+    """A stored ``CREATE VIEW <name> AS <body>``'s body."""
+    return (sql or "").split(" AS ", 1)[-1].strip()
+
+
 def ensure_tables(con) -> list:
     """Create the tables and views that do not exist yet; returns the created names."""
     have = {r[0] for r in con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE database_name = 'lake'").fetchall()}
-    views = {r[0] for r in con.execute(
-        "SELECT view_name FROM duckdb_views() WHERE database_name = 'lake'").fetchall()}
+    views = dict(con.execute("SELECT view_name, sql FROM duckdb_views() WHERE database_name = 'lake'").fetchall())
     made = []
     for name, (schema, parts) in TABLES.items():
         if name in have:
@@ -407,6 +425,10 @@ def ensure_tables(con) -> list:
         if name not in views:
             con.execute(f'CREATE VIEW lake."{name}" AS {body}')
             made.append(name)
+        elif _view_body(views[name]) != _view_body(_normal_view_sql(con, body)):
+            # a view this code defines otherwise (a view holds no data: replaced)
+            con.execute(f'CREATE OR REPLACE VIEW lake."{name}" AS {body}')
+            made.append(f"{name} (definition changed)")
     if "lake_info" in made:
         import uuid
 

@@ -227,3 +227,57 @@ def test_several_hosts_land_into_one_lake_concurrently(tmp_path, catalog):
         assert rep["lost"] == 0 and rep["missing_files"] == 0 and not rep["problems"], rep
         assert rep["lake_id"] == first.lake_id  # one lake, whichever host asks
         assert not list((root / "landing").glob("*.jsonl"))  # every file left its landing zone
+
+
+def test_a_file_staged_twice_before_either_ingest_commits_lands_once(tmp_path, monkeypatch):
+    """Two writers that staged the same bytes before either committed (two hosts of one
+    lake): the first ingest lands the games, the second finds the first's ledger event
+    inside its own transaction and records a duplicate with the reason, its converted
+    files removed and nothing added."""
+    import shutil
+
+    from ringrift_ml.lake import landing
+
+    store = LakeStore.open(tmp_path / "root")
+    write_jsonl(tmp_path / "root" / "landing" / "a.jsonl", random_records(3, seed=700, prefix="twice"))
+    ingest_all(store, settle=0)  # staged and ingested: the first writer
+    (kept,) = list(landing.files_dir(store.root).iterdir())
+    again = tmp_path / "other" / "incoming" / kept.name  # the second writer's staged copy
+    again.parent.mkdir(parents=True)
+    shutil.copy(kept, again)
+    monkeypatch.setattr(landing, "_ledger", lambda store_, sha: [])  # it read the ledger before the commit
+    before = {p.name for p in store.data_path.rglob("*.parquet")}
+    res = landing.ingest(store, again)
+    assert res.status == "duplicate" and not again.exists()
+    assert store.query("SELECT count(*) AS n FROM lake.games").to_pylist() == [{"n": 3}]
+    assert {p.name for p in store.data_path.rglob("*.parquet")} == before
+    (dup,) = store.query("SELECT reason FROM lake.landing_events WHERE event = 'duplicate'").to_pylist()
+    assert "another host" in dup["reason"]
+    monkeypatch.undo()
+    rep = audit(store)
+    assert rep["lost"] == 0 and not rep["problems"] and rep["in_lake"] == 3, rep
+
+
+def test_concurrent_ingest_commits_conflict_so_the_later_one_retries(tmp_path, catalog):
+    """Two transactions that each ingest (every ingest rewrites the lake's identity row)
+    conflict at the later commit, with an error the store retries; plain appends would
+    both commit.  PostgreSQL only: the SQLite catalog takes one writer at a time."""
+    from ringrift_ml.lake import landing
+    from ringrift_ml.lake.store import is_retryable
+
+    if catalog[0] == "sqlite":
+        pytest.skip("the SQLite catalog serialises writers with its file lock")
+    store = LakeStore.open(tmp_path / "root", *catalog)
+    a, b = store._open(False), store._open(False)
+    try:
+        for con in (a, b):
+            con.execute("BEGIN")
+            landing._one_ingest_at_a_time(con)
+        a.execute("COMMIT")
+        with pytest.raises(Exception) as err:
+            b.execute("COMMIT")
+        assert is_retryable(err.value), err.value
+    finally:
+        a.close()
+        b.close()
+    assert len(store.query("SELECT lake_id FROM lake.lake_info").to_pylist()) == 1
