@@ -98,6 +98,11 @@ class Layout:
     def quarantine(self) -> Path:
         return self.root / "quarantine"
 
+    @property
+    def scratch(self) -> Path:
+        """Files a step writes before one commit takes them in (removed after it)."""
+        return self.root / "lake" / "scratch"
+
     # ---- heuristic weights ---------------------------------------------------------------
     @property
     def weights_file(self) -> Path:

@@ -108,23 +108,31 @@ def sample_set_id_for(board: str, players: int, snapshot: int, config: dict, run
 
 
 def write_sample_set(store: LakeStore, *, board: str, players: int, games_snapshot: int, games: list,
-                     samples: pa.Table, config: dict, run_id: Optional[str], code_version: str,
+                     samples, config: dict, run_id: Optional[str], code_version: str,
                      npz_path: Optional[str] = None, npz_sha256: Optional[str] = None,
                      cpu_seconds: Optional[float] = None) -> tuple:
     """Record a sample set, its games (``[(game_id, entry_id)]``) and its samples in one
-    commit; returns ``(sample_set_id, snapshot)``.  ``cpu_seconds``: what building it
-    cost, kept in the commit's extra info (:func:`sample_set_cpu_seconds`)."""
+    commit; returns ``(sample_set_id, snapshot)``.  ``samples``: an Arrow table, or a
+    list of Parquet files of ``nn.samples.SAMPLE_SCHEMA`` taken in that order (a big
+    board's set is built a batch of games at a time and never held whole).
+    ``cpu_seconds``: what building it cost, kept in the commit's extra info
+    (:func:`sample_set_cpu_seconds`)."""
+    import pyarrow.parquet as pq
+
     sid = sample_set_id_for(board, players, games_snapshot, config, run_id)
+    parts = None if isinstance(samples, pa.Table) else [str(f) for f in samples]
+    n = samples.num_rows if parts is None else sum(pq.ParquetFile(f).metadata.num_rows for f in parts)
     meta = {"sample_set_id": sid, "board": board, "players": players, "games_snapshot": games_snapshot,
-            "games": len(games), "samples": samples.num_rows, "config": canonical_json(config),
+            "games": len(games), "samples": n, "config": canonical_json(config),
             "code_version": code_version, "npz_path": npz_path, "npz_sha256": npz_sha256, "run_id": run_id,
             "created_at": _now()}
-    n = samples.num_rows
-    extra = pa.table({"sample_set_id": [sid] * n, "board": [board] * n, "players": pa.array([players] * n, pa.int32())})
-    for name in extra.column_names:
-        if name in samples.column_names:
-            samples = samples.drop_columns([name])
-        samples = samples.append_column(name, extra.column(name))
+    if parts is None:
+        extra = pa.table({"sample_set_id": [sid] * n, "board": [board] * n,
+                          "players": pa.array([players] * n, pa.int32())})
+        for name in extra.column_names:
+            if name in samples.column_names:
+                samples = samples.drop_columns([name])
+            samples = samples.append_column(name, extra.column(name))
 
     def insert(con):
         if con.execute("SELECT count(*) FROM lake.sample_sets WHERE sample_set_id = ?", [sid]).fetchone()[0]:
@@ -132,7 +140,13 @@ def write_sample_set(store: LakeStore, *, board: str, players: int, games_snapsh
         append(con, "sample_sets", [meta])
         append(con, "sample_set_games", [{"sample_set_id": sid, "board": board, "players": players,
                                           "game_id": g, "entry_id": e} for g, e in games])
-        append(con, "samples", samples)
+        if parts is None:
+            append(con, "samples", samples)
+        elif parts:
+            # the parts hold the sample columns only (nn.samples.SAMPLE_SCHEMA)
+            con.execute("INSERT INTO lake.samples BY NAME SELECT *, $sid AS sample_set_id, $board AS board, "
+                        "CAST($players AS INTEGER) AS players FROM read_parquet($files)",
+                        {"sid": sid, "board": board, "players": players, "files": parts})
         return "written"
 
     _, snap = store.write(insert, f"sample set {sid} ({board}|{players})", cpu_extra_info(run_id, cpu_seconds))

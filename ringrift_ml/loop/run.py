@@ -234,42 +234,62 @@ def generation_samples(store: LakeStore, cfg: LoopConfig, g: int, log: Callable[
     one generation's set.  ``export_npz``: also write the set as
     ``exports/<partition>/<sample set>.npz`` (recorded with its digest).  Returns the
     sample set id."""
-    import pyarrow as pa
+    import shutil
+    import tempfile
 
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from ..lake.layout import Layout
     from ..lake.lineage import read_games, sample_set_id_for, unsampled_games, write_sample_set
     from ..lake.samples import build_samples
+    from ..nn.samples import SAMPLE_SCHEMA
 
     label = label_of(cfg, g)
     old = generation_sample_set(store, cfg, g)
     if old:
         return old["sample_set_id"]
     c0 = process_cpu_seconds()
-    # Only the unseen games are read, and in batches of bounded size: a partition's
-    # merged games can hold more than DuckDB's 2 GiB Arrow string buffers allow
-    # (hexagonal 2p: 344 games, 3.1 GB of moves and targets).
+    # Only the unseen games are read, in batches of bounded size (a partition's merged
+    # games can hold more than DuckDB's 2 GiB Arrow string buffers allow: hexagonal 2p,
+    # 344 games, 3.1 GB of moves and targets), and each batch's samples go to a Parquet
+    # part at once, which the set's one commit takes in: the set is never held whole
+    # (hexagonal g3's 82,352 positions ran at 12 GB held whole).
     keys, snap = unsampled_games(store, cfg.board, cfg.players)
-    tables, used, stats = [], [], {}
-    for batch in read_games(store, "games_merged", cfg.board, cfg.players, snap, keys, SAMPLE_READ_BYTES):
-        rows = batch.to_pylist()
-        part, st = build_samples(rows)
-        tables.append(part)
-        in_part = set(part.column("game_id").to_pylist())
-        used.extend((r["game_id"], r["entry_id"]) for r in rows if r["game_id"] in in_part)
-        for k, v in st.items():
-            stats[k] = stats.get(k, 0) + v if isinstance(v, int) else v
-    table = pa.concat_tables(tables) if tables else build_samples([])[0]
-    if table.num_rows == 0:
-        raise RuntimeError(f"{cfg.partition} g{g}: no new games gave samples "
-                           f"({stats or {'games': len(keys)}})")
-    used.sort()
-    conf = {"loop_generation": g, "features": stats["features"]}
-    npz = {}
-    if export_npz:
-        npz = _export_npz(store, cfg, table, sample_set_id_for(cfg.board, cfg.players, snap, conf, label), snap)
-    sid, _ = write_sample_set(store, board=cfg.board, players=cfg.players, games_snapshot=snap, games=used,
-                              samples=table, config=conf, run_id=label, code_version=code_version(),
-                              cpu_seconds=process_cpu_seconds() - c0, **npz)
-    log(f"{cfg.partition} g{g}: sample set {sid}: {table.num_rows} samples from {len(used)} games")
+    scratch = Layout(store.root).scratch
+    scratch.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f"samples-{cfg.board}-{cfg.players}p-g{g}-", dir=scratch))
+    try:
+        parts, used, stats, rows_out = [], [], {}, 0
+        for batch in read_games(store, "games_merged", cfg.board, cfg.players, snap, keys, SAMPLE_READ_BYTES):
+            rows = batch.to_pylist()
+            part, st = build_samples(rows)
+            in_part = set(part.column("game_id").to_pylist())
+            used.extend((r["game_id"], r["entry_id"]) for r in rows if r["game_id"] in in_part)
+            del batch, rows  # the batch's games, before the next batch is read
+            if part.num_rows:
+                path = work / f"part-{len(parts):05d}.parquet"
+                pq.write_table(part, path)
+                parts.append(path)
+                rows_out += part.num_rows
+            for k, v in st.items():
+                stats[k] = stats.get(k, 0) + v if isinstance(v, int) else v
+        if rows_out == 0:
+            raise RuntimeError(f"{cfg.partition} g{g}: no new games gave samples "
+                               f"({stats or {'games': len(keys)}})")
+        used.sort()
+        conf = {"loop_generation": g, "features": stats["features"]}
+        npz = {}
+        if export_npz:
+            table = pa.concat_tables(pq.read_table(p, schema=SAMPLE_SCHEMA) for p in parts)
+            npz = _export_npz(store, cfg, table, sample_set_id_for(cfg.board, cfg.players, snap, conf, label), snap)
+            del table
+        sid, _ = write_sample_set(store, board=cfg.board, players=cfg.players, games_snapshot=snap, games=used,
+                                  samples=parts, config=conf, run_id=label, code_version=code_version(),
+                                  cpu_seconds=process_cpu_seconds() - c0, **npz)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    log(f"{cfg.partition} g{g}: sample set {sid}: {rows_out} samples from {len(used)} games")
     return sid
 
 

@@ -445,7 +445,8 @@ def test_a_failing_step_is_retried_then_recorded_and_the_loop_goes_on(tmp_path, 
 def test_the_sample_set_reads_only_unsampled_games_in_bounded_batches(tmp_path, monkeypatch):
     """``generation_samples`` reads the games no sample set holds, in batches of at most
     ``SAMPLE_READ_BYTES`` of moves and targets (a big partition overflows one Arrow
-    read), and builds the same sample set as one read would."""
+    read), writes each batch's samples to a part, and commits the same sample set, in
+    the same order, as one read would build."""
     from ringrift_ml.lake import lineage
     from ringrift_ml.lake.lineage import read_games, sample_set_samples, unsampled_games
     from ringrift_ml.lake.samples import build_samples
@@ -478,6 +479,11 @@ def test_the_sample_set_reads_only_unsampled_games_in_bounded_batches(tmp_path, 
     assert unsampled_games(store, "square8", 2)[0] == []
     with pytest.raises(RuntimeError, match="no new games gave samples"):
         loop_run.generation_samples(store, cfg, 1, log=lambda m: None)
+    # each batch's samples went to a Parquet part, taken in by the set's commit and then
+    # removed, also when the build failed
+    from ringrift_ml.lake.layout import Layout
+
+    assert list(Layout(store.root).scratch.iterdir()) == []
     # A byte bound over the games' sizes reads them in one batch; a missing game is named.
     assert [b.num_rows for b in read_games(store, "games_merged", "square8", 2, snap, keys)] == [cfg.games]
     with pytest.raises(LookupError, match="not in lake.games_merged"):
