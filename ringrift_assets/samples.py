@@ -3,7 +3,8 @@
 import dagster as dg
 
 from ringrift_ml import quality
-from ringrift_ml.lake.lineage import read_games, read_partition_light
+from ringrift_ml.lake.lineage import read_games, read_partition
+from ringrift_ml.lake.schema import BIG_GAME_COLUMNS
 from ringrift_ml.lake.merge import id_conflicts
 
 from .configs import LoopSettings
@@ -49,7 +50,7 @@ def games_merged_quality(context: dg.AssetCheckExecutionContext, config: GamesQu
                for c in id_conflicts(store, board, n)]
     # The small columns of every game, the whole rows of the replayed sample only: a big
     # partition's moves and targets overflow one Arrow read.
-    table, snap = read_partition_light(store, "games_merged", board, n)
+    table, snap = read_partition(store, "games_merged", board, n, without=BIG_GAME_COLUMNS)
     if table.num_rows == 0:
         return dg.AssetCheckResult(passed=False, description=f"partition {board}|{n}: lake.games_merged is empty")
 

@@ -235,16 +235,19 @@ def stage(store: LakeStore, path: Path, run_id: Optional[str] = None) -> Staged:
                 raise LakeError(f"landing {path.name}: the ledger has seen this content before, but {problem}; "
                                 "the file stays in the landing zone")
         os.remove(path)
-        store.write(lambda con: append(con, "landing_events", [_event(sha, path.name, size, "duplicate",
-                                                                      "same content as an earlier file", 0, 0, 0, [],
-                                                                      None, run_id)]),
-                    f"duplicate {path.name}")
+        _record_duplicate(store, sha, path.name, size, "same content as an earlier file", run_id)
         return Staged(sha, None, path.name, duplicate=True)
     target.parent.mkdir(parents=True, exist_ok=True)
     os.replace(path, target)
     store.write(lambda con: append(con, "landing_events", [_event(sha, path.name, size, "staged", None, 0, 0, 0, [],
                                                                   str(target), run_id)]), f"stage {path.name}")
     return Staged(sha, target, path.name)
+
+
+def _record_duplicate(store: LakeStore, sha: str, name: str, size: int, reason: str, run_id) -> int:
+    """The ledger's ``duplicate`` event of a file whose bytes add nothing; its snapshot."""
+    return store.write(lambda con: append(con, "landing_events", [_event(
+        sha, name, size, "duplicate", reason, 0, 0, 0, [], None, run_id)]), f"duplicate {name}", {"file_hash": sha})[1]
 
 
 def earlier_copy_problem(store: LakeStore, sha: str) -> Optional[str]:
@@ -429,9 +432,8 @@ def ingest(store: LakeStore, path: Path, run_id: Optional[str] = None, batch: in
         # Another host of this lake staged the same bytes at the same time and
         # committed them first: its games stand, this copy adds nothing.
         _remove(files)
-        _, snap = store.write(lambda con: append(con, "landing_events", [_event(
-            sha, name, size, "duplicate", "same content ingested meanwhile by another host of this lake", 0, 0, 0,
-            [], None, run_id)]), f"duplicate {name}", {"file_hash": sha})
+        snap = _record_duplicate(store, sha, name, size, "same content ingested meanwhile by another host of this lake",
+                                 run_id)
         os.remove(path)
         return IngestResult(name, sha, "duplicate", snapshot=snap, seconds=time.time() - t0)
     _finish(store.root, path, "ingested")

@@ -31,25 +31,19 @@ def _now() -> _dt.datetime:
     return _dt.datetime.now(_dt.timezone.utc)
 
 
-def read_partition(store: LakeStore, table: str, board: str, players: int) -> tuple:
+def _current_snapshot(con) -> int:
+    return int(con.execute("SELECT id FROM lake.current_snapshot()").fetchone()[0])
+
+
+def read_partition(store: LakeStore, table: str, board: str, players: int, without: tuple = ()) -> tuple:
     """``(rows, snapshot)``: a partition of ``lake.<table>`` as of one snapshot, and
-    that snapshot's id (read in the same connection, so the two agree)."""
+    that snapshot's id (read in the same connection, so the two agree).  ``without``:
+    columns left out (:data:`BIG_GAME_COLUMNS` for checks of every game's small columns)."""
+    skip = f" EXCLUDE ({', '.join(without)})" if without else ""
     with store.connect(read_only=True) as con:
-        snap = int(con.execute("SELECT id FROM lake.current_snapshot()").fetchone()[0])
-        rows = con.execute(f'SELECT * FROM lake."{table}" AT (VERSION => {snap}) WHERE board = ? AND players = ? '
-                           f"ORDER BY game_id, entry_id", [board, players]).to_arrow_table()
-    return rows, snap
-
-
-def read_partition_light(store: LakeStore, table: str, board: str, players: int) -> tuple:
-    """``(rows, snapshot)`` as :func:`read_partition`, without the
-    :data:`BIG_GAME_COLUMNS`: for checks of every game's small columns."""
-    with store.connect(read_only=True) as con:
-        snap = int(con.execute("SELECT id FROM lake.current_snapshot()").fetchone()[0])
-        skip = ", ".join(BIG_GAME_COLUMNS)
-        rows = con.execute(f'SELECT * EXCLUDE ({skip}) FROM lake."{table}" AT (VERSION => {snap}) '
-                           f"WHERE board = ? AND players = ? ORDER BY game_id, entry_id",
-                           [board, players]).to_arrow_table()
+        snap = _current_snapshot(con)
+        rows = con.execute(f'SELECT *{skip} FROM lake."{table}" AT (VERSION => {snap}) WHERE board = ? AND '
+                           f"players = ? ORDER BY game_id, entry_id", [board, players]).to_arrow_table()
     return rows, snap
 
 
@@ -60,7 +54,7 @@ def unsampled_games(store: LakeStore, board: str, players: int) -> tuple:
     read; :func:`read_games` reads the games themselves in bounded batches."""
     size = " + ".join(f"coalesce(strlen({c}), 0)" for c in BIG_GAME_COLUMNS)
     with store.connect(read_only=True) as con:
-        snap = int(con.execute("SELECT id FROM lake.current_snapshot()").fetchone()[0])
+        snap = _current_snapshot(con)
         rows = con.execute(
             f"SELECT game_id, entry_id, {size} FROM lake.games_merged AT (VERSION => {snap}) "
             f"WHERE board = $board AND players = $players AND game_id NOT IN ("
@@ -223,4 +217,4 @@ def record_model(store: LakeStore, *, board: str, players: int, model_id: str, p
     return row
 
 
-__all__ = ["read_games", "read_partition", "read_partition_light", "unsampled_games", "record_model", "record_row", "sample_set", "sample_set_by_id", "sample_set_samples", "sample_set_stats", "sample_set_cpu_seconds", "sample_set_id_for", "write_sample_set"]
+__all__ = ["read_games", "read_partition", "unsampled_games", "record_model", "record_row", "sample_set", "sample_set_by_id", "sample_set_samples", "sample_set_stats", "sample_set_cpu_seconds", "sample_set_id_for", "write_sample_set"]
