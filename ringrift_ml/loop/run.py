@@ -235,13 +235,13 @@ def generation_samples(store: LakeStore, cfg: LoopConfig, g: int, log: Callable[
     ``exports/<partition>/<sample set>.npz`` (recorded with its digest).  Returns the
     sample set id."""
     import shutil
-    import tempfile
 
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     from ..lake.layout import Layout
     from ..lake.lineage import read_games, sample_set_id_for, unsampled_games, write_sample_set
+    from ..lake.scratch import make_scratch, sweep_scratch
     from ..lake.samples import build_samples
     from ..nn.samples import SAMPLE_SCHEMA
 
@@ -257,8 +257,9 @@ def generation_samples(store: LakeStore, cfg: LoopConfig, g: int, log: Callable[
     # (hexagonal g3's 82,352 positions ran at 12 GB held whole).
     keys, snap = unsampled_games(store, cfg.board, cfg.players)
     scratch = Layout(store.root).scratch
-    scratch.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f"samples-{cfg.board}-{cfg.players}p-g{g}-", dir=scratch))
+    for d in sweep_scratch(scratch):  # left by a build of this host that was killed
+        log(f"{cfg.partition} g{g}: removed the scratch of a stopped process: {d.name}")
+    work = make_scratch(scratch, f"samples-{cfg.board}-{cfg.players}p-g{g}")
     try:
         parts, used, stats, rows_out = [], [], {}, 0
         for batch in read_games(store, "games_merged", cfg.board, cfg.players, snap, keys, SAMPLE_READ_BYTES):

@@ -469,7 +469,22 @@ def test_the_sample_set_reads_only_unsampled_games_in_bounded_batches(tmp_path, 
 
     monkeypatch.setattr(lineage, "read_games", counted)
     monkeypatch.setattr(loop_run, "SAMPLE_READ_BYTES", 1)  # one game per read
-    sid = loop_run.generation_samples(store, cfg, 0, log=lambda m: None)
+    # The parts of a build killed before it could remove them (a process that no longer
+    # runs) are removed by the next build on the host.
+    import subprocess
+    import sys
+
+    from ringrift_ml.lake import scratch as scratch_mod
+    from ringrift_ml.lake.layout import Layout
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    stale = Layout(store.root).scratch / f"samples-square8-2p-g0@{scratch_mod._host()}@{gone.pid}@x"
+    stale.mkdir(parents=True)
+    (stale / "part-00000.parquet").write_bytes(b"left by a killed build")
+    said = []
+    sid = loop_run.generation_samples(store, cfg, 0, log=said.append)
+    assert not stale.exists() and any("removed the scratch of a stopped process" in m for m in said)
     assert batches == [1] * cfg.games
     got = sample_set_samples(store, sid)
     assert got.num_rows == expected.num_rows
@@ -481,8 +496,6 @@ def test_the_sample_set_reads_only_unsampled_games_in_bounded_batches(tmp_path, 
         loop_run.generation_samples(store, cfg, 1, log=lambda m: None)
     # each batch's samples went to a Parquet part, taken in by the set's commit and then
     # removed, also when the build failed
-    from ringrift_ml.lake.layout import Layout
-
     assert list(Layout(store.root).scratch.iterdir()) == []
     # A byte bound over the games' sizes reads them in one batch; a missing game is named.
     assert [b.num_rows for b in read_games(store, "games_merged", "square8", 2, snap, keys)] == [cfg.games]
