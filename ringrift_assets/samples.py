@@ -118,7 +118,7 @@ def training_samples(context: dg.AssetExecutionContext, lake_root: LakeResource,
                 "ownership of the encoding's size, legal indices distinct and inside the policy layout, policy "
                 "targets summing to 1 over them, move played in range, symmetry tables whole, values in [-1, 1].")
 def training_samples_quality(context: dg.AssetCheckExecutionContext, lake_root: LakeResource, loop: LoopSettings):
-    from ringrift_ml.lake.lineage import sample_set_samples
+    from ringrift_ml.lake.lineage import sample_set_batches
     from ringrift_ml.loop.run import generation_sample_set, next_generation
 
     part, cfg = loop.for_run(context)
@@ -128,8 +128,7 @@ def training_samples_quality(context: dg.AssetCheckExecutionContext, lake_root: 
     ss = generation_sample_set(store, cfg, g)
     if ss is None:
         return dg.AssetCheckResult(passed=False, description=f"partition {part}: generation {g} has no sample set")
-    table = sample_set_samples(store, ss["sample_set_id"])
-    report = quality.validate_samples(table, board)
+    report = quality.validate_samples(sample_set_batches(store, ss["sample_set_id"]), board)
     res = _check_result(report)
     return dg.AssetCheckResult(passed=res.passed, severity=res.severity, description=res.description,
                                metadata={**res.metadata, "sample_set_id": ss["sample_set_id"]})

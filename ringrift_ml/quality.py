@@ -99,8 +99,9 @@ def _same_type(a: pa.DataType, b: pa.DataType) -> bool:
     return a == b
 
 
-def _arrow_schema_problems(table: pa.Table, schema: pa.Schema) -> list:
-    have = {f.name: f.type for f in table.schema}
+def _arrow_schema_problems(table, schema: pa.Schema) -> list:
+    """What ``table`` (an Arrow table or schema) lacks or types otherwise than ``schema``."""
+    have = {f.name: f.type for f in (table if isinstance(table, pa.Schema) else table.schema)}
     out = []
     for f in schema:
         if f.name not in have:
@@ -188,26 +189,22 @@ def _ranks_ok(ranks, players, winner) -> bool:
     return winner is None or r.get(winner) == 1
 
 
-def validate_samples(table: pa.Table, board: str) -> QualityReport:
-    """Training samples of the spatial network: planes, globals and ownership of the
-    encoding's size, legal indices distinct and inside the policy layout, policies
-    summing to 1 over them, the move played in range, symmetry tables whole, values (and
-    the search's root values, where present) in range."""
-    import great_expectations as gx
+def _sample_row_checks(table, board: str):
+    """One batch of samples' per-position findings (a pandas frame, one row a position)."""
     import pandas as pd
 
     from .nn.features import FEATURES
     from .nn.grid import grid_for
     from .nn.policy import layout_for
-    from .nn.samples import SAMPLE_SCHEMA
 
     n_cells = grid_for(board).n_cells
     size = layout_for(board).size
-    col = lambda c: table.column(c).to_pylist() if c in table.column_names else [None] * table.num_rows  # noqa
+    names = table.schema.names
+    col = lambda c: table.column(c).to_pylist() if c in names else [None] * table.num_rows  # noqa: E731
     planes, own, glob = col("planes"), col("ownership"), col("globals")
     legal, pol, played, value, sym = col("legal"), col("policy"), col("played"), col("value"), col("sym_legal")
-    df = table.select([c for c in ("game_id", "ply", "move_number", "player") if c in table.column_names]).to_pandas(
-        types_mapper=pd.ArrowDtype)
+    keep = [c for c in ("game_id", "ply", "move_number", "player") if c in names]
+    df = pa.Table.from_arrays([table.column(c) for c in keep], names=keep).to_pandas(types_mapper=pd.ArrowDtype)
     df["planes_ok"] = [p is not None and len(p) == FEATURES.n_planes * n_cells for p in planes]
     df["ownership_ok"] = [o is not None and len(o) == n_cells for o in own]
     df["globals_ok"] = [g is not None and len(g) == FEATURES.n_globals and bool(np.isfinite(g).all()) for g in glob]
@@ -223,7 +220,34 @@ def validate_samples(table: pa.Table, board: str) -> QualityReport:
                              for q, v in zip(col("search_value"), value)]
     df["symmetries_whole"] = [s is not None and lm is not None and len(lm) > 0 and len(s) % len(lm) == 0
                               for s, lm in zip(sym, legal)]
-    df["schema"] = "; ".join(_arrow_schema_problems(table, SAMPLE_SCHEMA)) or "ok"
+    return df
+
+
+def validate_samples(source, board: str) -> QualityReport:
+    """Training samples of the spatial network: planes, globals and ownership of the
+    encoding's size, legal indices distinct and inside the policy layout, policies
+    summing to 1 over them, the move played in range, symmetry tables whole, values (and
+    the search's root values, where present) in range.
+
+    ``source``: an Arrow table, or an iterable of record batches (or tables) of one
+    schema, checked one at a time: a big board's sample set (82,352 hexagonal positions,
+    each with its legal moves under 12 symmetries) is not turned into Python objects
+    whole, only the per-position findings are kept."""
+    import great_expectations as gx
+    import pandas as pd
+
+    from .nn.samples import SAMPLE_SCHEMA
+
+    parts, schema = [], None
+    for batch in ([source] if isinstance(source, (pa.Table, pa.RecordBatch)) else source):
+        if schema is None:
+            schema = batch.schema
+        parts.append(_sample_row_checks(batch, board))
+    if schema is None:  # no batch at all: the row-count expectation reports it
+        schema = SAMPLE_SCHEMA
+        parts.append(_sample_row_checks(SAMPLE_SCHEMA.empty_table(), board))
+    df = pd.concat(parts, ignore_index=True)
+    df["schema"] = "; ".join(_arrow_schema_problems(schema, SAMPLE_SCHEMA)) or "ok"
     E = gx.expectations
     exps = [E.ExpectTableRowCountToBeBetween(min_value=1),
             E.ExpectColumnValuesToBeInSet(column="schema", value_set=["ok"])]

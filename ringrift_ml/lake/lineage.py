@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
-from typing import Optional
+from typing import Iterator, Optional
 
 import pyarrow as pa
 
@@ -180,6 +180,18 @@ def sample_set_samples(store: LakeStore, sample_set_id: str) -> pa.Table:
                        [sample_set_id])
 
 
+def sample_set_batches(store: LakeStore, sample_set_id: str, rows: int = 2048) -> Iterator[pa.RecordBatch]:
+    """A sample set's rows as :func:`sample_set_samples` has them, in record batches of
+    at most ``rows`` positions, read as they are consumed: a big board's set is never
+    held whole (its legal moves under every symmetry run to gigabytes)."""
+    if rows < 1:
+        raise ValueError(f"rows: expected a positive number of positions per batch, got {rows}")
+    with store.connect(read_only=True) as con:
+        reader = con.execute("SELECT * EXCLUDE (sample_set_id, board, players) FROM lake.samples "
+                             "WHERE sample_set_id = ?", [sample_set_id]).to_arrow_reader(rows)
+        yield from reader
+
+
 def record_row(store: LakeStore, table: str, rows: list, message: str, run_id: Optional[str] = None) -> int:
     """Append rows (a model, its calibration, an Elo table ...) in one commit."""
     for r in rows:
@@ -217,4 +229,4 @@ def record_model(store: LakeStore, *, board: str, players: int, model_id: str, p
     return row
 
 
-__all__ = ["read_games", "read_partition", "unsampled_games", "record_model", "record_row", "sample_set", "sample_set_by_id", "sample_set_samples", "sample_set_stats", "sample_set_cpu_seconds", "sample_set_id_for", "write_sample_set"]
+__all__ = ["read_games", "read_partition", "unsampled_games", "record_model", "record_row", "sample_set", "sample_set_batches", "sample_set_by_id", "sample_set_samples", "sample_set_stats", "sample_set_cpu_seconds", "sample_set_id_for", "write_sample_set"]

@@ -447,6 +447,8 @@ def test_the_sample_set_reads_only_unsampled_games_in_bounded_batches(tmp_path, 
     ``SAMPLE_READ_BYTES`` of moves and targets (a big partition overflows one Arrow
     read), writes each batch's samples to a part, and commits the same sample set, in
     the same order, as one read would build."""
+    import pyarrow as pa
+
     from ringrift_ml.lake import lineage
     from ringrift_ml.lake.lineage import read_games, sample_set_samples, unsampled_games
     from ringrift_ml.lake.samples import build_samples
@@ -488,6 +490,13 @@ def test_the_sample_set_reads_only_unsampled_games_in_bounded_batches(tmp_path, 
     assert batches == [1] * cfg.games
     got = sample_set_samples(store, sid)
     assert got.num_rows == expected.num_rows
+    # Read in record batches of a few positions (the samples check's read), the same rows.
+    batches_read = list(lineage.sample_set_batches(store, sid, rows=7))
+    assert len(batches_read) > 1 and all(b.num_rows <= 7 for b in batches_read)
+    assert pa.Table.from_batches(batches_read).sort_by([("game_id", "ascending"), ("ply", "ascending")]).equals(
+        got.sort_by([("game_id", "ascending"), ("ply", "ascending")]))
+    with pytest.raises(ValueError, match="rows: expected a positive"):
+        next(lineage.sample_set_batches(store, sid, rows=0))
     assert got.column("policy").to_pylist() == expected.column("policy").to_pylist()
     # Every game is now in a sample set: none is left unsampled, and the next generation
     # without new games has nothing to build from.

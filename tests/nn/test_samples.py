@@ -94,6 +94,16 @@ def test_quality_catches_bad_samples(searched_games):
     assert failed == {"globals_ok", "policy_sum", "value_max", "legal_ok", "planes_ok", "search_value_ok"}
     # the wrong board: every position has the wrong size
     assert not quality.validate_samples(table, "hex8").success
+    # Checked a batch at a time (how a big board's set is read from the lake), the same
+    # findings, the bad rows found in whichever batch holds them.
+    batched = quality.validate_samples(bad.to_batches(max_chunksize=3), "square8")
+    assert batched.rows == report.rows == bad.num_rows
+    assert [(r["column"], r["success"], r["unexpected_count"]) for r in batched.results] == [
+        (r["column"], r["success"], r["unexpected_count"]) for r in report.results]
+    assert quality.validate_samples(table.to_batches(max_chunksize=2), "square8").success
+    # No batch at all is an empty set, which fails its row count.
+    empty = quality.validate_samples(iter(()), "square8")
+    assert not empty.success and empty.rows == 0
 
 
 def test_search_values_follow_the_movers_slot(searched_games):
