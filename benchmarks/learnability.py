@@ -129,6 +129,30 @@ def mlp_probe_values(data, train_idx: np.ndarray, held_idx: np.ndarray, hidden: 
         return net(xt[held_idx])[:, 0].double().numpy()
 
 
+def lambda_returns(data, mover: np.ndarray, lam: float) -> np.ndarray:
+    """The TD(lambda) return of every position from its mover's view, over the search's
+    root values (two players): ``G_t = (1 - lam) * v_t + lam * G_{t+1}``, the last
+    position's ``G_{T+1}`` the outcome, a position without a search value taking the
+    return after it.  Positions in game order (``data.game``, then ply): the targets a
+    value head would learn if it bootstrapped from the search instead of the result
+    alone (lam 1: the outcome)."""
+    if data.search_value is None:
+        raise ValueError("lambda returns need the search's root values (samples schema 3)")
+    z_p1 = np.where(mover == 1, data.value[:, 0], data.value[:, 1]).astype(np.float64)  # player 1's outcome
+    v_p1 = np.where(mover == 1, data.search_value[:, 0], data.search_value[:, 1]).astype(np.float64)
+    out = np.empty(len(mover))
+    ends = np.r_[np.flatnonzero(np.diff(data.game)) + 1, len(mover)]
+    start = 0
+    for end in ends:
+        g = z_p1[end - 1]
+        for k in range(end - 1, start - 1, -1):
+            if not np.isnan(v_p1[k]):
+                g = (1 - lam) * v_p1[k] + lam * g
+            out[k] = g if mover[k] == 1 else -g
+        start = end
+    return out
+
+
 def by_quarter(pred: np.ndarray, z: np.ndarray, quarter: np.ndarray) -> list:
     """MSE of ``pred`` against ``z`` in each quarter of the game (NaN predictions left out)."""
     out = []
@@ -161,6 +185,9 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     ap.add_argument("--dirichlet-alpha", type=float, default=None,
                     help="root noise of the selfplay's PUCT searches (default: selfplay's own; 0 disables)")
+    ap.add_argument("--probe-lambdas", default="",
+                    help="comma-separated lambdas: the probes also fitted to TD(lambda) returns over the search's "
+                    "values (two players), scored against the outcome (value_lambda_probes)")
     ap.add_argument("--no-progress", action="store_true")
     args = ap.parse_args(argv)
 
@@ -182,17 +209,23 @@ def main(argv=None) -> int:
         tcfg = LoopConfig(board=args.board, players=args.players,
                           train=tuple(json.loads(args.train).items())).train_config(args.seed)
         tcfg = dataclasses.replace(tcfg, threads=args.threads)
+        lambdas = [float(x) for x in args.probe_lambdas.split(",") if x.strip()]
+        bad = [x for x in lambdas if not 0 <= x <= 1]
+        if bad or (lambdas and args.players != 2):
+            raise ValueError(f"--probe-lambdas: each in [0, 1], two players only; got {args.probe_lambdas!r} "
+                             f"with {args.players} players")
     except (ValueError, json.JSONDecodeError) as e:
         print(f"learnability: {e}", file=sys.stderr)
         return 2
     t0 = time.time()
     records, played = cached_games(sp, args.out, progress=not args.no_progress)
-    rows, quarter = [], []
+    rows, quarter, mover = [], [], []
     for rec in records:
         got = game_samples(rec)
         rows.extend(got)
         # The quarter of the game each position falls in (its ply over the game's length).
         quarter.extend(min(3, 4 * r["ply"] // len(rec["moves"])) for r in got)
+        mover.extend(r["player"] for r in got)
     quarter = np.asarray(quarter)
     data = from_table(pa.Table.from_pylist(rows, schema=SAMPLE_SCHEMA), args.board)
     if len(data) != len(quarter):
@@ -230,6 +263,16 @@ def main(argv=None) -> int:
     # Two learners with different information (material counts; a 64-simulation
     # lookahead) averaged: how far below either the outcome can be predicted here.
     blend_v = 0.5 * (mlp_v + search_v.astype(np.float64))
+    # The probes fitted to TD(lambda) returns instead of the outcome, scored against the
+    # outcome: whether bootstrapping from the search's values generalises better.
+    lam_probes = {}
+    for lam in lambdas:
+        g = lambda_returns(data, np.asarray(mover), lam)
+        d2 = dataclasses.replace(data, value=np.c_[g, -g, np.zeros((len(g), 2))].astype(np.float32))
+        lam_probes[str(lam)] = {
+            "target_vs_outcome_mse": round(float(np.mean((g - data.value[:, 0]) ** 2)), 4),
+            "ridge": round(float(np.mean((probe_values(d2, train_idx, held_idx) - z_held) ** 2)), 4),
+            "mlp": round(float(np.mean((mlp_probe_values(d2, train_idx, held_idx) - z_held) ** 2)), 4)}
     print(json.dumps({"bench": "learnability", "kind": "result", "player": args.player, "games": len(records),
                       "best_epoch": meta["best_epoch"], "epochs": len(res.history),
                       "train_seconds": round(time.time() - t1, 1),
@@ -239,6 +282,7 @@ def main(argv=None) -> int:
                       "value_search_mse": round(value_search_mse(data, held_idx), 4),
                       "value_mlp_probe_mse": round(float(np.mean((mlp_v - z_held) ** 2)), 4),
                       "value_blend_mse": round(float(np.mean((blend_v - z_held) ** 2)), 4),
+                      **({"value_lambda_probes": lam_probes} if lam_probes else {}),
                       # By quarter of the game: the network, the probes, the search's value, the blend.
                       "value_mse_by_quarter": {
                           "positions": [int((q_held == q).sum()) for q in range(4)],

@@ -87,6 +87,28 @@ def test_learnability_value_probe_finds_a_linear_outcome_and_not_noise():
     assert bench.value_search_mse(SimpleNamespace(search_value=search, value=value), held) == 0.0
 
 
+def test_learnability_lambda_returns_bootstrap_from_the_search_in_the_movers_view():
+    """TD(lambda) returns over one game of three positions: lam 1 is the outcome, lam 0
+    each position's own search value, and in between the recursion, each position in its
+    mover's view; a position without a search value passes the return after it on."""
+    from types import SimpleNamespace
+
+    bench = _load("learnability")
+    # Player 1 wins.  Movers 1, 2, 1; search values (mover's view) 0.2, -0.4, nan; then a
+    # second game of one position, player 2 to move, who loses.
+    value = np.array([[1, -1, 0, 0], [-1, 1, 0, 0], [1, -1, 0, 0], [-1, 1, 0, 0]], dtype=np.float32)
+    search = np.array([[0.2, -0.2, 0, 0], [-0.4, 0.4, 0, 0], [np.nan] * 4, [0.6, -0.6, 0, 0]], dtype=np.float32)
+    data = SimpleNamespace(value=value, search_value=search, game=np.array([0, 0, 0, 1]))
+    mover = np.array([1, 2, 1, 2])
+    assert np.allclose(bench.lambda_returns(data, mover, 1.0), value[:, 0])
+    assert np.allclose(bench.lambda_returns(data, mover, 0.0), [0.2, -0.4, 1.0, 0.6])
+    # lam 0.5, player 1's view backwards: 1 (no search at ply 2), 0.5*0.4 + 0.5*1 = 0.7,
+    # 0.5*0.2 + 0.5*0.7 = 0.45; the mover of ply 1 is player 2: -0.7.
+    assert np.allclose(bench.lambda_returns(data, mover, 0.5), [0.45, -0.7, 1.0, 0.5 * 0.6 + 0.5 * -1.0])
+    with pytest.raises(ValueError, match="search's root values"):
+        bench.lambda_returns(SimpleNamespace(value=value, search_value=None, game=data.game), mover, 0.5)
+
+
 def test_loop_runs_reports_each_seed_and_the_median(tmp_path, capsys, monkeypatch):
     """``loop_runs.py --no-run`` on roots that hold a registry and a ladder: one line per
     seed (an empty root counts zero generations), the summary's median and range, and
