@@ -145,6 +145,12 @@ def seed_figures(root: Path, part) -> tuple:
     cpu = {k: round(sum((r.get(f"{k}_cpu_seconds") or 0.0) for r in states.values()) / 3600, 4)
            for k in ("selfplay", "train", "gate", "ladder")}
     shares = [r.get("data_share") for r in after if r.get("data_share") is not None]
+    # Each promotion against the promotion before it on the ladder's newest fit: the
+    # issue's "rated above its predecessor" (entrants' standard errors, anchored at random).
+    promoted = [g for g in sorted(states) if states[g]["status"] in (PROMOTED, ROLLED_BACK) and f"g{g}" in by]
+    below = [{"generation": g, "predecessor": p, "elo_diff": round(by[f"g{g}"]["elo"] - by[f"g{p}"]["elo"], 1),
+              "se": [by[f"g{g}"]["se"], by[f"g{p}"]["se"]]}
+             for p, g in zip(promoted, promoted[1:]) if by[f"g{g}"]["elo"] < by[f"g{p}"]["elo"]]
     figures = {
         "generations": len(states),
         "promotions": sum(r["status"] in (PROMOTED, ROLLED_BACK) for r in states.values()),
@@ -162,6 +168,9 @@ def seed_figures(root: Path, part) -> tuple:
         "best_elo": by.get(f"g{best['generation']}", {}).get("elo") if best else None,
         "best_elo_se": by.get(f"g{best['generation']}", {}).get("se") if best else None,
         "heuristic_elo": by.get("heuristic", {}).get("elo"),
+        "rated_promotions": len(promoted),
+        "promotions_below_predecessor": len(below),
+        "below_predecessor": below,
     }
     return figures, table
 

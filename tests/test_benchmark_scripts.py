@@ -125,7 +125,7 @@ def test_loop_runs_reports_each_seed_and_the_median(tmp_path, capsys, monkeypatc
         games = [{"board": "square8", "players": 2, "a": a, "b": b, "score": sc, "seed": k, "moves": 9,
                   "digest": f"{a}{b}{k}"}
                  for k in range(20) for a, b, sc in (("random", "heuristic", float(k < 2)),
-                                                     ("g1", "heuristic", float(k < 14)), ("g1", "g0", 0.5))]
+                                                     ("g1", "heuristic", float(k < 14)), ("g1", "g0", float(k < 6)))]
         record_row(store, "ladder_games", games, "ladder")
     bench = _load("loop_runs")
     assert bench.main(["--seeds", "1,2,3", "--no-run", "--out", str(tmp_path)]) == 0
@@ -135,6 +135,10 @@ def test_loop_runs_reports_each_seed_and_the_median(tmp_path, capsys, monkeypatc
     assert runs[1]["generations"] == 3 and runs[1]["promotions"] == 2 and runs[1]["best_generation"] == 1
     assert runs[1]["cpu_hours"] == 1.5 and runs[1]["last_heldout_top1"] == 0.4
     assert runs[1]["best_elo"] > runs[1]["heuristic_elo"] > 0
+    # g1 won 6 of 20 against g0: the one promotion after g0 is rated below it.
+    assert runs[1]["rated_promotions"] == 2 and runs[1]["promotions_below_predecessor"] == 1
+    (inv,) = runs[1]["below_predecessor"]
+    assert (inv["generation"], inv["predecessor"]) == (1, 0) and inv["elo_diff"] < 0
     (summary,) = [x for x in lines if x["kind"] == "summary"]
     assert summary["data_share_median"] == {"median": 0.7, "min": 0.5, "max": 0.9, "n": 2}
     assert summary["generations"]["n"] == 3 and summary["generations"]["median"] == 3
