@@ -209,9 +209,11 @@ def main(argv=None) -> int:
         tcfg = LoopConfig(board=args.board, players=args.players,
                           train=tuple(json.loads(args.train).items())).train_config(args.seed)
         tcfg = dataclasses.replace(tcfg, threads=args.threads)
-        lambdas = [float(x) for x in args.probe_lambdas.split(",") if x.strip()]
-        bad = [x for x in lambdas if not 0 <= x <= 1]
-        if bad or (lambdas and args.players != 2):
+        try:
+            lambdas = [float(x) for x in args.probe_lambdas.split(",") if x.strip()]
+        except ValueError:
+            raise ValueError(f"--probe-lambdas: comma-separated numbers expected, got {args.probe_lambdas!r}") from None
+        if any(not 0 <= x <= 1 for x in lambdas) or (lambdas and args.players != 2):
             raise ValueError(f"--probe-lambdas: each in [0, 1], two players only; got {args.probe_lambdas!r} "
                              f"with {args.players} players")
     except (ValueError, json.JSONDecodeError) as e:
@@ -226,7 +228,7 @@ def main(argv=None) -> int:
         # The quarter of the game each position falls in (its ply over the game's length).
         quarter.extend(min(3, 4 * r["ply"] // len(rec["moves"])) for r in got)
         mover.extend(r["player"] for r in got)
-    quarter = np.asarray(quarter)
+    quarter, mover = np.asarray(quarter), np.asarray(mover)
     data = from_table(pa.Table.from_pylist(rows, schema=SAMPLE_SCHEMA), args.board)
     if len(data) != len(quarter):
         raise RuntimeError(f"learnability: {len(data)} samples from {len(quarter)} rows; "
@@ -267,7 +269,7 @@ def main(argv=None) -> int:
     # outcome: whether bootstrapping from the search's values generalises better.
     lam_probes = {}
     for lam in lambdas:
-        g = lambda_returns(data, np.asarray(mover), lam)
+        g = lambda_returns(data, mover, lam)
         d2 = dataclasses.replace(data, value=np.c_[g, -g, np.zeros((len(g), 2))].astype(np.float32))
         lam_probes[str(lam)] = {
             "target_vs_outcome_mse": round(float(np.mean((g - data.value[:, 0]) ** 2)), 4),

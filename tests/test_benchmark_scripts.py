@@ -109,6 +109,15 @@ def test_learnability_lambda_returns_bootstrap_from_the_search_in_the_movers_vie
         bench.lambda_returns(SimpleNamespace(value=value, search_value=None, game=data.game), mover, 0.5)
 
 
+@pytest.mark.parametrize("args", [["--probe-lambdas", "0.9,x"], ["--probe-lambdas", "1.5"],
+                                  ["--probe-lambdas", "0.5", "--num-players", "3"]])
+def test_learnability_names_bad_probe_lambdas_before_playing(tmp_path, args, capsys):
+    bench = _load("learnability")
+    assert bench.main(args + ["--games", "2", "--out", str(tmp_path), "--no-progress"]) == 2
+    assert "--probe-lambdas" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []  # nothing played or written
+
+
 def test_loop_runs_reports_each_seed_and_the_median(tmp_path, capsys, monkeypatch):
     """``loop_runs.py --no-run`` on roots that hold a registry and a ladder: one line per
     seed (an empty root counts zero generations), the summary's median and range, and

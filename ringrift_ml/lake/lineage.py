@@ -174,10 +174,13 @@ def sample_set_stats(store: LakeStore, sample_set_id: str) -> dict:
                        [sample_set_id]).to_pylist()[0]
 
 
+# A sample set's rows in ``nn.samples.SAMPLE_SCHEMA`` (without the set and partition columns).
+_SAMPLE_SET_ROWS = "SELECT * EXCLUDE (sample_set_id, board, players) FROM lake.samples WHERE sample_set_id = ?"
+
+
 def sample_set_samples(store: LakeStore, sample_set_id: str) -> pa.Table:
     """A sample set's rows in ``nn.samples.SAMPLE_SCHEMA`` (without the set and partition columns)."""
-    return store.query("SELECT * EXCLUDE (sample_set_id, board, players) FROM lake.samples WHERE sample_set_id = ?",
-                       [sample_set_id])
+    return store.query(_SAMPLE_SET_ROWS, [sample_set_id])
 
 
 def sample_set_batches(store: LakeStore, sample_set_id: str, rows: int = 2048) -> Iterator[pa.RecordBatch]:
@@ -187,9 +190,7 @@ def sample_set_batches(store: LakeStore, sample_set_id: str, rows: int = 2048) -
     if rows < 1:
         raise ValueError(f"rows: expected a positive number of positions per batch, got {rows}")
     with store.connect(read_only=True) as con:
-        reader = con.execute("SELECT * EXCLUDE (sample_set_id, board, players) FROM lake.samples "
-                             "WHERE sample_set_id = ?", [sample_set_id]).to_arrow_reader(rows)
-        yield from reader
+        yield from con.execute(_SAMPLE_SET_ROWS, [sample_set_id]).to_arrow_reader(rows)
 
 
 def record_row(store: LakeStore, table: str, rows: list, message: str, run_id: Optional[str] = None) -> int:
