@@ -91,14 +91,18 @@ def _ladder(args, open_store) -> int:
         print(f"error: --partition: {e}", file=sys.stderr)
         return 2
     board, n = part.board, part.players
+    if args.predecessor_games is not None and args.predecessor_games < 1:
+        # Without that rung the regression watch has nothing to judge.
+        print(f"error: --predecessor-games must be at least 1, got {args.predecessor_games}", file=sys.stderr)
+        return 2
     import torch
 
     torch.set_num_threads(args.threads)
     store = open_store(args)
     try:
         out = update_ladder(store, board, int(n), simulations=args.sims, games=args.games,
-                            concurrency=args.concurrency, progress=args.progress,
-                            log=lambda m: print(m, flush=True))
+                            concurrency=args.concurrency, progress=args.progress, seed=args.seed,
+                            log=lambda m: print(m, flush=True), predecessor_games=args.predecessor_games)
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -171,6 +175,11 @@ def add_parsers(sub, open_store) -> None:
                                        "roll back a promotion that rates below its predecessor")
     ld.add_argument("--partition", required=True, help="BOARD|PLAYERS, e.g. 'square8|2'")
     ld.add_argument("--games", type=int, default=40, help="games per rung (missing ones are played)")
+    ld.add_argument("--predecessor-games", type=int, default=None,
+                    help="games of each rung that sets a promoted generation against its predecessor "
+                         "(default: --games)")
+    ld.add_argument("--seed", type=int, default=0,
+                    help="seeds the new games of every rung (the loop plays its rungs with its own --seed)")
     ld.add_argument("--sims", type=int, default=64, help="simulations of every generation's search (default 64)")
     ld.add_argument("--concurrency", type=int, default=16, help="games in flight (default 16)")
     ld.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")

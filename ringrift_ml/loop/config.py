@@ -85,6 +85,10 @@ class LoopConfig:
     the gate, the costliest step, then also makes data (docs/loop.md, data share)."""
     ladder_games: int = 40
     """After each promotion: games per new ladder rung, then the regression watch (0: off)."""
+    ladder_predecessor_games: int = 0
+    """Games of the rung that sets a promotion against its predecessor (0: ``ladder_games``).
+    The regression watch judges that difference; 40 games resolve it to about 100 Elo,
+    wider than the gaps the gate promotes (docs/loop.md, the ladder's resolution)."""
     ladder_games_train: bool = True
     """Keep the ladder's games of the promoted generation (its network searching at
     ``simulations`` against its predecessor and ``heuristic``; only searched decisions
@@ -112,8 +116,9 @@ class LoopConfig:
             raise ValueError(f"loop config: board {self.board!r} is not one of {', '.join(BOARD_TYPES)}")
         if self.players not in (2, 3, 4):
             raise ValueError(f"loop config: players must be 2, 3 or 4, got {self.players!r}")
-        if self.ladder_games < 0:
-            raise ValueError(f"loop config: ladder_games must be >= 0, got {self.ladder_games}")
+        for name in ("ladder_games", "ladder_predecessor_games"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"loop config: {name} must be >= 0, got {getattr(self, name)}")
         for name in ("games", "simulations", "gate_max_games", "batch_games", "workers"):
             if getattr(self, name) < 1:
                 raise ValueError(f"loop config: {name} must be positive, got {getattr(self, name)}")
@@ -146,6 +151,17 @@ class LoopConfig:
         from ..partition import Partition
 
         return Partition(self.board, self.players).key
+
+    @property
+    def predecessor_rung_games(self) -> int:
+        """Games of a promotion's rung against its predecessor."""
+        return self.ladder_predecessor_games or self.ladder_games
+
+    @property
+    def ladder_games_per_promotion(self) -> int:
+        """Ladder games one promotion adds: its rung against ``heuristic`` and the one
+        against its predecessor."""
+        return self.ladder_games + self.predecessor_rung_games if self.ladder_games else 0
 
     def train_config(self, seed: Optional[int], warm: bool = False, window_positions: int = 0,
                      budget_positions: Optional[float] = None):

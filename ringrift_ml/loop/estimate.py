@@ -18,7 +18,7 @@ Two bases, the better one first:
   ``simulations``), the training steps the config implies over
   the window (from ``early_stopping + 1`` epochs to all ``epochs``, within the reuse
   budget and ``train_share``'s share of the selfplay's CPU), and
-  after a promotion ``2 x ladder_games`` ladder games at the gate's cost per game.
+  after a promotion ``LoopConfig.ladder_games_per_promotion`` ladder games at the gate's cost per game.
 
 The result is a range (``low``: the gate decides at its minimum, training stops as
 early as it can, no ladder; ``high``: the gate runs to its horizon, training runs every
@@ -70,7 +70,7 @@ def calibrate(store: LakeStore, cfg: LoopConfig, games: int = 2, train_steps: in
     # previous gate and ladder kept (none before generation 1).
     gen_positions = positions_per_game * cfg.games
     kept = positions_per_game * ((cfg.gate_max_games if cfg.gate_games_train else 0)
-                                 + (2 * cfg.ladder_games if cfg.ladder_games_train else 0))
+                                 + (cfg.ladder_games_per_promotion if cfg.ladder_games_train else 0))
     span = max(1, min(cfg.window or g + 1, g + 1))
     window = gen_positions * span + kept * min(span, g)
     if cfg.window_positions:
@@ -99,7 +99,7 @@ def calibrate(store: LakeStore, cfg: LoopConfig, games: int = 2, train_steps: in
     # selfplay at a third of a gate game's cost.  The ladder's rungs are priced alike.
     per_gate = gate_cpu_per_game(store, cfg, best, games, selfplay=(spec, sp.full_search_prob, per_game))
     gate = (per_gate * cfg.gate_min_games, per_gate * cfg.gate_max_games)
-    ladder = per_gate * 2 * cfg.ladder_games
+    ladder = per_gate * cfg.ladder_games_per_promotion
     if cfg.train_share:
         # train_share caps training at a share of the data CPU (the loop's
         # ``train_budget``): the selfplay alone at the lowest, with a promotion's ladder

@@ -98,6 +98,21 @@ def rungs(promoted: list, simulations: int, tuned: Optional[str] = None, nnue: O
     return out
 
 
+def is_predecessor_rung(a: str, b: str) -> bool:
+    """Whether rung ``(a, b)`` of :func:`rungs` sets a promoted generation against what
+    it replaced (its predecessor, or for the first the bootstrap's search): the
+    comparison the regression watch judges, so it may get more games than the others."""
+    return _is_generation(a) and b != "heuristic"
+
+
+def rung_games(a: str, b: str, games: int, predecessor_games: Optional[int] = None) -> int:
+    """Games rung ``(a, b)`` is played to: ``predecessor_games`` for a rung of
+    :func:`is_predecessor_rung` when given, ``games`` otherwise."""
+    if predecessor_games is not None and is_predecessor_rung(a, b):
+        return predecessor_games
+    return games
+
+
 def played(store: LakeStore, board: str, players: int) -> list:
     return store.query(f"SELECT * FROM lake.{LADDER_TABLE} WHERE board = ? AND players = ?",
                        [board, players]).to_pylist()
@@ -111,8 +126,9 @@ def ladder_label(board: str, players: int, a: str, b: str) -> str:
 def play_ladder(store: LakeStore, board: str, players: int, simulations: int = 64, games: int = 40,
                 concurrency: int = 16, random_opening: int = 2, seed: int = 0, progress: bool = True,
                 log: Callable[[str], None] = print, keep_games: bool = False, ray_address: str = "",
-                workers: int = 1) -> int:
-    """Play the rungs that have fewer than ``games`` games; returns games played.
+                workers: int = 1, predecessor_games: Optional[int] = None) -> int:
+    """Play the rungs that have fewer than ``games`` games (a generation against its
+    predecessor: ``predecessor_games`` when given, :func:`rung_games`); returns games played.
 
     ``keep_games``: the games of rungs with a generation (its network searching at
     ``simulations``) also go into ``lake.games`` as training data of the next loop
@@ -133,7 +149,7 @@ def play_ladder(store: LakeStore, board: str, players: int, simulations: int = 6
     total = 0
     for a, b in rungs(promoted, simulations, tuned_entrant(store, board, players),
                       nnue_entrant(store, board, players)):
-        missing = games - have.get((a, b), 0)
+        missing = rung_games(a, b, games, predecessor_games) - have.get((a, b), 0)
         if missing <= 0:
             continue
         entrants = {n: _entrant(n, states, store, board, players, simulations) for n in (a, b)}
@@ -223,13 +239,13 @@ def regression_watch(store: LakeStore, board: str, players: int, z: float = 1.96
 def update_ladder(store: LakeStore, board: str, players: int, simulations: int = 64, games: int = 40,
                   concurrency: int = 16, seed: int = 0, progress: bool = True,
                   log: Callable[[str], None] = print, keep_games: bool = False, ray_address: str = "",
-                  workers: int = 1) -> dict:
-    """Play the missing rungs (``keep_games``, ``ray_address``: see :func:`play_ladder`),
+                  workers: int = 1, predecessor_games: Optional[int] = None) -> dict:
+    """Play the missing rungs (``keep_games``, ``ray_address``, ``predecessor_games``: see :func:`play_ladder`),
     run the regression watch, rate and plot: ``{played, rolled_back (registry rows),
     table, plot (the SVG's path)}``."""
     n = play_ladder(store, board, players, simulations=simulations, games=games, concurrency=concurrency,
                     seed=seed, progress=progress, log=log, keep_games=keep_games, ray_address=ray_address,
-                    workers=workers)
+                    workers=workers, predecessor_games=predecessor_games)
     rolled = regression_watch(store, board, players, log=log)
     table = ladder_table(store, board, players)
     if n or rolled or not _has_fit(store, board, players):
@@ -241,12 +257,13 @@ def update_ladder(store: LakeStore, board: str, players: int, simulations: int =
 
 def loop_ladder(store: LakeStore, cfg, progress: bool = True, log: Callable[[str], None] = print) -> dict:
     """:func:`update_ladder` as the loop plays it after a promotion (``cfg``: its
-    ``LoopConfig``): rungs of ``ladder_games`` at the loop's simulations and games in
-    flight, kept as training data when ``ladder_games_train``, on the loop's Ray cluster
-    when it has one."""
+    ``LoopConfig``): rungs of ``ladder_games`` (a promotion against its predecessor:
+    ``ladder_predecessor_games``) at the loop's simulations and games in flight, kept as
+    training data when ``ladder_games_train``, on the loop's Ray cluster when it has one."""
     return update_ladder(store, cfg.board, cfg.players, simulations=cfg.simulations, games=cfg.ladder_games,
                          concurrency=cfg.batch_games, seed=cfg.seed, progress=progress, log=log,
-                         keep_games=cfg.ladder_games_train, ray_address=cfg.ray_address, workers=cfg.workers)
+                         keep_games=cfg.ladder_games_train, ray_address=cfg.ray_address, workers=cfg.workers,
+                         predecessor_games=cfg.predecessor_rung_games)
 
 
 def _has_fit(store: LakeStore, board: str, players: int) -> bool:
@@ -289,7 +306,7 @@ def ladder_table(store: LakeStore, board: str, players: int) -> list:
     return sorted(out, key=lambda r: -r["elo"])
 
 
-__all__ = ["LADDER_TABLE", "NNUE", "NNUE_NODES", "TUNED", "baselines", "fit_ladder", "ladder_label", "ladder_table",
-           "loop_ladder", "nnue_entrant", "play_ladder", "played",
+__all__ = ["LADDER_TABLE", "NNUE", "NNUE_NODES", "TUNED", "baselines", "fit_ladder", "is_predecessor_rung", "ladder_label",
+           "ladder_table", "loop_ladder", "nnue_entrant", "play_ladder", "played",
            "record_ratings",
-           "regression_watch", "rungs", "tuned_entrant", "update_ladder"]
+           "regression_watch", "rung_games", "rungs", "tuned_entrant", "update_ladder"]

@@ -651,6 +651,35 @@ def test_ladder_plays_its_rungs_once(tmp_path, monkeypatch, capsys):
     assert by["heuristic"]["generation"] is None and by["heuristic"]["games"] == 6
     svg = (tmp_path / "plots" / "ladder_square8_2p.svg").read_text()
     assert "<svg" in svg and "g0" in svg and "CPU hours" in svg
+    # A longer rung against the predecessor (for g0: the bootstrap's search) adds games
+    # to that rung alone, with seeds that continue after the games it has.
+    assert main(args + ["--predecessor-games", "5", "--seed", "3"]) == 0
+    rows = played(store, "square8", 2)
+    count = {}
+    for r in rows:
+        count[(r["a"], r["b"])] = count.get((r["a"], r["b"]), 0) + 1
+    assert count.pop(("g0", "mcts:4")) == 5 and set(count.values()) == {2}
+    seeds = [r["seed"] for r in rows if (r["a"], r["b"]) == ("g0", "mcts:4")]
+    assert len(set(seeds)) == 5
+    for bad in (["--predecessor-games", "0"], ["--games", "-2"]):
+        assert main(args + bad) == 2
+        assert f"{bad[0]} must be at least 1" in capsys.readouterr().err
+    assert len(played(store, "square8", 2)) == 11
+
+
+def test_rung_sizes_and_the_promotions_ladder_cost():
+    from ringrift_ml.loop.ladder import is_predecessor_rung, rung_games, rungs
+
+    sizes = {(a, b): rung_games(a, b, 40, 160) for a, b in rungs([0, 3], 64)}
+    assert sizes[("g0", "mcts:64")] == sizes[("g3", "g0")] == 160
+    assert sizes[("g0", "heuristic")] == sizes[("g3", "heuristic")] == sizes[("random", "heuristic")] == 40
+    assert not is_predecessor_rung("heuristic", "mcts:64") and rung_games("g3", "g0", 40) == 40
+    assert LoopConfig(**{**SMALL, "ladder_games": 40}).ladder_games_per_promotion == 80
+    cfg = LoopConfig(**{**SMALL, "ladder_games": 40, "ladder_predecessor_games": 160})
+    assert (cfg.predecessor_rung_games, cfg.ladder_games_per_promotion) == (160, 200)
+    assert LoopConfig(**{**SMALL, "ladder_predecessor_games": 160}).ladder_games_per_promotion == 0
+    with pytest.raises(ValueError, match="ladder_predecessor_games must be >= 0"):
+        LoopConfig(**SMALL, ladder_predecessor_games=-1)
 
 
 def test_the_loops_ladder_games_of_a_generation_become_training_data(tmp_path, monkeypatch):
