@@ -54,7 +54,8 @@ def quick_config(board: str, players: int) -> dict:
     if not is_big(board, players):
         return {
             "loop": {"games": 8, "bootstrap": "heuristic", "simulations": 16, "gate_min_games": 8,
-                     "gate_max_games": 16, "batch_games": 8, "ladder_games": 4},
+                     "gate_max_games": 16, "batch_games": 8, "ladder_games": 4,
+                     "ladder_predecessor_games": 4},
             "tune": {"generations": 2, "popsize": 4, "games_per_eval": 2},
             "confirm": {"max_games": 40, "min_games": 20},
             "elo": {"games_per_pairing": 1, "search_player": "mcts:16", "candidate_simulations": 16},
@@ -63,7 +64,7 @@ def quick_config(board: str, players: int) -> dict:
         # Four games and three epochs of the small network: with fewer, the candidate can
         # stay above the trivial baseline held out and the blocking check stops the run.
         "loop": {"games": 4, "bootstrap": "heuristic", "simulations": 4, "gate_min_games": 2, "gate_max_games": 2,
-                 "batch_games": 4, "ladder_games": 1,
+                 "batch_games": 4, "ladder_games": 1, "ladder_predecessor_games": 1,
                  "train": {"epochs": 3, "early_stopping": 0, "preset": "small"}},
         "tune": {"generations": 1, "popsize": 2, "games_per_eval": 1},
         "confirm": {"max_games": 2, "min_games": 1},
@@ -78,9 +79,10 @@ def loop_defaults(board: str, players: int) -> dict:
     generation's CPU near a small one's although a game costs 30-120 square8 games:
     16 simulations instead of 64 (Gumbel's policy improvement holds at few
     simulations), a quarter of the games, and the small network; a gate of 16-48 games
-    and 8-game ladder rungs, since each of their games costs as much as the selfplay's.
-    With 24 games a generation the value head has a few dozen results to learn from and
-    memorises them within a few epochs, which stops the training early; half of its
+    and ladder rungs of 8 games (16 against the predecessor), since each of their games
+    costs as much as the selfplay's.  With 24 games a generation the value head has a
+    few dozen results to learn from and memorises them within a few epochs, which stops
+    the training early; half of its
     target is the search's root value instead (``value_target_mix``), a target per
     position.  square19 2p's first generation, retrained on its own 24 games and
     replaying its gate's 36 games against ``mcts:16``: 11.1% with the results alone,
@@ -95,7 +97,8 @@ def loop_defaults(board: str, players: int) -> dict:
     if not is_big(board, players):
         return {}
     return {"simulations": 16, "games": 24, "batch_games": 8, "gate_min_games": 16, "gate_max_games": 48,
-            "ladder_games": 8, "train_share": 0.5, "train": {"preset": "small", "value_target_mix": 0.5}}
+            "ladder_games": 8, "ladder_predecessor_games": 16, "train_share": 0.5,
+            "train": {"preset": "small", "value_target_mix": 0.5}}
 
 
 __all__ = ["BIG", "GAME_COST", "game_cost", "is_big", "loop_defaults", "quick_config"]

@@ -57,6 +57,13 @@ class CampaignConfig:
     """Selfplay, gate, ladder and evaluation games on this Ray cluster (empty: this machine)."""
     device: str = "cpu"
     """Where networks run: cpu, cuda[:N] or mps."""
+    until_target: bool = False
+    """Stop a partition's loop once its target is met, leaving the rest of its budget:
+    before each generation, a best whose ladder rung against ``heuristic`` reaches the
+    target at the lower end of its 95% interval (or any new best, without a ladder) is
+    evaluated (``eval_games``, stored as usual), and a score at or above the target
+    stops the partition; a big 3-4 player partition stops after its first complete
+    generation.  The table then reads as usual (its ``met`` needs the same score)."""
     loop: tuple = ()
     """LoopConfig overrides for every partition, on top of its board's defaults, as
     ``(name, value)`` pairs (``train`` as a dict of TrainConfig overrides)."""
@@ -341,21 +348,52 @@ def _selfplay_cpu_per_game(states: dict, loop: LoopConfig, est: Optional[dict]) 
     return None
 
 
+def target_reached(store: LakeStore, part: Partition, cfg: CampaignConfig, progress: bool = True,
+                   log: Callable[[str], None] = print) -> Optional[str]:
+    """Why the partition's loop may stop with its target met (:attr:`CampaignConfig.until_target`),
+    or None.  The ladder's rung against ``heuristic`` screens a best first, so that a
+    full evaluation is played only for a best that should pass it."""
+    from ..arena.elo import wilson
+    from .generations import FAILED
+    from .ladder import played
+
+    states = generation_states(registry(store, part.board, part.players))
+    asked, want = _target(part)
+    if want is None:
+        done = [g for g, r in states.items() if r["status"] != FAILED]
+        return f"its target ({asked}) is met by generation {min(done)}" if done else None
+    best = current_best(list(states.values()))
+    if best is None or not cfg.eval_games:
+        return None
+    name = f"g{best['generation']}"
+    rung = [r["score"] for r in played(store, part.board, part.players) if (r["a"], r["b"]) == (name, OPPONENT)]
+    if rung and wilson(sum(rung), len(rung))[0] < want:
+        return None
+    ev = evaluate_best(store, part, cfg, progress=progress, log=log)
+    if ev is None or ev["score"] < want:
+        return None
+    return (f"its target ({asked}) is met: {ev['subject']} scored {ev['score']:.3f} "
+            f"[{ev['ci_low']:.3f}, {ev['ci_high']:.3f}] over {ev['games']} games")
+
+
 def run_campaign(store: LakeStore, cfg: CampaignConfig, progress: bool = True,
                  log: Callable[[str], None] = print) -> list:
-    """Every partition in order: its loop until its CPU budget is spent, then its final
-    best against ``heuristic``.  Returns the summary rows."""
+    """Every partition in order: its loop until its CPU budget is spent (or, with
+    ``until_target``, its target is met), then its final best against ``heuristic``.
+    Returns the summary rows."""
     from .run import run_loop
 
     for key in cfg.partitions:
         part = Partition.parse(key)
         t0 = time.time()
+        stop = (lambda p=part: target_reached(store, p, cfg, progress=progress, log=log)) if cfg.until_target \
+            else None
         run_loop(store, cfg.loop_config(part), generations=1_000_000, progress=progress, log=log,
-                 cpu_hours=cfg.budget(part))
+                 cpu_hours=cfg.budget(part), stop=stop)
         evaluate_best(store, part, cfg, progress=progress, log=log)
         log(f"{part}: campaign step done in {time.time() - t0:.0f} s")
     return summary(store, cfg)
 
 
 __all__ = ["CampaignConfig", "OPPONENT", "TARGETS", "all_partitions", "evaluate_best", "partition_summary", "plan",
-           "run_campaign", "sensor_budget", "stored_evaluation", "summary", "summary_markdown"]
+           "run_campaign", "sensor_budget", "stored_evaluation", "summary", "summary_markdown", "target_reached"]

@@ -85,10 +85,13 @@ class LoopConfig:
     the gate, the costliest step, then also makes data (docs/loop.md, data share)."""
     ladder_games: int = 40
     """After each promotion: games per new ladder rung, then the regression watch (0: off)."""
-    ladder_predecessor_games: int = 0
-    """Games of the rung that sets a promotion against its predecessor (0: ``ladder_games``).
-    The regression watch judges that difference; 40 games resolve it to about 100 Elo,
-    wider than the gaps the gate promotes (docs/loop.md, the ladder's resolution)."""
+    ladder_predecessor_games: int = 160
+    """Games of the rung that sets a promotion against its predecessor (the first: the
+    bootstrap's search; 0: ``ladder_games``).  The regression watch judges that
+    difference: 40 games resolve it to about 100 Elo, wider than the 50-130 Elo the
+    strict gate's promotions gain, and rated 2 of seed 1's 12 promotions below their
+    predecessor; at 160 (about 28 Elo), none (docs/loop.md, "The ladder's rung against
+    the predecessor").  Its games are training data like the other rungs'."""
     ladder_games_train: bool = True
     """Keep the ladder's games of the promoted generation (its network searching at
     ``simulations`` against its predecessor and ``heuristic``; only searched decisions

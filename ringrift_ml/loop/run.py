@@ -56,13 +56,14 @@ class Step:
 
 def run_loop(store: LakeStore, cfg: LoopConfig, generations: int, hours: Optional[float] = None,
              progress: bool = True, log: Callable[[str], None] = print, retries: int = 2,
-             cpu_hours: Optional[float] = None) -> list:
+             cpu_hours: Optional[float] = None, stop: Optional[Callable[[], Optional[str]]] = None) -> list:
     """Run generations until the partition has ``generations`` of them (counting those
     of earlier runs: a rerun after a kill finishes the rest), ``hours`` of wall clock
-    pass, or the partition's registry holds ``cpu_hours`` of CPU (:func:`registry_cpu_hours`:
+    pass, the partition's registry holds ``cpu_hours`` of CPU (:func:`registry_cpu_hours`:
     all its generations and their ladder games, earlier runs included, so a campaign's
     budget survives interruptions) or would hold more after the next generation
-    (:func:`budget_spent`).  After each promotion the ladder gets the new
+    (:func:`budget_spent`), or ``stop`` (asked before each generation) returns why the
+    loop has done enough.  After each promotion the ladder gets the new
     generation's rungs and the regression watch runs (``ladder_games`` > 0).  A generation that raises is retried
     ``retries`` times (each try resumes what the last one left); then it is recorded
     as ``failed`` with the error and the loop goes on with the next one (its games
@@ -89,6 +90,8 @@ def run_loop(store: LakeStore, cfg: LoopConfig, generations: int, hours: Optiona
             log(f"{cfg.partition}: the {hours} h budget is spent after generation {g - 1}")
             break
         why = budget_spent(store, cfg, cpu_hours, states=done) if cpu_hours is not None else None
+        if why is None and stop is not None:
+            why = stop()
         if why is not None:
             log(f"{cfg.partition}: {why} after generation {g - 1}")
             break

@@ -88,7 +88,7 @@ def test_storage_root_is_not_read_at_import(monkeypatch, tmp_path):
 # test against ringrift loop keeps them, as the loop does by default).
 GAMES = 8
 LOOP = {"games": GAMES, "bootstrap": "heuristic", "simulations": 4, "gate_min_games": 4, "gate_max_games": 8,
-        "elo1": 400.0, "batch_games": 4, "ladder_games": 2, "train": json.dumps({"epochs": 12}),
+        "elo1": 400.0, "batch_games": 4, "ladder_games": 2, "ladder_predecessor_games": 2, "train": json.dumps({"epochs": 12}),
         "gate_games_train": False, "ladder_games_train": False}  # each generation's data: its own selfplay
 RUN_CONFIG = {"resources": {"loop": {"config": LOOP}},
               "ops": {"heuristic_weights": {"config": {"generations": 1, "popsize": 2, "games_per_eval": 1}},
@@ -345,7 +345,8 @@ def test_loop_generation_asset_and_its_sensor(tmp_path, monkeypatch):
     from ringrift_assets.configs import LoopSettings
 
     settings = {"games": 10, "simulations": 4, "bootstrap": "heuristic", "gate_min_games": 2, "gate_max_games": 2,
-                "batch_games": 10, "ladder_games": 2, "train": json.dumps({"epochs": 12, "preset": "tiny"})}
+                "batch_games": 10, "ladder_games": 2, "ladder_predecessor_games": 2,
+                "train": json.dumps({"epochs": 12, "preset": "tiny"})}
     res = {"lake_root": LakeResource(root=str(tmp_path)), "loop": LoopSettings(**settings)}
     bad = dg.materialize([loop_generation], partition_key="hex8|3", raise_on_error=False,
                          resources={**res, "loop": LoopSettings(**{**settings, "train": "[1]"})})

@@ -204,3 +204,42 @@ def test_dry_run_plans_what_each_partition_has_left(tmp_path, capsys, monkeypatc
     assert 0 < lo <= hi and abs(row["generations"][1] - 1800 / lo) < 2 and row["eval_cpu_hours"] > 0
     assert fresh.query("SELECT count(*) AS n FROM lake.games").to_pylist()[0]["n"] == 0
     assert registry(fresh, "square8", 2) == []
+
+
+def test_until_target_stops_a_partition_once_its_best_meets_the_target(tmp_path, monkeypatch):
+    import ringrift_ml.arena as arena
+    import ringrift_ml.loop.campaign as campaign
+    import ringrift_ml.train.checkpoint as train_checkpoint
+
+    store = LakeStore.open(tmp_path)
+    real = loop_run.sequential_match
+    monkeypatch.setattr(loop_run, "sequential_match", lambda *a, **k: {**real(*a, **k), "decision": "H1"})
+    monkeypatch.setattr(train_checkpoint, "judge_checkpoint", lambda meta: [])
+    # A target every score meets: the first promotion (no ladder here) is evaluated and
+    # the partition stops with most of its budget left.
+    monkeypatch.setitem(campaign.TARGETS, "small", 0.0)
+    cfg = CampaignConfig(partitions=("square8|2",), cpu_hours=10.0, eval_games=4, seed=3, loop=LOOP,
+                         until_target=True)
+    log = []
+    (row,) = run_campaign(store, cfg, progress=False, log=log.append)
+    assert [r["generation"] for r in registry(store, "square8", 2)] == [0]
+    assert any("its target (>= 0% vs heuristic) is met: nn:g0:4 scored" in m for m in log), log
+    assert row["met"] and row["cpu_hours"] < 10.0 and row["eval_games"] == 4
+    assert store.query("SELECT count(*) AS n FROM lake.evaluations").to_pylist()[0]["n"] == 1
+
+    # The ladder's rung screens a best: a rung whose interval stays below the target
+    # plays no evaluation and does not stop the loop.
+    from ringrift_ml.lake.lineage import record_row
+
+    record_row(store, "ladder_games", [{"board": "square8", "players": 2, "a": "g0", "b": "heuristic", "score": 0.5,
+                                        "seed": i, "seat": i % 2, "moves": 40, "simulations": 4}
+                                       for i in range(6)], "test rung")
+    monkeypatch.setitem(campaign.TARGETS, "small", 0.9)
+    monkeypatch.setattr(arena, "head_to_head", lambda *a, **k: pytest.fail("a screened-out best was evaluated"))
+    six = dataclasses.replace(cfg, eval_games=6)  # no stored evaluation of this size
+    assert campaign.target_reached(store, Partition("square8", 2), six, progress=False) is None
+    # Without a score target (a big 3-4 player partition), one complete generation is enough.
+    monkeypatch.setattr(campaign, "_target", lambda part: ("one complete generation", None))
+    assert "met by generation 0" in campaign.target_reached(store, Partition("square8", 2), cfg)
+    # Off by default: the budget alone decides.
+    assert CampaignConfig(partitions=("square8|2",)).until_target is False

@@ -547,7 +547,7 @@ def test_cli_loop(tmp_path, capsys):
     assert "'<board>|<players>'" in capsys.readouterr().err
     assert main(["loop", "--partition", "square8|2", "--generations", "1", "--games", "4", "--sims", "2",
                  "--bootstrap", "heuristic", "--gate-min", "2", "--gate-max", "2", "--train",
-                 '{"epochs": 2, "preset": "tiny"}', "--ladder-games", "2", "--storage", str(tmp_path),
+                 '{"epochs": 2, "preset": "tiny"}', "--ladder-games", "2", "--ladder-predecessor-games", "2", "--storage", str(tmp_path),
                  "--no-progress"]) == 0
     lines = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.startswith("{")]
     assert [x["generation"] for x in lines] == [0] and lines[0]["status"] in ("promoted", "rejected")
@@ -631,7 +631,7 @@ def test_ladder_plays_its_rungs_once(tmp_path, monkeypatch, capsys):
     real = loop_run.sequential_match
     monkeypatch.setattr(loop_run, "sequential_match", lambda *a, **k: {**real(*a, **k), "decision": "H1"})
     log = []
-    run_loop(store, LoopConfig(**{**SMALL, "ladder_games": 2}), generations=1, progress=False, log=log.append)
+    run_loop(store, LoopConfig(**{**SMALL, "ladder_games": 2, "ladder_predecessor_games": 2}), generations=1, progress=False, log=log.append)
     assert any("ladder: g0 vs heuristic" in m for m in log)  # the loop rates what it promotes
     args = ["ladder", "--partition", "square8|2", "--games", "2", "--sims", "4", "--storage", str(tmp_path),
             "--json", "--no-progress"]
@@ -674,7 +674,8 @@ def test_rung_sizes_and_the_promotions_ladder_cost():
     assert sizes[("g0", "mcts:64")] == sizes[("g3", "g0")] == 160
     assert sizes[("g0", "heuristic")] == sizes[("g3", "heuristic")] == sizes[("random", "heuristic")] == 40
     assert not is_predecessor_rung("heuristic", "mcts:64") and rung_games("g3", "g0", 40) == 40
-    assert LoopConfig(**{**SMALL, "ladder_games": 40}).ladder_games_per_promotion == 80
+    assert LoopConfig(**{**SMALL, "ladder_games": 40, "ladder_predecessor_games": 0}).ladder_games_per_promotion == 80
+    assert LoopConfig(board="square8", players=2).predecessor_rung_games == 160  # the default
     cfg = LoopConfig(**{**SMALL, "ladder_games": 40, "ladder_predecessor_games": 160})
     assert (cfg.predecessor_rung_games, cfg.ladder_games_per_promotion) == (160, 200)
     assert LoopConfig(**{**SMALL, "ladder_predecessor_games": 160}).ladder_games_per_promotion == 0
@@ -696,7 +697,7 @@ def test_the_loops_ladder_games_of_a_generation_become_training_data(tmp_path, m
     store = LakeStore.open(tmp_path)
     real = loop_run.sequential_match
     monkeypatch.setattr(loop_run, "sequential_match", lambda *a, **k: {**real(*a, **k), "decision": "H1"})
-    cfg = LoopConfig(**{**SMALL, "ladder_games": 2})
+    cfg = LoopConfig(**{**SMALL, "ladder_games": 2, "ladder_predecessor_games": 2})
     assert cfg.ladder_games_train
     rows = run_loop(store, cfg, generations=2, progress=False, log=lambda m: None)
     q = lambda sql, *p: store.query(sql, list(p)).to_pylist()  # noqa: E731
@@ -828,7 +829,8 @@ def test_three_player_gate_and_loop(tmp_path, monkeypatch):
         return {**real(*a, **k), "decision": "H1"}
 
     monkeypatch.setattr(loop_run, "sequential_match", gate)
-    rows = run_loop(store, LoopConfig(**{**SMALL, "players": 3, "games": 8, "gate_max_games": 3, "ladder_games": 1}),
+    rows = run_loop(store, LoopConfig(**{**SMALL, "players": 3, "games": 8, "gate_max_games": 3, "ladder_games": 1,
+                                                 "ladder_predecessor_games": 1}),
                     generations=1, progress=False, log=lambda m: None)
     assert seen["num_players"] == 3 and rows[0]["players"] == 3
     if rows[0]["status"] == "promoted":  # the ladder rates 3-player rungs too
