@@ -130,8 +130,8 @@ def play_ladder(store: LakeStore, board: str, players: int, simulations: int = 6
     """Play the rungs that have fewer than ``games`` games (a generation against its
     predecessor: ``predecessor_games`` when given, :func:`rung_games`); returns games played.
 
-    ``keep_games``: the games of rungs with a generation (its network searching at
-    ``simulations``) also go into ``lake.games`` as training data of the next loop
+    ``keep_games``: the games of the newest promoted generation's rungs (its network
+    searching at ``simulations``) also go into ``lake.games`` as training data of the next loop
     generation (label :func:`ladder_label`; only searched decisions are training
     positions, so a ``heuristic`` opponent's moves teach nothing), and their
     ``lake.ladder_games`` rows say ``training``.  The baselines' rungs are never kept.
@@ -143,6 +143,8 @@ def play_ladder(store: LakeStore, board: str, players: int, simulations: int = 6
 
     states = generation_states(registry(store, board, players))
     promoted = sorted(g for g, r in states.items() if r["status"] in (PROMOTED, ROLLED_BACK))
+    live = [g for g in promoted if states[g]["status"] == PROMOTED]
+    newest = f"g{max(live)}" if live else None
     have: dict = {}
     for r in played(store, board, players):
         have[(r["a"], r["b"])] = have.get((r["a"], r["b"]), 0) + 1
@@ -158,7 +160,10 @@ def play_ladder(store: LakeStore, board: str, players: int, simulations: int = 6
         # A stable seed per rung (not Python's salted hash), continuing after the games it has.
         start = seed * 1_000_003 + int(hashlib.sha256(f'{a}|{b}'.encode()).hexdigest()[:6], 16) * 1_000 \
             + have.get((a, b), 0)
-        keep = keep_games and (_is_generation(a) or _is_generation(b))
+        # Only the newest promotion's games are fresh data: a rung of an older generation
+        # lengthened later (a longer predecessor rung on an existing lake) is rated, not
+        # trained on, since its networks no longer play.
+        keep = keep_games and newest in (a, b)
         kept: list = []
         runner = None
         if ray_address:

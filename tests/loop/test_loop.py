@@ -694,9 +694,13 @@ def test_the_loops_ladder_games_of_a_generation_become_training_data(tmp_path, m
     from ringrift_ml.loop.ladder import ladder_label, played
     from ringrift_ml.nn.samples import game_samples
 
+    import ringrift_ml.train.checkpoint as train_checkpoint
+
     store = LakeStore.open(tmp_path)
     real = loop_run.sequential_match
     monkeypatch.setattr(loop_run, "sequential_match", lambda *a, **k: {**real(*a, **k), "decision": "H1"})
+    # Both generations promoted (what a 10-game network learns is not this test's subject).
+    monkeypatch.setattr(train_checkpoint, "judge_checkpoint", lambda meta: [])
     cfg = LoopConfig(**{**SMALL, "ladder_games": 2, "ladder_predecessor_games": 2})
     assert cfg.ladder_games_train
     rows = run_loop(store, cfg, generations=2, progress=False, log=lambda m: None)
@@ -740,6 +744,15 @@ def test_the_loops_ladder_games_of_a_generation_become_training_data(tmp_path, m
     new = [r for r in played(store, "square8", 2) if r["created_at"] > before]
     assert new and not any(r["training"] for r in new)
     assert q("SELECT count(*) AS n FROM lake.games")[0]["n"] == n_games
+    # Lengthened later, an older generation's rung is rated but not trained on (its
+    # networks no longer play); the newest promotion's rungs are kept.
+    assert rows[1]["status"] == "promoted"
+    before = max(r["created_at"] for r in played(store, "square8", 2))
+    update_ladder(store, "square8", 2, simulations=4, games=3, predecessor_games=4, progress=False,
+                  log=lambda m: None, keep_games=True)
+    new = {(r["a"], r["b"], r["training"]) for r in played(store, "square8", 2) if r["created_at"] > before}
+    assert new == {("g0", "mcts:4", False), ("g1", "g0", True)}, new
+    assert q("SELECT count(*) AS n FROM lake.games")[0]["n"] == n_games + 1  # the fourth game of g1 vs g0
 
 
 def test_ladder_adds_the_accepted_tuned_heuristic(tmp_path):
