@@ -93,12 +93,22 @@ def loop_defaults(board: str, players: int) -> dict:
     half, continued candidates went 3-33% in four gates, and three quarters from the first
     generation on (another seed) 13-35% in four, the same gates at 1.5 times a
     generation's CPU (docs/loop.md, "hexagonal 2p again" and "a third time").
+
+    hexagonal 2p bootstraps from ``mcts:4`` with 72 games a generation (its gate still
+    plays ``mcts:16``, ``loop.run.gate_bootstrap_spec``): with ``mcts:16`` and 24 games
+    three runs did not promote within 3 CPU hours (their gates 3-52% against
+    ``mcts:16``), with these settings two of two did (seeds 3 and 4: 64.5% against
+    ``heuristic`` after 3.40 CPU hours with the first training uncapped, 92.5% after
+    1.51 with it capped; docs/loop.md, "a fourth time" and "a fifth time").
     """
     if not is_big(board, players):
         return {}
-    return {"simulations": 16, "games": 24, "batch_games": 8, "gate_min_games": 16, "gate_max_games": 48,
-            "ladder_games": 8, "ladder_predecessor_games": 16, "train_share": 0.5,
-            "train": {"preset": "small", "value_target_mix": 0.5}}
+    out = {"simulations": 16, "games": 24, "batch_games": 8, "gate_min_games": 16, "gate_max_games": 48,
+           "ladder_games": 8, "ladder_predecessor_games": 16, "train_share": 0.5,
+           "train": {"preset": "small", "value_target_mix": 0.5}}
+    if (board, players) == ("hexagonal", 2):
+        out.update(bootstrap="mcts:4", games=72)
+    return out
 
 
 __all__ = ["BIG", "GAME_COST", "game_cost", "is_big", "loop_defaults", "quick_config"]

@@ -64,3 +64,13 @@ def test_loop_defaults_are_valid_and_scale_with_the_board():
         assert cfg.gate_max_games < base.gate_max_games and cfg.simulations < base.simulations
         # Few results a generation: half the value target is the search's, per position.
         assert cfg.train_config(seed=0).value_target_mix == 0.5
+    # hexagonal 2p's bootstrap searches less than its gate (more games for the CPU).
+    from ringrift_ml.ai.factory import parse_player
+    from ringrift_ml.loop.run import gate_bootstrap_spec
+
+    hexa = LoopConfig(board="hexagonal", players=2, **{k: v for k, v in loop_defaults("hexagonal", 2).items()
+                                                         if k != "train"})
+    assert parse_player(hexa.bootstrap).budget < hexa.simulations
+    assert gate_bootstrap_spec(hexa) == f"mcts:{hexa.simulations}"
+    assert hexa.games > LoopConfig(board="square19", players=2, **{
+        k: v for k, v in loop_defaults("square19", 2).items() if k != "train"}).games
