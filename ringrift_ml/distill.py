@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, Iterator, Optional
 
 import numpy as np
 
@@ -29,16 +29,30 @@ from .nnue.features import N_GLOBALS
 from .nnue.model import board_cells
 
 
-def _rows(store: LakeStore, board: str, players: int, max_games: int) -> list:
+ROWS_CHUNK = 200
+"""Games read from the lake at a time: a hexagonal game's moves alone are some 50 kB, so
+``max_games`` of them at once would be held in memory as Python objects together."""
+
+
+def _rows(store: LakeStore, board: str, players: int, max_games: int, chunk: Optional[int] = None) -> Iterator[dict]:
+    """The partition's first ``max_games`` games by ``game_id`` (the merged table, or the
+    raw one before any merge), ``chunk`` (default :data:`ROWS_CHUNK`) at a time."""
+    chunk = chunk or ROWS_CHUNK
     # Without the search targets: positions need the moves only, and a big board's
     # targets (hundreds of moves at every decision) overflow one Arrow read.
     for table in ("games_merged", "games"):
-        rows = store.query(f"SELECT * EXCLUDE (policy_json) FROM lake.{table} WHERE board = ? AND players = ? "
-                           "ORDER BY game_id LIMIT ?",
-                           [board, players, max_games]).to_pylist()
-        if rows:
-            return rows
-    return []
+        ids = [r["game_id"] for r in store.query(
+            f"SELECT game_id FROM lake.{table} WHERE board = ? AND players = ? ORDER BY game_id LIMIT ?",
+            [board, players, max_games]).to_pylist()]
+        if not ids:
+            continue
+        for i in range(0, len(ids), chunk):
+            part = ids[i:i + chunk]
+            # By the ids read first: games landing meanwhile do not join the list.
+            yield from store.query(f"SELECT * EXCLUDE (policy_json) FROM lake.{table} WHERE board = ? AND players = ? "
+                                   "AND game_id IN (SELECT unnest(?)) ORDER BY game_id",
+                                   [board, players, part]).to_pylist()
+        return
 
 
 def positions(store: LakeStore, board: str, players: int, max_games: int = 2000, every: int = 1,

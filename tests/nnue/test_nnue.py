@@ -356,3 +356,27 @@ def test_distill_from_the_lake(tmp_path, capsys):
     make_player(f"minimax-nnue:{tmp_path / 'n.npz'}", "square8", 2)
     with pytest.raises(ValueError, match="trained on 2-player games, not 3"):
         make_player(f"minimax-nnue:{tmp_path / 'n.npz'}", "square8", 3)
+
+
+def test_distill_reads_the_lakes_games_in_chunks(tmp_path):
+    from ringrift_ml import distill
+    from ringrift_ml.lake import LakeStore
+    from ringrift_ml.lake.generated import write_generated
+    from ringrift_ml.selfplay import SelfplayConfig, run_selfplay
+
+    store = LakeStore.open(tmp_path)
+    write_generated(store, run_selfplay(SelfplayConfig(board="square8", players=("heuristic", "random"), games=5,
+                                                       seed=2), progress=False), run_id="t")
+    whole = list(distill._rows(store, "square8", 2, max_games=4, chunk=100))
+    assert len(whole) == 4 and [r["game_id"] for r in whole] == sorted(r["game_id"] for r in whole)
+    # Two at a time: the same games in the same order, the targets left out.
+    chunked = list(distill._rows(store, "square8", 2, max_games=4, chunk=2))
+    assert [r["game_id"] for r in chunked] == [r["game_id"] for r in whole] and "policy_json" not in chunked[0]
+    assert chunked == whole
+    assert list(distill._rows(store, "hex8", 2, max_games=4)) == []
+    a = distill.positions(store, "square8", 2, max_games=5)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(distill, "ROWS_CHUNK", 1)
+        b = distill.positions(store, "square8", 2, max_games=5)
+    assert len(a["S"]) == len(b["S"]) > 0 and (a["game"] == b["game"]).all()
+    assert all(np.array_equal(x, y) for x, y in zip(a["S"], b["S"]))
