@@ -130,7 +130,7 @@ def seed_figures(root: Path, part) -> tuple:
     from ringrift_ml.lake import LakeStore
     from ringrift_ml.loop import registry
     from ringrift_ml.loop.generations import PROMOTED, ROLLED_BACK, current_best, generation_states
-    from ringrift_ml.loop.ladder import ladder_table, played
+    from ringrift_ml.loop.ladder import fit_ladder, ladder_table, played
 
     store = LakeStore.open(root)
     rows = registry(store, part.board, part.players)
@@ -146,11 +146,18 @@ def seed_figures(root: Path, part) -> tuple:
            for k in ("selfplay", "train", "gate", "ladder")}
     shares = [r.get("data_share") for r in after if r.get("data_share") is not None]
     # Each promotion against the promotion before it on the ladder's newest fit: the
-    # issue's "rated above its predecessor" (entrants' standard errors, anchored at random).
+    # issue's "rated above its predecessor".  The difference's standard error comes from a
+    # fit anchored at the predecessor, as the regression watch computes it (the entrants'
+    # own errors, anchored at random, also carry every rung between them and the anchor).
     promoted = [g for g in sorted(states) if states[g]["status"] in (PROMOTED, ROLLED_BACK) and f"g{g}" in by]
-    below = [{"generation": g, "predecessor": p, "elo_diff": round(by[f"g{g}"]["elo"] - by[f"g{p}"]["elo"], 1),
-              "se": [by[f"g{g}"]["se"], by[f"g{p}"]["se"]]}
-             for p, g in zip(promoted, promoted[1:]) if by[f"g{g}"]["elo"] < by[f"g{p}"]["elo"]]
+    below = []
+    for p, g in zip(promoted, promoted[1:]):
+        if by[f"g{g}"]["elo"] < by[f"g{p}"]["elo"]:
+            _, rel_se = fit_ladder(played(store, part.board, part.players), part.board, part.players,
+                                   anchor=f"g{p}")
+            below.append({"generation": g, "predecessor": p,
+                          "elo_diff": round(by[f"g{g}"]["elo"] - by[f"g{p}"]["elo"], 1),
+                          "diff_se": round(rel_se[f"g{g}"], 1)})
     figures = {
         "generations": len(states),
         "promotions": sum(r["status"] in (PROMOTED, ROLLED_BACK) for r in states.values()),

@@ -148,6 +148,9 @@ def test_loop_runs_reports_each_seed_and_the_median(tmp_path, capsys, monkeypatc
     assert runs[1]["rated_promotions"] == 2 and runs[1]["promotions_below_predecessor"] == 1
     (inv,) = runs[1]["below_predecessor"]
     assert (inv["generation"], inv["predecessor"]) == (1, 0) and inv["elo_diff"] < 0
+    # 20 games at 30%: the difference's standard error is that of one 20-game rung, about
+    # 400 / ln 10 / sqrt(20 * 0.3 * 0.7) = 85 Elo, not the entrants' own errors.
+    assert 70 < inv["diff_se"] < 100, inv
     (summary,) = [x for x in lines if x["kind"] == "summary"]
     assert summary["data_share_median"] == {"median": 0.7, "min": 0.5, "max": 0.9, "n": 2}
     assert summary["generations"]["n"] == 3 and summary["generations"]["median"] == 3
