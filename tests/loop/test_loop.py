@@ -833,6 +833,8 @@ def test_three_player_gate_and_loop(tmp_path, monkeypatch):
     out = sequential_match(strong, weak, sb, wb, "square8", SPRT(elo0=0, elo1=100), max_games=30, min_games=6,
                            progress=False, concurrency=6, num_players=3)
     assert out["decision"] == "H1" and out["ci95"][0] > 0.5 and out["games"] >= 6
+    import ringrift_ml.train.checkpoint as train_checkpoint
+
     store = LakeStore.open(tmp_path)
     real = loop_run.sequential_match
     seen = {}
@@ -842,6 +844,9 @@ def test_three_player_gate_and_loop(tmp_path, monkeypatch):
         return {**real(*a, **k), "decision": "H1"}
 
     monkeypatch.setattr(loop_run, "sequential_match", gate)
+    # The candidate always reaches its gate: an 8-game network's held-out check (its
+    # training steps follow the measured selfplay CPU) is not this test's subject.
+    monkeypatch.setattr(train_checkpoint, "judge_checkpoint", lambda meta: [])
     rows = run_loop(store, LoopConfig(**{**SMALL, "players": 3, "games": 8, "gate_max_games": 3, "ladder_games": 1,
                                                  "ladder_predecessor_games": 1}),
                     generations=1, progress=False, log=lambda m: None)
