@@ -564,6 +564,8 @@ def test_registry_references_in_player_specs(tmp_path, monkeypatch, capsys):
         resolve_specs(["nn:best:4"], store, "square8", 2)
     real = loop_run.sequential_match
     monkeypatch.setattr(loop_run, "sequential_match", lambda *a, **k: {**real(*a, **k), "decision": "H1"})
+    # g0 is promoted whatever its held-out check says (its training steps follow measured CPU).
+    monkeypatch.setattr("ringrift_ml.train.checkpoint.judge_checkpoint", lambda meta, tol=1e-6: [])
     run_loop(store, LoopConfig(**SMALL), generations=1, progress=False, log=lambda m: None)
     best = resolve_specs(["nn:best:4", "heuristic", "policy:g0"], store, "square8", 2)
     assert best[0] == f"nn:{tmp_path / registry(store, 'square8', 2)[0]['path']}:4" and best[1] == "heuristic"
@@ -630,8 +632,11 @@ def test_ladder_plays_its_rungs_once(tmp_path, monkeypatch, capsys):
     store = LakeStore.open(tmp_path)
     real = loop_run.sequential_match
     monkeypatch.setattr(loop_run, "sequential_match", lambda *a, **k: {**real(*a, **k), "decision": "H1"})
+    # g0 is promoted whatever its held-out check says (its training steps follow measured CPU).
+    monkeypatch.setattr("ringrift_ml.train.checkpoint.judge_checkpoint", lambda meta, tol=1e-6: [])
     log = []
-    run_loop(store, LoopConfig(**{**SMALL, "ladder_games": 2, "ladder_predecessor_games": 2}), generations=1, progress=False, log=log.append)
+    run_loop(store, LoopConfig(**{**SMALL, "ladder_games": 2, "ladder_predecessor_games": 2}), generations=1,
+             progress=False, log=log.append)
     assert any("ladder: g0 vs heuristic" in m for m in log)  # the loop rates what it promotes
     args = ["ladder", "--partition", "square8|2", "--games", "2", "--sims", "4", "--storage", str(tmp_path),
             "--json", "--no-progress"]
