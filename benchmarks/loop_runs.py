@@ -151,10 +151,10 @@ def seed_figures(root: Path, part) -> tuple:
     # own errors, anchored at random, also carry every rung between them and the anchor).
     promoted = [g for g in sorted(states) if states[g]["status"] in (PROMOTED, ROLLED_BACK) and f"g{g}" in by]
     below = []
+    games = played(store, part.board, part.players) if promoted else []
     for p, g in zip(promoted, promoted[1:]):
         if by[f"g{g}"]["elo"] < by[f"g{p}"]["elo"]:
-            _, rel_se = fit_ladder(played(store, part.board, part.players), part.board, part.players,
-                                   anchor=f"g{p}")
+            _, rel_se = fit_ladder(games, part.board, part.players, anchor=f"g{p}")
             below.append({"generation": g, "predecessor": p,
                           "elo_diff": round(by[f"g{g}"]["elo"] - by[f"g{p}"]["elo"], 1),
                           "diff_se": round(rel_se[f"g{g}"], 1)})

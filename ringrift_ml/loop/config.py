@@ -88,10 +88,11 @@ class LoopConfig:
     ladder_predecessor_games: int = 160
     """Games of the rung that sets a promotion against its predecessor (the first: the
     bootstrap's search; 0: ``ladder_games``).  The regression watch judges that
-    difference: 40 games resolve it to about 100 Elo, wider than the 50-130 Elo the
-    strict gate's promotions gain, and rated 2 of seed 1's 12 promotions below their
-    predecessor; at 160 (about 28 Elo), none (docs/loop.md, "The ladder's rung against
-    the predecessor").  Its games are training data like the other rungs'."""
+    difference: 40 games resolve it to about 100 Elo (95%), wider than the gaps the
+    strict gate promotes, and rated 2 and 1 of two seeds' 12 promotions below their
+    predecessor; at 160 (a standard error of about 27 Elo), 0 and 1, the one 15 Elo
+    below (docs/loop.md, "The ladder's rung against the predecessor").  Its games are
+    training data like the other rungs'."""
     ladder_games_train: bool = True
     """Keep the ladder's games of the promoted generation (its network searching at
     ``simulations`` against its predecessor and ``heuristic``; only searched decisions

@@ -245,9 +245,9 @@ def update_ladder(store: LakeStore, board: str, players: int, simulations: int =
                   concurrency: int = 16, seed: int = 0, progress: bool = True,
                   log: Callable[[str], None] = print, keep_games: bool = False, ray_address: str = "",
                   workers: int = 1, predecessor_games: Optional[int] = None) -> dict:
-    """Play the missing rungs (``keep_games``, ``ray_address``, ``predecessor_games``: see :func:`play_ladder`),
-    run the regression watch, rate and plot: ``{played, rolled_back (registry rows),
-    table, plot (the SVG's path)}``."""
+    """Play the missing rungs (``keep_games``, ``ray_address``, ``predecessor_games``: see
+    :func:`play_ladder`), run the regression watch, rate and plot: ``{played, rolled_back
+    (registry rows), table, plot (the SVG's path)}``."""
     n = play_ladder(store, board, players, simulations=simulations, games=games, concurrency=concurrency,
                     seed=seed, progress=progress, log=log, keep_games=keep_games, ray_address=ray_address,
                     workers=workers, predecessor_games=predecessor_games)
@@ -311,7 +311,6 @@ def ladder_table(store: LakeStore, board: str, players: int) -> list:
     return sorted(out, key=lambda r: -r["elo"])
 
 
-__all__ = ["LADDER_TABLE", "NNUE", "NNUE_NODES", "TUNED", "baselines", "fit_ladder", "is_predecessor_rung", "ladder_label",
-           "ladder_table", "loop_ladder", "nnue_entrant", "play_ladder", "played",
-           "record_ratings",
+__all__ = ["LADDER_TABLE", "NNUE", "NNUE_NODES", "TUNED", "baselines", "fit_ladder", "is_predecessor_rung",
+           "ladder_label", "ladder_table", "loop_ladder", "nnue_entrant", "play_ladder", "played", "record_ratings",
            "regression_watch", "rung_games", "rungs", "tuned_entrant", "update_ladder"]

@@ -88,7 +88,8 @@ def test_storage_root_is_not_read_at_import(monkeypatch, tmp_path):
 # test against ringrift loop keeps them, as the loop does by default).
 GAMES = 8
 LOOP = {"games": GAMES, "bootstrap": "heuristic", "simulations": 4, "gate_min_games": 4, "gate_max_games": 8,
-        "elo1": 400.0, "batch_games": 4, "ladder_games": 2, "ladder_predecessor_games": 2, "train": json.dumps({"epochs": 12}),
+        "elo1": 400.0, "batch_games": 4, "ladder_games": 2, "ladder_predecessor_games": 2,
+        "train": json.dumps({"epochs": 12}),
         "gate_games_train": False, "ladder_games_train": False}  # each generation's data: its own selfplay
 RUN_CONFIG = {"resources": {"loop": {"config": LOOP}},
               "ops": {"heuristic_weights": {"config": {"generations": 1, "popsize": 2, "games_per_eval": 1}},

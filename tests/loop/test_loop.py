@@ -547,8 +547,8 @@ def test_cli_loop(tmp_path, capsys):
     assert "'<board>|<players>'" in capsys.readouterr().err
     assert main(["loop", "--partition", "square8|2", "--generations", "1", "--games", "4", "--sims", "2",
                  "--bootstrap", "heuristic", "--gate-min", "2", "--gate-max", "2", "--train",
-                 '{"epochs": 2, "preset": "tiny"}', "--ladder-games", "2", "--ladder-predecessor-games", "2", "--storage", str(tmp_path),
-                 "--no-progress"]) == 0
+                 '{"epochs": 2, "preset": "tiny"}', "--ladder-games", "2", "--ladder-predecessor-games", "2",
+                 "--storage", str(tmp_path), "--no-progress"]) == 0
     lines = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.startswith("{")]
     assert [x["generation"] for x in lines] == [0] and lines[0]["status"] in ("promoted", "rejected")
     q = LakeStore.open(tmp_path).query("SELECT generation, status FROM lake.model_registry").to_pylist()
