@@ -11,6 +11,7 @@ import json
 import time
 
 import dagster as dg
+import pydantic
 
 from ringrift_ml.lake import LakeStore
 from ringrift_ml.lake.layout import Partition
@@ -88,6 +89,9 @@ def loop_generation(context: dg.AssetExecutionContext, loop: LoopSettings, lake_
     failures = context.run.tags.get(RECORD_FAILURE_TAG)
     if failures is not None:
         return _record_failure(context, store, cfg, g, rows, int(failures))
+    met = _target_met(context, loop, store, part, cfg)
+    if met is not None:
+        return met
     from ringrift_ml.loop.estimate import from_registry
 
     estimate = from_registry(store, cfg)  # the cost before the work, next to what it cost
@@ -122,6 +126,43 @@ def loop_generation(context: dg.AssetExecutionContext, loop: LoopSettings, lake_
         },
         data_version=dg.DataVersion(f"g{g}-{row['status']}-{row['model_id']}"),
     )
+
+
+UNTIL_TARGET_TAG = "ringrift/until_target"
+"""A run with this tag (its value: the budget entry's ``until_target`` object as JSON)
+first checks the partition's target (``ringrift_ml.loop.campaign.target_reached``:
+the ladder's rung screens the best, then the final evaluation is played once and
+stored) and runs no generation when it is met; the sensor then leaves the partition
+alone."""
+
+
+def _until_target(key: str, entry: dict, loop_cfg):
+    from ringrift_ml.loop.campaign import until_target_config
+
+    return until_target_config(key, entry, loop_cfg)
+
+
+def _target_met(context, settings: LoopSettings, store: LakeStore, part, cfg):
+    """The run's answer when its campaign's target is already met (``UNTIL_TARGET_TAG``), else None."""
+    spec = context.run.tags.get(UNTIL_TARGET_TAG)
+    if spec is None:
+        return None
+    from ringrift_ml.loop import registry
+    from ringrift_ml.loop.campaign import target_reached
+    from ringrift_ml.loop.run import generation_states
+
+    try:
+        campaign = _until_target(part.key, {"until_target": json.loads(spec)}, cfg)
+    except (ValueError, json.JSONDecodeError) as e:
+        raise dg.Failure(f"partition {part}: bad {UNTIL_TARGET_TAG} tag {spec!r}: {e}") from e
+    reason = target_reached(store, part, campaign, progress=False, log=context.log.info, loop=cfg)
+    if reason is None:
+        return None
+    context.log.info(f"{part}: {reason}; no further generation")
+    rows = registry(store, part.board, part.players)
+    return dg.MaterializeResult(metadata={
+        **provenance(settings), "generation": -1, "status": "target met", "reason": reason,
+        "registry": registry_table(rows, store), "dagster/row_count": len(generation_states(rows))})
 
 
 RECORD_FAILURE_TAG = "ringrift/record_failure"
@@ -222,7 +263,7 @@ def loop_sensor(context: dg.SensorEvaluationContext, lake_root: LakeResource):
     except json.JSONDecodeError as e:
         return dg.SkipReason(f"{path}: not JSON ({e})")
     store = lake_root.store()
-    requests = []
+    requests, met = [], []
     for key, b in sorted(budget.items()):
         try:
             part = Partition.parse(key)
@@ -244,6 +285,22 @@ def loop_sensor(context: dg.SensorEvaluationContext, lake_root: LakeResource):
                 ("cpu_hours" in b and budget_spent(store, LoopConfig(board=board, players=n),
                                                    float(b["cpu_hours"]), states=states) is not None):
             continue
+        tags = {}
+        if b.get("until_target"):
+            from ringrift_ml.loop.campaign import target_reached
+
+            try:
+                loop_cfg = LoopSettings(**b.get("config", {})).config(part)
+                campaign = _until_target(key, b, loop_cfg)
+            except (ValueError, pydantic.ValidationError) as e:
+                context.log.warning(f"{path}: {key}: {e}")
+                continue
+            # Only what is stored: the evaluation itself is played by the run (UNTIL_TARGET_TAG).
+            reason = target_reached(store, part, campaign, play=False, loop=loop_cfg)
+            if reason is not None:
+                met.append(f"{key}: {reason}")
+                continue
+            tags[UNTIL_TARGET_TAG] = json.dumps(b["until_target"], sort_keys=True)
         failed = len(context.instance.get_run_records(dg.RunsFilter(
             job_name=loop_job.name, tags={"dagster/partition": str(pk), "ringrift/generation": str(done)},
             statuses=[dg.DagsterRunStatus.FAILURE]), limit=10))
@@ -259,8 +316,11 @@ def loop_sensor(context: dg.SensorEvaluationContext, lake_root: LakeResource):
         requests.append(dg.RunRequest(partition_key=str(pk), run_key=f"{key}:g{done}:try{failed}",
                                       run_config=_settings(b),
                                       tags={"ringrift/generation": str(done),
-                                            ESTIMATE_TAG: _estimate_tag(store, board, n)}))
-    return requests or dg.SkipReason("every partition in the budget is running or done")
+                                            ESTIMATE_TAG: _estimate_tag(store, board, n), **tags}))
+    if requests:
+        return requests
+    return dg.SkipReason("every partition in the budget is running or done"
+                         + (f" ({'; '.join(met)})" if met else ""))
 
 
 CAMPAIGN_COLUMNS = [("partition", "text"), ("cpu_hours", "float"), ("budget_cpu_hours", "float"),

@@ -122,16 +122,17 @@ def stored_evaluation(store: LakeStore, part: Partition, model_id: str, subject:
 
 
 def evaluate_best(store: LakeStore, part: Partition, cfg: CampaignConfig, progress: bool = True,
-                  log: Callable[[str], None] = print) -> Optional[dict]:
+                  log: Callable[[str], None] = print, loop: Optional[LoopConfig] = None) -> Optional[dict]:
     """The partition's current best under search at its loop's simulations against
     ``heuristic``: ``cfg.eval_games`` games (seats alternating, or the best in one seat
     and heuristic in the others, rotated), recorded in ``lake.evaluations``; a stored
     row for the same network, games and seed is returned instead.  None before the
-    first promotion or with ``eval_games`` 0."""
+    first promotion or with ``eval_games`` 0.  ``loop``: the partition's loop settings
+    where they do not come from ``cfg`` (a loop sensor's run)."""
     best = current_best(registry(store, part.board, part.players))
     if best is None or not cfg.eval_games:
         return None
-    loop = cfg.loop_config(part)
+    loop = loop or cfg.loop_config(part)
     subject = _subject(best, loop.simulations)
     seed = 10_000 + cfg.seed
     old = stored_evaluation(store, part, best["model_id"], subject, cfg.eval_games, seed)
@@ -263,7 +264,40 @@ def sensor_budget(cfg: CampaignConfig) -> dict:
         for name in ("train", "warm_train"):
             settings[name] = json.dumps(dict(settings.get(name) or ()), sort_keys=True)
         out[key] = {"generations": 1_000_000, "cpu_hours": cfg.budget(Partition.parse(key)), "config": settings}
+        if cfg.until_target:
+            out[key]["until_target"] = {name: getattr(cfg, name) for name in UNTIL_TARGET_FIELDS}
     return out
+
+
+UNTIL_TARGET_FIELDS = ("eval_games", "eval_random_opening", "seed")
+"""What a loop sensor's budget entry keeps of a campaign with ``until_target`` (its
+``until_target`` object): how the final evaluation is played.  The rest comes from the
+entry's loop settings."""
+
+
+def until_target_config(key: str, entry: dict, loop: LoopConfig) -> Optional[CampaignConfig]:
+    """The one-partition campaign of a loop sensor budget entry with ``until_target``
+    (:func:`sensor_budget`), for :func:`target_reached` with the entry's loop settings
+    ``loop``; None when the entry has none.  A bad entry raises ``ValueError`` naming
+    the field."""
+    spec = entry.get("until_target")
+    if spec is None or spec is False:
+        return None
+    if spec is True:
+        spec = {}
+    if not isinstance(spec, dict):
+        raise ValueError(f"until_target: expected an object of {', '.join(UNTIL_TARGET_FIELDS)}, got {spec!r}")
+    unknown = sorted(set(spec) - set(UNTIL_TARGET_FIELDS))
+    if unknown:
+        raise ValueError(f"until_target: unknown field(s) {unknown}; known: {', '.join(UNTIL_TARGET_FIELDS)}")
+    kw = {}
+    for name in UNTIL_TARGET_FIELDS:
+        if name in spec:
+            if isinstance(spec[name], bool) or not isinstance(spec[name], int):
+                raise ValueError(f"until_target: {name}: expected an integer, got {spec[name]!r}")
+            kw[name] = spec[name]
+    return CampaignConfig(partitions=(key,), until_target=True, workers=loop.workers, ray_address=loop.ray_address,
+                          device=loop.device, **kw)
 
 
 def plan(store: LakeStore, cfg: CampaignConfig, calibrate_games: int = 2,
@@ -349,10 +383,14 @@ def _selfplay_cpu_per_game(states: dict, loop: LoopConfig, est: Optional[dict]) 
 
 
 def target_reached(store: LakeStore, part: Partition, cfg: CampaignConfig, progress: bool = True,
-                   log: Callable[[str], None] = print) -> Optional[str]:
+                   log: Callable[[str], None] = print, play: bool = True,
+                   loop: Optional[LoopConfig] = None) -> Optional[str]:
     """Why the partition's loop may stop with its target met (:attr:`CampaignConfig.until_target`),
     or None.  The ladder's rung against ``heuristic`` screens a best first, so that a
-    full evaluation is played only for a best that should pass it."""
+    full evaluation is played only for a best that should pass it.  ``play`` False
+    reads a stored evaluation and plays none (the loop sensor, which must answer in
+    seconds; the generation run it starts plays it).  ``loop``: as in
+    :func:`evaluate_best`."""
     from ..arena.elo import wilson
     from .generations import FAILED
     from .ladder import played
@@ -369,7 +407,12 @@ def target_reached(store: LakeStore, part: Partition, cfg: CampaignConfig, progr
     rung = [r["score"] for r in played(store, part.board, part.players) if (r["a"], r["b"]) == (name, OPPONENT)]
     if rung and wilson(sum(rung), len(rung))[0] < want:
         return None
-    ev = evaluate_best(store, part, cfg, progress=progress, log=log)
+    if play:
+        ev = evaluate_best(store, part, cfg, progress=progress, log=log, loop=loop)
+    else:
+        sims = (loop or cfg.loop_config(part)).simulations
+        ev = stored_evaluation(store, part, best["model_id"], _subject(best, sims), cfg.eval_games,
+                               10_000 + cfg.seed)
     if ev is None or ev["score"] < want:
         return None
     return (f"its target ({asked}) is met: {ev['subject']} scored {ev['score']:.3f} "
@@ -396,4 +439,5 @@ def run_campaign(store: LakeStore, cfg: CampaignConfig, progress: bool = True,
 
 
 __all__ = ["CampaignConfig", "OPPONENT", "TARGETS", "all_partitions", "evaluate_best", "partition_summary", "plan",
-           "run_campaign", "sensor_budget", "stored_evaluation", "summary", "summary_markdown", "target_reached"]
+           "run_campaign", "sensor_budget", "stored_evaluation", "summary", "summary_markdown", "target_reached",
+           "UNTIL_TARGET_FIELDS", "until_target_config"]
