@@ -89,7 +89,7 @@ def loop_generation(context: dg.AssetExecutionContext, loop: LoopSettings, lake_
     failures = context.run.tags.get(RECORD_FAILURE_TAG)
     if failures is not None:
         return _record_failure(context, store, cfg, g, rows, int(failures))
-    met = _target_met(context, loop, store, part, cfg)
+    met = _target_met(context, loop, store, part, cfg, rows)
     if met is not None:
         return met
     from ringrift_ml.loop.estimate import from_registry
@@ -136,30 +136,23 @@ stored) and runs no generation when it is met; the sensor then leaves the partit
 alone."""
 
 
-def _until_target(key: str, entry: dict, loop_cfg):
-    from ringrift_ml.loop.campaign import until_target_config
-
-    return until_target_config(key, entry, loop_cfg)
-
-
-def _target_met(context, settings: LoopSettings, store: LakeStore, part, cfg):
-    """The run's answer when its campaign's target is already met (``UNTIL_TARGET_TAG``), else None."""
+def _target_met(context, settings: LoopSettings, store: LakeStore, part, cfg, rows: list):
+    """The run's answer when its campaign's target is already met (``UNTIL_TARGET_TAG``),
+    else None; ``rows``: the partition's registry (checking the target does not change it)."""
     spec = context.run.tags.get(UNTIL_TARGET_TAG)
     if spec is None:
         return None
-    from ringrift_ml.loop import registry
-    from ringrift_ml.loop.campaign import target_reached
+    from ringrift_ml.loop.campaign import target_reached, until_target_config
     from ringrift_ml.loop.run import generation_states
 
     try:
-        campaign = _until_target(part.key, {"until_target": json.loads(spec)}, cfg)
+        campaign = until_target_config(part.key, {"until_target": json.loads(spec)}, cfg)
     except (ValueError, json.JSONDecodeError) as e:
         raise dg.Failure(f"partition {part}: bad {UNTIL_TARGET_TAG} tag {spec!r}: {e}") from e
     reason = target_reached(store, part, campaign, progress=False, log=context.log.info, loop=cfg)
     if reason is None:
         return None
     context.log.info(f"{part}: {reason}; no further generation")
-    rows = registry(store, part.board, part.players)
     return dg.MaterializeResult(metadata={
         **provenance(settings), "generation": -1, "status": "target met", "reason": reason,
         "registry": registry_table(rows, store), "dagster/row_count": len(generation_states(rows))})
@@ -287,11 +280,11 @@ def loop_sensor(context: dg.SensorEvaluationContext, lake_root: LakeResource):
             continue
         tags = {}
         if b.get("until_target"):
-            from ringrift_ml.loop.campaign import target_reached
+            from ringrift_ml.loop.campaign import target_reached, until_target_config
 
             try:
                 loop_cfg = LoopSettings(**b.get("config", {})).config(part)
-                campaign = _until_target(key, b, loop_cfg)
+                campaign = until_target_config(key, b, loop_cfg)
             except (ValueError, pydantic.ValidationError) as e:
                 context.log.warning(f"{path}: {key}: {e}")
                 continue

@@ -122,13 +122,15 @@ def stored_evaluation(store: LakeStore, part: Partition, model_id: str, subject:
 
 
 def evaluate_best(store: LakeStore, part: Partition, cfg: CampaignConfig, progress: bool = True,
-                  log: Callable[[str], None] = print, loop: Optional[LoopConfig] = None) -> Optional[dict]:
+                  log: Callable[[str], None] = print, loop: Optional[LoopConfig] = None,
+                  play: bool = True) -> Optional[dict]:
     """The partition's current best under search at its loop's simulations against
     ``heuristic``: ``cfg.eval_games`` games (seats alternating, or the best in one seat
     and heuristic in the others, rotated), recorded in ``lake.evaluations``; a stored
     row for the same network, games and seed is returned instead.  None before the
-    first promotion or with ``eval_games`` 0.  ``loop``: the partition's loop settings
-    where they do not come from ``cfg`` (a loop sensor's run)."""
+    first promotion or with ``eval_games`` 0, and, with ``play`` False, when no row is
+    stored (nothing is played).  ``loop``: the partition's loop settings where they do
+    not come from ``cfg`` (a loop sensor's run)."""
     best = current_best(registry(store, part.board, part.players))
     if best is None or not cfg.eval_games:
         return None
@@ -136,7 +138,7 @@ def evaluate_best(store: LakeStore, part: Partition, cfg: CampaignConfig, progre
     subject = _subject(best, loop.simulations)
     seed = 10_000 + cfg.seed
     old = stored_evaluation(store, part, best["model_id"], subject, cfg.eval_games, seed)
-    if old is not None:
+    if old is not None or not play:
         return old
     from ..arena import head_to_head
     from ..lake.lineage import record_row
@@ -407,12 +409,7 @@ def target_reached(store: LakeStore, part: Partition, cfg: CampaignConfig, progr
     rung = [r["score"] for r in played(store, part.board, part.players) if (r["a"], r["b"]) == (name, OPPONENT)]
     if rung and wilson(sum(rung), len(rung))[0] < want:
         return None
-    if play:
-        ev = evaluate_best(store, part, cfg, progress=progress, log=log, loop=loop)
-    else:
-        sims = (loop or cfg.loop_config(part)).simulations
-        ev = stored_evaluation(store, part, best["model_id"], _subject(best, sims), cfg.eval_games,
-                               10_000 + cfg.seed)
+    ev = evaluate_best(store, part, cfg, progress=progress, log=log, loop=loop, play=play)
     if ev is None or ev["score"] < want:
         return None
     return (f"its target ({asked}) is met: {ev['subject']} scored {ev['score']:.3f} "
