@@ -640,11 +640,15 @@ def _nnue_train(args) -> int:
 
             model = str(resolve_ref(store, part.board, part.players, args.model)) if is_registry_ref(args.model) \
                 else args.model
+        # The extra games' player may name the registry too (``policy:best``).
+        from .loop.run import resolve_specs
+
+        (extra_player,) = resolve_specs([args.extra_player], store, part.board, part.players)
         out = Path(args.out) if args.out else Layout(store.root).nnue_candidate(part)
         out.parent.mkdir(parents=True, exist_ok=True)
         report = distill(store, part.board, part.players, out, model=model, mix=args.mix, max_games=args.max_games,
                          every=args.every, branches=args.branches, cfg=cfg, device=args.device,
-                         symmetrise=args.symmetrise, extra_games=args.extra_games, extra_player=args.extra_player,
+                         symmetrise=args.symmetrise, extra_games=args.extra_games, extra_player=extra_player,
                          log=lambda m: print(m, flush=True))
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
@@ -705,7 +709,8 @@ def _add_nnue_parsers(sub) -> None:
                     help="also play this many games of --extra-player here and train on their positions, labelled "
                          "by the network (never held out; needs a network and --mix 0; default 0)")
     tr.add_argument("--extra-player", default="heuristic",
-                    help="the player spec of every seat of those games, each opened by 8 random decisions "
+                    help="the player spec of every seat of those games, each opened by 8 random decisions; "
+                         "registry references resolve (policy:best: positions like the loop's own) "
                          "(default heuristic)")
     add_arguments(tr, NNUETrainConfig)
     tr.add_argument("--out", help="the NNUE file (default: the partition's candidate, "

@@ -101,12 +101,15 @@ def positions(store: LakeStore, board: str, players: int, max_games: int = 2000,
 
 
 def played_positions(board: str, players: int, games: int, player: str = "heuristic", seed: int = 0,
-                     random_opening: int = 8, log: Callable[[str], None] = print) -> list:
+                     random_opening: int = 8, concurrency: int = 32, log: Callable[[str], None] = print) -> list:
     """The decision positions (state arrays) of ``games`` games of ``player`` in every
     seat, each opened by ``random_opening`` uniformly random decisions (so that a
     deterministic player's games differ): more distinct positions than the lake holds,
     for the network to label.  ``player`` is any player spec (``heuristic``,
-    ``minimax:200``, ``minimax-nnue:<file>:200``).  ``log`` hears every tenth of the games."""
+    ``minimax:200``, ``minimax-nnue:<file>:200``, ``policy:<checkpoint>``).  ``concurrency``
+    games are in flight at once, so that a network player's evaluations go in batches (the
+    positions do not depend on it: every game draws from its own seed).  ``log`` hears
+    every tenth of the games."""
     from .ai.games import GameJob, play_games
     from .nn.players import make_player
     from .rules import new_game
@@ -114,6 +117,8 @@ def played_positions(board: str, players: int, games: int, player: str = "heuris
 
     if games < 0 or random_opening < 0:
         raise ValueError(f"played positions: games and random_opening must be >= 0, got {games}, {random_opening}")
+    if concurrency < 1:
+        raise ValueError(f"played positions: concurrency must be >= 1, got {concurrency}")
     if games == 0:
         return []
     pl, budget = make_player(player, board, players)
@@ -128,7 +133,7 @@ def played_positions(board: str, players: int, games: int, player: str = "heuris
         if done[0] % step == 0 or done[0] == games:
             log(f"{board}|{players}: played {done[0]}/{games} games of {player}")
 
-    for pg in play_games(jobs, on_done=progress):
+    for pg in play_games(jobs, concurrency=concurrency, on_done=progress):
         g = FastGame(new_game(board, players))
         for row in pg.moves:
             if len(g.legal()) > 1:
@@ -249,9 +254,15 @@ def distill(store: LakeStore, board: str, players: int, out: Path, model: Option
     symmetrised value.  ``extra_games``: that many games of ``extra_player`` played
     here (:func:`played_positions`), their positions labelled by the network and
     trained on only (like the off-path branches: no result, never held out)."""
+    import torch
+
     from .train.nnue import NNUETrainConfig, predict, train_nnue
 
     cfg = cfg or NNUETrainConfig()
+    # From the start, not only for training: the network plays (``policy:``) and labels
+    # positions first, and torch's default of a thread per core is many times slower
+    # beside other work on the same cores.
+    torch.set_num_threads(cfg.threads)
     if not 0.0 <= mix <= 1.0:
         raise ValueError(f"mix: the result's weight must be in [0, 1], got {mix}")
     if model is None and mix != 1.0:

@@ -348,6 +348,14 @@ def test_distill_from_the_lake(tmp_path, capsys):
     assert extra["positions"] == report["positions"] - report["branch_positions"] + extra["extra_positions"]
     assert (extra["games"], extra["heldout_games"], extra["heldout_positions"]) == (
         report["games"], report["heldout_games"], report["heldout_positions"])
+    # The extra games' player may be the network itself; a registry reference needs a registry.
+    assert main(args + ["--model", str(model), "--extra-games", "2", "--extra-player", f"policy:{model}",
+                        "--out", str(tmp_path / "p.npz")]) == 0
+    pol = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert pol["extra_player"] == f"policy:{model}" and pol["extra_positions"] > 10
+    assert main(args + ["--model", str(model), "--extra-games", "2", "--extra-player", "policy:best",
+                        "--out", str(tmp_path / "p.npz")]) == 2
+    assert "has no promoted model" in capsys.readouterr().err
     # Result-only targets need no network.
     assert main(args + ["--mix", "1", "--out", str(tmp_path / "r.npz")]) == 0
     assert json.loads(capsys.readouterr().out.splitlines()[-1])["model"] is None
@@ -380,3 +388,22 @@ def test_distill_reads_the_lakes_games_in_chunks(tmp_path):
         b = distill.positions(store, "square8", 2, max_games=5)
     assert len(a["S"]) == len(b["S"]) > 0 and (a["game"] == b["game"]).all()
     assert all(np.array_equal(x, y) for x, y in zip(a["S"], b["S"]))
+
+
+def test_played_positions_do_not_depend_on_how_many_games_are_in_flight(tmp_path):
+    pytest.importorskip("torch")
+    import torch
+
+    from ringrift_ml.distill import played_positions
+    from ringrift_ml.nn.checkpoint import save_net
+    from ringrift_ml.nn.net import RingNet, net_config
+
+    torch.manual_seed(0)
+    model = save_net(RingNet(net_config("square8", "tiny")), tmp_path / "net.pt", {}, {})
+    for player in ("heuristic", f"policy:{model}"):
+        one = played_positions("square8", 2, 3, player, seed=5, concurrency=1, log=lambda m: None)
+        many = played_positions("square8", 2, 3, player, seed=5, concurrency=3, log=lambda m: None)
+        assert len(one) == len(many) > 30
+        assert all((a == b).all() for a, b in zip(one, many))
+    with pytest.raises(ValueError, match="concurrency must be >= 1"):
+        played_positions("square8", 2, 1, "heuristic", concurrency=0)
