@@ -123,7 +123,7 @@ def leaf_rates(evaluators: dict, items: list, min_seconds: float, rounds: int = 
     return best
 
 
-def _random_nnue(board: str, out: Path) -> Path:
+def _random_nnue(board: str, out: Path, pairwise: bool = False) -> Path:
     from ringrift_ml.nnue import NNUEWeights
     from ringrift_ml.nnue.features import N_GLOBALS, n_features
     from ringrift_ml.nnue.model import board_cells
@@ -131,10 +131,11 @@ def _random_nnue(board: str, out: Path) -> Path:
 
     c = NNUETrainConfig()
     rng = np.random.default_rng(0)
+    inputs = c.hidden // 2 if pairwise else c.hidden
     w = NNUEWeights(board, W1=rng.normal(0, 0.02, (n_features(board_cells(board)), c.hidden)),
-                    b1=np.full(c.hidden, 0.4), L1w=rng.normal(0, 0.2, (c.hidden + N_GLOBALS, c.l1)),
+                    b1=np.full(c.hidden, 0.4), L1w=rng.normal(0, 0.2, (inputs + N_GLOBALS, c.l1)),
                     L1b=np.zeros(c.l1), L2w=rng.normal(0, 0.2, (c.l1, c.l2)), L2b=np.zeros(c.l2),
-                    Ow=rng.normal(0, 0.3, c.l2), Ob=0.0)
+                    Ow=rng.normal(0, 0.3, c.l2), Ob=0.0, pairwise=pairwise)
     return w.save(out / f"{board}_random.nnue.npz")
 
 
@@ -147,6 +148,8 @@ def main(argv=None) -> int:
     ap.add_argument("--boards", default="square8")
     ap.add_argument("--num-players", dest="players", type=int, default=2, help="players per game")
     ap.add_argument("--nnue", help="an NNUE file (default: random weights of the default sizes)")
+    ap.add_argument("--pairwise", action="store_true",
+                    help="the random weights' head takes the products of the accumulator's halves")
     ap.add_argument("--model", help="a network checkpoint (default: the board's default network, untrained)")
     ap.add_argument("--positions", type=int, default=100)
     ap.add_argument("--children", type=int, default=16, help="moves per position evaluated in turn")
@@ -179,7 +182,7 @@ def main(argv=None) -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         for board in args.boards.split(","):
-            nnue = Path(args.nnue) if args.nnue else _random_nnue(board, Path(tmp))
+            nnue = Path(args.nnue) if args.nnue else _random_nnue(board, Path(tmp), args.pairwise)
             if args.model:
                 model = Path(args.model)
             else:
@@ -206,7 +209,8 @@ def main(argv=None) -> int:
                     rates[name] = eval_rate(fn, items if name != "network_batch1" else items[:20], seconds)
                     print(json.dumps({"bench": "nnue", "kind": "eval", "board": board, "players": args.players,
                                       "evaluator": name, "evals_per_s": round(rates[name], 1),
-                                      "sizes": list(w.sizes) if name.startswith("nnue") else None}), flush=True)
+                                      "sizes": list(w.sizes) if name.startswith("nnue") else None,
+                                      "pairwise": w.pairwise if name.startswith("nnue") else None}), flush=True)
                 print(json.dumps({"bench": "nnue", "kind": "ratio", "board": board,
                                   "nnue_over_network": round(rates["nnue"] / rates["network_batch1"], 1),
                                   "nnue_over_heuristic": round(rates["nnue"] / rates["heuristic"], 2),
@@ -218,7 +222,7 @@ def main(argv=None) -> int:
                                   "heuristic_evals_per_s": round(leaf["heuristic"], 1),
                                   "nnue_evals_per_s": round(leaf["nnue"], 1),
                                   "nnue_over_heuristic": round(leaf["nnue"] / leaf["heuristic"], 2),
-                                  "sizes": list(w.sizes)}), flush=True)
+                                  "sizes": list(w.sizes), "pairwise": w.pairwise}), flush=True)
             games = [g for g, _ in items[:args.searches]]
             if "search" in kinds:
                 searchers = {"minimax": MinimaxPlayer(heur),

@@ -672,7 +672,8 @@ def _nnue_info(args) -> int:
     rep = meta.get("report", {})
     print(f"{args.file}: NNUE for {w.board}" + (f" {meta['players']}p" if meta.get("players") else "")
           + f", features {meta['feature_set']['name']} v{meta['feature_set']['version']} "
-          f"({meta['feature_set']['hash']}), sizes {'x'.join(map(str, w.sizes))}")
+          f"({meta['feature_set']['hash']}), sizes {'x'.join(map(str, w.sizes))}"
+          + (" (pairwise head: products of the accumulator's halves)" if w.pairwise else ""))
     if rep:
         corr = rep.get("corr_with_network") or {}
         print(f"  {rep['positions']} positions of {rep['games']} games (mix {rep['mix']}), of which held out "

@@ -179,13 +179,40 @@ def update_seat(S, ncells, W1, acc, codes, p):
     return changed
 
 
+@njit(cache=True, inline="always")
+def _head_inputs(hidden, pair):
+    """How many of the head's inputs come from the accumulator row: all of it, or half
+    with ``pair`` (each the product of an element of the first half and its partner in
+    the second)."""
+    return hidden // 2 if pair else hidden
+
+
+@njit(cache=True, inline="always")
+def _input_q(acc_row, i, n, pair):
+    """The head's quantised input ``i`` (units of ``1 / QA``, in [0, QA]): the clipped
+    accumulator element, or with ``pair`` the product of the clipped elements ``i`` and
+    ``n + i`` brought back to units of ``1 / QA`` (rounded down)."""
+    a = np.int32(acc_row[i])
+    a = 0 if a < 0 else (QA if a > QA else a)
+    if not pair:
+        return a
+    b = np.int32(acc_row[n + i])
+    b = 0 if b < 0 else (QA if b > QA else b)
+    return (a * b) // QA
+
+
 @njit(cache=True)
-def head_float(acc_row, g, L1w, L1b, L2w, L2b, Ow, Ob, x, h1, h2):
+def head_float(acc_row, pair, g, L1w, L1b, L2w, L2b, Ow, Ob, x, h1, h2):
     """The float head of one perspective: ``tanh`` of the output for the accumulator row
-    (clipped to [0, 1]) and the globals ``g``."""
-    hidden = acc_row.shape[0]
-    for i in range(hidden):
-        x[i] = min(max(acc_row[i], 0.0), 1.0)
+    (clipped to [0, 1]; with ``pair``, its first half times its second half) and the
+    globals ``g``."""
+    hidden = _head_inputs(acc_row.shape[0], pair)
+    if pair:
+        for i in range(hidden):
+            x[i] = min(max(acc_row[i], 0.0), 1.0) * min(max(acc_row[hidden + i], 0.0), 1.0)
+    else:
+        for i in range(hidden):
+            x[i] = min(max(acc_row[i], 0.0), 1.0)
     for i in range(g.shape[0]):
         x[hidden + i] = g[i]
     for j in range(h1.shape[0]):
@@ -209,13 +236,12 @@ def head_float(acc_row, g, L1w, L1b, L2w, L2b, Ow, Ob, x, h1, h2):
 
 
 @njit(cache=True)
-def head_quantised(acc_row, g, L1w, L1b, L2w, L2b, Ow, Ob, x, h1, h2):
+def head_quantised(acc_row, pair, g, L1w, L1b, L2w, L2b, Ow, Ob, x, h1, h2):
     """The integer head of one perspective (int16 accumulator, int8 weights, int32
     sums); ``tanh`` of the dequantised output."""
-    hidden = acc_row.shape[0]
+    hidden = _head_inputs(acc_row.shape[0], pair)
     for i in range(hidden):
-        v = acc_row[i]
-        x[i] = 0 if v < 0 else (QA if v > QA else v)
+        x[i] = _input_q(acc_row, i, hidden, pair)
     for i in range(g.shape[0]):
         v = int(g[i] * QA + 0.5)
         x[hidden + i] = 0 if v < 0 else (QA if v > QA else v)
@@ -291,13 +317,12 @@ def _emit(s, b, h, j):
 
 
 @njit(cache=True, inline="always")
-def head_quantised_lanes(acc_row, g, WT1, L1b, WT2, L2b, Ow, Ob, xf, h1f, h2f):
+def head_quantised_lanes(acc_row, pair, g, WT1, L1b, WT2, L2b, Ow, Ob, xf, h1f, h2f):
     """:func:`head_quantised` on the lane layout (:func:`lane_layout`): the same value,
     bit for bit."""
-    hidden = acc_row.shape[0]
+    hidden = _head_inputs(acc_row.shape[0], pair)
     for i in range(hidden):
-        v = acc_row[i]
-        xf[i] = np.float32(0 if v < 0 else (QA if v > QA else v))
+        xf[i] = np.float32(_input_q(acc_row, i, hidden, pair))
     for i in range(g.shape[0]):
         v = int(g[i] * QA + 0.5)
         xf[hidden + i] = np.float32(0 if v < 0 else (QA if v > QA else v))
@@ -337,36 +362,36 @@ def lane_layout(L1wq, L1bq, L2wq, L2bq, Owq) -> tuple:
 
 
 @njit(cache=True)
-def evaluate_float(S, ncells, W1, acc, codes, L1w, L1b, L2w, L2b, Ow, Ob, g, x, h1, h2, out):
+def evaluate_float(S, ncells, pair, W1, acc, codes, L1w, L1b, L2w, L2b, Ow, Ob, g, x, h1, h2, out):
     """Every seat's value of ``S`` (float path): the accumulator brought up to date, then
     each perspective's head."""
     update(S, ncells, W1, acc, codes)
     for p in range(1, num_players(S) + 1):
         globals_into(S, p, g)
-        out[p - 1] = head_float(acc[p - 1], g, L1w, L1b, L2w, L2b, Ow, Ob, x, h1, h2)
+        out[p - 1] = head_float(acc[p - 1], pair, g, L1w, L1b, L2w, L2b, Ow, Ob, x, h1, h2)
 
 
 @njit(cache=True)
-def evaluate_quantised(S, ncells, W1, acc, codes, L1w, L1b, L2w, L2b, Ow, Ob, g, x, h1, h2, out):
+def evaluate_quantised(S, ncells, pair, W1, acc, codes, L1w, L1b, L2w, L2b, Ow, Ob, g, x, h1, h2, out):
     """Every seat's value of ``S`` (quantised path; the head's arrays in the lane layout,
     :func:`lane_layout`, with its buffers as ``x``, ``h1``, ``h2``)."""
     update(S, ncells, W1, acc, codes)
     for p in range(1, num_players(S) + 1):
         globals_into(S, p, g)
-        out[p - 1] = head_quantised_lanes(acc[p - 1], g, L1w, L1b, L2w, L2b, Ow, Ob, x, h1, h2)
+        out[p - 1] = head_quantised_lanes(acc[p - 1], pair, g, L1w, L1b, L2w, L2b, Ow, Ob, x, h1, h2)
 
 
 @njit(cache=True, inline="always")
-def evaluate_seat_quantised(S, ncells, W1, acc, codes, L1w, L1b, L2w, L2b, Ow, Ob, g, x, h1, h2, p):
+def evaluate_seat_quantised(S, ncells, pair, W1, acc, codes, L1w, L1b, L2w, L2b, Ow, Ob, g, x, h1, h2, p):
     """Seat ``p``'s value of ``S`` alone (quantised): what a two-sided search needs at a leaf."""
     update_seat(S, ncells, W1, acc, codes, p)
     globals_into(S, p, g)
-    return head_quantised_lanes(acc[p - 1], g, L1w, L1b, L2w, L2b, Ow, Ob, x, h1, h2)
+    return head_quantised_lanes(acc[p - 1], pair, g, L1w, L1b, L2w, L2b, Ow, Ob, x, h1, h2)
 
 
 @njit(cache=True)
-def evaluate_seat_float(S, ncells, W1, acc, codes, L1w, L1b, L2w, L2b, Ow, Ob, g, x, h1, h2, p):
+def evaluate_seat_float(S, ncells, pair, W1, acc, codes, L1w, L1b, L2w, L2b, Ow, Ob, g, x, h1, h2, p):
     """Seat ``p``'s value of ``S`` alone (float path)."""
     update_seat(S, ncells, W1, acc, codes, p)
     globals_into(S, p, g)
-    return head_float(acc[p - 1], g, L1w, L1b, L2w, L2b, Ow, Ob, x, h1, h2)
+    return head_float(acc[p - 1], pair, g, L1w, L1b, L2w, L2b, Ow, Ob, x, h1, h2)

@@ -47,7 +47,7 @@ class NNUEEvaluator:
             self._W1, self._b1 = w.W1, w.b1
             self._head = (w.L1w, w.L1b, w.L2w, w.L2b, w.Ow, np.float32(w.Ob))
             self._acc = np.zeros((4, hidden), dtype=np.float32)
-            self._x = np.zeros(hidden + N_GLOBALS, dtype=np.float32)
+            self._x = np.zeros(weights.head_inputs + N_GLOBALS, dtype=np.float32)
             self._h1, self._h2 = np.zeros(l1, dtype=np.float32), np.zeros(l2, dtype=np.float32)
             self._run, self._seat = K.evaluate_float, K.evaluate_seat_float
         self._g = np.zeros(N_GLOBALS, dtype=np.float32)
@@ -55,8 +55,8 @@ class NNUEEvaluator:
         self._n = 0  # player count the accumulator was built for (0: never built)
         # What every compiled evaluation reads after the state (the arrays change in
         # place, so one tuple serves every call and the compiled search).
-        self._args = (np.int64(self.ncells), self._W1, self._acc, self._codes, *self._head, self._g, self._x,
-                      self._h1, self._h2)
+        self._args = (np.int64(self.ncells), np.int64(weights.pairwise), self._W1, self._acc, self._codes,
+                      *self._head, self._g, self._x, self._h1, self._h2)
 
     def reset(self) -> None:
         """Forget the last position: the next evaluation refreshes the accumulator."""

@@ -34,8 +34,12 @@ def board_cells(board: str) -> int:
 @dataclasses.dataclass
 class NNUEWeights:
     """The float weights of an NNUE (``W1 [features, hidden]``, ``b1 [hidden]``, ``L1w
-    [hidden + globals, l1]``, ``L1b``, ``L2w [l1, l2]``, ``L2b``, ``Ow [l2]``, ``Ob``
-    scalar) for one board, and its metadata."""
+    [head inputs + globals, l1]``, ``L1b``, ``L2w [l1, l2]``, ``L2b``, ``Ow [l2]``, ``Ob``
+    scalar) for one board, and its metadata.  ``pairwise``: the head's inputs are the
+    products of the clipped accumulator's first half with its second half (``hidden /
+    2`` of them) instead of the clipped accumulator itself: products of two sums over
+    the cells give the head interactions between cells that a clipped sum cannot, at
+    half the head's first-layer inputs."""
 
     board: str
     W1: np.ndarray
@@ -47,6 +51,7 @@ class NNUEWeights:
     Ow: np.ndarray
     Ob: float
     meta: dict = dataclasses.field(default_factory=dict)
+    pairwise: bool = False
 
     def __post_init__(self):
         if self.board not in BOARD_TYPES:
@@ -58,8 +63,11 @@ class NNUEWeights:
         want = n_features(board_cells(self.board))
         if f != want:
             raise ValueError(f"nnue: W1 has {f} feature rows, the {self.board} board has {want}")
+        self.pairwise = bool(self.pairwise)
+        if self.pairwise and h % 2:
+            raise ValueError(f"nnue: a pairwise head needs an even accumulator width, got {h}")
         l1, l2 = self.L1w.shape[1], self.L2w.shape[1]
-        shapes = {"b1": (h,), "L1w": (h + N_GLOBALS, l1), "L1b": (l1,), "L2w": (l1, l2), "L2b": (l2,),
+        shapes = {"b1": (h,), "L1w": (self.head_inputs + N_GLOBALS, l1), "L1b": (l1,), "L2w": (l1, l2), "L2b": (l2,),
                   "Ow": (l2,)}
         for name, shape in shapes.items():
             if getattr(self, name).shape != shape:
@@ -71,6 +79,11 @@ class NNUEWeights:
     @property
     def hidden(self) -> int:
         return int(self.W1.shape[1])
+
+    @property
+    def head_inputs(self) -> int:
+        """The head's inputs from the accumulator (half of it when pairwise)."""
+        return self.hidden // 2 if self.pairwise else self.hidden
 
     @property
     def sizes(self) -> tuple:
@@ -99,7 +112,7 @@ class NNUEWeights:
 
         path = Path(path)
         meta = {**self.meta, "feature_set": FEATURE_SET, "board": self.board, "sizes": list(self.sizes),
-                "qa": QA, "qb": QB}
+                "pairwise": self.pairwise, "qa": QA, "qb": QB}
         import io
 
         buf = io.BytesIO()
@@ -128,7 +141,7 @@ def load_nnue(path) -> NNUEWeights:
         raise ValueError(f"nnue {str(path)!r}: missing arrays {missing}")
     try:
         return NNUEWeights(board=meta["board"], **{k: arrays[k] for k in FLOAT_ARRAYS[:-1]},
-                           Ob=float(arrays["Ob"]), meta=meta)
+                           Ob=float(arrays["Ob"]), meta=meta, pairwise=bool(meta.get("pairwise", False)))
     except ValueError as e:
         raise ValueError(f"nnue {str(path)!r}: {e}") from None
 

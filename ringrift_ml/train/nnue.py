@@ -56,6 +56,9 @@ class NNUETrainConfig:
     """Share of the games held out (split by game, never by position)."""
     symmetries: bool = True
     """Augment with the board's rules symmetries."""
+    pairwise: bool = False
+    """The head's inputs are the products of the clipped accumulator's halves
+    (``NNUEWeights.pairwise``): hidden / 2 inputs, with interactions between cells."""
     factorise: bool = False
     """Train with virtual features (code alone; cell and occupant's relative seat),
     folded into the real rows at export."""
@@ -67,6 +70,8 @@ class NNUETrainConfig:
         for name in ("hidden", "l1", "l2", "epochs", "batch_size", "threads"):
             if getattr(self, name) < 1:
                 raise ValueError(f"nnue train config: {name} must be positive, got {getattr(self, name)}")
+        if self.pairwise and self.hidden % 2:
+            raise ValueError(f"nnue train config: pairwise needs an even hidden width, got {self.hidden}")
         if not 0 < self.holdout < 1 or not self.lr > 0 or self.weight_decay < 0:
             raise ValueError("nnue train config: 0 < holdout < 1, lr > 0 and weight_decay >= 0 required")
 
@@ -96,12 +101,12 @@ class NNUENet(nn.Module):
     With ``virtual`` rows (factorisation) the bag holds them after the real ones; they
     start at zero and are folded into the real rows by :meth:`export`."""
 
-    def __init__(self, features: int, hidden: int, l1: int, l2: int, virtual: int = 0):
+    def __init__(self, features: int, hidden: int, l1: int, l2: int, virtual: int = 0, pairwise: bool = False):
         super().__init__()
-        self.features, self.virtual = features, virtual
+        self.features, self.virtual, self.pairwise = features, virtual, bool(pairwise)
         self.ft = nn.EmbeddingBag(features + virtual, hidden, mode="sum")
         self.b1 = nn.Parameter(torch.full((hidden,), 0.5))
-        self.l1 = nn.Linear(hidden + N_GLOBALS, l1)
+        self.l1 = nn.Linear((hidden // 2 if pairwise else hidden) + N_GLOBALS, l1)
         self.l2 = nn.Linear(l1, l2)
         self.out = nn.Linear(l2, 1)
         nn.init.normal_(self.ft.weight, 0.0, 0.01)
@@ -111,6 +116,9 @@ class NNUENet(nn.Module):
 
     def forward(self, idx: torch.Tensor, offsets: torch.Tensor, glob: torch.Tensor) -> torch.Tensor:
         acc = (self.ft(idx, offsets) + self.b1).clamp(0.0, 1.0)
+        if self.pairwise:
+            half = acc.shape[1] // 2
+            acc = acc[:, :half] * acc[:, half:]
         h = self.l1(torch.cat([acc, glob], dim=1)).clamp(0.0, 1.0)
         h = self.l2(h).clamp(0.0, 1.0)
         return torch.tanh(self.out(h).squeeze(1))
@@ -137,7 +145,7 @@ class NNUENet(nn.Module):
         t = {k: v.detach().cpu().numpy() for k, v in self.state_dict().items()}
         return NNUEWeights(board=board, W1=self.first_layer(), b1=t["b1"], L1w=t["l1.weight"].T, L1b=t["l1.bias"],
                            L2w=t["l2.weight"].T, L2b=t["l2.bias"], Ow=t["out.weight"][0], Ob=float(t["out.bias"][0]),
-                           meta=dict(meta or {}))
+                           meta=dict(meta or {}), pairwise=self.pairwise)
 
 
 @dataclasses.dataclass
@@ -207,7 +215,8 @@ def train_nnue(board: str, train: NNUEData, held: NNUEData, cfg: NNUETrainConfig
 
         perms = symmetry_perms(board)
     n_real = n_features(board_cells(board))
-    net = NNUENet(n_real, cfg.hidden, cfg.l1, cfg.l2, n_virtual(board_cells(board)) if cfg.factorise else 0)
+    net = NNUENet(n_real, cfg.hidden, cfg.l1, cfg.l2, n_virtual(board_cells(board)) if cfg.factorise else 0,
+                  pairwise=cfg.pairwise)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, cfg.epochs))
     best, best_state, history = np.inf, None, []

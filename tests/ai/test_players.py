@@ -151,18 +151,21 @@ def test_minimax_deepens_and_is_deterministic():
 
 @pytest.mark.parametrize("board,n,evaluator,nodes", [("square8", 2, "heuristic", 400), ("hex8", 3, "heuristic", 400),
                                                      ("square8", 4, "heuristic", 400), ("square8", 2, "nnue", 400),
+                                                     ("hex8", 3, "nnue-pairwise", 400),
                                                      ("hexagonal", 2, "heuristic", 60)])
 def test_compiled_alpha_beta_is_the_python_search_node_for_node(board, n, evaluator, nodes):
     """The compiled search (``ai._k_alphabeta``) chooses the move, completes the depth and
     counts the nodes of the Python search on the same positions, budgets and seeds (on
     the hexagonal board positions have more legal moves than its buffers first hold);
     under a time budget it stops at the clock."""
-    if evaluator == "nnue":
+    if evaluator.startswith("nnue"):
         from ringrift_ml.nnue.evaluator import NNUEEvaluator
 
         from ..nnue.test_nnue import random_weights
 
-        make = lambda: NNUEEvaluator(random_weights(board))  # noqa: E731 - one per search: the accumulator is state
+        pairwise = evaluator.endswith("pairwise")
+        # One per search: the accumulator is state.
+        make = lambda: NNUEEvaluator(random_weights(board, pairwise=pairwise))  # noqa: E731
     else:
         make = lambda: HeuristicEvaluator.for_board(board, n)  # noqa: E731
     fast = MinimaxPlayer(make())

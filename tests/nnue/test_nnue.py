@@ -15,12 +15,14 @@ from ringrift_ml.rules import BOARD_TYPES, new_game
 from ringrift_ml.rules.fast import FastGame
 
 
-def random_weights(board, seed=0, hidden=32, l1=8, l2=8) -> NNUEWeights:
+def random_weights(board, seed=0, hidden=32, l1=8, l2=8, pairwise=False) -> NNUEWeights:
     rng = np.random.default_rng(seed)
+    inputs = hidden // 2 if pairwise else hidden
     return NNUEWeights(board, W1=rng.normal(0, 0.05, (n_features(board_cells(board)), hidden)),
-                       b1=rng.normal(0.3, 0.1, hidden), L1w=rng.normal(0, 0.3, (hidden + N_GLOBALS, l1)),
-                       L1b=rng.normal(0, 0.1, l1), L2w=rng.normal(0, 0.3, (l1, l2)), L2b=rng.normal(0, 0.1, l2),
-                       Ow=rng.normal(0, 0.5, l2), Ob=0.05)
+                       b1=rng.normal(0.3 if not pairwise else 0.6, 0.1, hidden),
+                       L1w=rng.normal(0, 0.3, (inputs + N_GLOBALS, l1)), L1b=rng.normal(0, 0.1, l1),
+                       L2w=rng.normal(0, 0.3, (l1, l2)), L2b=rng.normal(0, 0.1, l2),
+                       Ow=rng.normal(0, 0.5, l2), Ob=0.05, pairwise=pairwise)
 
 
 def random_games(board, n, games, seed, max_moves):
@@ -99,14 +101,15 @@ def test_incremental_accumulator_over_a_thousand_random_games():
     assert total > 100_000
 
 
-@pytest.mark.parametrize("hidden,l1,l2", [(128, 32, 32), (100, 30, 17), (8, 3, 1)])
-def test_lane_head_equals_the_integer_head_bit_for_bit(hidden, l1, l2):
+@pytest.mark.parametrize("hidden,l1,l2,pair", [(128, 32, 32, 0), (100, 30, 17, 0), (8, 3, 1, 0), (128, 32, 32, 1),
+                                               (100, 30, 17, 1)])
+def test_lane_head_equals_the_integer_head_bit_for_bit(hidden, l1, l2, pair):
     """The search's head sums int8 weights in float32 lanes (``K.lane_layout``); at the
     extremes of every range (inputs clipped at QA, weights at +-127) and with ordinary
-    weights, at sizes that need padding, it must give the integer reference's value
-    exactly."""
-    rng = np.random.default_rng(hidden + l1)
-    nin = hidden + N_GLOBALS
+    weights, at sizes that need padding, with the accumulator as inputs or its halves'
+    products (``pair``), it must give the integer reference's value exactly."""
+    rng = np.random.default_rng(hidden + l1 + pair)
+    nin = (hidden // 2 if pair else hidden) + N_GLOBALS
     x, h1, h2 = np.zeros(nin, np.int16), np.zeros(l1, np.int32), np.zeros(l2, np.int32)
     extremes = lambda shape: rng.choice(np.array([-127, 127, -1, 0, 5], np.int8), size=shape)  # noqa: E731
     ordinary = lambda shape: np.clip(rng.normal(0, 12, shape), -127, 127).astype(np.int8)  # noqa: E731
@@ -121,8 +124,8 @@ def test_lane_head_equals_the_integer_head_bit_for_bit(hidden, l1, l2):
             if t % 4 == 0:
                 acc[:] = K.QA  # every input at its largest: the biggest sums there are
             g = (rng.random(N_GLOBALS) * (rng.random(N_GLOBALS) < 0.6)).astype(np.float32)
-            ref = K.head_quantised(acc, g, L1w, L1b, L2w, L2b, Ow, np.int32(-33), x, h1, h2)
-            assert K.head_quantised_lanes(acc, g, *lanes[:5], np.int32(-33), *lanes[5:]) == ref
+            ref = K.head_quantised(acc, pair, g, L1w, L1b, L2w, L2b, Ow, np.int32(-33), x, h1, h2)
+            assert K.head_quantised_lanes(acc, pair, g, *lanes[:5], np.int32(-33), *lanes[5:]) == ref
             values.append(ref)
         if weights is ordinary:
             assert len(set(values)) > 3  # the cases differ: not one saturated value
@@ -131,8 +134,9 @@ def test_lane_head_equals_the_integer_head_bit_for_bit(hidden, l1, l2):
                       np.zeros((4, 4), np.int8), np.zeros(4, np.int32), np.zeros(4, np.int8))
 
 
-def test_evaluator_values_follow_any_position_and_quantised_tracks_float():
-    w = random_weights("square8", 1)
+@pytest.mark.parametrize("pairwise", [False, True])
+def test_evaluator_values_follow_any_position_and_quantised_tracks_float(pairwise):
+    w = random_weights("square8", 1, pairwise=pairwise)
     evq, evf = NNUEEvaluator(w), NNUEEvaluator(w, quantised=False)
     vq, vf = [], []
     for g in random_games("square8", 2, 3, 5, 200):
@@ -167,19 +171,23 @@ def _torch_outputs(net, board, n, spread, seed, moves):
     return states, predict(net, data).reshape(-1, n)
 
 
-def test_torch_net_exports_the_function_the_compiled_path_computes(tmp_path):
+@pytest.mark.parametrize("pairwise", [False, True])
+def test_torch_net_exports_the_function_the_compiled_path_computes(tmp_path, pairwise):
     pytest.importorskip("torch")
     from ringrift_ml.train.nnue import NNUENet
 
-    net = NNUENet(n_features(board_cells("hex8")), 16, 8, 8)
+    net = NNUENet(n_features(board_cells("hex8")), 16, 8, 8, pairwise=pairwise)
+    assert net.l1.in_features == (8 if pairwise else 16) + N_GLOBALS
     states, torch_out = _torch_outputs(net, "hex8", 3, 0.2, 9, 80)
     w = net.export("hex8", {"note": "test"})
+    assert w.pairwise == pairwise and w.head_inputs == (8 if pairwise else 16)
     from ringrift_ml.distill import nnue_values
 
     assert np.allclose(nnue_values(w, "hex8", states, quantised=False), torch_out, atol=1e-4)
     # The file keeps the function and the metadata.
     w2 = load_nnue(w.save(tmp_path / "n.npz"))
     assert np.array_equal(w2.W1, w.W1) and w2.meta["note"] == "test" and w2.meta["feature_set"] == FEATURE_SET
+    assert w2.pairwise == pairwise and w2.meta["pairwise"] == pairwise
     assert np.allclose(nnue_values(w2, "hex8", states, quantised=True), torch_out, atol=0.1)
 
 
@@ -241,6 +249,15 @@ def test_nnue_file_refuses_what_it_cannot_use(tmp_path):
     with pytest.raises(ValueError, match="L1w exceeds its quantised range"):
         big.quantised()
     assert CODES * board_cells("square8") == w.W1.shape[0]
+    # A pairwise head takes half the accumulator: the plain head's L1w does not fit it.
+    with pytest.raises(ValueError, match="L1w has shape"):
+        NNUEWeights("square8", w.W1, w.b1, w.L1w, w.L1b, w.L2w, w.L2b, w.Ow, w.Ob, pairwise=True)
+    from ringrift_ml.train.nnue import NNUETrainConfig
+
+    with pytest.raises(ValueError, match="pairwise needs an even hidden width"):
+        NNUETrainConfig(hidden=31, pairwise=True)
+    with pytest.raises(ValueError, match="even accumulator width"):
+        NNUEWeights("square8", w.W1[:, :31], w.b1[:31], w.L1w, w.L1b, w.L2w, w.L2b, w.Ow, w.Ob, pairwise=True)
 
 
 def test_nnue_players_play_and_name_bad_specs(tmp_path):
@@ -356,6 +373,12 @@ def test_distill_from_the_lake(tmp_path, capsys):
     assert main(args + ["--model", str(model), "--extra-games", "2", "--extra-player", "policy:best",
                         "--out", str(tmp_path / "p.npz")]) == 2
     assert "has no promoted model" in capsys.readouterr().err
+    # A pairwise head: trained, exported and run as trained.
+    assert main(args + ["--model", str(model), "--pairwise", "--out", str(tmp_path / "pw.npz")]) == 0
+    pw = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert pw["float_vs_torch_max_abs"] < 1e-3 and load_nnue(tmp_path / "pw.npz").pairwise
+    assert main(["nnue", "info", str(tmp_path / "pw.npz")]) == 0
+    assert "pairwise head" in capsys.readouterr().out
     # Result-only targets need no network.
     assert main(args + ["--mix", "1", "--out", str(tmp_path / "r.npz")]) == 0
     assert json.loads(capsys.readouterr().out.splitlines()[-1])["model"] is None
