@@ -627,6 +627,7 @@ def _nnue_train(args) -> int:
     from .distill import distill
     from .fields import arguments_to_fields
     from .lake.layout import Layout
+    from .loop.run import is_registry_ref, resolve_ref, resolve_specs
     from .partition import Partition
     from .train.nnue import NNUETrainConfig
 
@@ -636,13 +637,9 @@ def _nnue_train(args) -> int:
         store = _store(args)
         model = None
         if args.model:
-            from .loop.run import is_registry_ref, resolve_ref
-
             model = str(resolve_ref(store, part.board, part.players, args.model)) if is_registry_ref(args.model) \
                 else args.model
         # The extra games' player may name the registry too (``policy:best``).
-        from .loop.run import resolve_specs
-
         (extra_player,) = resolve_specs([args.extra_player], store, part.board, part.players)
         out = Path(args.out) if args.out else Layout(store.root).nnue_candidate(part)
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -188,6 +188,16 @@ def _head_inputs(hidden, pair):
 
 
 @njit(cache=True, inline="always")
+def _input_f(acc_row, i, n, pair):
+    """The head's float input ``i``: the accumulator element clipped to [0, 1], or with
+    ``pair`` the product of the clipped elements ``i`` and ``n + i``."""
+    a = min(max(acc_row[i], 0.0), 1.0)
+    if not pair:
+        return a
+    return a * min(max(acc_row[n + i], 0.0), 1.0)
+
+
+@njit(cache=True, inline="always")
 def _input_q(acc_row, i, n, pair):
     """The head's quantised input ``i`` (units of ``1 / QA``, in [0, QA]): the clipped
     accumulator element, or with ``pair`` the product of the clipped elements ``i`` and
@@ -207,12 +217,8 @@ def head_float(acc_row, pair, g, L1w, L1b, L2w, L2b, Ow, Ob, x, h1, h2):
     (clipped to [0, 1]; with ``pair``, its first half times its second half) and the
     globals ``g``."""
     hidden = _head_inputs(acc_row.shape[0], pair)
-    if pair:
-        for i in range(hidden):
-            x[i] = min(max(acc_row[i], 0.0), 1.0) * min(max(acc_row[hidden + i], 0.0), 1.0)
-    else:
-        for i in range(hidden):
-            x[i] = min(max(acc_row[i], 0.0), 1.0)
+    for i in range(hidden):
+        x[i] = _input_f(acc_row, i, hidden, pair)
     for i in range(g.shape[0]):
         x[hidden + i] = g[i]
     for j in range(h1.shape[0]):
