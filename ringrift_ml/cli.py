@@ -349,6 +349,13 @@ def _arena(args) -> int:
     from .nn.players import make_player
 
     specs = [x.strip() for x in args.players.split(",")]
+    if args.threads < 0:
+        print(f"error: --threads must be >= 0, got {args.threads}", file=sys.stderr)
+        return 2
+    if args.threads:  # before any network is built or run
+        import torch
+
+        torch.set_num_threads(args.threads)
     try:
         for s in specs:
             parse_spec(s)
@@ -364,10 +371,6 @@ def _arena(args) -> int:
         return 2
     for s in specs:
         built[s][0].name = s
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
     common = dict(seed=args.seed, progress=args.progress, concurrency=args.concurrency,
                   random_opening=args.random_opening)
     if args.ray_address:  # the games on Ray's actors; scores, tests and tables here, as in-process
@@ -578,7 +581,9 @@ def build_parser() -> argparse.ArgumentParser:
     ar.add_argument("--random-opening", type=int, default=0,
                     help="decisions played at random from each game's seed before the players take over")
     ar.add_argument("--device", default="cpu", help="where networks run: cpu, cuda, mps")
-    ar.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: leave torch's default)")
+    ar.add_argument("--threads", type=int, default=1,
+                    help="torch CPU threads of this process (default 1; 0: torch's default, one per core, "
+                         "which oversubscribes a machine that runs other work)")
     ar.add_argument("--ray-address", default="",
                     help="play the games on Ray actors: 'local' starts Ray on this machine, 'auto' or HOST:PORT "
                          "joins a running cluster (default: in this process); the results are those of the same "

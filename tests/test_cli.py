@@ -168,3 +168,24 @@ def test_errors_are_one_line_and_debug_shows_the_traceback(tmp_path, capsys, mon
     assert capsys.readouterr().err.strip() == "error: RuntimeError: boom (ringrift --debug ... shows the traceback)"
     with pytest.raises(RuntimeError, match="boom"):
         main(["--debug", "nnue", "info", "x"])
+
+
+def test_arena_sets_its_torch_threads_before_the_games(monkeypatch, capsys):
+    """One torch thread by default (torch's own default oversubscribes a shared
+    machine); 0 leaves torch alone; a negative count is refused with the field named."""
+    import torch
+
+    from ringrift_ml.cli import main
+
+    calls = []
+    monkeypatch.setattr(torch, "set_num_threads", lambda n: calls.append(n))
+    base = ["arena", "--board", "square8", "--players", "random,heuristic", "--games", "2", "--no-progress", "--json"]
+    assert main(base) == 0
+    assert calls == [1]
+    assert main(base + ["--threads", "3"]) == 0
+    assert calls == [1, 3]
+    assert main(base + ["--threads", "0"]) == 0
+    assert calls == [1, 3]
+    capsys.readouterr()
+    assert main(base + ["--threads", "-1"]) == 2
+    assert "--threads must be >= 0" in capsys.readouterr().err and calls == [1, 3]
