@@ -1,0 +1,243 @@
+"""NNUE architectures and input features compared on one fixed labelled set (JSON lines).
+
+    python benchmarks/nnue_arch.py --storage S --partition 'hex8|2' --cache F.npz \\
+        --variants plain:128,pair:64,edges:128 [--extra-games 10000] [--epochs 24] [--seed 0]
+
+Builds the set once (cached in ``--cache``; a later run with the same file reuses it): the
+partition's lake positions and ``--extra-games`` heuristic games, labelled by the best
+network's value, a tenth of the lake's games held out (positions of the extra games are
+trained on only), as ``ringrift nnue train`` builds it.  Then trains each variant on the
+same set and prints its held-out correlation with the network (float) and MSE:
+
+* ``plain:H`` / ``pair:H``: ``train_nnue`` itself, an accumulator of width ``H``, the
+  plain head or the pairwise one (``NNUETrainConfig.pairwise``);
+* ``edges:H``: the plain head on the shipped per-cell features **plus one feature per
+  pair of neighbouring cells** (each undirected edge of the board's line directions, with
+  the two cells' coarse contents: empty, or a stack, marker or collapsed cell of a
+  relative seat, 13 x 13 values per edge less both empty).  Such inputs see local
+  shapes (two markers in a row, a stack beside a collapsed cell) that per-cell sums can
+  only reach through the head.  They exist only here, in torch: the loop below mirrors
+  ``train_nnue`` (Adam, cosine schedule, clamped weights, symmetry augmentation, the
+  best held-out epoch kept) with the features computed from each position's cells after
+  its random symmetry.
+
+Lines: ``{"kind": "set", ...}`` once, ``{"kind": "epoch", ...}`` for ``edges`` variants,
+``{"kind": "variant", "variant", "features", "corr_float", "best_heldout_mse",
+"last_train_mse", "seconds"}`` per variant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+COARSE = 13  # empty, or a stack / marker / collapsed cell of relative seat 0-3
+EMPTY = COARSE - 1
+
+
+def build_set(storage: str, board: str, players: int, cache: Path, extra_games: int, seed: int) -> dict:
+    """The labelled set, built once into ``cache`` (an ``.npz``)."""
+    if not cache.is_file():
+        from ringrift_ml import distill as D
+        from ringrift_ml.lake import LakeStore
+        from ringrift_ml.loop.run import resolve_ref
+
+        store = LakeStore.open(storage, None)
+        model = str(resolve_ref(store, board, players, "best"))
+        t = time.time()
+        pos = D.positions(store, board, players, max_games=2000)
+        extra = D.played_positions(board, players, extra_games, "heuristic", seed=seed + 1_000_003,
+                                   log=lambda m: None)
+        states = list(pos["S"]) + extra
+        games = np.concatenate([pos["game"], np.full(len(extra), int(pos["game"].max()) + 1)])
+        branch = np.concatenate([pos["branch"], np.ones(len(extra), bool)])
+        data = D.samples(board, states, D.network_values(model, board, states), games)
+        lake_ids = np.unique(pos["game"])
+        rng = np.random.default_rng(seed)
+        held = set(rng.choice(lake_ids, size=max(1, int(round(0.1 * len(lake_ids)))), replace=False).tolist())
+        in_held = np.array([g in held for g in games])
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(cache, feats=data.feats, starts=data.starts, glob=data.glob, target=data.target, game=data.game,
+                 held_pos=in_held & ~branch, train_pos=~in_held, model=np.array(model),
+                 seconds=np.array(time.time() - t))
+    return dict(np.load(cache))
+
+
+def edges(board: str) -> np.ndarray:
+    """``[E, 2]`` neighbouring cells, one row per undirected edge of the line directions."""
+    from ringrift_ml.rules.boards import board_spec
+
+    spec = board_spec(board)
+    where = {tuple(int(v) for v in spec.coords[i]): i for i in range(spec.n_cells)}
+    out = []
+    for a in range(spec.n_cells):
+        for d in spec.directions[: len(spec.directions) // 2]:  # one of each opposite pair
+            b = where.get(tuple(int(x) + int(y) for x, y in zip(spec.coords[a], d)))
+            if b is not None:
+                out.append((a, b))
+    return np.asarray(out, dtype=np.int64)
+
+
+def dense_codes(feats: np.ndarray, starts: np.ndarray, n_cells: int) -> tuple:
+    """``(codes [rows, cells] with -1 for empty, coarse [rows, cells])`` from the
+    shipped sparse features (``cell * CODES + code``)."""
+    from ringrift_ml.ai._k_nnue import CAP_BUCKETS, CODES, COLLAPSED_BASE, HEIGHT_BUCKETS, MARKER_BASE
+
+    rows = len(starts) - 1
+    owner = np.repeat(np.arange(rows), np.diff(starts))
+    cells, codes = np.divmod(feats, CODES)
+    dense = np.full((rows, n_cells), -1, dtype=np.int16)
+    dense[owner, cells] = codes
+    coarse = np.full((rows, n_cells), EMPTY, dtype=np.int8)
+    stack = (dense >= 0) & (dense < MARKER_BASE)
+    coarse[stack] = dense[stack] // (HEIGHT_BUCKETS * CAP_BUCKETS)
+    marker = (dense >= MARKER_BASE) & (dense < COLLAPSED_BASE)
+    coarse[marker] = 4 + dense[marker] - MARKER_BASE
+    collapsed = dense >= COLLAPSED_BASE
+    coarse[collapsed] = 8 + dense[collapsed] - COLLAPSED_BASE
+    return dense, coarse
+
+
+def edge_bag(dense, coarse, rows, perm, E, n_cells):
+    """A batch's bag (indices, offsets): cell features then edge features, after mapping
+    each row's cells by its symmetry ``perm[i]`` (``None``: as stored)."""
+    import torch
+
+    from ringrift_ml.ai._k_nnue import CODES
+
+    d, c = dense[rows], coarse[rows]
+    if perm is not None:
+        nd, nc = np.empty_like(d), np.empty_like(c)
+        at = np.arange(len(rows))[:, None]
+        nd[at, perm], nc[at, perm] = d, c
+        d, c = nd, nc
+    r1, cell = np.nonzero(d >= 0)
+    f1 = cell * CODES + d[r1, cell]
+    v = c[:, E[:, 0]].astype(np.int64) * COARSE + c[:, E[:, 1]]
+    r2, e = np.nonzero(v != EMPTY * COARSE + EMPTY)
+    f2 = n_cells * CODES + e * COARSE * COARSE + v[r2, e]
+    r = np.concatenate([r1, r2])
+    order = np.argsort(r, kind="stable")
+    counts = np.bincount(r, minlength=len(rows))
+    offsets = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    return torch.from_numpy(np.concatenate([f1, f2])[order]), torch.from_numpy(offsets.astype(np.int64))
+
+
+def train_edges(board, z, train_rows, held_rows, hidden, epochs, seed, out):
+    """The ``edges`` variant: ``train_nnue``'s procedure on cell and edge features."""
+    import torch
+
+    from ringrift_ml.ai._k_nnue import CODES
+    from ringrift_ml.nn.augment import symmetry_perms
+    from ringrift_ml.nnue.model import board_cells
+    from ringrift_ml.train.nnue import NNUENet, NNUETrainConfig
+
+    cfg = NNUETrainConfig(hidden=hidden, epochs=epochs, seed=seed)
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    n_cells = board_cells(board)
+    E = edges(board)
+    dense, coarse = dense_codes(z["feats"], z["starts"], n_cells)
+    perms = symmetry_perms(board)
+    glob, target = torch.from_numpy(z["glob"]), torch.from_numpy(z["target"])
+    n_feat = n_cells * CODES + len(E) * COARSE * COARSE
+    net = NNUENet(n_feat, hidden, cfg.l1, cfg.l2)
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, epochs))
+
+    def predict(rows):
+        net.eval()
+        with torch.no_grad():
+            return np.concatenate([net(*edge_bag(dense, coarse, rows[i:i + 4096], None, E, n_cells),
+                                       glob[rows[i:i + 4096]]).numpy() for i in range(0, len(rows), 4096)])
+
+    best, best_state, last_train = np.inf, None, float("nan")
+    for epoch in range(epochs):
+        net.train()
+        order = rng.permutation(train_rows)
+        total = 0.0
+        for i in range(0, len(order), cfg.batch_size):
+            rows = order[i:i + cfg.batch_size]
+            idx, off = edge_bag(dense, coarse, rows, perms[rng.integers(len(perms), size=len(rows))], E, n_cells)
+            loss = torch.mean((net(idx, off, glob[rows]) - target[rows]) ** 2)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            net.clamp_weights()
+            total += float(loss.detach()) * len(rows)
+        sched.step()
+        last_train = total / max(len(order), 1)
+        mse = float(np.mean((predict(held_rows) - z["target"][held_rows]) ** 2))
+        out({"kind": "epoch", "epoch": epoch, "train_mse": round(last_train, 5), "heldout_mse": round(mse, 5)})
+        if mse < best:
+            best, best_state = mse, {k: v.clone() for k, v in net.state_dict().items()}
+    net.load_state_dict(best_state)
+    p = predict(held_rows)
+    return n_feat, float(np.corrcoef(p, z["target"][held_rows])[0, 1]), best, last_train
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--storage", required=True)
+    ap.add_argument("--partition", required=True, help="board|players, e.g. 'hex8|2'")
+    ap.add_argument("--cache", required=True, help="the labelled set's .npz (built when missing)")
+    ap.add_argument("--variants", default="plain:128,pair:64,edges:128")
+    ap.add_argument("--extra-games", type=int, default=10000)
+    ap.add_argument("--epochs", type=int, default=24)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+    import torch
+
+    from ringrift_ml.partition import Partition
+    from ringrift_ml.train import nnue as T
+
+    torch.set_num_threads(1)
+
+    def out(d: dict) -> None:
+        print(json.dumps(d), flush=True)
+
+    try:
+        part = Partition.parse(args.partition)
+    except ValueError as e:
+        print(f"error: --partition: {e}", file=sys.stderr)
+        return 2
+    board, players = part.board, part.players
+    variants = []
+    for v in args.variants.split(","):
+        kind, _, width = v.partition(":")
+        if kind not in ("plain", "pair", "edges") or not width.isdigit() or int(width) < 2:
+            print(f"error: --variants: {v!r} is not plain:H, pair:H or edges:H with a width H >= 2",
+                  file=sys.stderr)
+            return 2
+        variants.append((v, kind, int(width)))
+    z = build_set(args.storage, board, players, Path(args.cache), args.extra_games, args.seed)
+    held_rows = np.flatnonzero(np.repeat(z["held_pos"], players))
+    train_rows = np.flatnonzero(np.repeat(z["train_pos"], players))
+    out({"kind": "set", "partition": args.partition, "model": str(z["model"]), "positions": int(len(z["train_pos"])),
+         "train_rows": int(len(train_rows)), "heldout_rows": int(len(held_rows)),
+         "heldout_games": int(len(np.unique(z["game"][held_rows])))})
+    data = T.NNUEData(z["feats"], z["starts"], z["glob"], z["target"], z["game"])
+    for name, kind, width in variants:
+        t = time.time()
+        if kind == "edges":
+            n_feat, corr, best, last = train_edges(board, z, train_rows, held_rows, width, args.epochs, args.seed,
+                                                   lambda d, name=name: out({**d, "variant": name}))
+        else:
+            cfg = T.NNUETrainConfig(hidden=width, epochs=args.epochs, seed=args.seed, pairwise=kind == "pair")
+            net, hist = T.train_nnue(board, data.take(train_rows), data.take(held_rows), cfg, log=lambda m: None)
+            held = data.take(held_rows)
+            corr = float(np.corrcoef(T.predict(net, held), held.target)[0, 1])
+            n_feat, best, last = net.features, min(h["heldout_mse"] for h in hist), hist[-1]["train_mse"]
+        out({"kind": "variant", "variant": name, "features": int(n_feat), "corr_float": round(corr, 4),
+             "best_heldout_mse": round(best, 5), "last_train_mse": round(last, 5),
+             "seconds": round(time.time() - t)})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
