@@ -388,12 +388,16 @@ def target_reached(store: LakeStore, part: Partition, cfg: CampaignConfig, progr
                    log: Callable[[str], None] = print, play: bool = True,
                    loop: Optional[LoopConfig] = None) -> Optional[str]:
     """Why the partition's loop may stop with its target met (:attr:`CampaignConfig.until_target`),
-    or None.  The ladder's rung against ``heuristic`` screens a best first, so that a
-    full evaluation is played only for a best that should pass it.  ``play`` False
+    or None.  The ladder's rung against ``heuristic`` screens a best first: a full
+    evaluation is played only for a best whose rung scores at least the target.  The
+    rung's score, not the low end of its interval: the big boards' rungs have 8 games,
+    whose interval reaches the target only at 8 of 8, so a best that should pass was
+    never evaluated and its partition spent the rest of its budget; an evaluation is
+    played once per best, so a screen that lets a weaker one through costs one
+    evaluation per promotion at most.  ``play`` False
     reads a stored evaluation and plays none (the loop sensor, which must answer in
     seconds; the generation run it starts plays it).  ``loop``: as in
     :func:`evaluate_best`."""
-    from ..arena.elo import wilson
     from .generations import FAILED
     from .ladder import played
 
@@ -407,7 +411,7 @@ def target_reached(store: LakeStore, part: Partition, cfg: CampaignConfig, progr
         return None
     name = f"g{best['generation']}"
     rung = [r["score"] for r in played(store, part.board, part.players) if (r["a"], r["b"]) == (name, OPPONENT)]
-    if rung and wilson(sum(rung), len(rung))[0] < want:
+    if rung and sum(rung) / len(rung) < want:
         return None
     ev = evaluate_best(store, part, cfg, progress=progress, log=log, loop=loop, play=play)
     if ev is None or ev["score"] < want:

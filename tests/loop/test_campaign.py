@@ -227,17 +227,22 @@ def test_until_target_stops_a_partition_once_its_best_meets_the_target(tmp_path,
     assert row["met"] and row["cpu_hours"] < 10.0 and row["eval_games"] == 4
     assert store.query("SELECT count(*) AS n FROM lake.evaluations").to_pylist()[0]["n"] == 1
 
-    # The ladder's rung screens a best: a rung whose interval stays below the target
-    # plays no evaluation and does not stop the loop.
+    # The ladder's rung screens a best: a rung scoring below the target plays no
+    # evaluation and does not stop the loop.
     from ringrift_ml.lake.lineage import record_row
 
-    record_row(store, "ladder_games", [{"board": "square8", "players": 2, "a": "g0", "b": "heuristic", "score": 0.5,
-                                        "seed": i, "seat": i % 2, "moves": 40, "simulations": 4}
-                                       for i in range(6)], "test rung")
-    monkeypatch.setitem(campaign.TARGETS, "small", 0.9)
+    record_row(store, "ladder_games", [{"board": "square8", "players": 2, "a": "g0", "b": "heuristic",
+                                        "score": float(i < 6), "seed": i, "seat": i % 2, "moves": 40,
+                                        "simulations": 4} for i in range(8)], "test rung")  # 6 of 8
+    monkeypatch.setitem(campaign.TARGETS, "small", 0.8)
     monkeypatch.setattr(arena, "head_to_head", lambda *a, **k: pytest.fail("a screened-out best was evaluated"))
     six = dataclasses.replace(cfg, eval_games=6)  # no stored evaluation of this size
     assert campaign.target_reached(store, Partition("square8", 2), six, progress=False) is None
+    # A rung at the target is evaluated, though its 8-game interval reaches down to 0.41.
+    monkeypatch.setitem(campaign.TARGETS, "small", 0.75)
+    played = []
+    monkeypatch.setattr(campaign, "evaluate_best", lambda *a, **k: played.append(1) or None)
+    assert campaign.target_reached(store, Partition("square8", 2), six, progress=False) is None and played == [1]
     # Without a score target (a big 3-4 player partition), one complete generation is enough.
     monkeypatch.setattr(campaign, "_target", lambda part: ("one complete generation", None))
     assert "met by generation 0" in campaign.target_reached(store, Partition("square8", 2), cfg)
