@@ -69,37 +69,31 @@ def build_set(storage: str, board: str, players: int, cache: Path, extra_games: 
 
 
 def edges(board: str) -> np.ndarray:
-    """``[E, 2]`` neighbouring cells, one row per undirected edge of the line directions."""
+    """``[E, 2]`` neighbouring cells, one row per undirected edge of the line directions
+    (the rules' rays, one direction of each opposite pair; cell-major order)."""
     from ringrift_ml.rules.boards import board_spec
 
-    spec = board_spec(board)
-    where = {tuple(int(v) for v in spec.coords[i]): i for i in range(spec.n_cells)}
-    out = []
-    for a in range(spec.n_cells):
-        for d in spec.directions[: len(spec.directions) // 2]:  # one of each opposite pair
-            b = where.get(tuple(int(x) + int(y) for x, y in zip(spec.coords[a], d)))
-            if b is not None:
-                out.append((a, b))
-    return np.asarray(out, dtype=np.int64)
+    geo = board_spec(board).geo
+    step = geo.ray[:, : geo.nd // 2, 0]  # each cell's first neighbour along the direction, -1 off the board
+    a, d = np.nonzero(step >= 0)
+    return np.stack([a, step[a, d]], axis=1).astype(np.int64)
 
 
 def dense_codes(feats: np.ndarray, starts: np.ndarray, n_cells: int) -> tuple:
     """``(codes [rows, cells] with -1 for empty, coarse [rows, cells])`` from the
     shipped sparse features (``cell * CODES + code``)."""
-    from ringrift_ml.ai._k_nnue import CAP_BUCKETS, CODES, COLLAPSED_BASE, HEIGHT_BUCKETS, MARKER_BASE
+    from ringrift_ml.ai._k_nnue import CODES, COLLAPSED_BASE, MARKER_BASE, SEATS
+    from ringrift_ml.train.nnue import _relative_seat
 
     rows = len(starts) - 1
     owner = np.repeat(np.arange(rows), np.diff(starts))
     cells, codes = np.divmod(feats, CODES)
     dense = np.full((rows, n_cells), -1, dtype=np.int16)
     dense[owner, cells] = codes
+    # What the cell shows (0 stack, 1 marker, 2 collapsed) and whose it is, relative seat.
+    kind = (codes >= MARKER_BASE).astype(np.int64) + (codes >= COLLAPSED_BASE)
     coarse = np.full((rows, n_cells), EMPTY, dtype=np.int8)
-    stack = (dense >= 0) & (dense < MARKER_BASE)
-    coarse[stack] = dense[stack] // (HEIGHT_BUCKETS * CAP_BUCKETS)
-    marker = (dense >= MARKER_BASE) & (dense < COLLAPSED_BASE)
-    coarse[marker] = 4 + dense[marker] - MARKER_BASE
-    collapsed = dense >= COLLAPSED_BASE
-    coarse[collapsed] = 8 + dense[collapsed] - COLLAPSED_BASE
+    coarse[owner, cells] = kind * SEATS + _relative_seat(codes)
     return dense, coarse
 
 
