@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import statistics
 import sys
@@ -312,6 +313,9 @@ def _selfplay(args) -> int:
     try:
         cfg = SelfplayConfig(weights=_weights_arg(args), **arguments_to_fields(args, SelfplayConfig,
                                                                                 skip=_SELFPLAY_SKIP))
+        # ``nn:best:64`` and ``policy:g3`` name the --storage lake's registry, as in arena;
+        # the games record the checkpoint file they resolved to.
+        cfg = dataclasses.replace(cfg, players=tuple(_registry_specs(args, list(cfg.players), len(cfg.players))))
         for spec in cfg.players:  # model files and boards are checked before any game starts
             make_player(spec, cfg.board, len(cfg.players), weights=cfg.weights, device=cfg.device)
     except ValueError as e:
@@ -561,8 +565,9 @@ def build_parser() -> argparse.ArgumentParser:
     so.add_argument("--out", help="JSON Lines output")
     so.add_argument("--weights", help="heuristic weights file (default: $RINGRIFT_HEURISTIC_WEIGHTS, the storage "
                                       "root's tuned file, or the packaged defaults)")
-    so.add_argument("--storage", help="storage root whose tuned weights are the default (default: $RINGRIFT_STORAGE "
-                                      "or ./storage)")
+    so.add_argument("--storage", help="storage root whose tuned weights are the default and whose model registry "
+                                      "resolves nn:best / nn:g<N> (default: $RINGRIFT_STORAGE or ./storage)")
+    so.add_argument("--catalog", help="'sqlite' (default) or 'postgres:<libpq string>'")
     so.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
     so.set_defaults(func=_selfplay)
 

@@ -575,6 +575,15 @@ def test_registry_references_in_player_specs(tmp_path, monkeypatch, capsys):
     assert main(["arena", "--board", "square8", "--players", "nn:best:4,random", "--games", "2", "--json",
                  "--storage", str(tmp_path), "--no-progress"]) == 0
     assert json.loads(capsys.readouterr().out)["a"] == "nn:best:4"
+    # selfplay resolves them too, and its games record the checkpoint they played with.
+    out = tmp_path / "sp.jsonl"
+    assert main(["selfplay", "--board", "square8", "--players", "nn:best:4,policy:g0", "--games", "1",
+                 "--storage", str(tmp_path), "--no-progress", "--out", str(out)]) == 0
+    rec = json.loads(out.read_text().splitlines()[0])
+    assert json.dumps(rec).count(str(registry(store, "square8", 2)[0]["path"])) >= 2
+    assert main(["selfplay", "--board", "square8", "--players", "nn:g7:4,random", "--games", "1",
+                 "--storage", str(tmp_path), "--no-progress"]) == 2
+    assert "no generation 7" in capsys.readouterr().err
 
 
 def _ladder_games(store, a, b, wins, losses, board="square8"):
