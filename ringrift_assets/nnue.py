@@ -40,6 +40,9 @@ class NNUESettings(_train_fields()):
                                    "moves), valued by the network only.")
     symmetrise: bool = pydantic.Field(default=False, description="Targets: the network's value averaged over the "
                                       "board's rules symmetries (labelling costs that many times more).")
+    image_targets: bool = pydantic.Field(default=False, description="Targets: the network's value of each image "
+                                         "of a position under the rules' symmetries, each image trained on its "
+                                         "own (labelling costs that many times more).")
     extra_games: int = pydantic.Field(default=0, description="Games played during the distillation whose "
                                       "positions, valued by the network, are trained on (never held out).")
     extra_player: str = pydantic.Field(default="heuristic", description="The player spec of every seat of those "
@@ -86,7 +89,8 @@ def nnue_model(context: dg.AssetExecutionContext, config: NNUESettings, lake_roo
     try:
         report = distill(store, part.board, part.players, cand, model=model, mix=config.mix,
                          max_games=config.max_games, branches=config.branches, cfg=cfg,
-                         symmetrise=config.symmetrise, extra_games=config.extra_games,
+                         symmetrise=config.symmetrise, image_targets=config.image_targets,
+                         extra_games=config.extra_games,
                          extra_player=config.extra_player, log=context.log.info)
         gate = nnue_gate(part.board, part.players, cand, cur if cur.is_file() else None, config.gate_games,
                          config.gate_nodes, seed=cfg.seed)

@@ -655,7 +655,8 @@ def _nnue_train(args) -> int:
         out.parent.mkdir(parents=True, exist_ok=True)
         report = distill(store, part.board, part.players, out, model=model, mix=args.mix, max_games=args.max_games,
                          every=args.every, branches=args.branches, cfg=cfg, device=args.device,
-                         symmetrise=args.symmetrise, extra_games=args.extra_games, extra_player=extra_player,
+                         symmetrise=args.symmetrise, image_targets=args.image_targets,
+                         extra_games=args.extra_games, extra_player=extra_player,
                          log=lambda m: print(m, flush=True))
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
@@ -713,6 +714,10 @@ def _add_nnue_parsers(sub) -> None:
     tr.add_argument("--symmetrise", action="store_true",
                     help="targets: the network's value averaged over the board's rules symmetries (the labelling "
                          "costs that many times more)")
+    tr.add_argument("--image-targets", action="store_true",
+                    help="targets: the network's value of each image of a position under the board's rules "
+                         "symmetries, so the augmentation trains each image on its own value (the labelling costs "
+                         "that many times more; needs the symmetries, not --symmetrise)")
     tr.add_argument("--extra-games", type=int, default=0,
                     help="also play this many games of --extra-player here and train on their positions, labelled "
                          "by the network (never held out; needs a network and --mix 0; default 0)")

@@ -176,28 +176,51 @@ def symmetric_states(board: str, S: np.ndarray) -> list:
     return [transform_state(state, g).S for g in rules_symmetries(board)]
 
 
+IMAGE_CHUNK = 2048
+"""Positions whose symmetric images are built and valued at a time (a hex8 position's
+twelve images are some 60 kB of state arrays)."""
+
+
 def network_values(model: str, board: str, states: list, device: str = "cpu", batch: int = 256,
-                   symmetrise: bool = False) -> np.ndarray:
+                   symmetrise: bool = False, images: bool = False,
+                   log: Optional[Callable[[str], None]] = None) -> np.ndarray:
     """``[positions, seats]`` the network's value of each position; ``symmetrise``: its
     mean over the position's images under the rules' symmetries (seats are unchanged by
     them).  A network trained with augmentation is only nearly invariant (square8's g7 of
     the proof runs: 0.91-0.93 correlation between a position's value and its image's),
-    and a student with symmetric features can only follow the invariant part."""
+    and a student with symmetric features can only follow the invariant part.
+    ``images``: ``[positions, symmetries, seats]``, the network's value of every image
+    (column ``k`` for ``rules_symmetries(board)[k]``, 0 the position as given), so that a
+    student augmented with the symmetries learns each image's own value.  The images are
+    built ``IMAGE_CHUNK`` positions at a time; ``log`` hears every tenth of them."""
     from .nn.players import network_evaluator
 
-    if symmetrise:  # every image valued by one call (which loads the network and checks its board)
-        images = [symmetric_states(board, S) for S in states]
-        k = len(images[0]) if images else 1
-        flat = network_values(model, board, [x for im in images for x in im], device=device, batch=batch)
-        return flat.reshape(len(states), k, -1).mean(axis=1) if len(states) else flat
+    if symmetrise and images:
+        raise ValueError("network values: symmetrise (the images' mean) and images (each image) exclude each other")
     ev = network_evaluator(model, device=device)
     if ev.board != board:
         raise ValueError(f"network {model!r} plays {ev.board}, not {board}")
-    out = []
-    for i in range(0, len(states), batch):
-        out.extend(v for _, v in ev.evaluate([(g, g.legal()) for g in _games(board, states[i:i + batch])]))
-    ev.clear()
-    return np.asarray(out, dtype=np.float32)
+
+    def values(group: list) -> np.ndarray:
+        out = []
+        for i in range(0, len(group), batch):
+            out.extend(v for _, v in ev.evaluate([(g, g.legal()) for g in _games(board, group[i:i + batch])]))
+        ev.clear()
+        return np.asarray(out, dtype=np.float32)
+
+    if not (symmetrise or images):
+        return values(states)
+    parts, step, told = [], max(1, len(states) // 10), 0
+    for i in range(0, len(states), IMAGE_CHUNK):
+        chunk = [symmetric_states(board, S) for S in states[i:i + IMAGE_CHUNK]]
+        k = len(chunk[0])
+        v = values([x for im in chunk for x in im]).reshape(len(chunk), k, -1)
+        parts.append(v.mean(axis=1) if symmetrise else v)
+        done = i + len(chunk)
+        if log and (done // step > told or done == len(states)):
+            told = done // step
+            log(f"{board}: valued {done}/{len(states)} positions in all {k} images")
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
 
 
 def heuristic_values(board: str, players: int, states: list) -> np.ndarray:
@@ -208,7 +231,9 @@ def heuristic_values(board: str, players: int, states: list) -> np.ndarray:
 
 
 def samples(board: str, states: list, targets: np.ndarray, games: np.ndarray):
-    """:class:`ringrift_ml.train.nnue.NNUEData`: one sample per position and seat."""
+    """:class:`ringrift_ml.train.nnue.NNUEData`: one sample per position and seat.
+    ``targets`` is ``[positions, seats]``, or ``[positions, symmetries, seats]`` for a
+    target per image (the samples' targets are then ``[samples, symmetries]``)."""
     from .train.nnue import NNUEData
 
     ncells = board_cells(board)
@@ -216,13 +241,13 @@ def samples(board: str, states: list, targets: np.ndarray, games: np.ndarray):
     g = np.zeros(N_GLOBALS, dtype=np.float32)
     feats, starts, glob, target, game = [], [0], [], [], []
     for i, S in enumerate(states):
-        for p in range(1, targets.shape[1] + 1):
+        for p in range(1, targets.shape[-1] + 1):
             k = K.active_features(S, ncells, p, buf)
             feats.append(buf[:k].copy())
             starts.append(starts[-1] + k)
             K.globals_into(S, p, g)
             glob.append(g.copy())
-            target.append(targets[i, p - 1])
+            target.append(targets[i, ..., p - 1])
             game.append(games[i])
     return NNUEData(np.concatenate(feats) if feats else np.zeros(0, dtype=np.int64),
                     np.asarray(starts, dtype=np.int64), np.asarray(glob, dtype=np.float32),
@@ -245,13 +270,19 @@ def nnue_values(weights, board: str, states: list, quantised: bool) -> np.ndarra
 
 def distill(store: LakeStore, board: str, players: int, out: Path, model: Optional[str] = None,
             mix: float = 0.0, max_games: int = 2000, every: int = 1, branches: int = 0, cfg=None,
-            device: str = "cpu", symmetrise: bool = False, extra_games: int = 0, extra_player: str = "heuristic",
-            log: Callable[[str], None] = print) -> dict:
+            device: str = "cpu", symmetrise: bool = False, image_targets: bool = False, extra_games: int = 0,
+            extra_player: str = "heuristic", log: Callable[[str], None] = print) -> dict:
     """Train an NNUE for a partition, write it to ``out`` and return its report.
     ``symmetrise``: the training targets are the network's values averaged over the
     rules' symmetries (:func:`network_values`; the labelling costs as many times more).
     The report correlates the held-out positions with both the network's value and its
-    symmetrised value.  ``extra_games``: that many games of ``extra_player`` played
+    symmetrised value.  ``image_targets``: every position carries the network's value of
+    each of its images under the rules' symmetries, and the augmentation trains an image on
+    its own value rather than on the position's (:func:`network_values` with ``images``; the
+    labelling costs as many times more).  Copying a position's target to its images fits
+    the student to the network's mean over the images, so it can follow the network no
+    better than that mean does; with each image's own value it can follow all of it.
+    ``extra_games``: that many games of ``extra_player`` played
     here (:func:`played_positions`), their positions labelled by the network and
     trained on only (like the off-path branches: no result, never held out)."""
     import torch
@@ -269,6 +300,9 @@ def distill(store: LakeStore, board: str, players: int, out: Path, model: Option
         raise ValueError("mix: without a network to distil the target is the result alone (mix 1)")
     if branches and mix != 0.0:
         raise ValueError("branches: off-path positions have no game result, so they need mix 0")
+    if image_targets and (symmetrise or model is None or not cfg.symmetries):
+        raise ValueError("image_targets: each image's own network value needs a network, the symmetries on and "
+                         "not symmetrise (which averages the images' values)")
     if extra_games and (mix != 0.0 or model is None):
         raise ValueError("extra_games: played positions have no result in the lake; they need a network and mix 0")
     t0 = time.time()
@@ -285,8 +319,13 @@ def distill(store: LakeStore, board: str, players: int, out: Path, model: Option
         games = np.concatenate([games, np.full(len(extra), int(games.max()) + 1, dtype=np.int64)])
         branch = np.concatenate([branch, np.ones(len(extra), dtype=bool)])
         log(f"{board}|{players}: {len(extra)} more positions from {extra_games} games of {extra_player}")
-    net = network_values(model, board, states, device=device, symmetrise=symmetrise) if model else None
-    target = result if net is None else (net if mix == 0.0 else mix * result + (1.0 - mix) * net)
+    t_label = time.time()
+    net = network_values(model, board, states, device=device, symmetrise=symmetrise, images=image_targets,
+                         log=log) if model else None
+    label_seconds = round(time.time() - t_label, 1)
+    # The result is the same for every image of a position.
+    res_t = result[:, None, :] if image_targets else result
+    target = result if net is None else (net if mix == 0.0 else mix * res_t + (1.0 - mix) * net)
     rng = np.random.default_rng(cfg.seed)
     # Held out among the lake's games only (extra positions are trained on).
     held_games = set(rng.choice(lake_ids, size=max(1, int(round(cfg.holdout * len(lake_ids)))),
@@ -311,7 +350,7 @@ def distill(store: LakeStore, board: str, players: int, out: Path, model: Option
         "branches": branches, "games": len(lake_ids), "extra_games": extra_games,
         "extra_player": extra_player if extra_games else None, "extra_positions": len(extra),
         "heldout_positions": int(held_pos.sum()), "heldout_games": len(held_games), "mix": mix,
-        "model": str(model) if model else None, "every": every, "epochs": history,
+        "model": str(model) if model else None, "every": every, "epochs": history, "label_seconds": label_seconds,
         "sizes": [cfg.hidden, cfg.l1, cfg.l2],
         "mse_result": {"nnue": round(float(np.mean((hq - res) ** 2)), 4),
                        "heuristic": round(float(np.mean((hh - res) ** 2)), 4), "zero": round(float(np.mean(res ** 2)), 4)},
@@ -323,10 +362,14 @@ def distill(store: LakeStore, board: str, players: int, out: Path, model: Option
     if net is not None:
         # Both references on the held-out positions: the network's own value and its
         # mean over the symmetries (whichever the targets were, the other is computed).
-        plain = network_values(model, board, held_states, device=device) if symmetrise else net[held_pos]
-        sym = net[held_pos] if symmetrise else network_values(model, board, held_states, device=device,
-                                                              symmetrise=True)
-        report["targets"] = "network, symmetrised" if symmetrise else "network"
+        if image_targets:  # both are in the labels already
+            plain, sym = net[held_pos][:, 0], net[held_pos].mean(axis=1)
+        else:
+            plain = network_values(model, board, held_states, device=device) if symmetrise else net[held_pos]
+            sym = net[held_pos] if symmetrise else network_values(model, board, held_states, device=device,
+                                                                  symmetrise=True)
+        report["targets"] = ("network, symmetrised" if symmetrise else
+                             "network, each image's own" if image_targets else "network")
         report["corr_with_network"] = {"nnue": _corr(hq, plain), "nnue_float": _corr(hf, plain),
                                        "heuristic": _corr(hh, plain), "symmetrised_network": _corr(sym, plain)}
         report["corr_with_symmetrised_network"] = {"nnue": _corr(hq, sym), "nnue_float": _corr(hf, sym),

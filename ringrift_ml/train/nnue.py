@@ -10,7 +10,12 @@ after every step to the ranges their integer types hold (``WEIGHT_BOUND``).
 
 Augmentation: each time a sample is drawn its cells may be mapped by a random symmetry
 of the board under which the rules are invariant (``nn.augment.symmetry_perms``): a
-feature ``cell * CODES + code`` becomes ``perm[cell] * CODES + code``.
+feature ``cell * CODES + code`` becomes ``perm[cell] * CODES + code``.  A sample's
+target is one value (the same for every image: the student is fitted to the target's
+mean over the images, an invariant function) or one per image (``target`` of shape
+``[samples, symmetries]``, column ``k`` for ``symmetry_perms(board)[k]``, 0 the position
+as played): the drawn image is trained on its own value, so nothing forces the student
+to be invariant where its teacher is not.
 
 Factorisation (``factorise``; off by default, as it measured no gain: docs/nnue.md):
 in training every active feature also switches on two *virtual* features shared
@@ -155,11 +160,16 @@ class NNUEData:
     feats: np.ndarray  # int64, all samples' active features concatenated
     starts: np.ndarray  # int64 [n + 1]
     glob: np.ndarray  # float32 [n, N_GLOBALS]
-    target: np.ndarray  # float32 [n]
+    target: np.ndarray  # float32 [n], or [n, symmetries]: a value per image (column 0: as played)
     game: np.ndarray  # int64 [n]: the game each sample comes from (the split is by game)
 
     def __len__(self) -> int:
         return len(self.target)
+
+    @property
+    def played(self) -> np.ndarray:
+        """``[n]`` the targets of the positions as played (column 0 of per-image targets)."""
+        return self.target[:, 0] if self.target.ndim == 2 else self.target
 
     def take(self, rows: np.ndarray) -> "NNUEData":
         lens = self.starts[rows + 1] - self.starts[rows]
@@ -174,11 +184,16 @@ def _batch(data: NNUEData, rows: np.ndarray, perms: Optional[np.ndarray], rng, n
     ``perms``), followed by their virtual features when ``n_real`` is given."""
     lens = data.starts[rows + 1] - data.starts[rows]
     feats = np.concatenate([data.feats[data.starts[r]:data.starts[r + 1]] for r in rows])
+    y = data.target[rows]
     if perms is not None:
         sym = rng.integers(len(perms), size=len(rows))
         per = np.repeat(sym, lens)
         cells, codes = np.divmod(feats, CODES)
         feats = perms[per, cells] * CODES + codes
+        if y.ndim == 2:  # the drawn image's own value
+            y = y[np.arange(len(rows)), sym]
+    if y.ndim == 2:
+        y = y[:, 0]
     if n_real:
         # Sample by sample: real features, then the two virtual ones of each.
         owner = np.repeat(np.arange(len(rows)), lens)
@@ -188,7 +203,7 @@ def _batch(data: NNUEData, rows: np.ndarray, perms: Optional[np.ndarray], rng, n
         lens = lens * 3
     offsets = np.concatenate([[0], np.cumsum(lens)[:-1]])
     return (torch.from_numpy(feats.astype(np.int64)), torch.from_numpy(offsets.astype(np.int64)),
-            torch.from_numpy(data.glob[rows]), torch.from_numpy(data.target[rows]))
+            torch.from_numpy(data.glob[rows]), torch.from_numpy(np.ascontiguousarray(y)))
 
 
 def predict(net: NNUENet, data: NNUEData, batch: int = 4096) -> np.ndarray:
@@ -214,6 +229,11 @@ def train_nnue(board: str, train: NNUEData, held: NNUEData, cfg: NNUETrainConfig
         from ..nn.augment import symmetry_perms
 
         perms = symmetry_perms(board)
+    for name, d in (("train", train), ("held", held)):
+        if d.target.ndim == 2 and (perms is None or d.target.shape[1] != len(perms)):
+            raise ValueError(f"train_nnue: {name}.target has a value for each of {d.target.shape[1]} images, but "
+                             + (f"{board} has {len(perms)} symmetries" if perms is not None
+                                else "the symmetries are off (cfg.symmetries)"))
     n_real = n_features(board_cells(board))
     net = NNUENet(n_real, cfg.hidden, cfg.l1, cfg.l2, n_virtual(board_cells(board)) if cfg.factorise else 0,
                   pairwise=cfg.pairwise)
@@ -236,7 +256,7 @@ def train_nnue(board: str, train: NNUEData, held: NNUEData, cfg: NNUETrainConfig
             total += float(loss.detach()) * len(rows)
             seen += len(rows)
         sched.step()
-        mse = float(np.mean((predict(net, held) - held.target) ** 2)) if len(held) else float("nan")
+        mse = float(np.mean((predict(net, held) - held.played) ** 2)) if len(held) else float("nan")
         history.append({"epoch": epoch, "train_mse": round(total / max(seen, 1), 5), "heldout_mse": round(mse, 5),
                         "seconds": round(time.time() - t0, 1)})
         log(f"nnue epoch {epoch}: training MSE {total / max(seen, 1):.4f}, held-out {mse:.4f}")

@@ -227,6 +227,96 @@ def test_symmetrised_network_values_are_invariant(tmp_path):
     assert np.allclose(sym, sym[0], atol=1e-4)  # ... its mean over the images is
     both = network_values(model, "square8", states, symmetrise=True)
     assert both.shape == (len(states), 2) and np.allclose(both[0], sym[0], atol=1e-5)
+    # Each image's own value: column k is the value of image k, their mean the symmetrised value.
+    each = network_values(model, "square8", states, images=True)
+    assert each.shape == (len(states), 8, 2)
+    assert np.allclose(each[0], plain, atol=1e-5) and np.allclose(each.mean(axis=1), both, atol=1e-5)
+    with pytest.raises(ValueError, match="exclude each other"):
+        network_values(model, "square8", states, symmetrise=True, images=True)
+
+
+def test_chunked_image_values_equal_one_chunk(tmp_path, monkeypatch):
+    torch = pytest.importorskip("torch")
+    import ringrift_ml.distill as D
+    from ringrift_ml.nn.augment import symmetry_perms
+    from ringrift_ml.nn.checkpoint import save_net
+    from ringrift_ml.nn.net import RingNet, net_config
+
+    torch.manual_seed(1)
+    model = str(save_net(RingNet(net_config("hex8", "tiny")), tmp_path / "net.pt", {}, {}))
+    states = [g.S.copy() for g in random_games("hex8", 3, 1, 3, 30)][5:12]
+    whole = D.network_values(model, "hex8", states, images=True)
+    monkeypatch.setattr(D, "IMAGE_CHUNK", 3)
+    said = []
+    parts = D.network_values(model, "hex8", states, images=True, log=said.append)
+    k = len(symmetry_perms("hex8"))  # the symmetries hex8's rules respect
+    assert whole.shape == (7, k, 3) and np.allclose(parts, whole, atol=1e-5)
+    assert said[-1] == f"hex8: valued 7/7 positions in all {k} images"
+
+
+def _bag_samples(board, n_positions, seed, games=4):
+    from ringrift_ml.distill import samples
+
+    states = [g.S.copy() for g in random_games(board, 2, games, seed, 60)][:n_positions]
+    return samples(board, states, np.zeros((len(states), 2), dtype=np.float32), np.arange(len(states)) // 10)
+
+
+def test_a_batch_draws_each_images_own_target():
+    pytest.importorskip("torch")
+    from ringrift_ml.nn.augment import symmetry_perms
+    from ringrift_ml.train.nnue import NNUEData, _batch
+
+    perms = symmetry_perms("hex8")
+    data = _bag_samples("hex8", 40, 3)
+    per_image = np.tile(np.arange(len(perms), dtype=np.float32), (len(data), 1))  # image k's target is k
+    data = NNUEData(data.feats, data.starts, data.glob, per_image, data.game)
+    rows = np.arange(len(data))
+    idx, off, _, y = _batch(data, rows, perms, np.random.default_rng(0))
+    bounds = list(off.numpy()) + [len(idx)]
+    ks = y.numpy().astype(int)
+    assert len(set(ks)) > 3  # several images drawn
+    for r, k in zip(rows, ks):  # the features are those of the image whose target was drawn
+        cells, codes = np.divmod(data.feats[data.starts[r]:data.starts[r + 1]], CODES)
+        assert np.array_equal(idx.numpy()[bounds[r]:bounds[r + 1]], perms[k, cells] * CODES + codes)
+    # Without augmentation a per-image target means the position as played.
+    assert np.all(_batch(data, rows, None, None)[3].numpy() == 0)
+    with pytest.raises(ValueError, match=f"each of {len(perms)} images, but square8 has 8 symmetries"):
+        from ringrift_ml.train.nnue import NNUETrainConfig, train_nnue
+
+        train_nnue("square8", data, data.take(rows[:4]), NNUETrainConfig(epochs=1))
+
+
+def test_image_targets_let_the_student_follow_a_teacher_that_is_not_invariant():
+    pytest.importorskip("torch")
+    from ringrift_ml.nn.augment import symmetry_perms
+    from ringrift_ml.train.nnue import NNUEData, NNUETrainConfig, predict, train_nnue
+
+    # A teacher that counts pieces on the board's left half against the right: it changes
+    # sign under the mirror, so the mean over the images of a position is zero.
+    perms = symmetry_perms("square8")
+    left = np.where(np.arange(64) % 8 < 4, 1.0, -1.0)
+    data = _bag_samples("square8", 1200, 5, games=20)
+
+    def teacher(k):
+        out = np.zeros(len(data), dtype=np.float32)
+        for r in range(len(data)):
+            cells = data.feats[data.starts[r]:data.starts[r + 1]] // CODES
+            out[r] = np.tanh(0.3 * left[perms[k, cells]].sum())
+        return out
+
+    per_image = np.stack([teacher(k) for k in range(len(perms))], axis=1)
+    assert per_image[:, 0].std() > 0.2 and np.abs(per_image.mean(axis=1)).max() < 1e-6
+    rows = np.arange(len(data))
+    train_rows, held_rows = rows[data.game >= 20], rows[data.game < 20]
+    cfg = NNUETrainConfig(hidden=16, l1=8, l2=8, epochs=20, batch_size=64, lr=1e-2, seed=0)
+    errs = {}
+    for name, target in (("copied", per_image[:, 0]), ("images", per_image)):
+        d = NNUEData(data.feats, data.starts, data.glob, target, data.game)
+        net, _ = train_nnue("square8", d.take(train_rows), d.take(held_rows), cfg, log=lambda m: None)
+        errs[name] = float(np.mean((predict(net, d.take(held_rows)) - per_image[held_rows, 0]) ** 2))
+    base = float(np.mean(per_image[held_rows, 0] ** 2))
+    # Copied targets fit the images' mean (zero): no better than predicting 0.
+    assert errs["copied"] > 0.8 * base and errs["images"] < 0.3 * base, (errs, base)
 
 
 def test_nnue_file_refuses_what_it_cannot_use(tmp_path):
@@ -354,6 +444,16 @@ def test_distill_from_the_lake(tmp_path, capsys):
     sym = json.loads(capsys.readouterr().out.splitlines()[-1])
     assert sym["targets"] == "network, symmetrised"
     assert sym["corr_with_network"]["symmetrised_network"] == report["corr_with_network"]["symmetrised_network"]
+    # Each image's own value: the references come from the labels themselves.
+    assert main(args + ["--model", str(model), "--image-targets", "--out", str(tmp_path / "i.npz")]) == 0
+    img = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert img["targets"] == "network, each image's own" and img["label_seconds"] >= 0
+    assert img["corr_with_network"]["symmetrised_network"] == pytest.approx(
+        report["corr_with_network"]["symmetrised_network"], abs=1e-3)
+    assert main(args + ["--model", str(model), "--image-targets", "--symmetrise"]) == 2
+    assert "image_targets" in capsys.readouterr().err
+    assert main(args + ["--model", str(model), "--image-targets", "--no-symmetries"]) == 2
+    assert "the symmetries on" in capsys.readouterr().err
     # Positions of games played here: trained on, never held out.
     assert main(args + ["--mix", "1", "--extra-games", "2", "--out", str(tmp_path / "e.npz")]) == 2
     assert "extra_games" in capsys.readouterr().err
