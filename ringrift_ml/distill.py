@@ -177,8 +177,9 @@ def symmetric_states(board: str, S: np.ndarray) -> list:
 
 
 IMAGE_CHUNK = 2048
-"""Positions whose symmetric images are built and valued at a time (a hex8 position's
-twelve images are some 60 kB of state arrays)."""
+"""Positions whose symmetric images are built and valued at a time: all images of a
+whole distillation set at once (hundreds of thousands of positions, eight images each
+on square boards) would not fit in memory as state arrays."""
 
 
 def network_values(model: str, board: str, states: list, device: str = "cpu", batch: int = 256,
