@@ -693,6 +693,32 @@ def _nnue_info(args) -> int:
     return 0
 
 
+def _nnue_calibrate(args) -> int:
+    """Measure an NNUE file's quantisation error on positions of played games and store
+    its bias corrections (the file written to ``--out``, the input untouched)."""
+    from .distill import played_positions
+    from .nnue import load_nnue
+    from .nnue.calibrate import correct_quantisation
+
+    try:
+        if args.games < 1:
+            raise ValueError(f"--games must be at least 1, got {args.games}")
+        if not 2 <= args.num_players <= 4:
+            raise ValueError(f"--num-players must be 2, 3 or 4, got {args.num_players}")
+        w = load_nnue(args.file)
+        states = played_positions(w.board, args.num_players, args.games, player=args.player, seed=args.seed,
+                                  log=lambda m: print(m, flush=True))
+        w, report = correct_quantisation(w, states, max_positions=args.max_positions, seed=args.seed)
+        w.meta["calibration"] = {**report, "games": args.games, "player": args.player, "players": args.num_players,
+                                 "seed": args.seed}
+        w.save(args.out)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(json.dumps(w.meta["calibration"]), flush=True)
+    return 0
+
+
 def _add_nnue_parsers(sub) -> None:
     from .fields import add_arguments
     from .train.nnue import NNUETrainConfig
@@ -736,6 +762,17 @@ def _add_nnue_parsers(sub) -> None:
     info.add_argument("file", help="an NNUE file (ringrift nnue train output)")
     info.add_argument("--json", action="store_true", help="the file's metadata as JSON")
     info.set_defaults(func=_nnue_info)
+    cal = nsub.add_parser("calibrate", help="correct an NNUE file's quantised biases for the mean error rounding "
+                                            "leaves, measured on positions of played games (files trained "
+                                            "before the correction existed)")
+    cal.add_argument("file", help="an NNUE file")
+    cal.add_argument("--out", required=True, help="the corrected file (may be the same path)")
+    cal.add_argument("--num-players", type=int, required=True, help="the player count of the games to play (2-4)")
+    cal.add_argument("--games", type=int, default=60, help="games played for positions (default 60)")
+    cal.add_argument("--player", default="heuristic", help="the player spec of every seat (default heuristic)")
+    cal.add_argument("--max-positions", type=int, default=4096, help="positions measured at most (default 4096)")
+    cal.add_argument("--seed", type=int, default=0, help="the games' and the sample's seed (default 0)")
+    cal.set_defaults(func=_nnue_calibrate)
 
 
 def main(argv=None) -> int:

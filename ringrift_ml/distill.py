@@ -288,6 +288,7 @@ def distill(store: LakeStore, board: str, players: int, out: Path, model: Option
     trained on only (like the off-path branches: no result, never held out)."""
     import torch
 
+    from .nnue.calibrate import correct_quantisation
     from .train.nnue import NNUETrainConfig, predict, train_nnue
 
     cfg = cfg or NNUETrainConfig()
@@ -341,6 +342,12 @@ def distill(store: LakeStore, board: str, players: int, out: Path, model: Option
     train_rows = np.flatnonzero(np.repeat(train_pos, players))
     tnet, history = train_nnue(board, data.take(train_rows), data.take(held_rows), cfg, log=log)
     weights = tnet.export(board)
+    # The quantised head's bias corrections, measured on training positions (never the
+    # held-out ones the report judges it on).
+    weights, quantisation = correct_quantisation(weights, [s for s, t in zip(states, train_pos) if t],
+                                                 seed=cfg.seed)
+    log(f"{board}|{players}: quantisation error against the float NNUE on {quantisation['positions']} training "
+        f"positions: rmse {quantisation['before']['rmse']} -> {quantisation['after']['rmse']} after bias correction")
     held_states = [s for s, h in zip(states, held_pos) if h]
     hq = nnue_values(weights, board, held_states, quantised=True)
     hf = nnue_values(weights, board, held_states, quantised=False)
@@ -358,6 +365,7 @@ def distill(store: LakeStore, board: str, players: int, out: Path, model: Option
         # The compiled float path against torch on the same samples (position-major, seat-minor).
         "float_vs_torch_max_abs": round(float(np.max(np.abs(hf.ravel() - predict(tnet, data.take(held_rows))))), 5),
         "quantised_vs_float_corr": _corr(hq, hf),
+        "quantisation": quantisation,
         "seconds": round(time.time() - t0, 1),
     }
     if net is not None:

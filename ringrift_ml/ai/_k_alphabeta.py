@@ -52,9 +52,9 @@ HEURISTIC, NNUE_QUANTISED, NNUE_FLOAT = 0, 1, 2
 NO_HEURISTIC = (np.zeros(N_FEATURES), 1.0, np.zeros(4), np.zeros((4, N_FEATURES)))
 """The heuristic's arguments when another evaluator leads (never read)."""
 NO_NNUE = (np.int64(0), np.int64(0), np.zeros((1, 1), np.int16), np.zeros((4, 1), np.int16), np.zeros((4, 1), np.int64),
-           np.zeros((1, 1), np.int8), np.zeros(1, np.int32), np.zeros((1, 1), np.int8), np.zeros(1, np.int32),
-           np.zeros(1, np.int8), np.int32(0), np.zeros(1, np.float32), np.zeros(1, np.int16), np.zeros(1, np.int32),
-           np.zeros(1, np.int32))
+           np.zeros((1, 1), np.int8), np.zeros(1, np.int32), np.zeros(1, np.int32), np.zeros((1, 1), np.int8),
+           np.zeros(1, np.int32), np.zeros(1, np.int32), np.zeros(1, np.int8), np.int32(0), np.int64(1),
+           np.zeros(1, np.float32), np.zeros(1, np.float32), np.zeros(1, np.float32), np.zeros(1, np.float32))
 """The NNUE's arguments when another evaluator leads (never read): the quantised path's
 types, so that such a search shares the NNUE search's compiled code."""
 
@@ -79,11 +79,12 @@ def _leaf(S, G, me, kind, hargs, nargs):
         w, scale, out, scratch = hargs
         heuristic_values(S, G, w, scale, out, scratch)
         return out[me - 1]
-    ncells, pair, W1, acc, codes, L1w, L1b, L2w, L2b, Ow, Ob, g, x, h1, h2 = nargs
+    ncells, pair, W1, acc, codes, L1w, L1b, L1s, L2w, L2b, L2s, Ow, Ob, Od, g, x, h1, h2 = nargs
     if kind == NNUE_QUANTISED:
-        return evaluate_seat_quantised(S, ncells, pair, W1, acc, codes, L1w, L1b, L2w, L2b, Ow, Ob, g, x, h1, h2,
-                                       me)
-    return evaluate_seat_float(S, ncells, pair, W1, acc, codes, L1w, L1b, L2w, L2b, Ow, Ob, g, x, h1, h2, me)
+        return evaluate_seat_quantised(S, ncells, pair, W1, acc, codes, L1w, L1b, L1s, L2w, L2b, L2s, Ow, Ob, Od,
+                                       g, x, h1, h2, me)
+    return evaluate_seat_float(S, ncells, pair, W1, acc, codes, L1w, L1b, L1s, L2w, L2b, L2s, Ow, Ob, Od, g, x, h1, h2,
+                               me)
 
 
 @njit(cache=True)

@@ -14,9 +14,12 @@ the tests check that both agree.
 
 Quantisation (after the usual NNUE scheme): the accumulator and the first layer are
 int16 in units of ``1 / QA``; the head's inputs are clipped to ``[0, QA]`` (the float
-network's clipped ReLU on ``[0, 1]``), its weights int8 in units of ``1 / QB``, its
-biases int32 in units of ``1 / (QA * QB)``; each hidden layer's sum is divided by ``QB``
-back to units of ``1 / QA`` and clipped.  The output is ``tanh`` of the last sum.
+network's clipped ReLU on ``[0, 1]``), its weights int8, each output's column in
+units of ``1 / d`` with its own power of two ``d`` (at least ``QB``: the largest that
+keeps the column within int8, so a column of small weights keeps its resolution), its
+biases int32 in units of ``1 / (QA * d)``; each hidden output's sum is divided by its
+``d`` back to units of ``1 / QA`` and clipped.  The output is ``tanh`` of the last sum
+over ``QA * d`` of the output weights.
 Search runs the head on the lane layout (:func:`lane_layout`): the same integers summed
 in float32 vector lanes, exact by construction and checked against
 :func:`head_quantised`.
@@ -60,6 +63,10 @@ N_GLOBALS = PLAYERS_BASE + 3
 
 QA = 127
 QB = 64
+"""The smallest head divisor: the scale of a column whose largest weight needs it (the
+training clamps every head weight to ``127 / QB``)."""
+QB_MAX = 1 << 14
+"""The largest head divisor (a column of weights below ``127 / QB_MAX``, or of none)."""
 
 
 @njit(cache=True, inline="always")
@@ -242,9 +249,10 @@ def head_float(acc_row, pair, g, L1w, L1b, L2w, L2b, Ow, Ob, x, h1, h2):
 
 
 @njit(cache=True)
-def head_quantised(acc_row, pair, g, L1w, L1b, L2w, L2b, Ow, Ob, x, h1, h2):
+def head_quantised(acc_row, pair, g, L1w, L1b, L1d, L2w, L2b, L2d, Ow, Ob, Od, x, h1, h2):
     """The integer head of one perspective (int16 accumulator, int8 weights, int32
-    sums); ``tanh`` of the dequantised output."""
+    sums; ``L1d``, ``L2d`` each output's divisor, ``Od`` the output's); ``tanh`` of the
+    dequantised output."""
     hidden = _head_inputs(acc_row.shape[0], pair)
     for i in range(hidden):
         x[i] = _input_q(acc_row, i, hidden, pair)
@@ -261,17 +269,17 @@ def head_quantised(acc_row, pair, g, L1w, L1b, L2w, L2b, Ow, Ob, x, h1, h2):
     for j in range(h2.shape[0]):
         h2[j] = L2b[j]
     for i in range(h1.shape[0]):
-        v = h1[i] // QB
+        v = h1[i] // L1d[i]
         v = 0 if v < 0 else (QA if v > QA else v)
         if v != 0:
             for j in range(h2.shape[0]):
                 h2[j] += np.int32(v) * np.int32(L2w[i, j])
     out = np.int64(Ob)
     for i in range(h2.shape[0]):
-        v = h2[i] // QB
+        v = h2[i] // L2d[i]
         v = 0 if v < 0 else (QA if v > QA else v)
         out += np.int64(v) * np.int64(Ow[i])
-    return np.tanh(out / (QA * QB))
+    return np.tanh(out / (QA * Od))
 
 
 # The lane layout of the quantised head.  Its weights are int8 and its inputs clipped to
@@ -293,8 +301,10 @@ LANE_OUTPUTS = 4
 
 
 @njit(cache=True, fastmath=True)
-def _layer_lanes(xf, WT, b, h):
-    """``h[j] = clip((sum_i xf[i] * WT[j, i] + b[j]) // QB, 0, QA)`` for every (padded)
+def _layer_lanes(xf, WT, b, sh, h):
+    """``h[j] = clip((sum_i xf[i] * WT[j, i] + b[j]) >> sh[j], 0, QA)`` (the divisor
+    ``2 ** sh[j]``, a shift: a division by a number known only at run time was a
+    division instruction per output) for every (padded)
     output ``j``; returns nothing.  ``fastmath`` lets the sums reassociate into vector
     lanes, harmless here because every partial sum is an exact integer."""
     n_in = WT.shape[1]
@@ -309,21 +319,22 @@ def _layer_lanes(xf, WT, b, h):
             s1 += xi * np.float32(WT[j + 1, i])
             s2 += xi * np.float32(WT[j + 2, i])
             s3 += xi * np.float32(WT[j + 3, i])
-        _emit(s0, b, h, j)
-        _emit(s1, b, h, j + 1)
-        _emit(s2, b, h, j + 2)
-        _emit(s3, b, h, j + 3)
+        _emit(s0, b, sh, h, j)
+        _emit(s1, b, sh, h, j + 1)
+        _emit(s2, b, sh, h, j + 2)
+        _emit(s3, b, sh, h, j + 3)
 
 
 @njit(cache=True, inline="always")
-def _emit(s, b, h, j):
-    """Output ``j`` of a layer from its sum ``s``: bias, back to units of ``1 / QA``, clipped."""
-    v = (np.int32(s) + b[j]) // QB
+def _emit(s, b, sh, h, j):
+    """Output ``j`` of a layer from its sum ``s``: bias, back to units of ``1 / QA`` (an
+    arithmetic shift: the floor of the division, as in :func:`head_quantised`), clipped."""
+    v = (np.int32(s) + b[j]) >> sh[j]
     h[j] = 0 if v < 0 else (QA if v > QA else v)
 
 
 @njit(cache=True, inline="always")
-def head_quantised_lanes(acc_row, pair, g, WT1, L1b, WT2, L2b, Ow, Ob, xf, h1f, h2f):
+def head_quantised_lanes(acc_row, pair, g, WT1, L1b, L1s, WT2, L2b, L2s, Ow, Ob, Od, xf, h1f, h2f):
     """:func:`head_quantised` on the lane layout (:func:`lane_layout`): the same value,
     bit for bit."""
     hidden = _head_inputs(acc_row.shape[0], pair)
@@ -332,28 +343,33 @@ def head_quantised_lanes(acc_row, pair, g, WT1, L1b, WT2, L2b, Ow, Ob, xf, h1f, 
     for i in range(g.shape[0]):
         v = int(g[i] * QA + 0.5)
         xf[hidden + i] = np.float32(0 if v < 0 else (QA if v > QA else v))
-    _layer_lanes(xf, WT1, L1b, h1f)
-    _layer_lanes(h1f, WT2, L2b, h2f)
+    _layer_lanes(xf, WT1, L1b, L1s, h1f)
+    _layer_lanes(h1f, WT2, L2b, L2s, h2f)
     out = np.int64(Ob)
     for i in range(Ow.shape[0]):
         out += np.int64(h2f[i]) * np.int64(Ow[i])
-    return np.tanh(out / (QA * QB))
+    return np.tanh(out / (QA * Od))
 
 
 def _padded(n: int, m: int) -> int:
     return -(-n // m) * m
 
 
-def lane_layout(L1wq, L1bq, L2wq, L2bq, Owq) -> tuple:
-    """``(WT1, L1b, WT2, L2b, Ow, xf, h1f, h2f)``: the quantised head's int8 weights
-    transposed and padded into rows for :func:`head_quantised_lanes`, its biases and
-    output weights padded to match, and the float32 buffers it works in.
+def lane_layout(L1wq, L1bq, L1dq, L2wq, L2bq, L2dq, Owq) -> tuple:
+    """``(WT1, L1b, L1s, WT2, L2b, L2s, Ow, xf, h1f, h2f)``: the quantised head's int8
+    weights transposed and padded into rows for :func:`head_quantised_lanes`, its biases,
+    divisors (as shifts, ``log2`` of each) and output weights padded to match (a padded
+    output: no weights, no bias, divisor 1), and the float32 buffers it works in.
     ``ValueError`` if a layer has more inputs than float32 sums exactly."""
     n_in, l1 = L1wq.shape
     l2 = L2wq.shape[1]
     if max(n_in, l1) > EXACT_INPUTS:
         raise ValueError(f"nnue: the quantised head sums exactly up to {EXACT_INPUTS} inputs per layer; "
                          f"this one has {n_in} (accumulator and globals) and {l1} (first hidden layer)")
+    for name, d in (("L1", L1dq), ("L2", L2dq)):
+        d = np.asarray(d)
+        if np.any(d < 1) or np.any(d & (d - 1)):
+            raise ValueError(f"nnue: the {name} divisors must be powers of two, got {sorted(set(d.tolist()))}")
     p1, p2 = _padded(l1, LANE_OUTPUTS), _padded(l2, LANE_OUTPUTS)
     WT1 = np.zeros((p1, _padded(n_in, LANE_INPUTS)), dtype=np.int8)
     WT1[:l1, :n_in] = L1wq.T
@@ -361,16 +377,20 @@ def lane_layout(L1wq, L1bq, L2wq, L2bq, Owq) -> tuple:
     WT2[:l2, :l1] = L2wq.T
     b1, b2 = np.zeros(p1, dtype=np.int32), np.zeros(p2, dtype=np.int32)
     b1[:l1], b2[:l2] = L1bq, L2bq
+    d1, d2 = np.zeros(p1, dtype=np.int32), np.zeros(p2, dtype=np.int32)
+    d1[:l1] = np.log2(np.asarray(L1dq, dtype=np.float64)).round()
+    d2[:l2] = np.log2(np.asarray(L2dq, dtype=np.float64)).round()
     Ow = np.zeros(p2, dtype=np.int8)
     Ow[:l2] = Owq
-    return (WT1, b1, WT2, b2, Ow, np.zeros(WT1.shape[1], dtype=np.float32),
+    return (WT1, b1, d1, WT2, b2, d2, Ow, np.zeros(WT1.shape[1], dtype=np.float32),
             np.zeros(WT2.shape[1], dtype=np.float32), np.zeros(p2, dtype=np.float32))
 
 
 @njit(cache=True)
-def evaluate_float(S, ncells, pair, W1, acc, codes, L1w, L1b, L2w, L2b, Ow, Ob, g, x, h1, h2, out):
-    """Every seat's value of ``S`` (float path): the accumulator brought up to date, then
-    each perspective's head."""
+def evaluate_float(S, ncells, pair, W1, acc, codes, L1w, L1b, L1s, L2w, L2b, L2s, Ow, Ob, Od, g, x, h1, h2, out):
+    """Every seat's value of ``S`` (float path; the shifts and the divisor, there for the quantised
+    path's signature, are not read): the accumulator brought up to date, then each
+    perspective's head."""
     update(S, ncells, W1, acc, codes)
     for p in range(1, num_players(S) + 1):
         globals_into(S, p, g)
@@ -378,25 +398,26 @@ def evaluate_float(S, ncells, pair, W1, acc, codes, L1w, L1b, L2w, L2b, Ow, Ob, 
 
 
 @njit(cache=True)
-def evaluate_quantised(S, ncells, pair, W1, acc, codes, L1w, L1b, L2w, L2b, Ow, Ob, g, x, h1, h2, out):
+def evaluate_quantised(S, ncells, pair, W1, acc, codes, L1w, L1b, L1s, L2w, L2b, L2s, Ow, Ob, Od, g, x, h1, h2, out):
     """Every seat's value of ``S`` (quantised path; the head's arrays in the lane layout,
     :func:`lane_layout`, with its buffers as ``x``, ``h1``, ``h2``)."""
     update(S, ncells, W1, acc, codes)
     for p in range(1, num_players(S) + 1):
         globals_into(S, p, g)
-        out[p - 1] = head_quantised_lanes(acc[p - 1], pair, g, L1w, L1b, L2w, L2b, Ow, Ob, x, h1, h2)
+        out[p - 1] = head_quantised_lanes(acc[p - 1], pair, g, L1w, L1b, L1s, L2w, L2b, L2s, Ow, Ob, Od, x, h1, h2)
 
 
 @njit(cache=True, inline="always")
-def evaluate_seat_quantised(S, ncells, pair, W1, acc, codes, L1w, L1b, L2w, L2b, Ow, Ob, g, x, h1, h2, p):
+def evaluate_seat_quantised(S, ncells, pair, W1, acc, codes, L1w, L1b, L1s, L2w, L2b, L2s, Ow, Ob, Od, g, x, h1, h2,
+                            p):
     """Seat ``p``'s value of ``S`` alone (quantised): what a two-sided search needs at a leaf."""
     update_seat(S, ncells, W1, acc, codes, p)
     globals_into(S, p, g)
-    return head_quantised_lanes(acc[p - 1], pair, g, L1w, L1b, L2w, L2b, Ow, Ob, x, h1, h2)
+    return head_quantised_lanes(acc[p - 1], pair, g, L1w, L1b, L1s, L2w, L2b, L2s, Ow, Ob, Od, x, h1, h2)
 
 
 @njit(cache=True)
-def evaluate_seat_float(S, ncells, pair, W1, acc, codes, L1w, L1b, L2w, L2b, Ow, Ob, g, x, h1, h2, p):
+def evaluate_seat_float(S, ncells, pair, W1, acc, codes, L1w, L1b, L1s, L2w, L2b, L2s, Ow, Ob, Od, g, x, h1, h2, p):
     """Seat ``p``'s value of ``S`` alone (float path)."""
     update_seat(S, ncells, W1, acc, codes, p)
     globals_into(S, p, g)

@@ -37,15 +37,17 @@ class NNUEEvaluator:
             self._W1, self._b1 = q["W1q"], q["b1q"]
             # The head's int8 weights in the lane layout the compiled head sums exactly
             # in float32 lanes (``K.lane_layout``), with its buffers.
-            WT1, b1, WT2, b2, Ow, self._x, self._h1, self._h2 = K.lane_layout(
-                q["L1wq"], q["L1bq"], q["L2wq"], q["L2bq"], q["Owq"])
-            self._head = (WT1, b1, WT2, b2, Ow, np.int32(q["Obq"]))
+            WT1, b1, s1, WT2, b2, s2, Ow, self._x, self._h1, self._h2 = K.lane_layout(
+                q["L1wq"], q["L1bq"], q["L1dq"], q["L2wq"], q["L2bq"], q["L2dq"], q["Owq"])
+            self._head = (WT1, b1, s1, WT2, b2, s2, Ow, np.int32(q["Obq"]), np.int64(q["Odq"]))
             self._acc = np.zeros((4, hidden), dtype=np.int16)
             self._run, self._seat = K.evaluate_quantised, K.evaluate_seat_quantised
         else:
             w = weights
             self._W1, self._b1 = w.W1, w.b1
-            self._head = (w.L1w, w.L1b, w.L2w, w.L2b, w.Ow, np.float32(w.Ob))
+            # The shifts only fill the quantised path's places (the float head has none).
+            self._head = (w.L1w, w.L1b, np.zeros(l1, np.int32), w.L2w, w.L2b, np.zeros(l2, np.int32), w.Ow,
+                          np.float32(w.Ob), np.int64(1))
             self._acc = np.zeros((4, hidden), dtype=np.float32)
             self._x = np.zeros(weights.head_inputs + N_GLOBALS, dtype=np.float32)
             self._h1, self._h2 = np.zeros(l1, dtype=np.float32), np.zeros(l2, dtype=np.float32)

@@ -16,13 +16,28 @@ from pathlib import Path
 import numpy as np
 
 from ..rules.boards import BOARD_TYPES
-from ..ai._k_nnue import QA, QB
+from ..ai._k_nnue import QA, QB, QB_MAX
 from .features import FEATURE_SET, N_GLOBALS, check_feature_set, n_features
 
 FLOAT_ARRAYS = ("W1", "b1", "L1w", "L1b", "L2w", "L2b", "Ow", "Ob")
 INT_LIMIT = {"W1": 32767, "b1": 32767, "L1w": 127, "L2w": 127, "Ow": 127}
+QBIAS_SHAPES = ("L1b", "L2b", "Ob")
 WEIGHT_BOUND = {"W1": 32767 / QA, "b1": 32767 / QA, "L1w": 127 / QB, "L2w": 127 / QB, "Ow": 127 / QB}
 """Float ranges that quantise without overflow (training clamps its weights to them)."""
+
+
+def head_divisors(w: np.ndarray) -> np.ndarray:
+    """Each output column's divisor of a head layer's weights ``w [inputs, outputs]``: the
+    largest power of two ``d`` in ``[QB, QB_MAX]`` with every ``|w| * d <= 127``.  One
+    scale for the whole layer would be set by its largest weight, leaving a column of
+    small weights a unit or two of resolution (what most of the head's error was); a
+    column's own power of two keeps the integer path exact (the weights stay int8) and
+    costs one divisor per output."""
+    m = np.abs(np.asarray(w, dtype=np.float64)).max(axis=0)
+    with np.errstate(divide="ignore"):
+        e = np.floor(np.log2(127.0 / m))
+    d = np.exp2(np.clip(e, np.log2(QB), np.log2(QB_MAX)))
+    return d.astype(np.int64)
 
 
 def board_cells(board: str) -> int:
@@ -52,6 +67,11 @@ class NNUEWeights:
     Ob: float
     meta: dict = dataclasses.field(default_factory=dict)
     pairwise: bool = False
+    qbias: dict = dataclasses.field(default_factory=dict)
+    """Corrections added to the head's biases (``L1b`` / ``L2b`` arrays, ``Ob`` a number)
+    when quantising only: the mean error that rounding the weights leaves in each
+    output, measured on positions (:func:`ringrift_ml.nnue.calibrate.correct_quantisation`).
+    Empty: none.  The float path never reads them."""
 
     def __post_init__(self):
         if self.board not in BOARD_TYPES:
@@ -75,6 +95,17 @@ class NNUEWeights:
         for name in FLOAT_ARRAYS[:-1]:
             if not np.all(np.isfinite(getattr(self, name))):
                 raise ValueError(f"nnue: {name} holds values that are not finite")
+        qb = {}
+        for name, value in dict(self.qbias).items():
+            if name not in QBIAS_SHAPES:
+                raise ValueError(f"nnue: qbias has {name!r}; it corrects only {', '.join(QBIAS_SHAPES)}")
+            want = (l1,) if name == "L1b" else (l2,) if name == "L2b" else ()
+            value = np.asarray(value, dtype=np.float64)
+            if value.shape != want or not np.all(np.isfinite(value)):
+                raise ValueError(f"nnue: qbias {name} must be {want or 'a number'} of finite values, "
+                                 f"got shape {value.shape}")
+            qb[name] = value
+        self.qbias = qb
 
     @property
     def hidden(self) -> int:
@@ -90,20 +121,37 @@ class NNUEWeights:
         return self.hidden, int(self.L1w.shape[1]), int(self.L2w.shape[1])
 
     def quantised(self) -> dict:
-        """The integer arrays search runs (``W1q`` / ``b1q`` int16 in units of 1/QA, head
-        weights int8 in 1/QB, biases int32 in 1/(QA*QB)); ``ValueError`` naming the layer
-        if a weight falls outside what its integer type holds."""
+        """The integer arrays search runs: ``W1q`` / ``b1q`` int16 in units of 1/QA; each
+        head layer's weights int8, every output's column in units of ``1 / d`` with its own
+        divisor ``d`` (``L1dq``, ``L2dq`` per output, ``Odq`` for the single output), its
+        biases int32 in 1/(QA*d).  ``ValueError`` naming the layer if a weight falls
+        outside what its integer type holds."""
         out = {}
-        for name, dtype, scale in (("W1", np.int16, QA), ("b1", np.int16, QA), ("L1w", np.int8, QB),
-                                   ("L2w", np.int8, QB), ("Ow", np.int8, QB)):
-            q = np.rint(getattr(self, name) * scale)
+        for name in ("W1", "b1"):
+            q = np.rint(getattr(self, name) * QA)
             if np.abs(q).max(initial=0) > INT_LIMIT[name]:
                 raise ValueError(f"nnue: {name} exceeds its quantised range (|w| <= {WEIGHT_BOUND[name]:.3f}); "
                                  "train with weight clamping")
-            out[name + "q"] = q.astype(dtype)
-        for name in ("L1b", "L2b"):
-            out[name + "q"] = np.rint(getattr(self, name) * QA * QB).astype(np.int32)
-        out["Obq"] = np.int32(round(self.Ob * QA * QB))
+            out[name + "q"] = q.astype(np.int16)
+        for w, b, key in ((self.L1w, self.L1b, "L1"), (self.L2w, self.L2b, "L2"),
+                          (self.Ow[:, None], np.array([self.Ob]), "O")):
+            name = key + "w"
+            d = head_divisors(w)
+            q = np.rint(w * d)
+            if np.abs(q).max(initial=0) > INT_LIMIT[name]:
+                raise ValueError(f"nnue: {name} exceeds its quantised range (|w| <= {WEIGHT_BOUND[name]:.3f}); "
+                                 "train with weight clamping")
+            q = q.astype(np.int8)
+            bq = np.rint((b.astype(np.float64) + self.qbias.get(key + "b", 0.0)) * QA * d)
+            if np.abs(bq).max(initial=0) > 2 ** 31 - 1:
+                raise ValueError(f"nnue: {key}b is too large for its int32 units of 1/(QA * d)")
+            if key == "O":
+                out["Owq"], out["Obq"], out["Odq"] = q[:, 0], np.int32(bq[0]), np.int64(d[0])
+            else:
+                # A hidden output is its sum divided by ``d`` and floored; half a divisor in
+                # the bias makes that a rounding, so the integer head does not sit half a
+                # unit below the float one at every hidden output.
+                out[key + "wq"], out[key + "bq"], out[key + "dq"] = q, (bq + d // 2).astype(np.int32), d.astype(np.int32)
         return out
 
     def save(self, path) -> Path:
@@ -112,12 +160,13 @@ class NNUEWeights:
 
         path = Path(path)
         meta = {**self.meta, "feature_set": FEATURE_SET, "board": self.board, "sizes": list(self.sizes),
-                "pairwise": self.pairwise, "qa": QA, "qb": QB}
+                "pairwise": self.pairwise, "qa": QA, "qb": QB, "head_scales": "per output, power of two"}
         import io
 
         buf = io.BytesIO()
+        qbias = {"qbias_" + k: np.asarray(v, dtype=np.float64) for k, v in self.qbias.items()}
         np.savez(buf, **{k: getattr(self, k) for k in FLOAT_ARRAYS[:-1]}, Ob=np.float32(self.Ob),
-                 **self.quantised(), meta=np.array(json.dumps(meta, sort_keys=True)))
+                 **self.quantised(), **qbias, meta=np.array(json.dumps(meta, sort_keys=True)))
         write_bytes(path, buf.getvalue())
         return path
 
@@ -141,9 +190,10 @@ def load_nnue(path) -> NNUEWeights:
         raise ValueError(f"nnue {str(path)!r}: missing arrays {missing}")
     try:
         return NNUEWeights(board=meta["board"], **{k: arrays[k] for k in FLOAT_ARRAYS[:-1]},
-                           Ob=float(arrays["Ob"]), meta=meta, pairwise=bool(meta.get("pairwise", False)))
+                           Ob=float(arrays["Ob"]), meta=meta, pairwise=bool(meta.get("pairwise", False)),
+                           qbias={k[len("qbias_"):]: arrays[k] for k in arrays if k.startswith("qbias_")})
     except ValueError as e:
         raise ValueError(f"nnue {str(path)!r}: {e}") from None
 
 
-__all__ = ["NNUEWeights", "WEIGHT_BOUND", "load_nnue"]
+__all__ = ["NNUEWeights", "WEIGHT_BOUND", "head_divisors", "load_nnue"]

@@ -117,21 +117,92 @@ def test_lane_head_equals_the_integer_head_bit_for_bit(hidden, l1, l2, pair):
         L1w, L2w, Ow = weights((nin, l1)), weights((l1, l2)), weights(l2)
         L1b = rng.integers(-30_000, 30_000, l1).astype(np.int32)
         L2b = rng.integers(-3_000, 3_000, l2).astype(np.int32)
-        lanes = K.lane_layout(L1w, L1b, L2w, L2b, Ow)
+        # Each output's own power-of-two divisor: at the extremes from the smallest to the
+        # largest, with ordinary weights small enough that the outputs still vary.
+        top = 15 if weights is extremes else 9
+        L1d = (2 ** rng.integers(6, top, l1)).astype(np.int32)
+        L2d = (2 ** rng.integers(6, top, l2)).astype(np.int32)
+        if weights is extremes:
+            L1d[0], L2d[-1] = K.QB, K.QB_MAX
+        Od = np.int64(2 ** rng.integers(6, top))
+        lanes = K.lane_layout(L1w, L1b, L1d, L2w, L2b, L2d, Ow)
         values = []
         for t in range(300):
             acc = rng.integers(-60, 200, hidden).astype(np.int16)
             if t % 4 == 0:
                 acc[:] = K.QA  # every input at its largest: the biggest sums there are
             g = (rng.random(N_GLOBALS) * (rng.random(N_GLOBALS) < 0.6)).astype(np.float32)
-            ref = K.head_quantised(acc, pair, g, L1w, L1b, L2w, L2b, Ow, np.int32(-33), x, h1, h2)
-            assert K.head_quantised_lanes(acc, pair, g, *lanes[:5], np.int32(-33), *lanes[5:]) == ref
+            ref = K.head_quantised(acc, pair, g, L1w, L1b, L1d, L2w, L2b, L2d, Ow, np.int32(-33), Od, x, h1, h2)
+            assert K.head_quantised_lanes(acc, pair, g, *lanes[:7], np.int32(-33), Od, *lanes[7:]) == ref
             values.append(ref)
         if weights is ordinary:
             assert len(set(values)) > 3  # the cases differ: not one saturated value
+    with pytest.raises(ValueError, match=r"L2 divisors must be powers of two, got \[3, 64\]"):
+        K.lane_layout(np.zeros((4, 2), np.int8), np.zeros(2, np.int32), np.full(2, 64, np.int32),
+                      np.zeros((2, 2), np.int8), np.zeros(2, np.int32), np.array([64, 3], np.int32), np.zeros(2, np.int8))
     with pytest.raises(ValueError, match=f"up to {K.EXACT_INPUTS} inputs"):
-        K.lane_layout(np.zeros((K.EXACT_INPUTS + 1, 4), np.int8), np.zeros(4, np.int32),
-                      np.zeros((4, 4), np.int8), np.zeros(4, np.int32), np.zeros(4, np.int8))
+        K.lane_layout(np.zeros((K.EXACT_INPUTS + 1, 4), np.int8), np.zeros(4, np.int32), np.ones(4, np.int32),
+                      np.zeros((4, 4), np.int8), np.zeros(4, np.int32), np.ones(4, np.int32), np.zeros(4, np.int8))
+
+
+def test_each_head_output_gets_its_own_power_of_two_scale():
+    """A head column of small weights is quantised in finer units than one of large
+    weights (its own power-of-two divisor), every int8 weight stays in range, and the
+    dequantised weights and biases are within half a unit of the float ones."""
+    from ringrift_ml.nnue.model import head_divisors
+
+    w = random_weights("square8", 3)
+    w.L1w[:, 0] *= 0.02  # a column of small weights
+    w.L1w[:, 1] = 0.0  # a dead column
+    w.L1w[0, 2] = 1.9  # a column that needs the coarsest scale
+    d = head_divisors(w.L1w)
+    assert d[2] == K.QB and d[1] == K.QB_MAX and d[0] >= 32 * K.QB
+    assert np.all(np.abs(w.L1w).max(axis=0) * d <= 127)
+    assert np.all(d & (d - 1) == 0)  # powers of two
+    q = w.quantised()
+    for key, wf, bf in (("L1", w.L1w, w.L1b), ("L2", w.L2w, w.L2b)):
+        dq = q[key + "dq"]
+        assert np.array_equal(dq, head_divisors(wf)) and np.abs(q[key + "wq"]).max() <= 127
+        assert np.all(np.abs(q[key + "wq"] / dq - wf) <= 0.5 / dq + 1e-9)
+        # The bias carries half a divisor more, which turns the division's floor into rounding.
+        assert np.all(np.abs((q[key + "bq"] - dq // 2) / (K.QA * dq) - bf) <= 0.5 / (K.QA * dq) + 1e-9)
+    assert abs(q["Obq"] / (K.QA * q["Odq"]) - w.Ob) <= 0.5 / (K.QA * q["Odq"])
+
+
+def test_small_head_weights_quantise_closer_with_their_own_scales():
+    """A head of small weights (as trained heads mostly are), on random accumulators: the
+    integer head with each output's own divisor follows the float head at least twice as
+    closely as the same head quantised with one scale of ``1 / QB`` for every weight."""
+    rng = np.random.default_rng(11)
+    hidden, l1, l2 = 64, 16, 16
+    w = random_weights("square8", 5, hidden=hidden, l1=l1, l2=l2)
+    w.L1w = rng.normal(0, 0.03, w.L1w.shape).astype(np.float32)
+    w.L1w[0, 0] = 1.5  # one column keeps the coarse scale
+    w.L1b = np.full(l1, 0.4, np.float32)
+    w.L2w = rng.normal(0, 0.1, w.L2w.shape).astype(np.float32)
+    w.L2b = np.full(l2, 0.3, np.float32)
+    q = w.quantised()
+    one = {k: np.full(n, K.QB, np.int32) for k, n in (("L1", l1), ("L2", l2))}
+    single = (np.rint(w.L1w * K.QB).astype(np.int8), np.rint(w.L1b * K.QA * K.QB).astype(np.int32), one["L1"],
+              np.rint(w.L2w * K.QB).astype(np.int8), np.rint(w.L2b * K.QA * K.QB).astype(np.int32), one["L2"],
+              np.rint(w.Ow * K.QB).astype(np.int8), np.int32(round(w.Ob * K.QA * K.QB)), np.int64(K.QB))
+    own = (q["L1wq"], q["L1bq"], q["L1dq"], q["L2wq"], q["L2bq"], q["L2dq"], q["Owq"], q["Obq"], q["Odq"])
+    nin = hidden + N_GLOBALS
+    xf, h1f, h2f = np.zeros(nin, np.float32), np.zeros(l1, np.float32), np.zeros(l2, np.float32)
+    xq, h1q, h2q = np.zeros(nin, np.int16), np.zeros(l1, np.int32), np.zeros(l2, np.int32)
+    err = {"own": [], "single": []}
+    floats = []
+    for _ in range(400):
+        acc = rng.uniform(-0.2, 1.2, hidden).astype(np.float32)
+        g = rng.random(N_GLOBALS).astype(np.float32)
+        f = K.head_float(acc, 0, g, w.L1w, w.L1b, w.L2w, w.L2b, w.Ow, np.float32(w.Ob), xf, h1f, h2f)
+        floats.append(f)
+        acc_q = np.rint(acc * K.QA).astype(np.int16)
+        for key, head in (("own", own), ("single", single)):
+            err[key].append(K.head_quantised(acc_q, 0, g, *head, xq, h1q, h2q) - f)
+    assert np.std(floats) > 0.05  # the float head varies: the comparison means something
+    rms = {k: float(np.sqrt(np.mean(np.square(v)))) for k, v in err.items()}
+    assert rms["own"] < 0.5 * rms["single"], rms
 
 
 @pytest.mark.parametrize("pairwise", [False, True])
@@ -439,6 +510,10 @@ def test_distill_from_the_lake(tmp_path, capsys):
     assert main(["nnue", "info", str(tmp_path / "n.npz")]) == 0
     out = capsys.readouterr().out
     assert "NNUE for square8 2p" in out and "correlation with the network's value" in out
+    # The quantised head's biases were corrected on training positions, and the file keeps it.
+    quant = report["quantisation"]
+    assert quant["positions"] > 0 and quant["after"]["rmse"] <= quant["before"]["rmse"] + 1e-4
+    assert set(load_nnue(tmp_path / "n.npz").qbias) == {"L1b", "L2b", "Ob"}
     # Symmetrised targets: the report's references swap roles, nothing else changes.
     assert main(args + ["--model", str(model), "--symmetrise", "--out", str(tmp_path / "s.npz")]) == 0
     sym = json.loads(capsys.readouterr().out.splitlines()[-1])
@@ -530,3 +605,85 @@ def test_played_positions_do_not_depend_on_how_many_games_are_in_flight(tmp_path
         assert all((a == b).all() for a, b in zip(one, many))
     with pytest.raises(ValueError, match="concurrency must be >= 1"):
         played_positions("square8", 2, 1, "heuristic", concurrency=0)
+
+
+def _rounding_biased_weights(board="square8", seed=21):
+    """Weights whose head rounds every weight the same way (each a little under half a
+    unit above a multiple of its column's unit), so that the quantised head is off by a
+    fixed amount: what bias correction is for."""
+    from ringrift_ml.nnue.model import head_divisors
+
+    from ringrift_ml.ai._k_nnue import PLAYERS_BASE
+
+    w = random_weights(board, seed, hidden=32, l1=8, l2=8)
+    w.L1w *= 0.1  # small head weights, as trained heads have, so the values do not saturate
+    w.L2w *= 0.3
+    w.L1b[:] = w.L2b[:] = 0.3
+    # A four-player input (0 in the two-player games used here) with a large weight puts
+    # every first-layer column on the coarsest scale, 1/QB.
+    w.L1w[w.head_inputs + PLAYERS_BASE + 2, :] = 1.9
+    for name in ("L1w", "L2w"):
+        a = getattr(w, name)
+        d = head_divisors(a)
+        # Nudged to 0.45 of a unit above the grid: rounding takes 0.45 units off every weight.
+        setattr(w, name, ((np.floor(a * d) + 0.45) / d).astype(np.float32))
+    return w
+
+
+def test_bias_correction_removes_the_mean_quantisation_error():
+    """Measured on the positions of some games, the corrections make the integer path's
+    mean error against the float path on other games' positions near zero (it was not),
+    and shrink its RMS error; the float path does not change."""
+    from ringrift_ml.nnue.calibrate import correct_quantisation
+
+    w = _rounding_biased_weights()
+    cal = [g.S.copy() for g in random_games("square8", 2, 3, 31, 120)]
+    fixed, report = correct_quantisation(w, cal, max_positions=200, seed=1)
+    assert report["positions"] == 200 and report["rows"] == 400
+    assert abs(report["after"]["mean"]) < abs(report["before"]["mean"])
+    held = list(random_games("square8", 2, 3, 77, 120))
+    vf = np.ravel([NNUEEvaluator(w, quantised=False).values(g) for g in held])
+    before = np.ravel([NNUEEvaluator(w).values(g) for g in list(random_games("square8", 2, 3, 77, 120))])
+    after = np.ravel([NNUEEvaluator(fixed).values(g) for g in list(random_games("square8", 2, 3, 77, 120))])
+    vf2 = np.ravel([NNUEEvaluator(fixed, quantised=False).values(g) for g in list(random_games("square8", 2, 3, 77, 120))])
+    assert np.array_equal(vf, vf2)  # the float path ignores the corrections
+    assert abs(np.mean(before - vf)) > 0.01  # the rounding did bias the integer head
+    assert abs(np.mean(after - vf)) < 0.3 * abs(np.mean(before - vf))
+    assert np.sqrt(np.mean((after - vf) ** 2)) < np.sqrt(np.mean((before - vf) ** 2))
+
+
+def test_bias_corrections_travel_with_the_file_and_bad_ones_are_refused(tmp_path, capsys):
+    from ringrift_ml.cli import main
+    from ringrift_ml.nnue.calibrate import correct_quantisation
+
+    w = _rounding_biased_weights()
+    fixed, _ = correct_quantisation(w, [g.S.copy() for g in random_games("square8", 2, 1, 3, 60)])
+    fixed.save(tmp_path / "f.npz")
+    back = load_nnue(tmp_path / "f.npz")
+    assert all(np.allclose(back.qbias[k], fixed.qbias[k]) for k in ("L1b", "L2b", "Ob"))
+    assert all(np.array_equal(back.quantised()[k], fixed.quantised()[k]) for k in fixed.quantised())
+    w.save(tmp_path / "plain.npz")
+    assert load_nnue(tmp_path / "plain.npz").qbias == {}
+    with pytest.raises(ValueError, match="qbias L1b must be"):
+        dataclasses_replace(w, qbias={"L1b": np.zeros(3)})
+    with pytest.raises(ValueError, match="it corrects only"):
+        dataclasses_replace(w, qbias={"W1": np.zeros(3)})
+    with pytest.raises(ValueError, match="no positions"):
+        correct_quantisation(w, [])
+    # The command corrects a file made without them; bad arguments name the field.
+    assert main(["nnue", "calibrate", str(tmp_path / "plain.npz"), "--num-players", "2", "--games", "2",
+                 "--out", str(tmp_path / "c.npz")]) == 0
+    report = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert report["games"] == 2 and report["positions"] > 0
+    cal = load_nnue(tmp_path / "c.npz")
+    assert set(cal.qbias) == {"L1b", "L2b", "Ob"} and cal.meta["calibration"]["players"] == 2
+    assert main(["nnue", "calibrate", str(tmp_path / "plain.npz"), "--num-players", "5", "--out", str(tmp_path / "x.npz")]) == 2
+    assert "--num-players must be 2, 3 or 4" in capsys.readouterr().err
+    assert main(["nnue", "calibrate", str(tmp_path / "missing.npz"), "--num-players", "2", "--out", str(tmp_path / "x.npz")]) == 2
+    assert "no such file" in capsys.readouterr().err
+
+
+def dataclasses_replace(w, **kw):
+    import dataclasses
+
+    return dataclasses.replace(w, **kw)
