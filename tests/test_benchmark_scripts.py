@@ -459,3 +459,49 @@ def test_nnue_arch_trains_every_variant_on_a_cached_set(tmp_path, capsys):
     assert [x["epoch"] for x in lines if x["kind"] == "epoch"] == [0, 1]
     assert arch.main(["--storage", str(tmp_path), "--partition", "hex8|5", "--cache", "x.npz"]) == 2
     assert "--partition" in capsys.readouterr().err
+
+
+def test_nnue_quant_compares_the_three_quantisations(tmp_path, capsys):
+    """Every scheme's line, the bias-corrected one with calibration games, and the
+    one-scale NumPy head equal to the compiled integer head given that scheme's arrays."""
+    from ringrift_ml.ai._k_nnue import QB
+    from ringrift_ml.nnue import NNUEWeights
+    from ringrift_ml.nnue.features import N_GLOBALS, n_features
+    from ringrift_ml.nnue.model import board_cells
+
+    rng = np.random.default_rng(0)
+    hidden, l1, l2 = 16, 4, 4
+    grid = lambda shape: (rng.integers(-20, 21, shape) / QB).astype(np.float32)  # noqa: E731
+    w = NNUEWeights("square8", W1=rng.normal(0, 0.05, (n_features(board_cells("square8")), hidden)),
+                    b1=np.full(hidden, 0.4), L1w=grid((hidden + N_GLOBALS, l1)), L1b=np.full(l1, 0.25),
+                    L2w=grid((l1, l2)), L2b=np.full(l2, 0.25), Ow=grid(l2), Ob=0.0)
+    w.save(tmp_path / "n.npz")
+    bench = _load("nnue_quant")
+    assert bench.main(["--nnue", str(tmp_path / "n.npz"), "--num-players", "2", "--games", "2",
+                       "--calibrate-games", "2"]) == 0
+    rows = {r["scheme"]: r for r in map(json.loads, capsys.readouterr().out.splitlines())}
+    assert set(rows) == {"single", "own", "corrected"} and rows["single"]["positions"] > 20
+    assert all(r["corr"] is not None and r["corr"] > 0.9 for r in rows.values())  # the values vary
+    # The NumPy one-scale head is the compiled integer head given one divisor QB everywhere
+    # and biases without the rounding half.
+    from ringrift_ml.ai import _k_nnue as K
+    from ringrift_ml.distill import _games, played_positions
+    states = played_positions("square8", 2, 1, seed=3, log=lambda m: None)
+    got = bench._single_scale_values(w, states)
+    heads = (np.rint(w.L1w * QB).astype(np.int8), np.rint(w.L1b * K.QA * QB).astype(np.int32), np.full(l1, QB, np.int32),
+             np.rint(w.L2w * QB).astype(np.int8), np.rint(w.L2b * K.QA * QB).astype(np.int32), np.full(l2, QB, np.int32),
+             np.rint(w.Ow * QB).astype(np.int8), np.int32(0), np.int64(QB))
+    bufs = (np.zeros(hidden + N_GLOBALS, np.int16), np.zeros(l1, np.int32), np.zeros(l2, np.int32))
+    ref = []
+    for S in states:
+        for p in (1, 2):
+            codes = np.full((4, board_cells("square8")), -1, np.int64)
+            accs = np.zeros((4, hidden), np.int16)
+            q = w.quantised()
+            K.refresh(S, board_cells("square8"), q["W1q"], q["b1q"], accs, codes)
+            g = np.zeros(N_GLOBALS, np.float32)
+            K.globals_into(S, p, g)
+            ref.append(K.head_quantised(accs[p - 1], 0, g, *heads, *bufs))
+    assert len(got) == len(ref) == 2 * len(_games("square8", states)) and np.allclose(got, ref, atol=1e-12)
+    assert bench.main(["--nnue", str(tmp_path / "missing.npz"), "--num-players", "2"]) == 2
+    assert "no such file" in capsys.readouterr().err

@@ -5,6 +5,7 @@ updated by the cells a move changes, run in quantised integers in compiled code.
   dense globals, with the feature set's name and hash;
 * :mod:`ringrift_ml.ai._k_nnue`: the compiled accumulator (refresh and incremental update) and heads;
 * :mod:`.model`: the weights, their quantisation and the file;
+* :mod:`.calibrate`: bias correction of the quantised head, measured on positions;
 * :mod:`.evaluator`: :class:`NNUEEvaluator` (the search evaluator protocol);
 * :mod:`.players`: ``minimax-nnue:<file>[:nodes]`` and ``descent-nnue:<file>[:nodes]``.
 

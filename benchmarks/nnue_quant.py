@@ -1,0 +1,94 @@
+"""How closely an NNUE's integer head follows its float head (JSON lines).
+
+For an NNUE file, on the positions of ``--games`` seeded heuristic games (8 random
+opening decisions each), the quantised value of every seat against the float value:
+correlation, RMS difference and mean difference, for three quantisations of the same
+float weights:
+
+* ``single``: one scale of ``1 / QB`` for every head weight and the division's floor
+  (the scheme before per-output scales; computed here in NumPy);
+* ``own``: each output's own power-of-two scale and rounding, no bias correction
+  (``NNUEWeights.quantised`` with ``qbias`` emptied; the compiled evaluator);
+* ``corrected``: the same with bias corrections: the file's own, or, with
+  ``--calibrate-games N``, measured on N other games' positions
+  (``nnue.calibrate.correct_quantisation``, as ``ringrift nnue calibrate`` does).
+
+    python benchmarks/nnue_quant.py --nnue F --num-players 3 --games 40 --seed 5 --calibrate-games 60 --calibrate-seed 7
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+
+import numpy as np
+
+
+def _single_scale_values(weights, states) -> np.ndarray:
+    """Every seat's value under one head scale of ``1 / QB`` and floored divisions."""
+    from ringrift_ml.ai._k_nnue import QA, QB
+    from ringrift_ml.nnue.calibrate import head_inputs
+
+    _, xq = head_inputs(weights, states)
+    L1 = np.rint(weights.L1w * QB).astype(np.int64)
+    L2 = np.rint(weights.L2w * QB).astype(np.int64)
+    O = np.rint(weights.Ow * QB).astype(np.int64)
+    if max(np.abs(L1).max(), np.abs(L2).max(), np.abs(O).max()) > 127:
+        raise ValueError("nnue_quant: a head weight exceeds int8 at one scale of 1/QB")
+    b1 = np.rint(weights.L1b * QA * QB).astype(np.int64)
+    b2 = np.rint(weights.L2b * QA * QB).astype(np.int64)
+    h1 = np.clip((xq @ L1 + b1) // QB, 0, QA)
+    h2 = np.clip((h1 @ L2 + b2) // QB, 0, QA)
+    return np.tanh((h2 @ O + int(round(weights.Ob * QA * QB))) / (QA * QB))
+
+
+def _figures(q: np.ndarray, f: np.ndarray) -> dict:
+    d = q - f
+    corr = None if q.std() == 0 or f.std() == 0 else round(float(np.corrcoef(q, f)[0, 1]), 5)
+    return {"corr": corr, "rms": round(float(np.sqrt(np.mean(d ** 2))), 5),
+            "mean": round(float(np.mean(d)), 5), "max_abs": round(float(np.max(np.abs(d))), 5)}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--nnue", required=True, help="an NNUE file")
+    ap.add_argument("--num-players", dest="players", type=int, required=True, help="players per game")
+    ap.add_argument("--games", type=int, default=40, help="heuristic games whose positions are measured")
+    ap.add_argument("--seed", type=int, default=5, help="those games' seed")
+    ap.add_argument("--calibrate-games", type=int, default=0,
+                    help="measure the bias corrections on this many other games (default 0: the file's own)")
+    ap.add_argument("--calibrate-seed", type=int, default=7, help="the calibration games' seed")
+    args = ap.parse_args(argv)
+
+    from ringrift_ml.distill import _games, played_positions
+    from ringrift_ml.nnue import NNUEEvaluator, load_nnue
+    from ringrift_ml.nnue.calibrate import correct_quantisation
+
+    try:
+        w = load_nnue(args.nnue)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    quiet = lambda m: None  # noqa: E731
+    states = played_positions(w.board, args.players, args.games, seed=args.seed, log=quiet)
+    games = _games(w.board, states)
+    # One seat per row, as the head sees them (position-major, seat-minor).
+    f = np.ravel([NNUEEvaluator(w, quantised=False).values(g) for g in games])
+    plain = dataclasses.replace(w, qbias={})
+    corrected = w
+    if args.calibrate_games:
+        cal = played_positions(w.board, args.players, args.calibrate_games, seed=args.calibrate_seed, log=quiet)
+        corrected, _ = correct_quantisation(w, cal, seed=args.calibrate_seed)
+    rows = {"single": _single_scale_values(w, states), "own": np.ravel([NNUEEvaluator(plain).values(g) for g in games])}
+    if corrected.qbias:
+        rows["corrected"] = np.ravel([NNUEEvaluator(corrected).values(g) for g in games])
+    for scheme, q in rows.items():
+        print(json.dumps({"kind": "nnue_quant", "nnue": args.nnue, "board": w.board, "players": args.players,
+                          "positions": len(states), "scheme": scheme, **_figures(q, f)}), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
