@@ -321,14 +321,30 @@ def _selfplay(args) -> int:
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    records = run_selfplay(cfg, args.out, progress=args.progress)
-    wins = Counter(r["winner"] for r in records)
+    # With a file the records are streamed to it as the games end and the summary reads
+    # them back one at a time: a long run needs memory for its games in flight only.
+    records = run_selfplay(cfg, args.out, progress=args.progress, keep_records=args.out is None)
+
+    def each():
+        if records is not None:
+            yield from records
+            return
+        with open(args.out, encoding="utf-8") as fh:
+            for line in fh:
+                yield json.loads(line)
+
+    wins, reasons, length, n = Counter(), Counter(), 0, 0
+    for r in each():
+        wins[r["winner"]] += 1
+        reasons[r["victoryReason"]] += 1
+        length += r["length"]
+        n += 1
     summary = {
-        "games": len(records),
-        "winner_share": {str(p): round(wins[p] / len(records), 4) for p in range(1, len(cfg.players) + 1)},
-        "victory_reasons": dict(Counter(r["victoryReason"] for r in records)),
-        "mean_length": round(statistics.fmean(r["length"] for r in records), 1),
-        **{k: (round(v, 4) if isinstance(v, float) else v) for k, v in columns(summarize(records)).items()},
+        "games": n,
+        "winner_share": {str(p): round(wins[p] / n, 4) for p in range(1, len(cfg.players) + 1)},
+        "victory_reasons": dict(reasons),
+        "mean_length": round(length / n, 1),
+        **{k: (round(v, 4) if isinstance(v, float) else v) for k, v in columns(summarize(each())).items()},
         "out": str(args.out) if args.out else None,
     }
     print(json.dumps(summary))

@@ -105,18 +105,18 @@ def _inc(name: str, labels: dict, value: float = 1.0) -> None:
         m.labels(**labels).inc(float(value))
 
 
-def selfplay_done(board: str, players: int, records: list, seconds: float,
+def selfplay_done(board: str, players: int, games: int, positions: int, seconds: float,
                   evaluator: Optional[dict] = None) -> None:
-    """A selfplay run's games, positions and rate (``evaluator``: ``{batches, misses,
-    hits}`` of an in-process network evaluator, for the batch size and cache hits)."""
+    """A selfplay run's games, positions (fully searched decisions) and rate
+    (``evaluator``: ``{batches, misses, hits}`` of an in-process network evaluator, for
+    the batch size and cache hits)."""
     import time
 
     lab = _labels(board, players)
-    positions = sum(1 for r in records for s in (r.get("search") or []) if s and s.get("full", True))
-    _inc("ringrift_selfplay_games", lab, len(records))
+    _inc("ringrift_selfplay_games", lab, games)
     _inc("ringrift_selfplay_positions", lab, positions)
-    if records and seconds > 0:
-        _set("ringrift_selfplay_games_per_second", lab, len(records) / seconds)
+    if games and seconds > 0:
+        _set("ringrift_selfplay_games_per_second", lab, games / seconds)
         _set("ringrift_selfplay_last_game_timestamp_seconds", lab, time.time())
     if evaluator and evaluator.get("batches"):
         _set("ringrift_selfplay_eval_batch_size", lab, evaluator["misses"] / evaluator["batches"])

@@ -23,6 +23,7 @@ by ``decay`` after each later decision.  Records replay with ``ringrift rules re
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import time
@@ -33,7 +34,7 @@ from typing import Callable, Optional
 from tqdm import tqdm
 
 from .ai import Budget
-from .atomic import write_text
+from .atomic import atomic_path
 from .ai.factory import ENGINES, NET_ENGINES, parse_player, parse_spec  # noqa: F401 (re-exported)
 from .ai.games import GameJob, play_games
 from .ai.heuristic import packaged_weights_path
@@ -377,50 +378,74 @@ def run_selfplay(
     out: Optional[Path] = None,
     progress: bool = True,
     on_game: Optional[Callable[[int, dict], None]] = None,
-) -> list:
+    keep_records: bool = True,
+) -> Optional[list]:
     """Play all games; write them as JSON Lines to ``out`` (temp file, then rename).
-    Records come back in game order; ``on_game(count, record)`` sees each as it ends."""
+    Records come back in game order; ``on_game(count, record)`` sees each as it ends.
+
+    The file is written while the games are played, in game order: a game that ends
+    before an earlier one waits in memory only until that one ends (the games in
+    flight, not the run).  ``keep_records=False`` holds no other record and returns
+    None: a long run to a file then needs memory for its games in flight, not for all
+    of them (1,500 square8 games held 6.4 GB)."""
     bar = tqdm(total=cfg.games, desc=f"selfplay {cfg.board} {len(cfg.players)}p", unit="game",
                disable=not progress)
-    done = []
+    done = {}  # seed -> record: every record, or with keep_records=False those waiting for an earlier game
+    counts = {"games": 0, "positions": 0}
     t0 = time.time()
     stats0 = _evaluator_stats(cfg)
+    with contextlib.ExitStack() as stack:
+        fh = None
+        if out is not None:
+            fh = open(stack.enter_context(atomic_path(out)), "x", encoding="utf-8")
+            stack.callback(fh.close)  # closed before the rename (callbacks run last in, first out)
+        next_seed = [cfg.seed]  # the next game the file is waiting for
 
-    def keep(rec: dict) -> None:
-        done.append(rec)
-        bar.update(1)
-        if on_game is not None:
-            on_game(len(done), rec)
+        def keep(rec: dict) -> None:
+            if rec["seed"] < next_seed[0] or rec["seed"] in done:
+                return  # a game played twice (a retried task): the same seed plays the same game
+            done[rec["seed"]] = rec
+            counts["games"] += 1
+            counts["positions"] += sum(1 for e in (rec.get("search") or []) if e and e.get("full", True))
+            bar.update(1)
+            if on_game is not None:
+                on_game(counts["games"], rec)
+            while next_seed[0] in done:
+                ready = done[next_seed[0]] if keep_records else done.pop(next_seed[0])
+                if fh is not None:
+                    fh.write(json.dumps(ready) + "\n")
+                next_seed[0] += 1
 
-    if cfg.ray_address:
-        from .cluster import shared_pool
+        if cfg.ray_address:
+            from .cluster import shared_pool
 
-        # One batch per task: an actor takes the next task when it finishes one, and a
-        # lost actor costs one batch.
-        shared_pool(cfg.ray_address, cfg.workers).map(_RayWorker(cfg), _chunks(cfg, 1),
-                                                      on_result=lambda _, recs: [keep(r) for r in recs])
-    elif cfg.workers == 1:
-        play_batch(cfg, list(range(cfg.games)), on_record=keep)
-    else:
-        # Chunks of a few batches per task keep every worker's batch full.
-        ctx = mp.get_context("spawn")  # numba and fork do not mix safely
-        with ctx.Pool(cfg.workers, initializer=_init, initargs=(cfg,)) as pool:
-            for recs in pool.imap(_work, _chunks(cfg, 2)):
-                for rec in recs:
-                    keep(rec)
-            # Let the workers leave on their own before the with-block terminates the
-            # pool: Pool.terminate signals workers that may hold the task queue's lock,
-            # and a survivor then waits on that lock forever (seen on a loaded machine).
-            pool.close()
-            pool.join()
-    bar.close()
-    order = {rec["seed"]: rec for rec in done}
-    records = [order[cfg.seed + i] for i in range(cfg.games)]
+            # One batch per task: an actor takes the next task when it finishes one, and a
+            # lost actor costs one batch.
+            shared_pool(cfg.ray_address, cfg.workers).map(_RayWorker(cfg), _chunks(cfg, 1),
+                                                          on_result=lambda _, recs: [keep(r) for r in recs])
+        elif cfg.workers == 1:
+            play_batch(cfg, list(range(cfg.games)), on_record=keep)
+        else:
+            # Chunks of a few batches per task keep every worker's batch full.
+            ctx = mp.get_context("spawn")  # numba and fork do not mix safely
+            with ctx.Pool(cfg.workers, initializer=_init, initargs=(cfg,)) as pool:
+                for recs in pool.imap(_work, _chunks(cfg, 2)):
+                    for rec in recs:
+                        keep(rec)
+                # Let the workers leave on their own before the with-block terminates the
+                # pool: Pool.terminate signals workers that may hold the task queue's lock,
+                # and a survivor then waits on that lock forever (seen on a loaded machine).
+                pool.close()
+                pool.join()
+        bar.close()
+        if next_seed[0] != cfg.seed + cfg.games:
+            raise RuntimeError(f"selfplay: game {next_seed[0] - cfg.seed} of {cfg.games} never ended "
+                               f"({counts['games']} records came back)")
     from . import metrics
 
     stats1 = _evaluator_stats(cfg)
-    metrics.selfplay_done(cfg.board, len(cfg.players), records, time.time() - t0,
+    metrics.selfplay_done(cfg.board, len(cfg.players), counts["games"], counts["positions"], time.time() - t0,
                           {k: stats1[k] - stats0[k] for k in stats1} if stats0 is not None else None)
-    if out is not None:
-        write_text(out, "".join(json.dumps(rec) + "\n" for rec in records))
-    return records
+    if not keep_records:
+        return None
+    return [done[cfg.seed + i] for i in range(cfg.games)]

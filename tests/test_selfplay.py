@@ -26,6 +26,46 @@ def test_records_replay_and_carry_policies(tmp_path):
         assert rec["moves"][i] in [m for m, _ in rec["policy"][i]]
 
 
+def test_records_stream_to_the_file_in_game_order_without_being_kept(tmp_path, monkeypatch):
+    """Without keeping the records the file holds the same games in game order, though
+    the games end out of order (several in flight), and a game that comes back twice (a
+    retried task) is written once; only games waiting for an earlier one are held."""
+    import ringrift_ml.selfplay as sp
+
+    cfg = SelfplayConfig(board="square8", players=("random", "heuristic"), games=7, seed=40, batch_games=4)
+    kept = run_selfplay(cfg, tmp_path / "a.jsonl", progress=False)
+    arrival = []
+    real = sp.play_batch
+
+    def shuffled(cfg_, indices, on_record):
+        # Every game comes back, in reverse order, the fourth twice.
+        recs = []
+        real(cfg_, indices, on_record=recs.append)
+        for rec in reversed(recs + [recs[3]]):
+            arrival.append(rec["seed"])
+            on_record(rec)
+
+    monkeypatch.setattr(sp, "play_batch", shuffled)
+    seen = []
+    assert run_selfplay(cfg, tmp_path / "b.jsonl", progress=False, keep_records=False,
+                        on_game=lambda n, rec: seen.append(n)) is None
+    assert arrival[0] != 40 and seen == list(range(1, 8))  # out of order; the repeat is not counted
+    lines = [json.loads(x) for x in (tmp_path / "b.jsonl").read_text().splitlines()]
+    assert lines == kept and [r["seed"] for r in lines] == list(range(40, 47))
+    assert (tmp_path / "a.jsonl").read_text() == (tmp_path / "b.jsonl").read_text()
+
+
+def test_selfplay_command_streams_its_file_and_summarises_it(tmp_path, capsys):
+    out = tmp_path / "g.jsonl"
+    assert main(["selfplay", "--board", "square8", "--players", "random,heuristic", "--games", "3", "--seed", "5",
+                 "--out", str(out), "--no-progress"]) == 0
+    summary = json.loads(capsys.readouterr().out.splitlines()[-1])
+    lines = [json.loads(x) for x in out.read_text().splitlines()]
+    assert summary["games"] == len(lines) == 3 and summary["out"] == str(out)
+    assert summary["mean_length"] == round(sum(r["length"] for r in lines) / 3, 1)
+    assert sum(summary["victory_reasons"].values()) == 3
+
+
 def test_reproducible_and_parallel_equals_serial(tmp_path):
     base = dict(board="hex8", players=("random", "random", "random"), games=3, seed=11)
     a = run_selfplay(SelfplayConfig(**base), progress=False)
