@@ -110,6 +110,10 @@ def nnue_model(context: dg.AssetExecutionContext, config: NNUESettings, lake_roo
         "heuristic_corr_with_network": corr.get("heuristic"),
         "corr_with_symmetrised_network": (report.get("corr_with_symmetrised_network") or {}).get("nnue"),
         "mse_result": dg.MetadataValue.json(report["mse_result"]),
+        # The integer head against the float one on training positions, before and after
+        # the bias correction (nnue.calibrate).
+        "quantisation_rmse": report["quantisation"]["after"]["rmse"],
+        "quantisation": dg.MetadataValue.json(report["quantisation"]),
         "positions": report["positions"],
         "heldout_positions": report["heldout_positions"],
         "evals_per_second": round(evaluation_speed(load_nnue(cand), part.board, sample), 1),

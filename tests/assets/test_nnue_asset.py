@@ -37,7 +37,9 @@ def test_nnue_model_asset_trains_gates_and_keeps_the_current(tmp_path):
     if not cur.is_file():  # the heuristic won the match: make the candidate current to test the next match
         cur.write_bytes(cand.read_bytes())
     r = dg.materialize([nnue_model], partition_key="square8|2", resources=res, run_config=run)
-    assert r.asset_materializations_for_node("nnue_model")[0].metadata["gate"].value["opponent"] == "current"
+    meta = r.asset_materializations_for_node("nnue_model")[0].metadata
+    assert meta["gate"].value["opponent"] == "current"
+    assert meta["quantisation"].value["positions"] > 0 and 0 <= meta["quantisation_rmse"].value < 0.2
     # A bad reference fails the run naming the partition.
     bad = dg.materialize([nnue_model], partition_key="square8|2", resources=res, raise_on_error=False,
                          run_config={"ops": {"nnue_model": {"config": {**conf, "model": "best"}}}})
