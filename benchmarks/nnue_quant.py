@@ -27,21 +27,22 @@ import numpy as np
 
 
 def _single_scale_values(weights, states) -> np.ndarray:
-    """Every seat's value under one head scale of ``1 / QB`` and floored divisions."""
+    """Every seat's value under one head scale of ``1 / QB`` and floored divisions: the
+    integer arrays of that scheme run through the NumPy integer head of
+    ``nnue.calibrate.head_layers``."""
     from ringrift_ml.ai._k_nnue import QA, QB
-    from ringrift_ml.nnue.calibrate import head_inputs
+    from ringrift_ml.nnue.calibrate import head_inputs, head_layers
 
-    _, xq = head_inputs(weights, states)
-    L1 = np.rint(weights.L1w * QB).astype(np.int64)
-    L2 = np.rint(weights.L2w * QB).astype(np.int64)
-    O = np.rint(weights.Ow * QB).astype(np.int64)
-    if max(np.abs(L1).max(), np.abs(L2).max(), np.abs(O).max()) > 127:
+    xf, xq = head_inputs(weights, states)
+    q = {}
+    for key, w, b in (("L1", weights.L1w, weights.L1b), ("L2", weights.L2w, weights.L2b)):
+        q[key + "wq"] = np.rint(w * QB).astype(np.int64)
+        q[key + "bq"] = np.rint(b * QA * QB).astype(np.int64)
+        q[key + "dq"] = np.full(w.shape[1], QB, dtype=np.int64)
+    q.update(Owq=np.rint(weights.Ow * QB).astype(np.int64), Obq=int(round(weights.Ob * QA * QB)), Odq=QB)
+    if max(np.abs(q["L1wq"]).max(), np.abs(q["L2wq"]).max(), np.abs(q["Owq"]).max()) > 127:
         raise ValueError("nnue_quant: a head weight exceeds int8 at one scale of 1/QB")
-    b1 = np.rint(weights.L1b * QA * QB).astype(np.int64)
-    b2 = np.rint(weights.L2b * QA * QB).astype(np.int64)
-    h1 = np.clip((xq @ L1 + b1) // QB, 0, QA)
-    h2 = np.clip((h1 @ L2 + b2) // QB, 0, QA)
-    return np.tanh((h2 @ O + int(round(weights.Ob * QA * QB))) / (QA * QB))
+    return head_layers(weights, xf, xq, q)["value"][0]
 
 
 def _figures(q: np.ndarray, f: np.ndarray) -> dict:

@@ -391,7 +391,7 @@ def run_selfplay(
     bar = tqdm(total=cfg.games, desc=f"selfplay {cfg.board} {len(cfg.players)}p", unit="game",
                disable=not progress)
     done = {}  # seed -> record: every record, or with keep_records=False those waiting for an earlier game
-    counts = {"games": 0, "positions": 0}
+    games = positions = 0
     t0 = time.time()
     stats0 = _evaluator_stats(cfg)
     with contextlib.ExitStack() as stack:
@@ -399,22 +399,23 @@ def run_selfplay(
         if out is not None:
             fh = open(stack.enter_context(atomic_path(out)), "x", encoding="utf-8")
             stack.callback(fh.close)  # closed before the rename (callbacks run last in, first out)
-        next_seed = [cfg.seed]  # the next game the file is waiting for
+        next_seed = cfg.seed  # the next game the file is waiting for
 
         def keep(rec: dict) -> None:
-            if rec["seed"] < next_seed[0] or rec["seed"] in done:
+            nonlocal games, positions, next_seed
+            if rec["seed"] < next_seed or rec["seed"] in done:
                 return  # a game played twice (a retried task): the same seed plays the same game
             done[rec["seed"]] = rec
-            counts["games"] += 1
-            counts["positions"] += sum(1 for e in (rec.get("search") or []) if e and e.get("full", True))
+            games += 1
+            positions += sum(1 for e in (rec.get("search") or []) if e and e.get("full", True))
             bar.update(1)
             if on_game is not None:
-                on_game(counts["games"], rec)
-            while next_seed[0] in done:
-                ready = done[next_seed[0]] if keep_records else done.pop(next_seed[0])
+                on_game(games, rec)
+            while next_seed in done:
+                ready = done[next_seed] if keep_records else done.pop(next_seed)
                 if fh is not None:
                     fh.write(json.dumps(ready) + "\n")
-                next_seed[0] += 1
+                next_seed += 1
 
         if cfg.ray_address:
             from .cluster import shared_pool
@@ -438,13 +439,13 @@ def run_selfplay(
                 pool.close()
                 pool.join()
         bar.close()
-        if next_seed[0] != cfg.seed + cfg.games:
-            raise RuntimeError(f"selfplay: game {next_seed[0] - cfg.seed} of {cfg.games} never ended "
-                               f"({counts['games']} records came back)")
+        if next_seed != cfg.seed + cfg.games:
+            raise RuntimeError(f"selfplay: game {next_seed - cfg.seed} of {cfg.games} never ended "
+                               f"({games} records came back)")
     from . import metrics
 
     stats1 = _evaluator_stats(cfg)
-    metrics.selfplay_done(cfg.board, len(cfg.players), counts["games"], counts["positions"], time.time() - t0,
+    metrics.selfplay_done(cfg.board, len(cfg.players), games, positions, time.time() - t0,
                           {k: stats1[k] - stats0[k] for k in stats1} if stats0 is not None else None)
     if not keep_records:
         return None

@@ -17,6 +17,7 @@ float weights are untouched.
 from __future__ import annotations
 
 import dataclasses
+from typing import Optional
 
 import numpy as np
 
@@ -52,22 +53,22 @@ def head_inputs(weights: NNUEWeights, states: list) -> tuple:
     return np.asarray(xf, dtype=np.float64), np.asarray(xq, dtype=np.int64)
 
 
-def _layers(weights: NNUEWeights, xf: np.ndarray, xq: np.ndarray) -> dict:
-    """Both paths' pre-activations of every layer (float units) and values."""
-    q = weights.quantised()
+def head_layers(weights: NNUEWeights, xf: np.ndarray, xq: np.ndarray, q: Optional[dict] = None) -> dict:
+    """Both paths' pre-activations of every head layer (float units; ``"L1b"``,
+    ``"L2b"``, ``"Ob"``: ``(integer, float)``) and their values (``"value"``), for the
+    head inputs of :func:`head_inputs`.  ``q``: the integer arrays to run (default
+    ``weights.quantised()``; another quantisation of the same weights, for comparison)."""
+    q = weights.quantised() if q is None else q
     out = {}
-    pf = xf @ weights.L1w + weights.L1b
-    # Without the half divisor the quantised bias carries for rounding: the float
-    # pre-activation it is compared with has none.
-    pq = (xq @ q["L1wq"].astype(np.int64) + q["L1bq"] - q["L1dq"] // 2) / (K.QA * q["L1dq"])
-    out["L1b"] = (pq, pf)
-    hf = np.clip(pf, 0.0, 1.0)
-    hq = np.clip((xq @ q["L1wq"].astype(np.int64) + q["L1bq"]) // q["L1dq"], 0, K.QA)
-    pf = hf @ weights.L2w + weights.L2b
-    pq = (hq @ q["L2wq"].astype(np.int64) + q["L2bq"] - q["L2dq"] // 2) / (K.QA * q["L2dq"])
-    out["L2b"] = (pq, pf)
-    hf = np.clip(pf, 0.0, 1.0)
-    hq = np.clip((hq @ q["L2wq"].astype(np.int64) + q["L2bq"]) // q["L2dq"], 0, K.QA)
+    hf, hq = xf, xq
+    for key, wf, bf in (("L1", weights.L1w, weights.L1b), ("L2", weights.L2w, weights.L2b)):
+        d = q[key + "dq"]
+        s = hq @ q[key + "wq"].astype(np.int64) + q[key + "bq"]
+        pf = hf @ wf + bf
+        # Without the half divisor the quantised bias carries for rounding: the float
+        # pre-activation it is compared with has none.
+        out[key + "b"] = ((s - d // 2) / (K.QA * d), pf)
+        hf, hq = np.clip(pf, 0.0, 1.0), np.clip(s // d, 0, K.QA)
     pf = hf @ weights.Ow + weights.Ob
     pq = (hq @ q["Owq"].astype(np.int64) + int(q["Obq"])) / (K.QA * int(q["Odq"]))
     out["Ob"] = (pq, pf)
@@ -96,15 +97,15 @@ def correct_quantisation(weights: NNUEWeights, states: list, max_positions: int 
         states = [states[i] for i in np.sort(pick)]
     xf, xq = head_inputs(weights, states)
     w = dataclasses.replace(weights, qbias={})
-    before = _errors(_layers(w, xf, xq))
+    before = _errors(head_layers(w, xf, xq))
     qbias = {}
     for name in ("L1b", "L2b", "Ob"):  # in order: each on the corrected layers before it
-        pq, pf = _layers(w, xf, xq)[name]
+        pq, pf = head_layers(w, xf, xq)[name]
         qbias[name] = -np.mean(pq - pf, axis=0)
         w = dataclasses.replace(w, qbias=dict(qbias))
-    after = _errors(_layers(w, xf, xq))
+    after = _errors(head_layers(w, xf, xq))
     report = {"positions": len(states), "rows": int(len(xf)), "before": before, "after": after}
     return w, report
 
 
-__all__ = ["correct_quantisation", "head_inputs"]
+__all__ = ["correct_quantisation", "head_inputs", "head_layers"]

@@ -21,7 +21,7 @@ from .features import FEATURE_SET, N_GLOBALS, check_feature_set, n_features
 
 FLOAT_ARRAYS = ("W1", "b1", "L1w", "L1b", "L2w", "L2b", "Ow", "Ob")
 INT_LIMIT = {"W1": 32767, "b1": 32767, "L1w": 127, "L2w": 127, "Ow": 127}
-QBIAS_SHAPES = ("L1b", "L2b", "Ob")
+QBIAS_NAMES = ("L1b", "L2b", "Ob")
 WEIGHT_BOUND = {"W1": 32767 / QA, "b1": 32767 / QA, "L1w": 127 / QB, "L2w": 127 / QB, "Ow": 127 / QB}
 """Float ranges that quantise without overflow (training clamps its weights to them)."""
 
@@ -97,8 +97,8 @@ class NNUEWeights:
                 raise ValueError(f"nnue: {name} holds values that are not finite")
         qb = {}
         for name, value in dict(self.qbias).items():
-            if name not in QBIAS_SHAPES:
-                raise ValueError(f"nnue: qbias has {name!r}; it corrects only {', '.join(QBIAS_SHAPES)}")
+            if name not in QBIAS_NAMES:
+                raise ValueError(f"nnue: qbias has {name!r}; it corrects only {', '.join(QBIAS_NAMES)}")
             want = (l1,) if name == "L1b" else (l2,) if name == "L2b" else ()
             value = np.asarray(value, dtype=np.float64)
             if value.shape != want or not np.all(np.isfinite(value)):
@@ -126,22 +126,18 @@ class NNUEWeights:
         divisor ``d`` (``L1dq``, ``L2dq`` per output, ``Odq`` for the single output), its
         biases int32 in 1/(QA*d).  ``ValueError`` naming the layer if a weight falls
         outside what its integer type holds."""
-        out = {}
-        for name in ("W1", "b1"):
-            q = np.rint(getattr(self, name) * QA)
+        def rounded(name: str, scaled: np.ndarray, dtype) -> np.ndarray:
+            q = np.rint(scaled)
             if np.abs(q).max(initial=0) > INT_LIMIT[name]:
                 raise ValueError(f"nnue: {name} exceeds its quantised range (|w| <= {WEIGHT_BOUND[name]:.3f}); "
                                  "train with weight clamping")
-            out[name + "q"] = q.astype(np.int16)
+            return q.astype(dtype)
+
+        out = {name + "q": rounded(name, getattr(self, name) * QA, np.int16) for name in ("W1", "b1")}
         for w, b, key in ((self.L1w, self.L1b, "L1"), (self.L2w, self.L2b, "L2"),
                           (self.Ow[:, None], np.array([self.Ob]), "O")):
-            name = key + "w"
             d = head_divisors(w)
-            q = np.rint(w * d)
-            if np.abs(q).max(initial=0) > INT_LIMIT[name]:
-                raise ValueError(f"nnue: {name} exceeds its quantised range (|w| <= {WEIGHT_BOUND[name]:.3f}); "
-                                 "train with weight clamping")
-            q = q.astype(np.int8)
+            q = rounded(key + "w", w * d, np.int8)
             bq = np.rint((b.astype(np.float64) + self.qbias.get(key + "b", 0.0)) * QA * d)
             if np.abs(bq).max(initial=0) > 2 ** 31 - 1:
                 raise ValueError(f"nnue: {key}b is too large for its int32 units of 1/(QA * d)")
@@ -151,7 +147,8 @@ class NNUEWeights:
                 # A hidden output is its sum divided by ``d`` and floored; half a divisor in
                 # the bias makes that a rounding, so the integer head does not sit half a
                 # unit below the float one at every hidden output.
-                out[key + "wq"], out[key + "bq"], out[key + "dq"] = q, (bq + d // 2).astype(np.int32), d.astype(np.int32)
+                out[key + "wq"], out[key + "dq"] = q, d.astype(np.int32)
+                out[key + "bq"] = (bq + d // 2).astype(np.int32)
         return out
 
     def save(self, path) -> Path:
