@@ -1,7 +1,8 @@
 """NNUE architectures and input features compared on one fixed labelled set (JSON lines).
 
     python benchmarks/nnue_arch.py --storage S --partition 'hex8|2' --cache F.npz \\
-        --variants plain:128,pair:64,edges:128 [--extra-games 10000] [--epochs 24] [--seed 0]
+        --variants plain:128,pair:64x64x64,edges:128,persp-pair:64,stacks4:64 \\
+        [--extra-games 10000] [--epochs 24] [--seed 0]
 
 Builds the set once (cached in ``--cache``; a later run with the same file reuses it): the
 partition's lake positions and ``--extra-games`` heuristic games, labelled by the best
@@ -10,7 +11,8 @@ trained on only), as ``ringrift nnue train`` builds it.  Then trains each varian
 same set and prints its held-out correlation with the network (float) and MSE:
 
 * ``plain:H`` / ``pair:H``: ``train_nnue`` itself, an accumulator of width ``H``, the
-  plain head or the pairwise one (``NNUETrainConfig.pairwise``);
+  plain head or the pairwise one (``NNUETrainConfig.pairwise``); ``plain:HxL1xL2`` /
+  ``pair:HxL1xL2`` also set the head's two hidden layers (default 32 and 32);
 * ``edges:H``: the plain head on the shipped per-cell features **plus one feature per
   pair of neighbouring cells** (each undirected edge of the board's line directions, with
   the two cells' coarse contents: empty, or a stack, marker or collapsed cell of a
@@ -20,8 +22,16 @@ same set and prints its held-out correlation with the network (float) and MSE:
   ``train_nnue`` (Adam, cosine schedule, clamped weights, symmetry augmentation, the
   best held-out epoch kept) with the features computed from each position's cells after
   its random symmetry.
+* ``persp:H`` / ``persp-pair:H`` (``xL1xL2`` as above): the head reads every seat's
+  accumulator, the sample's own first, then the others' in relative order (chess NNUEs
+  read the side to move's and the other side's), one shared first layer;
+* ``stacksB:H`` (``xL1xL2`` as above): the pairwise head ``B`` times over, one chosen per
+  sample by how many cells hold something (cut at the training samples' quantiles), as
+  chess NNUEs choose a head by the pieces on the board.
 
-Lines: ``{"kind": "set", ...}`` once, ``{"kind": "epoch", ...}`` for ``edges`` variants,
+The last two exist only here, in torch, with the same procedure as ``edges``.
+
+Lines: ``{"kind": "set", ...}`` once, ``{"kind": "epoch", ...}`` for the torch-only variants,
 ``{"kind": "variant", "variant", "features", "corr_float", "best_heldout_mse",
 "last_train_mse", "seconds"}`` per variant.
 """
@@ -122,33 +132,27 @@ def edge_bag(dense, coarse, rows, perm, E, n_cells):
     return torch.from_numpy(np.concatenate([f1, f2])[order]), torch.from_numpy(offsets.astype(np.int64))
 
 
-def train_edges(board, z, train_rows, held_rows, hidden, epochs, seed, out):
-    """The ``edges`` variant: ``train_nnue``'s procedure on cell and edge features."""
+def _fit(net, bag, forward, n_sym, target, train_rows, held_rows, epochs, seed, out):
+    """``train_nnue``'s procedure for the torch-only variants: Adam, cosine schedule,
+    weights clamped to their integer ranges after each step, a random symmetry per
+    sample, the epoch with the lowest held-out MSE kept.  ``bag(rows, sym)`` is a batch's
+    ``(indices, offsets)`` (``sym`` ``None``: as stored; else one of ``n_sym`` per row),
+    ``forward(idx, off, rows)`` the net's values.  Returns ``(corr_float,
+    best_heldout_mse, last_train_mse)``."""
     import torch
 
-    from ringrift_ml.ai._k_nnue import CODES
-    from ringrift_ml.nn.augment import symmetry_perms
-    from ringrift_ml.nnue.model import board_cells
     from ringrift_ml.train.nnue import NNUENet, NNUETrainConfig
 
-    cfg = NNUETrainConfig(hidden=hidden, epochs=epochs, seed=seed)
-    torch.manual_seed(seed)
+    cfg = NNUETrainConfig(epochs=epochs, seed=seed)
     rng = np.random.default_rng(seed)
-    n_cells = board_cells(board)
-    E = edges(board)
-    dense, coarse = dense_codes(z["feats"], z["starts"], n_cells)
-    perms = symmetry_perms(board)
-    glob, target = torch.from_numpy(z["glob"]), torch.from_numpy(z["target"])
-    n_feat = n_cells * CODES + len(E) * COARSE * COARSE
-    net = NNUENet(n_feat, hidden, cfg.l1, cfg.l2)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, epochs))
 
     def predict(rows):
         net.eval()
         with torch.no_grad():
-            return np.concatenate([net(*edge_bag(dense, coarse, rows[i:i + 4096], None, E, n_cells),
-                                       glob[rows[i:i + 4096]]).numpy() for i in range(0, len(rows), 4096)])
+            return np.concatenate([forward(*bag(r, None), r).numpy()
+                                   for r in (rows[i:i + 4096] for i in range(0, len(rows), 4096))])
 
     best, best_state, last_train = np.inf, None, float("nan")
     for epoch in range(epochs):
@@ -157,22 +161,178 @@ def train_edges(board, z, train_rows, held_rows, hidden, epochs, seed, out):
         total = 0.0
         for i in range(0, len(order), cfg.batch_size):
             rows = order[i:i + cfg.batch_size]
-            idx, off = edge_bag(dense, coarse, rows, perms[rng.integers(len(perms), size=len(rows))], E, n_cells)
-            loss = torch.mean((net(idx, off, glob[rows]) - target[rows]) ** 2)
+            idx, off = bag(rows, rng.integers(n_sym, size=len(rows)))
+            loss = torch.mean((forward(idx, off, rows) - torch.from_numpy(target[rows])) ** 2)
             opt.zero_grad()
             loss.backward()
             opt.step()
-            net.clamp_weights()
+            NNUENet.clamp_weights(net)  # the variants' nets name their layers as NNUENet does
             total += float(loss.detach()) * len(rows)
         sched.step()
         last_train = total / max(len(order), 1)
-        mse = float(np.mean((predict(held_rows) - z["target"][held_rows]) ** 2))
+        mse = float(np.mean((predict(held_rows) - target[held_rows]) ** 2))
         out({"kind": "epoch", "epoch": epoch, "train_mse": round(last_train, 5), "heldout_mse": round(mse, 5)})
         if mse < best:
             best, best_state = mse, {k: v.clone() for k, v in net.state_dict().items()}
     net.load_state_dict(best_state)
-    p = predict(held_rows)
-    return n_feat, float(np.corrcoef(p, z["target"][held_rows])[0, 1]), best, last_train
+    return float(np.corrcoef(predict(held_rows), target[held_rows])[0, 1]), best, last_train
+
+
+def _cell_bag(z, perms):
+    """A batch's bag of the shipped per-cell features, each row's cells mapped by its
+    symmetry."""
+    import torch
+
+    from ringrift_ml.ai._k_nnue import CODES
+
+    feats, starts = z["feats"], z["starts"]
+
+    def bag(rows, sym):
+        lens = starts[rows + 1] - starts[rows]
+        f = np.concatenate([feats[starts[r]:starts[r + 1]] for r in rows])
+        if sym is not None:
+            cells, codes = np.divmod(f, CODES)
+            f = perms[np.repeat(sym, lens), cells] * CODES + codes
+        return torch.from_numpy(f), torch.from_numpy(np.concatenate([[0], np.cumsum(lens)[:-1]]).astype(np.int64))
+
+    return bag
+
+
+def variant_edges(board, z, hidden, l1, l2):
+    """The ``edges`` variant: the plain head on cell and edge features."""
+    import torch
+
+    from ringrift_ml.ai._k_nnue import CODES
+    from ringrift_ml.nn.augment import symmetry_perms
+    from ringrift_ml.nnue.model import board_cells
+    from ringrift_ml.train.nnue import NNUENet
+
+    n_cells = board_cells(board)
+    E = edges(board)
+    dense, coarse = dense_codes(z["feats"], z["starts"], n_cells)
+    perms = symmetry_perms(board)
+    glob = torch.from_numpy(z["glob"])
+    n_feat = n_cells * CODES + len(E) * COARSE * COARSE
+    net = NNUENet(n_feat, hidden, l1, l2)
+
+    def bag(rows, sym):
+        return edge_bag(dense, coarse, rows, None if sym is None else perms[sym], E, n_cells)
+
+    return n_feat, net, bag, lambda idx, off, rows: net(idx, off, glob[rows])
+
+
+def variant_persp(board, z, players, hidden, l1, l2, pairwise):
+    """The ``persp`` / ``persp-pair`` variants: the head reads every seat's accumulator,
+    the sample's own first and the others in relative order, one shared first layer;
+    each clipped (or the products of its halves), then the sample's own globals.  A
+    sample's other seats are its neighbouring rows (``samples`` stores a position's
+    seats one after another)."""
+    import torch
+    from torch import nn
+
+    from ringrift_ml.nn.augment import symmetry_perms
+    from ringrift_ml.nnue.features import N_GLOBALS, n_features
+    from ringrift_ml.nnue.model import board_cells
+
+    n_feat = n_features(board_cells(board))
+    glob = torch.from_numpy(z["glob"])
+    width = hidden // 2 if pairwise else hidden
+    cell_bag = _cell_bag(z, symmetry_perms(board))
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.ft = nn.EmbeddingBag(n_feat, hidden, mode="sum")
+            self.b1 = nn.Parameter(torch.full((hidden,), 0.5))
+            self.l1 = nn.Linear(players * width + N_GLOBALS, l1)
+            self.l2 = nn.Linear(l1, l2)
+            self.out = nn.Linear(l2, 1)
+            nn.init.normal_(self.ft.weight, 0.0, 0.01)
+
+        def forward(self, idx, off, rows):
+            n = len(rows)
+            acc = (self.ft(idx, off) + self.b1).clamp(0.0, 1.0)  # [players * n], seat-major
+            if pairwise:
+                acc = acc[:, :hidden // 2] * acc[:, hidden // 2:]
+            acc = acc.reshape(players, n, width).permute(1, 0, 2).reshape(n, players * width)
+            h = self.l1(torch.cat([acc, glob[rows]], dim=1)).clamp(0.0, 1.0)
+            return torch.tanh(self.out(self.l2(h).clamp(0.0, 1.0)).squeeze(1))
+
+    def bag(rows, sym):
+        first = rows - rows % players
+        seats = np.concatenate([first + (rows - first + k) % players for k in range(players)])
+        return cell_bag(seats, None if sym is None else np.tile(sym, players))
+
+    net = Net()
+    return n_feat, net, bag, net
+
+
+def variant_stacks(board, z, train_rows, hidden, l1, l2, buckets):
+    """The ``stacks`` variant: the pairwise head ``buckets`` times over, one chosen per
+    sample by its count of active features (cells that hold something), cut at the
+    training samples' quantiles; the accumulator is shared."""
+    import torch
+    from torch import nn
+
+    from ringrift_ml.nn.augment import symmetry_perms
+    from ringrift_ml.nnue.features import N_GLOBALS, n_features
+    from ringrift_ml.nnue.model import board_cells
+
+    n_feat = n_features(board_cells(board))
+    glob = torch.from_numpy(z["glob"])
+    count = np.diff(z["starts"])
+    cuts = np.quantile(count[train_rows], np.arange(1, buckets) / buckets)
+    bucket = torch.from_numpy(np.searchsorted(cuts, count, side="right").astype(np.int64))
+    half = hidden // 2
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.ft = nn.EmbeddingBag(n_feat, hidden, mode="sum")
+            self.b1 = nn.Parameter(torch.full((hidden,), 0.5))
+            self.l1 = nn.Linear(half + N_GLOBALS, l1 * buckets)
+            self.l2 = nn.Linear(l1, l2 * buckets)
+            self.out = nn.Linear(l2, buckets)
+            nn.init.normal_(self.ft.weight, 0.0, 0.01)
+
+        def forward(self, idx, off, rows):
+            b = bucket[rows]
+            at = torch.arange(len(b))
+            acc = (self.ft(idx, off) + self.b1).clamp(0.0, 1.0)
+            acc = acc[:, :half] * acc[:, half:]
+            # Every bucket's outputs, then the sample's own: exact, and simpler than
+            # batches per bucket.
+            h = self.l1(torch.cat([acc, glob[rows]], dim=1)).reshape(len(b), buckets, l1)[at, b].clamp(0.0, 1.0)
+            h = self.l2(h).reshape(len(b), buckets, l2)[at, b].clamp(0.0, 1.0)
+            return torch.tanh((h * self.out.weight[b]).sum(1) + self.out.bias[b])
+
+    net = Net()
+    return n_feat, net, _cell_bag(z, symmetry_perms(board)), net
+
+
+KINDS = ("plain", "pair", "edges", "persp", "persp-pair", "stacks")
+
+
+def parse_variant(v: str) -> tuple:
+    """``(kind, H, L1, L2, buckets)`` of ``kind:H`` or ``kind:HxL1xL2`` (``stacksB``
+    for ``B >= 2`` heads), or ValueError saying what is wrong."""
+    from ringrift_ml.train.nnue import NNUETrainConfig
+
+    kind, _, sizes = v.partition(":")
+    buckets = 1
+    if kind.startswith("stacks"):
+        if not kind[6:].isdigit() or int(kind[6:]) < 2:
+            raise ValueError(f"{v!r}: stacksB needs a number of heads B >= 2 (e.g. stacks4:64)")
+        kind, buckets = "stacks", int(kind[6:])
+    if kind not in KINDS:
+        raise ValueError(f"{v!r}: the kind is one of plain, pair, edges, persp, persp-pair, stacksB")
+    dims = sizes.split("x")
+    if len(dims) not in (1, 3) or not all(d.isdigit() and int(d) >= 1 for d in dims) or int(dims[0]) < 2:
+        raise ValueError(f"{v!r}: the sizes are H or HxL1xL2 (accumulator H >= 2, head layers >= 1)")
+    if kind in ("pair", "persp-pair", "stacks") and int(dims[0]) % 2:
+        raise ValueError(f"{v!r}: a pairwise head needs an even accumulator width")
+    l1, l2 = (int(dims[1]), int(dims[2])) if len(dims) == 3 else (NNUETrainConfig.l1, NNUETrainConfig.l2)
+    return kind, int(dims[0]), l1, l2, buckets
 
 
 def main(argv=None) -> int:
@@ -187,6 +347,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     import torch
 
+    from ringrift_ml.nn.augment import symmetry_perms
     from ringrift_ml.partition import Partition
     from ringrift_ml.train import nnue as T
 
@@ -203,30 +364,40 @@ def main(argv=None) -> int:
     board, players = part.board, part.players
     variants = []
     for v in args.variants.split(","):
-        kind, _, width = v.partition(":")
-        if kind not in ("plain", "pair", "edges") or not width.isdigit() or int(width) < 2:
-            print(f"error: --variants: {v!r} is not plain:H, pair:H or edges:H with a width H >= 2",
-                  file=sys.stderr)
+        try:
+            variants.append((v, *parse_variant(v)))
+        except ValueError as e:
+            print(f"error: --variants: {e}", file=sys.stderr)
             return 2
-        variants.append((v, kind, int(width)))
     z = build_set(args.storage, board, players, Path(args.cache), args.extra_games, args.seed)
     held_rows = np.flatnonzero(np.repeat(z["held_pos"], players))
     train_rows = np.flatnonzero(np.repeat(z["train_pos"], players))
-    out({"kind": "set", "partition": args.partition, "model": str(z["model"]), "positions": int(len(z["train_pos"])),
+    out({"kind": "set", "partition": args.partition, "model": str(z.get("model", "unrecorded")),
+         "positions": int(len(z["train_pos"])),
          "train_rows": int(len(train_rows)), "heldout_rows": int(len(held_rows)),
          "heldout_games": int(len(np.unique(z["game"][held_rows])))})
     data = T.NNUEData(z["feats"], z["starts"], z["glob"], z["target"], z["game"])
-    for name, kind, width in variants:
+    n_sym = len(symmetry_perms(board))
+    for name, kind, width, l1, l2, buckets in variants:
         t = time.time()
-        if kind == "edges":
-            n_feat, corr, best, last = train_edges(board, z, train_rows, held_rows, width, args.epochs, args.seed,
-                                                   lambda d, name=name: out({**d, "variant": name}))
-        else:
-            cfg = T.NNUETrainConfig(hidden=width, epochs=args.epochs, seed=args.seed, pairwise=kind == "pair")
+        log = lambda d, name=name: out({**d, "variant": name})  # noqa: E731
+        if kind in ("plain", "pair"):
+            cfg = T.NNUETrainConfig(hidden=width, l1=l1, l2=l2, epochs=args.epochs, seed=args.seed,
+                                    pairwise=kind == "pair")
             net, hist = T.train_nnue(board, data.take(train_rows), data.take(held_rows), cfg, log=lambda m: None)
             held = data.take(held_rows)
             corr = float(np.corrcoef(T.predict(net, held), held.target)[0, 1])
             n_feat, best, last = net.features, min(h["heldout_mse"] for h in hist), hist[-1]["train_mse"]
+        else:
+            torch.manual_seed(args.seed)
+            if kind == "edges":
+                n_feat, net, bag, forward = variant_edges(board, z, width, l1, l2)
+            elif kind == "stacks":
+                n_feat, net, bag, forward = variant_stacks(board, z, train_rows, width, l1, l2, buckets)
+            else:
+                n_feat, net, bag, forward = variant_persp(board, z, players, width, l1, l2, kind == "persp-pair")
+            corr, best, last = _fit(net, bag, forward, n_sym, z["target"], train_rows, held_rows, args.epochs,
+                                    args.seed, log)
         out({"kind": "variant", "variant": name, "features": int(n_feat), "corr_float": round(corr, 4),
              "best_heldout_mse": round(best, 5), "last_train_mse": round(last, 5),
              "seconds": round(time.time() - t)})

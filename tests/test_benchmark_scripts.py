@@ -448,17 +448,36 @@ def test_nnue_arch_trains_every_variant_on_a_cached_set(tmp_path, capsys):
     held = games == 5
     np.savez(tmp_path / "set.npz", feats=data.feats, starts=data.starts, glob=data.glob, target=data.target,
              game=data.game, held_pos=held, train_pos=~held, model=np.array("heuristic"), seconds=np.array(0.0))
+    names = ["plain:16", "pair:16x8x4", "edges:16", "persp-pair:16", "stacks2:16"]
     assert arch.main(["--storage", str(tmp_path), "--partition", "hex8|2", "--cache", str(tmp_path / "set.npz"),
-                      "--epochs", "2", "--variants", "plain:16,pair:16,edges:16"]) == 0
+                      "--epochs", "2", "--variants", ",".join(names)]) == 0
     lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     assert lines[0]["kind"] == "set" and lines[0]["heldout_games"] == 1
     variants = [x for x in lines if x["kind"] == "variant"]
-    assert [x["variant"] for x in variants] == ["plain:16", "pair:16", "edges:16"]
+    assert [x["variant"] for x in variants] == names
     assert all(-1 <= x["corr_float"] <= 1 and x["best_heldout_mse"] >= 0 for x in variants)
     assert variants[2]["features"] > variants[0]["features"] == 61 * 68
-    assert [x["epoch"] for x in lines if x["kind"] == "epoch"] == [0, 1]
+    assert [(x["variant"], x["epoch"]) for x in lines if x["kind"] == "epoch"] == \
+        [(n, e) for n in names[2:] for e in (0, 1)]  # the torch-only variants report their epochs
     assert arch.main(["--storage", str(tmp_path), "--partition", "hex8|5", "--cache", "x.npz"]) == 2
     assert "--partition" in capsys.readouterr().err
+    for bad, why in (("stacks1:16", "B >= 2"), ("pair:15", "even"), ("plain:16x8", "HxL1xL2"), ("deep:16", "kind")):
+        assert arch.main(["--storage", str(tmp_path), "--partition", "hex8|2", "--cache", "x.npz",
+                          "--variants", bad]) == 2
+        assert bad in (err := capsys.readouterr().err) and why in err
+    z = dict(np.load(tmp_path / "set.npz"))
+    # The head of a seat's sample reads its own accumulator first, then the other seat's
+    # (a position's seats are neighbouring rows).
+    _, _, bag, _ = arch.variant_persp("hex8", z, 2, 16, 8, 8, True)
+    idx, off = bag(np.array([2, 5]), None)
+    rows = [2, 5, 3, 4]  # own seats first (rows 2 and 5), then each one's other seat
+    want = np.concatenate([z["feats"][z["starts"][r]:z["starts"][r + 1]] for r in rows])
+    assert idx.tolist() == want.tolist() and off.tolist() == np.cumsum([0] + [
+        z["starts"][r + 1] - z["starts"][r] for r in rows[:-1]]).tolist()
+    # Layer stacks: one output per head.
+    train = np.flatnonzero(np.repeat(z["train_pos"], 2))
+    _, net, _, _ = arch.variant_stacks("hex8", z, train, 16, 8, 8, 3)
+    assert net.out.weight.shape == (3, 8)
 
 
 def test_nnue_quant_compares_the_three_quantisations(tmp_path, capsys):
@@ -481,6 +500,10 @@ def test_nnue_quant_compares_the_three_quantisations(tmp_path, capsys):
                        "--calibrate-games", "2"]) == 0
     rows = {r["scheme"]: r for r in map(json.loads, capsys.readouterr().out.splitlines())}
     assert set(rows) == {"single", "own", "corrected"} and rows["single"]["positions"] > 20
+    for flag, value in (("--num-players", "5"), ("--games", "0")):
+        args = {"--num-players": "2", "--games": "2", flag: value}
+        assert bench.main(["--nnue", str(tmp_path / "n.npz"), *[x for kv in args.items() for x in kv]]) == 2
+        assert flag in capsys.readouterr().err
     assert all(r["corr"] is not None and r["corr"] > 0.9 for r in rows.values())  # the values vary
     # The NumPy one-scale head is the compiled integer head given one divisor QB everywhere
     # and biases without the rounding half.
