@@ -474,10 +474,20 @@ def test_nnue_arch_trains_every_variant_on_a_cached_set(tmp_path, capsys):
     want = np.concatenate([z["feats"][z["starts"][r]:z["starts"][r + 1]] for r in rows])
     assert idx.tolist() == want.tolist() and off.tolist() == np.cumsum([0] + [
         z["starts"][r + 1] - z["starts"][r] for r in rows[:-1]]).tolist()
-    # Layer stacks: one output per head.
+    # Layer stacks: each sample's value comes from the head of its bucket, and the buckets
+    # follow the count of occupied cells (fuller boards, later heads), every one used.
+    import torch
+
     train = np.flatnonzero(np.repeat(z["train_pos"], 2))
-    _, net, _, _ = arch.variant_stacks("hex8", z, train, 16, 8, 8, 3)
-    assert net.out.weight.shape == (3, 8)
+    _, net, stack_bag, forward = arch.variant_stacks("hex8", z, train, 16, 8, 8, 3)
+    with torch.no_grad():
+        net.out.weight.zero_()
+        net.out.bias.copy_(torch.tensor([0.1, 0.2, 0.3]))
+        rows = np.arange(len(z["target"]))
+        head = np.rint(np.arctanh(forward(*stack_bag(rows, None), rows).numpy()) * 10).astype(int) - 1
+    count = np.diff(z["starts"])
+    assert set(head.tolist()) == {0, 1, 2}
+    assert all(count[head == k].max() <= count[head == k + 1].min() for k in (0, 1))
 
 
 def test_nnue_quant_compares_the_three_quantisations(tmp_path, capsys):
