@@ -180,20 +180,13 @@ def _fit(net, bag, forward, n_sym, target, train_rows, held_rows, epochs, seed, 
 
 def _cell_bag(z, perms):
     """A batch's bag of the shipped per-cell features, each row's cells mapped by its
-    symmetry."""
-    import torch
+    symmetry ``sym[i]`` (``train_nnue``'s own batching)."""
+    from ringrift_ml.train import nnue as T
 
-    from ringrift_ml.ai._k_nnue import CODES
-
-    feats, starts = z["feats"], z["starts"]
+    data = T.NNUEData(z["feats"], z["starts"], z["glob"], z["target"], z["game"])
 
     def bag(rows, sym):
-        lens = starts[rows + 1] - starts[rows]
-        f = np.concatenate([feats[starts[r]:starts[r + 1]] for r in rows])
-        if sym is not None:
-            cells, codes = np.divmod(f, CODES)
-            f = perms[np.repeat(sym, lens), cells] * CODES + codes
-        return torch.from_numpy(f), torch.from_numpy(np.concatenate([[0], np.cumsum(lens)[:-1]]).astype(np.int64))
+        return T._batch(data, rows, None if sym is None else perms, None, sym=sym)[:2]
 
     return bag
 
@@ -233,6 +226,7 @@ def variant_persp(board, z, players, hidden, l1, l2, pairwise):
     from ringrift_ml.nn.augment import symmetry_perms
     from ringrift_ml.nnue.features import N_GLOBALS, n_features
     from ringrift_ml.nnue.model import board_cells
+    from ringrift_ml.train.nnue import NNUENet
 
     n_feat = n_features(board_cells(board))
     glob = torch.from_numpy(z["glob"])
@@ -247,13 +241,12 @@ def variant_persp(board, z, players, hidden, l1, l2, pairwise):
             self.l1 = nn.Linear(players * width + N_GLOBALS, l1)
             self.l2 = nn.Linear(l1, l2)
             self.out = nn.Linear(l2, 1)
+            self.pairwise = pairwise
             nn.init.normal_(self.ft.weight, 0.0, 0.01)
 
         def forward(self, idx, off, rows):
             n = len(rows)
-            acc = (self.ft(idx, off) + self.b1).clamp(0.0, 1.0)  # [players * n], seat-major
-            if pairwise:
-                acc = acc[:, :hidden // 2] * acc[:, hidden // 2:]
+            acc = NNUENet.accumulator(self, idx, off)  # [players * n], seat-major
             acc = acc.reshape(players, n, width).permute(1, 0, 2).reshape(n, players * width)
             h = self.l1(torch.cat([acc, glob[rows]], dim=1)).clamp(0.0, 1.0)
             return torch.tanh(self.out(self.l2(h).clamp(0.0, 1.0)).squeeze(1))
@@ -277,6 +270,7 @@ def variant_stacks(board, z, train_rows, hidden, l1, l2, buckets):
     from ringrift_ml.nn.augment import symmetry_perms
     from ringrift_ml.nnue.features import N_GLOBALS, n_features
     from ringrift_ml.nnue.model import board_cells
+    from ringrift_ml.train.nnue import NNUENet
 
     n_feat = n_features(board_cells(board))
     glob = torch.from_numpy(z["glob"])
@@ -293,13 +287,13 @@ def variant_stacks(board, z, train_rows, hidden, l1, l2, buckets):
             self.l1 = nn.Linear(half + N_GLOBALS, l1 * buckets)
             self.l2 = nn.Linear(l1, l2 * buckets)
             self.out = nn.Linear(l2, buckets)
+            self.pairwise = True
             nn.init.normal_(self.ft.weight, 0.0, 0.01)
 
         def forward(self, idx, off, rows):
             b = bucket[rows]
             at = torch.arange(len(b))
-            acc = (self.ft(idx, off) + self.b1).clamp(0.0, 1.0)
-            acc = acc[:, :half] * acc[:, half:]
+            acc = NNUENet.accumulator(self, idx, off)
             # Every bucket's outputs, then the sample's own: exact, and simpler than
             # batches per bucket.
             h = self.l1(torch.cat([acc, glob[rows]], dim=1)).reshape(len(b), buckets, l1)[at, b].clamp(0.0, 1.0)

@@ -119,11 +119,17 @@ class NNUENet(nn.Module):
             with torch.no_grad():
                 self.ft.weight[features:] = 0.0
 
-    def forward(self, idx: torch.Tensor, offsets: torch.Tensor, glob: torch.Tensor) -> torch.Tensor:
+    def accumulator(self, idx: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
+        """What the head reads of the accumulator: the sum of the active rows and the
+        bias, clipped to [0, 1]; with ``pairwise`` the products of its two halves."""
         acc = (self.ft(idx, offsets) + self.b1).clamp(0.0, 1.0)
         if self.pairwise:
             half = acc.shape[1] // 2
             acc = acc[:, :half] * acc[:, half:]
+        return acc
+
+    def forward(self, idx: torch.Tensor, offsets: torch.Tensor, glob: torch.Tensor) -> torch.Tensor:
+        acc = self.accumulator(idx, offsets)
         h = self.l1(torch.cat([acc, glob], dim=1)).clamp(0.0, 1.0)
         h = self.l2(h).clamp(0.0, 1.0)
         return torch.tanh(self.out(h).squeeze(1))
@@ -179,14 +185,17 @@ class NNUEData:
         return NNUEData(feats, starts, self.glob[rows], self.target[rows], self.game[rows])
 
 
-def _batch(data: NNUEData, rows: np.ndarray, perms: Optional[np.ndarray], rng, n_real: int = 0) -> tuple:
-    """A batch's bag: each sample's features (mapped by a random symmetry with
-    ``perms``), followed by their virtual features when ``n_real`` is given."""
+def _batch(data: NNUEData, rows: np.ndarray, perms: Optional[np.ndarray], rng, n_real: int = 0,
+           sym: Optional[np.ndarray] = None) -> tuple:
+    """A batch's bag: each sample's features (mapped by a symmetry with ``perms``: drawn
+    from ``rng``, or ``sym[i]`` for row ``i`` when given), followed by their virtual
+    features when ``n_real`` is given."""
     lens = data.starts[rows + 1] - data.starts[rows]
     feats = np.concatenate([data.feats[data.starts[r]:data.starts[r + 1]] for r in rows])
     y = data.target[rows]
     if perms is not None:
-        sym = rng.integers(len(perms), size=len(rows))
+        if sym is None:
+            sym = rng.integers(len(perms), size=len(rows))
         per = np.repeat(sym, lens)
         cells, codes = np.divmod(feats, CODES)
         feats = perms[per, cells] * CODES + codes
