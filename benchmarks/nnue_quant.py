@@ -62,11 +62,12 @@ def main(argv=None) -> int:
                     help="measure the bias corrections on this many other games (default 0: the file's own)")
     ap.add_argument("--calibrate-seed", type=int, default=7, help="the calibration games' seed")
     args = ap.parse_args(argv)
-    for name, value, low in (("--num-players", args.players, 2), ("--games", args.games, 1),
-                             ("--calibrate-games", args.calibrate_games, 0)):
-        if value < low or (name == "--num-players" and value > 4):
-            print(f"error: {name} must be " + ("2, 3 or 4" if name == "--num-players" else f"at least {low}")
-                  + f", got {value}", file=sys.stderr)
+    checks = (("--num-players", args.players, args.players in (2, 3, 4), "2, 3 or 4"),
+              ("--games", args.games, args.games >= 1, "at least 1"),
+              ("--calibrate-games", args.calibrate_games, args.calibrate_games >= 0, "at least 0"))
+    for name, value, ok, want in checks:
+        if not ok:
+            print(f"error: {name} must be {want}, got {value}", file=sys.stderr)
             return 2
 
     from ringrift_ml.distill import _games, played_positions
