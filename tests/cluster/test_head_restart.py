@@ -5,21 +5,37 @@ command resumes the generation without losing or doubling a game.
 The cluster is the package's (``local_cluster``); the test kills its processes (only
 that cluster's) and starts the head and the second node again on the same port, so
 later tests find it as before.  The driver runs in a subprocess: this process must not be joined to a head
-that is about to die."""
+that is about to die.
+
+The first driver holds its selfplay after the first game comes back (its ``on_game``
+blocks), so the head dies while the generation's games are being played on any
+machine, however fast: a fixed sleep let a fast machine finish the generation before
+the head went."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
-import time
 
 from .raycluster import ENV
 
 DRIVER = """
-import sys
+import sys, time
+import ringrift_ml.selfplay as selfplay
 from ringrift_ml.lake import LakeStore
 from ringrift_ml.loop import LoopConfig, run_loop
+
+if sys.argv[4] == "hold":  # stop collecting after the first game until the head is gone
+    play = selfplay.run_selfplay
+
+    def held(cfg, *args, **kw):
+        def first(count, rec):
+            print("GAME", count, flush=True)
+            time.sleep(3600)
+        return play(cfg, *args, on_game=first, **kw)
+
+    selfplay.run_selfplay = held
 
 store = LakeStore.open(sys.argv[2])
 cfg = LoopConfig(board="square8", players=2, games=int(sys.argv[3]), simulations=4, bootstrap="mcts:4",
@@ -45,14 +61,13 @@ def test_a_head_restart_mid_generation_resumes_without_loss(local_cluster, tmp_p
     # A driver without its head gives up after this long (Ray's default: 60 s).
     env = {**os.environ, **ENV, "RAY_gcs_rpc_server_reconnect_timeout_s": "5", "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "-c", DRIVER, local_cluster.address, str(tmp_path), str(GAMES)]
-    first = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    first = subprocess.Popen(cmd + ["hold"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines = []
     try:
         for line in first.stdout:
             lines.append(line)
-            if "selfplay" in line:
+            if line.startswith("GAME"):
                 break
-        time.sleep(4)  # the actors are playing
         assert local_cluster.stop() > 0
         out, _ = first.communicate(timeout=240)
         lines.append(out)
@@ -65,7 +80,7 @@ def test_a_head_restart_mid_generation_resumes_without_loss(local_cluster, tmp_p
     store = LakeStore.open(tmp_path)
     assert registry(store, "square8", 2) == []  # the generation did not finish
     # The same command on the restarted cluster finishes the generation.
-    second = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    second = subprocess.run(cmd + ["go"], env=env, capture_output=True, text=True, timeout=600)
     assert second.returncode == 0 and "STATUS" in second.stdout, (second.stdout + second.stderr)[-3000:]
     store = LakeStore.open(tmp_path)
     (row,) = registry(store, "square8", 2)
