@@ -14,7 +14,6 @@ from ringrift_ml.ai.signal import kl, summarize, target_stats
 from ringrift_ml.rules import new_game
 from ringrift_ml.rules.fast import FastGame
 
-from ..positions import position
 from .test_search import ONE_MOVE, TWO_MOVE
 
 

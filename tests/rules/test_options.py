@@ -5,9 +5,7 @@ import pytest
 
 from ringrift_ml.rules import GameState, Move, apply_move, legal_moves, new_game
 from ringrift_ml.rules.options import CANONICAL_RULES, GOLDEN_GAME_RULES, describe, normalize_options
-from ringrift_ml.rules.records import load_json, replay_record
 
-from ..conftest import CONFORMANCE
 from ..positions import position
 
 
