@@ -13,7 +13,8 @@ same set and prints its held-out correlation with the network (float) and MSE:
 * ``plain:H`` / ``pair:H``: ``train_nnue`` itself, an accumulator of width ``H``, the
   plain head or the pairwise one (``NNUETrainConfig.pairwise``); ``plain:HxL1xL2`` /
   ``pair:HxL1xL2`` also set the head's two hidden layers (default 32 and 32);
-* ``edges:H``: the plain head on the shipped per-cell features **plus one feature per
+* ``edges:H`` / ``edges-pair:H`` (``xL1xL2`` as above): the plain or the pairwise head
+  on the shipped per-cell features **plus one feature per
   pair of neighbouring cells** (each undirected edge of the board's line directions, with
   the two cells' coarse contents: empty, or a stack, marker or collapsed cell of a
   relative seat, 13 x 13 values per edge less both empty).  Such inputs see local
@@ -191,8 +192,9 @@ def _cell_bag(z, perms):
     return bag
 
 
-def variant_edges(board, z, hidden, l1, l2):
-    """The ``edges`` variant: the plain head on cell and edge features."""
+def variant_edges(board, z, hidden, l1, l2, pairwise=False):
+    """The ``edges`` / ``edges-pair`` variants: the plain or pairwise head on cell and
+    edge features."""
     import torch
 
     from ringrift_ml.ai._k_nnue import CODES
@@ -206,7 +208,7 @@ def variant_edges(board, z, hidden, l1, l2):
     perms = symmetry_perms(board)
     glob = torch.from_numpy(z["glob"])
     n_feat = n_cells * CODES + len(E) * COARSE * COARSE
-    net = NNUENet(n_feat, hidden, l1, l2)
+    net = NNUENet(n_feat, hidden, l1, l2, pairwise=pairwise)
 
     def bag(rows, sym):
         return edge_bag(dense, coarse, rows, None if sym is None else perms[sym], E, n_cells)
@@ -304,7 +306,7 @@ def variant_stacks(board, z, train_rows, hidden, l1, l2, buckets):
     return n_feat, net, _cell_bag(z, symmetry_perms(board)), net
 
 
-KINDS = ("plain", "pair", "edges", "persp", "persp-pair", "stacks")
+KINDS = ("plain", "pair", "edges", "edges-pair", "persp", "persp-pair", "stacks")
 
 
 def parse_variant(v: str) -> tuple:
@@ -319,11 +321,11 @@ def parse_variant(v: str) -> tuple:
             raise ValueError(f"{v!r}: stacksB needs a number of heads B >= 2 (e.g. stacks4:64)")
         kind, buckets = "stacks", int(kind[6:])
     if kind not in KINDS:
-        raise ValueError(f"{v!r}: the kind is one of plain, pair, edges, persp, persp-pair, stacksB")
+        raise ValueError(f"{v!r}: the kind is one of plain, pair, edges, edges-pair, persp, persp-pair, stacksB")
     dims = sizes.split("x")
     if len(dims) not in (1, 3) or not all(d.isdigit() and int(d) >= 1 for d in dims) or int(dims[0]) < 2:
         raise ValueError(f"{v!r}: the sizes are H or HxL1xL2 (accumulator H >= 2, head layers >= 1)")
-    if kind in ("pair", "persp-pair", "stacks") and int(dims[0]) % 2:
+    if kind in ("pair", "edges-pair", "persp-pair", "stacks") and int(dims[0]) % 2:
         raise ValueError(f"{v!r}: a pairwise head needs an even accumulator width")
     l1, l2 = (int(dims[1]), int(dims[2])) if len(dims) == 3 else (NNUETrainConfig.l1, NNUETrainConfig.l2)
     return kind, int(dims[0]), l1, l2, buckets
@@ -384,8 +386,8 @@ def main(argv=None) -> int:
             n_feat, best, last = net.features, min(h["heldout_mse"] for h in hist), hist[-1]["train_mse"]
         else:
             torch.manual_seed(args.seed)
-            if kind == "edges":
-                n_feat, net, bag, forward = variant_edges(board, z, width, l1, l2)
+            if kind in ("edges", "edges-pair"):
+                n_feat, net, bag, forward = variant_edges(board, z, width, l1, l2, kind == "edges-pair")
             elif kind == "stacks":
                 n_feat, net, bag, forward = variant_stacks(board, z, train_rows, width, l1, l2, buckets)
             else:

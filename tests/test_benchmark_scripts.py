@@ -448,7 +448,7 @@ def test_nnue_arch_trains_every_variant_on_a_cached_set(tmp_path, capsys):
     held = games == 5
     np.savez(tmp_path / "set.npz", feats=data.feats, starts=data.starts, glob=data.glob, target=data.target,
              game=data.game, held_pos=held, train_pos=~held, model=np.array("heuristic"), seconds=np.array(0.0))
-    names = ["plain:16", "pair:16x8x4", "edges:16", "persp-pair:16", "stacks2:16"]
+    names = ["plain:16", "pair:16x8x4", "edges:16", "edges-pair:16x8x8", "persp-pair:16", "stacks2:16"]
     assert arch.main(["--storage", str(tmp_path), "--partition", "hex8|2", "--cache", str(tmp_path / "set.npz"),
                       "--epochs", "2", "--variants", ",".join(names)]) == 0
     lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
@@ -456,12 +456,12 @@ def test_nnue_arch_trains_every_variant_on_a_cached_set(tmp_path, capsys):
     variants = [x for x in lines if x["kind"] == "variant"]
     assert [x["variant"] for x in variants] == names
     assert all(-1 <= x["corr_float"] <= 1 and x["best_heldout_mse"] >= 0 for x in variants)
-    assert variants[2]["features"] > variants[0]["features"] == 61 * 68
+    assert variants[3]["features"] == variants[2]["features"] > variants[0]["features"] == 61 * 68
     assert [(x["variant"], x["epoch"]) for x in lines if x["kind"] == "epoch"] == \
         [(n, e) for n in names[2:] for e in (0, 1)]  # the torch-only variants report their epochs
     assert arch.main(["--storage", str(tmp_path), "--partition", "hex8|5", "--cache", "x.npz"]) == 2
     assert "--partition" in capsys.readouterr().err
-    for bad, why in (("stacks1:16", "B >= 2"), ("pair:15", "even"), ("plain:16x8", "HxL1xL2"), ("deep:16", "kind")):
+    for bad, why in (("stacks1:16", "B >= 2"), ("pair:15", "even"), ("edges-pair:15", "even"), ("plain:16x8", "HxL1xL2"), ("deep:16", "kind")):
         assert arch.main(["--storage", str(tmp_path), "--partition", "hex8|2", "--cache", "x.npz",
                           "--variants", bad]) == 2
         assert bad in (err := capsys.readouterr().err) and why in err
