@@ -2,7 +2,7 @@
 
     python benchmarks/nnue_arch.py --storage S --partition 'hex8|2' --cache F.npz \\
         --variants plain:128,pair:64x64x64,edges:128,persp-pair:64,stacks4:64 \\
-        [--extra-games 10000] [--epochs 24] [--seed 0]
+        [--extra-games 10000] [--epochs 24] [--seed 0] [--factorise]
 
 Builds the set once (cached in ``--cache``; a later run with the same file reuses it): the
 partition's lake positions and ``--extra-games`` heuristic games, labelled by the best
@@ -340,6 +340,8 @@ def main(argv=None) -> int:
     ap.add_argument("--extra-games", type=int, default=10000)
     ap.add_argument("--epochs", type=int, default=24)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--factorise", action="store_true",
+                    help="the plain and pair kinds train with train_nnue's factorised rows (folded in at export)")
     args = ap.parse_args(argv)
     import torch
 
@@ -365,6 +367,10 @@ def main(argv=None) -> int:
         except ValueError as e:
             print(f"error: --variants: {e}", file=sys.stderr)
             return 2
+    if args.factorise and any(kind not in ("plain", "pair") for _, kind, *_ in variants):
+        print("error: --factorise: only the plain and pair kinds train through train_nnue, which factorises",
+              file=sys.stderr)
+        return 2
     z = build_set(args.storage, board, players, Path(args.cache), args.extra_games, args.seed)
     held_rows = np.flatnonzero(np.repeat(z["held_pos"], players))
     train_rows = np.flatnonzero(np.repeat(z["train_pos"], players))
@@ -379,7 +385,7 @@ def main(argv=None) -> int:
         log = lambda d, name=name: out({**d, "variant": name})  # noqa: E731
         if kind in ("plain", "pair"):
             cfg = T.NNUETrainConfig(hidden=width, l1=l1, l2=l2, epochs=args.epochs, seed=args.seed,
-                                    pairwise=kind == "pair")
+                                    pairwise=kind == "pair", factorise=args.factorise)
             net, hist = T.train_nnue(board, data.take(train_rows), data.take(held_rows), cfg, log=lambda m: None)
             held = data.take(held_rows)
             corr = float(np.corrcoef(T.predict(net, held), held.target)[0, 1])

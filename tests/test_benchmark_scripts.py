@@ -465,6 +465,9 @@ def test_nnue_arch_trains_every_variant_on_a_cached_set(tmp_path, capsys):
         assert arch.main(["--storage", str(tmp_path), "--partition", "hex8|2", "--cache", "x.npz",
                           "--variants", bad]) == 2
         assert bad in (err := capsys.readouterr().err) and why in err
+    assert arch.main(["--storage", str(tmp_path), "--partition", "hex8|2", "--cache", "x.npz", "--factorise",
+                      "--variants", "pair:16,edges:16"]) == 2
+    assert "--factorise" in capsys.readouterr().err
     z = dict(np.load(tmp_path / "set.npz"))
     # The head of a seat's sample reads its own accumulator first, then the other seat's
     # (a position's seats are neighbouring rows).
