@@ -12,12 +12,9 @@ from __future__ import annotations
 
 import resource
 import statistics
-from typing import TYPE_CHECKING, Optional
+from typing import Optional
 
 from ..lake import LakeStore
-
-if TYPE_CHECKING:  # for the annotations only
-    from .config import LoopConfig
 
 PROMOTED, REJECTED, ROLLED_BACK, FAILED = "promoted", "rejected", "rolled_back", "failed"
 
