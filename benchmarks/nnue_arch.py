@@ -307,6 +307,7 @@ def variant_stacks(board, z, train_rows, hidden, l1, l2, buckets):
 
 
 KINDS = ("plain", "pair", "edges", "edges-pair", "persp", "persp-pair", "stacks")
+TRAIN_NNUE_KINDS = ("plain", "pair")  # trained by train_nnue itself; the others by _fit
 
 
 def parse_variant(v: str) -> tuple:
@@ -321,7 +322,8 @@ def parse_variant(v: str) -> tuple:
             raise ValueError(f"{v!r}: stacksB needs a number of heads B >= 2 (e.g. stacks4:64)")
         kind, buckets = "stacks", int(kind[6:])
     if kind not in KINDS:
-        raise ValueError(f"{v!r}: the kind is one of plain, pair, edges, edges-pair, persp, persp-pair, stacksB")
+        raise ValueError(f"{v!r}: the kind is one of plain, pair, edges, edges-pair, persp, persp-pair, "
+                         "stacksB")
     dims = sizes.split("x")
     if len(dims) not in (1, 3) or not all(d.isdigit() and int(d) >= 1 for d in dims) or int(dims[0]) < 2:
         raise ValueError(f"{v!r}: the sizes are H or HxL1xL2 (accumulator H >= 2, head layers >= 1)")
@@ -341,7 +343,8 @@ def main(argv=None) -> int:
     ap.add_argument("--epochs", type=int, default=24)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--factorise", action="store_true",
-                    help="the plain and pair kinds train with train_nnue's factorised rows (folded in at export)")
+                    help="the plain and pair kinds train with train_nnue's factorised rows "
+                         "(folded in at export)")
     args = ap.parse_args(argv)
     import torch
 
@@ -367,7 +370,7 @@ def main(argv=None) -> int:
         except ValueError as e:
             print(f"error: --variants: {e}", file=sys.stderr)
             return 2
-    if args.factorise and any(kind not in ("plain", "pair") for _, kind, *_ in variants):
+    if args.factorise and any(kind not in TRAIN_NNUE_KINDS for _, kind, *_ in variants):
         print("error: --factorise: only the plain and pair kinds train through train_nnue, which factorises",
               file=sys.stderr)
         return 2
@@ -383,7 +386,7 @@ def main(argv=None) -> int:
     for name, kind, width, l1, l2, buckets in variants:
         t = time.time()
         log = lambda d, name=name: out({**d, "variant": name})  # noqa: E731
-        if kind in ("plain", "pair"):
+        if kind in TRAIN_NNUE_KINDS:
             cfg = T.NNUETrainConfig(hidden=width, l1=l1, l2=l2, epochs=args.epochs, seed=args.seed,
                                     pairwise=kind == "pair", factorise=args.factorise)
             net, hist = T.train_nnue(board, data.take(train_rows), data.take(held_rows), cfg, log=lambda m: None)

@@ -461,7 +461,8 @@ def test_nnue_arch_trains_every_variant_on_a_cached_set(tmp_path, capsys):
         [(n, e) for n in names[2:] for e in (0, 1)]  # the torch-only variants report their epochs
     assert arch.main(["--storage", str(tmp_path), "--partition", "hex8|5", "--cache", "x.npz"]) == 2
     assert "--partition" in capsys.readouterr().err
-    for bad, why in (("stacks1:16", "B >= 2"), ("pair:15", "even"), ("edges-pair:15", "even"), ("plain:16x8", "HxL1xL2"), ("deep:16", "kind")):
+    for bad, why in (("stacks1:16", "B >= 2"), ("pair:15", "even"), ("edges-pair:15", "even"),
+                     ("plain:16x8", "HxL1xL2"), ("deep:16", "kind")):
         assert arch.main(["--storage", str(tmp_path), "--partition", "hex8|2", "--cache", "x.npz",
                           "--variants", bad]) == 2
         assert bad in (err := capsys.readouterr().err) and why in err

@@ -61,7 +61,8 @@ def test_a_head_restart_mid_generation_resumes_without_loss(local_cluster, tmp_p
     # A driver without its head gives up after this long (Ray's default: 60 s).
     env = {**os.environ, **ENV, "RAY_gcs_rpc_server_reconnect_timeout_s": "5", "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "-c", DRIVER, local_cluster.address, str(tmp_path), str(GAMES)]
-    first = subprocess.Popen(cmd + ["hold"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    first = subprocess.Popen(cmd + ["hold"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             text=True)
     lines = []
     try:
         for line in first.stdout:
